@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerFleetCommands } from './commands/fleet.js';
+import { registerSolveCommand } from './commands/solve.js';
+
+const program = new Command()
+  .name('edgesplit')
+  .description('Split DNN inference between IoT devices and a shared edge')
+  .version('0.1.0');
+
+registerSolveCommand(program);
+registerFleetCommands(program);
+
+await program.parseAsync(process.argv);
