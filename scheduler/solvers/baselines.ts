@@ -1,0 +1,30 @@
+import type { PreparedFleet } from './prepared.js';
+import { type Solution, solutionForUnits, solutionFrom } from './solution.js';
+
+/** Every UE runs its whole model on the device. */
+export function solveLocal(fleet: PreparedFleet): Solution {
+  return solutionFrom(fleet, 'local', fleet.last, new Int32Array(fleet.n));
+}
+
+/** Every UE offloads everything (cut 0) with an even split; a UE left without a unit runs locally. */
+export function solveEdge(fleet: PreparedFleet): Solution {
+  const units = evenSplit(fleet);
+  const cuts = new Int32Array(fleet.n);
+  for (let i = 0; i < fleet.n; i++) cuts[i] = units[i]! > 0 ? 0 : fleet.last[i]!;
+  return solutionFrom(fleet, 'edge', cuts, units);
+}
+
+/** Even split, then each UE picks its best cut for its share (no joint allocation). */
+export function solveEven(fleet: PreparedFleet): Solution {
+  return solutionForUnits(fleet, 'even', evenSplit(fleet));
+}
+
+/** floor(R/N) units each, the remainder one each to the first UEs in instance order. */
+export function evenSplit(fleet: PreparedFleet): Int32Array {
+  const units = new Int32Array(fleet.n);
+  if (fleet.n === 0) return units;
+  const share = Math.floor(fleet.units / fleet.n);
+  const rest = fleet.units - share * fleet.n;
+  for (let i = 0; i < fleet.n; i++) units[i] = share + (i < rest ? 1 : 0);
+  return units;
+}

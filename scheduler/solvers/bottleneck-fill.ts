@@ -1,0 +1,36 @@
+import { MaxHeap } from './max-heap.js';
+import { nextDrop } from './next-drop.js';
+import { bestCut, type PreparedFleet } from './prepared.js';
+
+/**
+ * Hands out units, starting from `start` (units per UE), always to the UE with the highest
+ * latency, jumping it to the next unit count that lowers its latency; a UE whose next drop no
+ * longer fits in the units left is final. Starting from zero units this is the exact optimum
+ * of the integer min-max model, and it leaves units idle only where no UE can use them: the
+ * bottleneck is improved first, then the next highest, and so on (lexicographic max-min).
+ */
+export function bottleneckFill(fleet: PreparedFleet, start?: Int32Array): Int32Array {
+  const n = fleet.n;
+  const units = start ? Int32Array.from(start) : new Int32Array(n);
+  const latency = new Float64Array(n);
+  let used = 0;
+  for (let i = 0; i < n; i++) {
+    latency[i] = bestCut(fleet, i, units[i]!).ms;
+    used += units[i]!;
+  }
+  const heap = new MaxHeap(latency, n);
+  heap.fill(n);
+  while (heap.length > 0) {
+    const i = heap.top();
+    const next = nextDrop(fleet, i, units[i]!, latency[i]!);
+    if (next < 0 || used + next - units[i]! > fleet.units) {
+      heap.pop();
+      continue;
+    }
+    used += next - units[i]!;
+    units[i] = next;
+    latency[i] = bestCut(fleet, i, next).ms;
+    heap.updateTop();
+  }
+  return units;
+}

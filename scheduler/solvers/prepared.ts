@@ -1,0 +1,104 @@
+import type { Instance } from '../../proto/schemas/instance.js';
+
+/**
+ * An instance flattened into typed arrays so that the solvers touch no objects in their loops.
+ * For UE i its offload cuts p = 0..L-1 live at `off[i] + p`:
+ *   `fixedMs`  the latency of cut p without the tail compute (head, upload, RTT, result),
+ *   `edgeMs`   the tail time of one sample on one unit,
+ *   `uploadBytes` what one task uploads at that cut (for tie-breaks).
+ * The latency at cut p < L with r >= 1 units is `fixedMs + ceil(B / r) * edgeMs` (MODEL.md).
+ */
+export interface PreparedFleet {
+  readonly n: number;
+  readonly units: number;
+  readonly ids: readonly string[];
+  readonly cutNames: readonly (readonly string[])[];
+  readonly batch: Int32Array;
+  /** L, the index of the local-only cut. */
+  readonly last: Int32Array;
+  readonly localMs: Float64Array;
+  readonly off: Int32Array;
+  readonly fixedMs: Float64Array;
+  readonly edgeMs: Float64Array;
+  readonly uploadBytes: Float64Array;
+}
+
+export function prepareFleet(instance: Instance): PreparedFleet {
+  const n = instance.ues.length;
+  const batch = new Int32Array(n);
+  const last = new Int32Array(n);
+  const localMs = new Float64Array(n);
+  const off = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) off[i + 1] = off[i]! + instance.ues[i]!.cuts.length - 1;
+  const total = off[n]!;
+  const fixedMs = new Float64Array(total);
+  const edgeMs = new Float64Array(total);
+  const uploadBytes = new Float64Array(total);
+  const ids: string[] = [];
+  const cutNames: string[][] = [];
+  instance.ues.forEach((ue, i) => {
+    const B = ue.batch;
+    const L = ue.cuts.length - 1;
+    batch[i] = B;
+    last[i] = L;
+    ids.push(ue.id);
+    cutNames.push(ue.cuts.map((c) => c.name));
+    localMs[i] = B * ue.cuts[L]!.deviceMs;
+    const resultMs =
+      ue.downlinkMbps === undefined ? 0 : (ue.resultBytes * 8) / (ue.downlinkMbps * 1000);
+    for (let p = 0; p < L; p++) {
+      const cut = ue.cuts[p]!;
+      const k = off[i]! + p;
+      fixedMs[k] =
+        B * cut.deviceMs + (B * cut.bytes * 8) / (ue.uplinkMbps * 1000) + ue.rttMs + resultMs;
+      edgeMs[k] = cut.edgeMs;
+      uploadBytes[k] = B * cut.bytes;
+    }
+  });
+  return {
+    n,
+    units: instance.edge.units,
+    ids,
+    cutNames,
+    batch,
+    last,
+    localMs,
+    off,
+    fixedMs,
+    edgeMs,
+    uploadBytes,
+  };
+}
+
+/** Latency of UE i at cut p with r units, MODEL.md's integer model. */
+export function latencyAt(fleet: PreparedFleet, i: number, p: number, r: number): number {
+  if (p === fleet.last[i]) return fleet.localMs[i]!;
+  if (r < 1) return Number.POSITIVE_INFINITY;
+  const k = fleet.off[i]! + p;
+  return fleet.fixedMs[k]! + Math.ceil(fleet.batch[i]! / r) * fleet.edgeMs[k]!;
+}
+
+/**
+ * The best cut of UE i for r units: least latency; ties go to fewer units (local first),
+ * then to the smaller upload, then to the earlier cut.
+ */
+export function bestCut(fleet: PreparedFleet, i: number, r: number): { cut: number; ms: number } {
+  const L = fleet.last[i]!;
+  let cut = L;
+  let ms = fleet.localMs[i]!;
+  if (r < 1) return { cut, ms };
+  const base = fleet.off[i]!;
+  const slots = Math.ceil(fleet.batch[i]! / r);
+  for (let p = 0; p < L; p++) {
+    const k = base + p;
+    const t = fleet.fixedMs[k]! + slots * fleet.edgeMs[k]!;
+    if (
+      t < ms ||
+      (t === ms && cut !== L && fleet.uploadBytes[k]! < fleet.uploadBytes[base + cut]!)
+    ) {
+      cut = p;
+      ms = t;
+    }
+  }
+  return { cut, ms };
+}

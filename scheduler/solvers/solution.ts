@@ -1,0 +1,83 @@
+import { bestCut, latencyAt, type PreparedFleet } from './prepared.js';
+
+export type SolverName = 'optimal' | 'iao' | 'local' | 'edge' | 'even';
+export const SOLVER_NAMES: readonly SolverName[] = ['optimal', 'iao', 'local', 'edge', 'even'];
+
+/** Where one UE cuts and how many edge units it gets, with its integer-model latency. */
+export interface Decision {
+  readonly id: string;
+  /** Index of the cut: 0 = everything offloaded, L = everything local. */
+  readonly cut: number;
+  readonly cutName: string;
+  /** Edge units (concurrency slots); 0 exactly when the UE runs locally. */
+  readonly units: number;
+  readonly latencyMs: number;
+}
+
+/** IAO's continuous solution, before rounding to integer units. */
+export interface ContinuousSolution {
+  readonly maxLatencyMs: number;
+  readonly iterations: number;
+  /** The maximum latency after the start and after every iteration (never increases). */
+  readonly history: readonly number[];
+  readonly cuts: readonly number[];
+  readonly units: readonly number[];
+}
+
+export interface Solution {
+  readonly solver: SolverName;
+  readonly decisions: readonly Decision[];
+  readonly maxLatencyMs: number;
+  readonly meanLatencyMs: number;
+  readonly unitsUsed: number;
+  readonly continuous?: ContinuousSolution;
+}
+
+/** Builds a solution from given cuts and units (units are dropped where the cut is local). */
+export function solutionFrom(
+  fleet: PreparedFleet,
+  solver: SolverName,
+  cuts: ArrayLike<number>,
+  units: ArrayLike<number>,
+  continuous?: ContinuousSolution,
+): Solution {
+  const decisions: Decision[] = [];
+  let max = 0;
+  let sum = 0;
+  let used = 0;
+  for (let i = 0; i < fleet.n; i++) {
+    const cut = cuts[i]!;
+    const local = cut === fleet.last[i];
+    const r = local ? 0 : units[i]!;
+    const latencyMs = latencyAt(fleet, i, cut, r);
+    decisions.push({
+      id: fleet.ids[i]!,
+      cut,
+      cutName: fleet.cutNames[i]![cut]!,
+      units: r,
+      latencyMs,
+    });
+    if (latencyMs > max) max = latencyMs;
+    sum += latencyMs;
+    used += r;
+  }
+  const base = {
+    solver,
+    decisions,
+    maxLatencyMs: max,
+    meanLatencyMs: fleet.n === 0 ? 0 : sum / fleet.n,
+    unitsUsed: used,
+  };
+  return continuous ? { ...base, continuous } : base;
+}
+
+/** Each UE takes its best cut for the units it holds. */
+export function solutionForUnits(
+  fleet: PreparedFleet,
+  solver: SolverName,
+  units: Int32Array,
+): Solution {
+  const cuts = new Int32Array(fleet.n);
+  for (let i = 0; i < fleet.n; i++) cuts[i] = bestCut(fleet, i, units[i]!).cut;
+  return solutionFrom(fleet, solver, cuts, units);
+}
