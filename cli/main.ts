@@ -6,7 +6,11 @@ import { registerSolveCommand } from './commands/solve.js';
 const program = new Command()
   .name('edgesplit')
   .description('Split DNN inference between IoT devices and a shared edge')
-  .version('0.1.0');
+  .version('0.1.0')
+  // Usage errors exit 2, like an invalid instance; --help and --version exit 0.
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
 
 registerSolveCommand(program);
 registerFleetCommands(program);

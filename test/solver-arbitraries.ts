@@ -7,13 +7,25 @@ const ueArb = (id: string, maxCuts: number, maxBatch: number): fc.Arbitrary<UeSp
   fc
     .record({
       batch: fc.integer({ min: 1, max: maxBatch }),
-      uplinkMbps: fc.oneof(fc.constantFrom(1, 8, 100), fc.double({ min: 0.01, max: 200, noNaN: true })),
+      uplinkMbps: fc.oneof(
+        fc.constantFrom(1, 8, 100),
+        fc.double({ min: 0.01, max: 200, noNaN: true }),
+      ),
       rttMs: fc.integer({ min: 0, max: 20 }),
       resultBytes: fc.integer({ min: 0, max: 5000 }),
       downlinkMbps: fc.option(fc.integer({ min: 1, max: 100 }), { nil: undefined }),
-      deviceSteps: fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: maxCuts - 1 }),
-      edgeSteps: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: maxCuts - 1, maxLength: maxCuts - 1 }),
-      bytes: fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: maxCuts, maxLength: maxCuts }),
+      deviceSteps: fc.array(fc.integer({ min: 0, max: 60 }), {
+        minLength: 1,
+        maxLength: maxCuts - 1,
+      }),
+      edgeSteps: fc.array(fc.integer({ min: 0, max: 40 }), {
+        minLength: maxCuts - 1,
+        maxLength: maxCuts - 1,
+      }),
+      bytes: fc.array(fc.integer({ min: 0, max: 200_000 }), {
+        minLength: maxCuts,
+        maxLength: maxCuts,
+      }),
     })
     .map((r) => {
       const L = r.deviceSteps.length;
@@ -52,7 +64,9 @@ export function instanceArb(limits: SizeLimits): fc.Arbitrary<Instance> {
     .chain((n) =>
       fc.record({
         units: fc.integer({ min: 0, max: limits.maxUnits }),
-        ues: fc.tuple(...Array.from({ length: n }, (_, i) => ueArb(`ue-${i}`, limits.maxCuts, limits.maxBatch))),
+        ues: fc.tuple(
+          ...Array.from({ length: n }, (_, i) => ueArb(`ue-${i}`, limits.maxCuts, limits.maxBatch)),
+        ),
       }),
     )
     .map(({ units, ues }) => {

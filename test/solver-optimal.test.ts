@@ -113,7 +113,8 @@ describe('optimal solver edge cases', () => {
     const ues = Array.from({ length: 4 }, (_, i) => ue(`u${i}`, 4, 50, vision));
     const s = solve(instanceOf(8, ues), 'optimal');
     const first = s.decisions[0]!;
-    for (const d of s.decisions) expect([d.cut, d.units, d.latencyMs]).toEqual([first.cut, first.units, first.latencyMs]);
+    for (const d of s.decisions)
+      expect([d.cut, d.units, d.latencyMs]).toEqual([first.cut, first.units, first.latencyMs]);
   });
 
   it('N = 1 reaches the best latency any allocation of R gives', () => {

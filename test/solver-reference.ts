@@ -11,9 +11,14 @@ export function integerLatency(ue: UeSpec, p: number, r: number): number {
   if (p === L) return B * ue.cuts[L]!.deviceMs;
   if (r < 1) return Number.POSITIVE_INFINITY;
   const cut = ue.cuts[p]!;
-  const download = ue.downlinkMbps === undefined ? 0 : (ue.resultBytes * 8) / (ue.downlinkMbps * 1000);
+  const download =
+    ue.downlinkMbps === undefined ? 0 : (ue.resultBytes * 8) / (ue.downlinkMbps * 1000);
   return (
-    B * cut.deviceMs + (B * cut.bytes * 8) / (ue.uplinkMbps * 1000) + ue.rttMs + Math.ceil(B / r) * cut.edgeMs + download
+    B * cut.deviceMs +
+    (B * cut.bytes * 8) / (ue.uplinkMbps * 1000) +
+    ue.rttMs +
+    Math.ceil(B / r) * cut.edgeMs +
+    download
   );
 }
 
@@ -78,9 +83,11 @@ function continuousNeed(ue: UeSpec, T: number): number {
 /** The continuous optimum by plain bisection on T. */
 export function continuousOptimum(instance: Instance): number {
   let hi = 0;
-  for (const ue of instance.ues) hi = Math.max(hi, ue.batch * ue.cuts[ue.cuts.length - 1]!.deviceMs);
+  for (const ue of instance.ues)
+    hi = Math.max(hi, ue.batch * ue.cuts[ue.cuts.length - 1]!.deviceMs);
   let lo = 0;
-  const fits = (T: number) => instance.ues.reduce((s, ue) => s + continuousNeed(ue, T), 0) <= instance.edge.units;
+  const fits = (T: number) =>
+    instance.ues.reduce((s, ue) => s + continuousNeed(ue, T), 0) <= instance.edge.units;
   if (fits(lo)) return lo;
   for (let k = 0; k < 400 && hi - lo > 1e-13 * hi; k++) {
     const mid = (lo + hi) / 2;
