@@ -45,7 +45,10 @@ export const resnet18: ModelSpec = {
   reference: 'torchvision.models.resnet18',
   inputShape: [1, 3, 224, 224],
   blocks: [
-    { name: 'stem', layers: [conv(64, 7, { stride: 2, pad: 3, bias: false }), batchnorm(), relu()] },
+    {
+      name: 'stem',
+      layers: [conv(64, 7, { stride: 2, pad: 3, bias: false }), batchnorm(), relu()],
+    },
     { name: 'maxpool', layers: [maxpool(3, 2, 1)] },
     ...stageBlocks(),
     { name: 'avgpool', layers: [adaptiveAvgPool(1), flatten()] },

@@ -1,6 +1,5 @@
-import type { Block } from '../model-spec.js';
 import { adaptiveAvgPool, conv, dropout, fc, flatten, maxpool, relu } from '../layers.js';
-import type { ModelSpec } from '../model-spec.js';
+import type { Block, ModelSpec } from '../model-spec.js';
 
 /** Configuration "D" of the VGG paper: conv widths per stage, each stage ending in a 2x2 max pool. */
 const STAGES: readonly (readonly number[])[] = [

@@ -1,0 +1,42 @@
+export { DEVICE_CLASSES, type DeviceClass } from './device-classes.js';
+export { EDGE_UNIT, type EdgeUnitClass } from './edge-unit.js';
+export { FleetOptionsError, ModelShapeError, UnknownModelError } from './errors.js';
+export {
+  BATCH_SIZES,
+  type FleetMember,
+  type FleetOptions,
+  type FleetPlan,
+  generateFleet,
+  LINK_JITTER,
+  MAX_FLEET_UES,
+  MAX_SEED,
+  planFleet,
+} from './fleet-generate.js';
+export {
+  elementCount,
+  type LayerCost,
+  LayerShapeError,
+  layerCost,
+  layersCost,
+  type Shape,
+} from './layer-cost.js';
+export * from './layers.js';
+export { LINK_CLASSES, type LinkClass } from './link-classes.js';
+export type { Block, ModelSpec } from './model-spec.js';
+export {
+  type BlockProfile,
+  BYTES_PER_ELEMENT,
+  type CutProfile,
+  type ModelProfile,
+  profileModel,
+} from './profile.js';
+export {
+  getModel,
+  getModelProfile,
+  hasModel,
+  listModels,
+  type ModelTotals,
+  modelCuts,
+  modelTotals,
+  REAL_MODELS,
+} from './zoo.js';

@@ -1,0 +1,49 @@
+/**
+ * The contract between the ingress (producer) and edge workers (consumers) of tail jobs: one
+ * BullMQ queue per UE, job ids derived from UE and request ids (so a QoS 1 duplicate of an
+ * `infer` enqueues nothing), and tensors kept out of job data behind a Redis claim-check key.
+ */
+
+/** Default prefix of every Redis key edgesplit writes (BullMQ's `prefix` option too). */
+export const DEFAULT_REDIS_PREFIX = 'edgesplit';
+
+/** How long an uploaded tensor waits in Redis for its tail job before it expires. */
+export const CLAIM_TTL_SECONDS = 600;
+
+/** The BullMQ queue holding UE `ueId`'s tail jobs (ids never contain ':'). */
+export function ueQueueName(ueId: string): string {
+  return `ue.${ueId}`;
+}
+
+/** The UE id of a queue made by `ueQueueName`, or undefined. */
+export function ueOfQueue(queueName: string): string | undefined {
+  return queueName.startsWith('ue.') ? queueName.slice(3) : undefined;
+}
+
+/** Job id of a request: the same request published twice maps to the same job. */
+export function tailJobId(ueId: string, requestId: string): string {
+  return `${ueId}.${requestId}`;
+}
+
+/** Redis key holding the raw float32 bytes of a request's tensor. */
+export function claimKey(redisPrefix: string, ueId: string, requestId: string): string {
+  return `${redisPrefix}:claim:${ueId}:${requestId}`;
+}
+
+/** What a tail job carries: small metadata only, never the tensor itself. */
+export interface TailJobData {
+  readonly ue: string;
+  readonly requestId: string;
+  readonly epoch: number;
+  readonly model: string;
+  /** The cut the head ran to; the tail runs from here to the model's output. */
+  readonly cut: number;
+  readonly sample: number;
+  readonly claimKey: string;
+  readonly dtype: 'float32';
+  readonly shape: readonly number[];
+  /** When the agent published the request (ms since epoch, agent clock). */
+  readonly sentAt: number;
+  /** When the ingress enqueued the job (ms since epoch, ingress clock). */
+  readonly enqueuedAt: number;
+}
