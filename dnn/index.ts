@@ -1,6 +1,8 @@
 export { DEVICE_CLASSES, type DeviceClass } from './device-classes.js';
 export { EDGE_UNIT, type EdgeUnitClass } from './edge-unit.js';
+export { EmulatedExecutor, type EmulatedExecutorOptions } from './emulated-executor.js';
 export { FleetOptionsError, ModelShapeError, UnknownModelError } from './errors.js';
+export { type Executor, SegmentError, type SegmentRequest } from './executor.js';
 export {
   BATCH_SIZES,
   type FleetMember,
@@ -30,6 +32,7 @@ export {
   type ModelProfile,
   profileModel,
 } from './profile.js';
+export { type DeviceCut, deviceProfile, edgeProfile } from './runtime-profile.js';
 export {
   getModel,
   getModelProfile,

@@ -1,0 +1,27 @@
+import type { Tensor } from '../proto/schemas/tensor.js';
+
+/** One segment of a model to run: from cut `from` to cut `to` (from < to) on one sample. */
+export interface SegmentRequest {
+  readonly model: string;
+  readonly from: number;
+  readonly to: number;
+  readonly input: Tensor;
+}
+
+/**
+ * Runs model segments. Agents run heads (0 to p), edge workers run tails (p to L). `emulated`
+ * sleeps the profiled time; `onnx` runs real inference. Both return a tensor of the real shape.
+ */
+export interface Executor {
+  readonly kind: 'emulated' | 'onnx';
+  run(request: SegmentRequest): Promise<Tensor>;
+  close(): Promise<void>;
+}
+
+/** A named error for segments an executor cannot run (unknown model, bad cut range, bad input). */
+export class SegmentError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SegmentError';
+  }
+}

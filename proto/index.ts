@@ -1,0 +1,127 @@
+/** The wire contract: topics, payload types and schemas, the msgpack codec, errors. */
+
+export {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type DecodeOptions,
+  decodeMessage,
+  encodeMessage,
+} from './codec.js';
+export {
+  EdgesplitError,
+  type ErrorCode,
+  ErrorCodes,
+  TopicError,
+  ValidationError,
+} from './errors.js';
+export {
+  isMessageKind,
+  MESSAGE_KINDS,
+  MESSAGE_QOS,
+  type Message,
+  type MessageKind,
+  type MessageMap,
+  messageKindOf,
+  messageSchemas,
+  RETAINED,
+  validateMessage,
+} from './messages.js';
+export { msgpackFrameProblem } from './msgpack-frame.js';
+export {
+  byteCount,
+  ID_PATTERN,
+  idSchema,
+  MAX_CUTS,
+  nameSchema,
+  nonNegativeInt,
+  nonNegativeMs,
+  positiveMbps,
+  presenceSchema,
+  solverNameSchema,
+  timestampMs,
+} from './schemas/common.js';
+export { type Cut, cutListSchema, cutSchema } from './schemas/cuts.js';
+export { type Decision, decisionSchema } from './schemas/decision.js';
+export {
+  type EdgeModel,
+  type EdgeStatus,
+  edgeModelSchema,
+  edgeMsListSchema,
+  edgeStatusSchema,
+  MAX_EDGE_MODELS,
+} from './schemas/edge-status.js';
+export {
+  type ErrorReport,
+  type ErrorReportContext,
+  errorReportFrom,
+  errorReportSchema,
+  MAX_ERROR_ISSUE,
+  MAX_ERROR_ISSUES,
+  MAX_ERROR_MESSAGE,
+} from './schemas/error-report.js';
+export { type InferRequest, inferRequestSchema } from './schemas/infer-request.js';
+export {
+  type InferResult,
+  type InferTimings,
+  inferResultSchema,
+  inferTimingsSchema,
+} from './schemas/infer-result.js';
+export {
+  batchSchema,
+  type Instance,
+  type InstanceInput,
+  instanceSchema,
+  MAX_BATCH,
+  MAX_UNITS,
+  type UeSpec,
+  ueSpecSchema,
+  unitsSchema,
+} from './schemas/instance.js';
+export { type LinkEstimate, linkEstimateSchema } from './schemas/link.js';
+export {
+  type Profile,
+  type ProfileCut,
+  profileCutListSchema,
+  profileCutSchema,
+  profileSchema,
+} from './schemas/profile.js';
+export { type SchedulerStatus, schedulerStatusSchema } from './schemas/scheduler-status.js';
+export {
+  elementCount,
+  MAX_TENSOR_DIM,
+  MAX_TENSOR_DIMS,
+  type Tensor,
+  tensorSchema,
+} from './schemas/tensor.js';
+export { type UeStatus, ueStatusSchema } from './schemas/ue-status.js';
+export {
+  allTopicsFilter,
+  assertTopicPrefix,
+  DEFAULT_TOPIC_PREFIX,
+  edgeStatusFilter,
+  edgeStatusTopic,
+  formatTopic,
+  isUeChannel,
+  isValidId,
+  type ParsedTopic,
+  parseTopic,
+  schedulerStatusTopic,
+  type TopicParseResult,
+  tryParseTopic,
+  UE_CHANNELS,
+  type UeChannel,
+  ueChannelFilter,
+  ueSubtreeFilter,
+  ueTopic,
+} from './topics.js';
+export { formatPath, issuesOf, type Validated, validate } from './validate.js';
+export { ENV, envValue } from './env.js';
+export {
+  CLAIM_TTL_SECONDS,
+  claimKey,
+  DEFAULT_REDIS_PREFIX,
+  type TailJobData,
+  tailJobId,
+  ueOfQueue,
+  ueQueueName,
+} from './jobs.js';
+export { connectMqtt, type MqttConnectOptions } from './mqtt-connect.js';
