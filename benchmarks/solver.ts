@@ -1,0 +1,175 @@
+import { parseArgs } from 'node:util';
+import { generateFleet } from '../dnn/index.js';
+import type { Instance } from '../proto/schemas/instance.js';
+import { parseInstance } from '../scheduler/instance.js';
+import { prepareFleet, solve } from '../scheduler/solvers/index.js';
+import { loadHighs, modelLatency, solveMilp } from './milp.js';
+import { type BenchRow, printTable, type TargetCheck } from './solver-report.js';
+import { median, timeMedian } from './timing.js';
+
+/**
+ * `npm run bench:solver [-- --sizes 10,100] [--seed 1] [--json]`
+ *
+ * For each fleet size N: a generated fleet of N UEs on N/2 edge units, the median in-process
+ * time of `optimal` and `iao` (prepareFleet included, as the CLI does it), IAO's iterations and
+ * its maximum latency against the optimum; for N <= MILP_MAX_UES also HiGHS on the MILP, whose
+ * optimum must agree with `optimal` (exit 1 on a mismatch).
+ */
+
+const DEFAULT_SIZES = [10, 100, 1000, 10_000];
+const MILP_MAX_UES = 100;
+const MILP_RUNS = 3;
+/** HiGHS stops within its tolerances (benchmarks/milp.ts); more than this is a real mismatch. */
+const AGREE_REL = 1e-6;
+
+interface Args {
+  readonly sizes: readonly number[];
+  readonly seed: number;
+  readonly json: boolean;
+}
+
+function parseCliArgs(argv: readonly string[]): Args {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      sizes: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const sizes =
+    values.sizes === undefined ? DEFAULT_SIZES : values.sizes.split(',').map((s) => Number(s));
+  for (const n of sizes) {
+    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`--sizes: bad fleet size "${n}"`);
+  }
+  const seed = Number(values.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`--seed: bad seed "${seed}"`);
+  return { sizes, seed, json: values.json };
+}
+
+function fleetOf(ues: number, seed: number): Instance {
+  const parsed = parseInstance(generateFleet({ ues, units: Math.floor(ues / 2), seed }));
+  if (!parsed.ok) throw parsed.error;
+  return parsed.value;
+}
+
+/**
+ * The largest latency any single UE reaches at its best with every unit it can use, a lower
+ * bound on the optimum. When the optimum equals it, one UE alone decides the maximum ("pinned"),
+ * and the maximum no longer tells good allocations from bad ones.
+ */
+function singleUeFloor(instance: Instance): number {
+  let floor = 0;
+  for (const ue of instance.ues) {
+    const r = Math.min(ue.batch, instance.edge.units);
+    let best = Number.POSITIVE_INFINITY;
+    for (let p = 0; p < ue.cuts.length; p++) best = Math.min(best, modelLatency(ue, p, r));
+    floor = Math.max(floor, best);
+  }
+  return floor;
+}
+
+function relDiff(a: number, b: number): number {
+  if (a === b) return 0;
+  return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
+}
+
+async function benchSize(ues: number, seed: number): Promise<BenchRow> {
+  const instance = fleetOf(ues, seed);
+  const optimal = solve(instance, 'optimal');
+  const iao = solve(instance, 'iao');
+  const budget = { budgetMs: ues >= 10_000 ? 3000 : 1000 };
+  const prepareTime = timeMedian(() => prepareFleet(instance), budget);
+  const optimalTime = timeMedian(() => solve(instance, 'optimal'), budget);
+  const iaoTime = timeMedian(() => solve(instance, 'iao'), budget);
+  const row: BenchRow = {
+    ues,
+    units: instance.edge.units,
+    cuts: instance.ues.reduce((s, ue) => s + ue.cuts.length, 0),
+    prepareMs: prepareTime.medianMs,
+    optimalMs: optimalTime.medianMs,
+    optimalRuns: optimalTime.runs,
+    iaoMs: iaoTime.medianMs,
+    iaoRuns: iaoTime.runs,
+    iaoIterations: iao.continuous?.iterations ?? 0,
+    optimalMaxMs: optimal.maxLatencyMs,
+    iaoMaxMs: iao.maxLatencyMs,
+    iaoOverOptimal: iao.maxLatencyMs / optimal.maxLatencyMs,
+    iaoMeanOverOptimal: iao.meanLatencyMs / optimal.meanLatencyMs,
+    pinned: relDiff(optimal.maxLatencyMs, singleUeFloor(instance)) <= 1e-12,
+    milpMs: null,
+    milpMaxMs: null,
+    milpStatus: null,
+    milpBinaries: null,
+    milpAgrees: null,
+    highsOverOptimal: null,
+  };
+  if (ues > MILP_MAX_UES) return row;
+  const times: number[] = [];
+  let milp = await solveMilp(instance);
+  for (let k = 0; k < MILP_RUNS; k++) {
+    milp = await solveMilp(instance);
+    times.push(milp.solveMs);
+  }
+  const milpMs = median(times);
+  return {
+    ...row,
+    milpMs,
+    milpMaxMs: milp.maxLatencyMs,
+    milpStatus: milp.status,
+    milpBinaries: milp.binaries,
+    milpAgrees:
+      milp.status === 'Optimal' && relDiff(optimal.maxLatencyMs, milp.maxLatencyMs) <= AGREE_REL,
+    highsOverOptimal: milpMs / optimalTime.medianMs,
+  };
+}
+
+function targetChecks(rows: readonly BenchRow[]): TargetCheck[] {
+  const at = (ues: number) => rows.find((r) => r.ues === ues);
+  const small = at(1000);
+  const large = at(10_000);
+  const milp = at(100);
+  return [
+    {
+      target: 'optimal <= 2 ms at N = 1,000',
+      met: small ? small.optimalMs <= 2 : null,
+      actual: small ? `${small.optimalMs.toFixed(3)} ms` : 'not measured',
+    },
+    {
+      target: 'optimal <= 30 ms at N = 10,000',
+      met: large ? large.optimalMs <= 30 : null,
+      actual: large ? `${large.optimalMs.toFixed(3)} ms` : 'not measured',
+    },
+    {
+      target: 'optimal >= 100x faster than HiGHS at N = 100',
+      met: milp?.highsOverOptimal != null ? milp.highsOverOptimal >= 100 : null,
+      actual:
+        milp?.highsOverOptimal != null ? `${milp.highsOverOptimal.toFixed(0)}x` : 'not measured',
+    },
+  ];
+}
+
+async function main(): Promise<number> {
+  const args = parseCliArgs(process.argv.slice(2));
+  if (args.sizes.some((n) => n <= MILP_MAX_UES)) await loadHighs();
+  const rows: BenchRow[] = [];
+  for (const ues of args.sizes) {
+    if (!args.json) process.stderr.write(`N = ${ues} ...\n`);
+    rows.push(await benchSize(ues, args.seed));
+  }
+  const targets = targetChecks(rows);
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  } else {
+    printTable(rows, targets, args.seed);
+  }
+  const mismatches = rows.filter((r) => r.milpAgrees === false);
+  for (const r of mismatches) {
+    process.stderr.write(
+      `MISMATCH at N = ${r.ues}: optimal ${r.optimalMaxMs} ms, HiGHS ${r.milpMaxMs} ms (status ${r.milpStatus})\n`,
+    );
+  }
+  return mismatches.length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
