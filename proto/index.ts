@@ -6,6 +6,7 @@ export {
   decodeMessage,
   encodeMessage,
 } from './codec.js';
+export { ENV, envValue } from './env.js';
 export {
   EdgesplitError,
   type ErrorCode,
@@ -13,6 +14,15 @@ export {
   TopicError,
   ValidationError,
 } from './errors.js';
+export {
+  CLAIM_TTL_SECONDS,
+  claimKey,
+  DEFAULT_REDIS_PREFIX,
+  type TailJobData,
+  tailJobId,
+  ueOfQueue,
+  ueQueueName,
+} from './jobs.js';
 export {
   isMessageKind,
   MESSAGE_KINDS,
@@ -25,7 +35,7 @@ export {
   RETAINED,
   validateMessage,
 } from './messages.js';
-export { msgpackFrameProblem } from './msgpack-frame.js';
+export { connectMqtt, type MqttConnectOptions } from './mqtt-connect.js';
 export {
   byteCount,
   ID_PATTERN,
@@ -114,14 +124,3 @@ export {
   ueTopic,
 } from './topics.js';
 export { formatPath, issuesOf, type Validated, validate } from './validate.js';
-export { ENV, envValue } from './env.js';
-export {
-  CLAIM_TTL_SECONDS,
-  claimKey,
-  DEFAULT_REDIS_PREFIX,
-  type TailJobData,
-  tailJobId,
-  ueOfQueue,
-  ueQueueName,
-} from './jobs.js';
-export { connectMqtt, type MqttConnectOptions } from './mqtt-connect.js';

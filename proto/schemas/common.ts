@@ -14,10 +14,13 @@ export const nameSchema = z
   .min(1, { error: 'must not be empty' })
   .max(128, { error: 'must be at most 128 characters' });
 
-const finite = () => z.number({ error: 'must be a finite number' });
-
-export const nonNegativeMs = finite().min(0, { error: 'must be a finite number >= 0' });
-export const positiveMbps = finite().gt(0, { error: 'must be a finite number > 0' });
+// The type error repeats the bound, so NaN, Infinity and -1 all read the same way.
+export const nonNegativeMs = z
+  .number({ error: 'must be a finite number >= 0' })
+  .min(0, { error: 'must be a finite number >= 0' });
+export const positiveMbps = z
+  .number({ error: 'must be a finite number > 0' })
+  .gt(0, { error: 'must be a finite number > 0' });
 export const byteCount = z
   .number({ error: 'must be an integer >= 0' })
   .int({ error: 'must be an integer >= 0' })
@@ -25,3 +28,29 @@ export const byteCount = z
 
 /** Upper bound on partition points per model: a payload with more is rejected. */
 export const MAX_CUTS = 10_000;
+
+/** A count, index or epoch: a safe integer >= 0. */
+export const nonNegativeInt = z
+  .number({ error: 'must be an integer >= 0' })
+  .int({ error: 'must be an integer >= 0' })
+  .min(0, { error: 'must be an integer >= 0' });
+
+/** Latest instant a JS `Date` can hold, in ms since the epoch. */
+const MAX_TIME_MS = 8.64e15;
+
+/** An instant in ms since the Unix epoch (`Date.now()`); fractions are allowed. */
+export const timestampMs = z
+  .number({ error: 'must be a time in ms since the epoch (a finite number >= 0)' })
+  .min(0, { error: 'must be a time in ms since the epoch (a finite number >= 0)' })
+  .max(MAX_TIME_MS, { error: `must be a time in ms since the epoch (at most ${MAX_TIME_MS})` });
+
+/** Name of the solver that produced a decision (`iao`, `optimal`, ...). */
+export const solverNameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'must not be empty' })
+  .max(32, { error: 'must be at most 32 characters' });
+
+/** Online/offline state of a UE or an edge worker; offline is also the MQTT last will. */
+export const presenceSchema = z.enum(['online', 'offline'], {
+  error: 'must be "online" or "offline"',
+});

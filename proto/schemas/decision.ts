@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { nameSchema, nonNegativeInt, nonNegativeMs, solverNameSchema } from './common.js';
+import { unitsSchema } from './instance.js';
+
+/** Payload of `ue/{ue}/decision` (retained): where the UE cuts and how many edge units it has. */
+export const decisionSchema = z.object(
+  {
+    epoch: nonNegativeInt,
+    /** Index into the UE's profile cuts; the last index means "run everything locally". */
+    cut: nonNegativeInt,
+    cutName: nameSchema,
+    units: unitsSchema,
+    predictedMs: nonNegativeMs,
+    solver: solverNameSchema,
+  },
+  { error: 'must be an object { epoch, cut, cutName, units, predictedMs, solver }' },
+);
+
+export type Decision = z.output<typeof decisionSchema>;

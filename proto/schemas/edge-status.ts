@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { idSchema, MAX_CUTS, nonNegativeMs, presenceSchema, timestampMs } from './common.js';
+import { unitsSchema } from './instance.js';
+
+/** Most models one edge worker may declare. */
+export const MAX_EDGE_MODELS = 1024;
+
+/**
+ * Edge time after each cut of one model, one sample on one unit, in the order of the UE's
+ * profile cuts: never increases and ends at 0 (MODEL.md).
+ */
+export const edgeMsListSchema = z
+  .array(nonNegativeMs, { error: 'must be an array of times in ms' })
+  .min(2, { error: 'must have at least 2 cuts (input and output)' })
+  .max(MAX_CUTS, { error: `must have at most ${MAX_CUTS} cuts` })
+  .superRefine((edgeMs, ctx) => {
+    const last = edgeMs.length - 1;
+    if (edgeMs[last] !== 0) {
+      ctx.addIssue({ code: 'custom', path: [last], message: 'must be 0 at the last cut' });
+    }
+    for (let p = 1; p <= last; p++) {
+      const prev = edgeMs[p - 1]!;
+      const ms = edgeMs[p]!;
+      if (ms > prev) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [p],
+          message: `must not increase along cuts: ${ms} > ${prev} at cut ${p - 1}`,
+        });
+      }
+    }
+  });
+
+export const edgeModelSchema = z.object(
+  { model: idSchema, edgeMs: edgeMsListSchema },
+  { error: 'must be an object { model, edgeMs }' },
+);
+
+export type EdgeModel = z.output<typeof edgeModelSchema>;
+
+/** Payload of `edge/{worker}/status` (retained; the MQTT last will publishes `offline`). */
+export const edgeStatusSchema = z.object(
+  {
+    state: presenceSchema,
+    /** Concurrency slots this worker runs at most; they count towards the edge's `R`. */
+    units: unitsSchema,
+    models: z
+      .array(edgeModelSchema, { error: 'must be an array of models' })
+      .max(MAX_EDGE_MODELS, { error: `must have at most ${MAX_EDGE_MODELS} models` })
+      .superRefine((models, ctx) => {
+        const seen = new Map<string, number>();
+        models.forEach((entry, i) => {
+          const first = seen.get(entry.model);
+          if (first === undefined) seen.set(entry.model, i);
+          else
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'model'],
+              message: `duplicates models[${first}].model "${entry.model}"`,
+            });
+        });
+      }),
+    at: timestampMs,
+  },
+  { error: 'must be an object { state, units, models, at }' },
+);
+
+export type EdgeStatus = z.output<typeof edgeStatusSchema>;

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { presenceSchema, timestampMs } from './common.js';
+
+/** Payload of `ue/{ue}/status` (retained; the MQTT last will publishes `offline`). */
+export const ueStatusSchema = z.object(
+  {
+    state: presenceSchema,
+    agentVersion: z
+      .string({ error: 'must be a string' })
+      .max(64, { error: 'must be at most 64 characters' }),
+    at: timestampMs,
+  },
+  { error: 'must be an object { state, agentVersion, at }' },
+);
+
+export type UeStatus = z.output<typeof ueStatusSchema>;
