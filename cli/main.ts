@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerAgentCommand } from './commands/agent.js';
+import { registerBrokerCommands } from './commands/broker.js';
+import { registerEdgeWorkerCommand } from './commands/edge-worker.js';
 import { registerFleetCommands } from './commands/fleet.js';
+import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerSolveCommand } from './commands/solve.js';
 
 const program = new Command()
@@ -14,5 +18,9 @@ const program = new Command()
 
 registerSolveCommand(program);
 registerFleetCommands(program);
+registerSchedulerCommand(program);
+registerEdgeWorkerCommand(program);
+registerBrokerCommands(program);
+registerAgentCommand(program);
 
 await program.parseAsync(process.argv);

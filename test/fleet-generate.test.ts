@@ -16,7 +16,6 @@ import { runCli } from './cli-run.js';
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 
-
 describe('generateFleet', () => {
   it('is deterministic for a seed, and seeds differ', () => {
     const a = json(generateFleet({ ues: 50, units: 16, seed: 7 }));

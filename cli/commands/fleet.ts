@@ -1,5 +1,16 @@
-import { writeFile } from 'node:fs/promises';
-import { type Command, type CommanderError, InvalidArgumentError } from 'commander';
+import { readFile, writeFile } from 'node:fs/promises';
+import { type Command, type CommanderError, InvalidArgumentError, Option } from 'commander';
+import {
+  AgentOptionsError,
+  type BeforeDecision,
+  type FleetSummary,
+  formatWindow,
+  parseTraceArg,
+  parseTraceCsv,
+  runFleet,
+  TraceError,
+  type TraceSpec,
+} from '../../agents/index.js';
 import {
   FleetOptionsError,
   hasModel,
@@ -9,6 +20,13 @@ import {
   planFleet,
   REAL_MODELS,
 } from '../../dnn/index.js';
+import {
+  mqttFromEnv,
+  parseInteger,
+  parseNonNegative,
+  parsePositive,
+  untilSignal,
+} from './agent.js';
 
 /** Exit code of a command line that cannot be acted on (bad flag, unknown model). */
 export const EXIT_USAGE = 2;
@@ -94,4 +112,149 @@ export function registerFleetCommands(program: Command): void {
     )
     .option('--out <file>', 'write the JSON to FILE instead of stdout')
     .action(generate);
+
+  fleet
+    .command('run')
+    .description(
+      'run a simulated fleet of UE agents in this process against a live broker (MQTT_URL)',
+    )
+    .requiredOption('--ues <n>', `number of UEs (0 to ${MAX_FLEET_UES})`, parseCount)
+    .requiredOption('--seed <s>', `PRNG seed (0 to ${MAX_SEED}): same seed, same fleet`, parseCount)
+    .option(
+      '--models <list>',
+      `comma-separated models, handed out round-robin (default: ${REAL_MODELS.join(',')})`,
+      parseModels,
+    )
+    .option(
+      '--trace <trace>',
+      'uplink bandwidth over time: constant, walk, steps:SECONDS=MBPS,... or FILE.csv (seconds,Mbps)',
+      'constant',
+    )
+    .option('--duration <s>', 'seconds to run (default: until SIGINT/SIGTERM)', parsePositive)
+    .option('--summary-every <s>', 'seconds between summary lines', parsePositive, 5)
+    .option('--think-ms <ms>', 'pause between tasks of each UE', parseNonNegative, 0)
+    .option(
+      '--timeout-ms <ms>',
+      'a request with no result this long is sent again',
+      parsePositive,
+      10_000,
+    )
+    .option('--max-retries <n>', 're-sends of a request before it fails', parseInteger, 3)
+    .option('--speed <factor>', 'multiplies every device time', parseNonNegative, 1)
+    .option('--real-link', 'do not emulate transfer times', false)
+    .addOption(
+      new Option('--before-decision <mode>', 'tasks before the first decision')
+        .choices(['wait', 'local'])
+        .default('wait'),
+    )
+    .option(
+      '--json',
+      'print the final summary as JSON on stdout (summary lines go to stderr)',
+      false,
+    )
+    .action(runFleetCommand);
+}
+
+interface RunFlags {
+  readonly ues: number;
+  readonly seed: number;
+  readonly models?: readonly string[];
+  readonly trace: string;
+  readonly duration?: number;
+  readonly summaryEvery: number;
+  readonly thinkMs: number;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  readonly speed: number;
+  readonly realLink: boolean;
+  readonly beforeDecision: BeforeDecision;
+  readonly json: boolean;
+}
+
+/** The `--trace` argument as a spec, reading a CSV file if it names one. */
+async function loadTrace(arg: string): Promise<TraceSpec> {
+  const parsed = parseTraceArg(arg);
+  if (parsed.kind !== 'file') return parsed;
+  let text: string;
+  try {
+    text = await readFile(parsed.path, 'utf8');
+  } catch (error) {
+    throw new TraceError(`cannot read ${parsed.path}: ${(error as Error).message}`);
+  }
+  return { kind: 'points', points: parseTraceCsv(text, parsed.path), source: parsed.path };
+}
+
+/** Seconds between two warnings printed for the same UE. */
+const WARNING_EVERY_MS = 10_000;
+
+async function runFleetCommand(flags: RunFlags): Promise<void> {
+  const fail = (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`edgesplit fleet run: ${message}\n`);
+    const usage =
+      error instanceof TraceError ||
+      error instanceof FleetOptionsError ||
+      error instanceof AgentOptionsError;
+    process.exitCode = usage ? EXIT_USAGE : 1;
+  };
+  let trace: TraceSpec;
+  try {
+    trace = await loadTrace(flags.trace);
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  const lines = flags.json ? process.stderr : process.stdout;
+  const warned = new Map<string, number>();
+  const controller = new AbortController();
+  const run = runFleet({
+    ...mqttFromEnv(),
+    ues: flags.ues,
+    seed: flags.seed,
+    ...(flags.models === undefined ? {} : { models: flags.models }),
+    trace,
+    ...(flags.duration === undefined ? {} : { durationS: flags.duration }),
+    signal: controller.signal,
+    summaryEveryS: flags.summaryEvery,
+    thinkTimeMs: flags.thinkMs,
+    requestTimeoutMs: flags.timeoutMs,
+    maxRetries: flags.maxRetries,
+    speedFactor: flags.speed,
+    linkMode: flags.realLink ? 'real' : 'emulated',
+    beforeDecision: flags.beforeDecision,
+    onSummary: (window) => lines.write(`${formatWindow(window)}\n`),
+    onWarning: (ue, error) => {
+      const now = Date.now();
+      if (now - (warned.get(ue) ?? Number.NEGATIVE_INFINITY) < WARNING_EVERY_MS) return;
+      warned.set(ue, now);
+      process.stderr.write(`${ue}: ${error.message}\n`);
+    },
+  });
+  void untilSignal(run).then((signal) => {
+    if (signal === undefined) return;
+    process.stderr.write(`edgesplit fleet run: ${signal}, stopping\n`);
+    controller.abort();
+  });
+  let summary: FleetSummary;
+  try {
+    summary = await run;
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else process.stdout.write(`${formatFleetSummary(summary)}\n`);
+}
+
+const fixed = (value: number | null, unit = ' ms') =>
+  value === null ? '-' : `${value.toFixed(1)}${unit}`;
+
+function formatFleetSummary(s: FleetSummary): string {
+  const error = s.predictionErrorP50 === null ? '-' : `${(s.predictionErrorP50 * 100).toFixed(1)}%`;
+  return [
+    `fleet: ${s.ues} UEs, ${s.epochs} epochs; requests ${s.requests}: ok ${s.ok} failed ${s.failed} ` +
+      `retried ${s.retried}, duplicates dropped ${s.duplicatesDropped}`,
+    `latency: max predicted ${fixed(s.maxPredictedMs)}, measured p50 ${fixed(s.measured.p50Ms)} ` +
+      `p99 ${fixed(s.measured.p99Ms)}, prediction error p50 ${error}`,
+  ].join('\n');
 }

@@ -1,0 +1,22 @@
+# One image for every edgesplit process; docker-compose.yml picks the command.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
+COPY proto proto
+COPY scheduler scheduler
+COPY dnn dnn
+COPY cli cli
+COPY broker broker
+COPY agents agents
+COPY edge-worker edge-worker
+RUN npm ci && npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+COPY package.json ./
+COPY examples examples
+USER node
+ENTRYPOINT ["node", "dist/cli/main.js"]

@@ -1,0 +1,198 @@
+import type { IClientOptions } from 'mqtt';
+import {
+  DEVICE_CLASSES,
+  type DeviceClass,
+  type DeviceCut,
+  deviceProfile,
+  EmulatedExecutor,
+  type Executor,
+  hasModel,
+  listModels,
+  modelCuts,
+} from '../dnn/index.js';
+import {
+  assertTopicPrefix,
+  DEFAULT_TOPIC_PREFIX,
+  isValidId,
+  MAX_BATCH,
+  type Profile,
+  validateMessage,
+} from '../proto/index.js';
+import { checkLinkRates, type LinkMode, type LinkRates } from './emulated-link.js';
+import { AgentOptionsError } from './errors.js';
+
+/** What the agent does with a task that starts before its first decision has arrived. */
+export type BeforeDecision = 'wait' | 'local';
+
+interface AgentBaseOptions {
+  /** UE id, 1-64 characters of `[A-Za-z0-9._-]`. */
+  readonly id: string;
+  /** Zoo model the UE runs. */
+  readonly model: string;
+  /** Samples per task (B). @defaultValue 1 */
+  readonly batch?: number;
+  /** Multiplies the device times of the profile (and so the emulated head). @defaultValue 1 */
+  readonly speedFactor?: number;
+  /** Current link rates; published retained on `ue/{ue}/link`, changed by `setLink`. */
+  readonly link: LinkRates;
+  /** @defaultValue `'emulated'` */
+  readonly linkMode?: LinkMode;
+  /** Runs the head. @defaultValue an EmulatedExecutor over the device profile */
+  readonly executor?: Executor;
+  /** Broker URL, e.g. `mqtt://127.0.0.1:1883`. */
+  readonly mqttUrl: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** @defaultValue `edgesplit/v1` */
+  readonly topicPrefix?: string;
+  /** @defaultValue `agent-{id}` (stable, so the broker keeps the session across reconnects) */
+  readonly clientId?: string;
+  /** A request with no result for this long is published again. @defaultValue 10000 */
+  readonly requestTimeoutMs?: number;
+  /** Re-publications of a request before it fails. @defaultValue 3 */
+  readonly maxRetries?: number;
+  /** Pause between tasks in loop mode (`start`). @defaultValue 0 */
+  readonly thinkTimeMs?: number;
+  /** @defaultValue `'wait'` */
+  readonly beforeDecision?: BeforeDecision;
+  /** How long a task waits for the first decision before it fails. @defaultValue 30000 */
+  readonly decisionWaitMs?: number;
+  /** Most task records `stats().latencies` keeps (the oldest go first). @defaultValue 100000 */
+  readonly historyLimit?: number;
+  /** Extra mqtt.js options (TLS material, keepalive, reconnectPeriod, ...). */
+  readonly mqttOptions?: IClientOptions;
+}
+
+/** Device speed: a catalog device class id, or any `{ gflops }`. */
+export type DeviceSpec = string | Pick<DeviceClass, 'gflops'>;
+
+/** Options of `startAgent`: a device (class id or speed) or an explicit device profile. */
+export type AgentOptions = AgentBaseOptions &
+  (
+    | { readonly device: DeviceSpec; readonly profile?: never }
+    | {
+        /** Device time and bytes per cut of `model`, one sample, as measured on the device. */
+        readonly profile: readonly DeviceCut[];
+        readonly device?: never;
+      }
+  );
+
+/** Options with defaults filled in and everything checked. */
+export interface AgentConfig {
+  readonly id: string;
+  readonly model: string;
+  readonly batch: number;
+  /** What is published on `ue/{ue}/profile`, device times already scaled. */
+  readonly profile: Profile;
+  /** Shape of the model's input (one sample). */
+  readonly inputShape: readonly number[];
+  readonly link: LinkRates;
+  readonly linkMode: LinkMode;
+  readonly executor: Executor;
+  readonly mqttUrl: string;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly topicPrefix: string;
+  readonly clientId: string;
+  readonly requestTimeoutMs: number;
+  readonly maxRetries: number;
+  readonly thinkTimeMs: number;
+  readonly beforeDecision: BeforeDecision;
+  readonly decisionWaitMs: number;
+  readonly historyLimit: number;
+  readonly mqttOptions: IClientOptions;
+}
+
+function nonNegative(option: string, value: number, integer = false): number {
+  if (!Number.isFinite(value) || value < 0 || (integer && !Number.isSafeInteger(value)))
+    throw new AgentOptionsError(option, `must be ${integer ? 'an integer' : 'a number'} >= 0`);
+  return value;
+}
+
+function deviceCuts(options: AgentOptions): readonly DeviceCut[] {
+  if (options.profile !== undefined) {
+    const expected = modelCuts(options.model).length;
+    if (options.profile.length !== expected)
+      throw new AgentOptionsError(
+        'profile',
+        `model "${options.model}" has ${expected} cuts, the profile has ${options.profile.length}`,
+      );
+    return options.profile;
+  }
+  const device = options.device;
+  if (typeof device === 'string') {
+    const found = DEVICE_CLASSES.find((candidate) => candidate.id === device);
+    if (found === undefined) {
+      const known = DEVICE_CLASSES.map((candidate) => candidate.id).join(', ');
+      throw new AgentOptionsError('device', `unknown device class "${device}" (known: ${known})`);
+    }
+    return deviceProfile(options.model, found);
+  }
+  if (!(Number.isFinite(device.gflops) && device.gflops > 0))
+    throw new AgentOptionsError('device.gflops', 'must be a finite number > 0');
+  return deviceProfile(options.model, device);
+}
+
+/** Checks the options and fills in defaults; throws AgentOptionsError naming the bad option. */
+export function resolveAgentOptions(options: AgentOptions): AgentConfig {
+  if (!isValidId(options.id))
+    throw new AgentOptionsError('id', 'must be 1-64 characters of [A-Za-z0-9._-]');
+  if (!hasModel(options.model))
+    throw new AgentOptionsError(
+      'model',
+      `unknown model "${options.model}" (known: ${listModels().join(', ')})`,
+    );
+  const batch = options.batch ?? 1;
+  if (!Number.isSafeInteger(batch) || batch < 1 || batch > MAX_BATCH)
+    throw new AgentOptionsError('batch', `must be an integer from 1 to ${MAX_BATCH}`);
+  const speed = nonNegative('speedFactor', options.speedFactor ?? 1);
+  const cuts = deviceCuts(options).map((cut) => ({
+    name: cut.name,
+    deviceMs: cut.deviceMs * speed,
+    bytes: cut.bytes,
+  }));
+  const zoo = modelCuts(options.model);
+  const profile: Profile = {
+    model: options.model,
+    batch,
+    resultBytes: zoo[zoo.length - 1]!.bytes,
+    cuts,
+  };
+  const checked = validateMessage('profile', profile);
+  if (!checked.ok) throw new AgentOptionsError('profile', checked.error.issues.join('; '));
+  const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+  try {
+    assertTopicPrefix(topicPrefix);
+  } catch (cause) {
+    throw new AgentOptionsError('topicPrefix', (cause as Error).message, { cause });
+  }
+  const requestTimeoutMs = nonNegative('requestTimeoutMs', options.requestTimeoutMs ?? 10_000);
+  if (requestTimeoutMs === 0) throw new AgentOptionsError('requestTimeoutMs', 'must be > 0');
+  const historyLimit = nonNegative('historyLimit', options.historyLimit ?? 100_000, true);
+  return {
+    id: options.id,
+    model: options.model,
+    batch,
+    profile,
+    inputShape: [...zoo[0]!.shape],
+    link: checkLinkRates(options.link),
+    linkMode: options.linkMode ?? 'emulated',
+    executor:
+      options.executor ??
+      new EmulatedExecutor({
+        segmentMs: (_model, from, to) => cuts[to]!.deviceMs - cuts[from]!.deviceMs,
+      }),
+    mqttUrl: options.mqttUrl,
+    username: options.username,
+    password: options.password,
+    topicPrefix,
+    clientId: options.clientId ?? `agent-${options.id}`,
+    requestTimeoutMs,
+    maxRetries: nonNegative('maxRetries', options.maxRetries ?? 3, true),
+    thinkTimeMs: nonNegative('thinkTimeMs', options.thinkTimeMs ?? 0),
+    beforeDecision: options.beforeDecision ?? 'wait',
+    decisionWaitMs: nonNegative('decisionWaitMs', options.decisionWaitMs ?? 30_000),
+    historyLimit,
+    mqttOptions: options.mqttOptions ?? {},
+  };
+}

@@ -1,0 +1,209 @@
+import type { Socket } from 'node:net';
+import type { MqttClient } from 'mqtt';
+import {
+  connectMqtt,
+  type Decision,
+  decodeMessage,
+  type ErrorReport,
+  encodeMessage,
+  type InferRequest,
+  type InferResult,
+  type LinkEstimate,
+  MESSAGE_QOS,
+  type Message,
+  type Profile,
+  type UeChannel,
+  ueTopic,
+  type ValidationError,
+} from '../proto/index.js';
+import type { AgentConfig } from './agent-options.js';
+
+/** Version string the agent reports in its status. */
+export const AGENT_VERSION = '0.1.0';
+
+/** The agent's connection to the broker. */
+export type ConnectionStatus =
+  | { readonly type: 'online'; readonly sessionPresent: boolean }
+  | { readonly type: 'reconnecting' }
+  | { readonly type: 'offline' }
+  | { readonly type: 'closed' };
+
+/** What the session hands to the agent: decoded, validated messages and connection changes. */
+export interface SessionHandlers {
+  decision(decision: Decision): void;
+  result(result: InferResult): void;
+  error(report: ErrorReport): void;
+  /** A payload on one of the agent's topics that failed validation; it changes nothing. */
+  invalid(error: ValidationError, topic: string): void;
+  /** A publish the client could not hand to the broker (retries cover requests). */
+  publishFailed(error: Error, topic: string): void;
+  status(status: ConnectionStatus): void;
+}
+
+/** What the agent announces on every (re)connect. */
+export interface Announcement {
+  readonly profile: Profile;
+  readonly link: LinkEstimate;
+}
+
+const CLOSE_TIMEOUT_MS = 2000;
+
+/**
+ * The MQTT side of an agent: a persistent session (`clean: false`, stable client id) whose
+ * last will is a retained `offline` status; on every connect it subscribes to the UE's
+ * decision, result and error topics and re-publishes status, profile and link, since a
+ * restarted broker may have lost both the session and the retained messages.
+ */
+export class AgentSession {
+  private constructor(
+    readonly client: MqttClient,
+    private readonly config: AgentConfig,
+    private readonly handlers: SessionHandlers,
+    private readonly announcement: () => Announcement,
+  ) {}
+
+  static async open(
+    config: AgentConfig,
+    handlers: SessionHandlers,
+    announcement: () => Announcement,
+  ): Promise<AgentSession> {
+    const offline = encodeMessage({
+      state: 'offline',
+      agentVersion: AGENT_VERSION,
+      at: Date.now(),
+    });
+    const client = await connectMqtt({
+      ...config.mqttOptions,
+      url: config.mqttUrl,
+      clientId: config.clientId,
+      clean: false,
+      protocolVersion: 4,
+      resubscribe: false,
+      ...(config.username === undefined ? {} : { username: config.username }),
+      ...(config.password === undefined ? {} : { password: config.password }),
+      will: {
+        topic: ueTopic(config.topicPrefix, config.id, 'status'),
+        payload: offline,
+        qos: MESSAGE_QOS,
+        retain: true,
+      },
+    });
+    // connectMqtt turns Nagle off on 'packetsend' of CONNECT, but mqtt.js writes the first
+    // CONNECT inside its constructor, before that listener exists: without this, bursts of small
+    // packets (PUBACKs, results) wait ~40 ms for delayed ACKs.
+    noDelay(client);
+    const session = new AgentSession(client, config, handlers, announcement);
+    client.on('message', (topic, payload) => session.receive(topic, payload));
+    client.on('connect', (connack) => {
+      noDelay(client);
+      handlers.status({ type: 'online', sessionPresent: connack.sessionPresent });
+      session.announce().catch((error: unknown) => {
+        handlers.publishFailed(asError(error), session.topic('status'));
+      });
+    });
+    client.on('reconnect', () => handlers.status({ type: 'reconnecting' }));
+    client.on('offline', () => handlers.status({ type: 'offline' }));
+    try {
+      await session.announce();
+    } catch (error) {
+      await client.endAsync(true);
+      throw error;
+    }
+    return session;
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  publishInfer(request: InferRequest): void {
+    this.publish('infer', request, false);
+  }
+
+  publishLink(link: LinkEstimate): void {
+    this.publish('link', link, true);
+  }
+
+  /** Publishes a retained `offline` status (if connected) and disconnects. */
+  async close(): Promise<void> {
+    const client = this.client;
+    if (client.connected) {
+      const payload = encodeMessage({
+        state: 'offline',
+        agentVersion: AGENT_VERSION,
+        at: Date.now(),
+      });
+      const topic = this.topic('status');
+      await withTimeout(
+        client.publishAsync(topic, payload, { qos: MESSAGE_QOS, retain: true }),
+        CLOSE_TIMEOUT_MS,
+      ).catch(() => {});
+    }
+    if (!client.connected) await client.endAsync(true);
+    else {
+      // A graceful end waits for unacknowledged packets, which a dying broker never acks.
+      await withTimeout(client.endAsync(false), CLOSE_TIMEOUT_MS).catch(() => {
+        client.stream.destroy();
+      });
+    }
+    this.handlers.status({ type: 'closed' });
+  }
+
+  topic(channel: UeChannel): string {
+    return ueTopic(this.config.topicPrefix, this.config.id, channel);
+  }
+
+  private async announce(): Promise<void> {
+    const topics = [this.topic('decision'), this.topic('result'), this.topic('error')];
+    const granted = await this.client.subscribeAsync(topics, { qos: MESSAGE_QOS });
+    // 0x80 in a SUBACK is a refused subscription [MQTT-3.9.3-2], e.g. by the broker's ACL.
+    const refused = granted.filter((grant) => grant.qos === 0x80).map((grant) => grant.topic);
+    if (refused.length > 0)
+      throw new Error(`the broker refused the subscriptions ${refused.join(', ')}`);
+    const { profile, link } = this.announcement();
+    this.publish('status', { state: 'online', agentVersion: AGENT_VERSION, at: Date.now() }, true);
+    this.publish('profile', profile, true);
+    this.publish('link', link, true);
+  }
+
+  private publish(channel: UeChannel, message: Message, retain: boolean): void {
+    const topic = this.topic(channel);
+    this.client.publish(topic, encodeMessage(message), { qos: MESSAGE_QOS, retain }, (error) => {
+      if (error) this.handlers.publishFailed(error, topic);
+    });
+  }
+
+  private receive(topic: string, payload: Buffer): void {
+    if (topic === this.topic('decision')) {
+      // An empty retained payload clears the decision (UE went offline): receivers ignore it.
+      if (payload.length === 0) return;
+      const decoded = decodeMessage('decision', payload);
+      if (decoded.ok) this.handlers.decision(decoded.value);
+      else this.handlers.invalid(decoded.error, topic);
+    } else if (topic === this.topic('result')) {
+      const decoded = decodeMessage('result', payload);
+      if (decoded.ok) this.handlers.result(decoded.value);
+      else this.handlers.invalid(decoded.error, topic);
+    } else if (topic === this.topic('error')) {
+      const decoded = decodeMessage('error', payload);
+      if (decoded.ok) this.handlers.error(decoded.value);
+      else this.handlers.invalid(decoded.error, topic);
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+function noDelay(client: MqttClient): void {
+  (client.stream as Partial<Socket> | undefined)?.setNoDelay?.(true);
+}

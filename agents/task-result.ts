@@ -1,0 +1,54 @@
+import type { Decision, Profile, Tensor } from '../proto/index.js';
+
+/** A sample of a task that got no result. */
+export interface SampleFailure {
+  readonly sample: number;
+  readonly requestId: string;
+  /** `timeout`: no result after every retry; `rejected`: named on `ue/{ue}/error`. */
+  readonly reason: 'timeout' | 'rejected';
+  readonly message: string;
+}
+
+/** What a task runs under: a decision, or the whole model on the device. */
+export interface TaskPlan {
+  /** Epoch of the decision; null for a local run before any decision. */
+  readonly epoch: number | null;
+  readonly cut: number;
+  readonly cutName: string;
+  readonly units: number;
+  /** The decision's predicted latency (B·deviceMs[L] for a local run before any decision). */
+  readonly predictedMs: number;
+}
+
+/** One task: `batch` samples under one decision. */
+export interface TaskResult extends TaskPlan {
+  /** Task number, from 1. */
+  readonly task: number;
+  /** Task start to its last result downloaded (to its head's end when local). */
+  readonly measuredMs: number;
+  /** Re-publications after timeouts, over every sample. */
+  readonly retries: number;
+  /** Every sample got its result. */
+  readonly ok: boolean;
+  /** The model's output per sample, in sample order; null for a failed sample. */
+  readonly outputs: readonly (Tensor | null)[];
+  readonly failures: readonly SampleFailure[];
+}
+
+export function planOf(decision: Decision): TaskPlan {
+  const { epoch, cut, cutName, units, predictedMs } = decision;
+  return { epoch, cut, cutName, units, predictedMs };
+}
+
+/** Everything on the device, before any decision: MODEL.md's T_i(L, 0) = B·deviceMs[L]. */
+export function localPlan(profile: Profile): TaskPlan {
+  const last = profile.cuts.length - 1;
+  const cut = profile.cuts[last]!;
+  return {
+    epoch: null,
+    cut: last,
+    cutName: cut.name,
+    units: 0,
+    predictedMs: profile.batch * cut.deviceMs,
+  };
+}

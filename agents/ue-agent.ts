@@ -1,0 +1,318 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { MqttClient } from 'mqtt';
+import type {
+  Decision,
+  ErrorReport,
+  InferRequest,
+  InferResult,
+  LinkEstimate,
+  Profile,
+  Tensor,
+} from '../proto/index.js';
+import type { AgentEvents } from './agent-events.js';
+import { type AgentConfig, type AgentOptions, resolveAgentOptions } from './agent-options.js';
+import { AgentSession } from './agent-session.js';
+import { type AgentCounters, type AgentStats, StatsRecorder } from './agent-stats.js';
+import { DecisionGate } from './decision-gate.js';
+import {
+  checkLinkRates,
+  downloadWaitMs,
+  type LinkRates,
+  linkEstimateOf,
+  uploadWaitMs,
+} from './emulated-link.js';
+import { AgentStoppedError, NoDecisionError } from './errors.js';
+import { runHeads } from './head.js';
+import { type RequestOutcome, RequestTracker, requestIdOf } from './request-tracker.js';
+import { sampleInputs } from './sample-input.js';
+import {
+  localPlan,
+  planOf,
+  type SampleFailure,
+  type TaskPlan,
+  type TaskResult,
+} from './task-result.js';
+import { TypedEvents } from './typed-events.js';
+
+/** Options of `UeAgent.stop`. */
+export interface StopOptions {
+  /** How long tasks in flight may run on before they are cut short. @defaultValue 0 */
+  readonly graceMs?: number;
+}
+
+/**
+ * A UE: announces its status, profile and link, follows the scheduler's decisions, runs the
+ * head of its model and sends each sample's intermediate tensor to the edge, tracking every
+ * request until its result arrives. Create one with `startAgent`.
+ */
+export class UeAgent extends TypedEvents<AgentEvents> {
+  readonly id: string;
+  readonly profile: Profile;
+  private session: AgentSession | undefined;
+  private readonly gate: DecisionGate;
+  private link: LinkEstimate;
+  private readonly tracker: RequestTracker;
+  private readonly recorder: StatsRecorder;
+  private readonly lifetime = new AbortController();
+  private readonly running = new Set<Promise<void>>();
+  // Request ids must not repeat across restarts: the ingress drops a job id it has seen.
+  private readonly runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  private taskCount = 0;
+  private loop: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly config: AgentConfig) {
+    super();
+    this.id = config.id;
+    this.profile = config.profile;
+    this.link = linkEstimateOf(config.link);
+    this.gate = new DecisionGate(config.profile.cuts.length);
+    this.recorder = new StatsRecorder(config.historyLimit);
+    this.tracker = new RequestTracker({
+      timeoutMs: config.requestTimeoutMs,
+      maxRetries: config.maxRetries,
+      resend: (request) => this.session?.publishInfer(request),
+      onRetry: () => this.recorder.count('retried'),
+    });
+  }
+
+  /** Connects and announces; called once by `startAgent`. */
+  async connect(): Promise<void> {
+    this.session = await AgentSession.open(
+      this.config,
+      {
+        decision: (decision) => this.onDecision(decision),
+        result: (result) => this.onResult(result),
+        error: (report) => this.onError(report),
+        invalid: (error) => this.emit('warning', error),
+        publishFailed: (error) => this.emit('warning', error),
+        status: (status) => this.emit('status', status),
+      },
+      () => ({ profile: this.profile, link: this.link }),
+    );
+  }
+
+  /** The MQTT client (for diagnostics and tests). */
+  get client(): MqttClient {
+    if (this.session === undefined) throw new Error('agent is not connected');
+    return this.session.client;
+  }
+
+  get online(): boolean {
+    return this.session?.connected ?? false;
+  }
+
+  /** The decision the next task runs under, if one has arrived. */
+  get decision(): Decision | undefined {
+    return this.gate.current;
+  }
+
+  /** The link estimate last published. */
+  get linkEstimate(): LinkEstimate {
+    return this.link;
+  }
+
+  /** Sets the link rates (emulated waits use them from the next upload) and publishes them. */
+  setLink(rates: LinkRates): void {
+    this.link = linkEstimateOf(checkLinkRates(rates));
+    this.session?.publishLink(this.link);
+  }
+
+  /** Counters, epochs received and the latest task records (a copy). */
+  stats(): AgentStats {
+    return this.recorder.snapshot();
+  }
+
+  /** The counters alone: cheap enough to poll. */
+  counters(): AgentCounters {
+    return this.recorder.counters();
+  }
+
+  /** Runs one task of `batch` samples under the current decision. */
+  runTask(): Promise<TaskResult> {
+    if (this.closing !== undefined) return Promise.reject(new AgentStoppedError(this.id));
+    const task = this.execute();
+    const settled = task.then(
+      () => {},
+      () => {},
+    );
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
+    return task;
+  }
+
+  /** Runs tasks back to back, `thinkTimeMs` apart, until `stop`. */
+  start(): void {
+    if (this.loop === undefined && this.closing === undefined) this.loop = this.runLoop();
+  }
+
+  /**
+   * Stops: no new task starts; tasks in flight get `graceMs`, then their requests are cancelled
+   * (and the tasks reject with AgentStoppedError); publishes a retained `offline` status and
+   * disconnects. Idempotent.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.graceMs ?? 0);
+    return this.closing;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    if (graceMs > 0 && this.running.size > 0) {
+      const grace = new AbortController();
+      await Promise.race([
+        Promise.all(this.running),
+        sleep(graceMs, undefined, { signal: grace.signal }).catch(() => {}),
+      ]);
+      grace.abort();
+    }
+    this.lifetime.abort();
+    this.tracker.cancelAll('agent stopped');
+    await Promise.all(this.running);
+    await this.loop;
+    await this.session?.close();
+  }
+
+  private async runLoop(): Promise<void> {
+    const signal = this.lifetime.signal;
+    while (!signal.aborted) {
+      let pause = this.config.thinkTimeMs;
+      try {
+        await this.runTask();
+      } catch (error) {
+        if (error instanceof AgentStoppedError) break;
+        this.emit('warning', error instanceof Error ? error : new Error(String(error)));
+        // Waiting for a decision already took its time; other failures must not spin.
+        if (!(error instanceof NoDecisionError)) pause = Math.max(pause, 1000);
+      }
+      await sleep(pause, undefined, { signal }).catch(() => {});
+    }
+  }
+
+  private async execute(): Promise<TaskResult> {
+    const plan = await this.planTask();
+    const { batch, profile, model, executor } = this.config;
+    const task = ++this.taskCount;
+    // The frames exist before the task starts: making them is not part of its latency.
+    const inputs = sampleInputs(this.id, batch, this.config.inputShape);
+    const started = performance.now();
+    const heads = await runHeads(executor, model, plan.cut, inputs, this.lifetime.signal);
+    if (heads === undefined) throw new AgentStoppedError(this.id);
+    if (plan.cut === profile.cuts.length - 1) return this.finish(task, plan, started, heads, []);
+
+    const emulated = this.config.linkMode === 'emulated';
+    const link = this.link;
+    if (emulated) await this.wait(uploadWaitMs(link, batch * profile.cuts[plan.cut]!.bytes));
+    const outcomes = await Promise.all(
+      heads.map((tensor, sample) => this.send(task, plan, sample, tensor)),
+    );
+    if (outcomes.some((outcome) => !outcome.ok && outcome.reason === 'cancelled'))
+      throw new AgentStoppedError(this.id);
+    if (emulated && outcomes.some((outcome) => outcome.ok))
+      await this.wait(downloadWaitMs(link, profile.resultBytes));
+    const outputs = outcomes.map((outcome) => (outcome.ok ? outcome.result.tensor : null));
+    const failures: SampleFailure[] = [];
+    outcomes.forEach((outcome, sample) => {
+      if (outcome.ok || outcome.reason === 'cancelled') return;
+      const requestId = requestIdOf(this.runId, task, sample);
+      failures.push({ sample, requestId, reason: outcome.reason, message: outcome.message });
+    });
+    const retries = outcomes.reduce((sum, outcome) => sum + outcome.attempts - 1, 0);
+    return this.finish(task, plan, started, outputs, failures, retries);
+  }
+
+  private finish(
+    task: number,
+    plan: TaskPlan,
+    started: number,
+    outputs: readonly (Tensor | null)[],
+    failures: readonly SampleFailure[],
+    retries = 0,
+  ): TaskResult {
+    const measuredMs = performance.now() - started;
+    const ok = failures.length === 0;
+    const result: TaskResult = { task, ...plan, measuredMs, retries, ok, outputs, failures };
+    const { epoch, cut, units, predictedMs } = plan;
+    const at = Date.now();
+    this.recorder.task({ task, at, epoch, cut, units, predictedMs, measuredMs, ok, retries });
+    this.emit('task', result);
+    return result;
+  }
+
+  private send(
+    task: number,
+    plan: TaskPlan,
+    sample: number,
+    tensor: Tensor,
+  ): Promise<RequestOutcome> {
+    const request: InferRequest = {
+      requestId: requestIdOf(this.runId, task, sample),
+      epoch: plan.epoch ?? 0,
+      model: this.config.model,
+      cut: plan.cut,
+      sample,
+      tensor,
+      sentAt: Date.now(),
+    };
+    const outcome = this.tracker.track(request);
+    this.recorder.count('requests');
+    this.session?.publishInfer(request);
+    return outcome.then((settled) => {
+      if (settled.ok) this.recorder.count('ok');
+      else this.recorder.count(settled.reason === 'cancelled' ? 'cancelled' : 'failed');
+      return settled;
+    });
+  }
+
+  /** The decision a task starts under: the current one, the first to arrive, or local. */
+  private async planTask(): Promise<TaskPlan> {
+    const { beforeDecision, decisionWaitMs } = this.config;
+    const current = this.gate.current;
+    if (current !== undefined) return planOf(current);
+    if (beforeDecision === 'local') return localPlan(this.profile);
+    const decision = await this.gate.next(decisionWaitMs, this.lifetime.signal);
+    if (decision !== undefined) return planOf(decision);
+    if (this.lifetime.signal.aborted) throw new AgentStoppedError(this.id);
+    throw new NoDecisionError(this.id, decisionWaitMs);
+  }
+
+  private async wait(ms: number): Promise<void> {
+    if (ms <= 0) return;
+    try {
+      await sleep(ms, undefined, { signal: this.lifetime.signal });
+    } catch {
+      throw new AgentStoppedError(this.id);
+    }
+  }
+
+  private onDecision(decision: Decision): void {
+    const offer = this.gate.offer(decision);
+    if (offer.kind === 'invalid') {
+      this.emit('warning', new Error(offer.reason));
+      return;
+    }
+    this.recorder.epoch(decision.epoch);
+    if (offer.kind === 'changed') this.emit('decision', decision);
+  }
+
+  private onResult(result: InferResult): void {
+    const disposition = this.tracker.settleResult(result);
+    if (disposition === 'accepted') this.emit('result', result);
+    else if (disposition === 'duplicate') this.recorder.count('duplicatesDropped');
+    else if (disposition === 'late') this.recorder.count('lateDropped');
+    else this.recorder.count('unknownDropped');
+  }
+
+  private onError(report: ErrorReport): void {
+    if (report.requestId !== undefined) this.tracker.settleError(report.requestId, report.message);
+    this.emit('error', report);
+  }
+}
+
+/** Checks the options, connects, subscribes and announces the UE; resolves once connected. */
+export async function startAgent(options: AgentOptions): Promise<UeAgent> {
+  const agent = new UeAgent(resolveAgentOptions(options));
+  await agent.connect();
+  return agent;
+}

@@ -1,0 +1,30 @@
+/** Errors the broker and ingress raise on purpose; each names what to fix. */
+
+/** A credentials file, token list or password hash that cannot be used. */
+export class CredentialsError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CredentialsError';
+  }
+}
+
+/** A listener that could not be opened (port taken, no permission, bad address). */
+export class BrokerListenError extends Error {
+  readonly port: number;
+  readonly host: string;
+  constructor(what: string, host: string, port: number, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const reason =
+      code === 'EADDRINUSE'
+        ? `port ${port} is already in use on ${host}`
+        : code === 'EACCES'
+          ? `no permission to listen on port ${port} on ${host}`
+          : code === 'EADDRNOTAVAIL'
+            ? `address ${host} is not available on this machine (port ${port})`
+            : `cannot listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}`;
+    super(`${what}: ${reason}`, { cause });
+    this.name = 'BrokerListenError';
+    this.port = port;
+    this.host = host;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The pure part of the ingress: turns one `ue/{ue}/infer` message into either a request to
+ * enqueue or the error report for the UE. Never throws, whatever the bytes.
+ */
+import { Unpackr } from 'msgpackr';
+import {
+  decodeMessage,
+  type ErrorReport,
+  errorReportFrom,
+  type InferRequest,
+  tryParseTopic,
+  ValidationError,
+} from '../proto/index.js';
+
+/** What to do with one message. */
+export type InferOutcome =
+  | { readonly ok: true; readonly ue: string; readonly request: InferRequest }
+  | {
+      readonly ok: false;
+      /** Where to publish the report; undefined when the topic names no UE at all. */
+      readonly errorTopic: string | undefined;
+      readonly report: ErrorReport;
+    };
+
+// Only used to recover the request id of an invalid request, so the agent can fail that
+// request at once instead of waiting for it to time out. Same options as proto's codec.
+const unpackr = new Unpackr({
+  useRecords: false,
+  mapsAsObjects: true,
+  moreTypes: true,
+  structuredClone: false,
+  int64AsType: 'number',
+});
+
+const MAX_ECHOED_ID = 256;
+
+function requestIdOf(payload: Uint8Array): string | undefined {
+  try {
+    const decoded: unknown = unpackr.unpack(
+      new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
+    );
+    if (typeof decoded !== 'object' || decoded === null) return undefined;
+    const id: unknown = (decoded as Record<string, unknown>).requestId;
+    return typeof id === 'string' ? id.slice(0, MAX_ECHOED_ID) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The index of the first NaN or infinite element, or -1. */
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    // x - x is NaN for NaN and for ±Infinity, 0 otherwise.
+    if (x - x !== 0) return i;
+  }
+  return -1;
+}
+
+function rejected(
+  errorTopic: string | undefined,
+  error: ValidationError,
+  topic: string,
+  requestId?: string,
+): InferOutcome {
+  const context = requestId === undefined ? { topic } : { topic, requestId };
+  return { ok: false, errorTopic, report: errorReportFrom(error, context) };
+}
+
+/**
+ * Reads an `infer` message received on `topic` (matched by `{prefix}/ue/+/infer`). A NaN or
+ * infinite tensor element is refused too: the tail could only turn it into a meaningless result.
+ */
+export function readInferMessage(
+  prefix: string,
+  topic: string,
+  payload: Uint8Array,
+  maxBytes: number,
+): InferOutcome {
+  const parsed = tryParseTopic(prefix, topic);
+  if (!parsed.ok || parsed.value.kind !== 'ue' || parsed.value.channel !== 'infer') {
+    // The subscription only matches `{prefix}/ue/{x}/infer`, so here {x} is not a valid UE id.
+    // Answer on that same level's error topic: it is a legal topic name, since the message
+    // arrived on it, and it is where a client using that id listens.
+    const levels = topic.slice(prefix.length + 1).split('/');
+    const ue = levels[1];
+    const shaped =
+      topic.startsWith(`${prefix}/`) && levels.length === 3 && levels[0] === 'ue' && ue !== '';
+    const issue = shaped
+      ? `topic: UE id ${JSON.stringify(ue?.slice(0, 80))} must be 1-64 characters of [A-Za-z0-9._-]`
+      : 'topic: not an infer topic';
+    const error = new ValidationError('INVALID_TOPIC', [issue]);
+    return rejected(shaped ? `${prefix}/ue/${ue}/error` : undefined, error, topic);
+  }
+  const ue = parsed.value.ue;
+  const errorTopic = `${prefix}/ue/${ue}/error`;
+  const decoded = decodeMessage('infer', payload, { maxBytes });
+  if (!decoded.ok) {
+    const requestId = decoded.error.code === 'INVALID_PAYLOAD' ? requestIdOf(payload) : undefined;
+    return rejected(errorTopic, decoded.error, topic, requestId);
+  }
+  const request = decoded.value;
+  const bad = firstNonFinite(request.tensor.data);
+  if (bad !== -1) {
+    const value = request.tensor.data[bad];
+    const issue = `infer.tensor.data[${bad}]: must be a finite number, not ${value}`;
+    const error = new ValidationError('INVALID_PAYLOAD', [issue]);
+    return rejected(errorTopic, error, topic, request.requestId);
+  }
+  return { ok: true, ue, request };
+}

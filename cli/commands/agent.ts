@@ -1,0 +1,234 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  AgentOptionsError,
+  AgentStoppedError,
+  type BeforeDecision,
+  type LinkRates,
+  linkClassRates,
+  startAgent,
+  type TaskResult,
+  type UeAgent,
+} from '../../agents/index.js';
+import { DEVICE_CLASSES, LINK_CLASSES, listModels } from '../../dnn/index.js';
+import { DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../../proto/index.js';
+
+/** Default broker when MQTT_URL is unset (docs/live-system.md). */
+export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:1883';
+
+/** Connection settings every agent of this process shares, from the environment. */
+export function mqttFromEnv(): {
+  mqttUrl: string;
+  topicPrefix: string;
+  username?: string;
+  password?: string;
+} {
+  const username = envValue(ENV.mqttUsername);
+  const password = envValue(ENV.mqttPassword);
+  return {
+    mqttUrl: envValue(ENV.mqttUrl) ?? DEFAULT_MQTT_URL,
+    topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+  };
+}
+
+/** A finite number > 0 (`1.5`, `1e3`); anything else is a usage error. */
+export function parsePositive(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number <= 0)
+    throw new InvalidArgumentError('must be a finite number > 0');
+  return number;
+}
+
+/** A finite number >= 0. */
+export function parseNonNegative(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0)
+    throw new InvalidArgumentError('must be a finite number >= 0');
+  return number;
+}
+
+/** Decimal digits only: `1.5`, `1e3`, `0x10` and `-1` are refused rather than coerced. */
+export function parseInteger(value: string): number {
+  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
+  return Number(value);
+}
+
+/** Resolves on the first SIGINT or SIGTERM, or when `done` settles; stops listening after. */
+export function untilSignal(done?: Promise<unknown>): Promise<NodeJS.Signals | undefined> {
+  return new Promise((resolve) => {
+    const finish = (signal?: NodeJS.Signals) => {
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      resolve(signal);
+    };
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+    done?.then(
+      () => finish(),
+      () => finish(),
+    );
+  });
+}
+
+const ms = (value: number) => value.toFixed(1);
+
+/** One line per task. */
+export function formatTask(ue: string, task: TaskResult): string {
+  const epoch = task.epoch === null ? 'none' : String(task.epoch);
+  const status = task.ok ? 'ok' : `${task.failures.length} failed`;
+  return (
+    `${ue} task ${task.task}: epoch ${epoch} cut ${task.cut} (${task.cutName}) units ${task.units} ` +
+    `predicted ${ms(task.predictedMs)} ms measured ${ms(task.measuredMs)} ms ` +
+    `retries ${task.retries} ${status}`
+  );
+}
+
+interface AgentFlags {
+  readonly id: string;
+  readonly model: string;
+  readonly device: string;
+  readonly link?: string;
+  readonly uplinkMbps?: number;
+  readonly rttMs?: number;
+  readonly downlinkMbps?: number;
+  readonly batch: number;
+  readonly thinkMs: number;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  readonly speed: number;
+  readonly realLink: boolean;
+  readonly beforeDecision: BeforeDecision;
+  readonly tasks?: number;
+  readonly json: boolean;
+}
+
+/** The link from `--link` and the explicit rates, which override the class's. */
+function linkOf(flags: AgentFlags): LinkRates {
+  const base = flags.link === undefined ? undefined : linkClassRates(flags.link);
+  const uplinkMbps = flags.uplinkMbps ?? base?.uplinkMbps;
+  if (uplinkMbps === undefined)
+    throw new AgentOptionsError('link', 'give --link CLASS or --uplink-mbps N');
+  const downlinkMbps = flags.downlinkMbps ?? base?.downlinkMbps;
+  return {
+    uplinkMbps,
+    rttMs: flags.rttMs ?? base?.rttMs ?? 0,
+    ...(downlinkMbps === undefined ? {} : { downlinkMbps }),
+  };
+}
+
+async function runAgent(flags: AgentFlags): Promise<void> {
+  let agent: UeAgent;
+  try {
+    agent = await startAgent({
+      ...mqttFromEnv(),
+      id: flags.id,
+      model: flags.model,
+      device: flags.device,
+      batch: flags.batch,
+      link: linkOf(flags),
+      linkMode: flags.realLink ? 'real' : 'emulated',
+      speedFactor: flags.speed,
+      thinkTimeMs: flags.thinkMs,
+      requestTimeoutMs: flags.timeoutMs,
+      maxRetries: flags.maxRetries,
+      beforeDecision: flags.beforeDecision,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`edgesplit agent: ${message}\n`);
+    process.exitCode = error instanceof AgentOptionsError ? 2 : 1;
+    return;
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(
+    `edgesplit agent ${agent.id} online (${flags.model} on ${flags.device}, batch ${flags.batch})`,
+  );
+  agent.on('task', (task) => {
+    if (flags.json) {
+      const { outputs: _outputs, ...rest } = task;
+      process.stdout.write(`${JSON.stringify({ ue: agent.id, ...rest })}\n`);
+    } else process.stdout.write(`${formatTask(agent.id, task)}\n`);
+  });
+  agent.on('decision', (d) =>
+    log(
+      `decision epoch ${d.epoch}: cut ${d.cut} (${d.cutName}) units ${d.units} predicted ${ms(d.predictedMs)} ms`,
+    ),
+  );
+  agent.on('error', (report) => log(`error ${report.code}: ${report.message}`));
+  agent.on('warning', (error) => log(`warning: ${error.message}`));
+  agent.on('status', (status) => {
+    if (status.type !== 'closed') log(`connection: ${status.type}`);
+  });
+
+  const counted = flags.tasks === undefined ? undefined : runCounted(agent, flags);
+  if (counted === undefined) agent.start();
+  const signal = await untilSignal(counted);
+  if (signal !== undefined) log(`edgesplit agent: ${signal}, stopping`);
+  await agent.stop({ graceMs: signal === undefined ? 0 : 1000 });
+  const stats = agent.counters();
+  log(
+    `edgesplit agent ${agent.id}: ${stats.tasks} tasks, requests ok ${stats.ok} failed ${stats.failed} retried ${stats.retried}`,
+  );
+}
+
+/** `--tasks N`: N tasks, `--think-ms` apart, then exit. */
+async function runCounted(agent: UeAgent, flags: AgentFlags): Promise<void> {
+  for (let k = 0; k < (flags.tasks ?? 0); k++) {
+    if (k > 0 && flags.thinkMs > 0) await sleep(flags.thinkMs);
+    try {
+      await agent.runTask();
+    } catch (error) {
+      if (error instanceof AgentStoppedError) return;
+      process.stderr.write(`warning: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+  }
+}
+
+/**
+ * `edgesplit agent`: one UE agent from flags; the broker and credentials come from MQTT_URL,
+ * MQTT_USERNAME, MQTT_PASSWORD and EDGESPLIT_TOPIC_PREFIX. SIGINT and SIGTERM stop it cleanly
+ * (retained `offline` status, then disconnect).
+ */
+export function registerAgentCommand(program: Command): void {
+  program
+    .command('agent')
+    .description('run one UE agent: announce, follow decisions, run heads, offload tails')
+    .requiredOption('--id <id>', 'UE id (1-64 characters of [A-Za-z0-9._-])')
+    .requiredOption('--model <name>', `zoo model (${listModels().join(', ')})`)
+    .addOption(
+      new Option('--device <class>', 'device class')
+        .choices(DEVICE_CLASSES.map((d) => d.id))
+        .default('rpi4-cpu'),
+    )
+    .addOption(
+      new Option('--link <class>', 'link class (rates overridable below)').choices(
+        LINK_CLASSES.map((l) => l.id),
+      ),
+    )
+    .option('--uplink-mbps <n>', 'uplink bandwidth, Mbps', parsePositive)
+    .option('--rtt-ms <ms>', 'round-trip time to the edge', parseNonNegative)
+    .option('--downlink-mbps <n>', 'downlink bandwidth, Mbps (default: unlimited)', parsePositive)
+    .option('--batch <n>', 'samples per task', parseInteger, 1)
+    .option('--think-ms <ms>', 'pause between tasks', parseNonNegative, 0)
+    .option(
+      '--timeout-ms <ms>',
+      'a request with no result this long is sent again',
+      parsePositive,
+      10_000,
+    )
+    .option('--max-retries <n>', 're-sends of a request before it fails', parseInteger, 3)
+    .option('--speed <factor>', 'multiplies the device times of the profile', parseNonNegative, 1)
+    .option('--real-link', 'do not emulate transfer times (the network is real)', false)
+    .addOption(
+      new Option('--before-decision <mode>', 'tasks before the first decision')
+        .choices(['wait', 'local'])
+        .default('wait'),
+    )
+    .option('--tasks <n>', 'run this many tasks, then exit (default: until SIGINT)', parseInteger)
+    .option('--json', 'one JSON line per task on stdout', false)
+    .action(runAgent);
+}

@@ -1,0 +1,306 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { type Command, type CommanderError, InvalidArgumentError, Option } from 'commander';
+import {
+  type Broker,
+  BrokerListenError,
+  type BrokerOptions,
+  CredentialsError,
+  createBroker,
+  hashPassword,
+  type Ingress,
+  isRole,
+  parseTokens,
+  ROLES,
+  startIngress,
+  type TokenRecord,
+  upsertUser,
+} from '../../broker/index.js';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+  ENV,
+  envValue,
+  isValidId,
+} from '../../proto/index.js';
+
+/** Exit code of a command line that cannot be acted on. */
+const EXIT_USAGE = 2;
+
+/** Environment variables of `edgesplit broker`, besides proto's `ENV`. */
+export const BROKER_ENV = {
+  port: 'MQTT_PORT',
+  host: 'MQTT_HOST',
+  wsPort: 'MQTT_WS_PORT',
+  tlsKey: 'MQTT_TLS_KEY',
+  tlsCert: 'MQTT_TLS_CERT',
+  credentials: 'EDGESPLIT_CREDENTIALS',
+  /** `off` is the same as --no-auth. */
+  auth: 'EDGESPLIT_AUTH',
+  /** `username:role:token` or `username:ue:UE:token`, comma-separated. */
+  tokens: 'EDGESPLIT_TOKENS',
+  maxPayload: 'EDGESPLIT_MAX_PAYLOAD',
+} as const;
+
+const ENV_HELP = `
+Environment (flags win):
+  ${BROKER_ENV.port}, ${BROKER_ENV.host}, ${BROKER_ENV.wsPort}, ${BROKER_ENV.tlsKey}, ${BROKER_ENV.tlsCert}
+  ${BROKER_ENV.credentials}    credentials file (see "broker add-user")
+  ${BROKER_ENV.tokens}         token credentials: "username:role:token" or "username:ue:UE:token",
+                           comma-separated; the token is the MQTT password (>= 16 characters)
+  ${BROKER_ENV.auth}=off       same as --no-auth
+  ${BROKER_ENV.maxPayload}    same as --max-payload
+  ${ENV.redisUrl} (redis://127.0.0.1:6379), ${ENV.redisPrefix} (${DEFAULT_REDIS_PREFIX}), ${ENV.topicPrefix} (${DEFAULT_TOPIC_PREFIX})
+  ${ENV.mqttUsername}, ${ENV.mqttPassword}  the ingress's credentials; without them (and with auth on)
+                           the embedded ingress gets a random token of its own
+Roles: ${ROLES.join(', ')}.`;
+
+interface BrokerFlags {
+  readonly port?: number;
+  readonly host?: string;
+  readonly wsPort?: number;
+  readonly tlsKey?: string;
+  readonly tlsCert?: string;
+  readonly credentials?: string;
+  readonly auth: boolean;
+  readonly maxPayload?: number;
+  readonly ingress: boolean;
+}
+
+class UsageError extends Error {}
+
+function parsePort(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535)
+    throw new InvalidArgumentError('must be a port number from 0 to 65535');
+  return Number(value);
+}
+
+function parseBytes(value: string): number {
+  if (!/^\d{1,12}$/.test(value) || Number(value) < 1)
+    throw new InvalidArgumentError('must be a positive number of bytes');
+  return Number(value);
+}
+
+/** A flag's value, else its environment variable's (parsed alike), else undefined. */
+function fromEnv<T>(flag: T | undefined, name: string, parse: (text: string) => T): T | undefined {
+  if (flag !== undefined) return flag;
+  const text = envValue(name);
+  if (text === undefined) return undefined;
+  try {
+    return parse(text);
+  } catch (error) {
+    throw new UsageError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function readPem(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot read the TLS ${what} ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** Where the embedded ingress reaches a broker bound to `host`. */
+function loopbackUrl(tls: boolean, host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const bracketed = reachable.includes(':') ? `[${reachable}]` : reachable;
+  return `${tls ? 'mqtts' : 'mqtt'}://${bracketed}:${port}`;
+}
+
+async function brokerOptions(flags: BrokerFlags, tokens: TokenRecord[]): Promise<BrokerOptions> {
+  const tlsKey = fromEnv(flags.tlsKey, BROKER_ENV.tlsKey, String);
+  const tlsCert = fromEnv(flags.tlsCert, BROKER_ENV.tlsCert, String);
+  if ((tlsKey === undefined) !== (tlsCert === undefined))
+    throw new UsageError('--tls-key and --tls-cert go together');
+  const wsPort = fromEnv(flags.wsPort, BROKER_ENV.wsPort, parsePort);
+  const credentialsFile = fromEnv(flags.credentials, BROKER_ENV.credentials, String);
+  const authOff = !flags.auth || envValue(BROKER_ENV.auth) === 'off';
+  if (!authOff && credentialsFile === undefined && tokens.length === 0)
+    throw new UsageError(
+      `no credentials: pass --credentials FILE or set ${BROKER_ENV.tokens}, or run with --no-auth`,
+    );
+  return {
+    port: fromEnv(flags.port, BROKER_ENV.port, parsePort) ?? 1883,
+    host: fromEnv(flags.host, BROKER_ENV.host, String) ?? '0.0.0.0',
+    auth: authOff
+      ? 'off'
+      : { tokens, ...(credentialsFile === undefined ? {} : { credentialsFile }) },
+    maxPayloadBytes:
+      fromEnv(flags.maxPayload, BROKER_ENV.maxPayload, parseBytes) ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
+    ...(wsPort === undefined ? {} : { wsPort }),
+    ...(tlsKey === undefined || tlsCert === undefined
+      ? {}
+      : {
+          tls: { key: await readPem(tlsKey, 'key'), cert: await readPem(tlsCert, 'certificate') },
+        }),
+  };
+}
+
+function fail(error: unknown): void {
+  const known =
+    error instanceof UsageError ||
+    error instanceof CredentialsError ||
+    error instanceof BrokerListenError;
+  process.stderr.write(
+    `edgesplit broker: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  if (!known && error instanceof Error && error.stack !== undefined)
+    process.stderr.write(`${error.stack}\n`);
+  process.exitCode = error instanceof UsageError ? EXIT_USAGE : 1;
+}
+
+async function runBroker(flags: BrokerFlags): Promise<void> {
+  let broker: Broker | undefined;
+  let ingress: Ingress | undefined;
+  try {
+    const tokens = fromEnv(undefined, BROKER_ENV.tokens, parseTokens) ?? [];
+    let username = envValue(ENV.mqttUsername);
+    let password = envValue(ENV.mqttPassword);
+    const options = await brokerOptions(flags, tokens);
+    if (
+      flags.ingress &&
+      options.auth !== 'off' &&
+      (username === undefined || password === undefined)
+    ) {
+      // A credential only this process knows, for its own ingress.
+      username = `embedded-ingress-${randomBytes(4).toString('hex')}`;
+      password = randomBytes(24).toString('base64url');
+      tokens.push({ username, role: 'ingress', token: password });
+    }
+    broker = await createBroker(options);
+    const scheme = options.tls === undefined ? 'mqtt' : 'mqtts';
+    const ws =
+      broker.wsPort === undefined
+        ? ''
+        : `, ${scheme === 'mqtts' ? 'wss' : 'ws'} port ${broker.wsPort}`;
+    process.stderr.write(
+      `edgesplit broker listening on ${scheme}://${options.host}:${broker.port}${ws}, ` +
+        `auth ${options.auth === 'off' ? 'OFF' : 'on'}, max payload ${options.maxPayloadBytes} bytes\n`,
+    );
+    if (flags.ingress) {
+      ingress = await startIngress({
+        mqttUrl: loopbackUrl(options.tls !== undefined, options.host ?? '0.0.0.0', broker.port),
+        // The broker's own certificate may not name the loopback address it is reached on here.
+        ...(options.tls === undefined ? {} : { mqttOptions: { rejectUnauthorized: false } }),
+        ...(username === undefined ? {} : { username }),
+        ...(password === undefined ? {} : { password }),
+        redisUrl: envValue(ENV.redisUrl) ?? 'redis://127.0.0.1:6379',
+        redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
+        topicPrefix: options.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
+        maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      });
+    }
+  } catch (error) {
+    fail(error);
+    await ingress?.close();
+    await broker?.close();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.stderr.write(`edgesplit broker: ${signal}, closing\n`);
+      // A second signal while closing gives up on a clean close.
+      process.once(signal, () => process.exit(1));
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await ingress?.close();
+  await broker.close();
+}
+
+/** Reads a password from stdin (all of it, without the final newline). */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('password (then Enter and Ctrl-D): ');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
+  const password = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  if (password === '') throw new UsageError('empty password on stdin');
+  if (password.length > 1024) throw new UsageError('password longer than 1024 characters');
+  return password;
+}
+
+interface AddUserFlags {
+  readonly file: string;
+  readonly username: string;
+  readonly role: string;
+  readonly ue?: string;
+}
+
+async function addUser(flags: AddUserFlags): Promise<void> {
+  try {
+    if (!isValidId(flags.username))
+      throw new UsageError('--username must be 1-64 characters of [A-Za-z0-9._-]');
+    const { role, ue } = flags;
+    if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+    if (role === 'ue' && ue === undefined) throw new UsageError('role ue needs --ue ID');
+    if (role !== 'ue' && ue !== undefined) throw new UsageError('--ue is only for role ue');
+    if (ue !== undefined && !isValidId(ue))
+      throw new UsageError('--ue must be 1-64 characters of [A-Za-z0-9._-]');
+    const passwordHash = await hashPassword(await readPassword());
+    const user = {
+      username: flags.username,
+      role,
+      passwordHash,
+      ...(ue === undefined ? {} : { ue }),
+    };
+    const outcome = await upsertUser(flags.file, user);
+    process.stderr.write(`${outcome} user ${flags.username} (role ${role}) in ${flags.file}\n`);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function printHash(): Promise<void> {
+  try {
+    process.stdout.write(`${await hashPassword(await readPassword())}\n`);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/** `edgesplit broker`, `edgesplit broker hash-password`, `edgesplit broker add-user`. */
+export function registerBrokerCommands(program: Command): void {
+  const broker = program
+    .command('broker')
+    .description('run the MQTT broker with authentication and ACLs, and the ingress')
+    .option('--port <n>', `MQTT port; 0 picks a free one (default 1883)`, parsePort)
+    .option('--host <address>', 'address to bind (default 0.0.0.0)')
+    .option('--ws-port <n>', 'also serve MQTT over WebSocket on this port', parsePort)
+    .option('--tls-key <file>', 'PEM private key: TLS on the MQTT port, wss on the WebSocket port')
+    .option('--tls-cert <file>', 'PEM certificate (with --tls-key)')
+    .option('--credentials <file>', 'credentials file (see "broker add-user")')
+    .option('--no-auth', 'let any client connect and do anything (logged as a warning)')
+    .addOption(
+      new Option('--max-payload <bytes>', 'largest payload accepted (default 16 MiB)').argParser(
+        parseBytes,
+      ),
+    )
+    .option('--no-ingress', 'do not run the ingress (infer messages to BullMQ jobs)')
+    .addHelpText('after', ENV_HELP);
+  // Set before adding subcommands: commander copies the exit handler into them on creation.
+  broker.exitOverride((error: CommanderError) =>
+    process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE),
+  );
+  broker.action(runBroker);
+
+  broker
+    .command('hash-password')
+    .description('read a password from stdin and print its scrypt hash for a credentials file')
+    .action(printHash);
+
+  broker
+    .command('add-user')
+    .description('add (or replace) a user in a credentials file; the password is read from stdin')
+    .requiredOption('--file <file>', 'credentials file (created if missing)')
+    .requiredOption('--username <name>', 'username (an edge worker: its worker id)')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
+    .option('--ue <id>', 'the UE id (role ue only)')
+    .action(addUser);
+}

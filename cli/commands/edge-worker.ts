@@ -1,0 +1,195 @@
+import { hostname } from 'node:os';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { hasModel, listModels } from '../../dnn/index.js';
+import {
+  EDGE_WORKER_DEFAULTS,
+  type EdgeWorker,
+  EdgeWorkerOptionsError,
+  startEdgeWorker,
+} from '../../edge-worker/index.js';
+import {
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+  ENV,
+  envValue,
+  MAX_UNITS,
+} from '../../proto/index.js';
+
+interface EdgeWorkerFlags {
+  readonly id: string;
+  readonly units: number;
+  readonly models?: readonly string[];
+  readonly speedFactor: number;
+  readonly executor: 'emulated';
+  readonly mqttUrl: string;
+  readonly redisUrl: string;
+  readonly topicPrefix: string;
+  readonly redisPrefix: string;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+}
+
+/** `{hostname}-{pid}`, with characters ids may not hold replaced and the length capped at 64. */
+function defaultWorkerId(): string {
+  const pid = String(process.pid);
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-') || 'edge';
+  return `${host.slice(0, 63 - pid.length)}-${pid}`;
+}
+
+function parsePositiveInt(value: string): number {
+  if (!/^\d{1,16}$/.test(value) || Number(value) < 1)
+    throw new InvalidArgumentError('must be an integer >= 1');
+  return Number(value);
+}
+
+function parseUnits(value: string): number {
+  const units = parsePositiveInt(value);
+  if (units > MAX_UNITS) throw new InvalidArgumentError(`must be at most ${MAX_UNITS}`);
+  return units;
+}
+
+function parseSpeedFactor(value: string): number {
+  const factor = Number(value);
+  if (value.trim() === '' || !Number.isFinite(factor) || factor < 0)
+    throw new InvalidArgumentError('must be a finite number >= 0');
+  return factor;
+}
+
+function parseModels(value: string): string[] {
+  const models = value.split(',').map((name) => name.trim());
+  const unknown = models.filter((name) => !hasModel(name));
+  if (unknown.length > 0) {
+    const names = unknown.map((name) => JSON.stringify(name.slice(0, 64))).join(', ');
+    throw new InvalidArgumentError(`unknown model ${names} (known: ${listModels().join(', ')})`);
+  }
+  return models;
+}
+
+/** Resolves on the first SIGTERM or SIGINT; a second one exits at once. */
+function firstStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let received = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (received) {
+        process.stderr.write(`edge worker: ${signal} again, exiting without finishing jobs\n`);
+        process.exit(1);
+      }
+      received = true;
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
+  let worker: EdgeWorker;
+  const stopSignal = firstStopSignal();
+  const username = envValue(ENV.mqttUsername);
+  const password = envValue(ENV.mqttPassword);
+  try {
+    worker = await startEdgeWorker({
+      id: flags.id,
+      units: flags.units,
+      ...(flags.models === undefined ? {} : { models: flags.models }),
+      speedFactor: flags.speedFactor,
+      mqttUrl: flags.mqttUrl,
+      ...(username === undefined ? {} : { username }),
+      ...(password === undefined ? {} : { password }),
+      redisUrl: flags.redisUrl,
+      redisPrefix: flags.redisPrefix,
+      topicPrefix: flags.topicPrefix,
+      lockDurationMs: flags.lockDurationMs,
+      stalledIntervalMs: flags.stalledIntervalMs,
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`edgesplit edge-worker: cannot start: ${reason}\n`);
+    process.exit(error instanceof EdgeWorkerOptionsError ? 2 : 1);
+  }
+  process.stderr.write(
+    `edge worker ${worker.id}: online with ${worker.units} units (${flags.executor} executor)\n`,
+  );
+  const signal = await stopSignal;
+  process.stderr.write(`edge worker ${worker.id}: ${signal}: finishing jobs in flight\n`);
+  try {
+    await worker.close();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`edge worker ${worker.id}: close failed: ${reason}\n`);
+    process.exit(1);
+  }
+  const { completed, failed } = worker.stats();
+  process.stderr.write(
+    `edge worker ${worker.id}: offline (${completed} completed, ${failed} failed)\n`,
+  );
+  // Every connection is closed by now; exiting explicitly keeps a stray timer from holding on.
+  process.exit(0);
+}
+
+/** `edgesplit edge-worker`: runs an edge worker until SIGTERM or SIGINT. */
+export function registerEdgeWorkerCommand(program: Command): void {
+  program
+    .command('edge-worker')
+    .description(
+      'run an edge worker: declare units and models, run the tails of its share of UE queues',
+    )
+    .addOption(
+      new Option(
+        '--id <id>',
+        'worker id, 1-64 characters of [A-Za-z0-9._-]; with broker authentication it must be ' +
+          `the MQTT username (env ${ENV.mqttUsername})`,
+      ).default(
+        envValue(ENV.mqttUsername) ?? defaultWorkerId(),
+        `${ENV.mqttUsername} or hostname-pid`,
+      ),
+    )
+    .option('--units <n>', `units: most tail jobs run at once (1 to ${MAX_UNITS})`, parseUnits, 4)
+    .option(
+      '--models <list>',
+      `comma-separated models to serve (default: all: ${listModels().join(',')})`,
+      parseModels,
+    )
+    .option(
+      '--speed-factor <x>',
+      'multiplies emulated compute time and declared edgeMs',
+      parseSpeedFactor,
+      EDGE_WORKER_DEFAULTS.speedFactor,
+    )
+    .addOption(
+      new Option('--executor <kind>', 'tail executor').choices(['emulated']).default('emulated'),
+    )
+    .option(
+      '--mqtt-url <url>',
+      `broker URL (env ${ENV.mqttUrl})`,
+      envValue(ENV.mqttUrl) ?? 'mqtt://127.0.0.1:1883',
+    )
+    .option(
+      '--redis-url <url>',
+      `Redis URL (env ${ENV.redisUrl})`,
+      envValue(ENV.redisUrl) ?? 'redis://127.0.0.1:6379',
+    )
+    .option(
+      '--topic-prefix <prefix>',
+      `topic prefix (env ${ENV.topicPrefix})`,
+      envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
+    )
+    .option(
+      '--redis-prefix <prefix>',
+      `Redis key prefix (env ${ENV.redisPrefix})`,
+      envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
+    )
+    .option(
+      '--lock-duration-ms <ms>',
+      'BullMQ job lock; a dead worker is noticed after it expires',
+      parsePositiveInt,
+      EDGE_WORKER_DEFAULTS.lockDurationMs,
+    )
+    .option(
+      '--stalled-interval-ms <ms>',
+      'how often stalled jobs are looked for',
+      parsePositiveInt,
+      EDGE_WORKER_DEFAULTS.stalledIntervalMs,
+    )
+    .action(runEdgeWorker);
+}

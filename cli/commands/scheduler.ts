@@ -1,0 +1,118 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../../proto/index.js';
+import {
+  SCHEDULER_DEFAULTS,
+  type Scheduler,
+  SchedulerOptionsError,
+  SOLVER_NAMES,
+  type SolveReport,
+  type SolverName,
+  startScheduler,
+} from '../../scheduler/index.js';
+
+interface SchedulerFlags {
+  readonly solver: SolverName;
+  readonly coalesceMs: number;
+  readonly hysteresis: number;
+  readonly id?: string;
+}
+
+function parseNonNegative(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0)
+    throw new InvalidArgumentError('must be a finite number >= 0');
+  return number;
+}
+
+function formatMs(ms: number | null): string {
+  return ms === null ? '-' : ms.toFixed(ms < 10 ? 3 : 1);
+}
+
+/** One log line per solve. */
+export function formatSolve(report: SolveReport): string {
+  const local = report.forcedLocal.length > 0 ? `, ${report.forcedLocal.length} local-only` : '';
+  return (
+    `epoch ${report.epoch}: ${report.solver} solved ${report.ues} UEs on R=${report.units} in ` +
+    `${formatMs(report.solveMs)} ms, max ${formatMs(report.maxPredictedMs)} ms; ` +
+    `${report.published.length} published, ${report.cleared.length} cleared${local}`
+  );
+}
+
+async function run(flags: SchedulerFlags): Promise<void> {
+  let scheduler: Scheduler;
+  try {
+    scheduler = await startScheduler({
+      mqttUrl: envValue(ENV.mqttUrl) ?? SCHEDULER_DEFAULTS.mqttUrl,
+      redisUrl: envValue(ENV.redisUrl) ?? SCHEDULER_DEFAULTS.redisUrl,
+      topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
+      redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
+      ...optional('mqttUsername', envValue(ENV.mqttUsername)),
+      ...optional('mqttPassword', envValue(ENV.mqttPassword)),
+      ...optional('id', flags.id),
+      solver: flags.solver,
+      coalesceMs: flags.coalesceMs,
+      hysteresis: flags.hysteresis,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`edgesplit scheduler: ${message}\n`);
+    process.exitCode = error instanceof SchedulerOptionsError ? 2 : 1;
+    return;
+  }
+  process.stderr.write(`edgesplit scheduler ${scheduler.id} started\n`);
+  scheduler.on('solved', (report) => process.stdout.write(`${formatSolve(report)}\n`));
+  scheduler.on('rejected', ({ topic, error }) =>
+    process.stderr.write(`rejected ${topic}: ${error.message}\n`),
+  );
+  scheduler.on('error', (error) => process.stderr.write(`error: ${error.message}\n`));
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.stderr.write(`edgesplit scheduler: ${signal}, closing\n`);
+      scheduler.close().then(resolve, (error: unknown) => {
+        process.stderr.write(`edgesplit scheduler: close failed: ${String(error)}\n`);
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/**
+ * `edgesplit scheduler`: runs the scheduler service. Connection settings come from the
+ * environment (MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD, REDIS_URL, EDGESPLIT_TOPIC_PREFIX,
+ * EDGESPLIT_REDIS_PREFIX); SIGINT and SIGTERM close it cleanly.
+ */
+export function registerSchedulerCommand(program: Command): void {
+  program
+    .command('scheduler')
+    .description(
+      'run the scheduler: re-solve the fleet on every change, publish decisions, set queue concurrency',
+    )
+    .addOption(
+      new Option('--solver <name>', 'solver run on every change')
+        .choices([...SOLVER_NAMES])
+        .default(SCHEDULER_DEFAULTS.solver),
+    )
+    .option(
+      '--coalesce-ms <ms>',
+      'changes within this window are solved together',
+      parseNonNegative,
+      SCHEDULER_DEFAULTS.coalesceMs,
+    )
+    .option(
+      '--hysteresis <fraction>',
+      'relative link change below which nothing is re-solved (0.1 = 10%)',
+      parseNonNegative,
+      SCHEDULER_DEFAULTS.hysteresis,
+    )
+    .option('--id <id>', 'scheduler id, published as leaderId (default scheduler.{host}.{pid})')
+    .action(run);
+}

@@ -1,0 +1,299 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import type { MqttClient } from 'mqtt';
+import type { Executor } from '../dnn/index.js';
+import {
+  connectMqtt,
+  type EdgeModel,
+  edgeStatusFilter,
+  edgeStatusTopic,
+  encodeMessage,
+  ueChannelFilter,
+} from '../proto/index.js';
+import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
+import { FleetView } from './fleet-view.js';
+import { TailJobRunner } from './job-runner.js';
+import {
+  type EdgeWorkerOptions,
+  type ResolvedEdgeWorkerOptions,
+  resolveEdgeWorkerOptions,
+} from './options.js';
+import { servedUes } from './packing.js';
+import { planQueues } from './queue-plan.js';
+import { asError, type QueueMode, QueueWorkers } from './queue-workers.js';
+
+/** One UE queue as this worker sees it. */
+export interface QueueStats {
+  /** Units of the UE this worker serves (the packing). */
+  readonly share: number;
+  /** Concurrency of its BullMQ Worker, 0 when it has none. */
+  readonly concurrency: number;
+  readonly mode: QueueMode | 'closed';
+  readonly running: number;
+  readonly completed: number;
+  readonly failed: number;
+}
+
+export interface EdgeWorkerStats {
+  /** Jobs running now (each holds one of the declared units). */
+  readonly running: number;
+  /** Most jobs ever running at once: never above the declared units. */
+  readonly maxRunning: number;
+  /** Jobs taken from a queue but waiting for a free unit. */
+  readonly waitingForSlot: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** By UE id. */
+  readonly perQueue: Readonly<Record<string, QueueStats>>;
+}
+
+/** A running edge worker. */
+export interface EdgeWorker {
+  readonly id: string;
+  readonly units: number;
+  stats(): EdgeWorkerStats;
+  /** Stops taking jobs, finishes those in flight, publishes `offline`, disconnects. */
+  close(): Promise<void>;
+}
+
+/** How long a closing worker waits for the broker to take its `offline` status. */
+const OFFLINE_PUBLISH_TIMEOUT_MS = 5000;
+
+/**
+ * Starts an edge worker: declares its units and models on `edge/{id}/status`, follows the
+ * decisions and the other workers, and runs its share of each UE's tail jobs.
+ */
+export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeWorker> {
+  const config = resolveEdgeWorkerOptions(options);
+  const onError =
+    options.onError ??
+    ((error: Error, context: string) =>
+      process.stderr.write(`edge worker ${config.id}: ${context}: ${error.message}\n`));
+  const models = edgeModels(config.models, config.speedFactor);
+  const statusTopic = edgeStatusTopic(config.topicPrefix, config.id);
+  const mqtt = await connectMqtt({
+    url: options.mqttUrl,
+    clientId: `edgesplit-edge-${config.id}`,
+    clean: true,
+    keepalive: config.keepaliveSeconds,
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+    will: {
+      topic: statusTopic,
+      payload: Buffer.from(encodeMessage(edgeStatus('offline', config.units, []))),
+      qos: 1,
+      retain: true,
+    },
+  });
+  mqtt.on('error', (error) => onError(error, 'mqtt'));
+  // BullMQ needs `maxRetriesPerRequest: null` on a connection it duplicates for blocking.
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', (error: Error) => onError(error, 'redis'));
+  const ownsExecutor = options.executor === undefined;
+  const executor = options.executor ?? emulatedEdgeExecutor(config.speedFactor);
+  const worker = new EdgeWorkerProcess(config, models, mqtt, redis, executor, {
+    onJobStart: options.onJobStart,
+    onJobEnd: options.onJobEnd,
+    onError,
+    closeExecutor: ownsExecutor,
+  });
+  try {
+    await worker.start();
+  } catch (error) {
+    await worker.close();
+    throw error;
+  }
+  return worker;
+}
+
+interface ProcessHooks {
+  onJobStart: EdgeWorkerOptions['onJobStart'];
+  onJobEnd: EdgeWorkerOptions['onJobEnd'];
+  onError: (error: Error, context: string) => void;
+  closeExecutor: boolean;
+}
+
+class EdgeWorkerProcess implements EdgeWorker {
+  readonly id: string;
+  readonly units: number;
+  private readonly statusTopic: string;
+  private readonly fleet: FleetView;
+  private readonly runner: TailJobRunner;
+  private readonly queues: QueueWorkers;
+  private shares: ReadonlyMap<string, number> = new Map();
+  private reconciling: Promise<void> | undefined;
+  private again = false;
+  private closing: Promise<void> | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: ResolvedEdgeWorkerOptions,
+    private readonly models: readonly EdgeModel[],
+    private readonly mqtt: MqttClient,
+    private readonly redis: Redis,
+    private readonly executor: Executor,
+    private readonly hooks: ProcessHooks,
+  ) {
+    this.id = config.id;
+    this.units = config.units;
+    this.statusTopic = edgeStatusTopic(config.topicPrefix, config.id);
+    this.fleet = new FleetView(config.topicPrefix, { id: config.id, units: config.units });
+    this.runner = new TailJobRunner({
+      config,
+      executor,
+      redis,
+      publish: async (topic, payload) => {
+        await mqtt.publishAsync(topic, payload, { qos: 1 });
+      },
+      onJobStart: hooks.onJobStart,
+      onJobEnd: hooks.onJobEnd,
+      onError: hooks.onError,
+    });
+    this.queues = new QueueWorkers({
+      connection: redis,
+      prefix: config.redisPrefix,
+      workerName: config.id,
+      lockDurationMs: config.lockDurationMs,
+      stalledIntervalMs: config.stalledIntervalMs,
+      maxStalledCount: config.maxStalledCount,
+      process: (ue, job) => this.runner.process(ue, job),
+      onFinished: (ue, job, error) => this.runner.finished(ue, job, error),
+      onError: hooks.onError,
+    });
+  }
+
+  async start(): Promise<void> {
+    this.mqtt.on('message', (topic, payload) => {
+      const update = this.fleet.apply(topic, payload);
+      if (update.problem !== undefined) this.hooks.onError(update.problem, `message on ${topic}`);
+      if (update.changed) this.scheduleReconcile();
+    });
+    await this.mqtt.subscribeAsync(this.filters(), { qos: 1 });
+    await this.publishStatus('online');
+    // A restarted broker may have lost retained messages: declare again on every reconnect.
+    this.mqtt.on('connect', () => {
+      if (this.closing === undefined)
+        this.publishStatus('online').catch((error: unknown) =>
+          this.hooks.onError(asError(error), 'publishing status'),
+        );
+    });
+    this.drainTimer = setInterval(() => this.scheduleReconcile(), this.config.drainCheckMs);
+    this.drainTimer.unref();
+  }
+
+  stats(): EdgeWorkerStats {
+    const perQueue: Record<string, QueueStats> = {};
+    const ues = new Set([
+      ...this.shares.keys(),
+      ...this.queues.ues(),
+      ...this.runner.perQueue.keys(),
+    ]);
+    for (const ue of [...ues].sort()) {
+      const counters = this.runner.perQueue.get(ue);
+      perQueue[ue] = {
+        share: this.shares.get(ue) ?? 0,
+        concurrency: this.queues.concurrencyOf(ue),
+        mode: this.queues.modeOf(ue) ?? 'closed',
+        running: counters?.running ?? 0,
+        completed: counters?.completed ?? 0,
+        failed: counters?.failed ?? 0,
+      };
+    }
+    const { running, maxRunning, waitingForSlot, completed, failed } = this.runner;
+    return { running, maxRunning, waitingForSlot, completed, failed, perQueue };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.drainTimer);
+    await this.reconciling;
+    await this.queues.close();
+    await this.runner.settled();
+    // Unsubscribed first, so that no message (our own offline status among them) arrives to be
+    // acknowledged after the client has ended.
+    const offline = (async () => {
+      await this.mqtt.unsubscribeAsync(this.filters());
+      await this.publishStatus('offline');
+    })().then(
+      () => true,
+      () => false,
+    );
+    const timer = new AbortController();
+    const timeout = sleep(OFFLINE_PUBLISH_TIMEOUT_MS, false, { signal: timer.signal });
+    const published = await Promise.race([offline, timeout.catch(() => false)]);
+    timer.abort();
+    if (!published) this.hooks.onError(new Error('broker did not take it'), 'publishing offline');
+    await this.mqtt.endAsync(!published);
+    await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.hooks.closeExecutor) await this.executor.close();
+  }
+
+  private filters(): string[] {
+    const prefix = this.config.topicPrefix;
+    return [ueChannelFilter(prefix, 'decision'), edgeStatusFilter(prefix)];
+  }
+
+  private async publishStatus(state: 'online' | 'offline'): Promise<void> {
+    const status = edgeStatus(state, this.units, state === 'online' ? this.models : []);
+    await this.mqtt.publishAsync(this.statusTopic, Buffer.from(encodeMessage(status)), {
+      qos: 1,
+      retain: true,
+    });
+  }
+
+  /** Coalesces changes: one reconcile at a time, and one more if something changed meanwhile. */
+  private scheduleReconcile(): void {
+    if (this.closing !== undefined) return;
+    if (this.reconciling !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.reconciling = (async () => {
+      do {
+        this.again = false;
+        await this.reconcile().catch((error: unknown) =>
+          this.hooks.onError(asError(error), 'reconciling queues'),
+        );
+      } while (this.again && this.closing === undefined);
+    })().finally(() => {
+      this.reconciling = undefined;
+    });
+  }
+
+  /**
+   * Opens a Worker per UE this worker has a share of (concurrency = share); stops Workers of UEs
+   * another worker now serves; keeps (or opens) a Worker of concurrency 1 on a UE nobody serves
+   * while its queue still holds jobs, and stops it once drained. The unit cap bounds them all.
+   */
+  private async reconcile(): Promise<void> {
+    const plan = planQueues(this.fleet.packing(), this.id, [
+      ...this.queues.ues(),
+      ...this.fleet.ues(),
+    ]);
+    this.shares = plan.serve;
+    for (const [ue, share] of plan.serve) this.queues.run(ue, share, 'serving');
+    for (const ue of plan.stop) this.queues.stop(ue);
+    const backlogs = await Promise.all(
+      plan.unserved.map((ue) =>
+        this.queues.backlog(ue).catch((error: unknown) => {
+          this.hooks.onError(asError(error), `counting jobs of ${ue}`);
+          return undefined;
+        }),
+      ),
+    );
+    if (this.closing !== undefined) return;
+    // Messages may have changed the packing while the counts were on their way: a UE served
+    // now is left to the next pass, which that change has scheduled.
+    const servedNow = servedUes(this.fleet.packing());
+    plan.unserved.forEach((ue, i) => {
+      const backlog = backlogs[i];
+      if (backlog === undefined || servedNow.has(ue)) return;
+      if (backlog > 0) this.queues.run(ue, 1, 'draining');
+      else this.queues.stop(ue);
+    });
+  }
+}

@@ -1,0 +1,84 @@
+import { decodeMessage, tryParseTopic, type ValidationError } from '../proto/index.js';
+import { type Packing, packUnits, type WorkerUnits } from './packing.js';
+
+/** What one message did to the view: whether the packing may have changed, and why it was refused. */
+export interface FleetUpdate {
+  readonly changed: boolean;
+  readonly problem?: ValidationError;
+}
+
+const UNCHANGED: FleetUpdate = { changed: false };
+
+/**
+ * The fleet as one edge worker sees it, built from retained `ue/+/decision` and `edge/+/status`
+ * messages: the units of every UE and of every other online worker. Pure state, no I/O.
+ */
+export class FleetView {
+  private readonly decisions = new Map<string, { epoch: number; units: number }>();
+  private readonly workers = new Map<string, number>();
+
+  /** `self` is always counted online with its declared units, whatever its retained status says. */
+  constructor(
+    private readonly topicPrefix: string,
+    private readonly self: WorkerUnits,
+  ) {}
+
+  /** Applies one message; topics other than decisions and edge statuses are ignored. */
+  apply(topic: string, payload: Uint8Array): FleetUpdate {
+    const parsed = tryParseTopic(this.topicPrefix, topic);
+    if (!parsed.ok) return UNCHANGED;
+    const where = parsed.value;
+    if (where.kind === 'ue' && where.channel === 'decision')
+      return this.applyDecision(where.ue, payload);
+    if (where.kind === 'edge' && where.worker !== this.self.id)
+      return this.applyWorker(where.worker, payload);
+    return UNCHANGED;
+  }
+
+  private applyDecision(ue: string, payload: Uint8Array): FleetUpdate {
+    // An empty retained payload clears the decision (the UE went offline).
+    if (payload.length === 0) return { changed: this.decisions.delete(ue) };
+    const decoded = decodeMessage('decision', payload);
+    if (!decoded.ok) return { changed: false, problem: decoded.error };
+    const { epoch, units } = decoded.value;
+    const known = this.decisions.get(ue);
+    // A decision older than the one held is a late duplicate from a replaced scheduler.
+    if (known !== undefined && epoch < known.epoch) return UNCHANGED;
+    this.decisions.set(ue, { epoch, units });
+    return { changed: known?.units !== units };
+  }
+
+  private applyWorker(worker: string, payload: Uint8Array): FleetUpdate {
+    if (payload.length === 0) return { changed: this.workers.delete(worker) };
+    const decoded = decodeMessage('edgeStatus', payload);
+    if (!decoded.ok) return { changed: false, problem: decoded.error };
+    const { state, units } = decoded.value;
+    if (state === 'offline') return { changed: this.workers.delete(worker) };
+    const before = this.workers.get(worker);
+    this.workers.set(worker, units);
+    return { changed: before !== units };
+  }
+
+  /** UEs with a decision, whatever their units. */
+  ues(): string[] {
+    return [...this.decisions.keys()];
+  }
+
+  /** Units of `ue` in its decision (0 without one). */
+  unitsOf(ue: string): number {
+    return this.decisions.get(ue)?.units ?? 0;
+  }
+
+  /** Online workers, this one included. */
+  onlineWorkers(): WorkerUnits[] {
+    const workers = [...this.workers].map(([id, units]) => ({ id, units }));
+    workers.push(this.self);
+    return workers;
+  }
+
+  /** The packing every worker computes from the same messages (docs/live-system.md). */
+  packing(): Packing {
+    const ues = [...this.decisions].map(([ue, { units }]) => ({ ue, units }));
+    return packUnits(this.onlineWorkers(), ues);
+  }
+}

@@ -1,0 +1,36 @@
+/** Edge workers: run the tails of UE requests from BullMQ within their declared units. */
+
+export { defaultEdgeModels, edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
+export {
+  type EdgeWorker,
+  type EdgeWorkerStats,
+  type QueueStats,
+  startEdgeWorker,
+} from './edge-worker.js';
+export {
+  EdgeWorkerOptionsError,
+  TAIL_FAILURE_CODES,
+  type TailFailure,
+  TailJobError,
+} from './errors.js';
+export { type FleetUpdate, FleetView } from './fleet-view.js';
+export {
+  EDGE_WORKER_DEFAULTS,
+  type EdgeWorkerOptions,
+  type JobEndEvent,
+  type JobStartEvent,
+  type ResolvedEdgeWorkerOptions,
+  resolveEdgeWorkerOptions,
+} from './options.js';
+export {
+  type Packing,
+  packUnits,
+  servedUes,
+  sharesOf,
+  type UeUnits,
+  type WorkerUnits,
+} from './packing.js';
+export { planQueues, type QueuePlan } from './queue-plan.js';
+export type { QueueMode } from './queue-workers.js';
+export { type Release, Semaphore } from './semaphore.js';
+export { parseTailJobData, runTailJob, type TailContext, tensorFromBytes } from './tail-job.js';

@@ -1,0 +1,195 @@
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Executor } from '../dnn/index.js';
+import {
+  claimKey,
+  EdgesplitError,
+  encodeMessage,
+  errorReportFrom,
+  type Message,
+  ueTopic,
+} from '../proto/index.js';
+import { TailJobError } from './errors.js';
+import type { JobEndEvent, JobStartEvent, ResolvedEdgeWorkerOptions } from './options.js';
+import { asError } from './queue-workers.js';
+import { Semaphore } from './semaphore.js';
+import { parseTailJobData, requestIdOf, runTailJob, type TailContext } from './tail-job.js';
+
+/** Counters of one UE queue. */
+export interface QueueCounters {
+  running: number;
+  completed: number;
+  failed: number;
+}
+
+/** What {@link TailJobRunner} needs from the process around it. */
+export interface TailJobRunnerOptions {
+  readonly config: ResolvedEdgeWorkerOptions;
+  readonly executor: Executor;
+  readonly redis: Redis;
+  /** Publishes QoS 1 and resolves once the broker acknowledged it. */
+  publish(topic: string, payload: Buffer): Promise<void>;
+  onJobStart?: ((event: JobStartEvent) => void) | undefined;
+  onJobEnd?: ((event: JobEndEvent) => void) | undefined;
+  onError(error: Error, context: string): void;
+}
+
+/**
+ * Runs tail jobs under the process-wide unit cap, publishes their results and errors, and
+ * deletes claim-check keys once a job is finished for good.
+ */
+export class TailJobRunner {
+  private readonly slots: Semaphore;
+  private readonly context: TailContext;
+  /** Jobs whose failure the UE was already told about. */
+  private readonly reported = new Set<string>();
+  private readonly cleanups = new Set<Promise<void>>();
+  readonly perQueue = new Map<string, QueueCounters>();
+  running = 0;
+  maxRunning = 0;
+  completed = 0;
+  failed = 0;
+
+  constructor(private readonly options: TailJobRunnerOptions) {
+    const { config, executor, redis } = options;
+    this.slots = new Semaphore(config.units);
+    this.context = {
+      workerId: config.id,
+      redisPrefix: config.redisPrefix,
+      executor,
+      models: new Set(config.models),
+      loadTensor: (key) => redis.getBuffer(key),
+    };
+  }
+
+  /** Jobs holding a BullMQ lock but waiting for a free unit. */
+  get waitingForSlot(): number {
+    return this.slots.pending;
+  }
+
+  /** The BullMQ processor of `ue`'s queue. */
+  async process(ue: string, job: Job): Promise<void> {
+    const jobId = job.id ?? '';
+    const parsed = parseTailJobData(job.data);
+    if (!parsed.ok) return this.reject(ue, jobId, parsed.error, requestIdOf(job.data));
+    const data = parsed.value;
+    if (data.ue !== ue) {
+      const error = new TailJobError('badJob', `job.data.ue "${data.ue}" is not its queue's UE`);
+      return this.reject(ue, jobId, error, data.requestId);
+    }
+    const release = await this.slots.acquire();
+    const startedAt = Date.now();
+    const counters = this.countersOf(ue);
+    this.running++;
+    counters.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    const base = { ue, requestId: data.requestId, jobId };
+    this.hook(() => this.options.onJobStart?.({ ...base, running: this.running }));
+    let failure: Error | undefined;
+    try {
+      const result = await runTailJob(data, this.context, startedAt);
+      await this.options.publish(this.topic(ue, 'result'), encode(result));
+    } catch (error) {
+      failure = asError(error);
+      if (error instanceof EdgesplitError) await this.reject(ue, jobId, error, data.requestId);
+      // Anything else (the broker unreachable) fails the attempt; the job's `attempts` decide.
+      throw error;
+    } finally {
+      this.running--;
+      counters.running--;
+      release();
+      const end = failure === undefined ? { ok: true } : { ok: false, error: failure };
+      this.hook(() => this.options.onJobEnd?.({ ...base, ...end }));
+    }
+  }
+
+  /** A job reached a final state: count it, tell the UE of an unreported failure, drop its tensor. */
+  finished(ue: string, job: Job, error: Error | undefined): void {
+    const counters = this.countersOf(ue);
+    const jobId = job.id ?? '';
+    if (error === undefined) {
+      this.completed++;
+      counters.completed++;
+    } else {
+      this.failed++;
+      counters.failed++;
+      // E.g. a job that stalled more often than maxStalledCount: BullMQ failed it unseen by us.
+      if (!this.reported.delete(jobId)) {
+        const reason = new TailJobError('executor', `tail job failed: ${error.message}`);
+        this.track(this.tell(ue, reason, requestIdOf(job.data)));
+      }
+    }
+    const parsed = parseTailJobData(job.data);
+    // Only the key the contract names is deleted, whatever else the job data says.
+    if (!parsed.ok) return;
+    const { ue: jobUe, requestId } = parsed.value;
+    const key = claimKey(this.options.config.redisPrefix, jobUe, requestId);
+    if (parsed.value.claimKey !== key) return;
+    this.track(
+      this.options.redis.del(key).then(
+        () => undefined,
+        (cause: unknown) => this.options.onError(asError(cause), `deleting ${key}`),
+      ),
+    );
+  }
+
+  /** Resolves once every claim-key deletion and late error report has been sent. */
+  async settled(): Promise<void> {
+    while (this.cleanups.size > 0) await Promise.all(this.cleanups);
+  }
+
+  /** Tells the UE and fails the job for good (no retry can fix it). */
+  private async reject(
+    ue: string,
+    jobId: string,
+    error: EdgesplitError,
+    requestId: string | undefined,
+  ): Promise<never> {
+    this.reported.add(jobId);
+    await this.tell(ue, error, requestId);
+    throw new UnrecoverableError(error.message);
+  }
+
+  private async tell(ue: string, error: EdgesplitError, requestId: string | undefined) {
+    const context = {
+      topic: this.topic(ue, 'infer'),
+      ...(requestId === undefined ? {} : { requestId }),
+    };
+    try {
+      await this.options.publish(this.topic(ue, 'error'), encode(errorReportFrom(error, context)));
+    } catch (cause) {
+      this.options.onError(asError(cause), `publishing an error to ${ue}`);
+    }
+  }
+
+  private topic(ue: string, channel: 'result' | 'error' | 'infer'): string {
+    return ueTopic(this.options.config.topicPrefix, ue, channel);
+  }
+
+  private countersOf(ue: string): QueueCounters {
+    let counters = this.perQueue.get(ue);
+    if (counters === undefined) {
+      counters = { running: 0, completed: 0, failed: 0 };
+      this.perQueue.set(ue, counters);
+    }
+    return counters;
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.cleanups.delete(tracked));
+    this.cleanups.add(tracked);
+  }
+
+  private hook(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.options.onError(asError(error), 'job hook');
+    }
+  }
+}
+
+/** A copy of the encoded bytes: the codec packs into a shared slab that later messages reuse. */
+function encode(message: Message): Buffer {
+  return Buffer.from(encodeMessage(message));
+}

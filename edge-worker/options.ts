@@ -1,0 +1,195 @@
+import { type Executor, hasModel } from '../dnn/index.js';
+import {
+  assertTopicPrefix,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+  isValidId,
+  MAX_UNITS,
+  TopicError,
+} from '../proto/index.js';
+import { defaultEdgeModels } from './edge-status.js';
+import { EdgeWorkerOptionsError } from './errors.js';
+
+/** A tail job this worker is about to run (its slot under the unit cap is taken). */
+export interface JobStartEvent {
+  readonly ue: string;
+  readonly requestId: string;
+  readonly jobId: string;
+  /** Jobs of this worker running now, this one included. */
+  readonly running: number;
+}
+
+/** A tail job that ended: its result (or error) is published, its slot given back. */
+export interface JobEndEvent {
+  readonly ue: string;
+  readonly requestId: string;
+  readonly jobId: string;
+  readonly ok: boolean;
+  /** Why it failed, when `ok` is false. */
+  readonly error?: Error;
+}
+
+/** Options of `startEdgeWorker`. */
+export interface EdgeWorkerOptions {
+  /**
+   * Worker id, 1-64 characters of `[A-Za-z0-9._-]`; its status is `edge/{id}/status`. Behind the
+   * embedded broker's authentication it must equal `username` (an edge credential may publish
+   * only its own status).
+   */
+  id: string;
+  /** Units declared: the most tail jobs this worker runs at once, counted into the edge's R. */
+  units: number;
+  /**
+   * Models this worker serves (and declares edgeMs for).
+   * @defaultValue every model of the zoo: REAL_MODELS and tiny-cnn
+   */
+  models?: readonly string[];
+  /**
+   * Runs the tails. The caller keeps ownership: `close()` does not close it.
+   * @defaultValue an emulated executor sleeping the profiled edgeMs times `speedFactor`
+   */
+  executor?: Executor;
+  /**
+   * Multiplies the emulated compute time and the edgeMs declared in the status.
+   * @defaultValue 1
+   */
+  speedFactor?: number;
+  /** MQTT broker URL (`mqtt://`, `mqtts://`, `ws://`, `wss://`). */
+  mqttUrl: string;
+  /** MQTT credentials of the edge-worker role. @defaultValue none */
+  username?: string;
+  /** @defaultValue none */
+  password?: string;
+  /** Redis URL for BullMQ and claim-check keys. */
+  redisUrl: string;
+  /** Redis key prefix (BullMQ `prefix` too). @defaultValue `edgesplit` */
+  redisPrefix?: string;
+  /** Topic prefix. @defaultValue `edgesplit/v1` */
+  topicPrefix?: string;
+  /**
+   * BullMQ lock duration: a job whose worker stops renewing its lock (renewed every half of
+   * this) is considered stalled after it expires.
+   * @defaultValue 4000
+   */
+  lockDurationMs?: number;
+  /**
+   * How often each BullMQ Worker checks its queue for stalled jobs. A dead worker's job is
+   * back in the queue at most about lockDurationMs + stalledIntervalMs after it died.
+   * @defaultValue 2000
+   */
+  stalledIntervalMs?: number;
+  /**
+   * Times a job may stall (its worker died) and be retried before it fails.
+   * @defaultValue 2
+   */
+  maxStalledCount?: number;
+  /**
+   * MQTT keepalive. A worker whose host dies without closing its socket is declared offline
+   * (last will) by the broker after 1.5 times this without traffic.
+   * @defaultValue 5
+   */
+  keepaliveSeconds?: number;
+  /**
+   * How often queues left without a share are checked for jobs still waiting.
+   * @defaultValue 1000
+   */
+  drainCheckMs?: number;
+  /** Called when a job takes its slot and starts. @defaultValue none */
+  onJobStart?: (event: JobStartEvent) => void;
+  /** Called when a job has published its result or error and given its slot back. @defaultValue none */
+  onJobEnd?: (event: JobEndEvent) => void;
+  /**
+   * Called with errors that do not stop the worker (Redis or MQTT trouble, a claim key that
+   * could not be deleted, an invalid message).
+   * @defaultValue writes one line to stderr
+   */
+  onError?: (error: Error, context: string) => void;
+}
+
+/** The options with every default filled in and every value checked. */
+export interface ResolvedEdgeWorkerOptions {
+  readonly id: string;
+  readonly units: number;
+  readonly models: readonly string[];
+  readonly speedFactor: number;
+  readonly redisPrefix: string;
+  readonly topicPrefix: string;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly maxStalledCount: number;
+  readonly keepaliveSeconds: number;
+  readonly drainCheckMs: number;
+}
+
+export const EDGE_WORKER_DEFAULTS = {
+  speedFactor: 1,
+  lockDurationMs: 4000,
+  stalledIntervalMs: 2000,
+  maxStalledCount: 2,
+  keepaliveSeconds: 5,
+  drainCheckMs: 1000,
+} as const;
+
+function positiveInt(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!(Number.isInteger(value) && value >= 1 && value <= max))
+    throw new EdgeWorkerOptionsError(`${name} must be an integer from 1 to ${max}, got ${value}`);
+  return value;
+}
+
+/** Fills in defaults and checks every option; throws {@link EdgeWorkerOptionsError}. */
+export function resolveEdgeWorkerOptions(options: EdgeWorkerOptions): ResolvedEdgeWorkerOptions {
+  if (!isValidId(options.id))
+    throw new EdgeWorkerOptionsError(
+      `id must be 1-64 characters of [A-Za-z0-9._-], got ${JSON.stringify(String(options.id).slice(0, 80))}`,
+    );
+  const models = [...(options.models ?? defaultEdgeModels())];
+  if (models.length === 0) throw new EdgeWorkerOptionsError('models must not be empty');
+  const unknown = models.filter((model) => !hasModel(model));
+  if (unknown.length > 0)
+    throw new EdgeWorkerOptionsError(`unknown model ${unknown.map((m) => `"${m}"`).join(', ')}`);
+  if (new Set(models).size !== models.length)
+    throw new EdgeWorkerOptionsError('models must not repeat a model');
+  const speedFactor = options.speedFactor ?? EDGE_WORKER_DEFAULTS.speedFactor;
+  if (!(Number.isFinite(speedFactor) && speedFactor >= 0))
+    throw new EdgeWorkerOptionsError(
+      `speedFactor must be a finite number >= 0, got ${speedFactor}`,
+    );
+  const maxStalledCount = options.maxStalledCount ?? EDGE_WORKER_DEFAULTS.maxStalledCount;
+  if (!(Number.isInteger(maxStalledCount) && maxStalledCount >= 0))
+    throw new EdgeWorkerOptionsError(`maxStalledCount must be an integer >= 0`);
+  const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+  try {
+    assertTopicPrefix(topicPrefix);
+  } catch (error) {
+    if (error instanceof TopicError) throw new EdgeWorkerOptionsError(error.message);
+    throw error;
+  }
+  const redisPrefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
+  if (redisPrefix === '') throw new EdgeWorkerOptionsError('redisPrefix must not be empty');
+  return {
+    id: options.id,
+    units: positiveInt('units', options.units, MAX_UNITS),
+    models,
+    speedFactor,
+    redisPrefix,
+    topicPrefix,
+    lockDurationMs: positiveInt(
+      'lockDurationMs',
+      options.lockDurationMs ?? EDGE_WORKER_DEFAULTS.lockDurationMs,
+    ),
+    stalledIntervalMs: positiveInt(
+      'stalledIntervalMs',
+      options.stalledIntervalMs ?? EDGE_WORKER_DEFAULTS.stalledIntervalMs,
+    ),
+    maxStalledCount,
+    keepaliveSeconds: positiveInt(
+      'keepaliveSeconds',
+      options.keepaliveSeconds ?? EDGE_WORKER_DEFAULTS.keepaliveSeconds,
+      65_535,
+    ),
+    drainCheckMs: positiveInt(
+      'drainCheckMs',
+      options.drainCheckMs ?? EDGE_WORKER_DEFAULTS.drainCheckMs,
+    ),
+  };
+}

@@ -1,0 +1,52 @@
+/** The scheduler service: fleet state, change detection, decisions, queue concurrency. */
+
+export { BullmqConcurrency } from './bullmq-concurrency.js';
+export { SchedulerOptionsError, SchedulerTransportError } from './errors.js';
+export {
+  buildInstance,
+  edgeUnits,
+  type FleetInstance,
+  type ForcedLocal,
+} from './fleet-instance.js';
+export {
+  applyFleetEvent,
+  EMPTY_FLEET,
+  type FleetEvent,
+  type FleetState,
+  type FleetUpdate,
+  isScheduled,
+  linkMovedPast,
+  type ReducerOptions,
+  type UeRecord,
+} from './fleet-state.js';
+export { type Inbound, routeMessage } from './inbound.js';
+export { MqttDecisionSink } from './mqtt-sink.js';
+export {
+  defaultSchedulerId,
+  type ResolvedSchedulerOptions,
+  resolveSchedulerOptions,
+  SCHEDULER_DEFAULTS,
+  type SchedulerOptions,
+} from './options.js';
+export {
+  type ConcurrencyChange,
+  type DecisionPlan,
+  type DecisionUpdate,
+  decisionChanged,
+  type PlanInput,
+  PREDICTED_MS_TOLERANCE,
+  planDecisions,
+  queueConcurrency,
+  type TargetDecision,
+} from './planner.js';
+export type { ConcurrencyPort, DecisionSink } from './ports.js';
+export { SchedulerEngine, type SchedulerEngineOptions } from './scheduler-engine.js';
+export type {
+  RejectedPayload,
+  SchedulerEvents,
+  SchedulerSnapshot,
+  SchedulerStats,
+  SolveReport,
+} from './scheduler-events.js';
+export { type Scheduler, startScheduler } from './scheduler-service.js';
+export type { Listener } from './typed-emitter.js';

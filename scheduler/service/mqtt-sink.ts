@@ -1,0 +1,60 @@
+import type { IClientPublishOptions, MqttClient } from 'mqtt';
+import {
+  type ErrorReport,
+  encodeMessage,
+  MESSAGE_QOS,
+  type SchedulerStatus,
+  schedulerStatusTopic,
+  ueTopic,
+  type Decision as WireDecision,
+} from '../../proto/index.js';
+import { SchedulerTransportError } from './errors.js';
+import type { DecisionSink } from './ports.js';
+
+const RETAINED: IClientPublishOptions = { qos: MESSAGE_QOS, retain: true };
+const NOT_RETAINED: IClientPublishOptions = { qos: MESSAGE_QOS, retain: false };
+const EMPTY = Buffer.alloc(0);
+
+/** The scheduler's output over MQTT: decisions and status retained, QoS 1 everywhere. */
+export class MqttDecisionSink implements DecisionSink {
+  private readonly decisionTopics = new Map<string, string>();
+  private readonly statusTopic: string;
+  private readonly done: (error?: Error) => void;
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly prefix: string,
+    onError: (error: Error) => void,
+  ) {
+    this.statusTopic = schedulerStatusTopic(prefix);
+    this.done = (error) => {
+      if (error) onError(new SchedulerTransportError('publish', error.message, { cause: error }));
+    };
+  }
+
+  publishDecision(ue: string, decision: WireDecision): void {
+    this.client.publish(this.decisionTopic(ue), encodeMessage(decision), RETAINED, this.done);
+  }
+
+  clearDecision(ue: string): void {
+    this.client.publish(this.decisionTopic(ue), EMPTY, RETAINED, this.done);
+  }
+
+  publishError(ue: string, report: ErrorReport): void {
+    const topic = ueTopic(this.prefix, ue, 'error');
+    this.client.publish(topic, encodeMessage(report), NOT_RETAINED, this.done);
+  }
+
+  publishStatus(status: SchedulerStatus): void {
+    this.client.publish(this.statusTopic, encodeMessage(status), RETAINED, this.done);
+  }
+
+  private decisionTopic(ue: string): string {
+    let topic = this.decisionTopics.get(ue);
+    if (topic === undefined) {
+      topic = ueTopic(this.prefix, ue, 'decision');
+      this.decisionTopics.set(ue, topic);
+    }
+    return topic;
+  }
+}

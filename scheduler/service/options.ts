@@ -1,0 +1,154 @@
+import { hostname } from 'node:os';
+import {
+  assertTopicPrefix,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+  isValidId,
+  TopicError,
+} from '../../proto/index.js';
+import { SOLVER_NAMES, type SolverName } from '../solvers/index.js';
+import { SchedulerOptionsError } from './errors.js';
+import type { ConcurrencyPort } from './ports.js';
+
+/** Options of `startScheduler`. Environment variables are read by the CLI, not here. */
+export interface SchedulerOptions {
+  /**
+   * Broker URL (`mqtt://`, `mqtts://`, `ws://`, `wss://`).
+   * @defaultValue `'mqtt://127.0.0.1:1883'`
+   */
+  mqttUrl?: string;
+  /** The scheduler role's MQTT user name. @defaultValue none */
+  mqttUsername?: string;
+  /** The scheduler role's MQTT password. @defaultValue none */
+  mqttPassword?: string;
+  /**
+   * Redis URL for the UE queues' global concurrency; unused when `concurrency` is given.
+   * @defaultValue `'redis://127.0.0.1:6379'`
+   */
+  redisUrl?: string;
+  /** Topic prefix. @defaultValue `'edgesplit/v1'` (`DEFAULT_TOPIC_PREFIX`) */
+  topicPrefix?: string;
+  /** Redis key prefix, BullMQ's `prefix` too. @defaultValue `'edgesplit'` (`DEFAULT_REDIS_PREFIX`) */
+  redisPrefix?: string;
+  /** Solver run on every change. @defaultValue `'optimal'` */
+  solver?: SolverName;
+  /**
+   * Changes arriving within this many ms of the first one are solved together.
+   * @defaultValue `2`
+   */
+  coalesceMs?: number;
+  /**
+   * A link estimate whose uplinkMbps, downlinkMbps and rttMs all moved by less than this
+   * fraction (relative to the estimate last planned with) does not re-solve.
+   * @defaultValue `0.1` (10%)
+   */
+  hysteresis?: number;
+  /**
+   * This scheduler's id, published as `leaderId` in `scheduler/status` (1-64 characters of
+   * `[A-Za-z0-9._-]`).
+   * @defaultValue `scheduler.{hostname}.{pid}`, sanitised
+   */
+  id?: string;
+  /**
+   * At start-up, retained messages are read until none arrived for this many ms (at most
+   * 20 times as long, and at least 1 s); the first solve follows.
+   * @defaultValue `50`
+   */
+  startupQuietMs?: number;
+  /**
+   * After a failed `setGlobalConcurrency`, the fleet is re-solved (and the call retried) this
+   * many ms later.
+   * @defaultValue `1000`
+   */
+  retryMs?: number;
+  /**
+   * Sets the UE queues' concurrency instead of the BullMQ adapter on `redisUrl`; the caller
+   * owns it (`close` does not close it).
+   * @defaultValue a `BullmqConcurrency` on its own Redis connection
+   */
+  concurrency?: ConcurrencyPort;
+}
+
+/** `SchedulerOptions` with every default filled in and every value checked. */
+export interface ResolvedSchedulerOptions {
+  readonly mqttUrl: string;
+  readonly mqttUsername: string | undefined;
+  readonly mqttPassword: string | undefined;
+  readonly redisUrl: string;
+  readonly topicPrefix: string;
+  readonly redisPrefix: string;
+  readonly solver: SolverName;
+  readonly coalesceMs: number;
+  readonly hysteresis: number;
+  readonly id: string;
+  readonly startupQuietMs: number;
+  readonly retryMs: number;
+  readonly concurrency: ConcurrencyPort | undefined;
+}
+
+export const SCHEDULER_DEFAULTS = {
+  mqttUrl: 'mqtt://127.0.0.1:1883',
+  redisUrl: 'redis://127.0.0.1:6379',
+  solver: 'optimal',
+  coalesceMs: 2,
+  hysteresis: 0.1,
+  startupQuietMs: 50,
+  retryMs: 1000,
+} as const;
+
+/** `scheduler.{hostname}.{pid}`, with characters outside `[A-Za-z0-9._-]` replaced. */
+export function defaultSchedulerId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 40) || 'host';
+  return `scheduler.${host}.${process.pid}`;
+}
+
+function nonNegative(option: string, value: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max)
+    throw new SchedulerOptionsError(option, `must be a number from 0 to ${max}, got ${value}`);
+  return value;
+}
+
+/** Fills in defaults; throws SchedulerOptionsError for a value that cannot be used. */
+export function resolveSchedulerOptions(options: SchedulerOptions = {}): ResolvedSchedulerOptions {
+  const solver = options.solver ?? SCHEDULER_DEFAULTS.solver;
+  if (!SOLVER_NAMES.includes(solver))
+    throw new SchedulerOptionsError('solver', `must be one of ${SOLVER_NAMES.join(', ')}`);
+  const id = options.id ?? defaultSchedulerId();
+  if (!isValidId(id))
+    throw new SchedulerOptionsError('id', 'must be 1-64 characters of [A-Za-z0-9._-]');
+  const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+  try {
+    assertTopicPrefix(topicPrefix);
+  } catch (error) {
+    if (error instanceof TopicError) throw new SchedulerOptionsError('topicPrefix', error.message);
+    throw error;
+  }
+  const redisPrefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
+  if (redisPrefix === '') throw new SchedulerOptionsError('redisPrefix', 'must not be empty');
+  return {
+    mqttUrl: options.mqttUrl ?? SCHEDULER_DEFAULTS.mqttUrl,
+    mqttUsername: options.mqttUsername,
+    mqttPassword: options.mqttPassword,
+    redisUrl: options.redisUrl ?? SCHEDULER_DEFAULTS.redisUrl,
+    topicPrefix,
+    redisPrefix,
+    solver,
+    coalesceMs: nonNegative(
+      'coalesceMs',
+      options.coalesceMs ?? SCHEDULER_DEFAULTS.coalesceMs,
+      60_000,
+    ),
+    hysteresis: nonNegative('hysteresis', options.hysteresis ?? SCHEDULER_DEFAULTS.hysteresis, 1e6),
+    id,
+    startupQuietMs: nonNegative(
+      'startupQuietMs',
+      options.startupQuietMs ?? SCHEDULER_DEFAULTS.startupQuietMs,
+      60_000,
+    ),
+    retryMs: nonNegative('retryMs', options.retryMs ?? SCHEDULER_DEFAULTS.retryMs, 3_600_000),
+    concurrency: options.concurrency,
+  };
+}

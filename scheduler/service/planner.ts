@@ -1,0 +1,105 @@
+import type { Decision as WireDecision } from '../../proto/index.js';
+
+/** What one solve wants for one UE (the solver's choice, or a forced-local decision). */
+export interface TargetDecision {
+  readonly ue: string;
+  readonly cut: number;
+  readonly cutName: string;
+  readonly units: number;
+  readonly predictedMs: number;
+  readonly solver: string;
+}
+
+/** One `setGlobalConcurrency` call: `from` is undefined when the queue's value is unknown. */
+export interface ConcurrencyChange {
+  readonly ue: string;
+  readonly from: number | undefined;
+  readonly to: number;
+}
+
+/** A decision to publish to one UE. */
+export interface DecisionUpdate {
+  readonly ue: string;
+  readonly decision: WireDecision;
+}
+
+export interface DecisionPlan {
+  /** The epoch after this plan: one above the previous one exactly when anything changed. */
+  readonly epoch: number;
+  /** Decisions to publish (retained), each carrying `epoch`. */
+  readonly publish: readonly DecisionUpdate[];
+  /** UEs whose retained decision is cleared: they left the solve (offline). */
+  readonly clear: readonly string[];
+  /** Concurrency changes to make before publishing: raises, and queues of unknown value. */
+  readonly raise: readonly ConcurrencyChange[];
+  /** Concurrency changes to make after publishing: lowers (a UE leaving drains at 1). */
+  readonly lower: readonly ConcurrencyChange[];
+  /** Every UE's published decision once the plan is carried out. */
+  readonly decisions: ReadonlyMap<string, WireDecision>;
+}
+
+export interface PlanInput {
+  /** Decisions published so far (retained), by UE. */
+  readonly previous: ReadonlyMap<string, WireDecision>;
+  /** Global concurrency last set on each UE's queue; absent means unknown. */
+  readonly applied: ReadonlyMap<string, number>;
+  readonly targets: readonly TargetDecision[];
+  readonly epoch: number;
+}
+
+/** A `predictedMs` moving by at most this fraction alone does not republish a decision. */
+export const PREDICTED_MS_TOLERANCE = 0.01;
+
+/**
+ * A UE queue's global concurrency for `units`: a UE with 0 units keeps 1, only so that
+ * requests already in flight can drain (docs/live-system.md).
+ */
+export function queueConcurrency(units: number): number {
+  return Math.max(1, units);
+}
+
+/** Whether `next` must be published over `before`: cut or units changed, or predictedMs > 1%. */
+export function decisionChanged(before: WireDecision | undefined, next: TargetDecision): boolean {
+  if (before === undefined) return true;
+  if (before.cut !== next.cut || before.units !== next.units || before.cutName !== next.cutName)
+    return true;
+  return (
+    Math.abs(next.predictedMs - before.predictedMs) > PREDICTED_MS_TOLERANCE * before.predictedMs
+  );
+}
+
+/**
+ * Pure: which decisions to publish or clear under which epoch, and which queue concurrencies
+ * to set before and after publishing. O(N) in the UEs known.
+ */
+export function planDecisions(input: PlanInput): DecisionPlan {
+  const { previous, applied, targets } = input;
+  const epoch = input.epoch + 1;
+  const decisions = new Map<string, WireDecision>();
+  const publish: DecisionUpdate[] = [];
+  const raise: ConcurrencyChange[] = [];
+  const lower: ConcurrencyChange[] = [];
+  const targeted = new Set<string>();
+  for (const target of targets) {
+    targeted.add(target.ue);
+    const before = previous.get(target.ue);
+    if (decisionChanged(before, target)) {
+      const { cut, cutName, units, predictedMs, solver } = target;
+      const decision: WireDecision = { epoch, cut, cutName, units, predictedMs, solver };
+      decisions.set(target.ue, decision);
+      publish.push({ ue: target.ue, decision });
+    } else decisions.set(target.ue, before!);
+    const from = applied.get(target.ue);
+    const to = queueConcurrency(target.units);
+    if (from === undefined || to > from) raise.push({ ue: target.ue, from, to });
+    else if (to < from) lower.push({ ue: target.ue, from, to });
+  }
+  const clear: string[] = [];
+  for (const ue of previous.keys()) if (!targeted.has(ue)) clear.push(ue);
+  // A UE out of the solve holds no units; its queue keeps 1 so that in-flight jobs drain.
+  for (const [ue, from] of applied)
+    if (from !== 1 && !targeted.has(ue)) lower.push({ ue, from, to: 1 });
+  for (const ue of clear) if (!applied.has(ue)) lower.push({ ue, from: undefined, to: 1 });
+  const changed = publish.length > 0 || clear.length > 0;
+  return { epoch: changed ? epoch : input.epoch, publish, clear, raise, lower, decisions };
+}

@@ -1,0 +1,309 @@
+import { performance } from 'node:perf_hooks';
+import {
+  type ErrorReport,
+  errorReportFrom,
+  type Decision as WireDecision,
+} from '../../proto/index.js';
+import { prepareFleet, type SolverName, solve } from '../solvers/index.js';
+import { SchedulerTransportError } from './errors.js';
+import { buildInstance, type ForcedLocal } from './fleet-instance.js';
+import { applyFleetEvent, EMPTY_FLEET, type FleetEvent, type FleetState } from './fleet-state.js';
+import {
+  type ConcurrencyChange,
+  type DecisionPlan,
+  planDecisions,
+  type TargetDecision,
+} from './planner.js';
+import type { ConcurrencyPort, DecisionSink } from './ports.js';
+import type {
+  RejectedPayload,
+  SchedulerEvents,
+  SchedulerSnapshot,
+  SchedulerStats,
+} from './scheduler-events.js';
+import { TypedEmitter } from './typed-emitter.js';
+
+export interface SchedulerEngineOptions {
+  readonly id: string;
+  readonly solver: SolverName;
+  readonly coalesceMs: number;
+  readonly hysteresis: number;
+  readonly sink: DecisionSink;
+  readonly concurrency: ConcurrencyPort;
+  /** Delay before re-solving after a failed `setGlobalConcurrency`, in ms. */
+  readonly retryMs: number;
+}
+
+type MutableStats = { -readonly [K in keyof SchedulerStats]: SchedulerStats[K] };
+
+/**
+ * The scheduler without its transports: takes decoded events, coalesces them, solves and drives
+ * a `DecisionSink` and a `ConcurrencyPort`. Solves run one at a time; events arriving during a
+ * solve start the next coalescing window when it ends.
+ */
+export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
+  private fleet: FleetState = EMPTY_FLEET;
+  /** Retained decisions read before `start`: the first solve's "previous" decisions. */
+  private readonly restored = new Map<string, WireDecision>();
+  private decisions: ReadonlyMap<string, WireDecision> = this.restored;
+  /** Concurrency last set on each UE's queue in this process; absent = unknown. */
+  private readonly applied = new Map<string, number>();
+  /** Why each forced-local UE runs locally, as last reported to it. */
+  private localReasons = new Map<string, string>();
+  private epoch = 0;
+  private started = false;
+  private closed = false;
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the first change waiting for the next solve arrived (performance.now()). */
+  private changedAt: number | undefined;
+  private running: Promise<void> | undefined;
+  private readonly counters: MutableStats = {
+    solves: 0,
+    lastSolveMs: 0,
+    epoch: 0,
+    ues: 0,
+    units: 0,
+    maxPredictedMs: null,
+    published: 0,
+    cleared: 0,
+    rejected: 0,
+    concurrencyFailures: 0,
+  };
+
+  constructor(private readonly options: SchedulerEngineOptions) {
+    super();
+  }
+
+  /** Takes a retained decision found at start-up as already published (before `start`). */
+  restoreDecision(ue: string, decision: WireDecision): void {
+    if (this.started) return;
+    this.restored.set(ue, decision);
+    this.restoreEpoch(decision.epoch);
+  }
+
+  /** Continues above an epoch found at start-up (retained decisions, `scheduler/status`). */
+  restoreEpoch(epoch: number): void {
+    if (!this.started && epoch > this.epoch) this.epoch = epoch;
+  }
+
+  /** Applies one input; re-solves after the coalescing window if it changed the instance. */
+  apply(event: FleetEvent): void {
+    if (this.closed) return;
+    const update = applyFleetEvent(this.fleet, event, this.options);
+    this.fleet = update.state;
+    if (update.resolve) this.requestSolve();
+  }
+
+  /** Records an invalid payload: state unchanged, an `error` to the UE the topic names. */
+  reject(rejected: RejectedPayload): void {
+    this.counters.rejected++;
+    if (rejected.ue !== undefined) {
+      const report = errorReportFrom(rejected.error, { topic: rejected.topic });
+      this.send(() => this.options.sink.publishError(rejected.ue!, report));
+    }
+    this.emit('rejected', rejected);
+  }
+
+  /** Reports a transport failure that happened outside a solve. */
+  fail(error: Error): void {
+    this.emit('error', error);
+  }
+
+  /** Allows solving and solves once, whatever changed, to publish status and set queues. */
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    this.requestSolve();
+  }
+
+  /** Resolves when no solve is pending or running. */
+  async idle(): Promise<void> {
+    while (this.timer !== undefined || this.running !== undefined) {
+      if (this.running !== undefined) await this.running;
+      else await new Promise((resolve) => setTimeout(resolve, this.options.coalesceMs));
+    }
+  }
+
+  /** Stops solving; waits for a running solve to finish. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  snapshot(): SchedulerSnapshot {
+    return { fleet: this.fleet, decisions: this.decisions, epoch: this.epoch };
+  }
+
+  stats(): SchedulerStats {
+    return { ...this.counters, epoch: this.epoch };
+  }
+
+  private requestSolve(): void {
+    this.dirty = true;
+    this.changedAt ??= performance.now();
+    if (!this.started || this.closed || this.timer !== undefined || this.running !== undefined)
+      return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.runSolve().finally(() => {
+        this.running = undefined;
+        if (this.dirty) this.requestSolve();
+      });
+    }, this.options.coalesceMs);
+  }
+
+  private async runSolve(): Promise<void> {
+    if (this.closed) return;
+    this.dirty = false;
+    const changedAt = this.changedAt ?? performance.now();
+    this.changedAt = undefined;
+    try {
+      await this.solveOnce(changedAt);
+    } catch (cause) {
+      const error = cause instanceof Error ? cause : new Error(String(cause));
+      this.emit('error', error);
+    }
+  }
+
+  private async solveOnce(changedAt: number): Promise<void> {
+    const { solver } = this.options;
+    const started = performance.now();
+    const built = buildInstance(this.fleet);
+    const solution = solve(prepareFleet(built.instance), solver);
+    const solveMs = performance.now() - started;
+    const targets: TargetDecision[] = solution.decisions.map((d) => ({
+      ue: d.id,
+      cut: d.cut,
+      cutName: d.cutName,
+      units: d.units,
+      predictedMs: d.latencyMs,
+      solver,
+    }));
+    for (const local of built.forcedLocal) targets.push({ ...local, units: 0, solver: 'local' });
+    const plan = planDecisions({
+      previous: this.decisions,
+      applied: this.applied,
+      targets,
+      epoch: this.epoch,
+    });
+    this.decisions = plan.decisions;
+    this.epoch = plan.epoch;
+    this.reportForcedLocal(built.forcedLocal);
+
+    const firstPublish = performance.now();
+    await this.publishPlan(plan);
+    let maxPredictedMs: number | null = null;
+    for (const t of targets)
+      if (maxPredictedMs === null || t.predictedMs > maxPredictedMs) maxPredictedMs = t.predictedMs;
+    const units = built.instance.edge.units;
+    const at = Date.now();
+    this.send(() =>
+      this.options.sink.publishStatus({
+        leaderId: this.options.id,
+        epoch: plan.epoch,
+        ues: targets.length,
+        units,
+        lastSolveMs: solveMs,
+        maxPredictedMs,
+        solver,
+        at,
+      }),
+    );
+    const raiseMs = performance.now() - firstPublish;
+    await Promise.all(plan.lower.map((change) => this.setConcurrency(change)));
+
+    const c = this.counters;
+    c.solves++;
+    c.lastSolveMs = solveMs;
+    c.ues = targets.length;
+    c.units = units;
+    c.maxPredictedMs = maxPredictedMs;
+    c.published += plan.publish.length;
+    c.cleared += plan.clear.length;
+    this.emit('solved', {
+      epoch: plan.epoch,
+      solver,
+      ues: targets.length,
+      units,
+      solveMs,
+      maxPredictedMs,
+      published: plan.publish.map((u) => u.ue),
+      cleared: plan.clear,
+      forcedLocal: built.forcedLocal.map((f) => f.ue),
+      raised: plan.raise.length,
+      lowered: plan.lower.length,
+      waitMs: started - changedAt,
+      raiseMs,
+      reactionMs: firstPublish - changedAt,
+      at,
+    });
+  }
+
+  /**
+   * Publishes a plan's decisions and clears: a decision whose UE's units did not rise goes out
+   * at once; one that raises them goes out as soon as its own queue has the new value (the
+   * raises run in parallel), so no UE waits for another UE's Redis round trip.
+   */
+  private async publishPlan(plan: DecisionPlan): Promise<void> {
+    const { sink } = this.options;
+    const raised = new Map(plan.raise.map((change) => [change.ue, change]));
+    const waiting = new Map<string, WireDecision>();
+    for (const { ue, decision } of plan.publish) {
+      if (raised.has(ue)) waiting.set(ue, decision);
+      else this.send(() => sink.publishDecision(ue, decision));
+    }
+    for (const ue of plan.clear) this.send(() => sink.clearDecision(ue));
+    await Promise.all(
+      plan.raise.map(async (change) => {
+        await this.setConcurrency(change);
+        const decision = waiting.get(change.ue);
+        if (decision !== undefined) this.send(() => sink.publishDecision(change.ue, decision));
+      }),
+    );
+  }
+
+  /** Tells each forced-local UE why, once per reason (not on every solve). */
+  private reportForcedLocal(forced: readonly ForcedLocal[]): void {
+    const reasons = new Map<string, string>();
+    for (const { ue, reason, field } of forced) {
+      reasons.set(ue, reason);
+      if (this.localReasons.get(ue) === reason) continue;
+      const report: ErrorReport = {
+        code: 'INVALID_INSTANCE',
+        message: `UE "${ue}" runs locally (cut L, 0 units): ${reason}`,
+        issues: [`${field}: ${reason}`],
+      };
+      this.send(() => this.options.sink.publishError(ue, report));
+    }
+    this.localReasons = reasons;
+  }
+
+  /**
+   * Sets one queue's concurrency. A failure is reported, leaves the value unknown (so the next
+   * solve sets it again, before publishing) and schedules a retry; it never throws.
+   */
+  private async setConcurrency(change: ConcurrencyChange): Promise<void> {
+    try {
+      await this.options.concurrency.setConcurrency(change.ue, change.to);
+      this.applied.set(change.ue, change.to);
+    } catch (cause) {
+      this.counters.concurrencyFailures++;
+      this.applied.delete(change.ue);
+      const message = `setting the concurrency of UE "${change.ue}" to ${change.to} failed`;
+      this.emit('error', new SchedulerTransportError('concurrency', message, { cause }));
+      if (!this.closed) setTimeout(() => this.requestSolve(), this.options.retryMs).unref();
+    }
+  }
+
+  /** Runs one sink call; a throwing transport is reported, never allowed into the solve loop. */
+  private send(call: () => void): void {
+    try {
+      call();
+    } catch (cause) {
+      this.emit('error', new SchedulerTransportError('publish', 'publishing failed', { cause }));
+    }
+  }
+}

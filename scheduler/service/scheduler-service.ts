@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import type { MqttClient } from 'mqtt';
+import {
+  connectMqtt,
+  edgeStatusFilter,
+  MESSAGE_QOS,
+  schedulerStatusTopic,
+  ueChannelFilter,
+} from '../../proto/index.js';
+import { BullmqConcurrency } from './bullmq-concurrency.js';
+import { SchedulerTransportError } from './errors.js';
+import { routeMessage } from './inbound.js';
+import { MqttDecisionSink } from './mqtt-sink.js';
+import {
+  type ResolvedSchedulerOptions,
+  resolveSchedulerOptions,
+  type SchedulerOptions,
+} from './options.js';
+import type { ConcurrencyPort } from './ports.js';
+import { SchedulerEngine } from './scheduler-engine.js';
+import type { SchedulerEvents, SchedulerSnapshot, SchedulerStats } from './scheduler-events.js';
+import type { Listener } from './typed-emitter.js';
+
+/** A running scheduler service. */
+export interface Scheduler {
+  /** The id published as `leaderId`. */
+  readonly id: string;
+  /** Stops solving, flushes pending publishes, disconnects. Idempotent. */
+  close(): Promise<void>;
+  /** The fleet state and the decisions last published. */
+  state(): SchedulerSnapshot;
+  stats(): SchedulerStats;
+  /** Adds a listener; returns a function that removes it. */
+  on<K extends keyof SchedulerEvents>(event: K, listener: Listener<SchedulerEvents[K]>): () => void;
+  /** Resolves once no solve is pending or running. */
+  idle(): Promise<void>;
+}
+
+/** How long `close` waits for unacknowledged publishes before dropping the connection. */
+const CLOSE_FLUSH_MS = 2000;
+
+/**
+ * Starts the scheduler service: connects to the broker (and Redis), reads the retained state
+ * (inputs, decisions and `scheduler/status`, to continue the epoch), solves once, then re-solves
+ * on every change (docs/live-system.md, "Scheduler rules").
+ */
+export async function startScheduler(options: SchedulerOptions = {}): Promise<Scheduler> {
+  const config = resolveSchedulerOptions(options);
+  const client = await connectMqtt({
+    url: config.mqttUrl,
+    clientId: `edgesplit-${config.id}-${randomBytes(4).toString('hex')}`,
+    clean: true,
+    protocolVersion: 4,
+    ...(config.mqttUsername === undefined ? {} : { username: config.mqttUsername }),
+    ...(config.mqttPassword === undefined ? {} : { password: config.mqttPassword }),
+  });
+  // connectMqtt turns Nagle off on reconnects only: the first CONNECT is written inside
+  // mqtt.connect(), before its `packetsend` listener exists. Without this, every decision
+  // waits for a delayed ACK (about 40 ms on Linux).
+  (client.stream as Partial<Socket> | undefined)?.setNoDelay?.(true);
+  let redis: Redis | undefined;
+  let ownPort: ConcurrencyPort | undefined;
+  // Transport errors go to the engine's `error` event once it exists.
+  const errorTarget: { engine?: SchedulerEngine } = {};
+  const fail = (error: Error) => errorTarget.engine?.fail(error);
+  client.on('error', fail);
+  let concurrency = config.concurrency;
+  if (concurrency === undefined) {
+    redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+    redis.on('error', fail);
+    ownPort = new BullmqConcurrency(redis, config.redisPrefix, fail);
+    concurrency = ownPort;
+  }
+  const engine = new SchedulerEngine({
+    id: config.id,
+    solver: config.solver,
+    coalesceMs: config.coalesceMs,
+    hysteresis: config.hysteresis,
+    retryMs: config.retryMs,
+    sink: new MqttDecisionSink(client, config.topicPrefix, fail),
+    concurrency,
+  });
+  errorTarget.engine = engine;
+  const shutdown = async () => {
+    await engine.close();
+    await endClient(client);
+    await ownPort?.close();
+    await redis?.quit().catch(() => redis?.disconnect());
+  };
+  try {
+    await readRetainedState(client, engine, config);
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+  engine.start();
+  let closing: Promise<void> | undefined;
+  return {
+    id: config.id,
+    close: () => {
+      closing ??= shutdown();
+      return closing;
+    },
+    state: () => engine.snapshot(),
+    stats: () => engine.stats(),
+    on: (event, listener) => engine.on(event, listener),
+    idle: () => engine.idle(),
+  };
+}
+
+/**
+ * Subscribes (QoS 1) to the inputs and, for start-up only, to the retained decisions and
+ * `scheduler/status`; returns once retained messages stopped arriving. Subscriptions are made
+ * before the broker sends retained messages [MQTT-3.3.1-6], so none is missed.
+ */
+async function readRetainedState(
+  client: MqttClient,
+  engine: SchedulerEngine,
+  config: ResolvedSchedulerOptions,
+): Promise<void> {
+  const prefix = config.topicPrefix;
+  let lastMessageAt = performance.now();
+  client.on('message', (topic, payload) => {
+    lastMessageAt = performance.now();
+    const inbound = routeMessage(prefix, topic, payload);
+    switch (inbound.kind) {
+      case 'event':
+        return engine.apply(inbound.event);
+      case 'rejected':
+        return engine.reject(inbound.rejected);
+      case 'decision':
+        return engine.restoreDecision(inbound.ue, inbound.decision);
+      case 'schedulerStatus':
+        return engine.restoreEpoch(inbound.status.epoch);
+      case 'ignored':
+        return;
+    }
+  });
+  const inputs = [
+    ueChannelFilter(prefix, 'status'),
+    ueChannelFilter(prefix, 'profile'),
+    ueChannelFilter(prefix, 'link'),
+    edgeStatusFilter(prefix),
+  ];
+  const startup = [ueChannelFilter(prefix, 'decision'), schedulerStatusTopic(prefix)];
+  const granted = await client.subscribeAsync(
+    Object.fromEntries([...inputs, ...startup].map((filter) => [filter, { qos: MESSAGE_QOS }])),
+  );
+  // A SUBACK return code of 0x80 or above refuses the subscription (MQTT 3.1.1 section 3.9.3).
+  const refused = granted.filter((g) => g.qos >= 0x80).map((g) => g.topic);
+  if (refused.length > 0)
+    throw new SchedulerTransportError('subscribe', `subscription refused: ${refused.join(', ')}`);
+  lastMessageAt = performance.now();
+  const quiet = config.startupQuietMs;
+  const deadline = lastMessageAt + Math.max(1000, 20 * quiet);
+  for (;;) {
+    const now = performance.now();
+    const silentFor = now - lastMessageAt;
+    if (silentFor >= quiet || now >= deadline) break;
+    await sleep(Math.max(1, Math.min(quiet - silentFor, deadline - now)));
+  }
+  // Our own decisions and status would only echo back from now on.
+  await client.unsubscribeAsync(startup);
+}
+
+async function endClient(client: MqttClient): Promise<void> {
+  const timer = setTimeout(() => client.end(true), CLOSE_FLUSH_MS);
+  try {
+    await client.endAsync(false);
+  } finally {
+    clearTimeout(timer);
+  }
+}

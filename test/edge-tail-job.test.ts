@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { modelCuts } from '../dnn/index.js';
+import {
+  emulatedEdgeExecutor,
+  FleetView,
+  parseTailJobData,
+  runTailJob,
+  Semaphore,
+  type TailContext,
+  TailJobError,
+  tensorFromBytes,
+} from '../edge-worker/index.js';
+import { claimKey, type Decision, type EdgeStatus, encodeMessage } from '../proto/index.js';
+
+const prefix = 'edgesplit/test';
+
+function decision(units: number, epoch = 1): Buffer {
+  const value: Decision = { epoch, cut: 1, cutName: 'c1', units, predictedMs: 10, solver: 'iao' };
+  return encodeMessage(value);
+}
+
+function status(state: EdgeStatus['state'], units: number): Buffer {
+  return encodeMessage({ state, units, models: [], at: Date.now() });
+}
+
+function job(overrides: Record<string, unknown> = {}) {
+  const cut = 2;
+  const input = modelCuts('tiny-cnn')[cut]!;
+  return {
+    ue: 'u1',
+    requestId: 'r1',
+    epoch: 3,
+    model: 'tiny-cnn',
+    cut,
+    sample: 0,
+    claimKey: claimKey('pfx', 'u1', 'r1'),
+    dtype: 'float32',
+    shape: [...input.shape],
+    sentAt: 1000,
+    enqueuedAt: 2000,
+    ...overrides,
+  };
+}
+
+function context(bytes: Uint8Array | null, models = ['tiny-cnn']): TailContext {
+  return {
+    workerId: 'edge-1',
+    redisPrefix: 'pfx',
+    executor: emulatedEdgeExecutor(0),
+    models: new Set(models),
+    loadTensor: async () => bytes,
+  };
+}
+
+function inputBytes(cut: number, offset = 0): Buffer {
+  const length = modelCuts('tiny-cnn')[cut]!.bytes;
+  const host = Buffer.alloc(length + offset);
+  const floats = new Float32Array(length / 4).map((_, k) => k / 7);
+  host.set(new Uint8Array(floats.buffer), offset);
+  return host.subarray(offset);
+}
+
+describe('FleetView', () => {
+  it('packs decisions onto the online workers, itself included', () => {
+    const view = new FleetView(prefix, { id: 'edge-b', units: 2 });
+    expect(view.apply(`${prefix}/ue/u1/decision`, decision(3)).changed).toBe(true);
+    expect(view.apply(`${prefix}/edge/edge-a/status`, status('online', 1)).changed).toBe(true);
+    const packing = view.packing();
+    expect(Object.fromEntries(packing.get('edge-a')!)).toEqual({ u1: 1 });
+    expect(Object.fromEntries(packing.get('edge-b')!)).toEqual({ u1: 2 });
+  });
+
+  it('forgets cleared decisions and offline workers, and ignores its own status', () => {
+    const view = new FleetView(prefix, { id: 'edge-b', units: 2 });
+    view.apply(`${prefix}/ue/u1/decision`, decision(1));
+    view.apply(`${prefix}/edge/edge-a/status`, status('online', 1));
+    expect(view.apply(`${prefix}/edge/edge-b/status`, status('offline', 2)).changed).toBe(false);
+    expect(view.apply(`${prefix}/edge/edge-a/status`, status('offline', 1)).changed).toBe(true);
+    expect(view.onlineWorkers()).toEqual([{ id: 'edge-b', units: 2 }]);
+    expect(view.apply(`${prefix}/ue/u1/decision`, Buffer.alloc(0)).changed).toBe(true);
+    expect(view.ues()).toEqual([]);
+  });
+
+  it('keeps the newer epoch and reports invalid payloads without changing state', () => {
+    const view = new FleetView(prefix, { id: 'w', units: 1 });
+    view.apply(`${prefix}/ue/u1/decision`, decision(2, 5));
+    expect(view.apply(`${prefix}/ue/u1/decision`, decision(1, 4)).changed).toBe(false);
+    expect(view.unitsOf('u1')).toBe(2);
+    const bad = view.apply(`${prefix}/ue/u1/decision`, Buffer.from([0x01]));
+    expect(bad.changed).toBe(false);
+    expect(bad.problem?.code).toBe('INVALID_PAYLOAD');
+    expect(view.apply('other/ue/u1/decision', decision(9, 9)).changed).toBe(false);
+  });
+});
+
+describe('Semaphore', () => {
+  it('hands slots out in FIFO order and never above its capacity', async () => {
+    const slots = new Semaphore(2);
+    const first = await slots.acquire();
+    await slots.acquire();
+    const order: number[] = [];
+    const third = slots.acquire().then((release) => {
+      order.push(3);
+      return release;
+    });
+    const fourth = slots.acquire().then(() => order.push(4));
+    expect(slots.inUse).toBe(2);
+    expect(slots.pending).toBe(2);
+    first();
+    first();
+    (await third)();
+    await fourth;
+    expect(order).toEqual([3, 4]);
+    expect(slots.inUse).toBe(2);
+  });
+});
+
+describe('tail jobs', () => {
+  it('validates job data from Redis', () => {
+    expect(parseTailJobData(job()).ok).toBe(true);
+    const bad = parseTailJobData(job({ cut: -1, requestId: 'no spaces' }));
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error.issues.join('\n')).toContain('job.data.cut');
+  });
+
+  it('reads float32 bytes at any offset, copying only when misaligned', () => {
+    for (const offset of [0, 1, 2, 3, 4]) {
+      const bytes = inputBytes(2, offset);
+      const tensor = tensorFromBytes(bytes, modelCuts('tiny-cnn')[2]!.shape);
+      expect(tensor.data[7]).toBeCloseTo(1, 6);
+      expect(tensor.data.buffer === bytes.buffer).toBe(bytes.byteOffset % 4 === 0);
+    }
+    expect(() => tensorFromBytes(Buffer.alloc(6), [2])).toThrow(TailJobError);
+  });
+
+  it('runs the tail to the output and times it', async () => {
+    const data = parseTailJobData(job());
+    if (!data.ok) throw data.error;
+    const result = await runTailJob(data.value, context(inputBytes(2)), 2500);
+    expect(result).toMatchObject({
+      requestId: 'r1',
+      epoch: 3,
+      cut: 2,
+      sample: 0,
+      worker: 'edge-1',
+    });
+    expect(result.tensor.shape).toEqual([1, 10]);
+    expect(result.tensor.data).toHaveLength(10);
+    expect(result.timings.queueMs).toBe(500);
+  });
+
+  it('refuses a missing tensor, an unserved model and a cut at the output', async () => {
+    const parse = (overrides: Record<string, unknown> = {}) => {
+      const data = parseTailJobData(job(overrides));
+      if (!data.ok) throw data.error;
+      return data.value;
+    };
+    await expect(runTailJob(parse(), context(null), 0)).rejects.toMatchObject({
+      failure: 'tensorMissing',
+      code: 'INVALID_PAYLOAD',
+    });
+    await expect(runTailJob(parse(), context(inputBytes(2), ['alexnet']), 0)).rejects.toMatchObject(
+      { failure: 'modelNotServed' },
+    );
+    const last = modelCuts('tiny-cnn').length - 1;
+    const output = parse({ cut: last, shape: [...modelCuts('tiny-cnn')[last]!.shape] });
+    await expect(runTailJob(output, context(inputBytes(last)), 0)).rejects.toMatchObject({
+      failure: 'segment',
+    });
+  });
+});

@@ -1,0 +1,182 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { edgeProfile, modelCuts } from '../dnn/index.js';
+import { type EdgeWorker, type EdgeWorkerOptions, startEdgeWorker } from '../edge-worker/index.js';
+import { EdgeTestBed, REDIS_URL, startBroker, waitUntil } from './edge-harness.js';
+
+let broker: Awaited<ReturnType<typeof startBroker>>;
+let bed: EdgeTestBed;
+const workers: EdgeWorker[] = [];
+
+/** A speed factor that makes a tiny-cnn tail from `cut` take about `ms`. */
+function speedFor(ms: number, cut = 2): number {
+  return ms / edgeProfile('tiny-cnn')[cut]!;
+}
+
+async function start(options: Partial<EdgeWorkerOptions> & { id: string }): Promise<EdgeWorker> {
+  const worker = await startEdgeWorker({
+    units: 2,
+    models: ['tiny-cnn'],
+    mqttUrl: broker.url,
+    redisUrl: REDIS_URL,
+    redisPrefix: bed.redisPrefix,
+    topicPrefix: bed.topicPrefix,
+    drainCheckMs: 100,
+    onError: () => {},
+    ...options,
+  });
+  workers.push(worker);
+  return worker;
+}
+
+beforeAll(async () => {
+  broker = await startBroker();
+});
+
+afterAll(async () => {
+  await broker.close();
+});
+
+beforeEach(async () => {
+  bed = await EdgeTestBed.create(broker.url);
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.close()));
+  await bed.close();
+});
+
+describe('edge worker', () => {
+  it('declares its units and models, retained, and goes offline on close', async () => {
+    const worker = await start({ id: 'edge-s', units: 3, speedFactor: 2 });
+    await waitUntil('online status', () => bed.statusOf('edge-s')?.state === 'online');
+    const status = bed.statusOf('edge-s')!;
+    expect(status.units).toBe(3);
+    expect(status.models).toEqual([
+      { model: 'tiny-cnn', edgeMs: edgeProfile('tiny-cnn').map((ms) => ms * 2) },
+    ]);
+    await worker.close();
+    await waitUntil('offline status', () => bed.statusOf('edge-s')?.state === 'offline');
+  });
+
+  it('answers each request on ue/{id}/result with its tensor and timings, and drops the claim', async () => {
+    const worker = await start({ id: 'edge-1', speedFactor: speedFor(20) });
+    await bed.decide('u1', 2);
+    const ids = ['r0', 'r1', 'r2', 'r3'];
+    for (const requestId of ids) await bed.enqueue({ ue: 'u1', requestId });
+    await waitUntil('4 results', () => bed.results.length === 4);
+    const output = modelCuts('tiny-cnn').at(-1)!;
+    for (const { ue, result } of bed.results) {
+      expect(ue).toBe('u1');
+      expect(ids).toContain(result.requestId);
+      expect(result).toMatchObject({ cut: 2, sample: 0, worker: 'edge-1', epoch: 1 });
+      expect(result.tensor.shape).toEqual([...output.shape]);
+      expect(result.tensor.data).toHaveLength(output.bytes / 4);
+      expect(result.timings.computeMs).toBeGreaterThanOrEqual(15);
+      expect(result.timings.queueMs).toBeGreaterThanOrEqual(0);
+    }
+    for (const requestId of ids) {
+      await waitUntil('claim deleted', async () => !(await bed.claimExists('u1', requestId)));
+      expect(await bed.jobState('u1', requestId)).toBe('completed');
+    }
+    const stats = worker.stats();
+    expect(stats).toMatchObject({ completed: 4, failed: 0, running: 0 });
+    expect(stats.perQueue.u1).toMatchObject({ share: 2, concurrency: 2, mode: 'serving' });
+  });
+
+  it('tells the UE when a tensor is gone or a job cannot run, and fails the job once', async () => {
+    await start({ id: 'edge-1' });
+    await bed.decide('u1', 1);
+    await bed.enqueue({ ue: 'u1', requestId: 'gone' }, false);
+    const last = modelCuts('tiny-cnn').length - 1;
+    await bed.enqueue({ ue: 'u1', requestId: 'at-output', cut: last });
+    await waitUntil('2 errors', () => bed.errors.length === 2);
+    const byRequest = new Map(bed.errors.map((entry) => [entry.report.requestId, entry]));
+    expect(byRequest.get('gone')?.report).toMatchObject({
+      code: 'INVALID_PAYLOAD',
+      topic: `${bed.topicPrefix}/ue/u1/infer`,
+    });
+    expect(byRequest.get('gone')?.report.message).toContain('gone');
+    expect(byRequest.get('at-output')?.ue).toBe('u1');
+    await waitUntil('failed', async () => (await bed.jobState('u1', 'gone')) === 'failed');
+    await waitUntil('failed', async () => (await bed.jobState('u1', 'at-output')) === 'failed');
+    expect((await bed.queue('u1').getJob('u1.gone'))?.attemptsMade).toBe(1);
+    await waitUntil('claim deleted', async () => !(await bed.claimExists('u1', 'at-output')));
+    expect(bed.results).toHaveLength(0);
+  });
+
+  it('never runs more jobs at once than its units, across all its queues', async () => {
+    let running = 0;
+    let peak = 0;
+    const worker = await start({
+      id: 'edge-1',
+      units: 2,
+      speedFactor: speedFor(120),
+      onJobStart: () => {
+        running++;
+        peak = Math.max(peak, running);
+      },
+      onJobEnd: () => {
+        running--;
+      },
+    });
+    const ues = ['ua', 'ub', 'uc'];
+    for (const ue of ues) await bed.decide(ue, 2);
+    await waitUntil('shares', () => worker.stats().perQueue.ua?.share === 2);
+    for (let k = 0; k < 4; k++)
+      for (const ue of ues) await bed.enqueue({ ue, requestId: `${ue}-${k}` });
+    let waitingSeen = 0;
+    await waitUntil(
+      '12 results',
+      () => {
+        waitingSeen = Math.max(waitingSeen, worker.stats().waitingForSlot);
+        return bed.results.length === 12;
+      },
+      15_000,
+    );
+    expect(peak).toBe(2);
+    expect(worker.stats().maxRunning).toBe(2);
+    // R = 2 covers ua only; ub and uc are nobody's share, so they drain at concurrency 1
+    // each, inside the same cap: their Workers had jobs waiting for a unit.
+    expect(waitingSeen).toBeGreaterThan(0);
+    expect(new Set(bed.results.map((entry) => entry.ue))).toEqual(new Set(ues));
+  });
+
+  it('stops the Worker of a UE whose units are taken away, once its queue has drained', async () => {
+    const worker = await start({ id: 'edge-1', units: 2, speedFactor: speedFor(150) });
+    await bed.decide('u1', 2);
+    await waitUntil('share', () => worker.stats().perQueue.u1?.mode === 'serving');
+    for (let k = 0; k < 6; k++) await bed.enqueue({ ue: 'u1', requestId: `r${k}` });
+    await waitUntil('first result', () => bed.results.length >= 1);
+    await bed.decide('u1', 0);
+    await waitUntil('draining', () => worker.stats().perQueue.u1?.mode === 'draining');
+    expect(worker.stats().perQueue.u1).toMatchObject({ share: 0, concurrency: 1 });
+    await waitUntil('6 results', () => bed.results.length === 6);
+    await waitUntil('closed', () => worker.stats().perQueue.u1?.mode === 'closed', 3000);
+    expect(await bed.queue('u1').getJobCounts('wait', 'active')).toEqual({ wait: 0, active: 0 });
+    // A UE given units again gets a Worker again.
+    await bed.decide('u1', 1);
+    await waitUntil('serving again', () => worker.stats().perQueue.u1?.mode === 'serving');
+    await bed.enqueue({ ue: 'u1', requestId: 'r-again' });
+    await waitUntil('result', () => bed.resultsFor('r-again').length === 1);
+  });
+
+  it('leaves a UE to the worker that the packing gives it to', async () => {
+    const a = await start({ id: 'edge-a', units: 1 });
+    const b = await start({ id: 'edge-b', units: 1 });
+    await bed.decide('u1', 1);
+    await bed.decide('u2', 1);
+    await waitUntil('packing', () => {
+      const [sa, sb] = [a.stats().perQueue, b.stats().perQueue];
+      return sa.u1?.share === 1 && sb.u2?.share === 1 && sa.u2 === undefined && sb.u1 === undefined;
+    });
+    await bed.enqueue({ ue: 'u1', requestId: 'x' });
+    await bed.enqueue({ ue: 'u2', requestId: 'y' });
+    await waitUntil('2 results', () => bed.results.length === 2);
+    expect(bed.resultsFor('x')[0]?.worker).toBe('edge-a');
+    expect(bed.resultsFor('y')[0]?.worker).toBe('edge-b');
+    // edge-a leaves: edge-b now serves both within its one unit.
+    await a.close();
+    await waitUntil('takeover', () => b.stats().perQueue.u1?.share === 1);
+    expect(b.stats().perQueue.u2?.share ?? 0).toBe(0);
+  });
+});
