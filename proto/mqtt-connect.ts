@@ -19,6 +19,10 @@ export async function connectMqtt(options: MqttConnectOptions): Promise<MqttClie
     const stream = client.stream as Partial<Socket> | undefined;
     stream?.setNoDelay?.(true);
   };
+  // mqtt.js writes the first CONNECT inside connect(): set noDelay on that stream now, and on
+  // every stream a reconnect opens.
+  noDelay();
+  client.on('connect', noDelay);
   client.on('packetsend', (packet) => {
     if (packet.cmd === 'connect') noDelay();
   });
