@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import {
   connectMqtt,
@@ -72,37 +71,48 @@ export class AgentSession {
       agentVersion: AGENT_VERSION,
       at: Date.now(),
     });
-    const client = await connectMqtt({
-      ...config.mqttOptions,
-      url: config.mqttUrl,
-      clientId: config.clientId,
-      clean: false,
-      protocolVersion: 4,
-      resubscribe: false,
-      ...(config.username === undefined ? {} : { username: config.username }),
-      ...(config.password === undefined ? {} : { password: config.password }),
-      will: {
-        topic: ueTopic(config.topicPrefix, config.id, 'status'),
-        payload: offline,
-        qos: MESSAGE_QOS,
-        retain: true,
-      },
-    });
-    // connectMqtt turns Nagle off on 'packetsend' of CONNECT, but mqtt.js writes the first
-    // CONNECT inside its constructor, before that listener exists: without this, bursts of small
-    // packets (PUBACKs, results) wait ~40 ms for delayed ACKs.
-    noDelay(client);
-    const session = new AgentSession(client, config, handlers, announcement);
-    client.on('message', (topic, payload) => session.receive(topic, payload));
-    client.on('connect', (connack) => {
-      noDelay(client);
-      handlers.status({ type: 'online', sessionPresent: connack.sessionPresent });
-      session.announce().catch((error: unknown) => {
-        handlers.publishFailed(asError(error), session.topic('status'));
+    let session: AgentSession | undefined;
+    // Handlers go on before the CONNECT: a persistent session's queued results may arrive
+    // right behind the CONNACK.
+    const setup = (client: MqttClient) => {
+      const created = new AgentSession(client, config, handlers, announcement);
+      session = created;
+      client.on('message', (topic, payload) => created.receive(topic, payload));
+      let reconnect = false;
+      client.on('connect', (connack) => {
+        // The first connection is announced by open() itself, which waits for it.
+        if (!reconnect) {
+          reconnect = true;
+          return;
+        }
+        handlers.status({ type: 'online', sessionPresent: connack.sessionPresent });
+        created.announce().catch((error: unknown) => {
+          handlers.publishFailed(asError(error), created.topic('status'));
+        });
       });
-    });
+    };
+    const client = await connectMqtt(
+      {
+        ...config.mqttOptions,
+        url: config.mqttUrl,
+        clientId: config.clientId,
+        clean: false,
+        protocolVersion: 4,
+        resubscribe: false,
+        ...(config.username === undefined ? {} : { username: config.username }),
+        ...(config.password === undefined ? {} : { password: config.password }),
+        will: {
+          topic: ueTopic(config.topicPrefix, config.id, 'status'),
+          payload: offline,
+          qos: MESSAGE_QOS,
+          retain: true,
+        },
+      },
+      setup,
+    );
     client.on('reconnect', () => handlers.status({ type: 'reconnecting' }));
     client.on('offline', () => handlers.status({ type: 'offline' }));
+    if (session === undefined) throw new Error('connectMqtt did not run its setup');
     try {
       await session.announce();
     } catch (error) {
@@ -202,8 +212,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
-}
-
-function noDelay(client: MqttClient): void {
-  (client.stream as Partial<Socket> | undefined)?.setNoDelay?.(true);
 }

@@ -8,6 +8,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import {
   CLAIM_TTL_SECONDS,
   claimKey,
+  connectMqtt,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
@@ -19,7 +20,7 @@ import {
 } from '../proto/index.js';
 import { readInferMessage } from './infer-request.js';
 import { type Logger, stderrLogger } from './log.js';
-import { connectWithHandlers } from './mqtt-connection.js';
+
 import { QueueCache } from './queue-cache.js';
 
 /** Options of `startIngress`. */
@@ -233,7 +234,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
 
   let mqtt: MqttClient;
   try {
-    mqtt = await connectWithHandlers(
+    mqtt = await connectMqtt(
       {
         ...options.mqttOptions,
         url: options.mqttUrl,

@@ -7,37 +7,50 @@ export interface MqttConnectOptions extends IClientOptions {
   url: string;
 }
 
+function noDelay(client: MqttClient): void {
+  // With Nagle on, a small round trip on loopback waits for the delayed ACK (about 88 ms).
+  (client.stream as Partial<Socket> | undefined)?.setNoDelay?.(true);
+}
+
 /**
- * Connects an MQTT client with Nagle's algorithm off on its socket (with it on, a small round
- * trip on loopback takes about 88 ms instead of under 1 ms), and resolves once connected.
- * Rejects on the first connection error; afterwards mqtt.js reconnects by itself.
+ * Connects an MQTT client with Nagle's algorithm off on every socket it opens, and resolves
+ * once connected. `setup` runs on the client before anything is sent: with a persistent session
+ * (`clean: false`) a broker may send queued messages right behind the CONNACK (Mosquitto does,
+ * in the same segment) and mqtt.js handles them before the caller's continuation could attach
+ * a 'message' listener. Rejects on an error or a close before the first CONNACK; afterwards
+ * mqtt.js reconnects by itself.
  */
-export async function connectMqtt(options: MqttConnectOptions): Promise<MqttClient> {
+export async function connectMqtt(
+  options: MqttConnectOptions,
+  setup?: (client: MqttClient) => void,
+): Promise<MqttClient> {
   const { url, ...rest } = options;
   const client = mqtt.connect(url, { reconnectPeriod: 500, connectTimeout: 10_000, ...rest });
-  const noDelay = () => {
-    const stream = client.stream as Partial<Socket> | undefined;
-    stream?.setNoDelay?.(true);
-  };
-  // mqtt.js writes the first CONNECT inside connect(): set noDelay on that stream now, and on
-  // every stream a reconnect opens.
-  noDelay();
-  client.on('connect', noDelay);
+  setup?.(client);
+  // mqtt.js opens the first socket inside connect(); later ones (reconnects) are set when
+  // their CONNECT goes out.
+  noDelay(client);
   client.on('packetsend', (packet) => {
-    if (packet.cmd === 'connect') noDelay();
+    if (packet.cmd === 'connect') noDelay(client);
   });
   await new Promise<void>((resolve, reject) => {
-    const onConnect = () => {
-      client.off('error', onError);
-      resolve();
-    };
-    const onError = (error: Error) => {
+    const settle = (error?: Error) => {
       client.off('connect', onConnect);
+      client.off('error', onError);
+      client.off('close', onClose);
+      if (error === undefined) {
+        resolve();
+        return;
+      }
       client.end(true);
       reject(error);
     };
+    const onConnect = () => settle();
+    const onError = (error: Error) => settle(error);
+    const onClose = () => settle(new Error(`connection to ${url} closed before the CONNACK`));
     client.once('connect', onConnect);
     client.once('error', onError);
+    client.once('close', onClose);
   });
   return client;
 }

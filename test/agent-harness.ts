@@ -100,8 +100,6 @@ export class FakeEdge {
       clientId: `fake-${randomBytes(4).toString('hex')}`,
       reconnectPeriod: 200,
     });
-    // See agents/agent-session.ts: connectMqtt misses the first connection's socket.
-    (client.stream as Partial<Socket>).setNoDelay?.(true);
     const edge = new FakeEdge(client, prefix);
     client.on('message', (topic, payload, packet) => edge.receive(topic, payload, packet.retain));
     await client.subscribeAsync([`${prefix}/ue/+/+`], { qos: 1 });

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -77,8 +76,6 @@ async function connect(username: string, extra: Partial<MqttConnectOptions> = {}
     protocolVersion: 4,
     ...extra,
   });
-  // connectMqtt turns Nagle off only on reconnects (its hook is added after the first CONNECT).
-  (client.stream as Partial<Socket>).setNoDelay?.(true);
   open.push(client);
   return client;
 }

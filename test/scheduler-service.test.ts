@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -107,8 +107,6 @@ class Field {
 
   static async open(url: string, prefix: string): Promise<Field> {
     const client = await connectMqtt({ url, clean: true });
-    // connectMqtt misses the first connection's socket (its listener comes too late).
-    (client.stream as Partial<Socket>).setNoDelay?.(true);
     const field = new Field(client, prefix);
     client.on('message', (topic, payload) => field.onMessage(topic, payload));
     await client.subscribeAsync({

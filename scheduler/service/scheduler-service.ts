@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -58,10 +57,6 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
     ...(config.mqttUsername === undefined ? {} : { username: config.mqttUsername }),
     ...(config.mqttPassword === undefined ? {} : { password: config.mqttPassword }),
   });
-  // connectMqtt turns Nagle off on reconnects only: the first CONNECT is written inside
-  // mqtt.connect(), before its `packetsend` listener exists. Without this, every decision
-  // waits for a delayed ACK (about 40 ms on Linux).
-  (client.stream as Partial<Socket> | undefined)?.setNoDelay?.(true);
   let redis: Redis | undefined;
   let ownPort: ConcurrencyPort | undefined;
   // Transport errors go to the engine's `error` event once it exists.
