@@ -6,6 +6,7 @@ import { registerEdgeWorkerCommand } from './commands/edge-worker.js';
 import { registerFleetCommands } from './commands/fleet.js';
 import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerSolveCommand } from './commands/solve.js';
+import { registerUpCommand } from './commands/up.js';
 
 const program = new Command()
   .name('edgesplit')
@@ -22,5 +23,6 @@ registerSchedulerCommand(program);
 registerEdgeWorkerCommand(program);
 registerBrokerCommands(program);
 registerAgentCommand(program);
+registerUpCommand(program);
 
 await program.parseAsync(process.argv);

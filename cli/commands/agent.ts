@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import {
   AgentOptionsError,
   AgentStoppedError,
@@ -11,66 +11,13 @@ import {
   type UeAgent,
 } from '../../agents/index.js';
 import { DEVICE_CLASSES, LINK_CLASSES, listModels } from '../../dnn/index.js';
-import { DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../../proto/index.js';
-
-/** Default broker when MQTT_URL is unset (docs/live-system.md). */
-export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:1883';
-
-/** Connection settings every agent of this process shares, from the environment. */
-export function mqttFromEnv(): {
-  mqttUrl: string;
-  topicPrefix: string;
-  username?: string;
-  password?: string;
-} {
-  const username = envValue(ENV.mqttUsername);
-  const password = envValue(ENV.mqttPassword);
-  return {
-    mqttUrl: envValue(ENV.mqttUrl) ?? DEFAULT_MQTT_URL,
-    topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
-    ...(username === undefined ? {} : { username }),
-    ...(password === undefined ? {} : { password }),
-  };
-}
-
-/** A finite number > 0 (`1.5`, `1e3`); anything else is a usage error. */
-export function parsePositive(value: string): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number <= 0)
-    throw new InvalidArgumentError('must be a finite number > 0');
-  return number;
-}
-
-/** A finite number >= 0. */
-export function parseNonNegative(value: string): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0)
-    throw new InvalidArgumentError('must be a finite number >= 0');
-  return number;
-}
-
-/** Decimal digits only: `1.5`, `1e3`, `0x10` and `-1` are refused rather than coerced. */
-export function parseInteger(value: string): number {
-  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
-  return Number(value);
-}
-
-/** Resolves on the first SIGINT or SIGTERM, or when `done` settles; stops listening after. */
-export function untilSignal(done?: Promise<unknown>): Promise<NodeJS.Signals | undefined> {
-  return new Promise((resolve) => {
-    const finish = (signal?: NodeJS.Signals) => {
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
-      resolve(signal);
-    };
-    process.on('SIGINT', finish);
-    process.on('SIGTERM', finish);
-    done?.then(
-      () => finish(),
-      () => finish(),
-    );
-  });
-}
+import {
+  mqttFromEnv,
+  parseInteger,
+  parseNonNegative,
+  parsePositive,
+  untilSignal,
+} from '../options.js';
 
 const ms = (value: number) => value.toFixed(1);
 

@@ -24,9 +24,7 @@ import {
   envValue,
   isValidId,
 } from '../../proto/index.js';
-
-/** Exit code of a command line that cannot be acted on. */
-const EXIT_USAGE = 2;
+import { EXIT_USAGE, parsePort } from '../options.js';
 
 /** Environment variables of `edgesplit broker`, besides proto's `ENV`. */
 export const BROKER_ENV = {
@@ -69,12 +67,6 @@ interface BrokerFlags {
 }
 
 class UsageError extends Error {}
-
-function parsePort(value: string): number {
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535)
-    throw new InvalidArgumentError('must be a port number from 0 to 65535');
-  return Number(value);
-}
 
 function parseBytes(value: string): number {
   if (!/^\d{1,12}$/.test(value) || Number(value) < 1)

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { hasModel, listModels } from '../../dnn/index.js';
+import { listModels } from '../../dnn/index.js';
 import {
   EDGE_WORKER_DEFAULTS,
   type EdgeWorker,
@@ -14,6 +14,7 @@ import {
   envValue,
   MAX_UNITS,
 } from '../../proto/index.js';
+import { parseModels } from '../options.js';
 
 interface EdgeWorkerFlags {
   readonly id: string;
@@ -53,16 +54,6 @@ function parseSpeedFactor(value: string): number {
   if (value.trim() === '' || !Number.isFinite(factor) || factor < 0)
     throw new InvalidArgumentError('must be a finite number >= 0');
   return factor;
-}
-
-function parseModels(value: string): string[] {
-  const models = value.split(',').map((name) => name.trim());
-  const unknown = models.filter((name) => !hasModel(name));
-  if (unknown.length > 0) {
-    const names = unknown.map((name) => JSON.stringify(name.slice(0, 64))).join(', ');
-    throw new InvalidArgumentError(`unknown model ${names} (known: ${listModels().join(', ')})`);
-  }
-  return models;
 }
 
 /** Resolves on the first SIGTERM or SIGINT; a second one exits at once. */

@@ -1,19 +1,16 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { type Command, type CommanderError, InvalidArgumentError, Option } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { type Command, Option } from 'commander';
 import {
   AgentOptionsError,
   type BeforeDecision,
   type FleetSummary,
   formatWindow,
-  parseTraceArg,
-  parseTraceCsv,
   runFleet,
   TraceError,
   type TraceSpec,
 } from '../../agents/index.js';
 import {
   FleetOptionsError,
-  hasModel,
   listModels,
   MAX_FLEET_UES,
   MAX_SEED,
@@ -21,15 +18,16 @@ import {
   REAL_MODELS,
 } from '../../dnn/index.js';
 import {
+  EXIT_USAGE,
+  exitOnUsageError,
+  loadTrace,
   mqttFromEnv,
   parseInteger,
+  parseModels,
   parseNonNegative,
   parsePositive,
   untilSignal,
-} from './agent.js';
-
-/** Exit code of a command line that cannot be acted on (bad flag, unknown model). */
-export const EXIT_USAGE = 2;
+} from '../options.js';
 
 interface GenerateFlags {
   readonly ues: number;
@@ -37,27 +35,6 @@ interface GenerateFlags {
   readonly seed: number;
   readonly models?: readonly string[];
   readonly out?: string;
-}
-
-/** Decimal digits only: `1.5`, `1e3`, `0x10` and `-1` are refused rather than coerced. */
-function parseCount(value: string): number {
-  if (!/^\d{1,16}$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
-  return Number(value);
-}
-
-function parseModels(value: string): string[] {
-  const models = value.split(',').map((name) => name.trim());
-  const unknown = models.filter((name) => !hasModel(name));
-  if (unknown.length > 0) {
-    const names = unknown.map((name) => JSON.stringify(name.slice(0, 64))).join(', ');
-    throw new InvalidArgumentError(`unknown model ${names} (known: ${listModels().join(', ')})`);
-  }
-  return models;
-}
-
-/** Usage errors exit with 2 (commander's default is 1); help still exits with 0. */
-function exitOnUsageError(error: CommanderError): never {
-  process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
 }
 
 async function generate(flags: GenerateFlags): Promise<void> {
@@ -101,9 +78,13 @@ export function registerFleetCommands(program: Command): void {
   fleet
     .command('generate')
     .description('write an instance (MODEL.md format) for a simulated fleet of zoo models')
-    .requiredOption('--ues <n>', `number of UEs (0 to ${MAX_FLEET_UES})`, parseCount)
-    .requiredOption('--units <r>', 'edge units R', parseCount)
-    .requiredOption('--seed <s>', `PRNG seed (0 to ${MAX_SEED}); same seed, same file`, parseCount)
+    .requiredOption('--ues <n>', `number of UEs (0 to ${MAX_FLEET_UES})`, parseInteger)
+    .requiredOption('--units <r>', 'edge units R', parseInteger)
+    .requiredOption(
+      '--seed <s>',
+      `PRNG seed (0 to ${MAX_SEED}); same seed, same file`,
+      parseInteger,
+    )
     .option(
       '--models <list>',
       `comma-separated models, handed out round-robin (default: ${REAL_MODELS.join(',')}; ` +
@@ -118,8 +99,12 @@ export function registerFleetCommands(program: Command): void {
     .description(
       'run a simulated fleet of UE agents in this process against a live broker (MQTT_URL)',
     )
-    .requiredOption('--ues <n>', `number of UEs (0 to ${MAX_FLEET_UES})`, parseCount)
-    .requiredOption('--seed <s>', `PRNG seed (0 to ${MAX_SEED}): same seed, same fleet`, parseCount)
+    .requiredOption('--ues <n>', `number of UEs (0 to ${MAX_FLEET_UES})`, parseInteger)
+    .requiredOption(
+      '--seed <s>',
+      `PRNG seed (0 to ${MAX_SEED}): same seed, same fleet`,
+      parseInteger,
+    )
     .option(
       '--models <list>',
       `comma-separated models, handed out round-robin (default: ${REAL_MODELS.join(',')})`,
@@ -169,19 +154,6 @@ interface RunFlags {
   readonly realLink: boolean;
   readonly beforeDecision: BeforeDecision;
   readonly json: boolean;
-}
-
-/** The `--trace` argument as a spec, reading a CSV file if it names one. */
-async function loadTrace(arg: string): Promise<TraceSpec> {
-  const parsed = parseTraceArg(arg);
-  if (parsed.kind !== 'file') return parsed;
-  let text: string;
-  try {
-    text = await readFile(parsed.path, 'utf8');
-  } catch (error) {
-    throw new TraceError(`cannot read ${parsed.path}: ${(error as Error).message}`);
-  }
-  return { kind: 'points', points: parseTraceCsv(text, parsed.path), source: parsed.path };
 }
 
 /** Seconds between two warnings printed for the same UE. */

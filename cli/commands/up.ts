@@ -1,0 +1,172 @@
+import type { Command } from 'commander';
+import { TraceError, type TraceSpec } from '../../agents/index.js';
+import { BrokerListenError } from '../../broker/index.js';
+import { FleetOptionsError, MAX_FLEET_UES, MAX_SEED } from '../../dnn/index.js';
+import { ENV, envValue } from '../../proto/index.js';
+import {
+  EXIT_USAGE,
+  loadTrace,
+  parseInteger,
+  parseModels,
+  parseNonNegative,
+  parsePort,
+  parsePositive,
+  untilSignal,
+} from '../options.js';
+import { type PrivateRedis, startPrivateRedis } from '../up/private-redis.js';
+import { runStack } from '../up/stack.js';
+import { formatFinal, formatLive, jsonSummary, lostRequests } from '../up/up-report.js';
+
+/** Environment variable of the embedded broker's port (flag wins). */
+export const UP_PORT_ENV = 'MQTT_PORT';
+
+interface UpFlags {
+  readonly port?: number;
+  readonly host: string;
+  readonly workers: number;
+  readonly units: number;
+  readonly ues: number;
+  readonly seed: number;
+  readonly models?: readonly string[];
+  readonly trace: string;
+  readonly duration?: number;
+  readonly summaryEvery: number;
+  readonly graceS: number;
+  readonly json: boolean;
+}
+
+/** Seconds between two warnings printed from the same source. */
+const WARNING_EVERY_MS = 10_000;
+
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up')
+    .description(
+      'run everything in one process: embedded broker (authentication OFF), ingress, scheduler, ' +
+        'edge workers and a simulated fleet, with a live summary; Ctrl-C stops it',
+    )
+    .option(
+      '--port <n>',
+      `MQTT port of the embedded broker, 0 for a free one (env ${UP_PORT_ENV}; default 1883)`,
+      parsePort,
+    )
+    .option(
+      '--host <addr>',
+      'address the broker binds to (0.0.0.0 to let real devices in)',
+      '127.0.0.1',
+    )
+    .option('--workers <n>', 'edge workers', parseInteger, 2)
+    .option('--units <n>', 'units per edge worker', parseInteger, 4)
+    .option('--ues <n>', `simulated UEs (0 to ${MAX_FLEET_UES})`, parseInteger, 12)
+    .option('--seed <s>', `fleet seed (0 to ${MAX_SEED})`, parseInteger, 1)
+    .option('--models <list>', 'comma-separated zoo models, handed out round-robin', parseModels)
+    .option(
+      '--trace <trace>',
+      'uplink bandwidth over time: constant, walk, steps:SECONDS=MBPS,... or FILE.csv',
+      'walk',
+    )
+    .option('--duration <s>', 'seconds to run (default: until Ctrl-C)', parsePositive)
+    .option('--summary-every <s>', 'seconds between live summary lines', parsePositive, 2)
+    .option('--grace-s <s>', 'seconds requests in flight at the end may take', parseNonNegative, 30)
+    .option(
+      '--json',
+      'print one JSON summary on stdout at the end (live lines go to stderr)',
+      false,
+    )
+    .action(runUp);
+}
+
+async function runUp(flags: UpFlags): Promise<void> {
+  const fail = (message: string, code: number) => {
+    process.stderr.write(`edgesplit up: ${message}\n`);
+    process.exitCode = code;
+  };
+  if (flags.workers < 1 || flags.units < 1)
+    return fail('--workers and --units must be >= 1', EXIT_USAGE);
+  let port = flags.port;
+  if (port === undefined) {
+    const fromEnv = envValue(UP_PORT_ENV);
+    try {
+      port = fromEnv === undefined ? 1883 : parsePort(fromEnv);
+    } catch (error) {
+      return fail(`${UP_PORT_ENV}: ${(error as Error).message}`, EXIT_USAGE);
+    }
+  }
+  let trace: TraceSpec;
+  try {
+    trace = await loadTrace(flags.trace);
+  } catch (error) {
+    return fail((error as Error).message, error instanceof TraceError ? EXIT_USAGE : 1);
+  }
+  let privateRedis: PrivateRedis | undefined;
+  let redisUrl = envValue(ENV.redisUrl);
+  if (redisUrl === undefined) {
+    try {
+      privateRedis = await startPrivateRedis();
+      redisUrl = privateRedis.url;
+    } catch (error) {
+      return fail((error as Error).message, 1);
+    }
+  }
+  const live = flags.json ? process.stderr : process.stdout;
+  const redisPrefix = envValue(ENV.redisPrefix);
+  const warned = new Map<string, number>();
+  const controller = new AbortController();
+  const run = runStack({
+    port,
+    host: flags.host,
+    redisUrl,
+    ...(redisPrefix === undefined ? {} : { redisPrefix }),
+    workers: flags.workers,
+    unitsPerWorker: flags.units,
+    ues: flags.ues,
+    seed: flags.seed,
+    ...(flags.models === undefined ? {} : { models: flags.models }),
+    trace,
+    ...(flags.duration === undefined ? {} : { durationS: flags.duration }),
+    signal: controller.signal,
+    summaryEveryS: flags.summaryEvery,
+    stopGraceMs: flags.graceS * 1000,
+    onReady: ({ mqttUrl }) =>
+      live.write(
+        `edgesplit up: broker ${mqttUrl} (authentication OFF), ` +
+          `Redis ${privateRedis === undefined ? redisUrl : `${redisUrl} (private redis-server)`}, ` +
+          `${flags.workers} edge workers x ${flags.units} units, ${flags.ues} simulated UEs; Ctrl-C stops\n`,
+      ),
+    onSummary: (window, view) => live.write(`${formatLive(window, view)}\n`),
+    onWarning: (source, error) => {
+      const now = Date.now();
+      if (now - (warned.get(source) ?? Number.NEGATIVE_INFINITY) < WARNING_EVERY_MS) return;
+      warned.set(source, now);
+      process.stderr.write(`${source}: ${error.message}\n`);
+    },
+  });
+  void untilSignal(run).then((signal) => {
+    if (signal === undefined) return;
+    process.stderr.write(`edgesplit up: ${signal}, finishing requests in flight and stopping\n`);
+    controller.abort();
+    // A second Ctrl-C does not wait.
+    process.once('SIGINT', () => process.exit(130));
+  });
+  try {
+    const { summary, view } = await run;
+    if (flags.json) process.stdout.write(`${JSON.stringify(jsonSummary(summary))}\n`);
+    else live.write(`${formatFinal(summary, view)}\n`);
+    const lost = lostRequests(summary);
+    if (lost > 0) fail(`${lost} of ${summary.requests} requests got no result`, 1);
+  } catch (error) {
+    if (
+      error instanceof BrokerListenError &&
+      (error.cause as NodeJS.ErrnoException)?.code === 'EADDRINUSE'
+    )
+      fail(
+        `port ${port} is taken (another MQTT broker, e.g. Mosquitto, may be running): ` +
+          `pass --port N (0 picks a free port) or set ${UP_PORT_ENV}`,
+        1,
+      );
+    else if (error instanceof FleetOptionsError) fail(`--${error.message}`, EXIT_USAGE);
+    else fail(error instanceof Error ? (error.stack ?? error.message) : String(error), 1);
+  } finally {
+    await privateRedis?.stop();
+  }
+}

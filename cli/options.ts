@@ -1,0 +1,104 @@
+/** Option parsers and helpers the commands share. */
+import { readFile } from 'node:fs/promises';
+import { type CommanderError, InvalidArgumentError } from 'commander';
+import { parseTraceArg, parseTraceCsv, TraceError, type TraceSpec } from '../agents/index.js';
+import { hasModel, listModels } from '../dnn/index.js';
+import { DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../proto/index.js';
+
+/** Exit code of a command line that cannot be acted on (bad flag, unknown model, bad file). */
+export const EXIT_USAGE = 2;
+
+/** Default broker when MQTT_URL is unset (docs/live-system.md). */
+export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:1883';
+
+/** Usage errors exit with 2 (commander's default is 1); help still exits with 0. */
+export function exitOnUsageError(error: CommanderError): never {
+  process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
+}
+
+/** A finite number > 0 (`1.5`, `1e3`); anything else is a usage error. */
+export function parsePositive(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number <= 0)
+    throw new InvalidArgumentError('must be a finite number > 0');
+  return number;
+}
+
+/** A finite number >= 0. */
+export function parseNonNegative(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0)
+    throw new InvalidArgumentError('must be a finite number >= 0');
+  return number;
+}
+
+/** Decimal digits only: `1.5`, `1e3`, `0x10` and `-1` are refused rather than coerced. */
+export function parseInteger(value: string): number {
+  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
+  return Number(value);
+}
+
+/** A TCP port, 0 to 65535 (0: pick a free one). */
+export function parsePort(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535)
+    throw new InvalidArgumentError('must be a port number from 0 to 65535');
+  return Number(value);
+}
+
+/** A comma-separated list of zoo model names. */
+export function parseModels(value: string): string[] {
+  const models = value.split(',').map((name) => name.trim());
+  const unknown = models.filter((name) => !hasModel(name));
+  if (unknown.length > 0) {
+    const names = unknown.map((name) => JSON.stringify(name.slice(0, 64))).join(', ');
+    throw new InvalidArgumentError(`unknown model ${names} (known: ${listModels().join(', ')})`);
+  }
+  return models;
+}
+
+/** The `--trace` argument as a spec, reading a CSV file if it names one. */
+export async function loadTrace(arg: string): Promise<TraceSpec> {
+  const parsed = parseTraceArg(arg);
+  if (parsed.kind !== 'file') return parsed;
+  let text: string;
+  try {
+    text = await readFile(parsed.path, 'utf8');
+  } catch (error) {
+    throw new TraceError(`cannot read ${parsed.path}: ${(error as Error).message}`);
+  }
+  return { kind: 'points', points: parseTraceCsv(text, parsed.path), source: parsed.path };
+}
+
+/** Connection settings every agent of this process shares, from the environment. */
+export function mqttFromEnv(): {
+  mqttUrl: string;
+  topicPrefix: string;
+  username?: string;
+  password?: string;
+} {
+  const username = envValue(ENV.mqttUsername);
+  const password = envValue(ENV.mqttPassword);
+  return {
+    mqttUrl: envValue(ENV.mqttUrl) ?? DEFAULT_MQTT_URL,
+    topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+  };
+}
+
+/** Resolves on the first SIGINT or SIGTERM, or when `done` settles; stops listening after. */
+export function untilSignal(done?: Promise<unknown>): Promise<NodeJS.Signals | undefined> {
+  return new Promise((resolve) => {
+    const finish = (signal?: NodeJS.Signals) => {
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      resolve(signal);
+    };
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+    done?.then(
+      () => finish(),
+      () => finish(),
+    );
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * Everything `edgesplit up` runs in one process: the embedded broker and ingress, the scheduler,
+ * edge workers and a simulated fleet, on a given Redis.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  type FleetSummary,
+  runFleet,
+  type TraceSpec,
+  type WindowSummary,
+} from '../../agents/index.js';
+import { type Broker, createBroker, type Ingress, startIngress } from '../../broker/index.js';
+import { type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
+import { DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
+import { type Scheduler, startScheduler } from '../../scheduler/index.js';
+import { deleteKeys } from './redis-keys.js';
+
+export interface StackOptions {
+  /** MQTT port of the embedded broker (0: a free one). */
+  readonly port: number;
+  /** Address the broker binds to. */
+  readonly host: string;
+  readonly redisUrl: string;
+  /** Redis key prefix; a fresh one per run (deleted at the end) when not given. */
+  readonly redisPrefix?: string;
+  readonly workers: number;
+  readonly unitsPerWorker: number;
+  readonly ues: number;
+  readonly seed: number;
+  readonly models?: readonly string[];
+  readonly trace: TraceSpec;
+  /** Seconds to run; without it, until `signal` aborts. */
+  readonly durationS?: number;
+  readonly signal?: AbortSignal;
+  readonly summaryEveryS: number;
+  /** How long tasks in flight at the end may take to finish. */
+  readonly stopGraceMs: number;
+  readonly onSummary: (window: WindowSummary, view: SystemView) => void;
+  readonly onWarning: (source: string, error: Error) => void;
+  /** Called once every part is up, before the fleet starts. */
+  readonly onReady?: (info: { readonly mqttUrl: string; readonly redisPrefix: string }) => void;
+}
+
+/** What the edge and the scheduler look like at a summary. */
+export interface SystemView {
+  readonly epoch: number;
+  readonly units: number;
+  readonly solves: number;
+  readonly lastSolveMs: number;
+  readonly maxPredictedMs: number | null;
+  readonly edgeRunning: number;
+  readonly edgeCompleted: number;
+  readonly ingressRejected: number;
+}
+
+export interface StackResult {
+  readonly summary: FleetSummary;
+  readonly view: SystemView;
+}
+
+/** Runs the whole system until the fleet ends, then shuts every part down (in reverse). */
+export async function runStack(options: StackOptions): Promise<StackResult> {
+  const ownPrefix = options.redisPrefix === undefined;
+  const redisPrefix = options.redisPrefix ?? `edgesplit-up-${randomBytes(4).toString('hex')}`;
+  const topicPrefix = DEFAULT_TOPIC_PREFIX;
+  const closers: (() => Promise<void>)[] = [];
+  const warn = options.onWarning;
+  try {
+    const broker: Broker = await createBroker({
+      port: options.port,
+      host: options.host,
+      auth: 'off',
+      topicPrefix,
+      logger: quietLogger('broker', warn),
+    });
+    closers.push(() => broker.close());
+    const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
+    const common = { mqttUrl, redisUrl: options.redisUrl, redisPrefix, topicPrefix };
+    const ingress: Ingress = await startIngress({
+      ...common,
+      clientId: `edgesplit-ingress-${randomBytes(3).toString('hex')}`,
+      logger: quietLogger('ingress', warn),
+    });
+    closers.push(() => ingress.close());
+    const scheduler: Scheduler = await startScheduler(common);
+    closers.push(() => scheduler.close());
+    const workers: EdgeWorker[] = [];
+    for (let index = 1; index <= options.workers; index++) {
+      const worker = await startEdgeWorker({
+        ...common,
+        id: `edge-${index}`,
+        units: options.unitsPerWorker,
+        onError: (error, context) =>
+          warn(`edge-${index}`, new Error(`${context}: ${error.message}`)),
+      });
+      workers.push(worker);
+      closers.push(() => worker.close());
+    }
+    const view = (): SystemView => {
+      const stats = scheduler.stats();
+      const edge = workers.map((worker) => worker.stats());
+      return {
+        epoch: stats.epoch,
+        units: stats.units,
+        solves: stats.solves,
+        lastSolveMs: stats.lastSolveMs,
+        maxPredictedMs: stats.maxPredictedMs,
+        edgeRunning: edge.reduce((sum, s) => sum + s.running, 0),
+        edgeCompleted: edge.reduce((sum, s) => sum + s.completed, 0),
+        ingressRejected: ingress.stats().rejected,
+      };
+    };
+    options.onReady?.({ mqttUrl: `mqtt://${options.host}:${broker.port}`, redisPrefix });
+    const summary = await runFleet({
+      mqttUrl,
+      topicPrefix,
+      ues: options.ues,
+      seed: options.seed,
+      ...(options.models === undefined ? {} : { models: options.models }),
+      trace: options.trace,
+      ...(options.durationS === undefined ? {} : { durationS: options.durationS }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      summaryEveryS: options.summaryEveryS,
+      stopGraceMs: options.stopGraceMs,
+      onSummary: (window) => options.onSummary(window, view()),
+      onWarning: warn,
+    });
+    return { summary, view: view() };
+  } finally {
+    for (const close of closers.reverse()) {
+      await close().catch((error: unknown) => warn('shutdown', asError(error)));
+    }
+    if (ownPrefix) {
+      await deleteKeys(options.redisUrl, `${redisPrefix}:*`).catch((error: unknown) =>
+        warn('shutdown', asError(error)),
+      );
+    }
+  }
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/** A component's log: warnings and errors only, through `warn`. */
+function quietLogger(source: string, warn: (source: string, error: Error) => void) {
+  return {
+    info: () => {},
+    warn: (message: string) => warn(source, new Error(message)),
+    error: (message: string) => warn(source, new Error(message)),
+  };
+}
