@@ -2,17 +2,19 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+export const cliPath = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 /** Runs the built CLI (`npm test` builds first) and returns its exit code and output. */
 export function runCli(
   args: readonly string[],
   input?: string,
+  env: NodeJS.ProcessEnv = process.env,
 ): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], {
+  const result = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: root,
     encoding: 'utf8',
     input,
+    env,
     timeout: 60_000,
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };

@@ -1,6 +1,7 @@
 /** Small TCP probes shared by `edgesplit up` and the test set-up. */
-import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
 
 /** A port that was free on 127.0.0.1 a moment ago. */
 export function freePort(): Promise<number> {
@@ -42,6 +43,16 @@ export async function waitForPort(port: number, name: string, timeoutMs = 5000):
 }
 
 /** Whether `name` is an executable on PATH. */
-export function onPath(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+export function onPath(name: string, path = process.env.PATH ?? ''): boolean {
+  return path
+    .split(delimiter)
+    .filter((dir) => dir !== '')
+    .some((dir) => {
+      try {
+        accessSync(join(dir, name), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
 }

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './cli-run.js';
+import { testRedisUrl } from './services.js';
+
+describe('edgesplit up', () => {
+  it('runs broker, scheduler, edge workers and a fleet, and prints the JSON summary', () => {
+    const { code, stdout, stderr } = runCli(
+      ['up', '--port', '0', '--ues', '6', '--duration', '4', '--json', '--grace-s', '20'],
+      undefined,
+      { ...process.env, REDIS_URL: testRedisUrl() },
+    );
+    expect(stderr).toMatch(/authentication OFF/i);
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(Object.keys(summary).sort()).toEqual(
+      [
+        'duplicatesDropped',
+        'epochs',
+        'failed',
+        'maxPredictedMs',
+        'measured',
+        'ok',
+        'predictionErrorP50',
+        'requests',
+        'retried',
+        'ues',
+      ].sort(),
+    );
+    expect(summary.ues).toBe(6);
+    expect(summary.epochs).toBeGreaterThanOrEqual(1);
+    expect(summary.requests).toBeGreaterThan(0);
+    expect(summary.ok).toBe(summary.requests);
+    expect(summary.failed).toBe(0);
+    expect(summary.measured.p50Ms).toBeGreaterThan(0);
+  });
+
+  it('starts a private redis-server when REDIS_URL is unset', () => {
+    const env = { ...process.env };
+    delete env.REDIS_URL;
+    const { code, stdout, stderr } = runCli(
+      ['up', '--port', '0', '--ues', '2', '--duration', '2', '--json'],
+      undefined,
+      env,
+    );
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/private redis-server/);
+    expect(JSON.parse(stdout).ues).toBe(2);
+  });
+
+  it('without REDIS_URL and without redis-server, says how to get one', () => {
+    // A PATH holding node and nothing else.
+    const bin = mkdtempSync(join(tmpdir(), 'edgesplit-path-'));
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: bin };
+    delete env.REDIS_URL;
+    const result = runCli(['up', '--port', '0', '--duration', '1'], undefined, env);
+    rmSync(bin, { recursive: true, force: true });
+    const { code, stdout, stderr } = result;
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/no redis-server on PATH/);
+    expect(stderr).toMatch(/REDIS_URL=redis:\/\//);
+    expect(stderr).toMatch(/apt-get install redis-server/);
+  });
+
+  it('names a taken port and how to choose another', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const { code, stderr } = runCli(
+        ['up', '--port', String(port), '--duration', '1'],
+        undefined,
+        {
+          ...process.env,
+          REDIS_URL: testRedisUrl(),
+        },
+      );
+      expect(code).toBe(1);
+      expect(stderr).toContain(`port ${port} is taken`);
+      expect(stderr).toContain('--port');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses bad flags with exit code 2', () => {
+    for (const args of [
+      ['--workers', '0'],
+      ['--ues', 'x'],
+      ['--port', '70000'],
+      ['--models', 'lenet'],
+    ]) {
+      const { code, stderr } = runCli(['up', ...args, '--duration', '1']);
+      expect(code, args.join(' ')).toBe(2);
+      expect(stderr.length).toBeGreaterThan(0);
+    }
+  });
+});
