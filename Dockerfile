@@ -9,7 +9,9 @@ COPY cli cli
 COPY broker broker
 COPY agents agents
 COPY edge-worker edge-worker
-RUN npm ci && npm run build && npm prune --omit=dev
+# No install scripts: `prepare` would build a second time, and the dependencies' own scripts are
+# the ones package.json's allowScripts turns off (prebuilt binaries need none).
+RUN npm ci --ignore-scripts && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app

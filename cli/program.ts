@@ -1,0 +1,35 @@
+import { Command } from 'commander';
+import { registerAgentCommand } from './commands/agent.js';
+import { registerBrokerCommands } from './commands/broker.js';
+import { registerEdgeWorkerCommand } from './commands/edge-worker.js';
+import { registerFleetCommands } from './commands/fleet.js';
+import { registerIngressCommand } from './commands/ingress.js';
+import { registerSchedulerCommand } from './commands/scheduler.js';
+import { registerSolveCommand } from './commands/solve.js';
+import { registerUpCommand } from './commands/up.js';
+
+/**
+ * The `edgesplit` command line with every command registered, built without parsing anything,
+ * so that tests can inspect its commands and options.
+ */
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('edgesplit')
+    .description('Split DNN inference between IoT devices and a shared edge')
+    .version('0.1.0')
+    // Usage errors exit 2, like an invalid instance; --help and --version exit 0. Set before
+    // adding commands: commander copies the exit handler into them on creation.
+    .exitOverride((error) => {
+      process.exit(error.exitCode === 0 ? 0 : 2);
+    });
+
+  registerSolveCommand(program);
+  registerFleetCommands(program);
+  registerSchedulerCommand(program);
+  registerEdgeWorkerCommand(program);
+  registerBrokerCommands(program);
+  registerIngressCommand(program);
+  registerAgentCommand(program);
+  registerUpCommand(program);
+  return program;
+}

@@ -1,0 +1,305 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Command, InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { parseTokens, type TokenRecord } from '../broker/index.js';
+import { BROKER_ENV } from '../cli/commands/broker.js';
+import { UP_PORT_ENV } from '../cli/commands/up.js';
+import { buildProgram } from '../cli/program.js';
+import { ENV } from '../proto/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const composeText = readFileSync(`${root}docker-compose.yml`, 'utf8');
+const envExample = readFileSync(`${root}.env.example`, 'utf8');
+
+/** Every environment variable the CLI reads, from the constants the commands read them by. */
+const KNOWN_ENV: ReadonlySet<string> = new Set([
+  ...Object.values(ENV),
+  ...Object.values(BROKER_ENV),
+  UP_PORT_ENV,
+]);
+
+type Service = Record<string, unknown>;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function parseCompose(text: string): Record<string, unknown> {
+  const compose: unknown = parse(text, { merge: true });
+  if (!isRecord(compose) || !isRecord(compose.services)) throw new Error('no services');
+  return compose;
+}
+
+function servicesOf(compose: Record<string, unknown>): [string, Service][] {
+  return Object.entries(compose.services as Record<string, unknown>).filter(
+    (entry): entry is [string, Service] => isRecord(entry[1]),
+  );
+}
+
+const usesOurImage = (service: Service) =>
+  service.build !== undefined ||
+  (typeof service.image === 'string' && service.image.startsWith('edgesplit'));
+
+/** Splits a command string into words the way compose does (whitespace, quotes). */
+function splitWords(text: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: string | undefined;
+  for (const ch of text) {
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      else word = (word ?? '') + ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      word ??= '';
+    } else if (/\s/.test(ch)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else word = (word ?? '') + ch;
+  }
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+function commandArgs(command: unknown): string[] | undefined {
+  if (typeof command === 'string') return splitWords(command);
+  if (Array.isArray(command)) return command.map(String);
+  return undefined;
+}
+
+function environmentOf(service: Service): Record<string, string> {
+  const env = service.environment;
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((entry) => {
+        const [name = '', ...value] = String(entry).split('=');
+        return [name, value.join('=')];
+      }),
+    );
+  }
+  if (!isRecord(env)) return {};
+  return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, String(value)]));
+}
+
+/** The subcommand `args` run and where its own arguments start. */
+function resolveCommand(program: Command, args: readonly string[]): [Command, number] {
+  let command = program;
+  let i = 0;
+  for (; i < args.length; i++) {
+    const sub = command.commands.find(
+      (c) => c.name() === args[i] || c.aliases().includes(args[i]!),
+    );
+    if (sub === undefined) break;
+    command = sub;
+  }
+  return [command, i];
+}
+
+/** What is wrong with running the CLI with `args`: unknown commands, options and values. */
+function checkArgs(program: Command, args: readonly string[]): string[] {
+  const [command, start] = resolveCommand(program, args);
+  if (command === program) return [`"${args[0] ?? ''}" is not an edgesplit command`];
+  const path = args.slice(0, start).join(' ');
+  const problems: string[] = [];
+  const given = new Set<string>();
+  const positionals: string[] = [];
+  for (let i = start; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const option = command.options.find((o) => o.long === flag || o.short === flag);
+    if (option === undefined) {
+      problems.push(`${path}: unknown option ${flag}`);
+      continue;
+    }
+    given.add(option.attributeName());
+    if (!option.required && !option.optional) {
+      if (eq !== -1) problems.push(`${path}: ${flag} takes no value`);
+      continue;
+    }
+    let value = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (value === undefined && (option.required || !args[i + 1]?.startsWith('-')))
+      value = args[++i];
+    if (value === undefined) {
+      if (option.required) problems.push(`${path}: ${flag} needs a value`);
+      continue;
+    }
+    // Values compose fills in are checked where they are defined. Choices are checked by
+    // the parser commander gives such an option.
+    if (value.includes('$')) continue;
+    try {
+      option.parseArg?.(value, option.defaultValue);
+    } catch (error) {
+      if (!(error instanceof InvalidArgumentError)) throw error;
+      problems.push(`${path}: ${flag} ${value}: ${error.message}`);
+    }
+  }
+  for (const option of command.options)
+    if (option.mandatory && option.defaultValue === undefined && !given.has(option.attributeName()))
+      problems.push(`${path}: ${option.long ?? option.flags} is required`);
+  const declared = command.registeredArguments;
+  const required = declared.filter((a) => a.required).length;
+  if (positionals.length < required)
+    problems.push(`${path}: missing argument <${declared[positionals.length]!.name()}>`);
+  if (!declared.some((a) => a.variadic) && positionals.length > declared.length)
+    problems.push(`${path}: unexpected argument "${positionals[declared.length]}"`);
+  return problems;
+}
+
+/** Checks every service run from the edgesplit image; lists the services it checked. */
+function checkCompose(compose: Record<string, unknown>): { checked: string[]; problems: string[] } {
+  const program = buildProgram();
+  const checked: string[] = [];
+  const problems: string[] = [];
+  for (const [name, service] of servicesOf(compose)) {
+    if (!usesOurImage(service)) continue;
+    checked.push(name);
+    if (service.entrypoint !== undefined) problems.push(`${name}: entrypoint is overridden`);
+    if (service.env_file !== undefined)
+      problems.push(`${name}: env_file is not checked; set variables under environment`);
+    const args = commandArgs(service.command);
+    if (args === undefined) problems.push(`${name}: no command`);
+    else problems.push(...checkArgs(program, args).map((problem) => `${name}: ${problem}`));
+    for (const variable of Object.keys(environmentOf(service)))
+      if (!KNOWN_ENV.has(variable))
+        problems.push(`${name}: environment variable ${variable} is not one the CLI reads`);
+  }
+  return { checked, problems };
+}
+
+/** `${NAME}`, `${NAME:-default}` and `${NAME:?error}` filled in from `vars`. */
+function interpolate(text: string, vars: Readonly<Record<string, string>>): string {
+  return text.replace(/\$\{(\w+)(?::?[-?][^}]*)?\}/g, (_, name: string) => {
+    const value = vars[name];
+    if (value === undefined) throw new Error(`${name} is not set`);
+    return value;
+  });
+}
+
+function dotenv(text: string): Record<string, string> {
+  const lines = text.split('\n').filter((line) => /^\w+=/.test(line));
+  return Object.fromEntries(
+    lines.map((line) => [line.split('=')[0]!, line.slice(line.indexOf('=') + 1)]),
+  );
+}
+
+/** The program as the CLI builds it in a container whose environment is `env`. */
+function programUnder(env: Readonly<Record<string, string>>): Command {
+  const saved = { ...process.env };
+  for (const name of KNOWN_ENV) delete process.env[name];
+  Object.assign(process.env, env);
+  try {
+    return buildProgram();
+  } finally {
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
+  }
+}
+
+const compose = parseCompose(composeText);
+/** The compose file as `docker compose up` sees it with .env.example's values. */
+const filled = parseCompose(interpolate(composeText, dotenv(envExample)));
+const services = new Map(servicesOf(filled));
+
+/** `fleet run` for `fleet run --ues 1`. */
+function commandPath(service: Service): string {
+  const args = commandArgs(service.command) ?? [];
+  return args.slice(0, resolveCommand(buildProgram(), args)[1]).join(' ');
+}
+
+describe('docker-compose.yml', () => {
+  it('passes only commands, flags and environment variables the CLI has', () => {
+    const { checked, problems } = checkCompose(compose);
+    expect(problems).toEqual([]);
+    expect(checked).toEqual(
+      expect.arrayContaining(['broker', 'scheduler', 'edge-worker-1', 'edge-worker-2', 'fleet']),
+    );
+  });
+
+  it('catches an unknown flag, value, command or environment variable', () => {
+    const copy = structuredClone(compose);
+    const edited = new Map(servicesOf(copy));
+    edited.get('scheduler')!.command = ['scheduler', '--no-such-flag', '--solver', 'fastest'];
+    edited.get('fleet')!.command = 'fleet run --ues 1 --seed "not a number"';
+    edited.get('edge-worker-1')!.command = 'edge-worker-pool';
+    edited.get('broker')!.environment = { EDGESPLIT_NO_SUCH_VAR: '1' };
+    edited.get('edge-worker-2')!.environment = ['MQTT_URL=mqtt://broker:1883', 'NO_SUCH_VAR'];
+    expect(checkCompose(copy).problems).toEqual([
+      'broker: environment variable EDGESPLIT_NO_SUCH_VAR is not one the CLI reads',
+      'scheduler: scheduler: unknown option --no-such-flag',
+      expect.stringMatching(/^scheduler: scheduler: --solver fastest: Allowed choices are /),
+      'edge-worker-1: "edge-worker-pool" is not an edgesplit command',
+      'edge-worker-2: environment variable NO_SUCH_VAR is not one the CLI reads',
+      expect.stringMatching(/^fleet: fleet run: --seed not a number: /),
+    ]);
+  });
+
+  it('reads command strings the way compose splits them', () => {
+    expect(splitWords(`fleet run --trace 'steps:0=5,30=1' --models "alexnet"`)).toEqual([
+      'fleet',
+      'run',
+      '--trace',
+      'steps:0=5,30=1',
+      '--models',
+      'alexnet',
+    ]);
+    expect(checkArgs(buildProgram(), ['fleet', 'run', '--ues=1'])).toEqual([
+      'fleet run: --seed is required',
+    ]);
+  });
+
+  it('gives every MQTT client a credential of its role that the broker accepts', () => {
+    const tokens = parseTokens(environmentOf(services.get('broker')!)[BROKER_ENV.tokens] ?? '');
+    const roles: Record<string, TokenRecord['role'] | undefined> = {
+      scheduler: 'scheduler',
+      'edge-worker': 'edge',
+      'fleet run': 'ue',
+      agent: 'ue',
+      ingress: 'ingress',
+    };
+    for (const [name, service] of services) {
+      const env = environmentOf(service);
+      if (name === 'broker' || !usesOurImage(service) || env[ENV.mqttUrl] === undefined) continue;
+      const record = tokens.find((token) => token.username === env[ENV.mqttUsername]);
+      expect(record, name).toBeDefined();
+      expect(record?.token, name).toBe(env[ENV.mqttPassword]);
+      expect(record?.role, name).toBe(roles[commandPath(service)]);
+    }
+  });
+
+  it('runs edge workers under distinct ids, each its MQTT username, one container each', () => {
+    const ids: string[] = [];
+    for (const [name, service] of services) {
+      if (commandPath(service) !== 'edge-worker') continue;
+      const env = environmentOf(service);
+      const args = commandArgs(service.command) ?? [];
+      const [command, start] = resolveCommand(programUnder(env), args);
+      const flag = args.indexOf('--id', start);
+      const id = flag === -1 ? command.getOptionValue('id') : args[flag + 1];
+      expect(id, name).toBe(env[ENV.mqttUsername]);
+      ids.push(String(id));
+      // Replicas share one environment, hence one id and one MQTT client id.
+      const deploy = isRecord(service.deploy) ? service.deploy : {};
+      expect(deploy.replicas ?? 1, name).toBe(1);
+      expect(service.scale ?? 1, name).toBe(1);
+    }
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  const dockerCompose = spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' });
+  it.skipIf(dockerCompose.status !== 0)('is a valid compose file for docker compose', () => {
+    const result = spawnSync(
+      'docker',
+      ['compose', '--env-file', '.env.example', '-f', 'docker-compose.yml', 'config', '-q'],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(result.status, result.stderr).toBe(0);
+  });
+});
