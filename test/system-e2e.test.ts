@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { percentile } from '../agents/index.js';
+import {
+  type FleetUe,
+  predictionErrors,
+  runRequests,
+  startFleet,
+  stopFleet,
+} from './system-fleet.js';
+import { type BrokerKind, RunningSystem } from './system-harness.js';
+import { waitUntil } from './system-observer.js';
+
+const UES = 20;
+const REQUESTS = 500;
+
+describe.each<BrokerKind>(['embedded', 'mosquitto'])('the live system on the %s broker', (kind) => {
+  let system: RunningSystem | undefined;
+  let fleet: FleetUe[] = [];
+
+  afterEach(async () => {
+    await stopFleet(fleet);
+    fleet = [];
+    await system?.stop();
+    system = undefined;
+  });
+
+  it(`serves ${UES} UEs: ${REQUESTS} requests, each answered exactly once, latency as predicted`, async () => {
+    system = await RunningSystem.start({ broker: kind, workers: 2, units: 10, speedFactor: 2 });
+    fleet = await startFleet(system, UES);
+    await waitUntil(() => system!.observer.decisions.size === UES, 'a decision for every UE');
+
+    await runRequests(fleet, REQUESTS);
+
+    const requests = fleet.reduce((sum, ue) => sum + ue.agent.counters().requests, 0);
+    expect(requests).toBe(REQUESTS);
+    const delivered = fleet.flatMap((ue) => [...ue.delivered.values()]);
+    expect(delivered.length).toBe(REQUESTS);
+    expect(delivered.every((count) => count === 1)).toBe(true);
+    for (const ue of fleet) {
+      expect(ue.agent.counters().failed, ue.agent.id).toBe(0);
+      expect(ue.tasks.every((task) => task.ok)).toBe(true);
+    }
+    // The machine running every process is not free: the per-UE median error is the claim.
+    const errors = fleet.map(predictionErrors);
+    expect(errors.flat().length).toBe(REQUESTS);
+    const medians = errors.map((list) => percentile(list, 0.5) ?? 0);
+    const all = errors.flat();
+    console.log(
+      `${kind}: prediction error p50 ${pct(percentile(all, 0.5))}, p90 ${pct(percentile(all, 0.9))}; ` +
+        `per-UE median: worst ${pct(Math.max(...medians))}`,
+    );
+    expect(percentile(all, 0.5)).toBeLessThanOrEqual(0.2);
+    for (const [index, median] of medians.entries())
+      expect(median, fleet[index]!.agent.id).toBeLessThanOrEqual(0.2);
+    expect(system.group.dead()).toEqual([]);
+  });
+});
+
+function pct(value: number | null): string {
+  return value === null ? '-' : `${(value * 100).toFixed(1)}%`;
+}

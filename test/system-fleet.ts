@@ -1,0 +1,77 @@
+import { type AgentOptions, startAgent, type TaskResult, type UeAgent } from '../agents/index.js';
+import type { RunningSystem } from './system-harness.js';
+
+export interface FleetUe {
+  readonly agent: UeAgent;
+  /** Results the application received, by requestId. */
+  readonly delivered: Map<string, number>;
+  readonly tasks: TaskResult[];
+}
+
+const MODELS = ['resnet18', 'mobilenet-v2', 'squeezenet1.1', 'alexnet'] as const;
+
+/**
+ * `count` agents on the system: slow devices (2 GFLOP/s) on 10 Mbps links, batch 1, so that each
+ * offloading task is exactly one request. Links this slow keep the real bytes moved by the test
+ * machine small next to the emulated transfer times.
+ */
+export async function startFleet(
+  system: RunningSystem,
+  count: number,
+  extra: Partial<AgentOptions> | ((index: number) => Partial<AgentOptions>) = {},
+): Promise<FleetUe[]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, index) => {
+      const agent = await startAgent({
+        id: `ue-${String(index + 1).padStart(2, '0')}`,
+        model: MODELS[index % MODELS.length]!,
+        device: { gflops: 2 },
+        batch: 1,
+        link: { uplinkMbps: 10, downlinkMbps: 20, rttMs: 10 },
+        mqttUrl: system.mqttUrl,
+        topicPrefix: system.topicPrefix,
+        clientId: `${system.redisPrefix}-ue-${index + 1}`,
+        requestTimeoutMs: 15_000,
+        ...(typeof extra === 'function' ? extra(index) : extra),
+      } as AgentOptions);
+      const ue: FleetUe = { agent, delivered: new Map(), tasks: [] };
+      agent.on('result', (result) =>
+        ue.delivered.set(result.requestId, (ue.delivered.get(result.requestId) ?? 0) + 1),
+      );
+      return ue;
+    }),
+  );
+}
+
+/**
+ * Runs tasks on every UE until `budget` offloaded requests have been sent: a UE reserves one
+ * request before its task and hands it back when the task ran locally.
+ */
+export async function runRequests(fleet: readonly FleetUe[], budget: number): Promise<void> {
+  let left = budget;
+  await Promise.all(
+    fleet.map(async (ue) => {
+      while (left > 0) {
+        left--;
+        const task = await ue.agent.runTask();
+        ue.tasks.push(task);
+        if (task.cut === lastCut(ue)) left++;
+      }
+    }),
+  );
+}
+
+function lastCut(ue: FleetUe): number {
+  return ue.agent.profile.cuts.length - 1;
+}
+
+export async function stopFleet(fleet: readonly FleetUe[]): Promise<void> {
+  await Promise.all(fleet.map((ue) => ue.agent.stop({ graceMs: 5000 })));
+}
+
+/** Relative prediction error |measured - predicted| / predicted of one UE's offloaded tasks. */
+export function predictionErrors(ue: FleetUe): number[] {
+  return ue.tasks
+    .filter((task) => task.cut < lastCut(ue) && task.predictedMs > 0)
+    .map((task) => Math.abs(task.measuredMs - task.predictedMs) / task.predictedMs);
+}

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { freePort } from '../cli/up/net.js';
+import { deleteKeys } from '../cli/up/redis-keys.js';
+import { type CliProcess, ProcessGroup } from './process-harness.js';
+import { testMosquittoUrl, testRedisUrl } from './services.js';
+import { SystemObserver, waitUntil } from './system-observer.js';
+
+export type BrokerKind = 'embedded' | 'mosquitto';
+
+export interface SystemOptions {
+  readonly broker: BrokerKind;
+  readonly workers: number;
+  readonly units: number;
+  /** Multiplies every emulated tail time. @defaultValue 1 */
+  readonly speedFactor?: number;
+  /** Extra `edge-worker` flags. */
+  readonly workerArgs?: readonly string[];
+}
+
+/**
+ * The live system as separate processes of the built CLI: a broker (`edgesplit broker` with
+ * its ingress, or the test Mosquitto plus `edgesplit ingress`), the scheduler and edge workers,
+ * on unique topic and Redis prefixes, with an observer on every topic.
+ */
+export class RunningSystem {
+  readonly group = new ProcessGroup();
+  readonly workers: CliProcess[] = [];
+  broker: CliProcess | undefined;
+  ingress!: CliProcess;
+  scheduler!: CliProcess;
+  observer!: SystemObserver;
+  mqttUrl = '';
+  readonly redisUrl = testRedisUrl();
+  readonly topicPrefix = `e2e/${randomBytes(4).toString('hex')}`;
+  readonly redisPrefix = `e2e-${randomBytes(4).toString('hex')}`;
+  private brokerPort = 0;
+
+  private constructor(readonly options: SystemOptions) {}
+
+  static async start(options: SystemOptions): Promise<RunningSystem> {
+    const system = new RunningSystem(options);
+    try {
+      await system.boot();
+    } catch (error) {
+      await system.stop();
+      throw error;
+    }
+    return system;
+  }
+
+  /** The environment every process of this system gets. */
+  env(): NodeJS.ProcessEnv {
+    return {
+      MQTT_URL: this.mqttUrl,
+      REDIS_URL: this.redisUrl,
+      EDGESPLIT_TOPIC_PREFIX: this.topicPrefix,
+      EDGESPLIT_REDIS_PREFIX: this.redisPrefix,
+    };
+  }
+
+  private async boot(): Promise<void> {
+    if (this.options.broker === 'embedded') {
+      this.brokerPort = await freePort();
+      this.mqttUrl = `mqtt://127.0.0.1:${this.brokerPort}`;
+      await this.startBroker();
+    } else {
+      this.mqttUrl = testMosquittoUrl();
+      this.ingress = this.group.start(
+        'ingress',
+        ['ingress', '--client-id', `ingress-${this.redisPrefix}`],
+        this.env(),
+      );
+      await this.ingress.waitFor(/subscribed to/);
+    }
+    this.observer = await SystemObserver.open(this.mqttUrl, this.topicPrefix);
+    this.scheduler = this.group.start('scheduler', ['scheduler'], this.env());
+    await this.scheduler.waitFor(/started/);
+    for (let index = 1; index <= this.options.workers; index++) this.startWorker(`w${index}`);
+    await waitUntil(
+      () => this.observer.onlineUnits() === this.options.workers * this.options.units,
+      'every edge worker online',
+    );
+  }
+
+  /** Starts (or restarts) the embedded broker with its ingress on the system's port. */
+  async startBroker(): Promise<CliProcess> {
+    const broker = this.group.start(
+      'broker',
+      ['broker', '--no-auth', '--host', '127.0.0.1', '--port', String(this.brokerPort)],
+      this.env(),
+    );
+    this.broker = broker;
+    this.ingress = broker;
+    await broker.waitFor(/subscribed to/);
+    return broker;
+  }
+
+  startWorker(id: string): CliProcess {
+    const worker = this.group.start(
+      `edge-worker ${id}`,
+      [
+        'edge-worker',
+        ...['--id', id, '--units', String(this.options.units)],
+        ...['--speed-factor', String(this.options.speedFactor ?? 1)],
+        ...(this.options.workerArgs ?? []),
+      ],
+      this.env(),
+    );
+    this.workers.push(worker);
+    return worker;
+  }
+
+  async stop(): Promise<void> {
+    await this.observer?.close().catch(() => {});
+    await this.group.stopAll();
+    await deleteKeys(this.redisUrl, `${this.redisPrefix}:*`).catch(() => {});
+  }
+}

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import {
+  allTopicsFilter,
+  connectMqtt,
+  type Decision,
+  decodeMessage,
+  type EdgeStatus,
+  type ErrorReport,
+  messageKindOf,
+  type SchedulerStatus,
+  tryParseTopic,
+} from '../proto/index.js';
+
+/** Watches every topic of a prefix: decisions, edge and scheduler status, errors. */
+export class SystemObserver {
+  readonly decisions = new Map<string, Decision>();
+  readonly decisionLog: Array<{ ue: string; decision: Decision; at: number }> = [];
+  readonly edge = new Map<string, EdgeStatus>();
+  readonly errors: Array<{ ue: string; report: ErrorReport }> = [];
+  scheduler: SchedulerStatus | undefined;
+
+  private constructor(
+    private readonly client: MqttClient,
+    private readonly prefix: string,
+  ) {}
+
+  static async open(mqttUrl: string, prefix: string): Promise<SystemObserver> {
+    let observer: SystemObserver | undefined;
+    const client = await connectMqtt(
+      { url: mqttUrl, clientId: `observer-${randomBytes(4).toString('hex')}`, clean: true },
+      (c) => c.on('message', (topic, payload) => observer?.receive(topic, payload)),
+    );
+    observer = new SystemObserver(client, prefix);
+    await client.subscribeAsync(allTopicsFilter(prefix), { qos: 1 });
+    return observer;
+  }
+
+  private receive(topic: string, payload: Buffer): void {
+    const parsed = tryParseTopic(this.prefix, topic);
+    if (!parsed.ok || payload.length === 0) return;
+    const kind = messageKindOf(parsed.value);
+    if (
+      kind !== 'decision' &&
+      kind !== 'edgeStatus' &&
+      kind !== 'schedulerStatus' &&
+      kind !== 'error'
+    )
+      return;
+    const decoded = decodeMessage(kind, payload);
+    if (!decoded.ok) return;
+    const where = parsed.value;
+    if (where.kind === 'ue' && kind === 'decision') {
+      const decision = decoded.value as Decision;
+      this.decisions.set(where.ue, decision);
+      this.decisionLog.push({ ue: where.ue, decision, at: Date.now() });
+    } else if (where.kind === 'ue' && kind === 'error') {
+      this.errors.push({ ue: where.ue, report: decoded.value as ErrorReport });
+    } else if (where.kind === 'edge') {
+      this.edge.set(where.worker, decoded.value as EdgeStatus);
+    } else if (where.kind === 'scheduler') {
+      this.scheduler = decoded.value as SchedulerStatus;
+    }
+  }
+
+  /** Sum of the units of online edge workers, as the observer sees them. */
+  onlineUnits(): number {
+    let units = 0;
+    for (const status of this.edge.values()) if (status.state === 'online') units += status.units;
+    return units;
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+/** Polls `check` every 20 ms until it holds; throws `what` after `timeoutMs`. */
+export async function waitUntil(check: () => boolean, what: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
