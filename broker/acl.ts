@@ -71,7 +71,8 @@ export function accessRules(identity: Identity, prefix: string): AccessRules {
         ],
       );
     case 'ingress':
-      return make(ue(ANY_ID, 'error'), ue(ANY_ID, 'infer'));
+      // 'result' too: a resend of a finished request is answered again from the kept answer.
+      return make(ue(ANY_ID, 'result', 'error'), ue(ANY_ID, 'infer'));
     case 'edge':
       return make(
         [['edge', identity.username, 'status'], ...ue(ANY_ID, 'result', 'error')],

@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import {
+  answerKey,
   CLAIM_TTL_SECONDS,
   claimKey,
   connectMqtt,
@@ -17,6 +18,7 @@ import {
   type TailJobData,
   tailJobId,
   ueChannelFilter,
+  ueTopic,
 } from '../proto/index.js';
 import { readInferMessage } from './infer-request.js';
 import { type Logger, stderrLogger } from './log.js';
@@ -89,6 +91,8 @@ export interface IngressStats {
   readonly accepted: number;
   /** Requests whose job already existed (a QoS 1 redelivery or a resend): nothing enqueued. */
   readonly duplicates: number;
+  /** Duplicates of finished requests answered again from the kept answer. */
+  readonly answeredAgain: number;
   /** Invalid requests, answered with an `error` message. */
   readonly rejected: number;
   /** Valid requests that Redis failed to store or enqueue. */
@@ -107,13 +111,15 @@ export interface Ingress {
 }
 
 /**
- * Stores the tensor unless the job exists already or another copy stored it first; atomic, so
- * a duplicate never overwrites the tensor of a queued job. 1: stored, 0: duplicate.
+ * Stores the tensor unless the request's job exists already (then it is a duplicate: 0).
+ * Without a job the tensor is (re)written even if a claim key is there: an ingress that died
+ * between storing and enqueueing leaves one behind, and the resend must not be refused for it.
+ * Two copies racing here both store the same bytes; BullMQ adds their job once. 1: stored.
  */
 const STORE_CLAIM = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2], 'NX') then return 1 end
-return 0`;
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+return 1`;
 
 const JOB_RETENTION = { age: 3600 } as const;
 
@@ -136,9 +142,24 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     idleMs: options.queueIdleMs ?? 60_000,
     logger,
   });
-  const counts = { accepted: 0, duplicates: 0, rejected: 0, failed: 0 };
+  const counts = { accepted: 0, duplicates: 0, answeredAgain: 0, rejected: 0, failed: 0 };
   const inFlight = new Set<Promise<void>>();
   const maxInFlight = options.maxInFlight ?? 256;
+
+  /**
+   * A resend of a request whose job already finished: the UE missed the answer (e.g. a broker
+   * restart lost its session), so the kept answer goes out again. A job still pending answers
+   * by itself.
+   */
+  const answerAgain = async (mqtt: MqttClient, ue: string, requestId: string) => {
+    const answer = await redis.hgetallBuffer(answerKey(redisPrefix, ue, requestId));
+    const channel = answer.channel?.toString();
+    if (answer.payload === undefined || (channel !== 'result' && channel !== 'error')) return;
+    counts.answeredAgain += 1;
+    mqtt.publish(ueTopic(topicPrefix, ue, channel), answer.payload, { qos: MESSAGE_QOS }, (e) => {
+      if (e) logger.warn(`publishing a kept answer again: ${e.message}`);
+    });
+  };
 
   const handle = async (mqtt: MqttClient, topic: string, payload: Buffer): Promise<void> => {
     const outcome = readInferMessage(topicPrefix, topic, payload, maxBytes);
@@ -169,6 +190,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
       const stored = await redis.eval(STORE_CLAIM, 2, queue.toKey(jobId), key, bytes, ttl);
       if (stored !== 1) {
         counts.duplicates += 1;
+        await answerAgain(mqtt, ue, request.requestId);
         return;
       }
       const job: TailJobData = {

@@ -2,6 +2,9 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Executor } from '../dnn/index.js';
 import {
+  ANSWER_TTL_SECONDS,
+  type AnswerChannel,
+  answerKey,
   claimKey,
   EdgesplitError,
   encodeMessage,
@@ -88,7 +91,11 @@ export class TailJobRunner {
     let failure: Error | undefined;
     try {
       const result = await runTailJob(data, this.context, startedAt);
-      await this.options.publish(this.topic(ue, 'result'), encode(result));
+      const payload = encode(result);
+      await Promise.all([
+        this.options.publish(this.topic(ue, 'result'), payload),
+        this.keepAnswer(ue, data.requestId, 'result', payload),
+      ]);
     } catch (error) {
       failure = asError(error);
       if (error instanceof EdgesplitError) await this.reject(ue, jobId, error, data.requestId);
@@ -155,10 +162,31 @@ export class TailJobRunner {
       topic: this.topic(ue, 'infer'),
       ...(requestId === undefined ? {} : { requestId }),
     };
+    const payload = encode(errorReportFrom(error, context));
     try {
-      await this.options.publish(this.topic(ue, 'error'), encode(errorReportFrom(error, context)));
+      await Promise.all([
+        this.options.publish(this.topic(ue, 'error'), payload),
+        requestId === undefined ? undefined : this.keepAnswer(ue, requestId, 'error', payload),
+      ]);
     } catch (cause) {
       this.options.onError(asError(cause), `publishing an error to ${ue}`);
+    }
+  }
+
+  /**
+   * Keeps the answer for the ingress to send again to a resend of the request (proto's
+   * `answerKey`); failing to keep it only costs that, so it is reported, not thrown.
+   */
+  private async keepAnswer(ue: string, requestId: string, channel: AnswerChannel, payload: Buffer) {
+    const key = answerKey(this.options.config.redisPrefix, ue, requestId);
+    try {
+      await this.options.redis
+        .multi()
+        .hset(key, 'channel', channel, 'payload', payload)
+        .expire(key, ANSWER_TTL_SECONDS)
+        .exec();
+    } catch (cause) {
+      this.options.onError(asError(cause), `keeping the answer of ${requestId}`);
     }
   }
 

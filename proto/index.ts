@@ -15,6 +15,9 @@ export {
   ValidationError,
 } from './errors.js';
 export {
+  ANSWER_TTL_SECONDS,
+  type AnswerChannel,
+  answerKey,
   CLAIM_TTL_SECONDS,
   claimKey,
   DEFAULT_REDIS_PREFIX,

@@ -47,3 +47,22 @@ export interface TailJobData {
   /** When the ingress enqueued the job (ms since epoch, ingress clock). */
   readonly enqueuedAt: number;
 }
+
+/**
+ * How long a request's answer is kept for resends: longer than an agent's default retries take
+ * (3 x 10 s), short enough that a busy edge does not fill Redis with old results.
+ */
+export const ANSWER_TTL_SECONDS = 60;
+
+/**
+ * Redis hash holding the answer a request got: `channel` (`result` or `error`) and `payload`
+ * (the encoded message as published). A resend of a request whose job is finished is answered
+ * from here by the ingress, so a result published while the UE was away (a broker restart
+ * loses its session) is not lost.
+ */
+export function answerKey(redisPrefix: string, ueId: string, requestId: string): string {
+  return `${redisPrefix}:answer:${ueId}:${requestId}`;
+}
+
+/** The channels an answer is published on. */
+export type AnswerChannel = 'result' | 'error';

@@ -18,6 +18,7 @@ import {
   type TokenRecord,
 } from '../broker/index.js';
 import {
+  answerKey,
   claimKey,
   connectMqtt,
   decodeMessage,
@@ -50,6 +51,8 @@ let redis: Redis;
 let queue: Queue<TailJobData>;
 let ue: MqttClient;
 const errors: ErrorReport[] = [];
+/** Raw payloads ue-1 received on its result topic. */
+const results: Buffer[] = [];
 
 async function connect(url: string, username?: string): Promise<MqttClient> {
   const client = await connectMqtt({
@@ -62,7 +65,8 @@ async function connect(url: string, username?: string): Promise<MqttClient> {
 }
 
 function errorCollector(client: MqttClient, into: ErrorReport[]): void {
-  client.on('message', (_topic, payload) => {
+  client.on('message', (topic, payload) => {
+    if (!topic.endsWith('/error')) return;
     const decoded = decodeMessage('error', payload);
     if (decoded.ok) into.push(decoded.value);
   });
@@ -85,8 +89,11 @@ beforeAll(async () => {
   });
   queue = new Queue<TailJobData>(ueQueueName('ue-1'), { connection: redis, prefix: PREFIX });
   ue = await connect(`mqtt://127.0.0.1:${broker.port}`, 'ue-1');
-  await ue.subscribeAsync(`${P}/ue/ue-1/error`, { qos: 1 });
+  await ue.subscribeAsync([`${P}/ue/ue-1/error`, `${P}/ue/ue-1/result`], { qos: 1 });
   errorCollector(ue, errors);
+  ue.on('message', (topic, payload) => {
+    if (topic.endsWith('/result')) results.push(payload);
+  });
 });
 
 afterAll(async () => {
@@ -192,6 +199,42 @@ describe('valid requests', () => {
     await send(encodeMessage(infer));
     expect(await redis.exists(key)).toBe(0);
     expect(await jobTotal()).toBe(jobsBefore + 1);
+  });
+
+  it('enqueue a resend whose tensor an ingress that died before enqueueing left behind', async () => {
+    const infer = request();
+    const key = claimKey(PREFIX, 'ue-1', infer.requestId);
+    await redis.set(key, Buffer.from([1, 2, 3, 4]), 'EX', 60);
+    const jobsBefore = await jobTotal();
+    await send(encodeMessage(infer));
+    expect(await jobTotal()).toBe(jobsBefore + 1);
+    expect(await redis.getBuffer(key)).toEqual(Buffer.from(infer.tensor.data.buffer));
+  });
+
+  it('answer a resend of a finished request again from the kept answer', async () => {
+    const infer = request();
+    const resultsBefore = results.length;
+    await send(encodeMessage(infer));
+    const kept = encodeMessage({
+      requestId: infer.requestId,
+      epoch: infer.epoch,
+      cut: infer.cut,
+      sample: infer.sample,
+      worker: 'w1',
+      tensor: { dtype: 'float32', shape: [1, 2], data: new Float32Array([0.25, 0.75]) },
+      timings: { queueMs: 1, computeMs: 2 },
+    });
+    await redis.hset(
+      answerKey(PREFIX, 'ue-1', infer.requestId),
+      'channel',
+      'result',
+      'payload',
+      kept,
+    );
+    await send(encodeMessage(infer));
+    await until(() => results.length > resultsBefore);
+    expect(results.at(-1)).toEqual(Buffer.from(kept));
+    expect(ingress.stats().answeredAgain).toBeGreaterThan(0);
   });
 });
 

@@ -82,7 +82,25 @@ export class ProcessGroup {
     return this.processes.filter((p) => !p.alive()).map((p) => `${p.name}: ${p.output}`);
   }
 
-  async stopAll(): Promise<void> {
-    await Promise.all(this.processes.map((p) => p.stop('SIGTERM')));
+  /**
+   * SIGTERM to every process; one still running after `graceMs` is killed, and named in the
+   * returned list (a clean shutdown is part of the contract, so callers may assert it empty).
+   */
+  async stopAll(graceMs = 10_000): Promise<string[]> {
+    const stuck: string[] = [];
+    await Promise.all(
+      this.processes.map(async (p) => {
+        const exited = p.stop('SIGTERM');
+        const timer = setTimeout(() => {
+          stuck.push(
+            `${p.name} (pid ${p.pid}) ignored SIGTERM for ${graceMs} ms:\n${p.output.slice(-1500)}`,
+          );
+          p.child.kill('SIGKILL');
+        }, graceMs);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+    return stuck;
   }
 }

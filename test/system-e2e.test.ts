@@ -29,7 +29,8 @@ describe.each<BrokerKind>(['embedded', 'mosquitto'])('the live system on the %s 
     fleet = await startFleet(system, UES);
     await waitUntil(() => system!.observer.decisions.size === UES, 'a decision for every UE');
 
-    await runRequests(fleet, REQUESTS);
+    const sent = await runRequests(fleet, REQUESTS);
+    expect(sent).toBe(REQUESTS);
 
     const requests = fleet.reduce((sum, ue) => sum + ue.agent.counters().requests, 0);
     expect(requests).toBe(REQUESTS);

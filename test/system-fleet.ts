@@ -6,6 +6,8 @@ export interface FleetUe {
   /** Results the application received, by requestId. */
   readonly delivered: Map<string, number>;
   readonly tasks: TaskResult[];
+  /** The agent's warnings and error reports, for failure messages. */
+  readonly warnings: string[];
 }
 
 const MODELS = ['resnet18', 'mobilenet-v2', 'squeezenet1.1', 'alexnet'] as const;
@@ -34,7 +36,14 @@ export async function startFleet(
         requestTimeoutMs: 15_000,
         ...(typeof extra === 'function' ? extra(index) : extra),
       } as AgentOptions);
-      const ue: FleetUe = { agent, delivered: new Map(), tasks: [] };
+      const ue: FleetUe = { agent, delivered: new Map(), tasks: [], warnings: [] };
+      agent.on('warning', (error) => ue.warnings.push(`${Date.now()} ${error.message}`));
+      agent.on('error', (report) =>
+        ue.warnings.push(`${Date.now()} error report ${JSON.stringify(report)}`),
+      );
+      agent.on('status', (status) =>
+        ue.warnings.push(`${Date.now()} status ${JSON.stringify(status)}`),
+      );
       agent.on('result', (result) =>
         ue.delivered.set(result.requestId, (ue.delivered.get(result.requestId) ?? 0) + 1),
       );
@@ -44,21 +53,35 @@ export async function startFleet(
 }
 
 /**
- * Runs tasks on every UE until `budget` offloaded requests have been sent: a UE reserves one
- * request before its task and hands it back when the task ran locally.
+ * Runs tasks on every UE until `budget` offloaded requests have been sent (batch 1: an offloaded
+ * task is one request); returns how many were sent, which exceeds `budget` only when a UE that
+ * started a task as local was given units in between. A UE whose decision offloads reserves a request before its
+ * task (handing it back if the task ran locally after all); a UE running locally keeps going
+ * without one, since it may be given units later.
  */
-export async function runRequests(fleet: readonly FleetUe[], budget: number): Promise<void> {
+export async function runRequests(fleet: readonly FleetUe[], budget: number): Promise<number> {
   let left = budget;
+  let sent = 0;
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   await Promise.all(
     fleet.map(async (ue) => {
-      while (left > 0) {
-        left--;
+      while (sent < budget) {
+        const decision = ue.agent.decision;
+        const offloads = decision !== undefined && decision.cut < lastCut(ue);
+        if (offloads && left === 0) {
+          await pause(5);
+          continue;
+        }
+        if (offloads) left--;
         const task = await ue.agent.runTask();
         ue.tasks.push(task);
-        if (task.cut === lastCut(ue)) left++;
+        if (task.cut < lastCut(ue)) sent++;
+        if (offloads && task.cut === lastCut(ue)) left++;
+        await pause(0);
       }
     }),
   );
+  return sent;
 }
 
 function lastCut(ue: FleetUe): number {

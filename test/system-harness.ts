@@ -110,9 +110,12 @@ export class RunningSystem {
     return worker;
   }
 
-  async stop(): Promise<void> {
+  /** Stops every process; returns those that had to be killed (see `ProcessGroup.stopAll`). */
+  async stop(): Promise<string[]> {
     await this.observer?.close().catch(() => {});
-    await this.group.stopAll();
+    const stuck = await this.group.stopAll();
+    if (stuck.length > 0) process.stderr.write(`${stuck.join('\n')}\n`);
     await deleteKeys(this.redisUrl, `${this.redisPrefix}:*`).catch(() => {});
+    return stuck;
   }
 }

@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FleetUe, runRequests, startFleet, stopFleet } from './system-fleet.js';
+import { RunningSystem } from './system-harness.js';
+import { waitUntil } from './system-observer.js';
+
+const FAST_LINK = { uplinkMbps: 200, downlinkMbps: 200, rttMs: 2 };
+
+function requestsSent(fleet: readonly FleetUe[]): number {
+  return fleet.reduce((sum, ue) => sum + ue.agent.counters().requests, 0);
+}
+
+/** Every request sent got exactly one result to the application, and none failed. */
+function expectEachAnsweredOnce(fleet: readonly FleetUe[], requests: number): void {
+  const report = fleet
+    .map(
+      (ue) =>
+        `${ue.agent.id} ${JSON.stringify(ue.agent.counters())} delivered ${ue.delivered.size}`,
+    )
+    .join('\n');
+  expect(requestsSent(fleet), report).toBe(requests);
+  const delivered = fleet.flatMap((ue) => [...ue.delivered.values()]);
+  expect(delivered.length, report).toBe(requests);
+  expect(delivered.filter((count) => count !== 1)).toEqual([]);
+  for (const ue of fleet) expect(ue.agent.counters().failed, ue.agent.id).toBe(0);
+}
+
+describe('faults', () => {
+  let system: RunningSystem | undefined;
+  let fleet: FleetUe[] = [];
+
+  afterEach(async () => {
+    await stopFleet(fleet);
+    fleet = [];
+    await system?.stop();
+    system = undefined;
+  });
+
+  it('SIGKILL of an edge worker mid-run: all 300 requests answered once, R drops, re-solved', async () => {
+    system = await RunningSystem.start({
+      broker: 'embedded',
+      workers: 2,
+      units: 4,
+      speedFactor: 3,
+      workerArgs: ['--lock-duration-ms', '2000', '--stalled-interval-ms', '1000'],
+    });
+    const observer = system.observer;
+    fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 20_000 });
+    await waitUntil(() => observer.decisions.size === 8, 'a decision for every UE');
+    await waitUntil(() => observer.scheduler?.units === 8, 'R = 8');
+    const epochBefore = observer.scheduler!.epoch;
+
+    const run = runRequests(fleet, 300);
+    await waitUntil(() => requestsSent(fleet) >= 100, '100 requests sent', 60_000);
+    const victim = system.workers[1]!;
+    expect(victim.alive()).toBe(true);
+    await victim.stop('SIGKILL');
+    await waitUntil(() => observer.scheduler?.units === 4, 'R to drop to 4');
+    expect(observer.scheduler!.epoch).toBeGreaterThan(epochBefore);
+    const sent = await run;
+
+    expect(sent).toBeGreaterThanOrEqual(300);
+    expectEachAnsweredOnce(fleet, sent);
+    expect(system.workers[0]!.alive()).toBe(true);
+    expect(system.scheduler.alive()).toBe(true);
+  });
+
+  it('a broker restart mid-run: agents reconnect and continue, no request lost', async () => {
+    system = await RunningSystem.start({
+      broker: 'embedded',
+      workers: 2,
+      units: 4,
+      speedFactor: 3,
+    });
+    const observer = system.observer;
+    fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 5000 });
+    await waitUntil(() => observer.decisions.size === 8, 'a decision for every UE');
+
+    const run = runRequests(fleet, 300);
+    await waitUntil(() => requestsSent(fleet) >= 100, '100 requests sent', 60_000);
+    await system.broker!.stop('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await system.startBroker();
+    const sent = await run;
+    expect(sent).toBeGreaterThanOrEqual(300);
+    expectEachAnsweredOnce(fleet, sent);
+    // The restarted broker knows the fleet again: every UE re-announced itself and holds a
+    // decision from the scheduler, which is still the same process.
+    await waitUntil(() => observer.scheduler?.ues === 8, 'the scheduler to see all 8 UEs again');
+    expect(system.scheduler.alive()).toBe(true);
+    for (const worker of system.workers) expect(worker.alive()).toBe(true);
+  });
+});
