@@ -13,6 +13,7 @@ import type {
   PublishPacket,
   Subscription,
 } from 'aedes';
+import { decodeMessage, messageKindOf, RETAINED, tryParseTopic } from '../proto/index.js';
 import {
   type AccessRules,
   accessRules,
@@ -70,6 +71,26 @@ function authError(message: string, returnCode: AuthErrorCode): AuthenticateErro
 // CONNACK return codes (MQTT 3.1.1, table 3.1); aedes types them as an ambient const enum.
 const BAD_USERNAME_OR_PASSWORD = 4 as AuthErrorCode;
 const NOT_AUTHORIZED = 5 as AuthErrorCode;
+
+/**
+ * Whether a retained payload may replace what the broker stores for `topic`: on one of our
+ * retained topics it must be empty (a clear) or a valid message of the topic's kind. Anything
+ * else (a foreign topic, a kind never retained) is not judged here.
+ */
+function storable(
+  topicPrefix: string,
+  topic: string,
+  payload: Buffer | string,
+  maxBytes: number,
+): boolean {
+  if (payloadBytes(payload) === 0) return true;
+  const parsed = tryParseTopic(topicPrefix, topic);
+  if (!parsed.ok) return true;
+  const kind = messageKindOf(parsed.value);
+  if (!RETAINED[kind]) return true;
+  const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  return decodeMessage(kind, bytes, { maxBytes }).ok;
+}
 
 export function accessControl(options: AccessControlOptions): AccessControl {
   const { authenticator, topicPrefix, maxPayloadBytes, refusals } = options;
@@ -172,6 +193,11 @@ export function accessControl(options: AccessControlOptions): AccessControl {
       const rules = client === null ? 'stored will' : rulesByClient.get(client);
       const problem = publishProblem(rules, packet.topic, packet.payload, packet.retain);
       if (problem === undefined) {
+        // An invalid retained payload is delivered, so that its reader rejects it and tells the
+        // UE, but not stored: the last valid message stays retained, and a restarted scheduler
+        // rebuilds the state the invalid payload did not change.
+        if (packet.retain && !storable(topicPrefix, packet.topic, packet.payload, maxPayloadBytes))
+          packet.retain = false;
         callback(null);
         return;
       }
