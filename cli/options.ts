@@ -1,8 +1,8 @@
 /** Option parsers and helpers the commands share. */
 import { readFile } from 'node:fs/promises';
-import { type CommanderError, InvalidArgumentError } from 'commander';
+import { type Command, type CommanderError, InvalidArgumentError } from 'commander';
 import { parseTraceArg, parseTraceCsv, TraceError, type TraceSpec } from '../agents/index.js';
-import { hasModel, listModels } from '../dnn/index.js';
+import { hasModel, listModels, REAL_MODELS } from '../dnn/index.js';
 import { DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../proto/index.js';
 
 /** Exit code of a command line that cannot be acted on (bad flag, unknown model, bad file). */
@@ -101,4 +101,29 @@ export function untilSignal(done?: Promise<unknown>): Promise<NodeJS.Signals | u
       () => finish(),
     );
   });
+}
+
+/** The options `fleet run` and `up` share: which models, which trace, how long, how often. */
+export function addFleetRunOptions(
+  command: Command,
+  defaults: { readonly trace: string; readonly summaryEveryS: number },
+): Command {
+  return command
+    .option(
+      '--models <list>',
+      `comma-separated zoo models, handed out round-robin (default: ${REAL_MODELS.join(',')})`,
+      parseModels,
+    )
+    .option(
+      '--trace <trace>',
+      'uplink bandwidth over time: constant, walk, steps:SECONDS=MBPS,... or FILE.csv (seconds,Mbps)',
+      defaults.trace,
+    )
+    .option('--duration <s>', 'seconds to run (default: until SIGINT/SIGTERM)', parsePositive)
+    .option(
+      '--summary-every <s>',
+      'seconds between summary lines',
+      parsePositive,
+      defaults.summaryEveryS,
+    );
 }

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ueQueueName } from '../proto/index.js';
-import { type FleetUe, startFleet, stopFleet } from './system-fleet.js';
+import { startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
 import { waitUntil } from './system-observer.js';
 
@@ -22,32 +22,26 @@ function maxOverlap(intervals: readonly (readonly [number, number])[]): number {
 }
 
 describe('allocated concurrency across two edge worker processes', () => {
-  let system: RunningSystem | undefined;
-  let fleet: FleetUe[] = [];
-
-  afterEach(async () => {
-    await stopFleet(fleet);
-    fleet = [];
-    await system?.stop();
-    system = undefined;
-  });
+  const started = useSystem();
 
   it('never runs more than u tail jobs of a UE at once, and reaches u under load', async () => {
     // 2 workers x 3 units; two UEs with batches of 12 and 4 keep their queues full.
-    system = await RunningSystem.start({
+    const system = await RunningSystem.start({
       broker: 'embedded',
       workers: 2,
       units: 3,
       speedFactor: 4,
     });
-    fleet = await startFleet(system, 2, (index) => ({
+    started.system = system;
+    const fleet = await startFleet(system, 2, (index) => ({
       model: 'resnet18',
       batch: index === 0 ? 12 : 4,
       link: { uplinkMbps: 500, downlinkMbps: 500, rttMs: 2 },
     }));
-    await waitUntil(() => system!.observer.decisions.size === 2, 'decisions');
+    started.fleet = fleet;
+    await waitUntil(() => system.observer.decisions.size === 2, 'decisions');
     const units = new Map(
-      fleet.map((ue) => [ue.agent.id, system!.observer.decisions.get(ue.agent.id)!.units]),
+      fleet.map((ue) => [ue.agent.id, system.observer.decisions.get(ue.agent.id)!.units]),
     );
     // ue-01 gets 4 units (3 on w1 and 1 on w2), ue-02 the other 2.
     expect(units).toEqual(

@@ -1,12 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { percentile } from '../agents/index.js';
-import {
-  type FleetUe,
-  predictionErrors,
-  runRequests,
-  startFleet,
-  stopFleet,
-} from './system-fleet.js';
+import { predictionErrors, runRequests, startFleet, useSystem } from './system-fleet.js';
 import { type BrokerKind, RunningSystem } from './system-harness.js';
 import { waitUntil } from './system-observer.js';
 
@@ -14,20 +8,19 @@ const UES = 20;
 const REQUESTS = 500;
 
 describe.each<BrokerKind>(['embedded', 'mosquitto'])('the live system on the %s broker', (kind) => {
-  let system: RunningSystem | undefined;
-  let fleet: FleetUe[] = [];
-
-  afterEach(async () => {
-    await stopFleet(fleet);
-    fleet = [];
-    await system?.stop();
-    system = undefined;
-  });
+  const started = useSystem();
 
   it(`serves ${UES} UEs: ${REQUESTS} requests, each answered exactly once, latency as predicted`, async () => {
-    system = await RunningSystem.start({ broker: kind, workers: 2, units: 10, speedFactor: 2 });
-    fleet = await startFleet(system, UES);
-    await waitUntil(() => system!.observer.decisions.size === UES, 'a decision for every UE');
+    const system = await RunningSystem.start({
+      broker: kind,
+      workers: 2,
+      units: 10,
+      speedFactor: 2,
+    });
+    started.system = system;
+    const fleet = await startFleet(system, UES);
+    started.fleet = fleet;
+    await waitUntil(() => system.observer.decisions.size === UES, 'a decision for every UE');
 
     const sent = await runRequests(fleet, REQUESTS);
     expect(sent).toBe(REQUESTS);

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type FleetUe, runRequests, startFleet, stopFleet } from './system-fleet.js';
+import { describe, expect, it } from 'vitest';
+import { type FleetUe, runRequests, startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
 import { waitUntil } from './system-observer.js';
 
@@ -25,26 +25,20 @@ function expectEachAnsweredOnce(fleet: readonly FleetUe[], requests: number): vo
 }
 
 describe('faults', () => {
-  let system: RunningSystem | undefined;
-  let fleet: FleetUe[] = [];
-
-  afterEach(async () => {
-    await stopFleet(fleet);
-    fleet = [];
-    await system?.stop();
-    system = undefined;
-  });
+  const started = useSystem();
 
   it('SIGKILL of an edge worker mid-run: all 300 requests answered once, R drops, re-solved', async () => {
-    system = await RunningSystem.start({
+    const system = await RunningSystem.start({
       broker: 'embedded',
       workers: 2,
       units: 4,
       speedFactor: 3,
       workerArgs: ['--lock-duration-ms', '2000', '--stalled-interval-ms', '1000'],
     });
+    started.system = system;
     const observer = system.observer;
-    fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 20_000 });
+    const fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 20_000 });
+    started.fleet = fleet;
     await waitUntil(() => observer.decisions.size === 8, 'a decision for every UE');
     await waitUntil(() => observer.scheduler?.units === 8, 'R = 8');
     const epochBefore = observer.scheduler!.epoch;
@@ -65,14 +59,16 @@ describe('faults', () => {
   });
 
   it('a broker restart mid-run: agents reconnect and continue, no request lost', async () => {
-    system = await RunningSystem.start({
+    const system = await RunningSystem.start({
       broker: 'embedded',
       workers: 2,
       units: 4,
       speedFactor: 3,
     });
+    started.system = system;
     const observer = system.observer;
-    fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 5000 });
+    const fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 5000 });
+    started.fleet = fleet;
     await waitUntil(() => observer.decisions.size === 8, 'a decision for every UE');
 
     const run = runRequests(fleet, 300);

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { type AgentOptions, startAgent, type TaskResult, type UeAgent } from '../agents/index.js';
 import type { RunningSystem } from './system-harness.js';
 
@@ -97,4 +98,22 @@ export function predictionErrors(ue: FleetUe): number[] {
   return ue.tasks
     .filter((task) => task.cut < lastCut(ue) && task.predictedMs > 0)
     .map((task) => Math.abs(task.measuredMs - task.predictedMs) / task.predictedMs);
+}
+
+/** What a system test started, stopped after each test by `useSystem`. */
+export interface SystemUnderTest {
+  system: RunningSystem | undefined;
+  fleet: FleetUe[];
+}
+
+/** Registers an afterEach that stops the test's fleet and system processes. */
+export function useSystem(): SystemUnderTest {
+  const started: SystemUnderTest = { system: undefined, fleet: [] };
+  afterEach(async () => {
+    await stopFleet(started.fleet);
+    started.fleet = [];
+    await started.system?.stop();
+    started.system = undefined;
+  });
+  return started;
 }

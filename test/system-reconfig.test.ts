@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TaskResult } from '../agents/index.js';
-import { type FleetUe, startFleet, stopFleet } from './system-fleet.js';
+import { startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
 import { waitUntil } from './system-observer.js';
 
@@ -12,26 +12,20 @@ interface Timed {
 }
 
 describe('live reconfiguration', () => {
-  let system: RunningSystem | undefined;
-  let fleet: FleetUe[] = [];
-
-  afterEach(async () => {
-    await stopFleet(fleet);
-    fleet = [];
-    await system?.stop();
-    system = undefined;
-  });
+  const started = useSystem();
 
   it('a 50 -> 2 Mbps step re-plans that UE under a higher epoch; requests in flight complete', async () => {
-    system = await RunningSystem.start({
+    const system = await RunningSystem.start({
       broker: 'embedded',
       workers: 2,
       units: 4,
       speedFactor: 2,
     });
+    started.system = system;
     const observer = system.observer;
     const link = { uplinkMbps: 50, downlinkMbps: 50, rttMs: 10 };
-    fleet = await startFleet(system, 4, { link, batch: 2 });
+    const fleet = await startFleet(system, 4, { link, batch: 2 });
+    started.fleet = fleet;
     await waitUntil(() => observer.decisions.size === 4, 'a decision for every UE');
     const target = fleet[0]!.agent;
     const before = observer.decisions.get(target.id)!;
@@ -80,6 +74,8 @@ describe('live reconfiguration', () => {
     const delivered = fleet.flatMap((ue) => [...ue.delivered.values()]);
     expect(delivered.every((count) => count === 1)).toBe(true);
     expect(delivered.length).toBe(fleet.reduce((sum, ue) => sum + ue.agent.counters().requests, 0));
-    console.log(`link drop -> new decision seen by an observer in ${reactionMs} ms (polled every 20 ms)`);
+    console.log(
+      `link drop -> new decision seen by an observer in ${reactionMs} ms (polled every 20 ms)`,
+    );
   });
 });

@@ -18,6 +18,7 @@ import {
   REAL_MODELS,
 } from '../../dnn/index.js';
 import {
+  addFleetRunOptions,
   EXIT_USAGE,
   exitOnUsageError,
   loadTrace,
@@ -94,7 +95,7 @@ export function registerFleetCommands(program: Command): void {
     .option('--out <file>', 'write the JSON to FILE instead of stdout')
     .action(generate);
 
-  fleet
+  const run = fleet
     .command('run')
     .description(
       'run a simulated fleet of UE agents in this process against a live broker (MQTT_URL)',
@@ -104,19 +105,8 @@ export function registerFleetCommands(program: Command): void {
       '--seed <s>',
       `PRNG seed (0 to ${MAX_SEED}): same seed, same fleet`,
       parseInteger,
-    )
-    .option(
-      '--models <list>',
-      `comma-separated models, handed out round-robin (default: ${REAL_MODELS.join(',')})`,
-      parseModels,
-    )
-    .option(
-      '--trace <trace>',
-      'uplink bandwidth over time: constant, walk, steps:SECONDS=MBPS,... or FILE.csv (seconds,Mbps)',
-      'constant',
-    )
-    .option('--duration <s>', 'seconds to run (default: until SIGINT/SIGTERM)', parsePositive)
-    .option('--summary-every <s>', 'seconds between summary lines', parsePositive, 5)
+    );
+  addFleetRunOptions(run, { trace: 'constant', summaryEveryS: 5 })
     .option('--think-ms <ms>', 'pause between tasks of each UE', parseNonNegative, 0)
     .option(
       '--timeout-ms <ms>',

@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../../proto/index.js';
 import {
   SCHEDULER_DEFAULTS,
@@ -9,19 +9,13 @@ import {
   type SolverName,
   startScheduler,
 } from '../../scheduler/index.js';
+import { parseNonNegative } from '../options.js';
 
 interface SchedulerFlags {
   readonly solver: SolverName;
   readonly coalesceMs: number;
   readonly hysteresis: number;
   readonly id?: string;
-}
-
-function parseNonNegative(value: string): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0)
-    throw new InvalidArgumentError('must be a finite number >= 0');
-  return number;
 }
 
 function formatMs(ms: number | null): string {

@@ -4,13 +4,12 @@ import { BrokerListenError } from '../../broker/index.js';
 import { FleetOptionsError, MAX_FLEET_UES, MAX_SEED } from '../../dnn/index.js';
 import { ENV, envValue } from '../../proto/index.js';
 import {
+  addFleetRunOptions,
   EXIT_USAGE,
   loadTrace,
   parseInteger,
-  parseModels,
   parseNonNegative,
   parsePort,
-  parsePositive,
   untilSignal,
 } from '../options.js';
 import { type PrivateRedis, startPrivateRedis } from '../up/private-redis.js';
@@ -39,7 +38,7 @@ interface UpFlags {
 const WARNING_EVERY_MS = 10_000;
 
 export function registerUpCommand(program: Command): void {
-  program
+  const up = program
     .command('up')
     .description(
       'run everything in one process: embedded broker (authentication OFF), ingress, scheduler, ' +
@@ -58,15 +57,8 @@ export function registerUpCommand(program: Command): void {
     .option('--workers <n>', 'edge workers', parseInteger, 2)
     .option('--units <n>', 'units per edge worker', parseInteger, 4)
     .option('--ues <n>', `simulated UEs (0 to ${MAX_FLEET_UES})`, parseInteger, 12)
-    .option('--seed <s>', `fleet seed (0 to ${MAX_SEED})`, parseInteger, 1)
-    .option('--models <list>', 'comma-separated zoo models, handed out round-robin', parseModels)
-    .option(
-      '--trace <trace>',
-      'uplink bandwidth over time: constant, walk, steps:SECONDS=MBPS,... or FILE.csv',
-      'walk',
-    )
-    .option('--duration <s>', 'seconds to run (default: until Ctrl-C)', parsePositive)
-    .option('--summary-every <s>', 'seconds between live summary lines', parsePositive, 2)
+    .option('--seed <s>', `fleet seed (0 to ${MAX_SEED})`, parseInteger, 1);
+  addFleetRunOptions(up, { trace: 'walk', summaryEveryS: 2 })
     .option('--grace-s <s>', 'seconds requests in flight at the end may take', parseNonNegative, 30)
     .option(
       '--json',
