@@ -33,7 +33,9 @@ export interface SchedulerOptions {
   /** Solver run on every change. @defaultValue `'optimal'` */
   solver?: SolverName;
   /**
-   * Changes arriving within this many ms of the first one are solved together.
+   * Coalescing window: a solve starts at least this many ms after the previous one ended and
+   * takes every change that arrived meanwhile; a change after a longer quiet spell is solved at
+   * once (with whatever arrived in the same socket read).
    * @defaultValue `2`
    */
   coalesceMs?: number;

@@ -54,7 +54,10 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
   private started = false;
   private closed = false;
   private dirty = false;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the solve scheduled to run; undefined when none is. */
+  private cancelPending: (() => void) | undefined;
+  /** When the last solve ended (performance.now()); the next one waits coalesceMs after it. */
+  private lastSolvedAt = Number.NEGATIVE_INFINITY;
   /** When the first change waiting for the next solve arrived (performance.now()). */
   private changedAt: number | undefined;
   private running: Promise<void> | undefined;
@@ -119,7 +122,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
 
   /** Resolves when no solve is pending or running. */
   async idle(): Promise<void> {
-    while (this.timer !== undefined || this.running !== undefined) {
+    while (this.cancelPending !== undefined || this.running !== undefined) {
       if (this.running !== undefined) await this.running;
       else await new Promise((resolve) => setTimeout(resolve, this.options.coalesceMs));
     }
@@ -128,8 +131,8 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
   /** Stops solving; waits for a running solve to finish. */
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelPending?.();
+    this.cancelPending = undefined;
     await this.running;
   }
 
@@ -141,18 +144,39 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     return { ...this.counters, epoch: this.epoch };
   }
 
+  /**
+   * Schedules the next solve. A change arriving more than coalesceMs after the last solve ended
+   * is solved on the next turn of the event loop: an isolated change waits for nothing, while the
+   * messages of one socket read are still solved together. Otherwise the solve waits until
+   * coalesceMs after the last one ended and takes every change that arrived meanwhile, so a
+   * stream of changes is solved at most once per solve plus window, as before.
+   */
   private requestSolve(): void {
     this.dirty = true;
     this.changedAt ??= performance.now();
-    if (!this.started || this.closed || this.timer !== undefined || this.running !== undefined)
+    if (
+      !this.started ||
+      this.closed ||
+      this.cancelPending !== undefined ||
+      this.running !== undefined
+    )
       return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    const run = () => {
+      this.cancelPending = undefined;
       this.running = this.runSolve().finally(() => {
         this.running = undefined;
+        this.lastSolvedAt = performance.now();
         if (this.dirty) this.requestSolve();
       });
-    }, this.options.coalesceMs);
+    };
+    const waitMs = this.lastSolvedAt + this.options.coalesceMs - performance.now();
+    if (waitMs > 0) {
+      const timer = setTimeout(run, waitMs);
+      this.cancelPending = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(run);
+      this.cancelPending = () => clearImmediate(immediate);
+    }
   }
 
   private async runSolve(): Promise<void> {

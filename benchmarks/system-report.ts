@@ -1,0 +1,198 @@
+/** The table, target checks and JSON of `npm run bench:system`. */
+import type { ReactionResult } from './system-reaction.js';
+import type { RequestResult } from './system-requests.js';
+import type { BrokerKind, Layout } from './system-stack.js';
+
+/** Everything measured with one broker. */
+export interface BrokerRun {
+  readonly broker: BrokerKind;
+  /** Absent when the scenario was not run (`--only`). */
+  readonly reaction?: ReactionResult;
+  /** One request at a time from one UE. */
+  readonly sequential?: RequestResult;
+  /** Many UEs, many requests in flight. */
+  readonly concurrent?: RequestResult;
+  /** The same load with 2 KiB tensors: what the system does per request, bytes aside. */
+  readonly concurrentSmall?: RequestResult;
+  /** Messages per second of the first hop alone (UEs to one subscriber), tensor-sized. */
+  readonly brokerCeiling?: number;
+}
+
+export interface RunSettings {
+  readonly layout: Layout;
+  readonly quick: boolean;
+  readonly edgeWorkers: number;
+  readonly seed: number;
+}
+
+export interface TargetCheck {
+  readonly broker: BrokerKind;
+  readonly target: string;
+  readonly met: boolean;
+  readonly actual: string;
+}
+
+export const TARGETS = {
+  reactionP50Ms: 5,
+  reactionP99Ms: 20,
+  requestP50Ms: 5,
+  perSecond: 2000,
+} as const;
+
+function ms(value: number): string {
+  if (!Number.isFinite(value)) return '-';
+  if (value >= 100) return value.toFixed(0);
+  if (value >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+function check(broker: BrokerKind, target: string, met: boolean, actual: string): TargetCheck {
+  return { broker, target, met, actual };
+}
+
+export function targetChecks(runs: readonly BrokerRun[]): TargetCheck[] {
+  return runs.flatMap(({ broker, reaction, sequential, concurrent }) => [
+    ...(reaction === undefined
+      ? []
+      : [
+          check(
+            broker,
+            `reaction p50 <= ${TARGETS.reactionP50Ms} ms`,
+            reaction.latency.p50Ms <= TARGETS.reactionP50Ms,
+            `${ms(reaction.latency.p50Ms)} ms`,
+          ),
+          check(
+            broker,
+            `reaction p99 <= ${TARGETS.reactionP99Ms} ms`,
+            reaction.latency.p99Ms <= TARGETS.reactionP99Ms,
+            `${ms(reaction.latency.p99Ms)} ms`,
+          ),
+        ]),
+    ...(sequential === undefined
+      ? []
+      : [
+          check(
+            broker,
+            `request p50 (one in flight) <= ${TARGETS.requestP50Ms} ms`,
+            sequential.latency.p50Ms <= TARGETS.requestP50Ms,
+            `${ms(sequential.latency.p50Ms)} ms`,
+          ),
+        ]),
+    ...(concurrent === undefined
+      ? []
+      : [
+          check(
+            broker,
+            `throughput >= ${TARGETS.perSecond} requests/s`,
+            concurrent.perSecond >= TARGETS.perSecond,
+            `${concurrent.perSecond.toFixed(0)} requests/s`,
+          ),
+        ]),
+  ]);
+}
+
+function tableText(header: readonly string[], body: readonly (readonly string[])[]): string {
+  const widths = header.map((h, k) => Math.max(h.length, ...body.map((line) => line[k]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(header), rule, ...body.map(line)].join('\n');
+}
+
+function cpuCell(value: number | null | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return value === null ? '-' : value.toFixed(2);
+}
+
+/** A table row: label, target, and the cell of one run ('-' when not measured). */
+type Row = readonly [label: string, target: string, cell: (run: BrokerRun) => string | undefined];
+
+const ROWS: readonly Row[] = [
+  [
+    'reaction p50 ms',
+    `<= ${TARGETS.reactionP50Ms}`,
+    (r) => r.reaction && ms(r.reaction.latency.p50Ms),
+  ],
+  [
+    'reaction p99 ms',
+    `<= ${TARGETS.reactionP99Ms}`,
+    (r) => r.reaction && ms(r.reaction.latency.p99Ms),
+  ],
+  ['reaction max ms', '', (r) => r.reaction && ms(r.reaction.latency.maxMs)],
+  [
+    'changes measured / published',
+    '',
+    (r) => r.reaction && `${r.reaction.latency.count} / ${r.reaction.published}`,
+  ],
+  [
+    'request p50 ms, 1 in flight',
+    `<= ${TARGETS.requestP50Ms}`,
+    (r) => r.sequential && ms(r.sequential.latency.p50Ms),
+  ],
+  ['request p99 ms, 1 in flight', '', (r) => r.sequential && ms(r.sequential.latency.p99Ms)],
+  ['throughput requests/s', `>= ${TARGETS.perSecond}`, (r) => r.concurrent?.perSecond.toFixed(0)],
+  [
+    '  UEs x requests in flight',
+    '',
+    (r) => r.concurrent && `${r.concurrent.ues} x ${r.concurrent.inFlight / r.concurrent.ues}`,
+  ],
+  ['  request p50 ms under load', '', (r) => r.concurrent && ms(r.concurrent.latency.p50Ms)],
+  ['  request p99 ms under load', '', (r) => r.concurrent && ms(r.concurrent.latency.p99Ms)],
+  ['  CPU ms/request, service processes', '', (r) => cpuCell(r.concurrent?.cpu?.servicesMs)],
+  ['  CPU ms/request, benchmark process', '', (r) => cpuCell(r.concurrent?.cpu?.benchMs)],
+  ['throughput, 2 KiB tensors', '', (r) => r.concurrentSmall?.perSecond.toFixed(0)],
+  ['  CPU ms/request, service processes', '', (r) => cpuCell(r.concurrentSmall?.cpu?.servicesMs)],
+  ['  CPU ms/request, benchmark process', '', (r) => cpuCell(r.concurrentSmall?.cpu?.benchMs)],
+  ['broker alone, messages/s', '', (r) => r.brokerCeiling?.toFixed(0)],
+];
+
+function describe(runs: readonly BrokerRun[], settings: RunSettings): string[] {
+  const where =
+    settings.layout === 'processes'
+      ? 'layout processes: broker, ingress, scheduler and edge workers each a process of the built CLI'
+      : 'layout single: broker, ingress, scheduler and edge workers inside the benchmark process, Mosquitto aside';
+  const lines = [`System benchmark (${where}${settings.quick ? ', --quick' : ''}).`];
+  const reaction = runs.find((r) => r.reaction)?.reaction;
+  if (reaction !== undefined)
+    lines.push(
+      `Reaction: N = ${reaction.ues} UEs (planFleet seed ${settings.seed}), R = ${reaction.units}. ` +
+        "Each change multiplies or divides one UE's uplink by 25 (far past the 10% hysteresis), " +
+        "one at a time; only changes that changed that UE's own decision are measured.",
+    );
+  const sequential = runs.find((r) => r.sequential)?.sequential;
+  const concurrent = runs.find((r) => r.concurrent)?.concurrent;
+  if (sequential !== undefined && concurrent !== undefined)
+    lines.push(
+      `Requests: ${sequential.tensorBytes.toLocaleString('en-US')}-byte float32 tensors ` +
+        `(resnet18 after layer4.0), zero compute (speed factor 0), ${settings.edgeWorkers} edge ` +
+        `worker(s); ${sequential.latency.count} requests one at a time, ` +
+        `${concurrent.latency.count} under load.`,
+      'Throughput with 2 KiB tensors: the same load, to tell the cost per request from the cost ' +
+        'per byte. Broker alone: tensor-sized QoS 1 messages from the same UEs to one subscriber ' +
+        '(the first hop of every request, a ceiling for the throughput).',
+      'CPU per request (warm-up included): service processes = every service outside the ' +
+        'benchmark process (Mosquitto; with --layout processes also broker, ingress, edge ' +
+        'workers); benchmark process = the UEs and the services it runs. Redis is not counted.',
+    );
+  return lines;
+}
+
+export function printTable(
+  runs: readonly BrokerRun[],
+  targets: readonly TargetCheck[],
+  settings: RunSettings,
+): void {
+  const header = ['', 'target', ...runs.map((r) => r.broker)];
+  const body = ROWS.filter(([, , cell]) => runs.some((run) => cell(run) !== undefined)).map(
+    ([label, target, cell]) => [label, target, ...runs.map((run) => cell(run) ?? '-')],
+  );
+  const lines = [
+    ...describe(runs, settings),
+    '',
+    tableText(header, body),
+    '',
+    'Targets:',
+    ...targets.map((t) => `  ${t.met ? 'met   ' : 'MISSED'} ${t.broker}: ${t.target}: ${t.actual}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

@@ -1,0 +1,114 @@
+/**
+ * The services under test for one broker and one layout: `single` runs them all inside the
+ * benchmark process (only Mosquitto is a process of its own), `processes` runs each service as
+ * its own process through the built CLI, as deployed.
+ */
+import { createBroker, silentLogger, startIngress } from '../broker/index.js';
+import { startEdgeWorker } from '../edge-worker/index.js';
+import { startScheduler } from '../scheduler/index.js';
+import {
+  type BrokerProcess,
+  type Child,
+  type ServiceEnv,
+  startCli,
+  startEmbeddedBrokerProcess,
+  startMosquitto,
+} from './system-children.js';
+
+export const BROKER_KINDS = ['embedded', 'mosquitto'] as const;
+export type BrokerKind = (typeof BROKER_KINDS)[number];
+
+export const LAYOUTS = ['single', 'processes'] as const;
+export type Layout = (typeof LAYOUTS)[number];
+
+/** Something running that the benchmark stops at the end. */
+export interface Running {
+  /** Its processes, when it runs outside the benchmark process. */
+  readonly pids?: readonly number[];
+  stop(): Promise<void>;
+}
+
+export async function startBroker(
+  kind: BrokerKind,
+  layout: Layout,
+  env: Omit<ServiceEnv, 'mqttUrl'>,
+): Promise<BrokerProcess> {
+  if (kind === 'mosquitto') return startMosquitto();
+  if (layout === 'processes') return startEmbeddedBrokerProcess(env);
+  const broker = await createBroker({
+    port: 0,
+    host: '127.0.0.1',
+    auth: 'off',
+    topicPrefix: env.topicPrefix,
+    logger: silentLogger,
+  });
+  const url = `mqtt://127.0.0.1:${broker.port}`;
+  return { name: 'broker', pids: [], url, stop: () => broker.close() };
+}
+
+export async function startSchedulerService(layout: Layout, env: ServiceEnv): Promise<Running> {
+  if (layout === 'processes')
+    return startCli('scheduler', ['scheduler', '--id', 'bench-scheduler'], env, /started/);
+  const scheduler = await startScheduler({ ...env, id: 'bench-scheduler' });
+  return { stop: () => scheduler.close() };
+}
+
+export async function startIngressService(layout: Layout, env: ServiceEnv): Promise<Running> {
+  const clientId = `bench-ingress-${env.redisPrefix}`.slice(0, 64);
+  if (layout === 'processes')
+    return startCli('ingress', ['ingress', '--client-id', clientId], env, /connected/);
+  const ingress = await startIngress({ ...env, clientId, logger: silentLogger });
+  return { stop: () => ingress.close() };
+}
+
+/** Edge worker options of the request benchmarks: no compute at all. */
+export interface EdgeWorkerPlan {
+  readonly ids: readonly string[];
+  readonly unitsEach: number;
+  readonly models: readonly string[];
+}
+
+export async function startEdgeWorkers(
+  layout: Layout,
+  env: ServiceEnv,
+  plan: EdgeWorkerPlan,
+): Promise<Running> {
+  const started: Running[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((worker) => worker.stop()));
+  };
+  const pids = () => started.flatMap((worker) => worker.pids ?? []);
+  try {
+    for (const id of plan.ids) {
+      if (layout === 'processes') {
+        const args = ['edge-worker', '--id', id, '--units', `${plan.unitsEach}`];
+        args.push('--speed-factor', '0', '--models', plan.models.join(','));
+        started.push(await startCli(`edge worker ${id}`, args, env, /online with/));
+      } else {
+        const worker = await startEdgeWorker({
+          ...env,
+          id,
+          units: plan.unitsEach,
+          models: plan.models,
+          speedFactor: 0,
+        });
+        started.push({ stop: () => worker.close() });
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { pids: pids(), stop };
+}
+
+/** Stops everything in reverse order of start, reporting but not throwing failures. */
+export async function stopAll(running: readonly (Running | Child | undefined)[]): Promise<void> {
+  for (const item of [...running].reverse()) {
+    try {
+      await item?.stop();
+    } catch (error) {
+      process.stderr.write(`stopping: ${error instanceof Error ? error.message : error}\n`);
+    }
+  }
+}

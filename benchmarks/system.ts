@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { type BrokerRun, printTable, type RunSettings, targetChecks } from './system-report.js';
+import { benchBroker, SCENARIOS, type Scenario } from './system-run.js';
+import { BROKER_KINDS, type BrokerKind, LAYOUTS, type Layout } from './system-stack.js';
+
+/**
+ * `npm run bench:system [-- --quick] [--json] [--brokers embedded,mosquitto]
+ *   [--only reaction,requests] [--layout single|processes] [--edge-workers 1] [--seed 3]`
+ *
+ * For each broker (the embedded aedes broker and a private Mosquitto): the reaction time from a
+ * link change to the new decision at N = 200 UEs, and the overhead of a zero-compute request
+ * through broker, ingress, BullMQ and edge workers, one at a time and under load.
+ */
+
+interface Args {
+  readonly brokers: readonly BrokerKind[];
+  readonly scenarios: readonly Scenario[];
+  readonly layout: Layout;
+  readonly quick: boolean;
+  readonly json: boolean;
+  readonly seed: number;
+  readonly edgeWorkers: number;
+}
+
+function listOf<T extends string>(flag: string, text: string, known: readonly T[]): T[] {
+  const items = text.split(',').map((item) => item.trim());
+  for (const item of items)
+    if (!(known as readonly string[]).includes(item))
+      throw new RangeError(`--${flag}: "${item}" is not one of ${known.join(', ')}`);
+  return items as T[];
+}
+
+function parseCliArgs(argv: readonly string[]): Args {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      brokers: { type: 'string', default: BROKER_KINDS.join(',') },
+      only: { type: 'string', default: SCENARIOS.join(',') },
+      layout: { type: 'string', default: 'single' },
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      seed: { type: 'string', default: '3' },
+      'edge-workers': { type: 'string', default: '1' },
+    },
+  });
+  const layout = values.layout as Layout;
+  if (!LAYOUTS.includes(layout))
+    throw new RangeError(`--layout must be one of ${LAYOUTS.join(', ')}`);
+  const seed = Number(values.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`--seed: bad seed "${seed}"`);
+  const edgeWorkers = Number(values['edge-workers']);
+  if (!Number.isSafeInteger(edgeWorkers) || edgeWorkers < 1 || edgeWorkers > 8)
+    throw new RangeError('--edge-workers must be an integer from 1 to 8');
+  return {
+    brokers: listOf('brokers', values.brokers, BROKER_KINDS),
+    scenarios: listOf('only', values.only, SCENARIOS),
+    layout,
+    quick: values.quick,
+    json: values.json,
+    seed,
+    edgeWorkers,
+  };
+}
+
+async function main(): Promise<number> {
+  const args = parseCliArgs(process.argv.slice(2));
+  const runId = randomBytes(3).toString('hex');
+  const runs: BrokerRun[] = [];
+  for (const broker of args.brokers) {
+    const log = (line: string) => {
+      if (!args.json) process.stderr.write(`${broker}: ${line}\n`);
+    };
+    const options = {
+      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      layout: args.layout,
+      scenarios: args.scenarios,
+      quick: args.quick,
+      seed: args.seed,
+      edgeWorkers: args.edgeWorkers,
+      log,
+    };
+    runs.push(await benchBroker(options, broker, runId));
+  }
+  const targets = targetChecks(runs);
+  const settings: RunSettings = {
+    layout: args.layout,
+    quick: args.quick,
+    edgeWorkers: args.edgeWorkers,
+    seed: args.seed,
+  };
+  if (args.json) process.stdout.write(`${JSON.stringify({ settings, runs, targets }, null, 2)}\n`);
+  else printTable(runs, targets, settings);
+  return 0;
+}
+
+process.exitCode = await main();
