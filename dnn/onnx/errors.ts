@@ -1,0 +1,27 @@
+/** What is wrong with a file given to `importModel`. */
+export type OnnxImportProblem =
+  | 'unreadable'
+  | 'not-onnx'
+  | 'inputs'
+  | 'non-float-input'
+  | 'dynamic-dim'
+  | 'outputs'
+  | 'graph'
+  | 'runtime';
+
+/** A file that cannot be imported as a splittable model; the message names the file. */
+export class OnnxImportError extends Error {
+  readonly file: string;
+  readonly problem: OnnxImportProblem;
+  constructor(
+    file: string,
+    problem: OnnxImportProblem,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${reason}`, options);
+    this.name = 'OnnxImportError';
+    this.file = file;
+    this.problem = problem;
+  }
+}
