@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IClientOptions } from 'mqtt';
-import { type Executor, planFleet } from '../dnn/index.js';
-import type { BeforeDecision } from './agent-options.js';
+import { type DeviceCut, type Executor, planFleet } from '../dnn/index.js';
+import type { BeforeDecision, DeviceSpec } from './agent-options.js';
 import type { TaskRecord } from './agent-stats.js';
 import type { LinkMode } from './emulated-link.js';
 import {
@@ -60,6 +60,15 @@ export interface FleetRunOptions {
   readonly beforeDecision?: BeforeDecision;
   readonly decisionWaitMs?: number;
   readonly executor?: Executor;
+  /**
+   * A UE's measured head instead of its device class's FLOP-based one: the profile it announces
+   * and the executor running it (e.g. real inference slowed down to the device's speed).
+   * @defaultValue none
+   */
+  readonly headFor?: (
+    model: string,
+    device: DeviceSpec,
+  ) => { readonly profile: readonly DeviceCut[]; readonly executor: Executor };
   readonly mqttOptions?: IClientOptions;
 }
 
@@ -138,7 +147,9 @@ async function startMembers(
     const agent = await startAgent({
       id: member.id,
       model: member.model,
-      device: member.device,
+      ...(options.headFor === undefined
+        ? { device: member.device }
+        : options.headFor(member.model, member.device)),
       batch: ue.batch,
       link: {
         uplinkMbps: mbps,

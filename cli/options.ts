@@ -1,6 +1,6 @@
 /** Option parsers and helpers the commands share. */
 import { readFile } from 'node:fs/promises';
-import { type Command, type CommanderError, InvalidArgumentError } from 'commander';
+import { type Command, type CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseTraceArg, parseTraceCsv, TraceError, type TraceSpec } from '../agents/index.js';
 import { hasModel, listModels, REAL_MODELS } from '../dnn/index.js';
 import { DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../proto/index.js';
@@ -106,7 +106,11 @@ export function untilSignal(done?: Promise<unknown>): Promise<NodeJS.Signals | u
 /** The options `fleet run` and `up` share: which models, which trace, how long, how often. */
 export function addFleetRunOptions(
   command: Command,
-  defaults: { readonly trace: string; readonly summaryEveryS: number },
+  defaults: {
+    readonly trace: string;
+    readonly summaryEveryS: number;
+    readonly executor: 'emulated' | 'onnx';
+  },
 ): Command {
   return command
     .option(
@@ -125,5 +129,13 @@ export function addFleetRunOptions(
       'seconds between summary lines',
       parsePositive,
       defaults.summaryEveryS,
+    )
+    .addOption(
+      new Option(
+        '--executor <kind>',
+        'head (and in up, tail) executor: emulated (sleep the profiled time) or onnx (ONNX Runtime)',
+      )
+        .choices(['emulated', 'onnx'])
+        .default(defaults.executor),
     );
 }

@@ -4,6 +4,8 @@ import { registerBrokerCommands } from './commands/broker.js';
 import { registerEdgeWorkerCommand } from './commands/edge-worker.js';
 import { registerFleetCommands } from './commands/fleet.js';
 import { registerIngressCommand } from './commands/ingress.js';
+import { registerModelCommands } from './commands/model.js';
+import { registerProfileCommand } from './commands/profile.js';
 import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerSolveCommand } from './commands/solve.js';
 import { registerUpCommand } from './commands/up.js';
@@ -31,5 +33,7 @@ export function buildProgram(): Command {
   registerIngressCommand(program);
   registerAgentCommand(program);
   registerUpCommand(program);
+  registerModelCommands(program);
+  registerProfileCommand(program);
   return program;
 }

@@ -25,6 +25,8 @@ export {
 export * from './layers.js';
 export { LINK_CLASSES, type LinkClass } from './link-classes.js';
 export type { Block, ModelSpec } from './model-spec.js';
+export * from './onnx/index.js';
+export { OnnxExecutor, type OnnxExecutorOptions } from './onnx-executor.js';
 export {
   type BlockProfile,
   BYTES_PER_ELEMENT,
@@ -32,6 +34,14 @@ export {
   type ModelProfile,
   profileModel,
 } from './profile.js';
+export {
+  type MeasuredProfile,
+  measuredProfileSchema,
+  ProfileFileError,
+  readProfileFile,
+  writeProfileFile,
+} from './profile-file.js';
+export { measureProfile, type ProfileOptions } from './profiler.js';
 export { type DeviceCut, deviceProfile, edgeProfile } from './runtime-profile.js';
 export {
   getModel,

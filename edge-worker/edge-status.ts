@@ -16,11 +16,16 @@ export function defaultEdgeModels(): string[] {
  * What a worker declares per model: edge time after each cut, one sample on one unit, scaled by
  * the speed factor, so the scheduler predicts the time the worker really takes.
  */
-export function edgeModels(models: readonly string[], speedFactor: number): EdgeModel[] {
-  return models.map((model) => ({
-    model,
-    edgeMs: edgeProfile(model).map((ms) => ms * speedFactor),
-  }));
+export function edgeModels(
+  models: readonly string[],
+  speedFactor: number,
+  measured: Readonly<Record<string, readonly number[]>> = {},
+): EdgeModel[] {
+  return models.map((model) => {
+    const edgeMs = measured[model];
+    if (edgeMs !== undefined) return { model, edgeMs: [...edgeMs] };
+    return { model, edgeMs: edgeProfile(model).map((ms) => ms * speedFactor) };
+  });
 }
 
 /** The payload of `edge/{id}/status`. */

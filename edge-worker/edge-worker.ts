@@ -69,7 +69,7 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
     options.onError ??
     ((error: Error, context: string) =>
       process.stderr.write(`edge worker ${config.id}: ${context}: ${error.message}\n`));
-  const models = edgeModels(config.models, config.speedFactor);
+  const models = edgeModels(config.models, config.speedFactor, options.edgeProfiles);
   const statusTopic = edgeStatusTopic(config.topicPrefix, config.id);
   const mqtt = await connectMqtt({
     url: options.mqttUrl,

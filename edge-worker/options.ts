@@ -50,6 +50,12 @@ export interface EdgeWorkerOptions {
    */
   executor?: Executor;
   /**
+   * Measured edgeMs per cut by model (from `edgesplit profile`), declared instead of the
+   * FLOP-based table for those models; `speedFactor` does not apply to them.
+   * @defaultValue none
+   */
+  edgeProfiles?: Readonly<Record<string, readonly number[]>>;
+  /**
    * Multiplies the emulated compute time and the edgeMs declared in the status.
    * @defaultValue 1
    */

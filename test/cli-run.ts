@@ -15,7 +15,7 @@ export function runCli(
     encoding: 'utf8',
     input,
     env,
-    timeout: 60_000,
+    timeout: 200_000,
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

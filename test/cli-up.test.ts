@@ -9,7 +9,7 @@ import { testRedisUrl } from './services.js';
 describe('edgesplit up', () => {
   it('runs broker, scheduler, edge workers and a fleet, and prints the JSON summary', () => {
     const { code, stdout, stderr } = runCli(
-      ['up', '--port', '0', '--ues', '6', '--duration', '4', '--json', '--grace-s', '20'],
+      ['up', '--port', '0', '--executor', 'emulated', '--ues', '6', '--duration', '4', '--json'],
       undefined,
       { ...process.env, REDIS_URL: testRedisUrl() },
     );
@@ -38,11 +38,24 @@ describe('edgesplit up', () => {
     expect(summary.measured.p50Ms).toBeGreaterThan(0);
   });
 
+  it('runs real ONNX inference by default, with measured profiles, losing nothing', () => {
+    const { code, stdout, stderr } = runCli(
+      ['up', '--port', '0', '--ues', '4', '--duration', '6', '--json'],
+      undefined,
+      { ...process.env, REDIS_URL: testRedisUrl() },
+    );
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary.requests).toBeGreaterThan(0);
+    expect(summary.ok).toBe(summary.requests);
+    expect(summary.maxPredictedMs).toBeGreaterThan(0);
+  }, 240_000);
+
   it('starts a private redis-server when REDIS_URL is unset', () => {
     const env = { ...process.env };
     delete env.REDIS_URL;
     const { code, stdout, stderr } = runCli(
-      ['up', '--port', '0', '--ues', '2', '--duration', '2', '--json'],
+      ['up', '--port', '0', '--executor', 'emulated', '--ues', '2', '--duration', '2', '--json'],
       undefined,
       env,
     );

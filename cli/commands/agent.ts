@@ -10,7 +10,13 @@ import {
   type TaskResult,
   type UeAgent,
 } from '../../agents/index.js';
-import { DEVICE_CLASSES, LINK_CLASSES, listModels } from '../../dnn/index.js';
+import {
+  DEVICE_CLASSES,
+  LINK_CLASSES,
+  listModels,
+  OnnxExecutor,
+  ProfileFileError,
+} from '../../dnn/index.js';
 import {
   mqttFromEnv,
   parseInteger,
@@ -18,6 +24,7 @@ import {
   parsePositive,
   untilSignal,
 } from '../options.js';
+import { deviceCutsOf, loadProfile } from '../profiles.js';
 
 const ms = (value: number) => value.toFixed(1);
 
@@ -49,6 +56,8 @@ interface AgentFlags {
   readonly beforeDecision: BeforeDecision;
   readonly tasks?: number;
   readonly json: boolean;
+  readonly executor: 'emulated' | 'onnx';
+  readonly profile?: string;
 }
 
 /** The link from `--link` and the explicit rates, which override the class's. */
@@ -68,15 +77,20 @@ function linkOf(flags: AgentFlags): LinkRates {
 async function runAgent(flags: AgentFlags): Promise<void> {
   let agent: UeAgent;
   try {
+    const measured =
+      flags.profile === undefined ? undefined : await loadProfile(flags.profile, flags.model);
     agent = await startAgent({
       ...mqttFromEnv(),
       id: flags.id,
       model: flags.model,
-      device: flags.device,
+      ...(measured === undefined ? { device: flags.device } : { profile: deviceCutsOf(measured) }),
       batch: flags.batch,
       link: linkOf(flags),
       linkMode: flags.realLink ? 'real' : 'emulated',
       speedFactor: flags.speed,
+      ...(flags.executor === 'onnx'
+        ? { executor: new OnnxExecutor({ slowdown: measured?.slowdown ?? 1 }) }
+        : {}),
       thinkTimeMs: flags.thinkMs,
       requestTimeoutMs: flags.timeoutMs,
       maxRetries: flags.maxRetries,
@@ -85,7 +99,8 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgesplit agent: ${message}\n`);
-    process.exitCode = error instanceof AgentOptionsError ? 2 : 1;
+    process.exitCode =
+      error instanceof AgentOptionsError || error instanceof ProfileFileError ? 2 : 1;
     return;
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -151,6 +166,11 @@ export function registerAgentCommand(program: Command): void {
         .choices(DEVICE_CLASSES.map((d) => d.id))
         .default('rpi4-cpu'),
     )
+    .option(
+      '--profile <file>',
+      'measured profile (edgesplit profile) instead of the device class; with --executor onnx ' +
+        "the head is slowed down by the profile's --slowdown",
+    )
     .addOption(
       new Option('--link <class>', 'link class (rates overridable below)').choices(
         LINK_CLASSES.map((l) => l.id),
@@ -176,6 +196,11 @@ export function registerAgentCommand(program: Command): void {
         .default('wait'),
     )
     .option('--tasks <n>', 'run this many tasks, then exit (default: until SIGINT)', parseInteger)
+    .addOption(
+      new Option('--executor <kind>', 'head executor: emulated (sleep the profile) or onnx')
+        .choices(['emulated', 'onnx'])
+        .default('emulated'),
+    )
     .option('--json', 'one JSON line per task on stdout', false)
     .action(runAgent);
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { listModels } from '../../dnn/index.js';
+import { listModels, OnnxExecutor, ProfileFileError } from '../../dnn/index.js';
 import {
   EDGE_WORKER_DEFAULTS,
   type EdgeWorker,
@@ -15,13 +15,16 @@ import {
   MAX_UNITS,
 } from '../../proto/index.js';
 import { parseModels } from '../options.js';
+import { loadEdgeProfiles } from '../profiles.js';
 
 interface EdgeWorkerFlags {
   readonly id: string;
   readonly units: number;
   readonly models?: readonly string[];
   readonly speedFactor: number;
-  readonly executor: 'emulated';
+  readonly executor: 'emulated' | 'onnx';
+  readonly threads: number;
+  readonly profile?: readonly string[];
   readonly mqttUrl: string;
   readonly redisUrl: string;
   readonly topicPrefix: string;
@@ -79,7 +82,12 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   const username = envValue(ENV.mqttUsername);
   const password = envValue(ENV.mqttPassword);
   try {
+    const edgeProfiles = await loadEdgeProfiles(flags.profile ?? []);
     worker = await startEdgeWorker({
+      edgeProfiles,
+      ...(flags.executor === 'onnx'
+        ? { executor: new OnnxExecutor({ threads: flags.threads }) }
+        : {}),
       id: flags.id,
       units: flags.units,
       ...(flags.models === undefined ? {} : { models: flags.models }),
@@ -96,7 +104,9 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgesplit edge-worker: cannot start: ${reason}\n`);
-    process.exit(error instanceof EdgeWorkerOptionsError ? 2 : 1);
+    process.exit(
+      error instanceof EdgeWorkerOptionsError || error instanceof ProfileFileError ? 2 : 1,
+    );
   }
   process.stderr.write(
     `edge worker ${worker.id}: online with ${worker.units} units (${flags.executor} executor)\n`,
@@ -148,7 +158,23 @@ export function registerEdgeWorkerCommand(program: Command): void {
       EDGE_WORKER_DEFAULTS.speedFactor,
     )
     .addOption(
-      new Option('--executor <kind>', 'tail executor').choices(['emulated']).default('emulated'),
+      new Option(
+        '--executor <kind>',
+        'tail executor: emulated (sleep the profiled time) or onnx (ONNX Runtime)',
+      )
+        .choices(['emulated', 'onnx'])
+        .default('emulated'),
+    )
+    .option(
+      '--profile <files>',
+      'comma-separated profile files (edgesplit profile): declare their measured edgeMs',
+      (value: string) => value.split(',').filter((path) => path !== ''),
+    )
+    .option(
+      '--threads <n>',
+      'onnx: intra-op threads of each running tail (one unit = one tail at a time)',
+      parsePositiveInt,
+      1,
     )
     .option(
       '--mqtt-url <url>',

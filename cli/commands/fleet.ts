@@ -14,6 +14,7 @@ import {
   listModels,
   MAX_FLEET_UES,
   MAX_SEED,
+  OnnxExecutor,
   planFleet,
   REAL_MODELS,
 } from '../../dnn/index.js';
@@ -106,7 +107,7 @@ export function registerFleetCommands(program: Command): void {
       `PRNG seed (0 to ${MAX_SEED}): same seed, same fleet`,
       parseInteger,
     );
-  addFleetRunOptions(run, { trace: 'constant', summaryEveryS: 5 })
+  addFleetRunOptions(run, { trace: 'constant', summaryEveryS: 5, executor: 'emulated' })
     .option('--think-ms <ms>', 'pause between tasks of each UE', parseNonNegative, 0)
     .option(
       '--timeout-ms <ms>',
@@ -144,6 +145,7 @@ interface RunFlags {
   readonly realLink: boolean;
   readonly beforeDecision: BeforeDecision;
   readonly json: boolean;
+  readonly executor: 'emulated' | 'onnx';
 }
 
 /** Seconds between two warnings printed for the same UE. */
@@ -182,6 +184,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     requestTimeoutMs: flags.timeoutMs,
     maxRetries: flags.maxRetries,
     speedFactor: flags.speed,
+    ...(flags.executor === 'onnx' ? { executor: new OnnxExecutor() } : {}),
     linkMode: flags.realLink ? 'real' : 'emulated',
     beforeDecision: flags.beforeDecision,
     onSummary: (window) => lines.write(`${formatWindow(window)}\n`),

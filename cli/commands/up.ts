@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { TraceError, type TraceSpec } from '../../agents/index.js';
 import { BrokerListenError } from '../../broker/index.js';
-import { FleetOptionsError, MAX_FLEET_UES, MAX_SEED } from '../../dnn/index.js';
+import {
+  FleetOptionsError,
+  MAX_FLEET_UES,
+  MAX_SEED,
+  type MeasuredProfile,
+} from '../../dnn/index.js';
 import { ENV, envValue } from '../../proto/index.js';
 import {
   addFleetRunOptions,
@@ -13,6 +18,7 @@ import {
   untilSignal,
 } from '../options.js';
 import { type PrivateRedis, startPrivateRedis } from '../up/private-redis.js';
+import { REAL_INFERENCE_MODELS, RealInference, storedProfile } from '../up/real-inference.js';
 import { runStack } from '../up/stack.js';
 import { formatFinal, formatLive, jsonSummary, lostRequests } from '../up/up-report.js';
 
@@ -32,6 +38,8 @@ interface UpFlags {
   readonly summaryEvery: number;
   readonly graceS: number;
   readonly json: boolean;
+  readonly executor: 'emulated' | 'onnx';
+  readonly thinkMs?: number;
 }
 
 /** Seconds between two warnings printed from the same source. */
@@ -58,7 +66,12 @@ export function registerUpCommand(program: Command): void {
     .option('--units <n>', 'units per edge worker', parseInteger, 4)
     .option('--ues <n>', `simulated UEs (0 to ${MAX_FLEET_UES})`, parseInteger, 12)
     .option('--seed <s>', `fleet seed (0 to ${MAX_SEED})`, parseInteger, 1);
-  addFleetRunOptions(up, { trace: 'walk', summaryEveryS: 2 })
+  addFleetRunOptions(up, { trace: 'walk', summaryEveryS: 2, executor: 'onnx' })
+    .option(
+      '--think-ms <ms>',
+      'pause of each UE between tasks (default: 500 with onnx, so 12 UEs fit 2 cores; else 0)',
+      parseNonNegative,
+    )
     .option('--grace-s <s>', 'seconds requests in flight at the end may take', parseNonNegative, 30)
     .option(
       '--json',
@@ -90,6 +103,23 @@ async function runUp(flags: UpFlags): Promise<void> {
   } catch (error) {
     return fail((error as Error).message, error instanceof TraceError ? EXIT_USAGE : 1);
   }
+  const live = flags.json ? process.stderr : process.stdout;
+  const onnx = flags.executor === 'onnx';
+  const models = flags.models ?? (onnx ? [...REAL_INFERENCE_MODELS] : undefined);
+  let real: RealInference | undefined;
+  if (onnx) {
+    const profiles = new Map<string, MeasuredProfile>();
+    for (const model of new Set(models)) {
+      const progress = (name: string, done: number, total: number) => {
+        if (done === 1 || done === total)
+          live.write(
+            `measuring ${name} with ONNX Runtime (once; kept in the model store): ${done}/${total}\n`,
+          );
+      };
+      profiles.set(model, await storedProfile(model, progress));
+    }
+    real = new RealInference(profiles);
+  }
   let privateRedis: PrivateRedis | undefined;
   let redisUrl = envValue(ENV.redisUrl);
   if (redisUrl === undefined) {
@@ -100,7 +130,6 @@ async function runUp(flags: UpFlags): Promise<void> {
       return fail((error as Error).message, 1);
     }
   }
-  const live = flags.json ? process.stderr : process.stdout;
   const redisPrefix = envValue(ENV.redisPrefix);
   const warned = new Map<string, number>();
   const controller = new AbortController();
@@ -110,10 +139,12 @@ async function runUp(flags: UpFlags): Promise<void> {
     redisUrl,
     ...(redisPrefix === undefined ? {} : { redisPrefix }),
     workers: flags.workers,
+    ...(real === undefined ? {} : { realInference: real }),
+    thinkTimeMs: flags.thinkMs ?? (onnx ? 500 : 0),
     unitsPerWorker: flags.units,
     ues: flags.ues,
     seed: flags.seed,
-    ...(flags.models === undefined ? {} : { models: flags.models }),
+    ...(models === undefined ? {} : { models }),
     trace,
     ...(flags.duration === undefined ? {} : { durationS: flags.duration }),
     signal: controller.signal,
@@ -159,6 +190,7 @@ async function runUp(flags: UpFlags): Promise<void> {
     else if (error instanceof FleetOptionsError) fail(`--${error.message}`, EXIT_USAGE);
     else fail(error instanceof Error ? (error.stack ?? error.message) : String(error), 1);
   } finally {
+    await real?.close();
     await privateRedis?.stop();
   }
 }

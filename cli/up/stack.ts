@@ -13,6 +13,7 @@ import { type Broker, createBroker, type Ingress, startIngress } from '../../bro
 import { type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
 import { DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
 import { type Scheduler, startScheduler } from '../../scheduler/index.js';
+import type { RealInference } from './real-inference.js';
 import { deleteKeys } from './redis-keys.js';
 
 export interface StackOptions {
@@ -24,6 +25,10 @@ export interface StackOptions {
   /** Redis key prefix; a fresh one per run (deleted at the end) when not given. */
   readonly redisPrefix?: string;
   readonly workers: number;
+  /** Real heads and tails with measured profiles; emulated (sleep the profile) without. */
+  readonly realInference?: RealInference;
+  /** Pause of each UE between tasks. */
+  readonly thinkTimeMs: number;
   readonly unitsPerWorker: number;
   readonly ues: number;
   readonly seed: number;
@@ -65,6 +70,7 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
   const topicPrefix = DEFAULT_TOPIC_PREFIX;
   const closers: (() => Promise<void>)[] = [];
   const warn = options.onWarning;
+  const real = options.realInference;
   try {
     const broker: Broker = await createBroker({
       port: options.port,
@@ -89,6 +95,7 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
       const worker = await startEdgeWorker({
         ...common,
         id: `edge-${index}`,
+        ...(real === undefined ? {} : { executor: real.tails, edgeProfiles: real.edgeProfiles() }),
         units: options.unitsPerWorker,
         onError: (error, context) =>
           warn(`edge-${index}`, new Error(`${context}: ${error.message}`)),
@@ -121,7 +128,9 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
       ...(options.durationS === undefined ? {} : { durationS: options.durationS }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       summaryEveryS: options.summaryEveryS,
+      ...(real === undefined ? {} : { headFor: (model, device) => real.headFor(model, device) }),
       stopGraceMs: options.stopGraceMs,
+      thinkTimeMs: options.thinkTimeMs,
       onSummary: (window) => options.onSummary(window, view()),
       onWarning: warn,
     });

@@ -1,0 +1,96 @@
+/**
+ * What `edgesplit up --executor onnx` adds: measured profiles of the fleet's models (kept in
+ * the model store, measured once per model and thread count), ONNX Runtime executors for
+ * heads and tails, and device heads slowed down to their device class's speed.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DeviceSpec } from '../../agents/index.js';
+import {
+  DEVICE_CLASSES,
+  type DeviceCut,
+  EDGE_UNIT,
+  type MeasuredProfile,
+  measureProfile,
+  modelStoreRoot,
+  OnnxExecutor,
+  ProfileFileError,
+  readProfileFile,
+  writeProfileFile,
+} from '../../dnn/index.js';
+
+/** Models `up` runs for real by default: the zoo's lighter ImageNet models. */
+export const REAL_INFERENCE_MODELS = ['squeezenet1.1', 'mobilenet-v2', 'resnet18'] as const;
+
+const PROFILE_RUNS = 5;
+
+/** The measured profile of `model`, from the model store or measured now (and stored). */
+export async function storedProfile(
+  model: string,
+  onProgress: (model: string, done: number, total: number) => void,
+): Promise<MeasuredProfile> {
+  const dir = join(modelStoreRoot(), 'profiles');
+  const path = join(dir, `${model}-t1-r${PROFILE_RUNS}.json`);
+  try {
+    return await readProfileFile(path);
+  } catch (error) {
+    if (!(error instanceof ProfileFileError)) throw error;
+  }
+  const profile = await measureProfile(model, {
+    runs: PROFILE_RUNS,
+    threads: 1,
+    onProgress: (done, total) => onProgress(model, done, total),
+  });
+  await mkdir(dir, { recursive: true });
+  await writeProfileFile(path, profile);
+  return profile;
+}
+
+/** How many times slower than one edge unit a device is (at least 1: it cannot be faster here). */
+export function slowdownOf(device: DeviceSpec): number {
+  const gflops =
+    typeof device === 'string'
+      ? (DEVICE_CLASSES.find((candidate) => candidate.id === device)?.gflops ?? EDGE_UNIT.gflops)
+      : device.gflops;
+  return Math.max(1, EDGE_UNIT.gflops / gflops);
+}
+
+/** Heads and tails for real: profiles by model, one executor per slowdown, closed together. */
+export class RealInference {
+  private readonly heads = new Map<number, OnnxExecutor>();
+  readonly tails = new OnnxExecutor({ threads: 1 });
+
+  constructor(private readonly profiles: ReadonlyMap<string, MeasuredProfile>) {}
+
+  /** edgeMs per model for the edge workers' status. */
+  edgeProfiles(): Record<string, number[]> {
+    const byModel: Record<string, number[]> = {};
+    for (const [model, profile] of this.profiles)
+      byModel[model] = profile.cuts.map((cut) => cut.edgeMs);
+    return byModel;
+  }
+
+  /** A UE's head: the measured device times scaled to its device, run slowed down alike. */
+  headFor(model: string, device: DeviceSpec): { profile: DeviceCut[]; executor: OnnxExecutor } {
+    const profile = this.profiles.get(model);
+    if (profile === undefined) throw new Error(`no measured profile for "${model}"`);
+    const slowdown = slowdownOf(device);
+    let executor = this.heads.get(slowdown);
+    if (executor === undefined) {
+      executor = new OnnxExecutor({ threads: 1, slowdown });
+      this.heads.set(slowdown, executor);
+    }
+    return {
+      profile: profile.cuts.map(({ name, bytes, deviceMs }) => ({
+        name,
+        bytes,
+        deviceMs: deviceMs * slowdown,
+      })),
+      executor,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.tails, ...this.heads.values()].map((executor) => executor.close()));
+  }
+}

@@ -1,0 +1,98 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Tensor } from '../proto/schemas/tensor.js';
+import { type Executor, SegmentError, type SegmentRequest } from './executor.js';
+import type { OnnxModel } from './onnx/onnx-model.js';
+import { buildSegment } from './onnx/segment.js';
+import { openSegmentSession, type SegmentSession } from './onnx/segment-session.js';
+import { loadZooModel } from './onnx/zoo-models.js';
+import { hasModel } from './zoo.js';
+
+/** Options of the ONNX Runtime executor. */
+export interface OnnxExecutorOptions {
+  /**
+   * Intra-op threads of each session (an edge worker gives one per unit, an agent one).
+   * @defaultValue 1
+   */
+  readonly threads?: number;
+  /** Seed of the zoo models' generated weights. @defaultValue `DEFAULT_WEIGHT_SEED` */
+  readonly seed?: number;
+  /** Folder of the model store. @defaultValue `modelStoreRoot()` (env `EDGESPLIT_MODEL_DIR`) */
+  readonly root?: string;
+  /**
+   * Stands for a device this many times slower than this machine: after each run the executor
+   * waits (slowdown − 1) times the time the run took, matching a profile measured with the same
+   * `--slowdown`. @defaultValue 1
+   */
+  readonly slowdown?: number;
+  /** Models besides the zoo's, by name (e.g. from `importModel`). @defaultValue none */
+  readonly models?: readonly OnnxModel[];
+}
+
+/**
+ * Runs model segments with ONNX Runtime: zoo models are built (or read from the model store) on
+ * first use, and one session is kept per (model, from, to). Tensors stay Float32Array in and out.
+ */
+export class OnnxExecutor implements Executor {
+  readonly kind = 'onnx';
+  private readonly models = new Map<string, Promise<OnnxModel>>();
+  private readonly sessions = new Map<string, Promise<SegmentSession>>();
+  private closed = false;
+
+  constructor(private readonly options: OnnxExecutorOptions = {}) {
+    for (const model of options.models ?? []) this.models.set(model.name, Promise.resolve(model));
+  }
+
+  async run(request: SegmentRequest): Promise<Tensor> {
+    if (this.closed) throw new SegmentError('the executor is closed');
+    const session = await this.session(request.model, request.from, request.to);
+    const started = performance.now();
+    const output = await session.run(request.input);
+    const slowdown = this.options.slowdown ?? 1;
+    if (slowdown > 1) await sleep((slowdown - 1) * (performance.now() - started));
+    return output;
+  }
+
+  /** Loads a model and opens the session of a segment ahead of the first request. */
+  async warm(model: string, from: number, to: number): Promise<void> {
+    await this.session(model, from, to);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(
+      sessions.map((pending) => pending.then((session) => session.close()).catch(() => {})),
+    );
+  }
+
+  private model(name: string): Promise<OnnxModel> {
+    let model = this.models.get(name);
+    if (model === undefined) {
+      if (!hasModel(name)) return Promise.reject(new SegmentError(`unknown model "${name}"`));
+      const { seed, root } = this.options;
+      model = loadZooModel(name, {
+        ...(seed === undefined ? {} : { seed }),
+        ...(root === undefined ? {} : { root }),
+      });
+      // A failed build is retried by the next request rather than cached.
+      model.catch(() => this.models.delete(name));
+      this.models.set(name, model);
+    }
+    return model;
+  }
+
+  private session(name: string, from: number, to: number): Promise<SegmentSession> {
+    const key = `${name}:${from}:${to}`;
+    let session = this.sessions.get(key);
+    if (session === undefined) {
+      session = this.model(name).then((model) =>
+        openSegmentSession(buildSegment(model, from, to), { threads: this.options.threads ?? 1 }),
+      );
+      session.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, session);
+    }
+    return session;
+  }
+}

@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sampleInput } from '../agents/index.js';
+import { modelCuts, OnnxExecutor } from '../dnn/index.js';
+import { connectMqtt, type Decision, encodeMessage, type Tensor, ueTopic } from '../proto/index.js';
+import { startFleet, useSystem } from './system-fleet.js';
+import { RunningSystem } from './system-harness.js';
+import { waitUntil } from './system-observer.js';
+
+/** Models run through the whole system; the big ones are covered by the segment tests. */
+const MODELS = ['tiny-cnn', 'squeezenet1.1', 'mobilenet-v2', 'resnet18'] as const;
+
+function maxAbsDiff(a: Tensor, b: Tensor): number {
+  expect(a.shape).toEqual(b.shape);
+  let most = 0;
+  for (let i = 0; i < a.data.length; i++) most = Math.max(most, Math.abs(a.data[i]! - b.data[i]!));
+  return most;
+}
+
+describe('real split inference through broker, ingress, queue and edge worker', () => {
+  const started = useSystem();
+  const local = new OnnxExecutor();
+  afterAll(() => local.close());
+
+  it('a UE receives what its own full local inference computes, at every cut tried', async () => {
+    const system = await RunningSystem.start({
+      broker: 'embedded',
+      workers: 1,
+      units: 4,
+      workerArgs: ['--executor', 'onnx', '--models', MODELS.join(',')],
+    });
+    started.system = system;
+    const fleet = await startFleet(system, MODELS.length, (index) => ({
+      model: MODELS[index]!,
+      device: { gflops: 0.5 },
+      link: { uplinkMbps: 1000, downlinkMbps: 1000, rttMs: 1 },
+      executor: new OnnxExecutor(),
+    }));
+    started.fleet = fleet;
+    await waitUntil(() => system.observer.decisions.size === MODELS.length, 'decisions');
+
+    const check = async (label: string) => {
+      for (const ue of fleet) {
+        const task = await ue.agent.runTask();
+        expect(task.ok, `${ue.agent.id} ${label}`).toBe(true);
+        const { model } = ue.agent.profile;
+        const last = modelCuts(model).length - 1;
+        // Offloaded: the outputs came back from the edge worker's tail, one result per sample.
+        expect(task.cut, `${model} ${label}`).toBeLessThan(last);
+        expect(ue.delivered.size).toBe(ue.agent.counters().requests);
+        for (const [sample, output] of task.outputs.entries()) {
+          const expected = await local.run({
+            model,
+            from: 0,
+            to: last,
+            input: sampleInput(ue.agent.id, sample, modelCuts(model)[0]!.shape),
+          });
+          const diff = maxAbsDiff(output!, expected);
+          expect(diff, `${model} ${label} cut ${task.cut} sample ${sample}`).toBeLessThanOrEqual(
+            1e-4,
+          );
+        }
+      }
+    };
+    // At the cut the scheduler chose.
+    await check('scheduler');
+
+    // At cuts 0 and L-1, set by hand with the scheduler gone.
+    await system.scheduler.stop('SIGKILL');
+    const client = await connectMqtt({
+      url: system.mqttUrl,
+      clientId: `pin-${randomBytes(3).toString('hex')}`,
+    });
+    try {
+      for (const pick of ['first', 'before-last'] as const) {
+        for (const ue of fleet) {
+          const cuts = modelCuts(ue.agent.profile.model);
+          const cut = pick === 'first' ? 0 : cuts.length - 2;
+          const decision: Decision = {
+            epoch: 1000 + (pick === 'first' ? 1 : 2),
+            cut,
+            cutName: cuts[cut]!.name,
+            units: 1,
+            predictedMs: 1,
+            solver: 'optimal',
+          };
+          await client.publishAsync(
+            ueTopic(system.topicPrefix, ue.agent.id, 'decision'),
+            encodeMessage(decision),
+            { qos: 1, retain: true },
+          );
+        }
+        await waitUntil(
+          () => fleet.every((ue) => ue.agent.decision?.epoch === 1000 + (pick === 'first' ? 1 : 2)),
+          'the pinned decisions',
+        );
+        await check(pick);
+      }
+    } finally {
+      await client.endAsync(true);
+    }
+  });
+});
