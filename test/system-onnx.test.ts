@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sampleInput } from '../agents/index.js';
-import { modelCuts, OnnxExecutor } from '../dnn/index.js';
+import { listModels, modelCuts, OnnxExecutor } from '../dnn/index.js';
 import { connectMqtt, type Decision, encodeMessage, type Tensor, ueTopic } from '../proto/index.js';
 import { startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
 import { waitUntil } from './system-observer.js';
 
-/** Models run through the whole system; the big ones are covered by the segment tests. */
-const MODELS = ['tiny-cnn', 'squeezenet1.1', 'mobilenet-v2', 'resnet18'] as const;
+/** Every model of the zoo. */
+const MODELS = listModels();
 
 function maxAbsDiff(a: Tensor, b: Tensor): number {
   expect(a.shape).toEqual(b.shape);
@@ -26,7 +26,7 @@ describe('real split inference through broker, ingress, queue and edge worker', 
     const system = await RunningSystem.start({
       broker: 'embedded',
       workers: 1,
-      units: 4,
+      units: 12,
       workerArgs: ['--executor', 'onnx', '--models', MODELS.join(',')],
     });
     started.system = system;
