@@ -1,0 +1,59 @@
+/**
+ * `npm run bench:inference [-- --json] [--models a,b] [--runs N]`: real ONNX Runtime inference
+ * per zoo model, and the queue and transport overhead of VGG-16 tails at cuts 0 to 5.
+ */
+import { listModels } from '../dnn/index.js';
+import { benchModel, type ModelRow } from './inference-models.js';
+import { benchOverhead, type OverheadRow } from './inference-overhead.js';
+
+function arg(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index === -1 ? undefined : process.argv[index + 1];
+}
+
+const json = process.argv.includes('--json');
+const models = arg('--models')?.split(',') ?? listModels();
+const runs = Number(arg('--runs') ?? 5);
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const rows: ModelRow[] = [];
+for (const model of models) rows.push(await benchModel(model, runs));
+const overhead: OverheadRow[] = await benchOverhead('vgg16', [0, 1, 2, 3, 4, 5], runs, redisUrl);
+const worst = Math.max(...overhead.map((row) => row.fraction));
+
+if (json) {
+  process.stdout.write(
+    `${JSON.stringify({ models: rows, overhead, target: { maxFraction: 0.1, worst, met: worst <= 0.1 } }, null, 2)}\n`,
+  );
+} else {
+  const f = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(2));
+  const lines = [
+    'model           cuts  load ms  session ms  full ms',
+    '--------------  ----  -------  ----------  -------',
+  ];
+  for (const row of rows)
+    lines.push(
+      `${row.model.padEnd(14)}  ${String(row.cuts).padStart(4)}  ${f(row.loadMs).padStart(7)}  ${f(row.sessionMs).padStart(10)}  ${f(row.fullMs).padStart(7)}`,
+    );
+  lines.push('', 'head / tail ms per cut (one sample, one thread; medians)');
+  for (const row of rows)
+    lines.push(
+      `${row.model}: ${row.perCut.map((cut) => `${cut.name} ${f(cut.headMs)}/${f(cut.tailMs)}`).join(', ')}`,
+    );
+  lines.push(
+    '',
+    'VGG-16 tails through broker, ingress, BullMQ and an ONNX edge worker',
+    'cut  name            tensor KiB  compute ms  round trip ms  overhead ms  overhead',
+    '---  --------------  ----------  ----------  -------------  -----------  --------',
+  );
+  for (const row of overhead)
+    lines.push(
+      `${String(row.cut).padStart(3)}  ${row.cutName.padEnd(14)}  ${(row.tensorBytes / 1024).toFixed(0).padStart(10)}  ${f(row.computeMs).padStart(10)}  ${f(row.roundTripMs).padStart(13)}  ${f(row.overheadMs).padStart(11)}  ${(row.fraction * 100).toFixed(1).padStart(7)}%`,
+    );
+  lines.push(
+    '',
+    `target: overhead <= 10% of tail compute for VGG-16 cuts <= 5: ${worst <= 0.1 ? 'met' : 'missed'} (worst ${(worst * 100).toFixed(1)}%)`,
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+process.exit(0);
