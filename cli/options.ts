@@ -139,3 +139,14 @@ export function addFleetRunOptions(
         .default(defaults.executor),
     );
 }
+
+/** Writes `source: message` to stderr, at most once per `everyMs` per source. */
+export function rateLimitedWarnings(everyMs = 10_000): (source: string, error: Error) => void {
+  const warned = new Map<string, number>();
+  return (source, error) => {
+    const now = Date.now();
+    if (now - (warned.get(source) ?? Number.NEGATIVE_INFINITY) < everyMs) return;
+    warned.set(source, now);
+    process.stderr.write(`${source}: ${error.message}\n`);
+  };
+}

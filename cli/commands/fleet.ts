@@ -28,6 +28,7 @@ import {
   parseModels,
   parseNonNegative,
   parsePositive,
+  rateLimitedWarnings,
   untilSignal,
 } from '../options.js';
 
@@ -148,9 +149,6 @@ interface RunFlags {
   readonly executor: 'emulated' | 'onnx';
 }
 
-/** Seconds between two warnings printed for the same UE. */
-const WARNING_EVERY_MS = 10_000;
-
 async function runFleetCommand(flags: RunFlags): Promise<void> {
   const fail = (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
@@ -169,7 +167,6 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     return;
   }
   const lines = flags.json ? process.stderr : process.stdout;
-  const warned = new Map<string, number>();
   const controller = new AbortController();
   const run = runFleet({
     ...mqttFromEnv(),
@@ -188,12 +185,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     linkMode: flags.realLink ? 'real' : 'emulated',
     beforeDecision: flags.beforeDecision,
     onSummary: (window) => lines.write(`${formatWindow(window)}\n`),
-    onWarning: (ue, error) => {
-      const now = Date.now();
-      if (now - (warned.get(ue) ?? Number.NEGATIVE_INFINITY) < WARNING_EVERY_MS) return;
-      warned.set(ue, now);
-      process.stderr.write(`${ue}: ${error.message}\n`);
-    },
+    onWarning: rateLimitedWarnings(),
   });
   void untilSignal(run).then((signal) => {
     if (signal === undefined) return;

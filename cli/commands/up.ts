@@ -15,6 +15,7 @@ import {
   parseInteger,
   parseNonNegative,
   parsePort,
+  rateLimitedWarnings,
   untilSignal,
 } from '../options.js';
 import { type PrivateRedis, startPrivateRedis } from '../up/private-redis.js';
@@ -41,9 +42,6 @@ interface UpFlags {
   readonly executor: 'emulated' | 'onnx';
   readonly thinkMs?: number;
 }
-
-/** Seconds between two warnings printed from the same source. */
-const WARNING_EVERY_MS = 10_000;
 
 export function registerUpCommand(program: Command): void {
   const up = program
@@ -131,7 +129,6 @@ async function runUp(flags: UpFlags): Promise<void> {
     }
   }
   const redisPrefix = envValue(ENV.redisPrefix);
-  const warned = new Map<string, number>();
   const controller = new AbortController();
   const run = runStack({
     port,
@@ -157,12 +154,7 @@ async function runUp(flags: UpFlags): Promise<void> {
           `${flags.workers} edge workers x ${flags.units} units, ${flags.ues} simulated UEs; Ctrl-C stops\n`,
       ),
     onSummary: (window, view) => live.write(`${formatLive(window, view)}\n`),
-    onWarning: (source, error) => {
-      const now = Date.now();
-      if (now - (warned.get(source) ?? Number.NEGATIVE_INFINITY) < WARNING_EVERY_MS) return;
-      warned.set(source, now);
-      process.stderr.write(`${source}: ${error.message}\n`);
-    },
+    onWarning: rateLimitedWarnings(),
   });
   void untilSignal(run).then((signal) => {
     if (signal === undefined) return;
