@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { IClientOptions } from 'mqtt';
 import { type DeviceCut, type Executor, planFleet } from '../dnn/index.js';
 import type { BeforeDecision, DeviceSpec } from './agent-options.js';
-import type { TaskRecord } from './agent-stats.js';
+import type { AgentStats, TaskRecord } from './agent-stats.js';
 import type { LinkMode } from './emulated-link.js';
 import {
   type FleetSummary,
@@ -60,6 +60,10 @@ export interface FleetRunOptions {
   readonly beforeDecision?: BeforeDecision;
   readonly decisionWaitMs?: number;
   readonly executor?: Executor;
+  /** Called once at the end with every agent's id and stats (e.g. for per-UE figures). */
+  readonly onFinished?: (
+    agents: readonly { readonly id: string; readonly stats: AgentStats }[],
+  ) => void;
   /**
    * A UE's measured head instead of its device class's FLOP-based one: the profile it announces
    * and the executor running it (e.g. real inference slowed down to the device's speed).
@@ -129,9 +133,11 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetSummary> 
     const graceMs = options.stopGraceMs ?? 2000;
     await Promise.all(members.map(({ agent }) => agent.stop({ graceMs })));
   }
+  const stats = members.map(({ agent }) => ({ id: agent.id, stats: agent.stats() }));
+  options.onFinished?.(stats);
   return summarizeFleet(
     members.length,
-    members.map(({ agent }) => agent.stats()),
+    stats.map((member) => member.stats),
   );
 }
 

@@ -5,6 +5,7 @@
 import { listModels } from '../dnn/index.js';
 import { benchModel, type ModelRow } from './inference-models.js';
 import { benchOverhead, type OverheadRow } from './inference-overhead.js';
+import { benchPrediction } from './inference-prediction.js';
 
 function arg(name: string): string | undefined {
   const index = process.argv.indexOf(name);
@@ -20,10 +21,11 @@ const rows: ModelRow[] = [];
 for (const model of models) rows.push(await benchModel(model, runs));
 const overhead: OverheadRow[] = await benchOverhead('vgg16', [0, 1, 2, 3, 4, 5], runs, redisUrl);
 const worst = Math.max(...overhead.map((row) => row.fraction));
+const prediction = await benchPrediction(Number(arg('--prediction-s') ?? 40), redisUrl);
 
 if (json) {
   process.stdout.write(
-    `${JSON.stringify({ models: rows, overhead, target: { maxFraction: 0.1, worst, met: worst <= 0.1 } }, null, 2)}\n`,
+    `${JSON.stringify({ models: rows, overhead, target: { maxFraction: 0.1, worst, met: worst <= 0.1 }, prediction }, null, 2)}\n`,
   );
 } else {
   const f = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(2));
@@ -53,6 +55,13 @@ if (json) {
   lines.push(
     '',
     `target: overhead <= 10% of tail compute for VGG-16 cuts <= 5: ${worst <= 0.1 ? 'met' : 'missed'} (worst ${(worst * 100).toFixed(1)}%)`,
+  );
+  const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+  lines.push(
+    '',
+    `prediction in an up-like run (12 UEs, real inference): ${prediction.requests} requests, ${prediction.ok} ok`,
+    `per-UE median |measured - predicted| / predicted: ${prediction.perUeMedians.map((ue) => `${ue.id} ${pct(ue.median)} (${ue.tasks})`).join(', ')}`,
+    `median over UEs: ${pct(prediction.medianOfMedians)} (target <= 15%: ${prediction.medianOfMedians <= 0.15 ? 'met' : 'missed'})`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
 }

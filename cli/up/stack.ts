@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  type FleetRunOptions,
   type FleetSummary,
   runFleet,
   type TraceSpec,
@@ -42,6 +43,8 @@ export interface StackOptions {
   readonly stopGraceMs: number;
   readonly onSummary: (window: WindowSummary, view: SystemView) => void;
   readonly onWarning: (source: string, error: Error) => void;
+  /** Every UE's stats at the end. */
+  readonly onFinished?: FleetRunOptions['onFinished'];
   /** Called once every part is up, before the fleet starts. */
   readonly onReady?: (info: { readonly mqttUrl: string; readonly redisPrefix: string }) => void;
 }
@@ -133,6 +136,7 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
       thinkTimeMs: options.thinkTimeMs,
       onSummary: (window) => options.onSummary(window, view()),
       onWarning: warn,
+      ...(options.onFinished === undefined ? {} : { onFinished: options.onFinished }),
     });
     return { summary, view: view() };
   } finally {
