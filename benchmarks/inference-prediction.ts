@@ -1,9 +1,10 @@
 /**
  * Prediction with real inference: the `edgesplit up` system (embedded broker, scheduler, two
- * ONNX edge workers of 4 units, 12 UEs with measured profiles) runs for a while; per UE, the
+ * ONNX edge workers sharing the cores as units, 12 UEs with measured profiles) runs for a while; per UE, the
  * median of |measured − predicted| / predicted over its tasks.
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { REAL_INFERENCE_MODELS, RealInference, storedProfile } from '../cli/up/real-inference.js';
 import { runStack } from '../cli/up/stack.js';
 import type { MeasuredProfile } from '../dnn/index.js';
@@ -39,7 +40,8 @@ export async function benchPrediction(
       redisUrl,
       redisPrefix: `bench-pred-${randomBytes(3).toString('hex')}`,
       workers: 2,
-      unitsPerWorker: 4,
+      // As `up --executor onnx`: a real unit is a core.
+      unitsPerWorker: Math.max(1, Math.floor(availableParallelism() / 2)),
       ues: 12,
       seed: 1,
       models: [...REAL_INFERENCE_MODELS],

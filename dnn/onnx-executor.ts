@@ -25,6 +25,13 @@ export interface OnnxExecutorOptions {
    * `--slowdown`. @defaultValue 1
    */
   readonly slowdown?: number;
+  /**
+   * Stands for a device of known speed: each run lasts at least this many ms (from a measured
+   * profile times the device's slowdown), waiting after the real computation when it was faster,
+   * so a head on a loaded test machine still takes the device's time. Wins over `slowdown`.
+   * @defaultValue none
+   */
+  readonly targetMs?: (model: string, from: number, to: number) => number;
   /** Models besides the zoo's, by name (e.g. from `importModel`). @defaultValue none */
   readonly models?: readonly OnnxModel[];
 }
@@ -48,8 +55,13 @@ export class OnnxExecutor implements Executor {
     const session = await this.session(request.model, request.from, request.to);
     const started = performance.now();
     const output = await session.run(request.input);
-    const slowdown = this.options.slowdown ?? 1;
-    if (slowdown > 1) await sleep((slowdown - 1) * (performance.now() - started));
+    const elapsed = performance.now() - started;
+    const { targetMs, slowdown = 1 } = this.options;
+    const wait =
+      targetMs === undefined
+        ? (slowdown - 1) * elapsed
+        : targetMs(request.model, request.from, request.to) - elapsed;
+    if (wait > 0) await sleep(wait);
     return output;
   }
 

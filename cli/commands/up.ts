@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { TraceError, type TraceSpec } from '../../agents/index.js';
 import { BrokerListenError } from '../../broker/index.js';
@@ -30,7 +31,7 @@ interface UpFlags {
   readonly port?: number;
   readonly host: string;
   readonly workers: number;
-  readonly units: number;
+  readonly units?: number;
   readonly ues: number;
   readonly seed: number;
   readonly models?: readonly string[];
@@ -61,7 +62,12 @@ export function registerUpCommand(program: Command): void {
       '127.0.0.1',
     )
     .option('--workers <n>', 'edge workers', parseInteger, 2)
-    .option('--units <n>', 'units per edge worker', parseInteger, 4)
+    .option(
+      '--units <n>',
+      'units per edge worker (default: 4 emulated; with onnx, the cores shared out over the ' +
+        'workers, at least 1: a real unit is a core)',
+      parseInteger,
+    )
     .option('--ues <n>', `simulated UEs (0 to ${MAX_FLEET_UES})`, parseInteger, 12)
     .option('--seed <s>', `fleet seed (0 to ${MAX_SEED})`, parseInteger, 1);
   addFleetRunOptions(up, { trace: 'walk', summaryEveryS: 2, executor: 'onnx' })
@@ -84,8 +90,10 @@ async function runUp(flags: UpFlags): Promise<void> {
     process.stderr.write(`edgesplit up: ${message}\n`);
     process.exitCode = code;
   };
-  if (flags.workers < 1 || flags.units < 1)
-    return fail('--workers and --units must be >= 1', EXIT_USAGE);
+  const onnx = flags.executor === 'onnx';
+  const units =
+    flags.units ?? (onnx ? Math.max(1, Math.floor(availableParallelism() / flags.workers)) : 4);
+  if (flags.workers < 1 || units < 1) return fail('--workers and --units must be >= 1', EXIT_USAGE);
   let port = flags.port;
   if (port === undefined) {
     const fromEnv = envValue(UP_PORT_ENV);
@@ -102,7 +110,6 @@ async function runUp(flags: UpFlags): Promise<void> {
     return fail((error as Error).message, error instanceof TraceError ? EXIT_USAGE : 1);
   }
   const live = flags.json ? process.stderr : process.stdout;
-  const onnx = flags.executor === 'onnx';
   const models = flags.models ?? (onnx ? [...REAL_INFERENCE_MODELS] : undefined);
   let real: RealInference | undefined;
   if (onnx) {
@@ -138,7 +145,7 @@ async function runUp(flags: UpFlags): Promise<void> {
     workers: flags.workers,
     ...(real === undefined ? {} : { realInference: real }),
     thinkTimeMs: flags.thinkMs ?? (onnx ? 500 : 0),
-    unitsPerWorker: flags.units,
+    unitsPerWorker: units,
     ues: flags.ues,
     seed: flags.seed,
     ...(models === undefined ? {} : { models }),
@@ -151,7 +158,7 @@ async function runUp(flags: UpFlags): Promise<void> {
       live.write(
         `edgesplit up: broker ${mqttUrl} (authentication OFF), ` +
           `Redis ${privateRedis === undefined ? redisUrl : `${redisUrl} (private redis-server)`}, ` +
-          `${flags.workers} edge workers x ${flags.units} units, ${flags.ues} simulated UEs; Ctrl-C stops\n`,
+          `${flags.workers} edge workers x ${units} units, ${flags.ues} simulated UEs; Ctrl-C stops\n`,
       ),
     onSummary: (window, view) => live.write(`${formatLive(window, view)}\n`),
     onWarning: rateLimitedWarnings(),

@@ -1,7 +1,8 @@
 /**
  * What `edgesplit up --executor onnx` adds: measured profiles of the fleet's models (kept in
  * the model store, measured once per model and thread count), ONNX Runtime executors for
- * heads and tails, and device heads slowed down to their device class's speed.
+ * heads and tails, and device heads that take their device class's time (measured time times
+ * the class's slowdown), however loaded this machine is.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -77,7 +78,13 @@ export class RealInference {
     const slowdown = slowdownOf(device);
     let executor = this.heads.get(slowdown);
     if (executor === undefined) {
-      executor = new OnnxExecutor({ threads: 1, slowdown });
+      // The device's own time for a head, whatever else this machine is running meanwhile.
+      const targetMs = (name: string, from: number, to: number) => {
+        const cuts = this.profiles.get(name)?.cuts;
+        if (cuts === undefined) return 0;
+        return ((cuts[to]?.deviceMs ?? 0) - (cuts[from]?.deviceMs ?? 0)) * slowdown;
+      };
+      executor = new OnnxExecutor({ threads: 1, targetMs });
       this.heads.set(slowdown, executor);
     }
     return {
