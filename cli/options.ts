@@ -150,3 +150,21 @@ export function rateLimitedWarnings(everyMs = 10_000): (source: string, error: E
     process.stderr.write(`${source}: ${error.message}\n`);
   };
 }
+
+/** How an agent treats its requests and its first task: `agent` and `fleet run` share these. */
+export function addAgentBehaviourOptions(command: Command): Command {
+  return command
+    .option(
+      '--timeout-ms <ms>',
+      'a request with no result this long is sent again',
+      parsePositive,
+      10_000,
+    )
+    .option('--max-retries <n>', 're-sends of a request before it fails', parseInteger, 3)
+    .option('--real-link', 'do not emulate transfer times (the network is real)', false)
+    .addOption(
+      new Option('--before-decision <mode>', 'tasks before the first decision')
+        .choices(['wait', 'local'])
+        .default('wait'),
+    );
+}

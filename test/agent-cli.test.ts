@@ -13,6 +13,7 @@ import {
   uniquePrefix,
   until,
 } from './agent-harness.js';
+import { FLEET_SUMMARY_KEYS } from './cli-run.js';
 
 interface Run {
   readonly child: ChildProcess;
@@ -142,20 +143,7 @@ describe('edgesplit fleet run', () => {
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
     const summary = JSON.parse(run.stdout) as FleetSummary;
-    expect(Object.keys(summary).sort()).toEqual(
-      [
-        'duplicatesDropped',
-        'epochs',
-        'failed',
-        'maxPredictedMs',
-        'measured',
-        'ok',
-        'predictionErrorP50',
-        'requests',
-        'retried',
-        'ues',
-      ].sort(),
-    );
+    expect(Object.keys(summary).sort()).toEqual(FLEET_SUMMARY_KEYS);
     expect(summary.ues).toBe(2);
     expect(summary.requests).toBeGreaterThan(0);
     expect(summary.failed).toBe(0);

@@ -19,3 +19,17 @@ export function runCli(
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** The documented keys of a fleet's JSON summary (`fleet run --json`, `up --json`), sorted. */
+export const FLEET_SUMMARY_KEYS = [
+  'duplicatesDropped',
+  'epochs',
+  'failed',
+  'maxPredictedMs',
+  'measured',
+  'ok',
+  'predictionErrorP50',
+  'requests',
+  'retried',
+  'ues',
+].sort();

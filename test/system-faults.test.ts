@@ -47,7 +47,7 @@ describe('faults', () => {
     await waitUntil(() => requestsSent(fleet) >= 100, '100 requests sent', 60_000);
     const victim = system.workers[1]!;
     expect(victim.alive()).toBe(true);
-    await victim.stop('SIGKILL');
+    await victim.kill();
     await waitUntil(() => observer.scheduler?.units === 4, 'R to drop to 4');
     expect(observer.scheduler!.epoch).toBeGreaterThan(epochBefore);
     const sent = await run;
@@ -73,7 +73,7 @@ describe('faults', () => {
 
     const run = runRequests(fleet, 300);
     await waitUntil(() => requestsSent(fleet) >= 100, '100 requests sent', 60_000);
-    await system.broker!.stop('SIGKILL');
+    await system.broker!.kill();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await system.startBroker();
     const sent = await run;

@@ -26,6 +26,7 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { routeMessage } from '../scheduler/index.js';
+import { assertCliBuilt, CliProcess } from './cli-process.js';
 import { testRedisUrl, uniquePrefix } from './services.js';
 import {
   connectAs,
@@ -40,7 +41,6 @@ import {
   fuzzPayloads,
   oversizeSizes,
 } from './system-fuzz-payloads.js';
-import { assertCliBuilt, CliProcess } from './system-fuzz-processes.js';
 
 const SEED = 20_240_611;
 const PER_TOPIC = 2000;

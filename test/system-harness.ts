@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../cli/up/net.js';
 import { deleteKeys } from '../cli/up/redis-keys.js';
-import { type CliProcess, ProcessGroup } from './process-harness.js';
+import type { CliProcess } from './cli-process.js';
+import { ProcessGroup } from './process-harness.js';
 import { testMosquittoUrl, testRedisUrl } from './services.js';
 import { SystemObserver, waitUntil } from './system-observer.js';
 
@@ -70,11 +71,11 @@ export class RunningSystem {
         ['ingress', '--client-id', `ingress-${this.redisPrefix}`],
         this.env(),
       );
-      await this.ingress.waitFor(/subscribed to/);
+      await this.ingress.waitFor('stderr', /subscribed to/);
     }
     this.observer = await SystemObserver.open(this.mqttUrl, this.topicPrefix);
     this.scheduler = this.group.start('scheduler', ['scheduler'], this.env());
-    await this.scheduler.waitFor(/started/);
+    await this.scheduler.waitFor('stderr', /started/);
     for (let index = 1; index <= this.options.workers; index++) this.startWorker(`w${index}`);
     await waitUntil(
       () => this.observer.onlineUnits() === this.options.workers * this.options.units,
@@ -91,7 +92,7 @@ export class RunningSystem {
     );
     this.broker = broker;
     this.ingress = broker;
-    await broker.waitFor(/subscribed to/);
+    await broker.waitFor('stderr', /subscribed to/);
     return broker;
   }
 

@@ -66,7 +66,7 @@ describe('real split inference through broker, ingress, queue and edge worker', 
     await check('scheduler');
 
     // At cuts 0 and L-1, set by hand with the scheduler gone.
-    await system.scheduler.stop('SIGKILL');
+    await system.scheduler.kill();
     const client = await connectMqtt({
       url: system.mqttUrl,
       clientId: `pin-${randomBytes(3).toString('hex')}`,

@@ -18,6 +18,7 @@ import {
   ProfileFileError,
 } from '../../dnn/index.js';
 import {
+  addAgentBehaviourOptions,
   mqttFromEnv,
   parseInteger,
   parseNonNegative,
@@ -156,7 +157,7 @@ async function runCounted(agent: UeAgent, flags: AgentFlags): Promise<void> {
  * (retained `offline` status, then disconnect).
  */
 export function registerAgentCommand(program: Command): void {
-  program
+  const agent = program
     .command('agent')
     .description('run one UE agent: announce, follow decisions, run heads, offload tails')
     .requiredOption('--id <id>', 'UE id (1-64 characters of [A-Za-z0-9._-])')
@@ -181,20 +182,8 @@ export function registerAgentCommand(program: Command): void {
     .option('--downlink-mbps <n>', 'downlink bandwidth, Mbps (default: unlimited)', parsePositive)
     .option('--batch <n>', 'samples per task', parseInteger, 1)
     .option('--think-ms <ms>', 'pause between tasks', parseNonNegative, 0)
-    .option(
-      '--timeout-ms <ms>',
-      'a request with no result this long is sent again',
-      parsePositive,
-      10_000,
-    )
-    .option('--max-retries <n>', 're-sends of a request before it fails', parseInteger, 3)
-    .option('--speed <factor>', 'multiplies the device times of the profile', parseNonNegative, 1)
-    .option('--real-link', 'do not emulate transfer times (the network is real)', false)
-    .addOption(
-      new Option('--before-decision <mode>', 'tasks before the first decision')
-        .choices(['wait', 'local'])
-        .default('wait'),
-    )
+    .option('--speed <factor>', 'multiplies the device times of the profile', parseNonNegative, 1);
+  addAgentBehaviourOptions(agent)
     .option('--tasks <n>', 'run this many tasks, then exit (default: until SIGINT)', parseInteger)
     .addOption(
       new Option('--executor <kind>', 'head executor: emulated (sleep the profile) or onnx')

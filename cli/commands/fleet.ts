@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import {
   AgentOptionsError,
   type BeforeDecision,
@@ -19,6 +19,7 @@ import {
   REAL_MODELS,
 } from '../../dnn/index.js';
 import {
+  addAgentBehaviourOptions,
   addFleetRunOptions,
   EXIT_USAGE,
   exitOnUsageError,
@@ -27,7 +28,6 @@ import {
   parseInteger,
   parseModels,
   parseNonNegative,
-  parsePositive,
   rateLimitedWarnings,
   untilSignal,
 } from '../options.js';
@@ -108,22 +108,10 @@ export function registerFleetCommands(program: Command): void {
       `PRNG seed (0 to ${MAX_SEED}): same seed, same fleet`,
       parseInteger,
     );
-  addFleetRunOptions(run, { trace: 'constant', summaryEveryS: 5, executor: 'emulated' })
+  addFleetRunOptions(run, { trace: 'constant', summaryEveryS: 5, executor: 'emulated' });
+  addAgentBehaviourOptions(run)
     .option('--think-ms <ms>', 'pause between tasks of each UE', parseNonNegative, 0)
-    .option(
-      '--timeout-ms <ms>',
-      'a request with no result this long is sent again',
-      parsePositive,
-      10_000,
-    )
-    .option('--max-retries <n>', 're-sends of a request before it fails', parseInteger, 3)
     .option('--speed <factor>', 'multiplies every device time', parseNonNegative, 1)
-    .option('--real-link', 'do not emulate transfer times', false)
-    .addOption(
-      new Option('--before-decision <mode>', 'tasks before the first decision')
-        .choices(['wait', 'local'])
-        .default('wait'),
-    )
     .option(
       '--json',
       'print the final summary as JSON on stdout (summary lines go to stderr)',

@@ -1,13 +1,13 @@
 /**
- * The built CLI (`dist/cli/main.js`) run as real processes for the fuzz test: their output
+ * The built CLI (`dist/cli/main.js`) run as real processes for the system tests: their output
  * kept line by line, waits on a line, liveness by pid, and a clean stop with its exit code.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { cliPath } from './cli-run.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cliPath = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 export type Stream = 'stdout' | 'stderr';
 
@@ -100,9 +100,10 @@ export class CliProcess {
     }
   }
 
-  /** Kills what is still running (clean-up after a failed test). */
-  kill(): void {
+  /** SIGKILL (a crash, or clean-up after a failed test); resolves with the exit. */
+  kill(): Promise<Exit> {
     if (this.alive()) this.child.kill('SIGKILL');
+    return this.exited;
   }
 
   /** The last lines of output, for failure messages. */
