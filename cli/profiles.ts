@@ -44,3 +44,10 @@ export async function loadEdgeProfiles(
   }
   return byModel;
 }
+
+/** A head's duration on the device a profile stands for: deviceMs[to] − deviceMs[from]. */
+export function headTimeOf(
+  cuts: readonly { readonly deviceMs: number }[],
+): (model: string, from: number, to: number) => number {
+  return (_model, from, to) => (cuts[to]?.deviceMs ?? 0) - (cuts[from]?.deviceMs ?? 0);
+}

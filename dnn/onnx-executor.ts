@@ -20,15 +20,9 @@ export interface OnnxExecutorOptions {
   /** Folder of the model store. @defaultValue `modelStoreRoot()` (env `EDGESPLIT_MODEL_DIR`) */
   readonly root?: string;
   /**
-   * Stands for a device this many times slower than this machine: after each run the executor
-   * waits (slowdown − 1) times the time the run took, matching a profile measured with the same
-   * `--slowdown`. @defaultValue 1
-   */
-  readonly slowdown?: number;
-  /**
    * Stands for a device of known speed: each run lasts at least this many ms (from a measured
    * profile times the device's slowdown), waiting after the real computation when it was faster,
-   * so a head on a loaded test machine still takes the device's time. Wins over `slowdown`.
+   * so a head on a loaded test machine still takes the device's time.
    * @defaultValue none
    */
   readonly targetMs?: (model: string, from: number, to: number) => number;
@@ -55,13 +49,12 @@ export class OnnxExecutor implements Executor {
     const session = await this.session(request.model, request.from, request.to);
     const started = performance.now();
     const output = await session.run(request.input);
-    const elapsed = performance.now() - started;
-    const { targetMs, slowdown = 1 } = this.options;
-    const wait =
-      targetMs === undefined
-        ? (slowdown - 1) * elapsed
-        : targetMs(request.model, request.from, request.to) - elapsed;
-    if (wait > 0) await sleep(wait);
+    const { targetMs } = this.options;
+    if (targetMs !== undefined) {
+      const wait =
+        targetMs(request.model, request.from, request.to) - (performance.now() - started);
+      if (wait > 0) await sleep(wait);
+    }
     return output;
   }
 

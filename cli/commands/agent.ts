@@ -25,7 +25,7 @@ import {
   parsePositive,
   untilSignal,
 } from '../options.js';
-import { deviceCutsOf, loadProfile } from '../profiles.js';
+import { deviceCutsOf, headTimeOf, loadProfile } from '../profiles.js';
 
 const ms = (value: number) => value.toFixed(1);
 
@@ -90,7 +90,11 @@ async function runAgent(flags: AgentFlags): Promise<void> {
       linkMode: flags.realLink ? 'real' : 'emulated',
       speedFactor: flags.speed,
       ...(flags.executor === 'onnx'
-        ? { executor: new OnnxExecutor({ slowdown: measured?.slowdown ?? 1 }) }
+        ? {
+            executor: new OnnxExecutor(
+              measured === undefined ? {} : { targetMs: headTimeOf(measured.cuts) },
+            ),
+          }
         : {}),
       thinkTimeMs: flags.thinkMs,
       requestTimeoutMs: flags.timeoutMs,
@@ -170,7 +174,7 @@ export function registerAgentCommand(program: Command): void {
     .option(
       '--profile <file>',
       'measured profile (edgesplit profile) instead of the device class; with --executor onnx ' +
-        "the head is slowed down by the profile's --slowdown",
+        "each head then takes the profile's (slowed-down) device time",
     )
     .addOption(
       new Option('--link <class>', 'link class (rates overridable below)').choices(

@@ -19,6 +19,7 @@ import {
   readProfileFile,
   writeProfileFile,
 } from '../../dnn/index.js';
+import { headTimeOf } from '../profiles.js';
 
 /** Models `up` runs for real by default: the zoo's lighter ImageNet models. */
 export const REAL_INFERENCE_MODELS = ['squeezenet1.1', 'mobilenet-v2', 'resnet18'] as const;
@@ -58,7 +59,8 @@ export function slowdownOf(device: DeviceSpec): number {
 
 /** Heads and tails for real: profiles by model, one executor per slowdown, closed together. */
 export class RealInference {
-  private readonly heads = new Map<number, OnnxExecutor>();
+  /** By model and slowdown. */
+  private readonly heads = new Map<string, OnnxExecutor>();
   readonly tails = new OnnxExecutor({ threads: 1 });
 
   constructor(private readonly profiles: ReadonlyMap<string, MeasuredProfile>) {}
@@ -76,25 +78,19 @@ export class RealInference {
     const profile = this.profiles.get(model);
     if (profile === undefined) throw new Error(`no measured profile for "${model}"`);
     const slowdown = slowdownOf(device);
-    let executor = this.heads.get(slowdown);
+    const cuts = profile.cuts.map(({ name, bytes, deviceMs }) => ({
+      name,
+      bytes,
+      deviceMs: deviceMs * slowdown,
+    }));
+    const key = `${model}:${slowdown}`;
+    let executor = this.heads.get(key);
     if (executor === undefined) {
       // The device's own time for a head, whatever else this machine is running meanwhile.
-      const targetMs = (name: string, from: number, to: number) => {
-        const cuts = this.profiles.get(name)?.cuts;
-        if (cuts === undefined) return 0;
-        return ((cuts[to]?.deviceMs ?? 0) - (cuts[from]?.deviceMs ?? 0)) * slowdown;
-      };
-      executor = new OnnxExecutor({ threads: 1, targetMs });
-      this.heads.set(slowdown, executor);
+      executor = new OnnxExecutor({ threads: 1, targetMs: headTimeOf(cuts) });
+      this.heads.set(key, executor);
     }
-    return {
-      profile: profile.cuts.map(({ name, bytes, deviceMs }) => ({
-        name,
-        bytes,
-        deviceMs: deviceMs * slowdown,
-      })),
-      executor,
-    };
+    return { profile: cuts, executor };
   }
 
   async close(): Promise<void> {
