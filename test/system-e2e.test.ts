@@ -21,6 +21,16 @@ describe.each<BrokerKind>(['embedded', 'mosquitto'])('the live system on the %s 
     const fleet = await startFleet(system, UES);
     started.fleet = fleet;
     await waitUntil(() => system.observer.decisions.size === UES, 'a decision for every UE');
+    // Until the fleet has settled, an early decision may still say local and change under a
+    // task; with one unit each available, every UE ends up offloading.
+    await waitUntil(
+      () =>
+        fleet.every((ue) => {
+          const decision = ue.agent.decision;
+          return decision !== undefined && decision.cut < ue.agent.profile.cuts.length - 1;
+        }),
+      'every UE to offload',
+    );
 
     const sent = await runRequests(fleet, REQUESTS);
     expect(sent).toBe(REQUESTS);
