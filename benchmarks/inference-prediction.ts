@@ -31,7 +31,8 @@ export async function benchPrediction(
   const profiles = new Map<string, MeasuredProfile>();
   for (const model of REAL_INFERENCE_MODELS)
     profiles.set(model, await storedProfile(model, () => {}));
-  const real = new RealInference(profiles);
+  const units = Math.max(1, Math.floor(availableParallelism() / 2));
+  const real = new RealInference(profiles, 2 * units);
   let perUe: { id: string; median: number; tasks: number }[] = [];
   try {
     const { summary } = await runStack({
@@ -41,7 +42,7 @@ export async function benchPrediction(
       redisPrefix: `bench-pred-${randomBytes(3).toString('hex')}`,
       workers: 2,
       // As `up --executor onnx`: a real unit is a core.
-      unitsPerWorker: Math.max(1, Math.floor(availableParallelism() / 2)),
+      unitsPerWorker: units,
       ues: 12,
       seed: 1,
       models: [...REAL_INFERENCE_MODELS],

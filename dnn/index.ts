@@ -27,6 +27,7 @@ export { LINK_CLASSES, type LinkClass } from './link-classes.js';
 export type { Block, ModelSpec } from './model-spec.js';
 export * from './onnx/index.js';
 export { OnnxExecutor, type OnnxExecutorOptions } from './onnx-executor.js';
+export { OnnxThreadPool, type OnnxThreadPoolOptions } from './onnx-thread-pool.js';
 export {
   type BlockProfile,
   BYTES_PER_ELEMENT,
@@ -43,6 +44,10 @@ export {
 } from './profile-file.js';
 export { measureProfile, type ProfileOptions } from './profiler.js';
 export { type DeviceCut, deviceProfile, edgeProfile } from './runtime-profile.js';
+export {
+  ThreadedOnnxExecutor,
+  type ThreadedOnnxExecutorOptions,
+} from './threaded-onnx-executor.js';
 export {
   getModel,
   getModelProfile,

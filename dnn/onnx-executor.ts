@@ -1,5 +1,3 @@
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Tensor } from '../proto/schemas/tensor.js';
 import { type Executor, SegmentError, type SegmentRequest } from './executor.js';
 import type { OnnxModel } from './onnx/onnx-model.js';
@@ -19,20 +17,15 @@ export interface OnnxExecutorOptions {
   readonly seed?: number;
   /** Folder of the model store. @defaultValue `modelStoreRoot()` (env `EDGESPLIT_MODEL_DIR`) */
   readonly root?: string;
-  /**
-   * Stands for a device of known speed: each run lasts at least this many ms (from a measured
-   * profile times the device's slowdown), waiting after the real computation when it was faster,
-   * so a head on a loaded test machine still takes the device's time.
-   * @defaultValue none
-   */
-  readonly targetMs?: (model: string, from: number, to: number) => number;
   /** Models besides the zoo's, by name (e.g. from `importModel`). @defaultValue none */
   readonly models?: readonly OnnxModel[];
 }
 
 /**
- * Runs model segments with ONNX Runtime: zoo models are built (or read from the model store) on
- * first use, and one session is kept per (model, from, to). Tensors stay Float32Array in and out.
+ * Runs model segments with ONNX Runtime on the calling thread: zoo models are built (or read from
+ * the model store) on first use, and one session is kept per (model, from, to). Tensors stay
+ * Float32Array in and out. A run holds the thread until it ends: services use
+ * `ThreadedOnnxExecutor`, which runs this in worker threads; the profiler uses it directly.
  */
 export class OnnxExecutor implements Executor {
   readonly kind = 'onnx';
@@ -47,15 +40,7 @@ export class OnnxExecutor implements Executor {
   async run(request: SegmentRequest): Promise<Tensor> {
     if (this.closed) throw new SegmentError('the executor is closed');
     const session = await this.session(request.model, request.from, request.to);
-    const started = performance.now();
-    const output = await session.run(request.input);
-    const { targetMs } = this.options;
-    if (targetMs !== undefined) {
-      const wait =
-        targetMs(request.model, request.from, request.to) - (performance.now() - started);
-      if (wait > 0) await sleep(wait);
-    }
-    return output;
+    return session.run(request.input);
   }
 
   /** Loads a model and opens the session of a segment ahead of the first request. */

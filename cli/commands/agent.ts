@@ -14,8 +14,8 @@ import {
   DEVICE_CLASSES,
   LINK_CLASSES,
   listModels,
-  OnnxExecutor,
   ProfileFileError,
+  ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
 import {
   addAgentBehaviourOptions,
@@ -77,9 +77,16 @@ function linkOf(flags: AgentFlags): LinkRates {
 
 async function runAgent(flags: AgentFlags): Promise<void> {
   let agent: UeAgent;
+  let executor: ThreadedOnnxExecutor | undefined;
   try {
     const measured =
       flags.profile === undefined ? undefined : await loadProfile(flags.profile, flags.model);
+    // One device: one inference at a time, off the thread that speaks MQTT.
+    if (flags.executor === 'onnx')
+      executor = new ThreadedOnnxExecutor({
+        workers: 1,
+        ...(measured === undefined ? {} : { targetMs: headTimeOf(measured.cuts) }),
+      });
     agent = await startAgent({
       ...mqttFromEnv(),
       id: flags.id,
@@ -89,13 +96,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
       link: linkOf(flags),
       linkMode: flags.realLink ? 'real' : 'emulated',
       speedFactor: flags.speed,
-      ...(flags.executor === 'onnx'
-        ? {
-            executor: new OnnxExecutor(
-              measured === undefined ? {} : { targetMs: headTimeOf(measured.cuts) },
-            ),
-          }
-        : {}),
+      ...(executor === undefined ? {} : { executor }),
       thinkTimeMs: flags.thinkMs,
       requestTimeoutMs: flags.timeoutMs,
       maxRetries: flags.maxRetries,
@@ -104,6 +105,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgesplit agent: ${message}\n`);
+    await executor?.close();
     process.exitCode =
       error instanceof AgentOptionsError || error instanceof ProfileFileError ? 2 : 1;
     return;
@@ -134,6 +136,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   const signal = await untilSignal(counted);
   if (signal !== undefined) log(`edgesplit agent: ${signal}, stopping`);
   await agent.stop({ graceMs: signal === undefined ? 0 : 1000 });
+  await executor?.close();
   const stats = agent.counters();
   log(
     `edgesplit agent ${agent.id}: ${stats.tasks} tasks, requests ok ${stats.ok} failed ${stats.failed} retried ${stats.retried}`,

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { listModels, OnnxExecutor, ProfileFileError } from '../../dnn/index.js';
+import { listModels, ProfileFileError, ThreadedOnnxExecutor } from '../../dnn/index.js';
 import {
   EDGE_WORKER_DEFAULTS,
   type EdgeWorker,
@@ -86,7 +86,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
     worker = await startEdgeWorker({
       edgeProfiles,
       ...(flags.executor === 'onnx'
-        ? { executor: new OnnxExecutor({ threads: flags.threads }) }
+        ? { executor: new ThreadedOnnxExecutor({ workers: flags.units, threads: flags.threads }) }
         : {}),
       id: flags.id,
       units: flags.units,

@@ -14,9 +14,9 @@ import {
   listModels,
   MAX_FLEET_UES,
   MAX_SEED,
-  OnnxExecutor,
   planFleet,
   REAL_MODELS,
+  ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
 import {
   addAgentBehaviourOptions,
@@ -156,6 +156,8 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
   }
   const lines = flags.json ? process.stderr : process.stdout;
   const controller = new AbortController();
+  // One pool of threads for the whole fleet, as big as this machine: the devices share its cores.
+  const executor = flags.executor === 'onnx' ? new ThreadedOnnxExecutor() : undefined;
   const run = runFleet({
     ...mqttFromEnv(),
     ues: flags.ues,
@@ -169,7 +171,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     requestTimeoutMs: flags.timeoutMs,
     maxRetries: flags.maxRetries,
     speedFactor: flags.speed,
-    ...(flags.executor === 'onnx' ? { executor: new OnnxExecutor() } : {}),
+    ...(executor === undefined ? {} : { executor }),
     linkMode: flags.realLink ? 'real' : 'emulated',
     beforeDecision: flags.beforeDecision,
     onSummary: (window) => lines.write(`${formatWindow(window)}\n`),
@@ -186,6 +188,8 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
   } catch (error) {
     fail(error);
     return;
+  } finally {
+    await executor?.close();
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else process.stdout.write(`${formatFleetSummary(summary)}\n`);

@@ -123,7 +123,7 @@ async function runUp(flags: UpFlags): Promise<void> {
       };
       profiles.set(model, await storedProfile(model, progress));
     }
-    real = new RealInference(profiles);
+    real = new RealInference(profiles, flags.workers * units);
   }
   let privateRedis: PrivateRedis | undefined;
   let redisUrl = envValue(ENV.redisUrl);

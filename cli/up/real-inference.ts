@@ -14,9 +14,10 @@ import {
   type MeasuredProfile,
   measureProfile,
   modelStoreRoot,
-  OnnxExecutor,
+  OnnxThreadPool,
   ProfileFileError,
   readProfileFile,
+  ThreadedOnnxExecutor,
   writeProfileFile,
 } from '../../dnn/index.js';
 import { headTimeOf } from '../profiles.js';
@@ -57,13 +58,24 @@ export function slowdownOf(device: DeviceSpec): number {
   return Math.max(1, EDGE_UNIT.gflops / gflops);
 }
 
-/** Heads and tails for real: profiles by model, one executor per slowdown, closed together. */
+/**
+ * Heads and tails for real, each in worker threads: the edge's tails on one thread per unit of
+ * all edge workers, the devices' heads on a pool as big as the machine (one executor per model
+ * and slowdown, all on that pool). Closed together.
+ */
 export class RealInference {
   /** By model and slowdown. */
-  private readonly heads = new Map<string, OnnxExecutor>();
-  readonly tails = new OnnxExecutor({ threads: 1 });
+  private readonly heads = new Map<string, ThreadedOnnxExecutor>();
+  private readonly headPool = new OnnxThreadPool({ threads: 1 });
+  readonly tails: ThreadedOnnxExecutor;
 
-  constructor(private readonly profiles: ReadonlyMap<string, MeasuredProfile>) {}
+  /** `edgeUnits`: the units of all edge workers together. */
+  constructor(
+    private readonly profiles: ReadonlyMap<string, MeasuredProfile>,
+    edgeUnits: number,
+  ) {
+    this.tails = new ThreadedOnnxExecutor({ workers: edgeUnits, threads: 1 });
+  }
 
   /** edgeMs per model for the edge workers' status. */
   edgeProfiles(): Record<string, number[]> {
@@ -74,7 +86,10 @@ export class RealInference {
   }
 
   /** A UE's head: the measured device times scaled to its device, run slowed down alike. */
-  headFor(model: string, device: DeviceSpec): { profile: DeviceCut[]; executor: OnnxExecutor } {
+  headFor(
+    model: string,
+    device: DeviceSpec,
+  ): { profile: DeviceCut[]; executor: ThreadedOnnxExecutor } {
     const profile = this.profiles.get(model);
     if (profile === undefined) throw new Error(`no measured profile for "${model}"`);
     const slowdown = slowdownOf(device);
@@ -87,13 +102,13 @@ export class RealInference {
     let executor = this.heads.get(key);
     if (executor === undefined) {
       // The device's own time for a head, whatever else this machine is running meanwhile.
-      executor = new OnnxExecutor({ threads: 1, targetMs: headTimeOf(cuts) });
+      executor = new ThreadedOnnxExecutor({ pool: this.headPool, targetMs: headTimeOf(cuts) });
       this.heads.set(key, executor);
     }
     return { profile: cuts, executor };
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.tails, ...this.heads.values()].map((executor) => executor.close()));
+    await Promise.all([this.tails.close(), this.headPool.close()]);
   }
 }
