@@ -14,6 +14,7 @@ import {
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
   encodeMessage,
+  logText,
   MESSAGE_QOS,
   type TailJobData,
   tailJobId,
@@ -166,7 +167,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     if (!outcome.ok) {
       counts.rejected += 1;
       const issue = outcome.report.issues[0] ?? outcome.report.message;
-      logger.warn(`rejected request on ${JSON.stringify(topic.slice(0, 200))}: ${issue}`);
+      logger.warn(`rejected request on ${logText(topic)}: ${logText(issue)}`);
       // Not awaited: the PUBACK arrives on the packet stream that may be paused until this
       // request's slot is free (see handleMessage below).
       if (outcome.errorTopic !== undefined)
@@ -239,9 +240,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     };
     client.on('message', (topic, payload) => {
       const task = handle(client, topic, payload)
-        .catch((error: unknown) =>
-          logger.error(`handling ${JSON.stringify(topic)}: ${String(error)}`),
-        )
+        .catch((error: unknown) => logger.error(`handling ${logText(topic)}: ${String(error)}`))
         .finally(() => {
           inFlight.delete(task);
           const resume = readNext;

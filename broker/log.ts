@@ -1,5 +1,7 @@
 /** Where the broker and ingress write their log lines, and the record of refused actions. */
 
+import { logText } from '../proto/index.js';
+
 /** A line-oriented logger; `console` fits. */
 export interface Logger {
   info(message: string): void;
@@ -35,15 +37,6 @@ export interface Refusal {
   readonly remote?: string;
 }
 
-/** Long enough to recognise a topic, short enough that hostile input can't flood the log. */
-const MAX_LOGGED = 200;
-
-function quoted(value: string | undefined): string {
-  if (value === undefined) return '-';
-  const text = value.length > MAX_LOGGED ? `${value.slice(0, MAX_LOGGED)}...` : value;
-  return JSON.stringify(text);
-}
-
 /** Logs every refused action and counts it by kind. */
 export class RefusalLog {
   readonly #logger: Logger;
@@ -56,11 +49,11 @@ export class RefusalLog {
   record(refusal: Refusal): void {
     this.#counts[refusal.kind] += 1;
     const fields = [
-      `client=${quoted(refusal.clientId)}`,
-      `username=${quoted(refusal.username)}`,
-      ...(refusal.topic === undefined ? [] : [`topic=${quoted(refusal.topic)}`]),
+      `client=${logText(refusal.clientId)}`,
+      `username=${logText(refusal.username)}`,
+      ...(refusal.topic === undefined ? [] : [`topic=${logText(refusal.topic)}`]),
       ...(refusal.remote === undefined ? [] : [`remote=${refusal.remote}`]),
-      `reason=${quoted(refusal.reason)}`,
+      `reason=${logText(refusal.reason)}`,
     ];
     this.#logger.warn(`refused ${refusal.kind}: ${fields.join(' ')}`);
   }

@@ -8,6 +8,7 @@ import {
   edgeStatusFilter,
   edgeStatusTopic,
   encodeMessage,
+  logText,
   ueChannelFilter,
 } from '../proto/index.js';
 import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
@@ -165,7 +166,8 @@ class EdgeWorkerProcess implements EdgeWorker {
   async start(): Promise<void> {
     this.mqtt.on('message', (topic, payload) => {
       const update = this.fleet.apply(topic, payload);
-      if (update.problem !== undefined) this.hooks.onError(update.problem, `message on ${topic}`);
+      if (update.problem !== undefined)
+        this.hooks.onError(update.problem, `message on ${logText(topic)}`);
       if (update.changed) this.scheduleReconcile();
     });
     await this.mqtt.subscribeAsync(this.filters(), { qos: 1 });

@@ -26,6 +26,7 @@ export {
   ueOfQueue,
   ueQueueName,
 } from './jobs.js';
+export { logText, MAX_LOGGED_CHARS } from './log-text.js';
 export {
   isMessageKind,
   MESSAGE_KINDS,

@@ -317,7 +317,7 @@ describe('the live system under bad input', () => {
       const consumer =
         channel === 'infer'
           ? { process: broker, pattern: /\[ingress\] warn: rejected request on "/ }
-          : { process: scheduler, pattern: new RegExp(`^rejected ${topic}: `) };
+          : { process: scheduler, pattern: new RegExp(`^rejected "${topic}": `) };
       const before = {
         retained: await snapshot(),
         errors: observer.errors.length,

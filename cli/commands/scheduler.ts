@@ -1,5 +1,11 @@
 import { type Command, Option } from 'commander';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../../proto/index.js';
+import {
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+  ENV,
+  envValue,
+  logText,
+} from '../../proto/index.js';
 import {
   SCHEDULER_DEFAULTS,
   type Scheduler,
@@ -56,7 +62,7 @@ async function run(flags: SchedulerFlags): Promise<void> {
   process.stderr.write(`edgesplit scheduler ${scheduler.id} started\n`);
   scheduler.on('solved', (report) => process.stdout.write(`${formatSolve(report)}\n`));
   scheduler.on('rejected', ({ topic, error }) =>
-    process.stderr.write(`rejected ${topic}: ${error.message}\n`),
+    process.stderr.write(`rejected ${logText(topic)}: ${logText(error.message)}\n`),
   );
   scheduler.on('error', (error) => process.stderr.write(`error: ${error.message}\n`));
   await new Promise<void>((resolve) => {
