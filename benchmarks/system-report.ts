@@ -1,4 +1,5 @@
 /** The table, target checks and JSON of `npm run bench:system`. */
+import { type LoopbackResult, TENSOR_HOPS } from './system-loopback.js';
 import type { ReactionResult } from './system-reaction.js';
 import type { RequestResult } from './system-requests.js';
 import type { BrokerKind, Layout } from './system-stack.js';
@@ -16,6 +17,12 @@ export interface BrokerRun {
   readonly concurrentSmall?: RequestResult;
   /** Messages per second of the first hop alone (UEs to one subscriber), tensor-sized. */
   readonly brokerCeiling?: number;
+}
+
+/** What this machine's loopback allows (`system-loopback.ts`). */
+export interface MachineLimits {
+  readonly loopback: LoopbackResult;
+  readonly ceiling?: { readonly perSecond: number; readonly coresAtTarget: number };
 }
 
 export interface RunSettings {
@@ -177,10 +184,26 @@ function describe(runs: readonly BrokerRun[], settings: RunSettings): string[] {
   return lines;
 }
 
+function machineLines({ loopback, ceiling }: MachineLimits): string[] {
+  const lines = [
+    `This machine's loopback: one TCP stream carries ${loopback.mbPerSecond.toFixed(0)} MB/s, ` +
+      `at ${loopback.cpuMsPerMb.toFixed(2)} CPU ms per MB (both ends).`,
+  ];
+  if (ceiling !== undefined)
+    lines.push(
+      `Every request moves its tensor over loopback at least ${TENSOR_HOPS} times (UE to broker, ` +
+        `ingress to Redis, Redis to edge worker): that alone caps throughput at ` +
+        `${ceiling.perSecond.toFixed(0)} requests/s, and at ${TARGETS.perSecond} requests/s ` +
+        `those bytes alone would take ${ceiling.coresAtTarget.toFixed(2)} cores.`,
+    );
+  return lines;
+}
+
 export function printTable(
   runs: readonly BrokerRun[],
   targets: readonly TargetCheck[],
   settings: RunSettings,
+  machine: MachineLimits,
 ): void {
   const header = ['', 'target', ...runs.map((r) => r.broker)];
   const body = ROWS.filter(([, , cell]) => runs.some((run) => cell(run) !== undefined)).map(
@@ -193,6 +216,8 @@ export function printTable(
     '',
     'Targets:',
     ...targets.map((t) => `  ${t.met ? 'met   ' : 'MISSED'} ${t.broker}: ${t.target}: ${t.actual}`),
+    '',
+    ...machineLines(machine),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

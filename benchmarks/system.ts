@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { type BrokerRun, printTable, type RunSettings, targetChecks } from './system-report.js';
+import { loopbackCeiling, measureLoopback } from './system-loopback.js';
+import {
+  type BrokerRun,
+  printTable,
+  type RunSettings,
+  TARGETS,
+  targetChecks,
+} from './system-report.js';
 import { benchBroker, SCENARIOS, type Scenario } from './system-run.js';
 import { BROKER_KINDS, type BrokerKind, LAYOUTS, type Layout } from './system-stack.js';
 
@@ -82,6 +89,7 @@ async function main(): Promise<number> {
     };
     runs.push(await benchBroker(options, broker, runId));
   }
+  const loopback = await measureLoopback();
   const targets = targetChecks(runs);
   const settings: RunSettings = {
     layout: args.layout,
@@ -89,8 +97,16 @@ async function main(): Promise<number> {
     edgeWorkers: args.edgeWorkers,
     seed: args.seed,
   };
-  if (args.json) process.stdout.write(`${JSON.stringify({ settings, runs, targets }, null, 2)}\n`);
-  else printTable(runs, targets, settings);
+  const tensorBytes = runs.find((run) => run.concurrent)?.concurrent?.tensorBytes;
+  const machine = {
+    loopback,
+    ...(tensorBytes === undefined
+      ? {}
+      : { ceiling: loopbackCeiling(loopback, tensorBytes, TARGETS.perSecond) }),
+  };
+  if (args.json)
+    process.stdout.write(`${JSON.stringify({ settings, runs, targets, machine }, null, 2)}\n`);
+  else printTable(runs, targets, settings, machine);
   return 0;
 }
 

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { edgeProfile } from '../dnn/index.js';
 import { type EdgeWorker, startEdgeWorker } from '../edge-worker/index.js';
-import { EdgeTestBed, REDIS_URL, startBroker, waitUntil } from './edge-harness.js';
+import { EdgeTestBed, REDIS_URL, startBroker } from './edge-harness.js';
+import { waitUntil } from './wait-until.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

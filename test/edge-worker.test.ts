@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { edgeProfile, modelCuts } from '../dnn/index.js';
 import { type EdgeWorker, type EdgeWorkerOptions, startEdgeWorker } from '../edge-worker/index.js';
-import { EdgeTestBed, REDIS_URL, startBroker, waitUntil } from './edge-harness.js';
+import { EdgeTestBed, REDIS_URL, startBroker } from './edge-harness.js';
+import { waitUntil } from './wait-until.js';
 
 let broker: Awaited<ReturnType<typeof startBroker>>;
 let bed: EdgeTestBed;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ueQueueName } from '../proto/index.js';
 import { startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
-import { waitUntil } from './system-observer.js';
+import { waitUntil } from './wait-until.js';
 
 /** Most intervals [start, end) open at once; an end at the same ms as a start closes first. */
 function maxOverlap(intervals: readonly (readonly [number, number])[]): number {
@@ -39,7 +39,7 @@ describe('allocated concurrency across two edge worker processes', () => {
       link: { uplinkMbps: 500, downlinkMbps: 500, rttMs: 2 },
     }));
     started.fleet = fleet;
-    await waitUntil(() => system.observer.decisions.size === 2, 'decisions');
+    await waitUntil('decisions', () => system.observer.decisions.size === 2);
     const units = new Map(
       fleet.map((ue) => [ue.agent.id, system.observer.decisions.get(ue.agent.id)!.units]),
     );

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { percentile } from '../agents/index.js';
 import { predictionErrors, runRequests, startFleet, useSystem } from './system-fleet.js';
 import { type BrokerKind, RunningSystem } from './system-harness.js';
-import { waitUntil } from './system-observer.js';
+import { waitUntil } from './wait-until.js';
 
 const UES = 20;
 const REQUESTS = 500;
@@ -20,16 +20,14 @@ describe.each<BrokerKind>(['embedded', 'mosquitto'])('the live system on the %s 
     started.system = system;
     const fleet = await startFleet(system, UES);
     started.fleet = fleet;
-    await waitUntil(() => system.observer.decisions.size === UES, 'a decision for every UE');
+    await waitUntil('a decision for every UE', () => system.observer.decisions.size === UES);
     // Until the fleet has settled, an early decision may still say local and change under a
     // task; with one unit each available, every UE ends up offloading.
-    await waitUntil(
-      () =>
-        fleet.every((ue) => {
-          const decision = ue.agent.decision;
-          return decision !== undefined && decision.cut < ue.agent.profile.cuts.length - 1;
-        }),
-      'every UE to offload',
+    await waitUntil('every UE to offload', () =>
+      fleet.every((ue) => {
+        const decision = ue.agent.decision;
+        return decision !== undefined && decision.cut < ue.agent.profile.cuts.length - 1;
+      }),
     );
 
     const sent = await runRequests(fleet, REQUESTS);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type FleetUe, runRequests, startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
-import { waitUntil } from './system-observer.js';
+import { waitUntil } from './wait-until.js';
 
 const FAST_LINK = { uplinkMbps: 200, downlinkMbps: 200, rttMs: 2 };
 
@@ -39,16 +39,16 @@ describe('faults', () => {
     const observer = system.observer;
     const fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 20_000 });
     started.fleet = fleet;
-    await waitUntil(() => observer.decisions.size === 8, 'a decision for every UE');
-    await waitUntil(() => observer.scheduler?.units === 8, 'R = 8');
+    await waitUntil('a decision for every UE', () => observer.decisions.size === 8);
+    await waitUntil('R = 8', () => observer.scheduler?.units === 8);
     const epochBefore = observer.scheduler!.epoch;
 
     const run = runRequests(fleet, 300);
-    await waitUntil(() => requestsSent(fleet) >= 100, '100 requests sent', 60_000);
+    await waitUntil('100 requests sent', () => requestsSent(fleet) >= 100, 60_000);
     const victim = system.workers[1]!;
     expect(victim.alive()).toBe(true);
     await victim.kill();
-    await waitUntil(() => observer.scheduler?.units === 4, 'R to drop to 4');
+    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4);
     expect(observer.scheduler!.epoch).toBeGreaterThan(epochBefore);
     const sent = await run;
 
@@ -69,10 +69,10 @@ describe('faults', () => {
     const observer = system.observer;
     const fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 5000 });
     started.fleet = fleet;
-    await waitUntil(() => observer.decisions.size === 8, 'a decision for every UE');
+    await waitUntil('a decision for every UE', () => observer.decisions.size === 8);
 
     const run = runRequests(fleet, 300);
-    await waitUntil(() => requestsSent(fleet) >= 100, '100 requests sent', 60_000);
+    await waitUntil('100 requests sent', () => requestsSent(fleet) >= 100, 60_000);
     await system.broker!.kill();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await system.startBroker();
@@ -81,7 +81,7 @@ describe('faults', () => {
     expectEachAnsweredOnce(fleet, sent);
     // The restarted broker knows the fleet again: every UE re-announced itself and holds a
     // decision from the scheduler, which is still the same process.
-    await waitUntil(() => observer.scheduler?.ues === 8, 'the scheduler to see all 8 UEs again');
+    await waitUntil('the scheduler to see all 8 UEs again', () => observer.scheduler?.ues === 8);
     expect(system.scheduler.alive()).toBe(true);
     for (const worker of system.workers) expect(worker.alive()).toBe(true);
   });

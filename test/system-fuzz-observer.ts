@@ -33,19 +33,6 @@ export function connectAs(url: string, login: Login, name: string): Promise<Mqtt
   });
 }
 
-/** Polls `check` every 10 ms until it holds. */
-export async function waitUntil(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Records the system's outputs: decisions, errors, results, scheduler status. */
 export class Observer {
   readonly decisions: { ue: string; decision: Decision | null }[] = [];

@@ -28,19 +28,14 @@ import {
 import { routeMessage } from '../scheduler/index.js';
 import { assertCliBuilt, CliProcess } from './cli-process.js';
 import { testRedisUrl, uniquePrefix } from './services.js';
-import {
-  connectAs,
-  type Login,
-  Observer,
-  retainedSnapshot,
-  waitUntil,
-} from './system-fuzz-observer.js';
+import { connectAs, type Login, Observer, retainedSnapshot } from './system-fuzz-observer.js';
 import {
   FUZZED_CHANNELS,
   type FuzzedChannel,
   fuzzPayloads,
   oversizeSizes,
 } from './system-fuzz-payloads.js';
+import { waitUntil } from './wait-until.js';
 
 const SEED = 20_240_611;
 const PER_TOPIC = 2000;

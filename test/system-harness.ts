@@ -4,7 +4,8 @@ import { deleteKeys } from '../cli/up/redis-keys.js';
 import type { CliProcess } from './cli-process.js';
 import { ProcessGroup } from './process-harness.js';
 import { testMosquittoUrl, testRedisUrl } from './services.js';
-import { SystemObserver, waitUntil } from './system-observer.js';
+import { SystemObserver } from './system-observer.js';
+import { waitUntil } from './wait-until.js';
 
 export type BrokerKind = 'embedded' | 'mosquitto';
 
@@ -78,8 +79,8 @@ export class RunningSystem {
     await this.scheduler.waitFor('stderr', /started/);
     for (let index = 1; index <= this.options.workers; index++) this.startWorker(`w${index}`);
     await waitUntil(
-      () => this.observer.onlineUnits() === this.options.workers * this.options.units,
       'every edge worker online',
+      () => this.observer.onlineUnits() === this.options.workers * this.options.units,
     );
   }
 

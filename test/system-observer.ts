@@ -74,12 +74,3 @@ export class SystemObserver {
     await this.client.endAsync(true);
   }
 }
-
-/** Polls `check` every 20 ms until it holds; throws `what` after `timeoutMs`. */
-export async function waitUntil(check: () => boolean, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

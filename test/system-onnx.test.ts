@@ -5,7 +5,7 @@ import { listModels, modelCuts, OnnxExecutor } from '../dnn/index.js';
 import { connectMqtt, type Decision, encodeMessage, type Tensor, ueTopic } from '../proto/index.js';
 import { startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
-import { waitUntil } from './system-observer.js';
+import { waitUntil } from './wait-until.js';
 
 /** Every model of the zoo. */
 const MODELS = listModels();
@@ -37,7 +37,7 @@ describe('real split inference through broker, ingress, queue and edge worker', 
       executor: new OnnxExecutor(),
     }));
     started.fleet = fleet;
-    await waitUntil(() => system.observer.decisions.size === MODELS.length, 'decisions');
+    await waitUntil('decisions', () => system.observer.decisions.size === MODELS.length);
 
     const check = async (label: string) => {
       for (const ue of fleet) {
@@ -90,9 +90,8 @@ describe('real split inference through broker, ingress, queue and edge worker', 
             { qos: 1, retain: true },
           );
         }
-        await waitUntil(
-          () => fleet.every((ue) => ue.agent.decision?.epoch === 1000 + (pick === 'first' ? 1 : 2)),
-          'the pinned decisions',
+        await waitUntil('the pinned decisions', () =>
+          fleet.every((ue) => ue.agent.decision?.epoch === 1000 + (pick === 'first' ? 1 : 2)),
         );
         await check(pick);
       }

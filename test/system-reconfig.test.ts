@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TaskResult } from '../agents/index.js';
 import { startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
-import { waitUntil } from './system-observer.js';
+import { waitUntil } from './wait-until.js';
 
 interface Timed {
   readonly ue: string;
@@ -26,7 +26,7 @@ describe('live reconfiguration', () => {
     const link = { uplinkMbps: 50, downlinkMbps: 50, rttMs: 10 };
     const fleet = await startFleet(system, 4, { link, batch: 2 });
     started.fleet = fleet;
-    await waitUntil(() => observer.decisions.size === 4, 'a decision for every UE');
+    await waitUntil('a decision for every UE', () => observer.decisions.size === 4);
     const target = fleet[0]!.agent;
     const before = observer.decisions.get(target.id)!;
     expect(before.cut).toBeLessThan(target.profile.cuts.length - 1);
@@ -44,8 +44,8 @@ describe('live reconfiguration', () => {
     const changedAt = Date.now();
     target.setLink({ uplinkMbps: 2, downlinkMbps: 50, rttMs: 10 });
     await waitUntil(
-      () => (observer.decisions.get(target.id)?.epoch ?? 0) > before.epoch,
       'a new decision for the UE whose link dropped',
+      () => (observer.decisions.get(target.id)?.epoch ?? 0) > before.epoch,
     );
     const after = observer.decisions.get(target.id)!;
     const reactionMs = Date.now() - changedAt;
@@ -54,8 +54,8 @@ describe('live reconfiguration', () => {
       target.profile.cuts[before.cut]!.bytes,
     );
     await waitUntil(
-      () => timed.some((t) => t.ue === target.id && t.task.epoch === after.epoch),
       'a task under the new decision',
+      () => timed.some((t) => t.ue === target.id && t.task.epoch === after.epoch),
       30_000,
     );
     running = false;
