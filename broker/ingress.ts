@@ -134,7 +134,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
   if (!Number.isSafeInteger(ttl) || ttl < 1)
     throw new RangeError(`claimTtlSeconds must be a positive integer, not ${ttl}`);
 
-  const redis = new Redis(options.redisUrl);
+  const redis = new Redis(options.redisUrl, { enableAutoPipelining: true });
   redis.on('error', (error: Error) => logger.error(`redis: ${error.message}`));
   const queues = new QueueCache({
     connection: redis,
