@@ -7,21 +7,24 @@ import {
   logText,
 } from '../../proto/index.js';
 import {
+  DEFAULT_LOCK_TTL_MS,
   SCHEDULER_DEFAULTS,
   type Scheduler,
   SchedulerOptionsError,
   SOLVER_NAMES,
   type SolveReport,
   type SolverName,
-  startScheduler,
+  type StandbyScheduler,
+  startStandbyScheduler,
 } from '../../scheduler/index.js';
-import { parseNonNegative } from '../options.js';
+import { parseInteger, parseNonNegative } from '../options.js';
 
 interface SchedulerFlags {
   readonly solver: SolverName;
   readonly coalesceMs: number;
   readonly hysteresis: number;
   readonly id?: string;
+  readonly lockTtlMs: number;
 }
 
 function formatMs(ms: number | null): string {
@@ -38,21 +41,42 @@ export function formatSolve(report: SolveReport): string {
   );
 }
 
+/** Log lines of the scheduler that leads: one per solve, one per rejected payload, errors. */
+function logLeader(scheduler: Scheduler): void {
+  process.stderr.write(`edgesplit scheduler ${scheduler.id}: leading\n`);
+  scheduler.on('solved', (report) => process.stdout.write(`${formatSolve(report)}\n`));
+  scheduler.on('rejected', ({ topic, error }) =>
+    process.stderr.write(`rejected ${logText(topic)}: ${logText(error.message)}\n`),
+  );
+  scheduler.on('error', (error) => process.stderr.write(`error: ${error.message}\n`));
+}
+
 async function run(flags: SchedulerFlags): Promise<void> {
-  let scheduler: Scheduler;
+  let scheduler: StandbyScheduler;
+  const log = (line: string) => process.stderr.write(`${line}\n`);
   try {
-    scheduler = await startScheduler({
-      mqttUrl: envValue(ENV.mqttUrl) ?? SCHEDULER_DEFAULTS.mqttUrl,
-      redisUrl: envValue(ENV.redisUrl) ?? SCHEDULER_DEFAULTS.redisUrl,
-      topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
-      redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
-      ...optional('mqttUsername', envValue(ENV.mqttUsername)),
-      ...optional('mqttPassword', envValue(ENV.mqttPassword)),
-      ...optional('id', flags.id),
-      solver: flags.solver,
-      coalesceMs: flags.coalesceMs,
-      hysteresis: flags.hysteresis,
-    });
+    scheduler = startStandbyScheduler(
+      {
+        mqttUrl: envValue(ENV.mqttUrl) ?? SCHEDULER_DEFAULTS.mqttUrl,
+        redisUrl: envValue(ENV.redisUrl) ?? SCHEDULER_DEFAULTS.redisUrl,
+        topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
+        redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
+        ...optional('mqttUsername', envValue(ENV.mqttUsername)),
+        ...optional('mqttPassword', envValue(ENV.mqttPassword)),
+        ...optional('id', flags.id),
+        solver: flags.solver,
+        coalesceMs: flags.coalesceMs,
+        hysteresis: flags.hysteresis,
+      },
+      {
+        lockTtlMs: flags.lockTtlMs,
+        onLeading: logLeader,
+        onStandby: (leader) =>
+          log(`edgesplit scheduler: standing by (leader: ${logText(leader ?? undefined)})`),
+        onStepDown: (reason) => log(`edgesplit scheduler: no longer leading: ${reason}`),
+        onError: (error) => log(`error: ${error.message}`),
+      },
+    );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgesplit scheduler: ${message}\n`);
@@ -60,11 +84,6 @@ async function run(flags: SchedulerFlags): Promise<void> {
     return;
   }
   process.stderr.write(`edgesplit scheduler ${scheduler.id} started\n`);
-  scheduler.on('solved', (report) => process.stdout.write(`${formatSolve(report)}\n`));
-  scheduler.on('rejected', ({ topic, error }) =>
-    process.stderr.write(`rejected ${logText(topic)}: ${logText(error.message)}\n`),
-  );
-  scheduler.on('error', (error) => process.stderr.write(`error: ${error.message}\n`));
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.off('SIGINT', stop);
@@ -114,5 +133,11 @@ export function registerSchedulerCommand(program: Command): void {
       SCHEDULER_DEFAULTS.hysteresis,
     )
     .option('--id <id>', 'scheduler id, published as leaderId (default scheduler.{host}.{pid})')
+    .option(
+      '--lock-ttl-ms <ms>',
+      'life of the leadership lock in Redis: a standby scheduler takes over at most this long after the leader dies',
+      parseInteger,
+      DEFAULT_LOCK_TTL_MS,
+    )
     .action(run);
 }

@@ -49,4 +49,11 @@ export type {
   SolveReport,
 } from './scheduler-events.js';
 export { type Scheduler, startScheduler } from './scheduler-service.js';
+export { LeaderLock, leaderKey } from './leader-lock.js';
+export {
+  DEFAULT_LOCK_TTL_MS,
+  type StandbyOptions,
+  type StandbyScheduler,
+  startStandbyScheduler,
+} from './standby.js';
 export type { Listener } from './typed-emitter.js';
