@@ -20,6 +20,7 @@ export {
   type UeRecord,
 } from './fleet-state.js';
 export { type Inbound, routeMessage } from './inbound.js';
+export { LeaderLock, leaderKey } from './leader-lock.js';
 export { MqttDecisionSink } from './mqtt-sink.js';
 export {
   defaultSchedulerId,
@@ -49,7 +50,6 @@ export type {
   SolveReport,
 } from './scheduler-events.js';
 export { type Scheduler, startScheduler } from './scheduler-service.js';
-export { LeaderLock, leaderKey } from './leader-lock.js';
 export {
   DEFAULT_LOCK_TTL_MS,
   type StandbyOptions,

@@ -1,19 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import {
-  type ErrorReport,
-  errorReportFrom,
-  type Decision as WireDecision,
-} from '../../proto/index.js';
-import { prepareFleet, type SolverName, solve } from '../solvers/index.js';
+import { errorReportFrom, type Decision as WireDecision } from '../../proto/index.js';
+import type { SolverName } from '../solvers/index.js';
 import { SchedulerTransportError } from './errors.js';
-import { buildInstance, type ForcedLocal } from './fleet-instance.js';
 import { applyFleetEvent, EMPTY_FLEET, type FleetEvent, type FleetState } from './fleet-state.js';
-import {
-  type ConcurrencyChange,
-  type DecisionPlan,
-  planDecisions,
-  type TargetDecision,
-} from './planner.js';
+import { solveFleetTargets } from './fleet-targets.js';
+import { LocalReasons } from './local-reasons.js';
+import { type ConcurrencyChange, type DecisionPlan, planDecisions } from './planner.js';
 import type { ConcurrencyPort, DecisionSink } from './ports.js';
 import type {
   RejectedPayload,
@@ -49,7 +41,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
   /** Concurrency last set on each UE's queue in this process; absent = unknown. */
   private readonly applied = new Map<string, number>();
   /** Why each forced-local UE runs locally, as last reported to it. */
-  private localReasons = new Map<string, string>();
+  private readonly localReasons = new LocalReasons();
   private epoch = 0;
   private started = false;
   private closed = false;
@@ -195,18 +187,10 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
   private async solveOnce(changedAt: number): Promise<void> {
     const { solver } = this.options;
     const started = performance.now();
-    const built = buildInstance(this.fleet);
-    const solution = solve(prepareFleet(built.instance), solver);
-    const solveMs = performance.now() - started;
-    const targets: TargetDecision[] = solution.decisions.map((d) => ({
-      ue: d.id,
-      cut: d.cut,
-      cutName: d.cutName,
-      units: d.units,
-      predictedMs: d.latencyMs,
+    const { targets, forcedLocal, units, solveMs, maxPredictedMs } = solveFleetTargets(
+      this.fleet,
       solver,
-    }));
-    for (const local of built.forcedLocal) targets.push({ ...local, units: 0, solver: 'local' });
+    );
     const plan = planDecisions({
       previous: this.decisions,
       applied: this.applied,
@@ -215,14 +199,11 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     });
     this.decisions = plan.decisions;
     this.epoch = plan.epoch;
-    this.reportForcedLocal(built.forcedLocal);
+    for (const { ue, report } of this.localReasons.update(forcedLocal))
+      this.send(() => this.options.sink.publishError(ue, report));
 
     const firstPublish = performance.now();
     await this.publishPlan(plan);
-    let maxPredictedMs: number | null = null;
-    for (const t of targets)
-      if (maxPredictedMs === null || t.predictedMs > maxPredictedMs) maxPredictedMs = t.predictedMs;
-    const units = built.instance.edge.units;
     const at = Date.now();
     this.send(() =>
       this.options.sink.publishStatus({
@@ -256,7 +237,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
       maxPredictedMs,
       published: plan.publish.map((u) => u.ue),
       cleared: plan.clear,
-      forcedLocal: built.forcedLocal.map((f) => f.ue),
+      forcedLocal: forcedLocal.map((f) => f.ue),
       raised: plan.raise.length,
       lowered: plan.lower.length,
       waitMs: started - changedAt,
@@ -287,22 +268,6 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
         if (decision !== undefined) this.send(() => sink.publishDecision(change.ue, decision));
       }),
     );
-  }
-
-  /** Tells each forced-local UE why, once per reason (not on every solve). */
-  private reportForcedLocal(forced: readonly ForcedLocal[]): void {
-    const reasons = new Map<string, string>();
-    for (const { ue, reason, field } of forced) {
-      reasons.set(ue, reason);
-      if (this.localReasons.get(ue) === reason) continue;
-      const report: ErrorReport = {
-        code: 'INVALID_INSTANCE',
-        message: `UE "${ue}" runs locally (cut L, 0 units): ${reason}`,
-        issues: [`${field}: ${reason}`],
-      };
-      this.send(() => this.options.sink.publishError(ue, report));
-    }
-    this.localReasons = reasons;
   }
 
   /**
