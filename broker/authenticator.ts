@@ -1,8 +1,9 @@
 /**
- * Checks a username and password against the credentials file and the environment's tokens,
- * and says who the client is.
+ * Checks a username and password against the credentials file, the environment's tokens and,
+ * for UE ids, the key derived from the fleet key, and says who the client is.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { deriveUeKey, fleetKeyProblem, isValidId } from '../proto/index.js';
 import type { Identity } from './acl.js';
 import type { TokenRecord, UserRecord } from './credentials.js';
 import { CredentialsError } from './errors.js';
@@ -43,8 +44,14 @@ export class Authenticator {
   readonly #verified = new Map<string, Buffer>();
   readonly #cacheKey = randomBytes(32);
   #dummy: Promise<ReturnType<typeof parsePasswordHash>> | undefined;
+  readonly #fleetKey: string | undefined;
 
-  constructor(users: readonly UserRecord[], tokens: readonly TokenRecord[]) {
+  constructor(users: readonly UserRecord[], tokens: readonly TokenRecord[], fleetKey?: string) {
+    if (fleetKey !== undefined) {
+      const problem = fleetKeyProblem(fleetKey);
+      if (problem !== undefined) throw new CredentialsError(`the UE fleet key ${problem}`);
+    }
+    this.#fleetKey = fleetKey;
     for (const user of users) {
       const hash = parsePasswordHash(user.passwordHash);
       this.#entries.set(user.username, {
@@ -74,6 +81,12 @@ export class Authenticator {
   ): Promise<Identity | undefined> {
     if (username === undefined || password === undefined) return undefined;
     const entry = this.#entries.get(username);
+    if (entry === undefined && this.#fleetKey !== undefined && isValidId(username)) {
+      const derived = sha256(deriveUeKey(this.#fleetKey, username));
+      return timingSafeEqual(sha256(password), derived)
+        ? { role: 'ue', username, ue: username }
+        : undefined;
+    }
     if (entry === undefined) {
       // Spend the same time as for a known user, so response times don't reveal usernames.
       await verifyPassword(password, await this.#dummyHash());

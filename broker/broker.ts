@@ -34,6 +34,12 @@ export interface BrokerAuthOptions {
    * @defaultValue none
    */
   tokens?: readonly TokenRecord[];
+  /**
+   * Fleet key (`EDGESPLIT_UE_FLEET_KEY`): any UE id logs in as that UE with the key derived from
+   * it (`deriveUeKey`). Usernames in the file or tokens keep their own secret.
+   * @defaultValue none
+   */
+  ueFleetKey?: string;
 }
 
 /** Options of `createBroker`. */
@@ -120,10 +126,10 @@ async function loadAuthenticator(auth: BrokerOptions['auth']): Promise<Authentic
   if (auth === 'off') return undefined;
   const users: UserRecord[] =
     auth.credentialsFile === undefined ? [] : await readCredentialsFile(auth.credentialsFile);
-  const authenticator = new Authenticator(users, auth.tokens ?? []);
-  if (authenticator.size === 0)
+  const authenticator = new Authenticator(users, auth.tokens ?? [], auth.ueFleetKey);
+  if (authenticator.size === 0 && auth.ueFleetKey === undefined)
     throw new CredentialsError(
-      'authentication is on but no credentials were given: pass a credentials file or tokens, or auth "off"',
+      'authentication is on but no credentials were given: pass a credentials file, tokens or a fleet key, or auth "off"',
     );
   return authenticator;
 }

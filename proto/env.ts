@@ -13,6 +13,8 @@ export const ENV = {
   topicPrefix: 'EDGESPLIT_TOPIC_PREFIX',
   /** Redis key prefix, default `edgesplit`. */
   redisPrefix: 'EDGESPLIT_REDIS_PREFIX',
+  /** Fleet key from which every UE's MQTT password is derived (`proto/ue-key.ts`). */
+  ueFleetKey: 'EDGESPLIT_UE_FLEET_KEY',
 } as const;
 
 export function envValue(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {

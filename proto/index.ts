@@ -127,4 +127,5 @@ export {
   ueSubtreeFilter,
   ueTopic,
 } from './topics.js';
+export { deriveUeKey, fleetKeyProblem, MIN_FLEET_KEY_LENGTH } from './ue-key.js';
 export { formatPath, issuesOf, type Validated, validate } from './validate.js';

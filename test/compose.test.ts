@@ -263,9 +263,16 @@ describe('docker-compose.yml', () => {
       agent: 'ue',
       ingress: 'ingress',
     };
+    const fleetKey = environmentOf(services.get('broker')!)[ENV.ueFleetKey];
     for (const [name, service] of services) {
       const env = environmentOf(service);
       if (name === 'broker' || !usesOurImage(service) || env[ENV.mqttUrl] === undefined) continue;
+      if (commandPath(service) === 'fleet run' && env[ENV.ueFleetKey] !== undefined) {
+        // Each simulated UE logs in as itself with its key derived from the broker's fleet key.
+        expect(env[ENV.ueFleetKey], name).toBe(fleetKey);
+        expect(env[ENV.mqttUsername], name).toBeUndefined();
+        continue;
+      }
       const record = tokens.find((token) => token.username === env[ENV.mqttUsername]);
       expect(record, name).toBeDefined();
       expect(record?.token, name).toBe(env[ENV.mqttPassword]);

@@ -25,6 +25,7 @@ import {
   isValidId,
 } from '../../proto/index.js';
 import { EXIT_USAGE, parsePort } from '../options.js';
+import { registerUeKeyCommand } from './ue-key.js';
 
 /** Environment variables of `edgesplit broker`, besides proto's `ENV`. */
 export const BROKER_ENV = {
@@ -47,6 +48,8 @@ Environment (flags win):
   ${BROKER_ENV.credentials}    credentials file (see "broker add-user")
   ${BROKER_ENV.tokens}         token credentials: "username:role:token" or "username:ue:UE:token",
                            comma-separated; the token is the MQTT password (>= 16 characters)
+  ${ENV.ueFleetKey}  fleet key (>= 32 characters): any UE id logs in as itself with the
+                           key derived from it (print one with "broker ue-key --ue ID")
   ${BROKER_ENV.auth}=off       same as --no-auth
   ${BROKER_ENV.maxPayload}    same as --max-payload
   ${ENV.redisUrl} (redis://127.0.0.1:6379), ${ENV.redisPrefix} (${DEFAULT_REDIS_PREFIX}), ${ENV.topicPrefix} (${DEFAULT_TOPIC_PREFIX})
@@ -109,16 +112,21 @@ async function brokerOptions(flags: BrokerFlags, tokens: TokenRecord[]): Promise
   const wsPort = fromEnv(flags.wsPort, BROKER_ENV.wsPort, parsePort);
   const credentialsFile = fromEnv(flags.credentials, BROKER_ENV.credentials, String);
   const authOff = !flags.auth || envValue(BROKER_ENV.auth) === 'off';
-  if (!authOff && credentialsFile === undefined && tokens.length === 0)
+  const ueFleetKey = envValue(ENV.ueFleetKey);
+  if (!authOff && credentialsFile === undefined && tokens.length === 0 && ueFleetKey === undefined)
     throw new UsageError(
-      `no credentials: pass --credentials FILE or set ${BROKER_ENV.tokens}, or run with --no-auth`,
+      `no credentials: pass --credentials FILE or set ${BROKER_ENV.tokens} or ${ENV.ueFleetKey}, or run with --no-auth`,
     );
   return {
     port: fromEnv(flags.port, BROKER_ENV.port, parsePort) ?? 1883,
     host: fromEnv(flags.host, BROKER_ENV.host, String) ?? '0.0.0.0',
     auth: authOff
       ? 'off'
-      : { tokens, ...(credentialsFile === undefined ? {} : { credentialsFile }) },
+      : {
+          tokens,
+          ...(credentialsFile === undefined ? {} : { credentialsFile }),
+          ...(ueFleetKey === undefined ? {} : { ueFleetKey }),
+        },
     maxPayloadBytes:
       fromEnv(flags.maxPayload, BROKER_ENV.maxPayload, parseBytes) ?? DEFAULT_MAX_PAYLOAD_BYTES,
     topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
@@ -295,4 +303,6 @@ export function registerBrokerCommands(program: Command): void {
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
     .option('--ue <id>', 'the UE id (role ue only)')
     .action(addUser);
+
+  registerUeKeyCommand(broker);
 }

@@ -18,6 +18,7 @@ import {
   REAL_MODELS,
   ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
+import { deriveUeKey, ENV, envValue, fleetKeyProblem } from '../../proto/index.js';
 import {
   addAgentBehaviourOptions,
   addFleetRunOptions,
@@ -154,12 +155,25 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     fail(error);
     return;
   }
+  const fleetKey = envValue(ENV.ueFleetKey);
+  const keyProblem = fleetKey === undefined ? undefined : fleetKeyProblem(fleetKey);
+  if (keyProblem !== undefined) {
+    process.stderr.write(`edgesplit fleet run: ${ENV.ueFleetKey} ${keyProblem}\n`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
   const lines = flags.json ? process.stderr : process.stdout;
   const controller = new AbortController();
   // One pool of threads for the whole fleet, as big as this machine: the devices share its cores.
   const executor = flags.executor === 'onnx' ? new ThreadedOnnxExecutor() : undefined;
   const run = runFleet({
     ...mqttFromEnv(),
+    // Each UE logs in as itself with its key derived from the fleet key.
+    ...(fleetKey === undefined
+      ? {}
+      : {
+          credentialsFor: (ue: string) => ({ username: ue, password: deriveUeKey(fleetKey, ue) }),
+        }),
     ues: flags.ues,
     seed: flags.seed,
     ...(flags.models === undefined ? {} : { models: flags.models }),
