@@ -293,7 +293,15 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       return;
     }
     this.recorder.epoch(decision.epoch);
-    if (offer.kind === 'changed') this.emit('decision', decision);
+    if (offer.kind !== 'changed') return;
+    this.emit('decision', decision);
+    // A new cut's head is prepared now, while the agent thinks, not in its next task.
+    const { executor, model } = this.config;
+    if (decision.cut > 0)
+      executor.warm?.(model, 0, decision.cut).catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        this.emit('warning', new Error(`preparing the head up to cut ${decision.cut}: ${reason}`));
+      });
   }
 
   private onResult(result: InferResult): void {

@@ -15,6 +15,11 @@ export interface SegmentRequest {
 export interface Executor {
   readonly kind: 'emulated' | 'onnx';
   run(request: SegmentRequest): Promise<Tensor>;
+  /**
+   * Prepares a segment ahead of its first run (e.g. opens its ONNX Runtime session), so that
+   * the first task after a new decision does not pay for it. Optional.
+   */
+  warm?(model: string, from: number, to: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -9,7 +9,7 @@ import {
   startAgent,
   type UeAgent,
 } from '../agents/index.js';
-import { deviceProfile, modelCuts } from '../dnn/index.js';
+import { deviceProfile, type Executor, modelCuts } from '../dnn/index.js';
 import { type Decision, encodeMessage } from '../proto/index.js';
 import {
   FakeEdge,
@@ -306,6 +306,26 @@ describe('UE agent tasks', () => {
     expect(later[0]!.request.tensor.data.length).toBe(cuts[5]!.bytes / 4);
     expect(seen).toEqual([1, 2]);
     expect(ue.stats().epochs).toEqual([1, 2]);
+  });
+
+  it('prepares the head of a new cut when the decision arrives, before any task', async () => {
+    const warmed: string[] = [];
+    const executor: Executor = {
+      kind: 'onnx',
+      run: () => Promise.reject(new Error('no task runs in this test')),
+      warm: async (model, from, to) => {
+        warmed.push(`${model} ${from}-${to}`);
+      },
+      close: async () => {},
+    };
+    const ue = await agent({ executor });
+    await edge.publishDecision(ue.id, decision(1, 3, 1, 4));
+    await until(() => ue.decision?.epoch === 1, 2000, 'first decision');
+    await edge.publishDecision(ue.id, decision(2, 0, 1, 4));
+    await edge.publishDecision(ue.id, decision(3, 5, 1, 4));
+    await until(() => ue.decision?.epoch === 3, 2000, 'third decision');
+    // Cut 0 has no head to prepare.
+    expect(warmed).toEqual([`${MODEL} 0-3`, `${MODEL} 0-5`]);
   });
 });
 
