@@ -158,7 +158,7 @@ async function runUp(flags: UpFlags): Promise<void> {
       live.write(
         `edgesplit up: broker ${mqttUrl} (authentication OFF), ` +
           `Redis ${privateRedis === undefined ? redisUrl : `${redisUrl} (private redis-server)`}, ` +
-          `${flags.workers} edge workers x ${units} units, ${flags.ues} simulated UEs; Ctrl-C stops\n`,
+          `${flags.workers} edge workers x ${units} unit${units === 1 ? '' : 's'}, ${flags.ues} simulated UEs; Ctrl-C stops\n`,
       ),
     onSummary: (window, view) => live.write(`${formatLive(window, view)}\n`),
     onWarning: rateLimitedWarnings(),
