@@ -11,7 +11,9 @@ import {
   logText,
   ueChannelFilter,
 } from '../proto/index.js';
+import { EdgeCalibration } from './calibration.js';
 import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
+import type { EdgeWorker, EdgeWorkerStats, QueueStats } from './edge-worker-api.js';
 import { FleetView } from './fleet-view.js';
 import { TailJobRunner } from './job-runner.js';
 import {
@@ -21,41 +23,7 @@ import {
 } from './options.js';
 import { servedUes } from './packing.js';
 import { planQueues } from './queue-plan.js';
-import { asError, type QueueMode, QueueWorkers } from './queue-workers.js';
-
-/** One UE queue as this worker sees it. */
-export interface QueueStats {
-  /** Units of the UE this worker serves (the packing). */
-  readonly share: number;
-  /** Concurrency of its BullMQ Worker, 0 when it has none. */
-  readonly concurrency: number;
-  readonly mode: QueueMode | 'closed';
-  readonly running: number;
-  readonly completed: number;
-  readonly failed: number;
-}
-
-export interface EdgeWorkerStats {
-  /** Jobs running now (each holds one of the declared units). */
-  readonly running: number;
-  /** Most jobs ever running at once: never above the declared units. */
-  readonly maxRunning: number;
-  /** Jobs taken from a queue but waiting for a free unit. */
-  readonly waitingForSlot: number;
-  readonly completed: number;
-  readonly failed: number;
-  /** By UE id. */
-  readonly perQueue: Readonly<Record<string, QueueStats>>;
-}
-
-/** A running edge worker. */
-export interface EdgeWorker {
-  readonly id: string;
-  readonly units: number;
-  stats(): EdgeWorkerStats;
-  /** Stops taking jobs, finishes those in flight, publishes `offline`, disconnects. */
-  close(): Promise<void>;
-}
+import { asError, QueueWorkers } from './queue-workers.js';
 
 /** How long a closing worker waits for the broker to take its `offline` status. */
 const OFFLINE_PUBLISH_TIMEOUT_MS = 5000;
@@ -92,11 +60,16 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
   redis.on('error', (error: Error) => onError(error, 'redis'));
   const ownsExecutor = options.executor === undefined;
   const executor = options.executor ?? emulatedEdgeExecutor(config.speedFactor);
+  const calibrate = options.calibrate ?? false;
   const worker = new EdgeWorkerProcess(config, models, mqtt, redis, executor, {
     onJobStart: options.onJobStart,
     onJobEnd: options.onJobEnd,
     onError,
     closeExecutor: ownsExecutor,
+    calibration:
+      calibrate === false
+        ? undefined
+        : new EdgeCalibration(models, calibrate === true ? {} : calibrate),
   });
   try {
     await worker.start();
@@ -112,6 +85,7 @@ interface ProcessHooks {
   onJobEnd: EdgeWorkerOptions['onJobEnd'];
   onError: (error: Error, context: string) => void;
   closeExecutor: boolean;
+  calibration: EdgeCalibration | undefined;
 }
 
 class EdgeWorkerProcess implements EdgeWorker {
@@ -129,7 +103,7 @@ class EdgeWorkerProcess implements EdgeWorker {
 
   constructor(
     private readonly config: ResolvedEdgeWorkerOptions,
-    private readonly models: readonly EdgeModel[],
+    private models: readonly EdgeModel[],
     private readonly mqtt: MqttClient,
     private readonly redis: Redis,
     private readonly executor: Executor,
@@ -148,6 +122,8 @@ class EdgeWorkerProcess implements EdgeWorker {
       },
       onJobStart: hooks.onJobStart,
       onJobEnd: hooks.onJobEnd,
+      onServed: (model, cut, computeMs, serviceMs) =>
+        this.calibrate(model, cut, computeMs, serviceMs),
       onError: hooks.onError,
     });
     this.queues = new QueueWorkers({
@@ -237,6 +213,19 @@ class EdgeWorkerProcess implements EdgeWorker {
   private filters(): string[] {
     const prefix = this.config.topicPrefix;
     return [ueChannelFilter(prefix, 'decision'), edgeStatusFilter(prefix)];
+  }
+
+  /** Feeds a served job to the calibration; declares again when the fit moved. */
+  private calibrate(model: string, cut: number, computeMs: number, serviceMs: number): void {
+    const calibration = this.hooks.calibration;
+    if (calibration === undefined || this.closing !== undefined) return;
+    calibration.observe(model, cut, computeMs, serviceMs);
+    const next = calibration.due();
+    if (next === undefined) return;
+    this.models = next;
+    this.publishStatus('online').catch((error: unknown) =>
+      this.hooks.onError(asError(error), 'publishing a calibrated status'),
+    );
   }
 
   private async publishStatus(state: 'online' | 'offline'): Promise<void> {

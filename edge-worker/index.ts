@@ -1,12 +1,9 @@
 /** Edge workers: run the tails of UE requests from BullMQ within their declared units. */
 
+export { type CalibrationOptions, EdgeCalibration } from './calibration.js';
 export { defaultEdgeModels, edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
-export {
-  type EdgeWorker,
-  type EdgeWorkerStats,
-  type QueueStats,
-  startEdgeWorker,
-} from './edge-worker.js';
+export { startEdgeWorker } from './edge-worker.js';
+export type { EdgeWorker, EdgeWorkerStats, QueueStats } from './edge-worker-api.js';
 export {
   EdgeWorkerOptionsError,
   TAIL_FAILURE_CODES,

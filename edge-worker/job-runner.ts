@@ -34,6 +34,10 @@ export interface TailJobRunnerOptions {
   publish(topic: string, payload: Buffer): Promise<void>;
   onJobStart?: ((event: JobStartEvent) => void) | undefined;
   onJobEnd?: ((event: JobEndEvent) => void) | undefined;
+  /** A job answered: the cut its tail started at, its computation and its whole time on a unit. */
+  onServed?:
+    | ((model: string, cut: number, computeMs: number, serviceMs: number) => void)
+    | undefined;
   onError(error: Error, context: string): void;
 }
 
@@ -96,6 +100,10 @@ export class TailJobRunner {
         this.options.publish(this.topic(ue, 'result'), payload),
         this.keepAnswer(ue, data.requestId, 'result', payload),
       ]);
+      const { computeMs } = result.timings;
+      this.hook(() =>
+        this.options.onServed?.(data.model, data.cut, computeMs, Date.now() - startedAt),
+      );
     } catch (error) {
       failure = asError(error);
       if (error instanceof EdgesplitError) await this.reject(ue, jobId, error, data.requestId);

@@ -7,6 +7,7 @@ import {
   MAX_UNITS,
   TopicError,
 } from '../proto/index.js';
+import type { CalibrationOptions } from './calibration.js';
 import { defaultEdgeModels } from './edge-status.js';
 import { EdgeWorkerOptionsError } from './errors.js';
 
@@ -104,6 +105,12 @@ export interface EdgeWorkerOptions {
   onJobStart?: (event: JobStartEvent) => void;
   /** Called when a job has published its result or error and given its slot back. @defaultValue none */
   onJobEnd?: (event: JobEndEvent) => void;
+  /**
+   * Declare what the jobs really take: the worker fits its declared edgeMs to the compute and
+   * overhead of its finished jobs and declares again when they moved (`EdgeCalibration`).
+   * @defaultValue false (the declared profile stays as given)
+   */
+  calibrate?: boolean | CalibrationOptions;
   /**
    * Called with errors that do not stop the worker (Redis or MQTT trouble, a claim key that
    * could not be deleted, an invalid message).

@@ -59,6 +59,33 @@ describe('edge worker', () => {
     await waitUntil('offline status', () => bed.statusOf('edge-s')?.state === 'offline');
   });
 
+  it('with --calibrate, declares again what its tails really take when they drift', async () => {
+    // It claims half of what its (emulated) tails really take.
+    const speed = speedFor(20);
+    const claimed = edgeProfile('tiny-cnn').map((ms) => (ms * speed) / 2);
+    await start({
+      id: 'edge-c',
+      speedFactor: speed,
+      edgeProfiles: { 'tiny-cnn': claimed },
+      calibrate: { minSamples: 8, minIntervalMs: 0 },
+    });
+    await waitUntil('online status', () => bed.statusOf('edge-c')?.state === 'online');
+    expect(bed.statusOf('edge-c')!.models[0]!.edgeMs).toEqual(claimed);
+    await bed.decide('u1', 2);
+    for (let k = 0; k < 12; k++) await bed.enqueue({ ue: 'u1', requestId: `c${k}` });
+    await waitUntil(
+      'a calibrated status',
+      () => bed.statusOf('edge-c')!.models[0]!.edgeMs[2]! > 15,
+    );
+    const edgeMs = bed.statusOf('edge-c')!.models[0]!.edgeMs;
+    // About the 20 ms really taken from cut 2 (plus what a job spends outside the computation).
+    expect(edgeMs[2]).toBeGreaterThan(18);
+    expect(edgeMs[2]).toBeLessThan(40);
+    expect(edgeMs.at(-1)).toBe(0);
+    for (let cut = 1; cut < edgeMs.length; cut++)
+      expect(edgeMs[cut]!).toBeLessThanOrEqual(edgeMs[cut - 1]!);
+  });
+
   it('answers each request on ue/{id}/result with its tensor and timings, and drops the claim', async () => {
     const worker = await start({ id: 'edge-1', speedFactor: speedFor(20) });
     await bed.decide('u1', 2);

@@ -24,6 +24,7 @@ interface EdgeWorkerFlags {
   readonly speedFactor: number;
   readonly executor: 'emulated' | 'onnx';
   readonly threads: number;
+  readonly calibrate: boolean;
   readonly profile?: readonly string[];
   readonly mqttUrl: string;
   readonly redisUrl: string;
@@ -90,6 +91,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
         : {}),
       id: flags.id,
       units: flags.units,
+      calibrate: flags.calibrate,
       ...(flags.models === undefined ? {} : { models: flags.models }),
       speedFactor: flags.speedFactor,
       mqttUrl: flags.mqttUrl,
@@ -175,6 +177,11 @@ export function registerEdgeWorkerCommand(program: Command): void {
       'onnx: intra-op threads of each running tail (one unit = one tail at a time)',
       parsePositiveInt,
       1,
+    )
+    .option(
+      '--calibrate',
+      'declare what jobs really take: fit the declared edgeMs to the measured compute and overhead, declare again when they drift',
+      false,
     )
     .option(
       '--mqtt-url <url>',

@@ -98,7 +98,10 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
       const worker = await startEdgeWorker({
         ...common,
         id: `edge-${index}`,
-        ...(real === undefined ? {} : { executor: real.tails, edgeProfiles: real.edgeProfiles() }),
+        // Real tails drift from the idle machine's profile under load: declare what they take.
+        ...(real === undefined
+          ? {}
+          : { executor: real.tails, edgeProfiles: real.edgeProfiles(), calibrate: true }),
         units: options.unitsPerWorker,
         onError: (error, context) =>
           warn(`edge-${index}`, new Error(`${context}: ${error.message}`)),
