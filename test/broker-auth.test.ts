@@ -10,10 +10,10 @@ import {
   createBroker,
   FrameMeter,
   hashPassword,
-  type Logger,
   type TokenRecord,
 } from '../broker/index.js';
 import { connectMqtt, type MqttConnectOptions } from '../proto/index.js';
+import { recordingLogger } from './recording-logger.js';
 
 const P = 'edgesplit/v1';
 const MAX_PAYLOAD = 64 * 1024;
@@ -27,12 +27,7 @@ const tokens: TokenRecord[] = [
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'edgesplit-broker-auth-'));
-const lines: string[] = [];
-const logger: Logger = {
-  info: (line) => lines.push(line),
-  warn: (line) => lines.push(line),
-  error: (line) => lines.push(line),
-};
+const { lines, logger } = recordingLogger();
 let broker: Broker;
 let url: string;
 

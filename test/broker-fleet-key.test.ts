@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Broker, CredentialsError, createBroker, type Logger } from '../broker/index.js';
+import { type Broker, CredentialsError, createBroker } from '../broker/index.js';
 import { connectMqtt, deriveUeKey } from '../proto/index.js';
 import { CliProcess } from './cli-process.js';
 import { runCli } from './cli-run.js';
+import { recordingLogger } from './recording-logger.js';
 
 const P = 'edgesplit/v1';
 const FLEET_KEY = 'fleet-key-for-tests-0123456789abcdef';
-const lines: string[] = [];
-const logger: Logger = {
-  info: (line) => lines.push(line),
-  warn: (line) => lines.push(line),
-  error: (line) => lines.push(line),
-};
+const { lines, logger } = recordingLogger();
 let broker: Broker;
 let url: string;
 

@@ -13,7 +13,6 @@ import {
   type Broker,
   createBroker,
   type Ingress,
-  type Logger,
   startIngress,
   type TokenRecord,
 } from '../broker/index.js';
@@ -29,6 +28,7 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
+import { recordingLogger } from './recording-logger.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const P = 'edgesplit/v1';
@@ -38,12 +38,7 @@ const tokens: TokenRecord[] = [
   { username: 'ue-1', role: 'ue', ue: 'ue-1', token: TOKEN('ue-1') },
   { username: 'ingress', role: 'ingress', token: TOKEN('ingress') },
 ];
-const lines: string[] = [];
-const logger: Logger = {
-  info: (line) => lines.push(line),
-  warn: (line) => lines.push(line),
-  error: (line) => lines.push(line),
-};
+const { logger } = recordingLogger();
 
 let broker: Broker;
 let ingress: Ingress;
