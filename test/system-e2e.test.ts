@@ -6,6 +6,12 @@ import { waitUntil } from './wait-until.js';
 
 const UES = 20;
 const REQUESTS = 500;
+/**
+ * Each UE pauses between tasks, as a camera between frames. Back to back, 20 agents and five
+ * services saturate this 2-core machine, and its queueing (not modelled: the UEs stand for
+ * devices with their own CPUs) left the worst UE's median error at 10-21% across runs.
+ */
+const THINK_MS = 100;
 
 describe.each<BrokerKind>(['embedded', 'mosquitto'])('the live system on the %s broker', (kind) => {
   const started = useSystem();
@@ -30,7 +36,7 @@ describe.each<BrokerKind>(['embedded', 'mosquitto'])('the live system on the %s 
       }),
     );
 
-    const sent = await runRequests(fleet, REQUESTS);
+    const sent = await runRequests(fleet, REQUESTS, THINK_MS);
     expect(sent).toBe(REQUESTS);
 
     const requests = fleet.reduce((sum, ue) => sum + ue.agent.counters().requests, 0);

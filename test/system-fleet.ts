@@ -60,7 +60,11 @@ export async function startFleet(
  * task (handing it back if the task ran locally after all); a UE running locally keeps going
  * without one, since it may be given units later.
  */
-export async function runRequests(fleet: readonly FleetUe[], budget: number): Promise<number> {
+export async function runRequests(
+  fleet: readonly FleetUe[],
+  budget: number,
+  thinkMs = 0,
+): Promise<number> {
   let left = budget;
   let sent = 0;
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -78,7 +82,7 @@ export async function runRequests(fleet: readonly FleetUe[], budget: number): Pr
         ue.tasks.push(task);
         if (task.cut < lastCut(ue)) sent++;
         if (offloads && task.cut === lastCut(ue)) left++;
-        await pause(0);
+        await pause(thinkMs);
       }
     }),
   );
