@@ -1,3 +1,5 @@
+import { tableText } from './table-text.js';
+
 /** One fleet size of `npm run bench:solver`; `null` where the MILP was not run. */
 export interface BenchRow {
   readonly ues: number;
@@ -47,14 +49,6 @@ function milpCheck(row: BenchRow): string {
   if (row.milpAgrees === null) return '-';
   if (row.milpAgrees) return 'agrees';
   return `MISMATCH (${row.milpStatus ?? '?'})`;
-}
-
-function tableText(header: readonly string[], body: readonly (readonly string[])[]): string {
-  const widths = header.map((h, k) => Math.max(h.length, ...body.map((line) => line[k]!.length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
-  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [line(header), rule, ...body.map(line)].join('\n');
 }
 
 export function printTable(

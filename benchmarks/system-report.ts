@@ -3,6 +3,7 @@ import { type LoopbackResult, TENSOR_HOPS } from './system-loopback.js';
 import type { ReactionResult } from './system-reaction.js';
 import type { RequestResult } from './system-requests.js';
 import type { BrokerKind, Layout } from './system-stack.js';
+import { tableText } from './table-text.js';
 
 /** Everything measured with one broker. */
 export interface BrokerRun {
@@ -96,14 +97,6 @@ export function targetChecks(runs: readonly BrokerRun[]): TargetCheck[] {
           ),
         ]),
   ]);
-}
-
-function tableText(header: readonly string[], body: readonly (readonly string[])[]): string {
-  const widths = header.map((h, k) => Math.max(h.length, ...body.map((line) => line[k]!.length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
-  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [line(header), rule, ...body.map(line)].join('\n');
 }
 
 function cpuCell(value: number | null | undefined): string | undefined {

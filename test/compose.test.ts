@@ -5,7 +5,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseTokens, type TokenRecord } from '../broker/index.js';
-import { BROKER_ENV } from '../cli/commands/broker.js';
+import { BROKER_ENV } from '../cli/commands/broker-env.js';
 import { UP_PORT_ENV } from '../cli/commands/up.js';
 import { buildProgram } from '../cli/program.js';
 import { ENV } from '../proto/index.js';

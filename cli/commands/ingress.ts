@@ -8,7 +8,7 @@ import {
   isValidId,
 } from '../../proto/index.js';
 import { EXIT_USAGE, mqttFromEnv, untilSignal } from '../options.js';
-import { BROKER_ENV } from './broker.js';
+import { BROKER_ENV } from './broker-env.js';
 
 interface IngressFlags {
   readonly clientId: string;
