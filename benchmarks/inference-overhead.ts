@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createBroker, silentLogger, startIngress } from '../broker/index.js';
+import { attachIngress, createBroker, silentLogger } from '../broker/index.js';
 import { deleteKeys } from '../cli/up/redis-keys.js';
 import { modelCuts, OnnxExecutor } from '../dnn/index.js';
 import { startEdgeWorker } from '../edge-worker/index.js';
@@ -52,7 +52,7 @@ export async function benchOverhead(
   });
   const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
   const common = { mqttUrl, redisUrl, redisPrefix, topicPrefix };
-  const ingress = await startIngress({ ...common, logger: silentLogger });
+  const ingress = attachIngress(broker, { ...common, logger: silentLogger });
   const tails = new OnnxExecutor({ threads: 1 });
   const worker = await startEdgeWorker({
     ...common,
@@ -134,8 +134,8 @@ export async function benchOverhead(
   } finally {
     await client.endAsync(true);
     await worker.close();
-    await ingress.close();
     await broker.close();
+    await ingress.close();
     await Promise.all([tails.close(), heads.close()]);
     await deleteKeys(redisUrl, `${redisPrefix}:*`);
   }

@@ -124,15 +124,20 @@ export async function startCli(
 /** A broker process: its URL and how to stop it. */
 export interface BrokerProcess extends Child {
   readonly url: string;
+  /** Whether it runs the ingress inside. */
+  readonly hasIngress: boolean;
 }
 
-/** The embedded broker (aedes) alone, auth off, as `edgesplit broker --no-ingress` runs it. */
-export async function startEmbeddedBrokerProcess(env: Omit<ServiceEnv, 'mqttUrl'>) {
+/** The embedded broker (aedes) with its ingress, auth off, as `edgesplit broker` runs it. */
+export async function startEmbeddedBrokerProcess(
+  env: Omit<ServiceEnv, 'mqttUrl'>,
+): Promise<BrokerProcess> {
   const port = await freePort();
   const url = `mqtt://127.0.0.1:${port}`;
-  const args = ['broker', '--no-auth', '--no-ingress', '--host', '127.0.0.1', '--port', `${port}`];
-  const child = await startCli('broker', args, { ...env, mqttUrl: url }, /listening on/);
-  return { ...child, url };
+  const args = ['broker', '--no-auth', '--host', '127.0.0.1', '--port', `${port}`];
+  const ready = /ingress in the broker takes/;
+  const child = await startCli('broker', args, { ...env, mqttUrl: url }, ready);
+  return { ...child, url, hasIngress: true };
 }
 
 /**
@@ -173,5 +178,5 @@ export async function startMosquitto(): Promise<BrokerProcess> {
     throw error;
   }
   const pids = child.pid === undefined ? [] : [child.pid];
-  return { name: 'mosquitto', pids, url: `mqtt://127.0.0.1:${port}`, stop };
+  return { name: 'mosquitto', pids, url: `mqtt://127.0.0.1:${port}`, hasIngress: false, stop };
 }

@@ -1,7 +1,7 @@
 /** One broker's share of `npm run bench:system`: its services, scenarios and clean-up. */
 import { deleteKeys } from '../cli/up/redis-keys.js';
 import { measureBrokerCeiling } from './system-broker-ceiling.js';
-import type { ServiceEnv } from './system-children.js';
+import type { BrokerProcess, ServiceEnv } from './system-children.js';
 import { cpuMs, ownCpuMs } from './system-cpu.js';
 import { measureReaction } from './system-reaction.js';
 import type { BrokerRun } from './system-report.js';
@@ -58,10 +58,11 @@ export async function benchBroker(
   const redisUrl = options.redisUrl;
   const running: Running[] = [];
   try {
+    // The embedded broker hosts its ingress, configured for the request scenario.
     const broker = await startBroker(kind, options.layout, {
       redisUrl,
-      topicPrefix: base,
-      redisPrefix: base,
+      topicPrefix: `${base}/requests`,
+      redisPrefix: `${base}-requests`,
     });
     running.push(broker);
     // Each scenario has prefixes of its own: the reaction's fake edge workers must not take a
@@ -79,7 +80,7 @@ export async function benchBroker(
     }
     if (options.scenarios.includes('requests')) {
       options.log('requests ...');
-      result = { ...result, ...(await benchRequests(options, envOf('requests'), running)) };
+      result = { ...result, ...(await benchRequests(options, envOf('requests'), broker, running)) };
     }
     return result;
   } finally {
@@ -99,6 +100,7 @@ async function benchReaction(options: RunOptions, env: ServiceEnv) {
 async function benchRequests(
   options: RunOptions,
   env: ServiceEnv,
+  broker: BrokerProcess,
   running: Running[],
 ): Promise<{
   sequential: RequestResult;
@@ -108,7 +110,7 @@ async function benchRequests(
 }> {
   const sizes = sizesOf(options.quick);
   const load = sizes.concurrent;
-  running.push(await startIngressService(options.layout, env));
+  running.push(await startIngressService(options.layout, env, broker));
   const ids = Array.from({ length: options.edgeWorkers }, (_, i) => `bench-edge-${i + 1}`);
   const unitsEach = Math.ceil((load.ues * load.unitsEach) / options.edgeWorkers);
   running.push(

@@ -3,7 +3,7 @@
  * benchmark process (only Mosquitto is a process of its own), `processes` runs each service as
  * its own process through the built CLI, as deployed.
  */
-import { createBroker, silentLogger, startIngress } from '../broker/index.js';
+import { attachIngress, createBroker, silentLogger, startIngress } from '../broker/index.js';
 import { startEdgeWorker } from '../edge-worker/index.js';
 import { startScheduler } from '../scheduler/index.js';
 import {
@@ -28,6 +28,10 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/**
+ * The broker of `kind`. The embedded one runs its ingress inside (as `edgesplit broker` does),
+ * for the topic and Redis prefixes of `env`.
+ */
 export async function startBroker(
   kind: BrokerKind,
   layout: Layout,
@@ -42,8 +46,13 @@ export async function startBroker(
     topicPrefix: env.topicPrefix,
     logger: silentLogger,
   });
+  const ingress = attachIngress(broker, { ...env, logger: silentLogger });
   const url = `mqtt://127.0.0.1:${broker.port}`;
-  return { name: 'broker', pids: [], url, stop: () => broker.close() };
+  const stop = async () => {
+    await broker.close();
+    await ingress.close();
+  };
+  return { name: 'broker', pids: [], url, hasIngress: true, stop };
 }
 
 export async function startSchedulerService(layout: Layout, env: ServiceEnv): Promise<Running> {
@@ -53,7 +62,13 @@ export async function startSchedulerService(layout: Layout, env: ServiceEnv): Pr
   return { stop: () => scheduler.close() };
 }
 
-export async function startIngressService(layout: Layout, env: ServiceEnv): Promise<Running> {
+/** The ingress, unless `broker` runs one inside. */
+export async function startIngressService(
+  layout: Layout,
+  env: ServiceEnv,
+  broker: BrokerProcess,
+): Promise<Running> {
+  if (broker.hasIngress) return { stop: async () => undefined };
   const clientId = `bench-ingress-${env.redisPrefix}`.slice(0, 64);
   if (layout === 'processes')
     return startCli('ingress', ['ingress', '--client-id', clientId], env, /connected/);

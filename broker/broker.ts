@@ -20,6 +20,7 @@ import {
   RefusalLog,
   stderrLogger,
 } from './log.js';
+import { type PausableClient, PublishFlow } from './publish-flow.js';
 
 /** Where identities come from; at least one source is required. */
 export interface BrokerAuthOptions {
@@ -81,6 +82,17 @@ export interface BrokerOptions {
    */
   topicPrefix?: string;
   /**
+   * Most publishes of one client that interceptors (see `Broker.intercept`) handle at once; the
+   * broker reads no more from that client until one is done.
+   * @defaultValue 16
+   */
+  maxInterceptedPerClient?: number;
+  /**
+   * Most publishes that interceptors handle at once in all; beyond it, publishers are not read.
+   * @defaultValue 256
+   */
+  maxIntercepted?: number;
+  /**
    * Where log lines go, including one per refused connect, publish or subscribe.
    * @defaultValue timestamped lines on stderr
    */
@@ -97,6 +109,14 @@ export interface BrokerStats {
   readonly refused: RefusalCounts;
 }
 
+/**
+ * Runs for every PUBLISH a client may make, once the ACLs let it through; the broker goes on
+ * with it (PUBACK, delivery) without waiting. While too many of a client's publishes are being
+ * handled, the broker reads nothing more from that client (`maxInterceptedPerClient`,
+ * `maxIntercepted`). Must not reject.
+ */
+export type PublishInterceptor = (topic: string, payload: Buffer) => Promise<void> | undefined;
+
 /** A running broker. */
 export interface Broker {
   /** Port of the MQTT (or MQTT/TLS) listener. */
@@ -106,6 +126,10 @@ export interface Broker {
   /** Disconnects every client and closes the listeners; safe to call twice. */
   close(): Promise<void>;
   stats(): BrokerStats;
+  /** Publishes from inside the broker (QoS 1, not retained), past the ACLs. */
+  publish(topic: string, payload: Buffer): Promise<void>;
+  /** Adds an interceptor of client publishes; returns the function that removes it. */
+  intercept(interceptor: PublishInterceptor): () => void;
 }
 
 /** Largest remaining length MQTT can express [MQTT-2.2.3]. */
@@ -148,8 +172,32 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const authenticator = await loadAuthenticator(options.auth);
   const refusals = new RefusalLog(logger);
   const access = accessControl({ authenticator, topicPrefix, maxPayloadBytes, refusals });
+  const interceptors = new Set<PublishInterceptor>();
+  const flow = new PublishFlow({
+    perClient: options.maxInterceptedPerClient ?? 16,
+    total: options.maxIntercepted ?? 256,
+  });
   const aedes = await Aedes.createBroker({
     ...access.hooks,
+    // Interceptors run where a publish is authorized: synchronously as aedes parses it, so a
+    // client paused here reads nothing more (later hooks run after I/O that reads on).
+    authorizePublish: (client, packet, callback) =>
+      access.hooks.authorizePublish(client, packet, (error) => {
+        // client is null only for a will stored by an earlier broker: not a request.
+        if (!error && client !== null && interceptors.size > 0) {
+          const payload =
+            typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+          const pending: Promise<void>[] = [];
+          for (const interceptor of interceptors) {
+            const result = interceptor(packet.topic, payload);
+            if (result !== undefined) pending.push(result);
+          }
+          if (pending.length > 0)
+            flow.track(client as unknown as PausableClient, Promise.all(pending));
+        }
+        callback(error ?? null);
+      }),
+
     // Client ids get the username as a prefix (see access-control.ts); MQTT 3.1's 23-character
     // limit would then refuse ordinary ids.
     maxClientsIdLength: 65_600,
@@ -209,5 +257,21 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       return closing;
     },
     stats: () => ({ clients: aedes.connectedClients, connections, refused: refusals.counts() }),
+    publish: (topic, payload) =>
+      new Promise<void>((resolve, reject) => {
+        const packet = {
+          cmd: 'publish',
+          topic,
+          payload,
+          qos: 1,
+          retain: false,
+          dup: false,
+        } as const;
+        aedes.publish(packet, (error) => (error ? reject(error) : resolve()));
+      }),
+    intercept: (interceptor) => {
+      interceptors.add(interceptor);
+      return () => interceptors.delete(interceptor);
+    },
   };
 }

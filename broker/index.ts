@@ -21,6 +21,7 @@ export {
   type BrokerOptions,
   type BrokerStats,
   createBroker,
+  type PublishInterceptor,
 } from './broker.js';
 export {
   MIN_TOKEN_LENGTH,
@@ -31,10 +32,16 @@ export {
   type UserRecord,
   upsertUser,
 } from './credentials.js';
+export { attachIngress, type EmbeddedIngressOptions, isInferTopic } from './embedded-ingress.js';
 export { BrokerListenError, CredentialsError } from './errors.js';
 export { FrameMeter, type OversizeFrame } from './frame-guard.js';
+export type {
+  Ingress,
+  IngressStats,
+  IntakeOptions,
+} from './infer-intake.js';
 export { type InferOutcome, readInferMessage } from './infer-request.js';
-export { type Ingress, type IngressOptions, type IngressStats, startIngress } from './ingress.js';
+export { type IngressOptions, startIngress } from './ingress.js';
 export type { TlsMaterial } from './listeners.js';
 export {
   type Logger,

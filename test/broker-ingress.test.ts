@@ -10,9 +10,11 @@ import type { MqttClient } from 'mqtt';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  attachIngress,
   type Broker,
   createBroker,
   type Ingress,
+  isInferTopic,
   startIngress,
   type TokenRecord,
 } from '../broker/index.js';
@@ -44,6 +46,8 @@ let broker: Broker;
 let ingress: Ingress;
 let redis: Redis;
 let queue: Queue<TailJobData>;
+/** Redis prefix of the front end under test. */
+let prefix: string;
 let ue: MqttClient;
 const errors: ErrorReport[] = [];
 /** Raw payloads ue-1 received on its result topic. */
@@ -67,45 +71,58 @@ function errorCollector(client: MqttClient, into: ErrorReport[]): void {
   });
 }
 
-beforeAll(async () => {
+/** The two ways requests reach the ingress: a subscribed MQTT client, or inside the broker. */
+const FRONT_ENDS = ['as an MQTT client', 'inside the embedded broker'] as const;
+type FrontEnd = (typeof FRONT_ENDS)[number];
+
+beforeAll(() => {
   redis = new Redis(REDIS_URL);
-  broker = await createBroker({ port: 0, host: '127.0.0.1', auth: { tokens }, logger });
-  ingress = await startIngress({
-    mqttUrl: `mqtt://127.0.0.1:${broker.port}`,
-    username: 'ingress',
-    password: TOKEN('ingress'),
-    redisUrl: REDIS_URL,
-    redisPrefix: PREFIX,
-    topicPrefix: P,
-    claimTtlSeconds: 60,
-    // Small, so that bursts below exercise the backpressure path.
-    maxInFlight: 4,
-    logger,
-  });
-  queue = new Queue<TailJobData>(ueQueueName('ue-1'), { connection: redis, prefix: PREFIX });
-  ue = await connect(`mqtt://127.0.0.1:${broker.port}`, 'ue-1');
-  await ue.subscribeAsync([`${P}/ue/ue-1/error`, `${P}/ue/ue-1/result`], { qos: 1 });
-  errorCollector(ue, errors);
-  ue.on('message', (topic, payload) => {
-    if (topic.endsWith('/result')) results.push(payload);
-  });
 });
 
 afterAll(async () => {
-  ue?.end(true);
-  await ingress?.close();
-  await broker?.close();
-  await queue?.close();
   const keys: string[] = [];
   let cursor = '0';
   do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 1000);
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
     cursor = next;
     keys.push(...batch);
   } while (cursor !== '0');
   if (keys.length > 0) await redis.del(...keys);
   await redis.quit();
 });
+
+/** A broker with an ingress of `frontEnd` on a Redis prefix of its own, and ue-1 connected. */
+async function setUp(frontEnd: FrontEnd): Promise<void> {
+  prefix = `${PREFIX}-${FRONT_ENDS.indexOf(frontEnd)}`;
+  broker = await createBroker({ port: 0, host: '127.0.0.1', auth: { tokens }, logger });
+  const common = { redisUrl: REDIS_URL, redisPrefix: prefix, topicPrefix: P, claimTtlSeconds: 60 };
+  ingress =
+    frontEnd === 'as an MQTT client'
+      ? await startIngress({
+          ...common,
+          mqttUrl: `mqtt://127.0.0.1:${broker.port}`,
+          username: 'ingress',
+          password: TOKEN('ingress'),
+          // Small, so that bursts below exercise the backpressure path.
+          maxInFlight: 4,
+          logger,
+        })
+      : attachIngress(broker, { ...common, logger });
+  queue = new Queue<TailJobData>(ueQueueName('ue-1'), { connection: redis, prefix });
+  ue = await connect(`mqtt://127.0.0.1:${broker.port}`, 'ue-1');
+  await ue.subscribeAsync([`${P}/ue/ue-1/error`, `${P}/ue/ue-1/result`], { qos: 1 });
+  errorCollector(ue, errors);
+  ue.on('message', (topic, payload) => {
+    if (topic.endsWith('/result')) results.push(payload);
+  });
+}
+
+async function tearDown(): Promise<void> {
+  ue?.end(true);
+  await broker?.close();
+  await ingress?.close();
+  await queue?.close();
+}
 
 function request(overrides: Partial<InferRequest> = {}): InferRequest {
   return {
@@ -134,7 +151,7 @@ async function jobTotal(): Promise<number> {
 }
 
 async function claimKeys(): Promise<string[]> {
-  return redis.keys(`${PREFIX}:claim:*`);
+  return redis.keys(`${prefix}:claim:*`);
 }
 
 /** Publishes `payload` as ue-1 and waits for the ingress to count one more outcome. */
@@ -148,180 +165,182 @@ async function send(payload: Buffer, topic = `${P}/ue/ue-1/infer`): Promise<void
   });
 }
 
-describe('valid requests', () => {
-  it('become one job with metadata only, the tensor bytes under the claim key with a TTL', async () => {
-    const infer = request();
-    await send(encodeMessage(infer));
-    const id = tailJobId('ue-1', infer.requestId);
-    const job = await queue.getJob(id);
-    const key = claimKey(PREFIX, 'ue-1', infer.requestId);
-    expect(job?.name).toBe('tail');
-    expect(job?.data).toEqual({
-      ue: 'ue-1',
-      requestId: infer.requestId,
-      epoch: 3,
-      model: 'mobilenet-v2',
-      cut: 2,
-      sample: 1,
-      claimKey: key,
-      dtype: 'float32',
-      shape: [1, 2, 2],
-      sentAt: infer.sentAt,
-      enqueuedAt: expect.any(Number),
+describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
+  beforeAll(() => setUp(frontEnd));
+  afterAll(tearDown);
+
+  describe('valid requests', () => {
+    it('become one job with metadata only, the tensor bytes under the claim key with a TTL', async () => {
+      const infer = request();
+      await send(encodeMessage(infer));
+      const id = tailJobId('ue-1', infer.requestId);
+      const job = await queue.getJob(id);
+      const key = claimKey(prefix, 'ue-1', infer.requestId);
+      expect(job?.name).toBe('tail');
+      expect(job?.data).toEqual({
+        ue: 'ue-1',
+        requestId: infer.requestId,
+        epoch: 3,
+        model: 'mobilenet-v2',
+        cut: 2,
+        sample: 1,
+        claimKey: key,
+        dtype: 'float32',
+        shape: [1, 2, 2],
+        sentAt: infer.sentAt,
+        enqueuedAt: expect.any(Number),
+      });
+      expect(job?.opts.removeOnComplete).toEqual({ age: 3600 });
+      expect(job?.opts.removeOnFail).toEqual({ age: 3600 });
+      const bytes = await redis.getBuffer(key);
+      expect(bytes).toEqual(Buffer.from(new Float32Array([0.5, -1, 2, 3.25]).buffer));
+      const ttl = await redis.ttl(key);
+      expect(ttl).toBeGreaterThan(50);
+      expect(ttl).toBeLessThanOrEqual(60);
     });
-    expect(job?.opts.removeOnComplete).toEqual({ age: 3600 });
-    expect(job?.opts.removeOnFail).toEqual({ age: 3600 });
-    const bytes = await redis.getBuffer(key);
-    expect(bytes).toEqual(Buffer.from(new Float32Array([0.5, -1, 2, 3.25]).buffer));
-    const ttl = await redis.ttl(key);
-    expect(ttl).toBeGreaterThan(50);
-    expect(ttl).toBeLessThanOrEqual(60);
-  });
 
-  it('enqueue once when sent twice, without overwriting the stored tensor', async () => {
-    const infer = request();
-    const jobsBefore = await jobTotal();
-    const { duplicates } = ingress.stats();
-    await send(encodeMessage(infer));
-    const changed = { ...infer.tensor, data: new Float32Array([9, 9, 9, 9]) };
-    await send(encodeMessage({ ...infer, tensor: changed }));
-    expect(await jobTotal()).toBe(jobsBefore + 1);
-    expect(ingress.stats().duplicates).toBe(duplicates + 1);
-    const key = claimKey(PREFIX, 'ue-1', infer.requestId);
-    expect(await redis.getBuffer(key)).toEqual(Buffer.from(infer.tensor.data.buffer));
-    // Once the edge worker has deleted the tensor (job done), a late copy stores nothing.
-    await redis.del(key);
-    await send(encodeMessage(infer));
-    expect(await redis.exists(key)).toBe(0);
-    expect(await jobTotal()).toBe(jobsBefore + 1);
-  });
-
-  it('enqueue a resend whose tensor an ingress that died before enqueueing left behind', async () => {
-    const infer = request();
-    const key = claimKey(PREFIX, 'ue-1', infer.requestId);
-    await redis.set(key, Buffer.from([1, 2, 3, 4]), 'EX', 60);
-    const jobsBefore = await jobTotal();
-    await send(encodeMessage(infer));
-    expect(await jobTotal()).toBe(jobsBefore + 1);
-    expect(await redis.getBuffer(key)).toEqual(Buffer.from(infer.tensor.data.buffer));
-  });
-
-  it('answer a resend of a finished request again from the kept answer', async () => {
-    const infer = request();
-    const resultsBefore = results.length;
-    await send(encodeMessage(infer));
-    const kept = encodeMessage({
-      requestId: infer.requestId,
-      epoch: infer.epoch,
-      cut: infer.cut,
-      sample: infer.sample,
-      worker: 'w1',
-      tensor: { dtype: 'float32', shape: [1, 2], data: new Float32Array([0.25, 0.75]) },
-      timings: { queueMs: 1, computeMs: 2 },
+    it('enqueue once when sent twice, without overwriting the stored tensor', async () => {
+      const infer = request();
+      const jobsBefore = await jobTotal();
+      const { duplicates } = ingress.stats();
+      await send(encodeMessage(infer));
+      const changed = { ...infer.tensor, data: new Float32Array([9, 9, 9, 9]) };
+      await send(encodeMessage({ ...infer, tensor: changed }));
+      expect(await jobTotal()).toBe(jobsBefore + 1);
+      expect(ingress.stats().duplicates).toBe(duplicates + 1);
+      const key = claimKey(prefix, 'ue-1', infer.requestId);
+      expect(await redis.getBuffer(key)).toEqual(Buffer.from(infer.tensor.data.buffer));
+      // Once the edge worker has deleted the tensor (job done), a late copy stores nothing.
+      await redis.del(key);
+      await send(encodeMessage(infer));
+      expect(await redis.exists(key)).toBe(0);
+      expect(await jobTotal()).toBe(jobsBefore + 1);
     });
-    await redis.hset(
-      answerKey(PREFIX, 'ue-1', infer.requestId),
-      'channel',
-      'result',
-      'payload',
-      kept,
-    );
-    await send(encodeMessage(infer));
-    await until(() => results.length > resultsBefore);
-    expect(results.at(-1)).toEqual(Buffer.from(kept));
-    expect(ingress.stats().answeredAgain).toBeGreaterThan(0);
-  });
-});
 
-describe('invalid requests', () => {
-  async function rejectedWith(payload: Buffer): Promise<ErrorReport> {
-    const jobs = await jobTotal();
-    const claims = (await claimKeys()).length;
-    const count = errors.length;
-    await send(payload);
-    await until(() => errors.length > count);
-    expect(await jobTotal()).toBe(jobs);
-    expect((await claimKeys()).length).toBe(claims);
-    return errors.at(-1)!;
-  }
+    it('enqueue a resend whose tensor an ingress that died before enqueueing left behind', async () => {
+      const infer = request();
+      const key = claimKey(prefix, 'ue-1', infer.requestId);
+      await redis.set(key, Buffer.from([1, 2, 3, 4]), 'EX', 60);
+      const jobsBefore = await jobTotal();
+      await send(encodeMessage(infer));
+      expect(await jobTotal()).toBe(jobsBefore + 1);
+      expect(await redis.getBuffer(key)).toEqual(Buffer.from(infer.tensor.data.buffer));
+    });
 
-  it('answer garbage bytes with UNDECODABLE', async () => {
-    const report = await rejectedWith(Buffer.from([0xc1, 0xff, 0x00, 0x13]));
-    expect(report.code).toBe('UNDECODABLE');
-    expect(report.topic).toBe(`${P}/ue/ue-1/infer`);
-  });
-
-  it('name the field of a wrong schema and echo the request id', async () => {
-    const { model: _model, ...noModel } = request({ requestId: 'bad-schema' });
-    const report = await rejectedWith(pack({ ...noModel, epoch: 'three' }));
-    expect(report.code).toBe('INVALID_PAYLOAD');
-    expect(report.requestId).toBe('bad-schema');
-    expect(report.issues.some((issue) => issue.startsWith('infer.model:'))).toBe(true);
-    expect(report.issues.some((issue) => issue.startsWith('infer.epoch:'))).toBe(true);
+    it('answer a resend of a finished request again from the kept answer', async () => {
+      const infer = request();
+      const resultsBefore = results.length;
+      await send(encodeMessage(infer));
+      const kept = encodeMessage({
+        requestId: infer.requestId,
+        epoch: infer.epoch,
+        cut: infer.cut,
+        sample: infer.sample,
+        worker: 'w1',
+        tensor: { dtype: 'float32', shape: [1, 2], data: new Float32Array([0.25, 0.75]) },
+        timings: { queueMs: 1, computeMs: 2 },
+      });
+      await redis.hset(
+        answerKey(prefix, 'ue-1', infer.requestId),
+        'channel',
+        'result',
+        'payload',
+        kept,
+      );
+      await send(encodeMessage(infer));
+      await until(() => results.length > resultsBefore);
+      expect(results.at(-1)).toEqual(Buffer.from(kept));
+      expect(ingress.stats().answeredAgain).toBeGreaterThan(0);
+    });
   });
 
-  it('name a NaN field, and a NaN inside the tensor', async () => {
-    const nanEpoch = await rejectedWith(encodeMessage(request({ epoch: Number.NaN })));
-    expect(nanEpoch.issues).toEqual([expect.stringMatching(/^infer\.epoch:/)]);
-    const data = new Float32Array([1, Number.NaN, 3, 4]);
-    const tensor = { dtype: 'float32' as const, shape: [4], data };
-    const nanData = await rejectedWith(encodeMessage(request({ tensor, requestId: 'nan-data' })));
-    expect(nanData.issues).toEqual(['infer.tensor.data[1]: must be a finite number, not NaN']);
-    expect(nanData.requestId).toBe('nan-data');
-  });
-
-  it('refuse a tensor sent as a number array', async () => {
-    const infer = request();
-    const report = await rejectedWith(
-      pack({ ...infer, tensor: { ...infer.tensor, data: [0.5, -1, 2, 3.25] } }),
-    );
-    expect(report.issues).toEqual([
-      expect.stringMatching(/^infer\.tensor\.data: must be a Float32Array/),
-    ]);
-  });
-
-  it('survive a burst of random payloads mixed with valid requests', async () => {
-    const { rejected, accepted } = ingress.stats();
-    const jobs = await jobTotal();
-    const sends: Promise<unknown>[] = [];
-    for (let i = 0; i < 100; i++) {
-      const junk = i % 2 === 0 ? randomBytes(i) : pack({ requestId: i, tensor: randomBytes(i) });
-      sends.push(ue.publishAsync(`${P}/ue/ue-1/infer`, junk, { qos: 1 }));
-      if (i % 10 === 0)
-        sends.push(ue.publishAsync(`${P}/ue/ue-1/infer`, encodeMessage(request()), { qos: 1 }));
+  describe('invalid requests', () => {
+    async function rejectedWith(payload: Buffer): Promise<ErrorReport> {
+      const jobs = await jobTotal();
+      const claims = (await claimKeys()).length;
+      const count = errors.length;
+      await send(payload);
+      await until(() => errors.length > count);
+      expect(await jobTotal()).toBe(jobs);
+      expect((await claimKeys()).length).toBe(claims);
+      return errors.at(-1)!;
     }
-    await Promise.all(sends);
-    await until(() => ingress.stats().rejected === rejected + 100);
-    await until(() => ingress.stats().accepted === accepted + 10);
-    expect(await jobTotal()).toBe(jobs + 10);
-    expect(ingress.stats().inFlight).toBe(0);
-  });
 
-  it("never see a UE publish on another UE's infer topic (the broker cuts it off)", async () => {
-    const other = await connect(`mqtt://127.0.0.1:${broker.port}`, 'ue-1');
-    const closed = new Promise<void>((resolve) => other.once('close', () => resolve()));
-    other.publish(`${P}/ue/ue-2/infer`, encodeMessage(request()), { qos: 1 });
-    await closed;
-    const ue2 = new Queue(ueQueueName('ue-2'), { connection: redis, prefix: PREFIX });
-    const counts = await ue2.getJobCounts();
-    await ue2.close();
-    expect(Object.values(counts).every((n) => n === 0)).toBe(true);
+    it('answer garbage bytes with UNDECODABLE', async () => {
+      const report = await rejectedWith(Buffer.from([0xc1, 0xff, 0x00, 0x13]));
+      expect(report.code).toBe('UNDECODABLE');
+      expect(report.topic).toBe(`${P}/ue/ue-1/infer`);
+    });
+
+    it('name the field of a wrong schema and echo the request id', async () => {
+      const { model: _model, ...noModel } = request({ requestId: 'bad-schema' });
+      const report = await rejectedWith(pack({ ...noModel, epoch: 'three' }));
+      expect(report.code).toBe('INVALID_PAYLOAD');
+      expect(report.requestId).toBe('bad-schema');
+      expect(report.issues.some((issue) => issue.startsWith('infer.model:'))).toBe(true);
+      expect(report.issues.some((issue) => issue.startsWith('infer.epoch:'))).toBe(true);
+    });
+
+    it('name a NaN field, and a NaN inside the tensor', async () => {
+      const nanEpoch = await rejectedWith(encodeMessage(request({ epoch: Number.NaN })));
+      expect(nanEpoch.issues).toEqual([expect.stringMatching(/^infer\.epoch:/)]);
+      const data = new Float32Array([1, Number.NaN, 3, 4]);
+      const tensor = { dtype: 'float32' as const, shape: [4], data };
+      const nanData = await rejectedWith(encodeMessage(request({ tensor, requestId: 'nan-data' })));
+      expect(nanData.issues).toEqual(['infer.tensor.data[1]: must be a finite number, not NaN']);
+      expect(nanData.requestId).toBe('nan-data');
+    });
+
+    it('refuse a tensor sent as a number array', async () => {
+      const infer = request();
+      const report = await rejectedWith(
+        pack({ ...infer, tensor: { ...infer.tensor, data: [0.5, -1, 2, 3.25] } }),
+      );
+      expect(report.issues).toEqual([
+        expect.stringMatching(/^infer\.tensor\.data: must be a Float32Array/),
+      ]);
+    });
+
+    it('survive a burst of random payloads mixed with valid requests', async () => {
+      const { rejected, accepted } = ingress.stats();
+      const jobs = await jobTotal();
+      const sends: Promise<unknown>[] = [];
+      for (let i = 0; i < 100; i++) {
+        const junk = i % 2 === 0 ? randomBytes(i) : pack({ requestId: i, tensor: randomBytes(i) });
+        sends.push(ue.publishAsync(`${P}/ue/ue-1/infer`, junk, { qos: 1 }));
+        if (i % 10 === 0)
+          sends.push(ue.publishAsync(`${P}/ue/ue-1/infer`, encodeMessage(request()), { qos: 1 }));
+      }
+      await Promise.all(sends);
+      await until(() => ingress.stats().rejected === rejected + 100);
+      await until(() => ingress.stats().accepted === accepted + 10);
+      expect(await jobTotal()).toBe(jobs + 10);
+      expect(ingress.stats().inFlight).toBe(0);
+    });
+
+    it("never see a UE publish on another UE's infer topic (the broker cuts it off)", async () => {
+      const other = await connect(`mqtt://127.0.0.1:${broker.port}`, 'ue-1');
+      const closed = new Promise<void>((resolve) => other.once('close', () => resolve()));
+      other.publish(`${P}/ue/ue-2/infer`, encodeMessage(request()), { qos: 1 });
+      await closed;
+      const ue2 = new Queue(ueQueueName('ue-2'), { connection: redis, prefix });
+      const counts = await ue2.getJobCounts();
+      await ue2.close();
+      expect(Object.values(counts).every((n) => n === 0)).toBe(true);
+    });
   });
 });
 
-describe('a UE id in the topic that is not an id (broker without auth)', () => {
+describe.each(FRONT_ENDS)('a UE id in the topic that is not an id, ingress %s', (frontEnd) => {
   it("is answered on that topic's error channel, naming the topic, with no job", async () => {
     const open = await createBroker({ port: 0, host: '127.0.0.1', auth: 'off', logger });
     const url = `mqtt://127.0.0.1:${open.port}`;
-    const prefix = `${PREFIX}-open`;
-    const second = await startIngress({
-      mqttUrl: url,
-      redisUrl: REDIS_URL,
-      redisPrefix: prefix,
-      topicPrefix: P,
-      clientId: 'ingress-open',
-      logger,
-    });
+    const openPrefix = `${PREFIX}-open-${FRONT_ENDS.indexOf(frontEnd)}`;
+    const common = { redisUrl: REDIS_URL, redisPrefix: openPrefix, topicPrefix: P, logger };
+    const second =
+      frontEnd === 'as an MQTT client'
+        ? await startIngress({ ...common, mqttUrl: url, clientId: 'ingress-open' })
+        : attachIngress(open, common);
     const client = await connect(url);
     try {
       const bad = 'not an id!';
@@ -335,11 +354,76 @@ describe('a UE id in the topic that is not an id (broker without auth)', () => {
         'topic: UE id "not an id!" must be 1-64 characters of [A-Za-z0-9._-]',
       ]);
       expect(second.stats()).toMatchObject({ accepted: 0, rejected: 1 });
-      expect(await redis.keys(`${prefix}:*`)).toEqual([]);
+      expect(await redis.keys(`${openPrefix}:*`)).toEqual([]);
     } finally {
       client.end(true);
-      await second.close();
       await open.close();
+      await second.close();
+    }
+  });
+});
+
+describe('the ingress inside the embedded broker', () => {
+  it('takes exactly the topics {prefix}/ue/+/infer', () => {
+    expect(isInferTopic(P, `${P}/ue/ue-1/infer`)).toBe(true);
+    expect(isInferTopic(P, `${P}/ue/not an id!/infer`)).toBe(true);
+    expect(isInferTopic(P, `${P}/ue//infer`)).toBe(true);
+    for (const topic of [
+      `${P}/ue/infer`,
+      `${P}/ue/a/b/infer`,
+      `${P}/ue/ue-1/result`,
+      `${P}/ue/ue-1/inferx`,
+      `other/ue/ue-1/infer`,
+      `${P}x/ue/ue-1/infer`,
+    ])
+      expect(isInferTopic(P, topic), topic).toBe(false);
+  });
+
+  it('reads a UE that floods only as fast as its requests are stored', async () => {
+    const open = await createBroker({
+      port: 0,
+      host: '127.0.0.1',
+      auth: 'off',
+      maxInterceptedPerClient: 4,
+      logger,
+    });
+    const url = `mqtt://127.0.0.1:${open.port}`;
+    const openPrefix = `${PREFIX}-flood`;
+    const inside = attachIngress(open, {
+      redisUrl: REDIS_URL,
+      redisPrefix: openPrefix,
+      topicPrefix: P,
+      logger,
+    });
+    const client = await connect(url);
+    const ue9 = new Queue(ueQueueName('ue-9'), { connection: redis, prefix: openPrefix });
+    try {
+      // 64 KiB tensors: a socket read holds one or two of them.
+      const data = new Float32Array(16_384).fill(0.5);
+      const tensor = { dtype: 'float32' as const, shape: [16_384], data };
+      let peak = 0;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, inside.stats().inFlight);
+      }, 0);
+      const sent = Array.from({ length: 200 }, () => request({ tensor }));
+      await Promise.all(
+        sent.map((infer) =>
+          client.publishAsync(`${P}/ue/ue-9/infer`, encodeMessage(infer), { qos: 1 }),
+        ),
+      );
+      await until(() => inside.stats().accepted === 200);
+      clearInterval(sampler);
+      expect(inside.stats()).toMatchObject({ accepted: 200, failed: 0, inFlight: 0 });
+      expect(peak).toBeGreaterThan(0);
+      // One socket read may hold a second request before the broker stops reading.
+      expect(peak).toBeLessThanOrEqual(5);
+      const ids = new Set((await ue9.getJobs(['waiting'])).map((job) => job.id));
+      for (const infer of sent) expect(ids.has(tailJobId('ue-9', infer.requestId))).toBe(true);
+    } finally {
+      client.end(true);
+      await ue9.close();
+      await open.close();
+      await inside.close();
     }
   });
 });

@@ -237,7 +237,7 @@ beforeAll(async () => {
   );
   const listening = await broker.waitFor('stderr', /listening on mqtt:\/\/127\.0\.0\.1:\d+/);
   mqttUrl = `mqtt://127.0.0.1:${/:(\d+),/.exec(listening)![1]}`;
-  await broker.waitFor('stderr', /ingress subscribed to/);
+  await broker.waitFor('stderr', /ingress in the broker takes/);
   scheduler = startScheduler();
   const { username, password } = logins[WORKER]!;
   worker = start(

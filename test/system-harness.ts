@@ -93,7 +93,7 @@ export class RunningSystem {
     );
     this.broker = broker;
     this.ingress = broker;
-    await broker.waitFor('stderr', /subscribed to/);
+    await broker.waitFor('stderr', /ingress in the broker takes/);
     return broker;
   }
 

@@ -28,6 +28,4 @@ Environment (flags win):
   ${BROKER_ENV.auth}=off       same as --no-auth
   ${BROKER_ENV.maxPayload}    same as --max-payload
   ${ENV.redisUrl} (redis://127.0.0.1:6379), ${ENV.redisPrefix} (${DEFAULT_REDIS_PREFIX}), ${ENV.topicPrefix} (${DEFAULT_TOPIC_PREFIX})
-  ${ENV.mqttUsername}, ${ENV.mqttPassword}  the ingress's credentials; without them (and with auth on)
-                           the embedded ingress gets a random token of its own
 Roles: ${ROLES.join(', ')}.`;

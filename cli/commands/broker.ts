@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type Command, type CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
+  attachIngress,
   type Broker,
   BrokerListenError,
   type BrokerOptions,
@@ -12,7 +12,6 @@ import {
   isRole,
   parseTokens,
   ROLES,
-  startIngress,
   type TokenRecord,
   upsertUser,
 } from '../../broker/index.js';
@@ -68,13 +67,6 @@ async function readPem(path: string, what: string): Promise<Buffer> {
   }
 }
 
-/** Where the embedded ingress reaches a broker bound to `host`. */
-function loopbackUrl(tls: boolean, host: string, port: number): string {
-  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  const bracketed = reachable.includes(':') ? `[${reachable}]` : reachable;
-  return `${tls ? 'mqtts' : 'mqtt'}://${bracketed}:${port}`;
-}
-
 async function brokerOptions(flags: BrokerFlags, tokens: TokenRecord[]): Promise<BrokerOptions> {
   const tlsKey = fromEnv(flags.tlsKey, BROKER_ENV.tlsKey, String);
   const tlsCert = fromEnv(flags.tlsCert, BROKER_ENV.tlsCert, String);
@@ -128,19 +120,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
   let ingress: Ingress | undefined;
   try {
     const tokens = fromEnv(undefined, BROKER_ENV.tokens, parseTokens) ?? [];
-    let username = envValue(ENV.mqttUsername);
-    let password = envValue(ENV.mqttPassword);
     const options = await brokerOptions(flags, tokens);
-    if (
-      flags.ingress &&
-      options.auth !== 'off' &&
-      (username === undefined || password === undefined)
-    ) {
-      // A credential only this process knows, for its own ingress.
-      username = `embedded-ingress-${randomBytes(4).toString('hex')}`;
-      password = randomBytes(24).toString('base64url');
-      tokens.push({ username, role: 'ingress', token: password });
-    }
     broker = await createBroker(options);
     const scheme = options.tls === undefined ? 'mqtt' : 'mqtts';
     const ws =
@@ -151,23 +131,18 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
       `edgesplit broker listening on ${scheme}://${options.host}:${broker.port}${ws}, ` +
         `auth ${options.auth === 'off' ? 'OFF' : 'on'}, max payload ${options.maxPayloadBytes} bytes\n`,
     );
-    if (flags.ingress) {
-      ingress = await startIngress({
-        mqttUrl: loopbackUrl(options.tls !== undefined, options.host ?? '0.0.0.0', broker.port),
-        // The broker's own certificate may not name the loopback address it is reached on here.
-        ...(options.tls === undefined ? {} : { mqttOptions: { rejectUnauthorized: false } }),
-        ...(username === undefined ? {} : { username }),
-        ...(password === undefined ? {} : { password }),
+    if (flags.ingress)
+      ingress = attachIngress(broker, {
         redisUrl: envValue(ENV.redisUrl) ?? 'redis://127.0.0.1:6379',
         redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
         topicPrefix: options.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
         maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
       });
-    }
   } catch (error) {
     fail(error);
-    await ingress?.close();
+    // The broker first, so that no request is acknowledged once the ingress stops taking them.
     await broker?.close();
+    await ingress?.close();
     return;
   }
   await new Promise<void>((resolve) => {
@@ -180,8 +155,8 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await ingress?.close();
   await broker.close();
+  await ingress?.close();
 }
 
 /** Reads a password from stdin (all of it, without the final newline). */

@@ -10,7 +10,7 @@ import {
   type TraceSpec,
   type WindowSummary,
 } from '../../agents/index.js';
-import { type Broker, createBroker, type Ingress, startIngress } from '../../broker/index.js';
+import { attachIngress, type Broker, createBroker, type Ingress } from '../../broker/index.js';
 import { type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
 import { DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
 import { type Scheduler, startScheduler } from '../../scheduler/index.js';
@@ -82,15 +82,15 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
       topicPrefix,
       logger: quietLogger('broker', warn),
     });
-    closers.push(() => broker.close());
     const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
     const common = { mqttUrl, redisUrl: options.redisUrl, redisPrefix, topicPrefix };
-    const ingress: Ingress = await startIngress({
+    const ingress: Ingress = attachIngress(broker, {
       ...common,
-      clientId: `edgesplit-ingress-${randomBytes(3).toString('hex')}`,
       logger: quietLogger('ingress', warn),
     });
+    // Closed after the broker, so that no request is acknowledged once it stops taking them.
     closers.push(() => ingress.close());
+    closers.push(() => broker.close());
     const scheduler: Scheduler = await startScheduler(common);
     closers.push(() => scheduler.close());
     const workers: EdgeWorker[] = [];

@@ -1,0 +1,56 @@
+/**
+ * The ingress inside the embedded broker: it takes `ue/{ue}/infer` publishes as the broker
+ * accepts them, with no MQTT client in between, so the tensor is neither queued for a
+ * subscriber nor copied through a second socket. A UE with too many requests being stored is
+ * not read from until they are (`Broker.intercept`), so a UE that sends faster than Redis
+ * stores slows down itself only, and memory stays bounded.
+ */
+import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, logText } from '../proto/index.js';
+import type { Broker } from './broker.js';
+import { type Ingress, type IntakeOptions, openInferIntake } from './infer-intake.js';
+import { type Logger, stderrLogger } from './log.js';
+
+/** Options of `attachIngress`. */
+export interface EmbeddedIngressOptions extends IntakeOptions {
+  /** @defaultValue timestamped lines on stderr */
+  logger?: Logger;
+}
+
+/** Whether `topic` matches the filter `{prefix}/ue/+/infer`. */
+export function isInferTopic(prefix: string, topic: string): boolean {
+  const head = `${prefix}/ue/`;
+  if (!topic.startsWith(head) || !topic.endsWith('/infer')) return false;
+  const level = topic.slice(head.length, topic.length - '/infer'.length);
+  return !level.includes('/') && topic.length >= head.length + '/infer'.length;
+}
+
+/** Starts turning the broker's `infer` publishes into jobs. */
+export function attachIngress(broker: Broker, options: EmbeddedIngressOptions): Ingress {
+  const logger = options.logger ?? stderrLogger('ingress');
+  const prefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+  const intake = openInferIntake(
+    options,
+    (topic, payload) => {
+      broker.publish(topic, payload).catch((error: Error) => {
+        logger.warn(`publishing to ${logText(topic)}: ${error.message}`);
+      });
+    },
+    logger,
+  );
+  const detach = broker.intercept((topic, payload) =>
+    isInferTopic(prefix, topic) ? intake.take(topic, payload) : undefined,
+  );
+  const redisPrefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
+  logger.info(
+    `ingress in the broker takes ${prefix}/ue/+/infer, enqueueing to Redis prefix "${redisPrefix}"`,
+  );
+  let closing: Promise<void> | undefined;
+  return {
+    close: () => {
+      detach();
+      closing ??= intake.close();
+      return closing;
+    },
+    stats: () => intake.stats(),
+  };
+}
