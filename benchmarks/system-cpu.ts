@@ -1,5 +1,9 @@
-/** CPU time of processes, read from Linux's /proc (undefined elsewhere or for a gone process). */
+/**
+ * CPU time of processes, read from Linux's /proc (undefined elsewhere or for a gone process),
+ * and of the Redis server, from its INFO.
+ */
 import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 
 /** Clock ticks per second of /proc/{pid}/stat times (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
@@ -31,4 +35,20 @@ export function cpuMs(pids: readonly number[]): number | undefined {
 export function ownCpuMs(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
+}
+
+/** The Redis server's user + system CPU time (INFO cpu, all its threads), in ms. */
+export async function redisCpuMs(redisUrl: string): Promise<number | undefined> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const info = await redis.info('cpu');
+    const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
+    const total = seconds('used_cpu_sys') + seconds('used_cpu_user');
+    return Number.isFinite(total) ? total * 1000 : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
 }

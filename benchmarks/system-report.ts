@@ -99,6 +99,12 @@ export function targetChecks(runs: readonly BrokerRun[]): TargetCheck[] {
   ]);
 }
 
+/** Everything measured: the benchmark process, the service processes and Redis. */
+function cpuTotal(cpu: RequestResult['cpu']): number | undefined {
+  if (cpu === undefined) return undefined;
+  return cpu.benchMs + (cpu.servicesMs ?? 0) + (cpu.redisMs ?? 0);
+}
+
 function cpuCell(value: number | null | undefined): string | undefined {
   if (value === undefined) return undefined;
   return value === null ? '-' : value.toFixed(2);
@@ -140,9 +146,13 @@ const ROWS: readonly Row[] = [
   ['  request p99 ms under load', '', (r) => r.concurrent && ms(r.concurrent.latency.p99Ms)],
   ['  CPU ms/request, service processes', '', (r) => cpuCell(r.concurrent?.cpu?.servicesMs)],
   ['  CPU ms/request, benchmark process', '', (r) => cpuCell(r.concurrent?.cpu?.benchMs)],
+  ['  CPU ms/request, Redis', '', (r) => cpuCell(r.concurrent?.cpu?.redisMs)],
+  ['  CPU ms/request, all', '', (r) => cpuCell(cpuTotal(r.concurrent?.cpu))],
   ['throughput, 2 KiB tensors', '', (r) => r.concurrentSmall?.perSecond.toFixed(0)],
   ['  CPU ms/request, service processes', '', (r) => cpuCell(r.concurrentSmall?.cpu?.servicesMs)],
   ['  CPU ms/request, benchmark process', '', (r) => cpuCell(r.concurrentSmall?.cpu?.benchMs)],
+  ['  CPU ms/request, Redis', '', (r) => cpuCell(r.concurrentSmall?.cpu?.redisMs)],
+  ['  CPU ms/request, all', '', (r) => cpuCell(cpuTotal(r.concurrentSmall?.cpu))],
   ['broker alone, messages/s', '', (r) => r.brokerCeiling?.toFixed(0)],
 ];
 
@@ -172,7 +182,8 @@ function describe(runs: readonly BrokerRun[], settings: RunSettings): string[] {
         '(the first hop of every request, a ceiling for the throughput).',
       'CPU per request (warm-up included): service processes = every service outside the ' +
         'benchmark process (Mosquitto; with --layout processes also broker, ingress, edge ' +
-        'workers); benchmark process = the UEs and the services it runs. Redis is not counted.',
+        'workers); benchmark process = the UEs and the services it runs; Redis = the server ' +
+        '(INFO cpu); all = the three, which two cores can spend 2,000 ms of per second.',
     );
   return lines;
 }

@@ -53,7 +53,12 @@ export interface RequestResult {
    * CPU time per request, warm-up included: of the service processes outside the benchmark
    * process (null when there is none) and of the benchmark process itself.
    */
-  readonly cpu?: { readonly servicesMs: number | null; readonly benchMs: number };
+  readonly cpu?: {
+    readonly servicesMs: number | null;
+    readonly benchMs: number;
+    /** The Redis server's, whoever else used it meanwhile. */
+    readonly redisMs: number | null;
+  };
 }
 
 /** A running request load: UE connections with their decisions in place. */

@@ -2,7 +2,7 @@
 import { deleteKeys } from '../cli/up/redis-keys.js';
 import { measureBrokerCeiling } from './system-broker-ceiling.js';
 import type { BrokerProcess, ServiceEnv } from './system-children.js';
-import { cpuMs, ownCpuMs } from './system-cpu.js';
+import { cpuMs, ownCpuMs, redisCpuMs } from './system-cpu.js';
 import { measureReaction } from './system-reaction.js';
 import type { BrokerRun } from './system-report.js';
 import {
@@ -122,14 +122,21 @@ async function benchRequests(
   const timed = async (plan: RequestPlan): Promise<RequestResult> => {
     const services = cpuMs(pids);
     const bench = ownCpuMs();
+    const redis = await redisCpuMs(env.redisUrl);
     const result = await field.run(plan);
     const requests = plan.warmup + plan.measured;
+    const redisAfter = await redisCpuMs(env.redisUrl);
     const servicesAfter = cpuMs(pids);
     const servicesMs =
       pids.length === 0 || services === undefined || servicesAfter === undefined
         ? null
         : (servicesAfter - services) / requests;
-    return { ...result, cpu: { servicesMs, benchMs: (ownCpuMs() - bench) / requests } };
+    const redisMs =
+      redis === undefined || redisAfter === undefined ? null : (redisAfter - redis) / requests;
+    return {
+      ...result,
+      cpu: { servicesMs, benchMs: (ownCpuMs() - bench) / requests, redisMs },
+    };
   };
   options.log('one request at a time ...');
   const sequential = await field.run(sizes.sequential);

@@ -97,16 +97,14 @@ export interface InferIntake {
 }
 
 /**
- * Stores the tensor unless the request's job exists already (then it is a duplicate: 0).
- * Without a job the tensor is (re)written even if a claim key is there: an ingress that died
- * between storing and enqueueing leaves one behind, and the resend must not be refused for it.
- * Two copies racing here both store the same bytes; BullMQ adds their job once. 1: stored.
+ * The tensor is stored unless the request's job exists already (then it is a duplicate). Not in
+ * one script: Redis spends about four times the CPU of a plain SET on a script given a 100 KiB
+ * argument (measured: 210 against 49-85 us). Without a job the tensor is (re)written even if a
+ * claim key is there: an ingress that died between storing and enqueueing leaves one behind,
+ * and the resend must not be refused for it. Two copies racing here both store the same bytes
+ * and BullMQ adds their job once; should the job of one copy finish between the other copy's
+ * check and its store, that copy's tensor waits out its TTL.
  */
-const STORE_CLAIM = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
-return 1`;
-
 const JOB_RETENTION = { age: 3600 } as const;
 
 /** Opens the Redis connection and the queue cache; `publish` sends answers to UEs. */
@@ -164,12 +162,12 @@ export function openInferIntake(
     const queue = queues.acquire(ue);
     try {
       const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      const stored = await redis.eval(STORE_CLAIM, 2, queue.toKey(jobId), key, bytes, ttl);
-      if (stored !== 1) {
+      if ((await redis.exists(queue.toKey(jobId))) === 1) {
         counts.duplicates += 1;
         await answerAgain(ue, request.requestId);
         return;
       }
+      await redis.set(key, bytes, 'EX', ttl);
       const job: TailJobData = {
         ue,
         requestId: request.requestId,
