@@ -120,7 +120,9 @@ export function openInferIntake(
   if (!Number.isSafeInteger(ttl) || ttl < 1)
     throw new RangeError(`claimTtlSeconds must be a positive integer, not ${ttl}`);
 
-  const redis = new Redis(options.redisUrl, { enableAutoPipelining: true });
+  // No auto-pipelining: it copies each 100 KiB tensor once more into the batch it writes, and
+  // measured back to back it gave fewer requests per second (790-817 against 852-860).
+  const redis = new Redis(options.redisUrl);
   redis.on('error', (error: Error) => logger.error(`redis: ${error.message}`));
   const queues = new QueueCache({
     connection: redis,
