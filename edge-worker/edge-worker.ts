@@ -99,6 +99,7 @@ class EdgeWorkerProcess implements EdgeWorker {
   private reconciling: Promise<void> | undefined;
   private again = false;
   private closing: Promise<void> | undefined;
+  private readonly jobRedis: Redis;
   private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -113,10 +114,15 @@ class EdgeWorkerProcess implements EdgeWorker {
     this.units = config.units;
     this.statusTopic = edgeStatusTopic(config.topicPrefix, config.id);
     this.fleet = new FleetView(config.topicPrefix, { id: config.id, units: config.units });
+    // The tensor reads, kept answers and claim deletes of jobs running at once share writes;
+    // BullMQ's own connection is not pipelined, as it duplicates it for blocking reads.
+    const jobRedis = redis.duplicate({ enableAutoPipelining: true });
+    jobRedis.on('error', (error: Error) => hooks.onError(error, 'redis'));
+    this.jobRedis = jobRedis;
     this.runner = new TailJobRunner({
       config,
       executor,
-      redis,
+      redis: jobRedis,
       publish: async (topic, payload) => {
         await mqtt.publishAsync(topic, payload, { qos: 1 });
       },
@@ -207,6 +213,7 @@ class EdgeWorkerProcess implements EdgeWorker {
     if (!published) this.hooks.onError(new Error('broker did not take it'), 'publishing offline');
     await this.mqtt.endAsync(!published);
     await this.redis.quit().catch(() => this.redis.disconnect());
+    await this.jobRedis.quit().catch(() => this.jobRedis.disconnect());
     if (this.hooks.closeExecutor) await this.executor.close();
   }
 
