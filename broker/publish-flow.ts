@@ -50,7 +50,7 @@ export class PublishFlow {
     return this.#total;
   }
 
-  /** Counts `work` against `client` until it settles. */
+  /** Counts `work` against `client` until it settles, either way. */
   track(client: PausableClient, work: Promise<unknown>): void {
     this.#total += 1;
     this.#pendingOf.set(client, (this.#pendingOf.get(client) ?? 0) + 1);
@@ -58,7 +58,8 @@ export class PublishFlow {
       this.#paused.add(client);
       client.pause();
     }
-    void work.finally(() => this.#settle(client));
+    const settle = () => this.#settle(client);
+    work.then(settle, settle);
   }
 
   #allows(client: PausableClient): boolean {
