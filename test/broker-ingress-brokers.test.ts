@@ -1,0 +1,223 @@
+/**
+ * The ingress on particular brokers: inside the embedded one (topics it takes, flow control),
+ * either front end on a broker without authentication, and the MQTT client on Mosquitto.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  attachIngress,
+  createBroker,
+  type Ingress,
+  isInferTopic,
+  startIngress,
+} from '../broker/index.js';
+import {
+  connectMqtt,
+  type ErrorReport,
+  encodeMessage,
+  tailJobId,
+  ueQueueName,
+} from '../proto/index.js';
+import { connect, errorCollector, P, REDIS_URL, request } from './ingress-fixtures.js';
+import { recordingLogger } from './recording-logger.js';
+import { waitUntil } from './wait-until.js';
+
+const PREFIX = `edgesplit-test-${randomBytes(6).toString('hex')}`;
+const FRONT_ENDS = ['as an MQTT client', 'inside the embedded broker'] as const;
+const { logger } = recordingLogger();
+let redis: Redis;
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+});
+
+afterAll(async () => {
+  const keys = await redis.keys(`${PREFIX}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+});
+
+const until = (check: () => boolean | Promise<boolean>) => waitUntil('the ingress', check, 5000);
+
+describe.each(FRONT_ENDS)('a UE id in the topic that is not an id, ingress %s', (frontEnd) => {
+  it("is answered on that topic's error channel, naming the topic, with no job", async () => {
+    const open = await createBroker({ port: 0, host: '127.0.0.1', auth: 'off', logger });
+    const url = `mqtt://127.0.0.1:${open.port}`;
+    const openPrefix = `${PREFIX}-open-${FRONT_ENDS.indexOf(frontEnd)}`;
+    const common = { redisUrl: REDIS_URL, redisPrefix: openPrefix, topicPrefix: P, logger };
+    const second =
+      frontEnd === 'as an MQTT client'
+        ? await startIngress({ ...common, mqttUrl: url, clientId: 'ingress-open' })
+        : attachIngress(open, common);
+    const client = await connect(url);
+    try {
+      const bad = 'not an id!';
+      await client.subscribeAsync(`${P}/ue/${bad}/error`, { qos: 1 });
+      const reports: ErrorReport[] = [];
+      errorCollector(client, reports);
+      await client.publishAsync(`${P}/ue/${bad}/infer`, encodeMessage(request()), { qos: 1 });
+      await until(() => reports.length > 0);
+      expect(reports[0]?.code).toBe('INVALID_TOPIC');
+      expect(reports[0]?.issues).toEqual([
+        'topic: UE id "not an id!" must be 1-64 characters of [A-Za-z0-9._-]',
+      ]);
+      expect(second.stats()).toMatchObject({ accepted: 0, rejected: 1 });
+      expect(await redis.keys(`${openPrefix}:*`)).toEqual([]);
+    } finally {
+      client.end(true);
+      await open.close();
+      await second.close();
+    }
+  });
+});
+
+describe('the ingress inside the embedded broker', () => {
+  it('takes exactly the topics {prefix}/ue/+/infer', () => {
+    expect(isInferTopic(P, `${P}/ue/ue-1/infer`)).toBe(true);
+    expect(isInferTopic(P, `${P}/ue/not an id!/infer`)).toBe(true);
+    expect(isInferTopic(P, `${P}/ue//infer`)).toBe(true);
+    for (const topic of [
+      `${P}/ue/infer`,
+      `${P}/ue/a/b/infer`,
+      `${P}/ue/ue-1/result`,
+      `${P}/ue/ue-1/inferx`,
+      `other/ue/ue-1/infer`,
+      `${P}x/ue/ue-1/infer`,
+    ])
+      expect(isInferTopic(P, topic), topic).toBe(false);
+  });
+
+  it('reads a UE that floods only as fast as its requests are stored', async () => {
+    const open = await createBroker({
+      port: 0,
+      host: '127.0.0.1',
+      auth: 'off',
+      maxInterceptedPerClient: 4,
+      logger,
+    });
+    const url = `mqtt://127.0.0.1:${open.port}`;
+    const openPrefix = `${PREFIX}-flood`;
+    const inside = attachIngress(open, {
+      redisUrl: REDIS_URL,
+      redisPrefix: openPrefix,
+      topicPrefix: P,
+      logger,
+    });
+    const client = await connect(url);
+    const ue9 = new Queue(ueQueueName('ue-9'), { connection: redis, prefix: openPrefix });
+    try {
+      // 64 KiB tensors: a socket read holds one or two of them.
+      const data = new Float32Array(16_384).fill(0.5);
+      const tensor = { dtype: 'float32' as const, shape: [16_384], data };
+      let peak = 0;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, inside.stats().inFlight);
+      }, 0);
+      const sent = Array.from({ length: 200 }, () => request({ tensor }));
+      await Promise.all(
+        sent.map((infer) =>
+          client.publishAsync(`${P}/ue/ue-9/infer`, encodeMessage(infer), { qos: 1 }),
+        ),
+      );
+      await until(() => inside.stats().accepted === 200);
+      clearInterval(sampler);
+      expect(inside.stats()).toMatchObject({ accepted: 200, failed: 0, inFlight: 0 });
+      expect(peak).toBeGreaterThan(0);
+      // One socket read may hold a second request before the broker stops reading.
+      expect(peak).toBeLessThanOrEqual(5);
+      const ids = new Set((await ue9.getJobs(['waiting'])).map((job) => job.id));
+      for (const infer of sent) expect(ids.has(tailJobId('ue-9', infer.requestId))).toBe(true);
+    } finally {
+      client.end(true);
+      await ue9.close();
+      await open.close();
+      await inside.close();
+    }
+  });
+});
+
+/** A Mosquitto broker: the CI's (MOSQUITTO_URL), else one started here on a free port. */
+async function mosquitto(): Promise<{ url: string; stop(): void } | undefined> {
+  if (process.env.MOSQUITTO_URL !== undefined)
+    return { url: process.env.MOSQUITTO_URL, stop: () => undefined };
+  const free = createServer();
+  await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = free.address() as AddressInfo;
+  await new Promise((resolve) => free.close(resolve));
+  const config = join(tmpdir(), `${PREFIX}-mosquitto.conf`);
+  writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\n`);
+  const child = spawn('mosquitto', ['-c', config], { stdio: 'ignore' });
+  const spawned = await new Promise<boolean>((resolve) => {
+    child.once('error', () => resolve(false));
+    child.once('spawn', () => resolve(true));
+  });
+  if (!spawned) return undefined;
+  const url = `mqtt://127.0.0.1:${port}`;
+  await until(async () => {
+    try {
+      (await connect(url)).end(true);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return {
+    url,
+    stop: () => {
+      child.kill();
+      rmSync(config, { force: true });
+    },
+  };
+}
+
+describe('on Mosquitto, with its persistent session', () => {
+  it('enqueues the requests published while the ingress was away', async () => {
+    const broker = await mosquitto();
+    if (broker === undefined) return; // no mosquitto binary here
+    const topicPrefix = `${PREFIX}/mosq`;
+    const redisPrefix = `${PREFIX}-mosq`;
+    const clientId = `${PREFIX}-ingress`;
+    const options = {
+      mqttUrl: broker.url,
+      redisUrl: REDIS_URL,
+      redisPrefix,
+      topicPrefix,
+      clientId,
+      logger,
+    };
+    const publisher = await connect(broker.url);
+    let back: Ingress | undefined;
+    try {
+      await (await startIngress(options)).close();
+      const sent = Array.from({ length: 5 }, () => request());
+      for (const infer of sent)
+        await publisher.publishAsync(`${topicPrefix}/ue/ue-7/infer`, encodeMessage(infer), {
+          qos: 1,
+        });
+      // Mosquitto sends the queued messages right behind the CONNACK.
+      back = await startIngress(options);
+      const running = back;
+      await until(() => running.stats().accepted === 5);
+      await back.close();
+      const ue7 = new Queue(ueQueueName('ue-7'), { connection: redis, prefix: redisPrefix });
+      const ids = (await ue7.getJobs(['waiting'])).map((job) => job.id).sort();
+      await ue7.close();
+      expect(ids).toEqual(sent.map((infer) => tailJobId('ue-7', infer.requestId)).sort());
+    } finally {
+      publisher.end(true);
+      await back?.close();
+      // Drop the persistent session so that a shared Mosquitto keeps nothing of this test.
+      (await connectMqtt({ url: broker.url, clientId, clean: true, reconnectPeriod: 0 })).end(true);
+      const keys = await redis.keys(`${redisPrefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      broker.stop();
+    }
+  });
+});
