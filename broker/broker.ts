@@ -12,6 +12,7 @@ import { Authenticator } from './authenticator.js';
 import { readCredentialsFile, type TokenRecord, type UserRecord } from './credentials.js';
 import { CredentialsError } from './errors.js';
 import { guardFrames, type OversizeFrame } from './frame-guard.js';
+import { Interceptors, type PublishInterceptor } from './interceptors.js';
 import { type Listener, listenMqtt, listenWebSocket, type TlsMaterial } from './listeners.js';
 import {
   type Logger,
@@ -20,7 +21,6 @@ import {
   RefusalLog,
   stderrLogger,
 } from './log.js';
-import { type PausableClient, PublishFlow } from './publish-flow.js';
 
 /** Where identities come from; at least one source is required. */
 export interface BrokerAuthOptions {
@@ -109,14 +109,6 @@ export interface BrokerStats {
   readonly refused: RefusalCounts;
 }
 
-/**
- * Runs for every PUBLISH a client may make, once the ACLs let it through; the broker goes on
- * with it (PUBACK, delivery) without waiting. While too many of a client's publishes are being
- * handled, the broker reads nothing more from that client (`maxInterceptedPerClient`,
- * `maxIntercepted`). Must not reject.
- */
-export type PublishInterceptor = (topic: string, payload: Buffer) => Promise<void> | undefined;
-
 /** A running broker. */
 export interface Broker {
   /** Port of the MQTT (or MQTT/TLS) listener. */
@@ -172,11 +164,11 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const authenticator = await loadAuthenticator(options.auth);
   const refusals = new RefusalLog(logger);
   const access = accessControl({ authenticator, topicPrefix, maxPayloadBytes, refusals });
-  const interceptors = new Set<PublishInterceptor>();
-  const flow = new PublishFlow({
-    perClient: options.maxInterceptedPerClient ?? 16,
-    total: options.maxIntercepted ?? 256,
-  });
+  const interceptors = new Interceptors(
+    { perClient: options.maxInterceptedPerClient ?? 16, total: options.maxIntercepted ?? 256 },
+    logger,
+  );
+
   const aedes = await Aedes.createBroker({
     ...access.hooks,
     // Interceptors run where a publish is authorized: synchronously as aedes parses it, so a
@@ -184,17 +176,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     authorizePublish: (client, packet, callback) =>
       access.hooks.authorizePublish(client, packet, (error) => {
         // client is null only for a will stored by an earlier broker: not a request.
-        if (!error && client !== null && interceptors.size > 0) {
-          const payload =
-            typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-          const pending: Promise<void>[] = [];
-          for (const interceptor of interceptors) {
-            const result = interceptor(packet.topic, payload);
-            if (result !== undefined) pending.push(result);
-          }
-          if (pending.length > 0)
-            flow.track(client as unknown as PausableClient, Promise.all(pending));
-        }
+        if (!error && client !== null) interceptors.run(client, packet.topic, packet.payload);
         callback(error ?? null);
       }),
 
@@ -269,9 +251,6 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
         } as const;
         aedes.publish(packet, (error) => (error ? reject(error) : resolve()));
       }),
-    intercept: (interceptor) => {
-      interceptors.add(interceptor);
-      return () => interceptors.delete(interceptor);
-    },
+    intercept: (interceptor) => interceptors.add(interceptor),
   };
 }

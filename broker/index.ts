@@ -21,7 +21,6 @@ export {
   type BrokerOptions,
   type BrokerStats,
   createBroker,
-  type PublishInterceptor,
 } from './broker.js';
 export {
   MIN_TOKEN_LENGTH,
@@ -42,6 +41,7 @@ export type {
 } from './infer-intake.js';
 export { type InferOutcome, readInferMessage } from './infer-request.js';
 export { type IngressOptions, startIngress } from './ingress.js';
+export type { PublishInterceptor } from './interceptors.js';
 export type { TlsMaterial } from './listeners.js';
 export {
   type Logger,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { createBroker } from '../broker/index.js';
 import { type PausableClient, PublishFlow } from '../broker/publish-flow.js';
+import { connectMqtt } from '../proto/index.js';
+import { recordingLogger } from './recording-logger.js';
 
 /** A stand-in for an aedes client that records whether it is being read. */
 class FakeClient implements PausableClient {
@@ -63,5 +66,43 @@ describe('PublishFlow', () => {
   it('refuses limits below 1', () => {
     expect(() => new PublishFlow({ perClient: 0, total: 5 })).toThrow(RangeError);
     expect(() => new PublishFlow({ perClient: 5, total: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('Broker.intercept', () => {
+  it('sees client publishes only, survives an interceptor that throws or rejects, and can be removed', async () => {
+    const { lines, logger } = recordingLogger();
+    const broker = await createBroker({ port: 0, host: '127.0.0.1', auth: 'off', logger });
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    const seen: string[] = [];
+    const removeSeen = broker.intercept((topic, payload) => {
+      seen.push(`${topic}=${payload.toString()}`);
+      return undefined;
+    });
+    broker.intercept(() => {
+      throw new Error('thrown by an interceptor');
+    });
+    broker.intercept(() => Promise.reject(new Error('rejected by an interceptor')));
+    const publisher = await connectMqtt({ url, reconnectPeriod: 0 });
+    const reader = await connectMqtt({ url, reconnectPeriod: 0 });
+    try {
+      await reader.subscribeAsync('t/#', { qos: 1 });
+      const received = new Promise<string>((resolve) =>
+        reader.once('message', (_topic, payload) => resolve(payload.toString())),
+      );
+      await publisher.publishAsync('t/a', 'one', { qos: 1 });
+      expect(await received).toBe('one');
+      await broker.publish('t/b', Buffer.from('from the broker'));
+      removeSeen();
+      await publisher.publishAsync('t/c', 'three', { qos: 1 });
+      expect(seen).toEqual(['t/a=one']);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(lines.some((line) => line.includes('thrown by an interceptor'))).toBe(true);
+      expect(lines.some((line) => line.includes('rejected by an interceptor'))).toBe(true);
+    } finally {
+      publisher.end(true);
+      reader.end(true);
+      await broker.close();
+    }
   });
 });
