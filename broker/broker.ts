@@ -93,6 +93,12 @@ export interface BrokerOptions {
    */
   maxIntercepted?: number;
   /**
+   * Most payload bytes that interceptors handle at once in all; beyond it, publishers are not
+   * read (one publish may exceed it on its own).
+   * @defaultValue 256 MiB
+   */
+  maxInterceptedBytes?: number;
+  /**
    * Where log lines go, including one per refused connect, publish or subscribe.
    * @defaultValue timestamped lines on stderr
    */
@@ -165,7 +171,11 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const refusals = new RefusalLog(logger);
   const access = accessControl({ authenticator, topicPrefix, maxPayloadBytes, refusals });
   const interceptors = new Interceptors(
-    { perClient: options.maxInterceptedPerClient ?? 16, total: options.maxIntercepted ?? 256 },
+    {
+      perClient: options.maxInterceptedPerClient ?? 16,
+      total: options.maxIntercepted ?? 256,
+      totalBytes: options.maxInterceptedBytes ?? 256 * 1024 * 1024,
+    },
     logger,
   );
 

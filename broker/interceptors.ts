@@ -10,7 +10,7 @@ import { type PausableClient, PublishFlow, type PublishFlowLimits } from './publ
  * Runs for every PUBLISH a client may make, once the ACLs let it through; the broker goes on
  * with it (PUBACK, delivery) without waiting. While too many of a client's publishes are being
  * handled, the broker reads nothing more from that client (`maxInterceptedPerClient`,
- * `maxIntercepted`). Should not reject or throw; if it does, that is logged.
+ * `maxIntercepted`, `maxInterceptedBytes`). Should not reject or throw; if it does, that is logged.
  */
 export type PublishInterceptor = (topic: string, payload: Buffer) => Promise<void> | undefined;
 
@@ -44,7 +44,7 @@ export class Interceptors {
       }
     }
     if (pending.length > 0)
-      this.#flow.track(client as unknown as PausableClient, Promise.all(pending));
+      this.#flow.track(client as unknown as PausableClient, Promise.all(pending), bytes.length);
   }
 
   #failed(error: unknown): void {

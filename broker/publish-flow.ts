@@ -31,6 +31,8 @@ export interface PublishFlowLimits {
   readonly perClient: number;
   /** Most publishes being handled at once in all. */
   readonly total: number;
+  /** Most payload bytes being handled at once in all. */
+  readonly totalBytes: number;
 }
 
 export class PublishFlow {
@@ -38,9 +40,10 @@ export class PublishFlow {
   readonly #pendingOf = new Map<PausableClient, number>();
   readonly #paused = new Set<PausableClient>();
   #total = 0;
+  #bytes = 0;
 
   constructor(limits: PublishFlowLimits) {
-    if (!(limits.perClient >= 1 && limits.total >= 1))
+    if (!(limits.perClient >= 1 && limits.total >= 1 && limits.totalBytes >= 1))
       throw new RangeError('publish flow limits must be at least 1');
     this.#limits = limits;
   }
@@ -50,25 +53,33 @@ export class PublishFlow {
     return this.#total;
   }
 
-  /** Counts `work` against `client` until it settles, either way. */
-  track(client: PausableClient, work: Promise<unknown>): void {
+  /** Payload bytes being handled now. */
+  get pendingBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Counts `work` on a payload of `bytes` against `client` until it settles, either way. */
+  track(client: PausableClient, work: Promise<unknown>, bytes: number): void {
     this.#total += 1;
+    this.#bytes += bytes;
     this.#pendingOf.set(client, (this.#pendingOf.get(client) ?? 0) + 1);
     if (!this.#allows(client) && !this.#paused.has(client)) {
       this.#paused.add(client);
       client.pause();
     }
-    const settle = () => this.#settle(client);
+    const settle = () => this.#settle(client, bytes);
     work.then(settle, settle);
   }
 
   #allows(client: PausableClient): boolean {
     const own = this.#pendingOf.get(client) ?? 0;
-    return own < this.#limits.perClient && this.#total < this.#limits.total;
+    const { perClient, total, totalBytes } = this.#limits;
+    return own < perClient && this.#total < total && this.#bytes < totalBytes;
   }
 
-  #settle(client: PausableClient): void {
+  #settle(client: PausableClient, bytes: number): void {
     this.#total -= 1;
+    this.#bytes -= bytes;
     const own = (this.#pendingOf.get(client) ?? 1) - 1;
     if (own === 0) this.#pendingOf.delete(client);
     else this.#pendingOf.set(client, own);

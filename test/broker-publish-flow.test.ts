@@ -30,12 +30,12 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('PublishFlow', () => {
   it('stops reading a client at its limit, and only that client', async () => {
-    const flow = new PublishFlow({ perClient: 2, total: 100 });
+    const flow = new PublishFlow({ perClient: 2, total: 100, totalBytes: 1e9 });
     const flooding = new FakeClient();
     const quiet = new FakeClient();
     const works = [deferred(), deferred()];
-    for (const work of works) flow.track(flooding, work.promise);
-    flow.track(quiet, deferred().promise);
+    for (const work of works) flow.track(flooding, work.promise, 10);
+    flow.track(quiet, deferred().promise, 10);
     expect(flooding.reading).toBe(false);
     expect(quiet.reading).toBe(true);
     expect(flow.pending).toBe(3);
@@ -48,13 +48,13 @@ describe('PublishFlow', () => {
   });
 
   it('stops reading every publisher while the total is reached, and a failure counts as done', async () => {
-    const flow = new PublishFlow({ perClient: 10, total: 2 });
+    const flow = new PublishFlow({ perClient: 10, total: 2, totalBytes: 1e9 });
     const [a, b, c] = [new FakeClient(), new FakeClient(), new FakeClient()];
     const first = deferred();
-    flow.track(a, first.promise);
-    flow.track(b, deferred().promise);
+    flow.track(a, first.promise, 10);
+    flow.track(b, deferred().promise, 10);
     expect([a.reading, b.reading]).toEqual([true, false]);
-    flow.track(c, deferred().promise);
+    flow.track(c, deferred().promise, 10);
     expect(c.reading).toBe(false);
     first.reject(new Error('redis down'));
     await settle();
@@ -63,9 +63,25 @@ describe('PublishFlow', () => {
     expect(flow.pending).toBe(2);
   });
 
+  it('stops reading every publisher while the payload bytes in hand reach their limit', async () => {
+    const flow = new PublishFlow({ perClient: 10, total: 100, totalBytes: 1000 });
+    const [a, b] = [new FakeClient(), new FakeClient()];
+    const big = deferred();
+    flow.track(a, big.promise, 900);
+    expect(a.reading).toBe(true);
+    flow.track(b, deferred().promise, 200);
+    expect([a.reading, b.reading]).toEqual([true, false]);
+    expect(flow.pendingBytes).toBe(1100);
+    big.resolve();
+    await settle();
+    expect(b.reading).toBe(true);
+    expect(flow.pendingBytes).toBe(200);
+  });
+
   it('refuses limits below 1', () => {
-    expect(() => new PublishFlow({ perClient: 0, total: 5 })).toThrow(RangeError);
-    expect(() => new PublishFlow({ perClient: 5, total: 0 })).toThrow(RangeError);
+    expect(() => new PublishFlow({ perClient: 0, total: 5, totalBytes: 5 })).toThrow(RangeError);
+    expect(() => new PublishFlow({ perClient: 5, total: 0, totalBytes: 5 })).toThrow(RangeError);
+    expect(() => new PublishFlow({ perClient: 5, total: 5, totalBytes: 0 })).toThrow(RangeError);
   });
 });
 
