@@ -24,7 +24,11 @@ export function isInferTopic(prefix: string, topic: string): boolean {
   return !level.includes('/') && topic.length >= head.length + '/infer'.length;
 }
 
-/** Starts turning the broker's `infer` publishes into jobs. */
+/**
+ * Starts turning the broker's `infer` publishes into jobs. Close the broker before the ingress:
+ * a request the broker takes once the ingress is closed is acknowledged but not enqueued (its
+ * agent sends it again after its timeout).
+ */
 export function attachIngress(broker: Broker, options: EmbeddedIngressOptions): Ingress {
   const logger = options.logger ?? stderrLogger('ingress');
   const prefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;

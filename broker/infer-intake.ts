@@ -96,15 +96,6 @@ export interface InferIntake {
   close(): Promise<void>;
 }
 
-/**
- * The tensor is stored unless the request's job exists already (then it is a duplicate). Not in
- * one script: Redis spends about four times the CPU of a plain SET on a script given a 100 KiB
- * argument (measured: 210 against 49-85 us). Without a job the tensor is (re)written even if a
- * claim key is there: an ingress that died between storing and enqueueing leaves one behind,
- * and the resend must not be refused for it. Two copies racing here both store the same bytes
- * and BullMQ adds their job once; should the job of one copy finish between the other copy's
- * check and its store, that copy's tensor waits out its TTL.
- */
 const JOB_RETENTION = { age: 3600 } as const;
 
 /** Opens the Redis connection and the queue cache; `publish` sends answers to UEs. */
@@ -166,6 +157,13 @@ export function openInferIntake(
     const queue = queues.acquire(ue);
     try {
       const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      // Stored unless the request's job exists already (then it is a duplicate). Not in one
+      // script: Redis spends about four times the CPU of a plain SET on a script given a 100 KiB
+      // argument (measured: 210 against 49-85 us). Without a job the tensor is (re)written even
+      // if a claim key is there: an ingress that died between storing and enqueueing leaves one
+      // behind, and the resend must not be refused for it. Two copies racing here both store the
+      // same bytes and BullMQ adds their job once; should the job of one copy finish between the
+      // other's check and its store, that copy's tensor waits out its TTL.
       if ((await redis.exists(queue.toKey(jobId))) === 1) {
         counts.duplicates += 1;
         await answerAgain(ue, request.requestId);
