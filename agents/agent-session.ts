@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import {
+  asError,
   connectMqtt,
   type Decision,
   decodeMessage,
@@ -208,8 +209,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import type { Executor } from '../dnn/index.js';
 import {
+  asError,
   connectMqtt,
   type EdgeModel,
   edgeStatusFilter,
@@ -23,7 +24,7 @@ import {
 } from './options.js';
 import { servedUes } from './packing.js';
 import { planQueues } from './queue-plan.js';
-import { asError, QueueWorkers } from './queue-workers.js';
+import { QueueWorkers } from './queue-workers.js';
 
 /** How long a closing worker waits for the broker to take its `offline` status. */
 const OFFLINE_PUBLISH_TIMEOUT_MS = 5000;

@@ -5,6 +5,7 @@ import {
   ANSWER_TTL_SECONDS,
   type AnswerChannel,
   answerKey,
+  asError,
   claimKey,
   EdgesplitError,
   encodeMessage,
@@ -14,7 +15,6 @@ import {
 } from '../proto/index.js';
 import { TailJobError } from './errors.js';
 import type { JobEndEvent, JobStartEvent, ResolvedEdgeWorkerOptions } from './options.js';
-import { asError } from './queue-workers.js';
 import { Semaphore } from './semaphore.js';
 import { parseTailJobData, requestIdOf, runTailJob, type TailContext } from './tail-job.js';
 

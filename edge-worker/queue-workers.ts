@@ -1,6 +1,6 @@
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ueQueueName } from '../proto/index.js';
+import { asError, ueQueueName } from '../proto/index.js';
 
 /** Why a queue has a Worker: its share of the UE's units, or leftovers of an unserved UE. */
 export type QueueMode = 'serving' | 'draining';
@@ -130,8 +130,4 @@ export class QueueWorkers {
 
 function isUnrecoverable(error: Error): boolean {
   return error instanceof UnrecoverableError || error.name === 'UnrecoverableError';
-}
-
-export function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }

@@ -8,6 +8,7 @@ export {
 } from './codec.js';
 export { ENV, envValue } from './env.js';
 export {
+  asError,
   EdgesplitError,
   type ErrorCode,
   ErrorCodes,

@@ -12,7 +12,7 @@ import {
 } from '../../agents/index.js';
 import { attachIngress, type Broker, createBroker, type Ingress } from '../../broker/index.js';
 import { type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
-import { DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
+import { asError, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
 import { type Scheduler, startScheduler } from '../../scheduler/index.js';
 import type { RealInference } from './real-inference.js';
 import { deleteKeys } from './redis-keys.js';
@@ -152,10 +152,6 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
       );
     }
   }
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }
 
 /** A component's log: warnings and errors only, through `warn`. */

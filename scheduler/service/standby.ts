@@ -8,6 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { asError } from '../../proto/index.js';
 import { SchedulerOptionsError } from './errors.js';
 import { LeaderLock, leaderKey } from './leader-lock.js';
 import { resolveSchedulerOptions, type SchedulerOptions } from './options.js';
@@ -41,8 +42,6 @@ export interface StandbyScheduler {
   /** Stops (releasing the leadership if held). Idempotent. */
   close(): Promise<void>;
 }
-
-const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
 export function startStandbyScheduler(
   options: SchedulerOptions,
