@@ -23,6 +23,7 @@ import {
 } from '../proto/index.js';
 import { connect, errorCollector, P, REDIS_URL, request, TOKEN } from './ingress-fixtures.js';
 import { recordingLogger } from './recording-logger.js';
+import { waitUntil } from './wait-until.js';
 
 const PREFIX = `edgesplit-test-${randomBytes(6).toString('hex')}`;
 const tokens: TokenRecord[] = [
@@ -95,13 +96,7 @@ async function tearDown(): Promise<void> {
   await queue?.close();
 }
 
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const until = (check: () => boolean | Promise<boolean>) => waitUntil('the ingress', check, 5000);
 
 async function jobTotal(): Promise<number> {
   const counts = await queue.getJobCounts();
