@@ -1,4 +1,5 @@
 /** The table, target checks and JSON of `npm run bench:system`. */
+import { availableParallelism } from 'node:os';
 import { type LoopbackResult, TENSOR_HOPS } from './system-loopback.js';
 import type { ReactionResult } from './system-reaction.js';
 import type { RequestResult } from './system-requests.js';
@@ -105,6 +106,16 @@ function cpuTotal(cpu: RequestResult['cpu']): number | undefined {
   return cpu.benchMs + (cpu.servicesMs ?? 0) + (cpu.redisMs ?? 0);
 }
 
+/**
+ * The most requests per second this machine's cores could carry at the measured CPU per request
+ * (all of it: UEs, services, Redis), were nothing else waiting: cores x 1,000 / ms per request.
+ */
+export function cpuCeiling(cpu: RequestResult['cpu']): number | undefined {
+  const total = cpuTotal(cpu);
+  if (total === undefined || cpu?.redisMs === null || total <= 0) return undefined;
+  return (availableParallelism() * 1000) / total;
+}
+
 function cpuCell(value: number | null | undefined): string | undefined {
   if (value === undefined) return undefined;
   return value === null ? '-' : value.toFixed(2);
@@ -148,11 +159,17 @@ const ROWS: readonly Row[] = [
   ['  CPU ms/request, benchmark process', '', (r) => cpuCell(r.concurrent?.cpu?.benchMs)],
   ['  CPU ms/request, Redis', '', (r) => cpuCell(r.concurrent?.cpu?.redisMs)],
   ['  CPU ms/request, all', '', (r) => cpuCell(cpuTotal(r.concurrent?.cpu))],
+  ['  cores / CPU per request, requests/s', '', (r) => cpuCeiling(r.concurrent?.cpu)?.toFixed(0)],
   ['throughput, 2 KiB tensors', '', (r) => r.concurrentSmall?.perSecond.toFixed(0)],
   ['  CPU ms/request, service processes', '', (r) => cpuCell(r.concurrentSmall?.cpu?.servicesMs)],
   ['  CPU ms/request, benchmark process', '', (r) => cpuCell(r.concurrentSmall?.cpu?.benchMs)],
   ['  CPU ms/request, Redis', '', (r) => cpuCell(r.concurrentSmall?.cpu?.redisMs)],
   ['  CPU ms/request, all', '', (r) => cpuCell(cpuTotal(r.concurrentSmall?.cpu))],
+  [
+    '  cores / CPU per request, requests/s',
+    '',
+    (r) => cpuCeiling(r.concurrentSmall?.cpu)?.toFixed(0),
+  ],
   ['broker alone, messages/s', '', (r) => r.brokerCeiling?.toFixed(0)],
 ];
 
@@ -183,7 +200,10 @@ function describe(runs: readonly BrokerRun[], settings: RunSettings): string[] {
       'CPU per request (warm-up included): service processes = every service outside the ' +
         'benchmark process (Mosquitto; with --layout processes also broker, ingress, edge ' +
         'workers); benchmark process = the UEs and the services it runs; Redis = the server ' +
-        '(INFO cpu); all = the three, which two cores can spend 2,000 ms of per second.',
+        `(INFO cpu); all = the three, which this machine's ${availableParallelism()} cores can ` +
+        `spend ${(availableParallelism() * 1000).toLocaleString('en-US')} ms of per second. ` +
+        'Cores / CPU per request: the throughput that CPU cost allows on these cores, were ' +
+        'they never idle; with 2 KiB tensors it is the bound that no saving per byte can lift.',
     );
   return lines;
 }
