@@ -1,4 +1,8 @@
 import type { Decision, Profile, Tensor } from '../proto/index.js';
+import type { AgentConfig } from './agent-options.js';
+import type { DecisionGate } from './decision-gate.js';
+import { AgentStoppedError, NoDecisionError } from './errors.js';
+import type { RequestOutcome } from './request-tracker.js';
 
 /** A sample of a task that got no result. */
 export interface SampleFailure {
@@ -50,5 +54,49 @@ export function localPlan(profile: Profile): TaskPlan {
     cutName: cut.name,
     units: 0,
     predictedMs: profile.batch * cut.deviceMs,
+  };
+}
+
+/**
+ * The plan a task starts under: the current decision, else the first to arrive within the
+ * config's `decisionWaitMs` (or the whole model on the device, when `beforeDecision` is 'local').
+ */
+export async function planTask(
+  gate: DecisionGate,
+  config: Pick<AgentConfig, 'id' | 'profile' | 'beforeDecision' | 'decisionWaitMs'>,
+  signal: AbortSignal,
+): Promise<TaskPlan> {
+  const current = gate.current;
+  if (current !== undefined) return planOf(current);
+  if (config.beforeDecision === 'local') return localPlan(config.profile);
+  const decision = await gate.next(config.decisionWaitMs, signal);
+  if (decision !== undefined) return planOf(decision);
+  if (signal.aborted) throw new AgentStoppedError(config.id);
+  throw new NoDecisionError(config.id, config.decisionWaitMs);
+}
+
+/** The task's side of its samples' outcomes (in sample order; none of them cancelled). */
+export interface SampleOutcomes {
+  readonly outputs: readonly (Tensor | null)[];
+  readonly failures: readonly SampleFailure[];
+  /** Re-publications after timeouts, over every sample. */
+  readonly retries: number;
+}
+
+/** Outputs, failures and retries of a task's samples; `requestIdOf(sample)` names each request. */
+export function sampleOutcomes(
+  outcomes: readonly RequestOutcome[],
+  requestIdOf: (sample: number) => string,
+): SampleOutcomes {
+  const failures: SampleFailure[] = [];
+  outcomes.forEach((outcome, sample) => {
+    if (outcome.ok || outcome.reason === 'cancelled') return;
+    const { reason, message } = outcome;
+    failures.push({ sample, requestId: requestIdOf(sample), reason, message });
+  });
+  return {
+    outputs: outcomes.map((outcome) => (outcome.ok ? outcome.result.tensor : null)),
+    failures,
+    retries: outcomes.reduce((sum, outcome) => sum + outcome.attempts - 1, 0),
   };
 }

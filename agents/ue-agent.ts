@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
-import type {
-  Decision,
-  ErrorReport,
-  InferRequest,
-  InferResult,
-  LinkEstimate,
-  Profile,
-  Tensor,
+import {
+  asError,
+  type Decision,
+  type ErrorReport,
+  type InferRequest,
+  type InferResult,
+  type LinkEstimate,
+  type Profile,
+  type Tensor,
 } from '../proto/index.js';
 import type { AgentEvents } from './agent-events.js';
 import { type AgentConfig, type AgentOptions, resolveAgentOptions } from './agent-options.js';
@@ -28,9 +29,9 @@ import { runHeads } from './head.js';
 import { type RequestOutcome, RequestTracker, requestIdOf } from './request-tracker.js';
 import { sampleInputs } from './sample-input.js';
 import {
-  localPlan,
-  planOf,
-  type SampleFailure,
+  planTask,
+  type SampleOutcomes,
+  sampleOutcomes,
   type TaskPlan,
   type TaskResult,
 } from './task-result.js';
@@ -182,7 +183,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
         await this.runTask();
       } catch (error) {
         if (error instanceof AgentStoppedError) break;
-        this.emit('warning', error instanceof Error ? error : new Error(String(error)));
+        this.emit('warning', asError(error));
         // Waiting for a decision already took its time; other failures must not spin.
         if (!(error instanceof NoDecisionError)) pause = Math.max(pause, 1000);
       }
@@ -191,7 +192,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
   }
 
   private async execute(): Promise<TaskResult> {
-    const plan = await this.planTask();
+    const plan = await planTask(this.gate, this.config, this.lifetime.signal);
     const { batch, profile, model, executor } = this.config;
     const task = ++this.taskCount;
     // The frames exist before the task starts: making them is not part of its latency.
@@ -199,7 +200,8 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     const started = performance.now();
     const heads = await runHeads(executor, model, plan.cut, inputs, this.lifetime.signal);
     if (heads === undefined) throw new AgentStoppedError(this.id);
-    if (plan.cut === profile.cuts.length - 1) return this.finish(task, plan, started, heads, []);
+    if (plan.cut === profile.cuts.length - 1)
+      return this.finish(task, plan, started, { outputs: heads, failures: [], retries: 0 });
 
     const emulated = this.config.linkMode === 'emulated';
     const link = this.link;
@@ -211,26 +213,13 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       throw new AgentStoppedError(this.id);
     if (emulated && outcomes.some((outcome) => outcome.ok))
       await this.wait(downloadWaitMs(link, profile.resultBytes));
-    const outputs = outcomes.map((outcome) => (outcome.ok ? outcome.result.tensor : null));
-    const failures: SampleFailure[] = [];
-    outcomes.forEach((outcome, sample) => {
-      if (outcome.ok || outcome.reason === 'cancelled') return;
-      const requestId = requestIdOf(this.runId, task, sample);
-      failures.push({ sample, requestId, reason: outcome.reason, message: outcome.message });
-    });
-    const retries = outcomes.reduce((sum, outcome) => sum + outcome.attempts - 1, 0);
-    return this.finish(task, plan, started, outputs, failures, retries);
+    const samples = sampleOutcomes(outcomes, (sample) => requestIdOf(this.runId, task, sample));
+    return this.finish(task, plan, started, samples);
   }
 
-  private finish(
-    task: number,
-    plan: TaskPlan,
-    started: number,
-    outputs: readonly (Tensor | null)[],
-    failures: readonly SampleFailure[],
-    retries = 0,
-  ): TaskResult {
+  private finish(task: number, plan: TaskPlan, started: number, samples: SampleOutcomes) {
     const measuredMs = performance.now() - started;
+    const { outputs, failures, retries } = samples;
     const ok = failures.length === 0;
     const result: TaskResult = { task, ...plan, measuredMs, retries, ok, outputs, failures };
     const { epoch, cut, units, predictedMs } = plan;
@@ -265,18 +254,6 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     });
   }
 
-  /** The decision a task starts under: the current one, the first to arrive, or local. */
-  private async planTask(): Promise<TaskPlan> {
-    const { beforeDecision, decisionWaitMs } = this.config;
-    const current = this.gate.current;
-    if (current !== undefined) return planOf(current);
-    if (beforeDecision === 'local') return localPlan(this.profile);
-    const decision = await this.gate.next(decisionWaitMs, this.lifetime.signal);
-    if (decision !== undefined) return planOf(decision);
-    if (this.lifetime.signal.aborted) throw new AgentStoppedError(this.id);
-    throw new NoDecisionError(this.id, decisionWaitMs);
-  }
-
   private async wait(ms: number): Promise<void> {
     if (ms <= 0) return;
     try {
@@ -299,7 +276,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     const { executor, model } = this.config;
     if (decision.cut > 0)
       executor.warm?.(model, 0, decision.cut).catch((error: unknown) => {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = asError(error).message;
         this.emit('warning', new Error(`preparing the head up to cut ${decision.cut}: ${reason}`));
       });
   }
