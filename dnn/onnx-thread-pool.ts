@@ -9,6 +9,7 @@ import { Piscina } from 'piscina';
 import type { Tensor } from '../proto/schemas/tensor.js';
 import { SegmentError, type SegmentRequest } from './executor.js';
 import type { OnnxThreadReply, OnnxThreadSettings, OnnxThreadTask } from './onnx-thread-task.js';
+import { WarmupBroadcast } from './onnx-thread-warmup.js';
 
 /** Options of `OnnxThreadPool`. */
 export interface OnnxThreadPoolOptions {
@@ -29,6 +30,7 @@ const workerFile = new URL(`./onnx-thread-worker.${fromSources ? 'ts' : 'js'}`, 
 export class OnnxThreadPool {
   readonly workers: number;
   private readonly pool: Piscina<OnnxThreadTask, OnnxThreadReply>;
+  private readonly warmups: WarmupBroadcast;
   private closing: Promise<void> | undefined;
 
   constructor(options: OnnxThreadPoolOptions = {}) {
@@ -36,8 +38,10 @@ export class OnnxThreadPool {
     if (!Number.isSafeInteger(workers) || workers < 1)
       throw new RangeError(`workers must be a positive integer, not ${workers}`);
     this.workers = workers;
+    this.warmups = new WarmupBroadcast(workers);
     const settings: OnnxThreadSettings = {
       threads: options.threads ?? 1,
+      warmupChannel: this.warmups.name,
       ...(options.seed === undefined ? {} : { seed: options.seed }),
       ...(options.root === undefined ? {} : { root: options.root }),
     };
@@ -47,6 +51,9 @@ export class OnnxThreadPool {
       maxThreads: workers,
       // One segment per thread at a time: a thread is a unit.
       concurrentTasksPerWorker: 1,
+      // An idle thread waits for tasks on its event loop rather than blocked in Atomics.wait, so
+      // it hears warm-up broadcasts (onnx-thread-warmup.ts) between runs.
+      atomics: 'disabled',
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData: settings,
       execArgv: fromSources ? ['--import', 'tsx'] : [],
@@ -67,14 +74,22 @@ export class OnnxThreadPool {
     return { dtype: 'float32', shape: [...reply.shape], data: reply.data };
   }
 
-  /** Opens a segment's session on every thread ahead of its first request. */
-  async warm(model: string, from: number, to: number): Promise<void> {
-    await Promise.all(Array.from({ length: this.workers }, () => this.send({ model, from, to })));
+  /**
+   * Opens a segment's session on every thread ahead of its first request; resolves with the ids
+   * of the threads, once each has it open (a busy thread opens it when its run ends).
+   */
+  warm(model: string, from: number, to: number): Promise<number[]> {
+    if (this.closing !== undefined)
+      return Promise.reject(new SegmentError('the executor is closed'));
+    return this.warmups.warm(model, from, to);
   }
 
   /** Waits for running segments, then ends the threads. Safe to call twice. */
   close(): Promise<void> {
-    this.closing ??= this.pool.close();
+    if (this.closing === undefined) {
+      this.warmups.close();
+      this.closing = this.pool.close();
+    }
     return this.closing;
   }
 

@@ -1,11 +1,13 @@
 /**
- * What passes between an `OnnxThreadPool` and its worker threads: a segment to run (or to open
- * ahead of use), and the tensor or the error that comes back. Plain data, structured-cloned.
+ * What passes between an `OnnxThreadPool` and its worker threads: a segment to run, and the
+ * tensor or the error that comes back. Plain data, structured-cloned.
  */
 
 /** Settings every thread of a pool opens its sessions with (the pool's `workerData`). */
 export interface OnnxThreadSettings {
   readonly threads: number;
+  /** The pool's warm-up `BroadcastChannel` (`onnx-thread-warmup.ts`). */
+  readonly warmupChannel: string;
   readonly seed?: number;
   readonly root?: string;
 }
@@ -14,8 +16,7 @@ export interface OnnxThreadTask {
   readonly model: string;
   readonly from: number;
   readonly to: number;
-  /** Omitted: only open the segment's session. */
-  readonly input?: { readonly shape: readonly number[]; readonly data: Float32Array };
+  readonly input: { readonly shape: readonly number[]; readonly data: Float32Array };
 }
 
 export type OnnxThreadReply =

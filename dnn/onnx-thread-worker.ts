@@ -1,21 +1,19 @@
 /**
  * The body of an `OnnxThreadPool` worker thread: one in-thread `OnnxExecutor` (sessions cached
- * per model and cut range) runs the segments it is sent.
+ * per model and cut range) runs the segments it is sent, and opens the ones the pool broadcasts.
  */
 import { workerData } from 'piscina';
 import { SegmentError } from './executor.js';
 import { OnnxExecutor } from './onnx-executor.js';
 import type { OnnxThreadReply, OnnxThreadSettings, OnnxThreadTask } from './onnx-thread-task.js';
+import { answerWarmups } from './onnx-thread-warmup.js';
 
 const settings = workerData as OnnxThreadSettings;
 const executor = new OnnxExecutor(settings);
+answerWarmups(settings.warmupChannel, (model, from, to) => executor.warm(model, from, to));
 
 export default async function runTask(task: OnnxThreadTask): Promise<OnnxThreadReply> {
   try {
-    if (task.input === undefined) {
-      await executor.warm(task.model, task.from, task.to);
-      return { ok: true };
-    }
     const output = await executor.run({
       model: task.model,
       from: task.from,

@@ -45,9 +45,9 @@ export class ThreadedOnnxExecutor implements Executor {
     return output;
   }
 
-  /** Opens a segment's sessions ahead of the first request. */
-  warm(model: string, from: number, to: number): Promise<void> {
-    return this.pool.warm(model, from, to);
+  /** Opens a segment's session on every thread of the pool ahead of the first request. */
+  async warm(model: string, from: number, to: number): Promise<void> {
+    await this.pool.warm(model, from, to);
   }
 
   async close(): Promise<void> {

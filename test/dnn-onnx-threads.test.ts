@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   modelCuts,
   OnnxExecutor,
+  OnnxThreadPool,
   SegmentError,
   type SegmentRequest,
   ThreadedOnnxExecutor,
@@ -98,6 +99,23 @@ describe('ONNX Runtime in worker threads', () => {
     } finally {
       await device.close();
     }
+  });
+
+  it('opens a warmed segment on every thread, a busy one included, and says which', async () => {
+    const pool = new OnnxThreadPool({ workers: 2 });
+    try {
+      const last = modelCuts('vgg16').length - 1;
+      // One thread is busy with a whole VGG-16 when the warm-up starts: a warm-up task would go
+      // to the free thread, twice, and leave the busy one to open its session at a request.
+      const busy = pool.run({ model: 'vgg16', from: 0, to: last, input: inputOf('vgg16', 0) });
+      const threads = await pool.warm('resnet18', 0, 3);
+      expect(new Set(threads).size).toBe(2);
+      await busy;
+      await expect(pool.warm('no-such-model', 0, 1)).rejects.toThrow(SegmentError);
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.warm('resnet18', 0, 3)).rejects.toThrow(/closed/);
   });
 
   it('refuses runs once closed', async () => {
