@@ -3,8 +3,14 @@ import { type Decision, encodeMessage, type Message } from '../proto/index.js';
 import { planDecisions, routeMessage, type TargetDecision } from '../scheduler/index.js';
 import { AT, link, profile, worker } from './scheduler-fixtures.js';
 
-function target(ue: string, cut: number, units: number, predictedMs: number): TargetDecision {
-  return { ue, cut, cutName: `cut${cut}`, units, predictedMs, solver: 'optimal' };
+function target(
+  ue: string,
+  cut: number,
+  units: number,
+  predictedMs: number,
+  model = 'alexnet',
+): TargetDecision {
+  return { ue, model, cut, cutName: `cut${cut}`, units, predictedMs, solver: 'optimal' };
 }
 
 describe('planDecisions', () => {
@@ -67,10 +73,19 @@ describe('planDecisions', () => {
           units: 3,
           predictedMs: 101.5,
           solver: 'optimal',
+          model: 'alexnet',
         },
       },
     ]);
     expect(moved.decisions.get('b')?.epoch).toBe(1);
+    // A new model (a new profile) is news even at the same cut, units and prediction.
+    const remodelled = planDecisions({
+      previous: moved.decisions,
+      applied,
+      targets: [target('a', 0, 3, 101.5), target('b', 1, 2, 200, 'resnet18')],
+      epoch: moved.epoch,
+    });
+    expect(remodelled.publish.map((p) => [p.ue, p.decision.model])).toEqual([['b', 'resnet18']]);
   });
 
   it('orders concurrency: raises before publishing, lowers after; a cleared UE drains at 1', () => {

@@ -272,6 +272,10 @@ describe('scheduler service (aedes + Redis)', () => {
     const used = decisions.reduce((sum, d) => sum + d.units, 0);
     expect(used).toBeLessThanOrEqual(24);
     expect(new Set(decisions.map((d) => d.epoch))).toEqual(new Set([1]));
+    // Each decision names the UE's model, so that edge workers can open its tail ahead.
+    expect(decisions.map((d) => d.model)).toEqual(
+      fleet.ues.map((ue) => fleet.profiles.get(ue)!.model),
+    );
     await waitFor('scheduler/status', () => field.status !== undefined);
     expect(field.status).toMatchObject({ leaderId: 'sched-test-1', epoch: 1, ues: 12, units: 24 });
     expect(field.status?.maxPredictedMs).toBe(Math.max(...decisions.map((d) => d.predictedMs)));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nameSchema, nonNegativeInt, nonNegativeMs, solverNameSchema } from './common.js';
+import { idSchema, nameSchema, nonNegativeInt, nonNegativeMs, solverNameSchema } from './common.js';
 import { unitsSchema } from './instance.js';
 
 /** Payload of `ue/{ue}/decision` (retained): where the UE cuts and how many edge units it has. */
@@ -12,8 +12,13 @@ export const decisionSchema = z.object(
     units: unitsSchema,
     predictedMs: nonNegativeMs,
     solver: solverNameSchema,
+    /**
+     * The UE's model, from its profile: edge workers open the tail's session when the decision
+     * arrives rather than at its first job. Absent from decisions of older schedulers.
+     */
+    model: idSchema.optional(),
   },
-  { error: 'must be an object { epoch, cut, cutName, units, predictedMs, solver }' },
+  { error: 'must be an object { epoch, cut, cutName, units, predictedMs, solver, model? }' },
 );
 
 export type Decision = z.output<typeof decisionSchema>;

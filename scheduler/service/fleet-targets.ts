@@ -22,15 +22,19 @@ export function solveFleetTargets(fleet: FleetState, solver: SolverName): FleetT
   const built = buildInstance(fleet);
   const solution = solve(prepareFleet(built.instance), solver);
   const solveMs = performance.now() - started;
+  // Every UE in a solve has a profile (fleet-state.ts, `schedulable`).
+  const modelOf = (ue: string) => fleet.ues.get(ue)?.profile?.model ?? '';
   const targets: TargetDecision[] = solution.decisions.map((d) => ({
     ue: d.id,
+    model: modelOf(d.id),
     cut: d.cut,
     cutName: d.cutName,
     units: d.units,
     predictedMs: d.latencyMs,
     solver,
   }));
-  for (const local of built.forcedLocal) targets.push({ ...local, units: 0, solver: 'local' });
+  for (const local of built.forcedLocal)
+    targets.push({ ...local, model: modelOf(local.ue), units: 0, solver: 'local' });
   let maxPredictedMs: number | null = null;
   for (const t of targets)
     if (maxPredictedMs === null || t.predictedMs > maxPredictedMs) maxPredictedMs = t.predictedMs;

@@ -3,6 +3,8 @@ import type { Decision as WireDecision } from '../../proto/index.js';
 /** What one solve wants for one UE (the solver's choice, or a forced-local decision). */
 export interface TargetDecision {
   readonly ue: string;
+  /** The UE's model (its profile's). */
+  readonly model: string;
   readonly cut: number;
   readonly cutName: string;
   readonly units: number;
@@ -58,11 +60,15 @@ export function queueConcurrency(units: number): number {
   return Math.max(1, units);
 }
 
-/** Whether `next` must be published over `before`: cut or units changed, or predictedMs > 1%. */
+/**
+ * Whether `next` must be published over `before`: model, cut or units changed, or predictedMs
+ * by more than 1%.
+ */
 export function decisionChanged(before: WireDecision | undefined, next: TargetDecision): boolean {
   if (before === undefined) return true;
   if (before.cut !== next.cut || before.units !== next.units || before.cutName !== next.cutName)
     return true;
+  if (before.model !== next.model) return true;
   return (
     Math.abs(next.predictedMs - before.predictedMs) > PREDICTED_MS_TOLERANCE * before.predictedMs
   );
@@ -84,8 +90,8 @@ export function planDecisions(input: PlanInput): DecisionPlan {
     targeted.add(target.ue);
     const before = previous.get(target.ue);
     if (decisionChanged(before, target)) {
-      const { cut, cutName, units, predictedMs, solver } = target;
-      const decision: WireDecision = { epoch, cut, cutName, units, predictedMs, solver };
+      const { cut, cutName, units, predictedMs, solver, model } = target;
+      const decision: WireDecision = { epoch, cut, cutName, units, predictedMs, solver, model };
       decisions.set(target.ue, decision);
       publish.push({ ue: target.ue, decision });
     } else decisions.set(target.ue, before!);
