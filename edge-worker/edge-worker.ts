@@ -25,6 +25,7 @@ import {
 import { servedUes } from './packing.js';
 import { planQueues } from './queue-plan.js';
 import { QueueWorkers } from './queue-workers.js';
+import { TailWarmup } from './tail-warmup.js';
 
 /** How long a closing worker waits for the broker to take its `offline` status. */
 const OFFLINE_PUBLISH_TIMEOUT_MS = 5000;
@@ -95,6 +96,7 @@ class EdgeWorkerProcess implements EdgeWorker {
   private readonly statusTopic: string;
   private readonly fleet: FleetView;
   private readonly runner: TailJobRunner;
+  private readonly warmup: TailWarmup;
   private readonly queues: QueueWorkers;
   private shares: ReadonlyMap<string, number> = new Map();
   private reconciling: Promise<void> | undefined;
@@ -133,6 +135,7 @@ class EdgeWorkerProcess implements EdgeWorker {
         this.calibrate(model, cut, computeMs, serviceMs),
       onError: hooks.onError,
     });
+    this.warmup = new TailWarmup(executor, new Set(config.models), hooks.onError);
     this.queues = new QueueWorkers({
       connection: redis,
       prefix: config.redisPrefix,
@@ -152,6 +155,8 @@ class EdgeWorkerProcess implements EdgeWorker {
       if (update.problem !== undefined)
         this.hooks.onError(update.problem, `message on ${logText(topic)}`);
       if (update.changed) this.scheduleReconcile();
+      if (update.tail !== undefined && this.closing === undefined)
+        this.warmup.offer(update.tail.model, update.tail.cut);
     });
     await this.mqtt.subscribeAsync(this.filters(), { qos: 1 });
     await this.publishStatus('online');

@@ -5,6 +5,8 @@ import { type Packing, packUnits, type WorkerUnits } from './packing.js';
 export interface FleetUpdate {
   readonly changed: boolean;
   readonly problem?: ValidationError;
+  /** A decision's tail: the UE's model (when the decision names it) and its cut. */
+  readonly tail?: { readonly model: string; readonly cut: number };
 }
 
 const UNCHANGED: FleetUpdate = { changed: false };
@@ -40,12 +42,13 @@ export class FleetView {
     if (payload.length === 0) return { changed: this.decisions.delete(ue) };
     const decoded = decodeMessage('decision', payload);
     if (!decoded.ok) return { changed: false, problem: decoded.error };
-    const { epoch, units } = decoded.value;
+    const { epoch, units, model, cut } = decoded.value;
     const known = this.decisions.get(ue);
     // A decision older than the one held is a late duplicate from a replaced scheduler.
     if (known !== undefined && epoch < known.epoch) return UNCHANGED;
     this.decisions.set(ue, { epoch, units });
-    return { changed: known?.units !== units };
+    const changed = known?.units !== units;
+    return model === undefined ? { changed } : { changed, tail: { model, cut } };
   }
 
   private applyWorker(worker: string, payload: Uint8Array): FleetUpdate {

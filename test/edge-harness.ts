@@ -104,16 +104,17 @@ export class EdgeTestBed {
       .map((e) => e.result);
   }
 
-  /** What the scheduler does: a retained decision with the next epoch. */
-  async decide(ue: string, units: number, cut = 2): Promise<void> {
+  /** What the scheduler does: a retained decision with the next epoch (naming `model`, if given). */
+  async decide(ue: string, units: number, cut = 2, model?: string): Promise<void> {
     this.epoch++;
     const decision: Decision = {
       epoch: this.epoch,
       cut,
-      cutName: modelCuts('tiny-cnn')[cut]?.name ?? 'cut',
+      cutName: modelCuts(model ?? 'tiny-cnn')[cut]?.name ?? 'cut',
       units,
       predictedMs: 1,
       solver: 'optimal',
+      ...(model === undefined ? {} : { model }),
     };
     await this.client.publishAsync(
       `${this.topicPrefix}/ue/${ue}/decision`,

@@ -1,6 +1,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { edgeProfile, modelCuts } from '../dnn/index.js';
-import { type EdgeWorker, type EdgeWorkerOptions, startEdgeWorker } from '../edge-worker/index.js';
+import {
+  type EdgeWorker,
+  type EdgeWorkerOptions,
+  emulatedEdgeExecutor,
+  startEdgeWorker,
+} from '../edge-worker/index.js';
 import { EdgeTestBed, REDIS_URL, startBroker } from './edge-harness.js';
 import { waitUntil } from './wait-until.js';
 
@@ -84,6 +89,27 @@ describe('edge worker', () => {
     expect(edgeMs.at(-1)).toBe(0);
     for (let cut = 1; cut < edgeMs.length; cut++)
       expect(edgeMs[cut]!).toBeLessThanOrEqual(edgeMs[cut - 1]!);
+  });
+
+  it('opens the tail of each decided cut of a model it serves once, ahead of the first job', async () => {
+    const warmed: string[] = [];
+    const executor = Object.assign(emulatedEdgeExecutor(0), {
+      warm: async (model: string, from: number, to: number) => {
+        warmed.push(`${model} ${from}-${to}`);
+      },
+    });
+    await start({ id: 'edge-w', executor });
+    const last = modelCuts('tiny-cnn').length - 1;
+    await bed.decide('ue-1', 1, 2, 'tiny-cnn');
+    await bed.decide('ue-2', 1, 2, 'tiny-cnn'); // the same tail: opened already
+    await bed.decide('ue-3', 1, 4, 'tiny-cnn');
+    await bed.decide('ue-4', 0, last, 'tiny-cnn'); // local: no tail
+    await bed.decide('ue-5', 1, 2, 'resnet18'); // a model this worker does not serve
+    await bed.decide('ue-6', 1, 5); // a decision of an older scheduler, without its model
+    // Decisions arrive in order: once this one's tail is opened, all of the above have arrived.
+    await bed.decide('ue-7', 1, 3, 'tiny-cnn');
+    await waitUntil('warm-ups', () => warmed.length >= 3);
+    expect(warmed).toEqual([`tiny-cnn 2-${last}`, `tiny-cnn 4-${last}`, `tiny-cnn 3-${last}`]);
   });
 
   it('answers each request on ue/{id}/result with its tensor and timings, and drops the claim', async () => {
