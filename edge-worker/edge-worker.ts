@@ -155,8 +155,6 @@ class EdgeWorkerProcess implements EdgeWorker {
       if (update.problem !== undefined)
         this.hooks.onError(update.problem, `message on ${logText(topic)}`);
       if (update.changed) this.scheduleReconcile();
-      if (update.tail !== undefined && this.closing === undefined)
-        this.warmup.offer(update.tail.model, update.tail.cut);
     });
     await this.mqtt.subscribeAsync(this.filters(), { qos: 1 });
     await this.publishStatus('online');
@@ -279,7 +277,11 @@ class EdgeWorkerProcess implements EdgeWorker {
       ...this.fleet.ues(),
     ]);
     this.shares = plan.serve;
-    for (const [ue, share] of plan.serve) this.queues.run(ue, share, 'serving');
+    for (const [ue, share] of plan.serve) {
+      this.queues.run(ue, share, 'serving');
+      const tail = this.fleet.tailOf(ue);
+      if (tail !== undefined) this.warmup.offer(tail.model, tail.cut);
+    }
     for (const ue of plan.stop) this.queues.stop(ue);
     const backlogs = await Promise.all(
       plan.unserved.map((ue) =>

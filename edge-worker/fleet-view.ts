@@ -5,8 +5,12 @@ import { type Packing, packUnits, type WorkerUnits } from './packing.js';
 export interface FleetUpdate {
   readonly changed: boolean;
   readonly problem?: ValidationError;
-  /** A decision's tail: the UE's model (when the decision names it) and its cut. */
-  readonly tail?: { readonly model: string; readonly cut: number };
+}
+
+/** Where a UE's tail starts: its model (when its decision names it) and its cut. */
+export interface Tail {
+  readonly model: string;
+  readonly cut: number;
 }
 
 const UNCHANGED: FleetUpdate = { changed: false };
@@ -16,7 +20,10 @@ const UNCHANGED: FleetUpdate = { changed: false };
  * messages: the units of every UE and of every other online worker. Pure state, no I/O.
  */
 export class FleetView {
-  private readonly decisions = new Map<string, { epoch: number; units: number }>();
+  private readonly decisions = new Map<
+    string,
+    { epoch: number; units: number; cut: number; model: string | undefined }
+  >();
   private readonly workers = new Map<string, number>();
 
   /** `self` is always counted online with its declared units, whatever its retained status says. */
@@ -46,9 +53,9 @@ export class FleetView {
     const known = this.decisions.get(ue);
     // A decision older than the one held is a late duplicate from a replaced scheduler.
     if (known !== undefined && epoch < known.epoch) return UNCHANGED;
-    this.decisions.set(ue, { epoch, units });
-    const changed = known?.units !== units;
-    return model === undefined ? { changed } : { changed, tail: { model, cut } };
+    this.decisions.set(ue, { epoch, units, cut, model });
+    // A new cut or model changes no packing, but the tail to open for it (edge-worker.ts).
+    return { changed: known?.units !== units || known.cut !== cut || known.model !== model };
   }
 
   private applyWorker(worker: string, payload: Uint8Array): FleetUpdate {
@@ -70,6 +77,13 @@ export class FleetView {
   /** Units of `ue` in its decision (0 without one). */
   unitsOf(ue: string): number {
     return this.decisions.get(ue)?.units ?? 0;
+  }
+
+  /** The tail `ue`'s decision asks for; undefined without a decision or a model in it. */
+  tailOf(ue: string): Tail | undefined {
+    const decision = this.decisions.get(ue);
+    if (decision?.model === undefined) return undefined;
+    return { model: decision.model, cut: decision.cut };
   }
 
   /** Online workers, this one included. */

@@ -1,8 +1,8 @@
 /**
- * Opens the session of each decided tail ahead of its first job: when a decision names the UE's
- * model and a cut short of the last, the executor opens (model, cut → last) on every thread, so
- * that the first request after a re-plan does not pay for it. Each tail is opened once; a failed
- * opening is reported and may be tried again by the next decision.
+ * Opens the session of each served tail ahead of its first job: for a UE this worker serves
+ * whose decision names its model and a cut short of the last, the executor opens (model, cut →
+ * last) on every thread, so that the first request after a re-plan does not pay for it. Each
+ * tail is opened once; a failed opening is reported and tried again at the next offer.
  */
 import { type Executor, hasModel, modelCuts } from '../dnn/index.js';
 import { asError } from '../proto/index.js';
@@ -17,7 +17,7 @@ export class TailWarmup {
     private readonly onError: (error: Error, context: string) => void,
   ) {}
 
-  /** A decision for a UE running `model` cut at `cut`. */
+  /** A served UE runs `model` cut at `cut`. */
   offer(model: string, cut: number): void {
     if (this.executor.warm === undefined || !this.models.has(model) || !hasModel(model)) return;
     const last = modelCuts(model).length - 1;

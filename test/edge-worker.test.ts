@@ -91,25 +91,26 @@ describe('edge worker', () => {
       expect(edgeMs[cut]!).toBeLessThanOrEqual(edgeMs[cut - 1]!);
   });
 
-  it('opens the tail of each decided cut of a model it serves once, ahead of the first job', async () => {
+  it('opens the tail of each UE it serves once, ahead of the first job', async () => {
     const warmed: string[] = [];
     const executor = Object.assign(emulatedEdgeExecutor(0), {
       warm: async (model: string, from: number, to: number) => {
         warmed.push(`${model} ${from}-${to}`);
       },
     });
-    await start({ id: 'edge-w', executor });
+    await start({ id: 'edge-w', units: 8, executor });
     const last = modelCuts('tiny-cnn').length - 1;
     await bed.decide('ue-1', 1, 2, 'tiny-cnn');
     await bed.decide('ue-2', 1, 2, 'tiny-cnn'); // the same tail: opened already
     await bed.decide('ue-3', 1, 4, 'tiny-cnn');
     await bed.decide('ue-4', 0, last, 'tiny-cnn'); // local: no tail
-    await bed.decide('ue-5', 1, 2, 'resnet18'); // a model this worker does not serve
-    await bed.decide('ue-6', 1, 5); // a decision of an older scheduler, without its model
+    await bed.decide('ue-5', 0, 1, 'tiny-cnn'); // no units: nobody serves it
+    await bed.decide('ue-6', 1, 2, 'resnet18'); // a model this worker does not serve
+    await bed.decide('ue-7', 1, 5); // a decision of an older scheduler, without its model
     // Decisions arrive in order: once this one's tail is opened, all of the above have arrived.
-    await bed.decide('ue-7', 1, 3, 'tiny-cnn');
-    await waitUntil('warm-ups', () => warmed.length >= 3);
-    expect(warmed).toEqual([`tiny-cnn 2-${last}`, `tiny-cnn 4-${last}`, `tiny-cnn 3-${last}`]);
+    await bed.decide('ue-8', 1, 3, 'tiny-cnn');
+    await waitUntil('warm-ups', () => warmed.includes(`tiny-cnn 3-${last}`));
+    expect(warmed.sort()).toEqual([2, 3, 4].map((cut) => `tiny-cnn ${cut}-${last}`));
   });
 
   it('answers each request on ue/{id}/result with its tensor and timings, and drops the claim', async () => {
