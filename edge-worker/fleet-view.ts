@@ -1,8 +1,9 @@
 import { decodeMessage, tryParseTopic, type ValidationError } from '../proto/index.js';
 import { type Packing, packUnits, type WorkerUnits } from './packing.js';
 
-/** What one message did to the view: whether the packing may have changed, and why it was refused. */
+/** What one message did to the view: whether it may change what to serve, and why it was refused. */
 export interface FleetUpdate {
+  /** The packing, or a served UE's tail (its cut or model), may have changed. */
   readonly changed: boolean;
   readonly problem?: ValidationError;
 }
