@@ -15,6 +15,7 @@ import {
   type UeChannel,
   ueTopic,
   type ValidationError,
+  withTimeout,
 } from '../proto/index.js';
 import type { AgentConfig } from './agent-options.js';
 
@@ -201,12 +202,4 @@ export class AgentSession {
       else this.handlers.invalid(decoded.error, topic);
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

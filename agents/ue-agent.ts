@@ -276,6 +276,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     const { executor, model } = this.config;
     if (decision.cut > 0)
       executor.warm?.(model, 0, decision.cut).catch((error: unknown) => {
+        if (this.closing !== undefined) return; // cut short by stopping: no error
         const reason = asError(error).message;
         this.emit('warning', new Error(`preparing the head up to cut ${decision.cut}: ${reason}`));
       });

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import type { Executor } from '../dnn/index.js';
@@ -11,6 +10,7 @@ import {
   encodeMessage,
   logText,
   ueChannelFilter,
+  withTimeout,
 } from '../proto/index.js';
 import { EdgeCalibration } from './calibration.js';
 import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
@@ -135,7 +135,10 @@ class EdgeWorkerProcess implements EdgeWorker {
         this.calibrate(model, cut, computeMs, serviceMs),
       onError: hooks.onError,
     });
-    this.warmup = new TailWarmup(executor, new Set(config.models), hooks.onError);
+    // A warm-up cut short by closing is no error.
+    this.warmup = new TailWarmup(executor, new Set(config.models), (error, context) => {
+      if (this.closing === undefined) hooks.onError(error, context);
+    });
     this.queues = new QueueWorkers({
       connection: redis,
       prefix: config.redisPrefix,
@@ -206,14 +209,11 @@ class EdgeWorkerProcess implements EdgeWorker {
     const offline = (async () => {
       await this.mqtt.unsubscribeAsync(this.filters());
       await this.publishStatus('offline');
-    })().then(
+    })();
+    const published = await withTimeout(offline, OFFLINE_PUBLISH_TIMEOUT_MS).then(
       () => true,
       () => false,
     );
-    const timer = new AbortController();
-    const timeout = sleep(OFFLINE_PUBLISH_TIMEOUT_MS, false, { signal: timer.signal });
-    const published = await Promise.race([offline, timeout.catch(() => false)]);
-    timer.abort();
     if (!published) this.hooks.onError(new Error('broker did not take it'), 'publishing offline');
     await this.mqtt.endAsync(!published);
     await this.redis.quit().catch(() => this.redis.disconnect());

@@ -130,3 +130,4 @@ export {
 } from './topics.js';
 export { deriveUeKey, fleetKeyProblem, MIN_FLEET_KEY_LENGTH } from './ue-key.js';
 export { formatPath, issuesOf, type Validated, validate } from './validate.js';
+export { withTimeout } from './with-timeout.js';
