@@ -7,11 +7,13 @@ import { Redis } from 'ioredis';
 import {
   answerKey,
   CLAIM_TTL_SECONDS,
+  COMPLETED_JOB_AGE_SECONDS,
   claimKey,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
   encodeMessage,
+  FAILED_JOB_AGE_SECONDS,
   logText,
   type TailJobData,
   tailJobId,
@@ -95,8 +97,6 @@ export interface InferIntake {
   /** Waits for the requests in flight, then closes the queues and Redis. */
   close(): Promise<void>;
 }
-
-const JOB_RETENTION = { age: 3600 } as const;
 
 /** Opens the Redis connection and the queue cache; `publish` sends answers to UEs. */
 export function openInferIntake(
@@ -186,8 +186,8 @@ export function openInferIntake(
       try {
         await queue.add('tail', job, {
           jobId,
-          removeOnComplete: JOB_RETENTION,
-          removeOnFail: JOB_RETENTION,
+          removeOnComplete: { age: COMPLETED_JOB_AGE_SECONDS },
+          removeOnFail: { age: FAILED_JOB_AGE_SECONDS },
         });
       } catch (error) {
         // Let a resend of this request store its tensor again.

@@ -143,7 +143,7 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
         sentAt: infer.sentAt,
         enqueuedAt: expect.any(Number),
       });
-      expect(job?.opts.removeOnComplete).toEqual({ age: 3600 });
+      expect(job?.opts.removeOnComplete).toEqual({ age: 30 });
       expect(job?.opts.removeOnFail).toEqual({ age: 3600 });
       const bytes = await redis.getBuffer(key);
       expect(bytes).toEqual(Buffer.from(new Float32Array([0.5, -1, 2, 3.25]).buffer));
