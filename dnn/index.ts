@@ -26,7 +26,11 @@ export * from './layers.js';
 export { LINK_CLASSES, type LinkClass } from './link-classes.js';
 export type { Block, ModelSpec } from './model-spec.js';
 export * from './onnx/index.js';
-export { OnnxExecutor, type OnnxExecutorOptions } from './onnx-executor.js';
+export {
+  DEFAULT_MAX_SESSIONS,
+  OnnxExecutor,
+  type OnnxExecutorOptions,
+} from './onnx-executor.js';
 export { OnnxThreadPool, type OnnxThreadPoolOptions } from './onnx-thread-pool.js';
 export {
   type BlockProfile,

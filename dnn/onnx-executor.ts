@@ -4,6 +4,7 @@ import type { OnnxModel } from './onnx/onnx-model.js';
 import { buildSegment } from './onnx/segment.js';
 import { openSegmentSession, type SegmentSession } from './onnx/segment-session.js';
 import { loadZooModel } from './onnx/zoo-models.js';
+import { SessionCache } from './session-cache.js';
 import { hasModel } from './zoo.js';
 
 /** Options of the ONNX Runtime executor. */
@@ -19,7 +20,15 @@ export interface OnnxExecutorOptions {
   readonly root?: string;
   /** Models besides the zoo's, by name (e.g. from `importModel`). @defaultValue none */
   readonly models?: readonly OnnxModel[];
+  /**
+   * Sessions kept open; beyond it the least recently used one that no run holds is closed.
+   * @defaultValue 16 (`DEFAULT_MAX_SESSIONS`)
+   */
+  readonly maxSessions?: number;
 }
+
+/** Sessions an executor (one per thread of a pool) keeps open by default. */
+export const DEFAULT_MAX_SESSIONS = 16;
 
 /**
  * Runs model segments with ONNX Runtime on the calling thread: zoo models are built (or read from
@@ -30,31 +39,33 @@ export interface OnnxExecutorOptions {
 export class OnnxExecutor implements Executor {
   readonly kind = 'onnx';
   private readonly models = new Map<string, Promise<OnnxModel>>();
-  private readonly sessions = new Map<string, Promise<SegmentSession>>();
+  private readonly sessions: SessionCache<SegmentSession>;
   private closed = false;
 
   constructor(private readonly options: OnnxExecutorOptions = {}) {
     for (const model of options.models ?? []) this.models.set(model.name, Promise.resolve(model));
+    this.sessions = new SessionCache(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
+  }
+
+  /** Sessions open (or opening) right now. */
+  get openSessions(): number {
+    return this.sessions.size;
   }
 
   async run(request: SegmentRequest): Promise<Tensor> {
     if (this.closed) throw new SegmentError('the executor is closed');
-    const session = await this.session(request.model, request.from, request.to);
-    return session.run(request.input);
+    const { model, from, to, input } = request;
+    return this.session(model, from, to, (session) => session.run(input));
   }
 
   /** Loads a model and opens the session of a segment ahead of the first request. */
   async warm(model: string, from: number, to: number): Promise<void> {
-    await this.session(model, from, to);
+    await this.session(model, from, to, async () => {});
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const sessions = [...this.sessions.values()];
-    this.sessions.clear();
-    await Promise.all(
-      sessions.map((pending) => pending.then((session) => session.close()).catch(() => {})),
-    );
+    await this.sessions.closeAll();
   }
 
   private model(name: string): Promise<OnnxModel> {
@@ -73,16 +84,16 @@ export class OnnxExecutor implements Executor {
     return model;
   }
 
-  private session(name: string, from: number, to: number): Promise<SegmentSession> {
-    const key = `${name}:${from}:${to}`;
-    let session = this.sessions.get(key);
-    if (session === undefined) {
-      session = this.model(name).then((model) =>
+  private session<R>(
+    name: string,
+    from: number,
+    to: number,
+    use: (session: SegmentSession) => Promise<R>,
+  ): Promise<R> {
+    const open = () =>
+      this.model(name).then((model) =>
         openSegmentSession(buildSegment(model, from, to), { threads: this.options.threads ?? 1 }),
       );
-      session.catch(() => this.sessions.delete(key));
-      this.sessions.set(key, session);
-    }
-    return session;
+    return this.sessions.with(`${name}:${from}:${to}`, open, use);
   }
 }

@@ -21,6 +21,11 @@ export interface OnnxThreadPoolOptions {
   readonly seed?: number;
   /** Folder of the model store. @defaultValue `modelStoreRoot()` (env `EDGESPLIT_MODEL_DIR`) */
   readonly root?: string;
+  /**
+   * Sessions each thread keeps open (least recently used closed beyond it).
+   * @defaultValue 16 (`DEFAULT_MAX_SESSIONS`)
+   */
+  readonly maxSessions?: number;
 }
 
 // Run from TypeScript sources (tests), the worker module is TypeScript too and needs the loader.
@@ -37,6 +42,9 @@ export class OnnxThreadPool {
     const workers = options.workers ?? availableParallelism();
     if (!Number.isSafeInteger(workers) || workers < 1)
       throw new RangeError(`workers must be a positive integer, not ${workers}`);
+    const { maxSessions } = options;
+    if (maxSessions !== undefined && (!Number.isSafeInteger(maxSessions) || maxSessions < 1))
+      throw new RangeError(`maxSessions must be a positive integer, not ${maxSessions}`);
     this.workers = workers;
     this.warmups = new WarmupBroadcast(workers);
     const settings: OnnxThreadSettings = {
@@ -44,6 +52,7 @@ export class OnnxThreadPool {
       warmupChannel: this.warmups.name,
       ...(options.seed === undefined ? {} : { seed: options.seed }),
       ...(options.root === undefined ? {} : { root: options.root }),
+      ...(maxSessions === undefined ? {} : { maxSessions }),
     };
     this.pool = new Piscina({
       filename: workerFile.href,

@@ -10,6 +10,7 @@ export interface OnnxThreadSettings {
   readonly warmupChannel: string;
   readonly seed?: number;
   readonly root?: string;
+  readonly maxSessions?: number;
 }
 
 export interface OnnxThreadTask {

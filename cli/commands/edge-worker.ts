@@ -1,6 +1,11 @@
 import { hostname } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { listModels, ProfileFileError, ThreadedOnnxExecutor } from '../../dnn/index.js';
+import {
+  DEFAULT_MAX_SESSIONS,
+  listModels,
+  ProfileFileError,
+  ThreadedOnnxExecutor,
+} from '../../dnn/index.js';
 import {
   EDGE_WORKER_DEFAULTS,
   type EdgeWorker,
@@ -24,6 +29,7 @@ interface EdgeWorkerFlags {
   readonly speedFactor: number;
   readonly executor: 'emulated' | 'onnx';
   readonly threads: number;
+  readonly maxSessions: number;
   readonly calibrate: boolean;
   readonly profile?: readonly string[];
   readonly mqttUrl: string;
@@ -87,7 +93,13 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
     worker = await startEdgeWorker({
       edgeProfiles,
       ...(flags.executor === 'onnx'
-        ? { executor: new ThreadedOnnxExecutor({ workers: flags.units, threads: flags.threads }) }
+        ? {
+            executor: new ThreadedOnnxExecutor({
+              workers: flags.units,
+              threads: flags.threads,
+              maxSessions: flags.maxSessions,
+            }),
+          }
         : {}),
       id: flags.id,
       units: flags.units,
@@ -177,6 +189,13 @@ export function registerEdgeWorkerCommand(program: Command): void {
       'onnx: intra-op threads of each running tail (one unit = one tail at a time)',
       parsePositiveInt,
       1,
+    )
+    .option(
+      '--max-sessions <n>',
+      'onnx: tail sessions each unit keeps open; the least recently used is closed beyond it ' +
+        '(a resnet18 tail holds 36-78 MiB)',
+      parsePositiveInt,
+      DEFAULT_MAX_SESSIONS,
     )
     .option(
       '--calibrate',
