@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import {
   answerKey,
+  asError,
   CLAIM_TTL_SECONDS,
   COMPLETED_JOB_AGE_SECONDS,
   claimKey,
@@ -197,9 +198,7 @@ export function openInferIntake(
       counts.accepted += 1;
     } catch (error) {
       counts.failed += 1;
-      logger.error(
-        `enqueueing ${jobId}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      logger.error(`enqueueing ${jobId}: ${asError(error).message}`);
     } finally {
       queues.release(ue);
     }

@@ -3,6 +3,7 @@
  * authorizes a publish, with the flow control that keeps a flooding client unread.
  */
 import type { Client } from 'aedes';
+import { asError } from '../proto/index.js';
 import type { Logger } from './log.js';
 import { type PausableClient, PublishFlow, type PublishFlowLimits } from './publish-flow.js';
 
@@ -48,6 +49,6 @@ export class Interceptors {
   }
 
   #failed(error: unknown): void {
-    this.#logger.error(`publish interceptor: ${error instanceof Error ? error.message : error}`);
+    this.#logger.error(`publish interceptor: ${asError(error).message}`);
   }
 }

@@ -8,8 +8,14 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Tensor } from '../proto/schemas/tensor.js';
 import { SegmentError, type SegmentRequest } from './executor.js';
-import type { OnnxThreadReply, OnnxThreadSettings, OnnxThreadTask } from './onnx-thread-task.js';
+import {
+  errorOf,
+  type OnnxThreadReply,
+  type OnnxThreadSettings,
+  type OnnxThreadTask,
+} from './onnx-thread-task.js';
 import { WarmupBroadcast } from './onnx-thread-warmup.js';
+import { checkSessionLimit } from './session-cache.js';
 
 /** Options of `OnnxThreadPool`. */
 export interface OnnxThreadPoolOptions {
@@ -42,9 +48,9 @@ export class OnnxThreadPool {
     const workers = options.workers ?? availableParallelism();
     if (!Number.isSafeInteger(workers) || workers < 1)
       throw new RangeError(`workers must be a positive integer, not ${workers}`);
+    // Checked here too: a thread that threw on it would be replaced, and throw, for good.
     const { maxSessions } = options;
-    if (maxSessions !== undefined && (!Number.isSafeInteger(maxSessions) || maxSessions < 1))
-      throw new RangeError(`maxSessions must be a positive integer, not ${maxSessions}`);
+    if (maxSessions !== undefined) checkSessionLimit(maxSessions);
     this.workers = workers;
     this.warmups = new WarmupBroadcast(workers);
     const settings: OnnxThreadSettings = {
@@ -105,7 +111,7 @@ export class OnnxThreadPool {
   private async send(task: OnnxThreadTask): Promise<OnnxThreadReply & { ok: true }> {
     if (this.closing !== undefined) throw new SegmentError('the executor is closed');
     const reply = await this.pool.run(task);
-    if (!reply.ok) throw reply.segment ? new SegmentError(reply.message) : new Error(reply.message);
+    if (!reply.ok) throw errorOf(reply);
     return reply;
   }
 }

@@ -2,6 +2,8 @@
  * What passes between an `OnnxThreadPool` and its worker threads: a segment to run, and the
  * tensor or the error that comes back. Plain data, structured-cloned.
  */
+import { asError } from '../proto/errors.js';
+import { SegmentError } from './executor.js';
 
 /** Settings every thread of a pool opens its sessions with (the pool's `workerData`). */
 export interface OnnxThreadSettings {
@@ -22,4 +24,19 @@ export interface OnnxThreadTask {
 
 export type OnnxThreadReply =
   | { readonly ok: true; readonly shape?: readonly number[]; readonly data?: Float32Array }
-  | { readonly ok: false; readonly segment: boolean; readonly message: string };
+  | ({ readonly ok: false } & ThreadFailure);
+
+/** An error as a thread sends it back: its message, and whether it is a `SegmentError`. */
+export interface ThreadFailure {
+  readonly segment: boolean;
+  readonly message: string;
+}
+
+export function failureOf(error: unknown): ThreadFailure {
+  return { segment: error instanceof SegmentError, message: asError(error).message };
+}
+
+/** The error a thread's failure stands for, on the pool's side. */
+export function errorOf(failure: ThreadFailure): Error {
+  return failure.segment ? new SegmentError(failure.message) : new Error(failure.message);
+}

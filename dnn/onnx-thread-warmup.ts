@@ -8,6 +8,7 @@
  */
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { SegmentError } from './executor.js';
+import { errorOf, failureOf, type ThreadFailure } from './onnx-thread-task.js';
 
 /** How often an unanswered warm-up is broadcast again, in ms. */
 const REPEAT_MS = 200;
@@ -24,13 +25,7 @@ interface WarmRequest {
 /** A thread's answer. */
 type WarmAnswer =
   | { readonly type: 'warmed'; readonly id: number; readonly thread: number }
-  | {
-      readonly type: 'failed';
-      readonly id: number;
-      readonly thread: number;
-      readonly segment: boolean;
-      readonly message: string;
-    };
+  | ({ readonly type: 'failed'; readonly id: number; readonly thread: number } & ThreadFailure);
 
 interface Pending {
   readonly threads: Set<number>;
@@ -75,7 +70,7 @@ export class WarmupBroadcast {
     const entry = this.pending.get(answer.id);
     if (entry === undefined) return;
     if (answer.type === 'failed') {
-      const error = answer.segment ? new SegmentError(answer.message) : new Error(answer.message);
+      const error = errorOf(answer);
       this.settle(answer.id, (done) => done.reject(error));
       return;
     }
@@ -108,15 +103,8 @@ export function answerWarmups(
       await open(request.model, request.from, request.to);
       channel.postMessage({ type: 'warmed', id, thread: threadId } satisfies WarmAnswer);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const segment = error instanceof SegmentError;
-      channel.postMessage({
-        type: 'failed',
-        id,
-        thread: threadId,
-        segment,
-        message,
-      } satisfies WarmAnswer);
+      const answer: WarmAnswer = { type: 'failed', id, thread: threadId, ...failureOf(error) };
+      channel.postMessage(answer);
     }
   };
 }

@@ -3,9 +3,13 @@
  * per model and cut range) runs the segments it is sent, and opens the ones the pool broadcasts.
  */
 import { workerData } from 'piscina';
-import { SegmentError } from './executor.js';
 import { OnnxExecutor } from './onnx-executor.js';
-import type { OnnxThreadReply, OnnxThreadSettings, OnnxThreadTask } from './onnx-thread-task.js';
+import {
+  failureOf,
+  type OnnxThreadReply,
+  type OnnxThreadSettings,
+  type OnnxThreadTask,
+} from './onnx-thread-task.js';
 import { answerWarmups } from './onnx-thread-warmup.js';
 
 const settings = workerData as OnnxThreadSettings;
@@ -22,7 +26,6 @@ export default async function runTask(task: OnnxThreadTask): Promise<OnnxThreadR
     });
     return { ok: true, shape: output.shape, data: output.data };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, segment: error instanceof SegmentError, message };
+    return { ok: false, ...failureOf(error) };
   }
 }

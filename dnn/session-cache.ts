@@ -15,13 +15,18 @@ interface Entry<T> {
   users: number;
 }
 
+/** Throws unless `limit` is a usable session limit (a positive integer). */
+export function checkSessionLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new RangeError(`maxSessions must be a positive integer, not ${limit}`);
+}
+
 export class SessionCache<T extends Closable> {
   // Map order is recency order: an entry moves to the end whenever it is used.
   private readonly entries = new Map<string, Entry<T>>();
 
   constructor(private readonly limit: number) {
-    if (!Number.isSafeInteger(limit) || limit < 1)
-      throw new RangeError(`maxSessions must be a positive integer, not ${limit}`);
+    checkSessionLimit(limit);
   }
 
   /** Sessions open or opening. */
