@@ -277,11 +277,8 @@ class EdgeWorkerProcess implements EdgeWorker {
       ...this.fleet.ues(),
     ]);
     this.shares = plan.serve;
-    for (const [ue, share] of plan.serve) {
-      this.queues.run(ue, share, 'serving');
-      const tail = this.fleet.tailOf(ue);
-      if (tail !== undefined) this.warmup.offer(tail.model, tail.cut);
-    }
+    for (const [ue, share] of plan.serve) this.queues.run(ue, share, 'serving');
+    this.warmup.serve([...plan.serve.keys()].flatMap((ue) => this.fleet.tailOf(ue) ?? []));
     for (const ue of plan.stop) this.queues.stop(ue);
     const backlogs = await Promise.all(
       plan.unserved.map((ue) =>
