@@ -310,3 +310,14 @@ describe('docker-compose.yml', () => {
     expect(result.status, result.stderr).toBe(0);
   });
 });
+
+describe('Dockerfile', () => {
+  it('copies every source folder the build compiles into the build stage', () => {
+    const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
+    const build: unknown = JSON.parse(readFileSync(`${root}tsconfig.build.json`, 'utf8'));
+    const include = isRecord(build) && Array.isArray(build.include) ? build.include : [];
+    expect(include.length).toBeGreaterThan(0);
+    const copied = new Set([...dockerfile.matchAll(/^COPY (\S+) \1$/gm)].map((match) => match[1]));
+    for (const folder of include) expect(copied, `COPY ${folder} ${folder}`).toContain(folder);
+  });
+});
