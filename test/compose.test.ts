@@ -300,15 +300,25 @@ describe('docker-compose.yml', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  const dockerCompose = spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' });
-  it.skipIf(dockerCompose.status !== 0)('is a valid compose file for docker compose', () => {
-    const result = spawnSync(
-      'docker',
-      ['compose', '--env-file', '.env.example', '-f', 'docker-compose.yml', 'config', '-q'],
-      { cwd: root, encoding: 'utf8' },
-    );
-    expect(result.status, result.stderr).toBe(0);
-  });
+  // `docker compose` (v2) or Debian's `docker-compose` (1.29) validates without a container
+  // engine; CI installs the latter, so there a missing validator fails instead of skipping.
+  const validator = [['docker', 'compose'], ['docker-compose']].find(
+    ([command, ...rest]) =>
+      spawnSync(command ?? '', [...rest, 'version'], { stdio: 'ignore' }).status === 0,
+  );
+  it.skipIf(validator === undefined && process.env.CI !== 'true')(
+    'is a valid compose file for the compose validator',
+    () => {
+      expect(validator, 'no compose validator: apt-get install docker-compose').toBeDefined();
+      const [command = 'docker-compose', ...rest] = validator ?? [];
+      const result = spawnSync(
+        command,
+        [...rest, '--env-file', '.env.example', '-f', 'docker-compose.yml', 'config', '-q'],
+        { cwd: root, encoding: 'utf8' },
+      );
+      expect(result.status, result.stderr).toBe(0);
+    },
+  );
 });
 
 describe('Dockerfile', () => {
