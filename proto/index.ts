@@ -104,6 +104,8 @@ export {
 export { type SchedulerStatus, schedulerStatusSchema } from './schemas/scheduler-status.js';
 export {
   elementCount,
+  float32Bytes,
+  float32FromBytes,
   MAX_TENSOR_DIM,
   MAX_TENSOR_DIMS,
   type Tensor,

@@ -250,7 +250,9 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
         pack({ ...infer, tensor: { ...infer.tensor, data: [0.5, -1, 2, 3.25] } }),
       );
       expect(report.issues).toEqual([
-        expect.stringMatching(/^infer\.tensor\.data: must be a Float32Array/),
+        expect.stringMatching(
+          /^infer\.tensor\.data: must be the little-endian float32 values as msgpack bin/,
+        ),
       ]);
     });
 
