@@ -1,30 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, type InferRequest } from '../proto/index.js';
+import { guideExampleBytes, protocolGuide } from './protocol-example.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const guide = readFileSync(`${root}docs/protocol.md`, 'utf8');
-
-/** The bytes of the guide's hex dump (lines `0000  87 a9 ...`). */
-function dumpBytes(text: string): Buffer {
-  const section = text.slice(text.indexOf('## 5. One infer message'));
-  const block = section.slice(
-    section.indexOf('```') + 3,
-    section.indexOf('```', section.indexOf('```') + 3),
-  );
-  const hex = block
-    .split('\n')
-    .filter((line) => /^[0-9a-f]{4} {2}/.test(line))
-    .map((line) => line.slice(6).replaceAll(' ', ''))
-    .join('');
-  return Buffer.from(hex, 'hex');
-}
+const guide = protocolGuide();
+const dumpBytes = guideExampleBytes;
 
 const example: InferRequest = {
   requestId: 'cam-1-0-0',
-  epoch: 3,
+  epoch: 1,
   model: 'tiny-cnn',
   cut: 7,
   sample: 0,
