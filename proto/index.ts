@@ -1,5 +1,6 @@
 /** The wire contract: topics, payload types and schemas, the msgpack codec, errors. */
 
+export { asyncApiDocument } from './asyncapi.js';
 export {
   DEFAULT_MAX_PAYLOAD_BYTES,
   type DecodeOptions,
