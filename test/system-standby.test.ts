@@ -9,7 +9,7 @@ const LINK = { uplinkMbps: 50, downlinkMbps: 50, rttMs: 10 };
 describe('a standby scheduler', () => {
   const started = useSystem();
 
-  it('stays silent while the leader lives, takes over within the lock life after SIGKILL', async () => {
+  it('stays silent while the leader lives; after SIGKILL takes over within the lock life with the same UEs, units and an epoch no lower, publishes later epochs, and answers requests', async () => {
     const system = await RunningSystem.start({ broker: 'embedded', workers: 1, units: 4 });
     started.system = system;
     const observer = system.observer;
@@ -42,7 +42,9 @@ describe('a standby scheduler', () => {
     process.stderr.write(`standby took over ${takeoverMs} ms after SIGKILL\n`);
     // Lock life 3 s, tried every second, plus reading the retained state.
     expect(takeoverMs).toBeLessThan(8000);
-    // The state came back from retained messages: same UEs, same units, a later epoch.
+    // The state came back from retained messages: same UEs, same units, and the epoch continues
+    // from the dead leader's. It rises only when the new leader's first solve changes a decision
+    // (same retained inputs usually give the same decisions), so it is not always later.
     expect(observer.scheduler!.ues).toBe(3);
     expect(observer.scheduler!.units).toBe(4);
     expect(observer.scheduler!.epoch).toBeGreaterThanOrEqual(epochBefore);

@@ -32,6 +32,7 @@ import {
   rateLimitedWarnings,
   untilSignal,
 } from '../options.js';
+import { stdoutClosed } from '../stdout-epipe.js';
 
 interface GenerateFlags {
   readonly ues: number;
@@ -193,7 +194,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
   });
   void untilSignal(run).then((signal) => {
     if (signal === undefined) return;
-    process.stderr.write(`edgesplit fleet run: ${signal}, stopping\n`);
+    if (!stdoutClosed()) process.stderr.write(`edgesplit fleet run: ${signal}, stopping\n`);
     controller.abort();
   });
   let summary: FleetSummary;
