@@ -43,7 +43,7 @@ export interface LoginLimits {
   /**
    * Logins of one address being checked at once; one more is refused at once (server
    * unavailable), not counted as a failure.
-   * @defaultValue 2
+   * @defaultValue 8
    */
   readonly maxPerAddress: number;
   /**
@@ -67,7 +67,7 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   maxTracked: 10_000,
   trustMs: 86_400_000,
   maxTrusted: 50_000,
-  maxPerAddress: 2,
+  maxPerAddress: 8,
   maxHashing: 2,
   maxQueuedHashes: 16,
 };
