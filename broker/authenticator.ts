@@ -14,7 +14,7 @@ import {
 import type { Identity } from './acl.js';
 import type { TokenRecord, UserRecord } from './credentials.js';
 import { CredentialsError } from './errors.js';
-import type { HashGate, HashPriority } from './hash-gate.js';
+import type { HashGate } from './hash-gate.js';
 import {
   DEFAULT_SCRYPT_PARAMS,
   hashPassword,
@@ -113,13 +113,12 @@ export class Authenticator {
   }
 
   /**
-   * Who `username` with `password` is, or why not. `priority` orders the scrypt hash, if one is
-   * needed, in the hash gate; a full gate rejects with `HashGateFullError`.
+   * Who `username` with `password` is, or why not. A scrypt hash, if one is needed, runs in the
+   * hash gate; a full gate rejects with `HashGateFullError`.
    */
   async authenticate(
     username: string | undefined,
     password: Buffer | undefined,
-    priority: HashPriority = 'normal',
   ): Promise<AuthOutcome> {
     if (username === undefined || password === undefined)
       return { ok: false, reason: 'no username or password' };
@@ -130,7 +129,7 @@ export class Authenticator {
       return this.#derived(this.#fleetKey, username, password);
     if (entry === undefined) {
       // Spend the same time as for a known user, so response times don't reveal usernames.
-      await this.#hash(priority, async () => verifyPassword(password, await this.#dummyHash()));
+      await this.#hash(async () => verifyPassword(password, await this.#dummyHash()));
       return BAD_PASSWORD;
     }
     const { secret } = entry;
@@ -142,8 +141,7 @@ export class Authenticator {
     const known = this.#verified.get(username);
     if (known !== undefined && timingSafeEqual(mac, known))
       return { ok: true, identity: entry.identity };
-    if (!(await this.#hash(priority, () => verifyPassword(password, secret.hash))))
-      return BAD_PASSWORD;
+    if (!(await this.#hash(() => verifyPassword(password, secret.hash)))) return BAD_PASSWORD;
     this.#verified.set(username, mac);
     return { ok: true, identity: entry.identity };
   }
@@ -173,8 +171,8 @@ export class Authenticator {
       : BAD_PASSWORD;
   }
 
-  #hash<T>(priority: HashPriority, task: () => Promise<T>): Promise<T> {
-    return this.#hashGate === undefined ? task() : this.#hashGate.run(task, priority);
+  #hash<T>(task: () => Promise<T>): Promise<T> {
+    return this.#hashGate === undefined ? task() : this.#hashGate.run(task);
   }
 
   #dummyHash(): Promise<ReturnType<typeof parsePasswordHash>> {

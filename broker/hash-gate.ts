@@ -1,12 +1,8 @@
 /**
  * Bounds password hashing: at most `concurrency` scrypt hashes at once (each takes about 50 ms
- * of a core and 16 MiB), at most `maxQueued` waiting, and those of trusted logins (an address
- * that logged in as that user before) ahead of the others, so that a flood of bad logins can
- * neither take every core nor stand in front of a user who is known to be good.
+ * of a core and 16 MiB) and at most `maxQueued` waiting, so that a flood of logins can neither
+ * take every core nor build a queue that a legitimate login waits behind for long.
  */
-
-/** `trusted` hashes are started before any `normal` one. */
-export type HashPriority = 'trusted' | 'normal';
 
 /** Limits of a `HashGate`. */
 export interface HashGateLimits {
@@ -28,7 +24,7 @@ export class HashGate {
   readonly #limits: HashGateLimits;
   #running = 0;
   #started = 0;
-  readonly #queues: Record<HashPriority, (() => void)[]> = { trusted: [], normal: [] };
+  readonly #queue: (() => void)[] = [];
 
   constructor(limits: HashGateLimits) {
     for (const [name, value] of Object.entries(limits))
@@ -42,36 +38,21 @@ export class HashGate {
     return this.#started;
   }
 
-  /** Hashes running and waiting now. */
-  get load(): { readonly running: number; readonly queued: number } {
-    return { running: this.#running, queued: this.#queued() };
-  }
-
-  #queued(): number {
-    return this.#queues.trusted.length + this.#queues.normal.length;
-  }
-
   /** Runs `task` when a slot is free; rejects with HashGateFullError if too many wait. */
-  async run<T>(task: () => Promise<T>, priority: HashPriority = 'normal'): Promise<T> {
+  async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.#running >= this.#limits.concurrency) {
-      // A trusted login may always wait: its number is bounded by the users and their own
-      // addresses, not by what strangers send.
-      if (priority === 'normal' && this.#queued() >= this.#limits.maxQueued)
+      if (this.#queue.length >= this.#limits.maxQueued)
         throw new HashGateFullError(this.#limits.maxQueued);
-      await new Promise<void>((resolve) => this.#queues[priority].push(resolve));
+      await new Promise<void>((resolve) => this.#queue.push(resolve));
     } else this.#running += 1;
     this.#started += 1;
     try {
       return await task();
     } finally {
-      this.#release();
+      // The slot passes straight to the next waiter, so #running stays counted.
+      const next = this.#queue.shift();
+      if (next === undefined) this.#running -= 1;
+      else next();
     }
-  }
-
-  #release(): void {
-    // The slot passes straight to the next waiter, so #running stays counted.
-    const next = this.#queues.trusted.shift() ?? this.#queues.normal.shift();
-    if (next === undefined) this.#running -= 1;
-    else next();
   }
 }

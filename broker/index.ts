@@ -42,7 +42,6 @@ export {
   HashGate,
   HashGateFullError,
   type HashGateLimits,
-  type HashPriority,
 } from './hash-gate.js';
 export type {
   Ingress,

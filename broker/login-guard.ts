@@ -21,6 +21,8 @@ export interface LoginStats {
   readonly throttled: number;
   /** Refused without a check: too many logins being checked. */
   readonly busy: number;
+  /** Logins being checked now (admitted, not yet decided). */
+  readonly pending: number;
   /** scrypt hashes computed (including decoys for unknown usernames). */
   readonly hashes: number;
   readonly tracked: ThrottleSizes;
@@ -31,6 +33,7 @@ export class LoginGuard {
   readonly #throttle: LoginThrottle;
   readonly #gate: HashGate;
   readonly #counts = { accepted: 0, refused: 0, throttled: 0, busy: 0 };
+  #pending = 0;
 
   constructor(authenticator: Authenticator, throttle: LoginThrottle, gate: HashGate) {
     this.#authenticator = authenticator;
@@ -50,9 +53,9 @@ export class LoginGuard {
       return { ok: false, kind: admission.kind, reason: admission.reason };
     }
     let result: 'success' | 'failure' | 'none' = 'none';
+    this.#pending += 1;
     try {
-      const priority = admission.trusted ? 'trusted' : 'normal';
-      const outcome = await this.#authenticator.authenticate(username, password, priority);
+      const outcome = await this.#authenticator.authenticate(username, password);
       result = outcome.ok ? 'success' : 'failure';
       if (outcome.ok) {
         this.#counts.accepted += 1;
@@ -65,11 +68,17 @@ export class LoginGuard {
       this.#counts.busy += 1;
       return { ok: false, kind: 'busy', reason: `busy: ${error.message}` };
     } finally {
+      this.#pending -= 1;
       admission.finish(result);
     }
   }
 
   stats(): LoginStats {
-    return { ...this.#counts, hashes: this.#gate.started, tracked: this.#throttle.sizes() };
+    return {
+      ...this.#counts,
+      pending: this.#pending,
+      hashes: this.#gate.started,
+      tracked: this.#throttle.sizes(),
+    };
   }
 }

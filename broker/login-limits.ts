@@ -52,8 +52,7 @@ export interface LoginLimits {
    */
   readonly maxHashing: number;
   /**
-   * Logins waiting for a hash; one more is refused at once (server unavailable). Logins from a
-   * known address go ahead of the others and are never refused for this.
+   * Logins waiting for a hash; one more is refused at once (server unavailable).
    * @defaultValue 16
    */
   readonly maxQueuedHashes: number;

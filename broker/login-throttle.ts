@@ -20,8 +20,6 @@ interface FailureRecord {
 /** A login that may try its password; call `finish` exactly once with what came of it. */
 export interface Admission {
   readonly admitted: true;
-  /** The address is known for this username (its hash goes first). */
-  readonly trusted: boolean;
   /** `none`: neither a success nor a failure (the check could not be made). */
   finish(result: 'success' | 'failure' | 'none'): void;
 }
@@ -115,7 +113,7 @@ export class LoginThrottle {
         }
       }
     };
-    return { admitted: true, trusted, finish };
+    return { admitted: true, finish };
   }
 
   #fail(table: ExpiringTable<FailureRecord>, key: string, now: number): void {
