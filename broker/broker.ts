@@ -6,12 +6,14 @@ import {
   assertTopicPrefix,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_TOPIC_PREFIX,
+  type UeKeyRevocations,
 } from '../proto/index.js';
 import { accessControl, remoteOf } from './access-control.js';
 import { Authenticator } from './authenticator.js';
 import { readCredentialsFile, type TokenRecord, type UserRecord } from './credentials.js';
 import { CredentialsError } from './errors.js';
 import { guardFrames, type OversizeFrame } from './frame-guard.js';
+import { HashGate } from './hash-gate.js';
 import { Interceptors, type PublishInterceptor } from './interceptors.js';
 import { type Listener, listenMqtt, listenWebSocket, type TlsMaterial } from './listeners.js';
 import {
@@ -21,6 +23,9 @@ import {
   RefusalLog,
   stderrLogger,
 } from './log.js';
+import { LoginGuard, type LoginStats } from './login-guard.js';
+import { type LoginLimits, resolveLoginLimits } from './login-limits.js';
+import { LoginThrottle } from './login-throttle.js';
 
 /** Where identities come from; at least one source is required. */
 export interface BrokerAuthOptions {
@@ -36,11 +41,18 @@ export interface BrokerAuthOptions {
    */
   tokens?: readonly TokenRecord[];
   /**
-   * Fleet key (`EDGESPLIT_UE_FLEET_KEY`): any UE id logs in as that UE with the key derived from
-   * it (`deriveUeKey`). Usernames in the file or tokens keep their own secret.
+   * Fleet key (`EDGESPLIT_UE_FLEET_KEY`): a UE id logs in as that UE with the key derived from
+   * it (`deriveUeKey`). Usernames in the file or tokens keep their own secret, and a UE id that
+   * a credential of the file or tokens speaks for never logs in with a derived key.
    * @defaultValue none
    */
   ueFleetKey?: string;
+  /**
+   * Revoked derived keys (`EDGESPLIT_UE_KEY_REVOKED`, see `parseUeKeyRevocations`): every key
+   * of a UE, or its generations up to N.
+   * @defaultValue none
+   */
+  ueKeyRevocations?: UeKeyRevocations;
 }
 
 /** Options of `createBroker`. */
@@ -70,6 +82,12 @@ export interface BrokerOptions {
    * default: running without authentication is always a decision.
    */
   auth: 'off' | BrokerAuthOptions;
+  /**
+   * Login throttling and password hashing limits (docs/security.md); those not given keep
+   * their defaults (`DEFAULT_LOGIN_LIMITS`). Unused when auth is off.
+   * @defaultValue DEFAULT_LOGIN_LIMITS
+   */
+  loginLimits?: Partial<LoginLimits>;
   /**
    * Largest PUBLISH payload (and last will) accepted; a bigger one is refused and its
    * connection closed.
@@ -113,6 +131,8 @@ export interface BrokerStats {
   readonly connections: number;
   /** Refused connects, publishes, subscribes (and deliveries stopped at the last moment). */
   readonly refused: RefusalCounts;
+  /** Logins accepted, refused, held back, hashes computed; undefined when auth is off. */
+  readonly logins: LoginStats | undefined;
 }
 
 /** A running broker. */
@@ -144,16 +164,28 @@ function frameKind(frame: OversizeFrame): RefusalKind {
   return 'connect';
 }
 
-async function loadAuthenticator(auth: BrokerOptions['auth']): Promise<Authenticator | undefined> {
+async function loadLogins(options: BrokerOptions): Promise<LoginGuard | undefined> {
+  const { auth } = options;
   if (auth === 'off') return undefined;
+  const limits = resolveLoginLimits(options.loginLimits);
   const users: UserRecord[] =
     auth.credentialsFile === undefined ? [] : await readCredentialsFile(auth.credentialsFile);
-  const authenticator = new Authenticator(users, auth.tokens ?? [], auth.ueFleetKey);
+  const hashGate = new HashGate({
+    concurrency: limits.maxHashing,
+    maxQueued: limits.maxQueuedHashes,
+  });
+  const authenticator = new Authenticator({
+    users,
+    tokens: auth.tokens ?? [],
+    hashGate,
+    ...(auth.ueFleetKey === undefined ? {} : { fleetKey: auth.ueFleetKey }),
+    ...(auth.ueKeyRevocations === undefined ? {} : { ueKeyRevocations: auth.ueKeyRevocations }),
+  });
   if (authenticator.size === 0 && auth.ueFleetKey === undefined)
     throw new CredentialsError(
       'authentication is on but no credentials were given: pass a credentials file, tokens or a fleet key, or auth "off"',
     );
-  return authenticator;
+  return new LoginGuard(authenticator, new LoginThrottle(limits), hashGate);
 }
 
 /** Starts the broker; rejects with BrokerListenError (naming the port) if a port is taken. */
@@ -167,9 +199,9 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     throw new RangeError(`maxPayloadBytes must be a positive integer, not ${maxPayloadBytes}`);
   const maxFrameBytes = Math.min(maxPayloadBytes + FRAME_HEADROOM, MQTT_MAX_REMAINING);
 
-  const authenticator = await loadAuthenticator(options.auth);
+  const logins = await loadLogins(options);
   const refusals = new RefusalLog(logger);
-  const access = accessControl({ authenticator, topicPrefix, maxPayloadBytes, refusals });
+  const access = accessControl({ logins, topicPrefix, maxPayloadBytes, refusals });
   const interceptors = new Interceptors(
     {
       perClient: options.maxInterceptedPerClient ?? 16,
@@ -233,7 +265,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   }
   const [mqtt, ws] = listeners;
 
-  if (authenticator === undefined)
+  if (logins === undefined)
     logger.warn(
       `AUTHENTICATION IS OFF: any client that reaches ${host}:${mqtt!.port} can connect, ` +
         'publish and subscribe to any topic. Use credentials (--credentials or EDGESPLIT_TOKENS) ' +
@@ -248,7 +280,12 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       closing ??= closeAll();
       return closing;
     },
-    stats: () => ({ clients: aedes.connectedClients, connections, refused: refusals.counts() }),
+    stats: () => ({
+      clients: aedes.connectedClients,
+      connections,
+      refused: refusals.counts(),
+      logins: logins?.stats(),
+    }),
     publish: (topic, payload) =>
       new Promise<void>((resolve, reject) => {
         const packet = {

@@ -133,6 +133,14 @@ export {
   ueSubtreeFilter,
   ueTopic,
 } from './topics.js';
-export { deriveUeKey, fleetKeyProblem, MIN_FLEET_KEY_LENGTH } from './ue-key.js';
+export {
+  currentUeKeyGeneration,
+  deriveUeKey,
+  fleetKeyProblem,
+  MAX_UE_KEY_GENERATION,
+  MIN_FLEET_KEY_LENGTH,
+  parseUeKeyRevocations,
+  type UeKeyRevocations,
+} from './ue-key.js';
 export { formatPath, issuesOf, type Validated, validate } from './validate.js';
 export { withTimeout } from './with-timeout.js';

@@ -5,7 +5,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseTokens, type TokenRecord } from '../broker/index.js';
-import { BROKER_ENV } from '../cli/commands/broker-env.js';
+import { BROKER_ENV, LOGIN_ENV } from '../cli/commands/broker-env.js';
 import { UP_PORT_ENV } from '../cli/commands/up.js';
 import { buildProgram } from '../cli/program.js';
 import { ENV } from '../proto/index.js';
@@ -18,6 +18,7 @@ const envExample = readFileSync(`${root}.env.example`, 'utf8');
 const KNOWN_ENV: ReadonlySet<string> = new Set([
   ...Object.values(ENV),
   ...Object.values(BROKER_ENV),
+  ...Object.values(LOGIN_ENV),
   UP_PORT_ENV,
 ]);
 

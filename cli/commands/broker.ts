@@ -10,8 +10,10 @@ import {
   hashPassword,
   type Ingress,
   isRole,
+  type LoginLimits,
   parseTokens,
   ROLES,
+  resolveLoginLimits,
   type TokenRecord,
   upsertUser,
 } from '../../broker/index.js';
@@ -22,9 +24,10 @@ import {
   ENV,
   envValue,
   isValidId,
+  parseUeKeyRevocations,
 } from '../../proto/index.js';
 import { EXIT_USAGE, parsePort } from '../options.js';
-import { BROKER_ENV, ENV_HELP } from './broker-env.js';
+import { BROKER_ENV, ENV_HELP, LOGIN_ENV } from './broker-env.js';
 import { registerUeKeyCommand } from './ue-key.js';
 
 interface BrokerFlags {
@@ -59,6 +62,29 @@ function fromEnv<T>(flag: T | undefined, name: string, parse: (text: string) => 
   }
 }
 
+function parseCount(value: string): number {
+  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('must be a whole number');
+  return Number(value);
+}
+
+/** The login limits set in the environment, checked together with the defaults. */
+function loginLimitsFromEnv(): Partial<LoginLimits> {
+  const limits: Partial<Record<keyof LoginLimits, number>> = {};
+  for (const limit of Object.keys(LOGIN_ENV) as (keyof LoginLimits)[]) {
+    const value = fromEnv(undefined, LOGIN_ENV[limit], parseCount);
+    if (value !== undefined) limits[limit] = value;
+  }
+  try {
+    resolveLoginLimits(limits);
+  } catch (error) {
+    // Name the variables, not the option names the message uses.
+    const names = LOGIN_ENV as Readonly<Record<string, string>>;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(message.replace(/\b\w+\b/g, (word) => names[word] ?? word));
+  }
+  return limits;
+}
+
 async function readPem(path: string, what: string): Promise<Buffer> {
   try {
     return await readFile(path);
@@ -76,6 +102,7 @@ async function brokerOptions(flags: BrokerFlags, tokens: TokenRecord[]): Promise
   const credentialsFile = fromEnv(flags.credentials, BROKER_ENV.credentials, String);
   const authOff = !flags.auth || envValue(BROKER_ENV.auth) === 'off';
   const ueFleetKey = envValue(ENV.ueFleetKey);
+  const ueKeyRevocations = fromEnv(undefined, ENV.ueKeyRevoked, parseUeKeyRevocations);
   if (!authOff && credentialsFile === undefined && tokens.length === 0 && ueFleetKey === undefined)
     throw new UsageError(
       `no credentials: pass --credentials FILE or set ${BROKER_ENV.tokens} or ${ENV.ueFleetKey}, or run with --no-auth`,
@@ -89,7 +116,9 @@ async function brokerOptions(flags: BrokerFlags, tokens: TokenRecord[]): Promise
           tokens,
           ...(credentialsFile === undefined ? {} : { credentialsFile }),
           ...(ueFleetKey === undefined ? {} : { ueFleetKey }),
+          ...(ueKeyRevocations === undefined ? {} : { ueKeyRevocations }),
         },
+    loginLimits: loginLimitsFromEnv(),
     maxPayloadBytes:
       fromEnv(flags.maxPayload, BROKER_ENV.maxPayload, parseBytes) ?? DEFAULT_MAX_PAYLOAD_BYTES,
     topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
