@@ -21,6 +21,10 @@ export {
   type BrokerOptions,
   type BrokerStats,
   createBroker,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECT_BYTES,
+  DEFAULT_MAX_PENDING_PER_ADDRESS,
+  DEFAULT_PACKET_TIMEOUT_MS,
 } from './broker.js';
 export {
   MIN_TOKEN_LENGTH,
@@ -34,6 +38,7 @@ export {
 export { attachIngress, type EmbeddedIngressOptions, isInferTopic } from './embedded-ingress.js';
 export { BrokerListenError, CredentialsError } from './errors.js';
 export { FrameMeter, type OversizeFrame } from './frame-guard.js';
+export { protocolProblem } from './protocol-check.js';
 export type {
   Ingress,
   IngressStats,

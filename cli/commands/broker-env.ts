@@ -15,6 +15,10 @@ export const BROKER_ENV = {
   /** `username:role:token` or `username:ue:UE:token`, comma-separated. */
   tokens: 'EDGESPLIT_TOKENS',
   maxPayload: 'EDGESPLIT_MAX_PAYLOAD',
+  connectTimeout: 'EDGESPLIT_CONNECT_TIMEOUT_MS',
+  maxPendingPerAddress: 'EDGESPLIT_MAX_PENDING_PER_ADDRESS',
+  maxConnectBytes: 'EDGESPLIT_MAX_CONNECT_BYTES',
+  packetTimeout: 'EDGESPLIT_PACKET_TIMEOUT_MS',
 } as const;
 
 export const ENV_HELP = `
@@ -27,5 +31,9 @@ Environment (flags win):
                            key derived from it (print one with "broker ue-key --ue ID")
   ${BROKER_ENV.auth}=off       same as --no-auth
   ${BROKER_ENV.maxPayload}    same as --max-payload
+  ${BROKER_ENV.connectTimeout}, ${BROKER_ENV.maxPendingPerAddress},
+  ${BROKER_ENV.maxConnectBytes}, ${BROKER_ENV.packetTimeout}
+                           same as --connect-timeout, --max-pending-per-address,
+                           --max-connect-bytes, --packet-timeout
   ${ENV.redisUrl} (redis://127.0.0.1:6379), ${ENV.redisPrefix} (${DEFAULT_REDIS_PREFIX}), ${ENV.topicPrefix} (${DEFAULT_TOPIC_PREFIX})
 Roles: ${ROLES.join(', ')}.`;
