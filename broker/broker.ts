@@ -9,9 +9,9 @@ import {
 } from '../proto/index.js';
 import { accessControl, remoteOf } from './access-control.js';
 import { Authenticator } from './authenticator.js';
+import { ConnectionGate, type GateRefusal, type SocketAddress } from './connection-gate.js';
 import { readCredentialsFile, type TokenRecord, type UserRecord } from './credentials.js';
 import { CredentialsError } from './errors.js';
-import { ConnectionGate, type GateRefusal, type SocketAddress } from './connection-gate.js';
 import { type FrameGuard, type FrameProblem, guardFrames } from './frame-guard.js';
 import { Interceptors, type PublishInterceptor } from './interceptors.js';
 import { type Listener, listenMqtt, listenWebSocket, type TlsMaterial } from './listeners.js';

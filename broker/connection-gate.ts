@@ -54,7 +54,9 @@ export class ConnectionGate {
   constructor(limits: GateLimits, onRefuse: (refusal: GateRefusal) => void) {
     const { loginTimeoutMs, maxPendingPerAddress } = limits;
     if (!Number.isSafeInteger(loginTimeoutMs) || loginTimeoutMs < 1)
-      throw new RangeError(`the login timeout must be a positive integer of ms, not ${loginTimeoutMs}`);
+      throw new RangeError(
+        `the login timeout must be a positive integer of ms, not ${loginTimeoutMs}`,
+      );
     if (!Number.isSafeInteger(maxPendingPerAddress) || maxPendingPerAddress < 0)
       throw new RangeError(
         `the most pending connections per address must be an integer >= 0, not ${maxPendingPerAddress}`,

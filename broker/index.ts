@@ -38,7 +38,6 @@ export {
 export { attachIngress, type EmbeddedIngressOptions, isInferTopic } from './embedded-ingress.js';
 export { BrokerListenError, CredentialsError } from './errors.js';
 export { FrameMeter, type OversizeFrame } from './frame-guard.js';
-export { protocolProblem } from './protocol-check.js';
 export type {
   Ingress,
   IngressStats,
@@ -63,3 +62,4 @@ export {
   type ScryptParams,
   verifyPassword,
 } from './password.js';
+export { protocolProblem } from './protocol-check.js';
