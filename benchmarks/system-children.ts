@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, onPath, waitForPort } from '../cli/up/net.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const CLI_SOURCE = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 /** Extra node flags for the service processes, e.g. `--cpu-prof` to profile them. */
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const STOP_TIMEOUT_MS = 5000;
@@ -68,6 +69,14 @@ function stopper(child: ChildProcess, exited: Promise<void>): () => Promise<void
   };
 }
 
+/** More of `startCli`. */
+export interface CliOptions {
+  /** More environment variables for the child. */
+  readonly extraEnv?: Readonly<Record<string, string>>;
+  /** Run the TypeScript source through tsx instead of the build (no `npm run build` needed). */
+  readonly fromSource?: boolean;
+}
+
 /**
  * Runs `edgesplit {args}` and resolves once a line of its output matches `ready`; rejects if
  * it exits or stays silent for `timeoutMs`.
@@ -78,11 +87,14 @@ export async function startCli(
   env: ServiceEnv,
   ready: RegExp,
   timeoutMs = 15_000,
+  options: CliOptions = {},
 ): Promise<Child> {
-  assertBuilt();
-  const child = spawn(process.execPath, [...NODE_ARGS, CLI, ...args], {
+  if (options.fromSource !== true) assertBuilt();
+  const entry = options.fromSource === true ? ['--import', 'tsx', CLI_SOURCE] : [CLI];
+  const child = spawn(process.execPath, [...NODE_ARGS, ...entry, ...args], {
     env: {
       ...process.env,
+      ...options.extraEnv,
       MQTT_URL: env.mqttUrl,
       REDIS_URL: env.redisUrl,
       EDGESPLIT_TOPIC_PREFIX: env.topicPrefix,

@@ -23,7 +23,7 @@ import {
   stopAll,
 } from './system-stack.js';
 
-export const SCENARIOS = ['reaction', 'requests'] as const;
+export const SCENARIOS = ['reaction', 'requests', 'flood'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface RunOptions {

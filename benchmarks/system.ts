@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { type FloodResult, floodLines, floodPlanOf, measureFlood } from './system-flood.js';
 import { loopbackCeiling, measureLoopback } from './system-loopback.js';
 import {
   type BrokerRun,
@@ -13,11 +14,12 @@ import { BROKER_KINDS, type BrokerKind, LAYOUTS, type Layout } from './system-st
 
 /**
  * `npm run bench:system [-- --quick] [--json] [--brokers embedded,mosquitto]
- *   [--only reaction,requests] [--layout single|processes] [--edge-workers 1] [--seed 3]`
+ *   [--only reaction,requests,flood] [--layout single|processes] [--edge-workers 1] [--seed 3]`
  *
  * For each broker (the embedded aedes broker and a private Mosquitto): the reaction time from a
  * link change to the new decision at N = 200 UEs, and the overhead of a zero-compute request
- * through broker, ingress, BullMQ and edge workers, one at a time and under load.
+ * through broker, ingress, BullMQ and edge workers, one at a time and under load. Once, for the
+ * embedded broker: login time and round trips of a legitimate client during floods.
  */
 
 interface Args {
@@ -74,7 +76,8 @@ async function main(): Promise<number> {
   const args = parseCliArgs(process.argv.slice(2));
   const runId = randomBytes(3).toString('hex');
   const runs: BrokerRun[] = [];
-  for (const broker of args.brokers) {
+  const perBroker = args.scenarios.some((scenario) => scenario !== 'flood');
+  for (const broker of perBroker ? args.brokers : []) {
     const log = (line: string) => {
       if (!args.json) process.stderr.write(`${broker}: ${line}\n`);
     };
@@ -88,6 +91,11 @@ async function main(): Promise<number> {
       log,
     };
     runs.push(await benchBroker(options, broker, runId));
+  }
+  let flood: FloodResult | undefined;
+  if (args.scenarios.includes('flood')) {
+    if (!args.json) process.stderr.write('embedded: logins and round trips during floods ...\n');
+    flood = await measureFlood(floodPlanOf(args.quick));
   }
   const loopback = await measureLoopback();
   const targets = targetChecks(runs);
@@ -105,8 +113,13 @@ async function main(): Promise<number> {
       : { ceiling: loopbackCeiling(loopback, tensorBytes, TARGETS.perSecond) }),
   };
   if (args.json)
-    process.stdout.write(`${JSON.stringify({ settings, runs, targets, machine }, null, 2)}\n`);
-  else printTable(runs, targets, settings, machine);
+    process.stdout.write(
+      `${JSON.stringify({ settings, runs, targets, machine, ...(flood === undefined ? {} : { flood }) }, null, 2)}\n`,
+    );
+  else {
+    printTable(runs, targets, settings, machine);
+    if (flood !== undefined) process.stdout.write(`\n${floodLines(flood).join('\n')}\n`);
+  }
   return 0;
 }
 

@@ -1,7 +1,7 @@
 /** The embedded MQTT broker: aedes with authentication, ACLs and a payload limit. */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import {
   assertTopicPrefix,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -10,9 +10,10 @@ import {
 } from '../proto/index.js';
 import { accessControl, remoteOf } from './access-control.js';
 import { Authenticator } from './authenticator.js';
+import { ConnectionGate, type GateRefusal, type SocketAddress } from './connection-gate.js';
 import { readCredentialsFile, type TokenRecord, type UserRecord } from './credentials.js';
 import { CredentialsError } from './errors.js';
-import { guardFrames, type OversizeFrame } from './frame-guard.js';
+import { type FrameGuard, type FrameProblem, guardFrames } from './frame-guard.js';
 import { HashGate } from './hash-gate.js';
 import { Interceptors, type PublishInterceptor } from './interceptors.js';
 import { type Listener, listenMqtt, listenWebSocket, type TlsMaterial } from './listeners.js';
@@ -26,6 +27,7 @@ import {
 import { LoginGuard, type LoginStats } from './login-guard.js';
 import { type LoginLimits, resolveLoginLimits } from './login-limits.js';
 import { LoginThrottle } from './login-throttle.js';
+import { protocolProblem } from './protocol-check.js';
 
 /** Where identities come from; at least one source is required. */
 export interface BrokerAuthOptions {
@@ -117,6 +119,32 @@ export interface BrokerOptions {
    */
   maxInterceptedBytes?: number;
   /**
+   * Milliseconds from accepting a TCP connection to its successful login: TLS handshake,
+   * WebSocket upgrade, CONNECT and authentication together. Later, the socket is closed.
+   * @defaultValue 10,000 (`DEFAULT_CONNECT_TIMEOUT_MS`)
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Most connections of one remote address that have not logged in yet; a connection beyond
+   * it is closed as soon as it is accepted. 0: no limit.
+   * @defaultValue 64 (`DEFAULT_MAX_PENDING_PER_ADDRESS`)
+   */
+  maxPendingPerAddress?: number;
+  /**
+   * Most bytes read from a connection before it has authenticated, its CONNECT (with the last
+   * will) included; a CONNECT announcing more is refused and the connection closed before the
+   * broker buffers it.
+   * @defaultValue 64 KiB (`DEFAULT_MAX_CONNECT_BYTES`)
+   */
+  maxConnectBytes?: number;
+  /**
+   * Milliseconds a packet may take from its first byte to its last, whatever the client's
+   * keepalive; a connection with a packet incomplete for longer is closed. Big payloads over
+   * slow links need it long enough.
+   * @defaultValue 60,000 (`DEFAULT_PACKET_TIMEOUT_MS`)
+   */
+  packetTimeoutMs?: number;
+  /**
    * Where log lines go, including one per refused connect, publish or subscribe.
    * @defaultValue timestamped lines on stderr
    */
@@ -133,6 +161,8 @@ export interface BrokerStats {
   readonly refused: RefusalCounts;
   /** Logins accepted, refused, held back, hashes computed; undefined when auth is off. */
   readonly logins: LoginStats | undefined;
+  /** Connections accepted but not logged in yet. */
+  readonly pendingLogins: number;
 }
 
 /** A running broker. */
@@ -158,10 +188,66 @@ const MQTT_MAX_REMAINING = 268_435_455;
  */
 const FRAME_HEADROOM = 5 * 65_537 + 16;
 
-function frameKind(frame: OversizeFrame): RefusalKind {
-  if (frame.type === 3) return 'publish';
-  if (frame.type === 8 || frame.type === 10) return 'subscribe';
+/** Default of `BrokerOptions.connectTimeoutMs`. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Default of `BrokerOptions.maxPendingPerAddress`. */
+export const DEFAULT_MAX_PENDING_PER_ADDRESS = 64;
+/** Default of `BrokerOptions.maxConnectBytes`. */
+export const DEFAULT_MAX_CONNECT_BYTES = 64 * 1024;
+/** Default of `BrokerOptions.packetTimeoutMs`. */
+export const DEFAULT_PACKET_TIMEOUT_MS = 60_000;
+
+function packetKind(type: number): RefusalKind {
+  if (type === 3) return 'publish';
+  if (type === 8 || type === 10) return 'subscribe';
   return 'connect';
+}
+
+function frameRefusal(problem: FrameProblem): { kind: RefusalKind; reason: string } {
+  switch (problem.kind) {
+    case 'oversize':
+      return {
+        kind: packetKind(problem.type),
+        reason: problem.beforeAuth
+          ? `packet of ${problem.length} bytes before authentication exceeds the limit of ${problem.limit}`
+          : `packet of ${problem.length} bytes exceeds the limit of ${problem.limit}`,
+      };
+    case 'malformed':
+      return { kind: packetKind(problem.type), reason: 'malformed packet length' };
+    case 'pre-auth bytes':
+      return {
+        kind: 'connect',
+        reason: `${problem.bytes} bytes before authentication exceed the limit of ${problem.limit}`,
+      };
+    case 'timeout':
+      return {
+        kind: packetKind(problem.type),
+        reason: `packet incomplete after ${problem.ms} ms`,
+      };
+  }
+}
+
+function gateReason(refusal: GateRefusal): string {
+  switch (refusal.kind) {
+    case 'timeout':
+      return `no login within ${refusal.ms} ms`;
+    case 'cap':
+      return `already ${refusal.max} connections of this address are logging in`;
+    case 'bytes':
+      return `more than ${refusal.max} bytes before login`;
+  }
+}
+
+function positiveInteger(name: string, value: number, min = 1): number {
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new RangeError(`${name} must be an integer >= ${min}, not ${value}`);
+  return value;
+}
+
+/** The socket that carries a client: its own for TCP and TLS, the HTTP request's for WebSocket. */
+function socketOf(client: Client): SocketAddress {
+  const conn = client.conn as SocketAddress;
+  return conn.remoteAddress === undefined && client.req !== undefined ? client.req.socket : conn;
 }
 
 async function loadLogins(options: BrokerOptions): Promise<LoginGuard | undefined> {
@@ -198,6 +284,23 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes < 1)
     throw new RangeError(`maxPayloadBytes must be a positive integer, not ${maxPayloadBytes}`);
   const maxFrameBytes = Math.min(maxPayloadBytes + FRAME_HEADROOM, MQTT_MAX_REMAINING);
+  const connectTimeoutMs = positiveInteger(
+    'connectTimeoutMs',
+    options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+  );
+  const maxPreAuthBytes = positiveInteger(
+    'maxConnectBytes',
+    options.maxConnectBytes ?? DEFAULT_MAX_CONNECT_BYTES,
+  );
+  const packetTimeoutMs = positiveInteger(
+    'packetTimeoutMs',
+    options.packetTimeoutMs ?? DEFAULT_PACKET_TIMEOUT_MS,
+  );
+  const maxPendingPerAddress = positiveInteger(
+    'maxPendingPerAddress',
+    options.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS,
+    0,
+  );
 
   const logins = await loadLogins(options);
   const refusals = new RefusalLog(logger);
@@ -211,8 +314,51 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     logger,
   );
 
+  const gate = new ConnectionGate(
+    { loginTimeoutMs: connectTimeoutMs, maxPendingPerAddress },
+    (refusal) => {
+      if (refusal.kind === 'cap') refusals.recordThrottled('gate-cap', refusalOfGate(refusal));
+      else refusals.record(refusalOfGate(refusal));
+    },
+  );
+  const refusalOfGate = (refusal: GateRefusal) => ({
+    kind: 'connect' as const,
+    clientId: undefined,
+    username: undefined,
+    reason: gateReason(refusal),
+    remote: refusal.remote,
+  });
+  const guards = new WeakMap<Client, FrameGuard>();
+
   const aedes = await Aedes.createBroker({
     ...access.hooks,
+    preConnect: (client, packet, callback) => {
+      const problem = protocolProblem(packet);
+      if (problem === undefined) {
+        access.hooks.preConnect(client, packet, callback);
+        return;
+      }
+      const remote = remoteOf(client);
+      refusals.record({
+        kind: 'connect',
+        clientId: packet.clientId,
+        username: packet.username,
+        reason: problem,
+        ...(remote === undefined ? {} : { remote }),
+      });
+      // [MQTT-3.1.2-1]: a wrong protocol name may be answered by closing the connection.
+      callback(new Error(problem), false);
+    },
+    // From here on, the client is no longer a login in progress: no login deadline, the full
+    // packet limit, and it no longer counts against its address's cap.
+    authenticate: (client, username, password, done) =>
+      access.hooks.authenticate(client, username, password, (error, success) => {
+        if (!error && success) {
+          guards.get(client)?.authenticated();
+          gate.settle(socketOf(client));
+        }
+        done(error, success);
+      }),
     // Interceptors run where a publish is authorized: synchronously as aedes parses it, so a
     // client paused here reads nothing more (later hooks run after I/O that reads on).
     authorizePublish: (client, packet, callback) =>
@@ -225,34 +371,33 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     // Client ids get the username as a prefix (see access-control.ts); MQTT 3.1's 23-character
     // limit would then refuse ordinary ids.
     maxClientsIdLength: 65_600,
-    connectTimeout: 10_000,
+    connectTimeout: connectTimeoutMs,
   });
 
   let connections = 0;
   const accept = (stream: Duplex, request?: IncomingMessage) => {
     connections += 1;
     const client = aedes.handle(stream, request);
-    guardFrames(stream, maxFrameBytes, (frame) => {
+    const limits = { maxFrameBytes, maxPreAuthBytes, packetTimeoutMs };
+    const guard = guardFrames(stream, limits, (problem) => {
       const remote = remoteOf(client);
       refusals.record({
-        kind: frameKind(frame),
+        ...frameRefusal(problem),
         clientId: client.id ?? undefined,
         username: access.identityOf(client)?.username,
-        reason:
-          frame.length < 0
-            ? 'malformed packet length'
-            : `packet of ${frame.length} bytes exceeds the limit of ${maxFrameBytes}`,
         ...(remote === undefined ? {} : { remote }),
       });
     });
+    guards.set(client, guard);
   };
 
   const listeners: Listener[] = [];
   const closeAll = async () => {
+    gate.clear();
     await Promise.all(listeners.map((listener) => listener.close()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
   };
-  const common = { host, tls: options.tls, logger, accept };
+  const common = { host, tls: options.tls, logger, gate, maxPreAuthBytes, accept };
   try {
     listeners.push(await listenMqtt({ ...common, port: options.port ?? 1883 }));
     if (options.wsPort !== undefined)
@@ -285,6 +430,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       connections,
       refused: refusals.counts(),
       logins: logins?.stats(),
+      pendingLogins: gate.pending,
     }),
     publish: (topic, payload) =>
       new Promise<void>((resolve, reject) => {

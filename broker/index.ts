@@ -25,6 +25,10 @@ export {
   type BrokerOptions,
   type BrokerStats,
   createBroker,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECT_BYTES,
+  DEFAULT_MAX_PENDING_PER_ADDRESS,
+  DEFAULT_PACKET_TIMEOUT_MS,
 } from './broker.js';
 export {
   MIN_TOKEN_LENGTH,
@@ -70,3 +74,4 @@ export {
   type ScryptParams,
   verifyPassword,
 } from './password.js';
+export { protocolProblem } from './protocol-check.js';

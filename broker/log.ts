@@ -37,10 +37,15 @@ export interface Refusal {
   readonly remote?: string;
 }
 
+/** Least time between two lines of one throttled kind of refusal. */
+const THROTTLE_MS = 1000;
+
 /** Logs every refused action and counts it by kind. */
 export class RefusalLog {
   readonly #logger: Logger;
   readonly #counts: RefusalCounts = { connect: 0, publish: 0, subscribe: 0, forward: 0 };
+  /** Per throttle key: when its last line was written, and how many went unlogged since. */
+  readonly #throttled = new Map<string, { at: number; unlogged: number }>();
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -56,6 +61,27 @@ export class RefusalLog {
       `reason=${logText(refusal.reason)}`,
     ];
     this.#logger.warn(`refused ${refusal.kind}: ${fields.join(' ')}`);
+  }
+
+  /**
+   * Counts like `record`, but logs at most one line a second per `key`, saying how many were
+   * left unlogged before it: for refusals a flood can cause thousands of times a second.
+   */
+  recordThrottled(key: string, refusal: Refusal): void {
+    const now = Date.now();
+    const last = this.#throttled.get(key);
+    if (last !== undefined && now - last.at < THROTTLE_MS) {
+      this.#counts[refusal.kind] += 1;
+      last.unlogged += 1;
+      return;
+    }
+    const unlogged = last?.unlogged ?? 0;
+    this.#throttled.set(key, { at: now, unlogged: 0 });
+    this.record(
+      unlogged === 0
+        ? refusal
+        : { ...refusal, reason: `${refusal.reason} (and ${unlogged} more not logged)` },
+    );
   }
 
   counts(): RefusalCounts {

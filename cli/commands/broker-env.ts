@@ -15,6 +15,10 @@ export const BROKER_ENV = {
   /** `username:role:token` or `username:ue:UE:token`, comma-separated. */
   tokens: 'EDGESPLIT_TOKENS',
   maxPayload: 'EDGESPLIT_MAX_PAYLOAD',
+  connectTimeout: 'EDGESPLIT_CONNECT_TIMEOUT_MS',
+  maxPendingPerAddress: 'EDGESPLIT_MAX_PENDING_PER_ADDRESS',
+  maxConnectBytes: 'EDGESPLIT_MAX_CONNECT_BYTES',
+  packetTimeout: 'EDGESPLIT_PACKET_TIMEOUT_MS',
 } as const;
 
 /** Environment variables of the login limits (docs/security.md), one per limit. */
@@ -47,6 +51,10 @@ Environment (flags win):
                            "UE:N" (generations 1 to N; its key is then generation N + 1)
   ${BROKER_ENV.auth}=off       same as --no-auth
   ${BROKER_ENV.maxPayload}    same as --max-payload
+  ${BROKER_ENV.connectTimeout}, ${BROKER_ENV.maxPendingPerAddress},
+  ${BROKER_ENV.maxConnectBytes}, ${BROKER_ENV.packetTimeout}
+                           same as --connect-timeout, --max-pending-per-address,
+                           --max-connect-bytes, --packet-timeout
   ${ENV.redisUrl} (redis://127.0.0.1:6379), ${ENV.redisPrefix} (${DEFAULT_REDIS_PREFIX}), ${ENV.topicPrefix} (${DEFAULT_TOPIC_PREFIX})
 Login throttling and hashing limits (defaults; see docs/security.md):
 ${loginEnvHelp}

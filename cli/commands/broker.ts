@@ -7,6 +7,10 @@ import {
   type BrokerOptions,
   CredentialsError,
   createBroker,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECT_BYTES,
+  DEFAULT_MAX_PENDING_PER_ADDRESS,
+  DEFAULT_PACKET_TIMEOUT_MS,
   hashPassword,
   type Ingress,
   isRole,
@@ -39,6 +43,10 @@ interface BrokerFlags {
   readonly credentials?: string;
   readonly auth: boolean;
   readonly maxPayload?: number;
+  readonly connectTimeout?: number;
+  readonly maxPendingPerAddress?: number;
+  readonly maxConnectBytes?: number;
+  readonly packetTimeout?: number;
   readonly ingress: boolean;
 }
 
@@ -47,6 +55,17 @@ class UsageError extends Error {}
 function parseBytes(value: string): number {
   if (!/^\d{1,12}$/.test(value) || Number(value) < 1)
     throw new InvalidArgumentError('must be a positive number of bytes');
+  return Number(value);
+}
+
+function parseMs(value: string): number {
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 1)
+    throw new InvalidArgumentError('must be a positive number of milliseconds');
+  return Number(value);
+}
+
+function parseCount(value: string): number {
+  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('must be a whole number >= 0');
   return Number(value);
 }
 
@@ -60,11 +79,6 @@ function fromEnv<T>(flag: T | undefined, name: string, parse: (text: string) => 
   } catch (error) {
     throw new UsageError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
   }
-}
-
-function parseCount(value: string): number {
-  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('must be a whole number');
-  return Number(value);
 }
 
 /** The login limits set in the environment, checked together with the defaults. */
@@ -121,6 +135,17 @@ async function brokerOptions(flags: BrokerFlags, tokens: TokenRecord[]): Promise
     loginLimits: loginLimitsFromEnv(),
     maxPayloadBytes:
       fromEnv(flags.maxPayload, BROKER_ENV.maxPayload, parseBytes) ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    connectTimeoutMs:
+      fromEnv(flags.connectTimeout, BROKER_ENV.connectTimeout, parseMs) ??
+      DEFAULT_CONNECT_TIMEOUT_MS,
+    maxPendingPerAddress:
+      fromEnv(flags.maxPendingPerAddress, BROKER_ENV.maxPendingPerAddress, parseCount) ??
+      DEFAULT_MAX_PENDING_PER_ADDRESS,
+    maxConnectBytes:
+      fromEnv(flags.maxConnectBytes, BROKER_ENV.maxConnectBytes, parseBytes) ??
+      DEFAULT_MAX_CONNECT_BYTES,
+    packetTimeoutMs:
+      fromEnv(flags.packetTimeout, BROKER_ENV.packetTimeout, parseMs) ?? DEFAULT_PACKET_TIMEOUT_MS,
     topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
     ...(wsPort === undefined ? {} : { wsPort }),
     ...(tlsKey === undefined || tlsCert === undefined
@@ -256,6 +281,30 @@ export function registerBrokerCommands(program: Command): void {
       new Option('--max-payload <bytes>', 'largest payload accepted (default 16 MiB)').argParser(
         parseBytes,
       ),
+    )
+    .addOption(
+      new Option(
+        '--connect-timeout <ms>',
+        `time from accept to login (TLS handshake, WebSocket upgrade, CONNECT, authentication) (default ${DEFAULT_CONNECT_TIMEOUT_MS})`,
+      ).argParser(parseMs),
+    )
+    .addOption(
+      new Option(
+        '--max-pending-per-address <n>',
+        `most connections of one address still logging in; 0: no limit (default ${DEFAULT_MAX_PENDING_PER_ADDRESS})`,
+      ).argParser(parseCount),
+    )
+    .addOption(
+      new Option(
+        '--max-connect-bytes <bytes>',
+        `most bytes read before authentication, CONNECT and will included (default ${DEFAULT_MAX_CONNECT_BYTES})`,
+      ).argParser(parseBytes),
+    )
+    .addOption(
+      new Option(
+        '--packet-timeout <ms>',
+        `longest a packet may take from first to last byte, whatever the keepalive (default ${DEFAULT_PACKET_TIMEOUT_MS})`,
+      ).argParser(parseMs),
     )
     .option('--no-ingress', 'do not run the ingress (infer messages to BullMQ jobs)')
     .addHelpText('after', ENV_HELP);
