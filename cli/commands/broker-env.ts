@@ -1,6 +1,7 @@
 /** The environment `edgesplit broker` reads, and its help text. */
 import { ROLES } from '../../broker/index.js';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, ENV } from '../../proto/index.js';
+import { QUEUE_BOUNDS_HELP } from './queue-bounds-env.js';
 
 /** Environment variables of `edgesplit broker`, besides proto's `ENV`. */
 export const BROKER_ENV = {
@@ -28,4 +29,5 @@ Environment (flags win):
   ${BROKER_ENV.auth}=off       same as --no-auth
   ${BROKER_ENV.maxPayload}    same as --max-payload
   ${ENV.redisUrl} (redis://127.0.0.1:6379), ${ENV.redisPrefix} (${DEFAULT_REDIS_PREFIX}), ${ENV.topicPrefix} (${DEFAULT_TOPIC_PREFIX})
+  ${QUEUE_BOUNDS_HELP}
 Roles: ${ROLES.join(', ')}.`;
