@@ -19,14 +19,19 @@ export class DecisionBook {
   readonly #known = new Map<string, Known>();
   readonly #topicPrefix: string;
   readonly #drainMs: number;
+  readonly #unknownUntil: number;
 
   /**
    * `drainMs`: after a UE's decision drops to 0 units, requests made under an earlier epoch are
    * still taken for this long (they were sent before the UE learnt of the change).
+   * `startGraceMs`: for this long from now, a UE whose decision is not known yet is taken as
+   * having units: the retained decisions may still be on their way (a persistent session
+   * delivers the requests it kept before them).
    */
-  constructor(topicPrefix: string, drainMs: number) {
+  constructor(topicPrefix: string, drainMs: number, startGraceMs: number, now = Date.now()) {
     this.#topicPrefix = topicPrefix;
     this.#drainMs = drainMs;
+    this.#unknownUntil = now + startGraceMs;
   }
 
   /** UEs with a known decision. */
@@ -56,7 +61,9 @@ export class DecisionBook {
   admits(ue: string, epoch: number, now = Date.now()): UnitsVerdict {
     const known = this.#known.get(ue);
     if (known === undefined)
-      return { ok: false, reason: `UE "${ue}" has no decision from the scheduler` };
+      return now < this.#unknownUntil
+        ? { ok: true }
+        : { ok: false, reason: `UE "${ue}" has no decision from the scheduler` };
     if (known.units > 0) return { ok: true };
     if (epoch < known.epoch && now - known.at < this.#drainMs) return { ok: true };
     return {

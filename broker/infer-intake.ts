@@ -87,6 +87,14 @@ export interface IntakeOptions {
    */
   drainMs?: number;
   /**
+   * For this long after the ingress starts, a UE whose decision it has not seen yet is served
+   * as if it had units, in ms: retained decisions may still be arriving (a persistent session
+   * delivers its kept requests first; after a broker restart the scheduler publishes them
+   * again on reconnecting). Bounded by the UE's waiting bound like any request.
+   * @defaultValue 5000
+   */
+  decisionGraceMs?: number;
+  /**
    * Largest `infer` payload decoded; a bigger one gets a PAYLOAD_TOO_LARGE error.
    * @defaultValue 16 MiB (`DEFAULT_MAX_PAYLOAD_BYTES`)
    */
@@ -182,7 +190,11 @@ export function openInferIntake(
     throw new RangeError(`claimTtlSeconds (${ttl}) must be at least jobTtlSeconds (${jobTtl})`);
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   const timeoutMs = positive('redisTimeoutMs', options.redisTimeoutMs ?? 5000);
-  const decisions = new DecisionBook(topicPrefix, options.drainMs ?? 10_000);
+  const decisions = new DecisionBook(
+    topicPrefix,
+    options.drainMs ?? 10_000,
+    options.decisionGraceMs ?? 5000,
+  );
 
   // Small commands (job checks, BullMQ adds) of requests handled at once share writes; the
   // tensors go on a connection of their own, as pipelining would copy each into its batch.

@@ -78,7 +78,13 @@ class World {
     run += 1;
     const prefix = `${PREFIX}-${run}`;
     const broker = await createBroker({ port: 0, host: '127.0.0.1', auth: { tokens }, logger });
-    const common = { redisUrl: REDIS_URL, redisPrefix: prefix, topicPrefix: P, ...bounds };
+    const common = {
+      redisUrl: REDIS_URL,
+      redisPrefix: prefix,
+      topicPrefix: P,
+      decisionGraceMs: 0,
+      ...bounds,
+    };
     const ingress =
       frontEnd === 'as an MQTT client'
         ? await startIngress({

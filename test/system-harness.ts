@@ -67,12 +67,7 @@ export class RunningSystem {
       await this.startBroker();
     } else {
       this.mqttUrl = testMosquittoUrl();
-      this.ingress = this.group.start(
-        'ingress',
-        ['ingress', '--client-id', `ingress-${this.redisPrefix}`],
-        this.env(),
-      );
-      await this.ingress.waitFor('stderr', /subscribed to/);
+      await this.startIngress();
     }
     this.observer = await SystemObserver.open(this.mqttUrl, this.topicPrefix);
     this.scheduler = this.group.start('scheduler', ['scheduler'], this.env());
@@ -81,6 +76,7 @@ export class RunningSystem {
     await waitUntil(
       'every edge worker online',
       () => this.observer.onlineUnits() === this.options.workers * this.options.units,
+      60_000,
     );
   }
 
@@ -95,6 +91,18 @@ export class RunningSystem {
     this.ingress = broker;
     await broker.waitFor('stderr', /ingress in the broker takes/);
     return broker;
+  }
+
+  /** Starts (or restarts) the standalone ingress, always with the same persistent session. */
+  async startIngress(): Promise<CliProcess> {
+    const ingress = this.group.start(
+      'ingress',
+      ['ingress', '--client-id', `ingress-${this.redisPrefix}`],
+      this.env(),
+    );
+    this.ingress = ingress;
+    await ingress.waitFor('stderr', /subscribed to/);
+    return ingress;
   }
 
   startWorker(id: string): CliProcess {
