@@ -8,6 +8,7 @@ import {
   type ErrorReport,
   type InferRequest,
   type InferResult,
+  isRetryableError,
   type LinkEstimate,
   type Profile,
   type Tensor,
@@ -291,7 +292,8 @@ export class UeAgent extends TypedEvents<AgentEvents> {
   }
 
   private onError(report: ErrorReport): void {
-    if (report.requestId !== undefined) this.tracker.settleError(report.requestId, report.message);
+    if (report.requestId !== undefined)
+      this.tracker.settleError(report.requestId, report.message, isRetryableError(report.code));
     this.emit('error', report);
   }
 }

@@ -360,12 +360,13 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
         done(error, success);
       }),
     // Interceptors run where a publish is authorized: synchronously as aedes parses it, so a
-    // client paused here reads nothing more (later hooks run after I/O that reads on).
+    // client paused here reads nothing more (later hooks run after I/O that reads on). aedes
+    // writes the PUBACK only after this callback: a request is acknowledged once handled.
     authorizePublish: (client, packet, callback) =>
       access.hooks.authorizePublish(client, packet, (error) => {
         // client is null only for a will stored by an earlier broker: not a request.
-        if (!error && client !== null) interceptors.run(client, packet.topic, packet.payload);
-        callback(error ?? null);
+        if (error || client === null) callback(error ?? null);
+        else interceptors.run(client, packet.topic, packet.payload, () => callback(null));
       }),
 
     // Client ids get the username as a prefix (see access-control.ts); MQTT 3.1's 23-character

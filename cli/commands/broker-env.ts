@@ -1,6 +1,7 @@
 /** The environment `edgesplit broker` reads, and its help text. */
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits, ROLES } from '../../broker/index.js';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, ENV } from '../../proto/index.js';
+import { QUEUE_BOUNDS_HELP } from './queue-bounds-env.js';
 
 /** Environment variables of `edgesplit broker`, besides proto's `ENV`. */
 export const BROKER_ENV = {
@@ -56,6 +57,7 @@ Environment (flags win):
                            same as --connect-timeout, --max-pending-per-address,
                            --max-connect-bytes, --packet-timeout
   ${ENV.redisUrl} (redis://127.0.0.1:6379), ${ENV.redisPrefix} (${DEFAULT_REDIS_PREFIX}), ${ENV.topicPrefix} (${DEFAULT_TOPIC_PREFIX})
+  ${QUEUE_BOUNDS_HELP}
 Login throttling and hashing limits (defaults; see docs/security.md):
 ${loginEnvHelp}
 Roles: ${ROLES.join(', ')}.`;

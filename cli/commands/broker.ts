@@ -32,6 +32,7 @@ import {
 } from '../../proto/index.js';
 import { EXIT_USAGE, parsePort } from '../options.js';
 import { BROKER_ENV, ENV_HELP, LOGIN_ENV } from './broker-env.js';
+import { queueBoundsFromEnv } from './queue-bounds-env.js';
 import { registerUeKeyCommand } from './ue-key.js';
 
 interface BrokerFlags {
@@ -191,6 +192,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
         redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
         topicPrefix: options.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
         maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        ...queueBoundsFromEnv(),
       });
   } catch (error) {
     fail(error);

@@ -100,6 +100,16 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     this.emit('rejected', rejected);
   }
 
+  /**
+   * Publishes every current decision again, as it stands: after a reconnect, since a restarted
+   * broker has lost the retained decisions that UEs, edge workers and the ingress go by.
+   */
+  republish(): void {
+    if (!this.started || this.closed) return;
+    for (const [ue, decision] of this.decisions)
+      this.send(() => this.options.sink.publishDecision(ue, decision));
+  }
+
   /** Reports a transport failure that happened outside a solve. */
   fail(error: Error): void {
     this.emit('error', error);

@@ -80,6 +80,8 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
     concurrency,
   });
   errorTarget.engine = engine;
+  // Every later connect may be to a restarted broker, which lost the retained decisions.
+  client.on('connect', () => engine.republish());
   const shutdown = async () => {
     await engine.close();
     await endClient(client);
