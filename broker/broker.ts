@@ -14,6 +14,7 @@ import { CredentialsError } from './errors.js';
 import { guardFrames, type OversizeFrame } from './frame-guard.js';
 import { Interceptors, type PublishInterceptor } from './interceptors.js';
 import { type Listener, listenMqtt, listenWebSocket, type TlsMaterial } from './listeners.js';
+import { type RetainedStoreOptions, redisRetainedStore } from './retained-store.js';
 import {
   type Logger,
   type RefusalCounts,
@@ -99,6 +100,12 @@ export interface BrokerOptions {
    */
   maxInterceptedBytes?: number;
   /**
+   * Keep the scheduler's retained messages (decisions, `scheduler/status`) in Redis, so that
+   * they survive a restart of the broker (retained-store.ts).
+   * @defaultValue none: retained messages live in memory only
+   */
+  retainedStore?: RetainedStoreOptions;
+  /**
    * Where log lines go, including one per refused connect, publish or subscribe.
    * @defaultValue timestamped lines on stderr
    */
@@ -179,22 +186,37 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     logger,
   );
 
-  const aedes = await Aedes.createBroker({
-    ...access.hooks,
-    // Interceptors run where a publish is authorized: synchronously as aedes parses it, so a
-    // client paused here reads nothing more (later hooks run after I/O that reads on).
-    authorizePublish: (client, packet, callback) =>
-      access.hooks.authorizePublish(client, packet, (error) => {
-        // client is null only for a will stored by an earlier broker: not a request.
-        if (!error && client !== null) interceptors.run(client, packet.topic, packet.payload);
-        callback(error ?? null);
-      }),
+  const store =
+    options.retainedStore === undefined
+      ? undefined
+      : redisRetainedStore(options.retainedStore, topicPrefix, logger);
+  let aedes: Aedes;
+  try {
+    aedes = await createAedes(store?.persistence);
+  } catch (error) {
+    await store?.close();
+    throw error;
+  }
 
-    // Client ids get the username as a prefix (see access-control.ts); MQTT 3.1's 23-character
-    // limit would then refuse ordinary ids.
-    maxClientsIdLength: 65_600,
-    connectTimeout: 10_000,
-  });
+  async function createAedes(persistence: object | undefined): Promise<Aedes> {
+    return Aedes.createBroker({
+      ...(persistence === undefined ? {} : { persistence }),
+      ...access.hooks,
+      // Interceptors run where a publish is authorized: synchronously as aedes parses it, so a
+      // client paused here reads nothing more (later hooks run after I/O that reads on).
+      authorizePublish: (client, packet, callback) =>
+        access.hooks.authorizePublish(client, packet, (error) => {
+          // client is null only for a will stored by an earlier broker: not a request.
+          if (!error && client !== null) interceptors.run(client, packet.topic, packet.payload);
+          callback(error ?? null);
+        }),
+
+      // Client ids get the username as a prefix (see access-control.ts); MQTT 3.1's 23-character
+      // limit would then refuse ordinary ids.
+      maxClientsIdLength: 65_600,
+      connectTimeout: 10_000,
+    });
+  }
 
   let connections = 0;
   const accept = (stream: Duplex, request?: IncomingMessage) => {
@@ -219,6 +241,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const closeAll = async () => {
     await Promise.all(listeners.map((listener) => listener.close()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await store?.close();
   };
   const common = { host, tls: options.tls, logger, accept };
   try {
