@@ -58,3 +58,9 @@ export {
   type ScryptParams,
   verifyPassword,
 } from './password.js';
+export {
+  type RetainedStore,
+  type RetainedStoreOptions,
+  redisRetainedStore,
+  retainedKey,
+} from './retained-store.js';
