@@ -270,6 +270,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       this.emit('warning', new Error(offer.reason));
       return;
     }
+    if (offer.kind === 'stale') return;
     this.recorder.epoch(decision.epoch);
     if (offer.kind !== 'changed') return;
     this.emit('decision', decision);

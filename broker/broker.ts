@@ -28,6 +28,7 @@ import { LoginGuard, type LoginStats } from './login-guard.js';
 import { type LoginLimits, resolveLoginLimits } from './login-limits.js';
 import { LoginThrottle } from './login-throttle.js';
 import { protocolProblem } from './protocol-check.js';
+import { type RetainedStoreOptions, redisRetainedStore } from './retained-store.js';
 
 /** Where identities come from; at least one source is required. */
 export interface BrokerAuthOptions {
@@ -144,6 +145,12 @@ export interface BrokerOptions {
    * @defaultValue 60,000 (`DEFAULT_PACKET_TIMEOUT_MS`)
    */
   packetTimeoutMs?: number;
+  /**
+   * Keep the scheduler's retained messages (decisions, `scheduler/status`) in Redis, so that
+   * they survive a restart of the broker (retained-store.ts).
+   * @defaultValue none: retained messages live in memory only
+   */
+  retainedStore?: RetainedStoreOptions;
   /**
    * Where log lines go, including one per refused connect, publish or subscribe.
    * @defaultValue timestamped lines on stderr
@@ -330,50 +337,65 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   });
   const guards = new WeakMap<Client, FrameGuard>();
 
-  const aedes = await Aedes.createBroker({
-    ...access.hooks,
-    preConnect: (client, packet, callback) => {
-      const problem = protocolProblem(packet);
-      if (problem === undefined) {
-        access.hooks.preConnect(client, packet, callback);
-        return;
-      }
-      const remote = remoteOf(client);
-      refusals.record({
-        kind: 'connect',
-        clientId: packet.clientId,
-        username: packet.username,
-        reason: problem,
-        ...(remote === undefined ? {} : { remote }),
-      });
-      // [MQTT-3.1.2-1]: a wrong protocol name may be answered by closing the connection.
-      callback(new Error(problem), false);
-    },
-    // From here on, the client is no longer a login in progress: no login deadline, the full
-    // packet limit, and it no longer counts against its address's cap.
-    authenticate: (client, username, password, done) =>
-      access.hooks.authenticate(client, username, password, (error, success) => {
-        if (!error && success) {
-          guards.get(client)?.authenticated();
-          gate.settle(socketOf(client));
-        }
-        done(error, success);
-      }),
-    // Interceptors run where a publish is authorized: synchronously as aedes parses it, so a
-    // client paused here reads nothing more (later hooks run after I/O that reads on). aedes
-    // writes the PUBACK only after this callback: a request is acknowledged once handled.
-    authorizePublish: (client, packet, callback) =>
-      access.hooks.authorizePublish(client, packet, (error) => {
-        // client is null only for a will stored by an earlier broker: not a request.
-        if (error || client === null) callback(error ?? null);
-        else interceptors.run(client, packet.topic, packet.payload, () => callback(null));
-      }),
+  const store =
+    options.retainedStore === undefined
+      ? undefined
+      : redisRetainedStore(options.retainedStore, topicPrefix, logger);
+  let aedes: Aedes;
+  try {
+    aedes = await createAedes(store?.persistence);
+  } catch (error) {
+    await store?.close();
+    throw error;
+  }
 
-    // Client ids get the username as a prefix (see access-control.ts); MQTT 3.1's 23-character
-    // limit would then refuse ordinary ids.
-    maxClientsIdLength: 65_600,
-    connectTimeout: connectTimeoutMs,
-  });
+  async function createAedes(persistence: object | undefined): Promise<Aedes> {
+    return Aedes.createBroker({
+      ...(persistence === undefined ? {} : { persistence }),
+      ...access.hooks,
+      preConnect: (client, packet, callback) => {
+        const problem = protocolProblem(packet);
+        if (problem === undefined) {
+          access.hooks.preConnect(client, packet, callback);
+          return;
+        }
+        const remote = remoteOf(client);
+        refusals.record({
+          kind: 'connect',
+          clientId: packet.clientId,
+          username: packet.username,
+          reason: problem,
+          ...(remote === undefined ? {} : { remote }),
+        });
+        // [MQTT-3.1.2-1]: a wrong protocol name may be answered by closing the connection.
+        callback(new Error(problem), false);
+      },
+      // From here on, the client is no longer a login in progress: no login deadline, the full
+      // packet limit, and it no longer counts against its address's cap.
+      authenticate: (client, username, password, done) =>
+        access.hooks.authenticate(client, username, password, (error, success) => {
+          if (!error && success) {
+            guards.get(client)?.authenticated();
+            gate.settle(socketOf(client));
+          }
+          done(error, success);
+        }),
+      // Interceptors run where a publish is authorized: synchronously as aedes parses it, so a
+      // client paused here reads nothing more (later hooks run after I/O that reads on). aedes
+      // writes the PUBACK only after this callback: a request is acknowledged once handled.
+      authorizePublish: (client, packet, callback) =>
+        access.hooks.authorizePublish(client, packet, (error) => {
+          // client is null only for a will stored by an earlier broker: not a request.
+          if (error || client === null) callback(error ?? null);
+          else interceptors.run(client, packet.topic, packet.payload, () => callback(null));
+        }),
+
+      // Client ids get the username as a prefix (see access-control.ts); MQTT 3.1's 23-character
+      // limit would then refuse ordinary ids.
+      maxClientsIdLength: 65_600,
+      connectTimeout: connectTimeoutMs,
+    });
+  }
 
   let connections = 0;
   const accept = (stream: Duplex, request?: IncomingMessage) => {
@@ -397,6 +419,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     gate.clear();
     await Promise.all(listeners.map((listener) => listener.close()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await store?.close();
   };
   const common = { host, tls: options.tls, logger, gate, maxPreAuthBytes, accept };
   try {

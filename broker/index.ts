@@ -75,3 +75,10 @@ export {
   verifyPassword,
 } from './password.js';
 export { protocolProblem } from './protocol-check.js';
+
+export {
+  type RetainedStore,
+  type RetainedStoreOptions,
+  redisRetainedStore,
+  retainedKey,
+} from './retained-store.js';

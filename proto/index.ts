@@ -7,6 +7,13 @@ export {
   decodeMessage,
   encodeMessage,
 } from './codec.js';
+export {
+  type DecisionSnapshot,
+  decisionsKey,
+  epochKey,
+  readDecisionSnapshot,
+  readSnapshotEpoch,
+} from './decision-snapshot.js';
 export { ENV, envValue } from './env.js';
 export {
   asError,

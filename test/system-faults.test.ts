@@ -1,9 +1,11 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { answerKey, tailJobId, ueQueueName } from '../proto/index.js';
+import type { CliProcess } from './cli-process.js';
 import { PubackLog } from './puback-log.js';
 import { type FleetUe, runRequests, startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
+import { SystemObserver } from './system-observer.js';
 import { waitUntil } from './wait-until.js';
 
 const FAST_LINK = { uplinkMbps: 200, downlinkMbps: 200, rttMs: 2 };
@@ -61,6 +63,14 @@ function logPubacks(fleet: readonly FleetUe[]): Map<string, PubackLog> {
 /** The request ids each UE saw acknowledged so far, copied. */
 function ackedSoFar(logs: ReadonlyMap<string, PubackLog>): Map<string, Set<string>> {
   return new Map([...logs].map(([ue, log]) => [ue, new Set(log.acked)]));
+}
+
+/** The last packing an edge worker logged: its fingerprint and the units it serves. */
+function lastPacking(worker: CliProcess): { digest: string; units: number } | undefined {
+  const line = worker.matching('stderr', /: packing [0-9a-f]{12}: /).at(-1);
+  const match = line?.match(/packing ([0-9a-f]{12}): serves \d+ UEs with (\d+) units/);
+  if (match === null || match === undefined) return undefined;
+  return { digest: match[1] ?? '', units: Number(match[2]) };
 }
 
 describe('faults', () => {
@@ -153,4 +163,67 @@ describe('faults', () => {
     expectEachAnsweredOnce(fleet, sent);
     for (const ue of fleet) expect(ue.agent.counters().retried, ue.agent.id).toBe(0);
   }, 180_000);
+
+  it('SIGKILL of the broker, then of an edge worker: decisions and status come back from Redis, both workers log the same packing covering every unit, all 200 requests answered once', async () => {
+    const system = await RunningSystem.start({
+      broker: 'embedded',
+      workers: 2,
+      units: 4,
+      speedFactor: 3,
+      workerArgs: ['--lock-duration-ms', '2000', '--stalled-interval-ms', '1000'],
+    });
+    started.system = system;
+    const observer = system.observer;
+    const fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 20_000 });
+    started.fleet = fleet;
+    await waitUntil('a decision for every UE', () => observer.decisions.size === 8);
+    await waitUntil('R = 8', () => observer.scheduler?.units === 8);
+    const firstBroker = system.broker!;
+    expect(firstBroker.matching('stderr', /retained decisions kept in redis/)).toHaveLength(1);
+
+    await firstBroker.kill();
+    const broker = await system.startBroker();
+    // Every decision (one per UE) and the scheduler status, read back before any client connects.
+    await broker.waitFor('stderr', /retained store: \d+ retained messages restored from redis/);
+    expect(broker.matching('stderr', /retained store: 9 retained messages restored/)).toHaveLength(
+      1,
+    );
+    // A client subscribing afresh finds them retained.
+    const fresh = await SystemObserver.open(system.mqttUrl, system.topicPrefix);
+    try {
+      await waitUntil('retained decisions for all 8 UEs', () => fresh.decisions.size === 8);
+      await waitUntil('the retained scheduler status', () => fresh.scheduler !== undefined);
+      for (const [ue, decision] of observer.decisions)
+        expect(fresh.decisions.get(ue)?.epoch, ue).toBeGreaterThanOrEqual(decision.epoch);
+    } finally {
+      await fresh.close();
+    }
+    await waitUntil('both workers online again', () => observer.onlineUnits() === 8);
+
+    const victim = system.workers[1]!;
+    await victim.kill();
+    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4);
+    const restarted = system.startWorker('w2');
+    await restarted.waitFor('stderr', /online with 4 units/);
+    await waitUntil('R = 8 again', () => observer.scheduler?.units === 8);
+    const workers = [system.workers[0]!, restarted];
+    const unitsDecided = () =>
+      [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
+    await waitUntil('both workers to log the same packing, covering every unit decided', () => {
+      const [a, b] = workers.map(lastPacking);
+      return (
+        a !== undefined &&
+        b !== undefined &&
+        a.digest === b.digest &&
+        a.units + b.units === unitsDecided()
+      );
+    });
+    expect(unitsDecided()).toBeGreaterThan(4);
+
+    const sent = await runRequests(fleet, 200);
+    expect(sent).toBeGreaterThanOrEqual(200);
+    expectEachAnsweredOnce(fleet, sent);
+    const [a, b] = workers.map(lastPacking);
+    expect(a?.digest).toBe(b?.digest);
+  });
 });

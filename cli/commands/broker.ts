@@ -49,6 +49,7 @@ interface BrokerFlags {
   readonly maxConnectBytes?: number;
   readonly packetTimeout?: number;
   readonly ingress: boolean;
+  readonly retainedStore: boolean;
 }
 
 class UsageError extends Error {}
@@ -148,6 +149,14 @@ async function brokerOptions(flags: BrokerFlags, tokens: TokenRecord[]): Promise
     packetTimeoutMs:
       fromEnv(flags.packetTimeout, BROKER_ENV.packetTimeout, parseMs) ?? DEFAULT_PACKET_TIMEOUT_MS,
     topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
+    ...(flags.retainedStore
+      ? {
+          retainedStore: {
+            redisUrl: envValue(ENV.redisUrl) ?? 'redis://127.0.0.1:6379',
+            redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
+          },
+        }
+      : {}),
     ...(wsPort === undefined ? {} : { wsPort }),
     ...(tlsKey === undefined || tlsCert === undefined
       ? {}
@@ -184,7 +193,8 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
         : `, ${scheme === 'mqtts' ? 'wss' : 'ws'} port ${broker.wsPort}`;
     process.stderr.write(
       `edgesplit broker listening on ${scheme}://${options.host}:${broker.port}${ws}, ` +
-        `auth ${options.auth === 'off' ? 'OFF' : 'on'}, max payload ${options.maxPayloadBytes} bytes\n`,
+        `auth ${options.auth === 'off' ? 'OFF' : 'on'}, max payload ${options.maxPayloadBytes} bytes, ` +
+        `retained decisions ${options.retainedStore === undefined ? 'in memory only' : 'kept in redis'}\n`,
     );
     if (flags.ingress)
       ingress = attachIngress(broker, {
@@ -309,6 +319,10 @@ export function registerBrokerCommands(program: Command): void {
       ).argParser(parseMs),
     )
     .option('--no-ingress', 'do not run the ingress (infer messages to BullMQ jobs)')
+    .option(
+      '--no-retained-store',
+      "keep the scheduler's retained decisions and status in memory only, not in Redis (lost on restart)",
+    )
     .addHelpText('after', ENV_HELP);
   // Set before adding subcommands: commander copies the exit handler into them on creation.
   broker.exitOverride((error: CommanderError) =>

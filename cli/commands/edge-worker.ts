@@ -93,6 +93,11 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
         : {}),
       id: flags.id,
       units: flags.units,
+      onPacking: (packing) =>
+        process.stderr.write(
+          `edge worker ${flags.id}: packing ${packing.digest}: serves ${packing.served} UEs ` +
+            `with ${packing.units} units (${packing.ues} UEs on ${packing.workers} workers)\n`,
+        ),
       calibrate: flags.calibrate,
       ...(flags.models === undefined ? {} : { models: flags.models }),
       speedFactor: flags.speedFactor,
