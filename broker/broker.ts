@@ -27,6 +27,7 @@ import {
 import { LoginGuard, type LoginStats } from './login-guard.js';
 import { type LoginLimits, resolveLoginLimits } from './login-limits.js';
 import { LoginThrottle } from './login-throttle.js';
+import { publishOfflineOnDisconnect } from './presence.js';
 import { protocolProblem } from './protocol-check.js';
 import { type RetainedStoreOptions, redisRetainedStore } from './retained-store.js';
 
@@ -396,6 +397,8 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       connectTimeout: connectTimeoutMs,
     });
   }
+
+  publishOfflineOnDisconnect(aedes, topicPrefix, access.identityOf, logger);
 
   let connections = 0;
   const accept = (stream: Duplex, request?: IncomingMessage) => {
