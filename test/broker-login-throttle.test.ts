@@ -204,7 +204,7 @@ describe('login throttling', () => {
     expect(await login('127.0.5.1', 'ue-1', 'pw-1')).toBe('connected');
   });
 
-  it('lets a first login through during a flood of 200 parallel bad logins from another address, within 10 times a baseline login, the flood costing few hashes', async () => {
+  it('lets a first login through during a flood of 200 parallel bad logins from another address, within 10 times a baseline login, the flood costing few hashes and few log lines', async () => {
     const limits = DEFAULT_LOGIN_LIMITS;
     // Real password cost (scrypt N = 2^14, about 50 ms a hash) and the default limits.
     const { broker, lines } = await brokerWith(
@@ -242,11 +242,12 @@ describe('login throttling', () => {
     // An address hashes at most its free failures plus what it may have in flight at once.
     const floodHashes = loginStats(broker).hashes - hashesBefore - 1;
     expect(floodHashes).toBeLessThanOrEqual(limits.freeFailures + limits.maxPerAddress);
-    expect(
-      lines.some(
-        (line) => line.includes('remote=127.0.3.2:') && /reason="(busy|throttled): /.test(line),
-      ),
-    ).toBe(true);
+    // Refused unchecked, and logged once per kind (busy, throttled) in the quiet window, not 190 times.
+    const heldBack = lines.filter(
+      (line) => line.includes('remote=127.0.3.2:') && /reason="(busy|throttled): /.test(line),
+    );
+    expect(heldBack.length).toBeGreaterThan(0);
+    expect(heldBack.length).toBeLessThanOrEqual(2);
   });
 
   it('lets a user in from an address it used before during a flood of 200 bad logins from 200 addresses, within 10 times a baseline login; the hash queue refuses the excess at once (server unavailable)', async () => {
