@@ -116,17 +116,21 @@ export function accessControl(options: AccessControlOptions): AccessControl {
     reason: string,
     topic?: string,
     username?: string,
+    quietKey?: string,
   ) => {
     const rules = client === null ? undefined : rulesByClient.get(client);
     const remote = client === null ? undefined : remoteOf(client);
-    refusals.record({
-      kind,
-      clientId: client?.id ?? undefined,
-      username: rules?.identity.username ?? username,
-      reason,
-      ...(topic === undefined ? {} : { topic }),
-      ...(remote === undefined ? {} : { remote }),
-    });
+    refusals.record(
+      {
+        kind,
+        clientId: client?.id ?? undefined,
+        username: rules?.identity.username ?? username,
+        reason,
+        ...(topic === undefined ? {} : { topic }),
+        ...(remote === undefined ? {} : { remote }),
+      },
+      quietKey,
+    );
   };
 
   /** Why `rules` may not publish this, or undefined if they may. */
@@ -167,10 +171,15 @@ export function accessControl(options: AccessControlOptions): AccessControl {
         done(null, true);
         return;
       }
-      logins.login(addressKey(remoteAddressOf(client)), username, password).then(
+      const address = addressKey(remoteAddressOf(client));
+      logins.login(address, username, password).then(
         (outcome) => {
           if (!outcome.ok) {
-            refuse('connect', client, outcome.reason, undefined, username);
+            // Logins refused unchecked come as fast as a flood sends them: one line per address
+            // and kind now and then, the rest counted.
+            const quiet =
+              outcome.kind === 'bad' ? undefined : `${outcome.kind} logins from ${address}`;
+            refuse('connect', client, outcome.reason, undefined, username, quiet);
             done(authError(outcome.reason, RETURN_CODES[outcome.kind]), false);
             return;
           }

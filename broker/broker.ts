@@ -325,7 +325,11 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const gate = new ConnectionGate(
     { loginTimeoutMs: connectTimeoutMs, maxPendingPerAddress },
     (refusal) => {
-      if (refusal.kind === 'cap') refusals.recordThrottled('gate-cap', refusalOfGate(refusal));
+      if (refusal.kind === 'cap')
+        refusals.record(
+          refusalOfGate(refusal),
+          `connections over the per-address cap from ${refusal.remote}`,
+        );
       else refusals.record(refusalOfGate(refusal));
     },
   );

@@ -1,6 +1,7 @@
 /** Where the broker and ingress write their log lines, and the record of refused actions. */
 
 import { logText } from '../proto/index.js';
+import { ExpiringTable } from './expiring-table.js';
 
 /** A line-oriented logger; `console` fits. */
 export interface Logger {
@@ -37,51 +38,54 @@ export interface Refusal {
   readonly remote?: string;
 }
 
-/** Least time between two lines of one throttled kind of refusal. */
-const THROTTLE_MS = 1000;
+/** A refusal with a quiet key is logged at most once per key in this time. */
+export const QUIET_LOG_EVERY_MS = 10_000;
+/** Most quiet keys remembered; beyond it the oldest is forgotten (and may log again). */
+const MAX_QUIET_KEYS = 10_000;
 
-/** Logs every refused action and counts it by kind. */
+interface QuietWindow {
+  readonly until: number;
+  /** Refusals of this key not logged since the last line. */
+  suppressed: number;
+}
+
+/** Logs refused actions and counts each by kind. */
 export class RefusalLog {
   readonly #logger: Logger;
   readonly #counts: RefusalCounts = { connect: 0, publish: 0, subscribe: 0, forward: 0 };
-  /** Per throttle key: when its last line was written, and how many went unlogged since. */
-  readonly #throttled = new Map<string, { at: number; unlogged: number }>();
+  readonly #quiet = new ExpiringTable<QuietWindow>(6 * QUIET_LOG_EVERY_MS, MAX_QUIET_KEYS);
 
   constructor(logger: Logger) {
     this.#logger = logger;
   }
 
-  record(refusal: Refusal): void {
+  /**
+   * Counts and logs `refusal`. With a `quietKey` (what the refusals are alike in, e.g.
+   * `busy logins from 10.0.0.4`), refusals of that key are logged at most once every
+   * QUIET_LOG_EVERY_MS, the line saying how many were not logged since the previous one.
+   */
+  record(refusal: Refusal, quietKey?: string): void {
     this.#counts[refusal.kind] += 1;
+    let suppressed = 0;
+    if (quietKey !== undefined) {
+      const now = Date.now();
+      const window = this.#quiet.get(quietKey, now);
+      if (window !== undefined && now < window.until) {
+        window.suppressed += 1;
+        return;
+      }
+      suppressed = window?.suppressed ?? 0;
+      this.#quiet.set(quietKey, { until: now + QUIET_LOG_EVERY_MS, suppressed: 0 }, now);
+    }
     const fields = [
       `client=${logText(refusal.clientId)}`,
       `username=${logText(refusal.username)}`,
       ...(refusal.topic === undefined ? [] : [`topic=${logText(refusal.topic)}`]),
       ...(refusal.remote === undefined ? [] : [`remote=${refusal.remote}`]),
       `reason=${logText(refusal.reason)}`,
+      ...(suppressed === 0 ? [] : [`(${suppressed} more ${quietKey} not logged)`]),
     ];
     this.#logger.warn(`refused ${refusal.kind}: ${fields.join(' ')}`);
-  }
-
-  /**
-   * Counts like `record`, but logs at most one line a second per `key`, saying how many were
-   * left unlogged before it: for refusals a flood can cause thousands of times a second.
-   */
-  recordThrottled(key: string, refusal: Refusal): void {
-    const now = Date.now();
-    const last = this.#throttled.get(key);
-    if (last !== undefined && now - last.at < THROTTLE_MS) {
-      this.#counts[refusal.kind] += 1;
-      last.unlogged += 1;
-      return;
-    }
-    const unlogged = last?.unlogged ?? 0;
-    this.#throttled.set(key, { at: now, unlogged: 0 });
-    this.record(
-      unlogged === 0
-        ? refusal
-        : { ...refusal, reason: `${refusal.reason} (and ${unlogged} more not logged)` },
-    );
   }
 
   counts(): RefusalCounts {

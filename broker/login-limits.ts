@@ -36,7 +36,8 @@ export interface LoginLimits {
    */
   readonly trustMs: number;
   /**
-   * Most known (username, address) pairs; beyond it the least recently used one is dropped.
+   * Most known (username, address) pairs; beyond it the one whose last login is oldest is
+   * dropped.
    * @defaultValue 50000
    */
   readonly maxTrusted: number;

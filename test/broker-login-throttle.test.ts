@@ -132,7 +132,7 @@ async function untilSeen(broker: Broker, from: number, count: number): Promise<v
 
 describe('login throttling', () => {
   it('refuses an address past its free failures without hashing, even with the right password, and logs why; other and known addresses still log in; it gets in after its wait', async () => {
-    const backoffMs = 4000;
+    const backoffMs = 6000;
     const { broker, lines } = await brokerWith(
       { 'ue-1': 'pw-1', 'ue-2': 'pw-2' },
       { freeFailures: 3, backoffMs, maxBackoffMs: backoffMs },
@@ -184,27 +184,27 @@ describe('login throttling', () => {
   it('doubles the wait with each failure after it; failures from an address known for a user hold back only that pair', async () => {
     const { broker } = await brokerWith(
       { 'ue-1': 'pw-1' },
-      { freeFailures: 1, backoffMs: 1000, maxBackoffMs: 60_000 },
+      { freeFailures: 1, backoffMs: 2000, maxBackoffMs: 60_000 },
     );
     const login = (from: string, username: string, password: string) =>
       loginFrom(broker.port, from, username, password);
     expect(await login('127.0.5.1', 'ue-1', 'pw-1')).toBe('connected');
-    // Failures of the known pair itself: after the second, a 1 s wait.
+    // Failures of the known pair itself: after the second, a 2 s wait.
     expect(await login('127.0.5.1', 'ue-1', 'wrong')).toBe(BAD_USERNAME_OR_PASSWORD);
     expect(await login('127.0.5.1', 'ue-1', 'wrong')).toBe(BAD_USERNAME_OR_PASSWORD);
     expect(await login('127.0.5.1', 'ue-1', 'pw-1')).toBe(NOT_AUTHORIZED);
     // Other addresses are not held back by the failures of a known pair.
     expect(await login('127.0.5.2', 'ue-1', 'pw-1')).toBe('connected');
-    await sleep(1100);
-    // The third failure doubles the wait to 2 s: 1.1 s later it is still waiting.
+    await sleep(2200);
+    // The third failure doubles the wait to 4 s: 2.2 s later it is still waiting.
     expect(await login('127.0.5.1', 'ue-1', 'wrong')).toBe(BAD_USERNAME_OR_PASSWORD);
-    await sleep(1100);
+    await sleep(2200);
     expect(await login('127.0.5.1', 'ue-1', 'pw-1')).toBe(NOT_AUTHORIZED);
-    await sleep(1200);
+    await sleep(2000);
     expect(await login('127.0.5.1', 'ue-1', 'pw-1')).toBe('connected');
   });
 
-  it('lets a first login through during a flood of 200 parallel bad logins from another address, within 10 times a baseline login, the flood costing few hashes', async () => {
+  it('lets a first login through during a flood of 200 parallel bad logins from another address, within 10 times a baseline login, the flood costing few hashes and few log lines', async () => {
     const limits = DEFAULT_LOGIN_LIMITS;
     // Real password cost (scrypt N = 2^14, about 50 ms a hash) and the default limits.
     const { broker, lines } = await brokerWith(
@@ -242,11 +242,12 @@ describe('login throttling', () => {
     // An address hashes at most its free failures plus what it may have in flight at once.
     const floodHashes = loginStats(broker).hashes - hashesBefore - 1;
     expect(floodHashes).toBeLessThanOrEqual(limits.freeFailures + limits.maxPerAddress);
-    expect(
-      lines.some(
-        (line) => line.includes('remote=127.0.3.2:') && /reason="(busy|throttled): /.test(line),
-      ),
-    ).toBe(true);
+    // Refused unchecked, and logged once per kind (busy, throttled) in the quiet window, not 190 times.
+    const heldBack = lines.filter(
+      (line) => line.includes('remote=127.0.3.2:') && /reason="(busy|throttled): /.test(line),
+    );
+    expect(heldBack.length).toBeGreaterThan(0);
+    expect(heldBack.length).toBeLessThanOrEqual(2);
   });
 
   it('lets a user in from an address it used before during a flood of 200 bad logins from 200 addresses, within 10 times a baseline login; the hash queue refuses the excess at once (server unavailable)', async () => {
@@ -285,8 +286,8 @@ describe('login throttling', () => {
     );
   });
 
-  it('keeps its tables bounded: 240 failed logins from 60 addresses keep at most maxTracked of each, all forgotten after forgetMs', async () => {
-    const forgetMs = 2000;
+  it('keeps its tables bounded: 240 bad logins from 60 addresses leave exactly maxTracked addresses and usernames tracked, all forgotten after forgetMs', async () => {
+    const forgetMs = 8000;
     const { broker } = await brokerWith(
       {},
       { maxTracked: 20, freeFailures: 2, backoffMs: 1000, maxBackoffMs: 1000, forgetMs },
