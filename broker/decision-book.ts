@@ -13,7 +13,9 @@ interface Known {
 }
 
 /** Whether a request of a UE may be queued, and if not, why. */
-export type UnitsVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+export type UnitsVerdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly code: 'NO_UNITS' | 'EPOCH_AHEAD'; readonly reason: string };
 
 export class DecisionBook {
   readonly #known = new Map<string, Known>();
@@ -63,11 +65,18 @@ export class DecisionBook {
     if (known === undefined)
       return now < this.#unknownUntil
         ? { ok: true }
-        : { ok: false, reason: `UE "${ue}" has no decision from the scheduler` };
+        : { ok: false, code: 'NO_UNITS', reason: `UE "${ue}" has no decision from the scheduler` };
+    if (epoch > known.epoch)
+      return {
+        ok: false,
+        code: 'EPOCH_AHEAD',
+        reason: `infer.epoch: ${epoch} is ahead of the latest decision for UE "${ue}" (epoch ${known.epoch})`,
+      };
     if (known.units > 0) return { ok: true };
     if (epoch < known.epoch && now - known.at < this.#drainMs) return { ok: true };
     return {
       ok: false,
+      code: 'NO_UNITS',
       reason: `UE "${ue}" has 0 edge units since epoch ${known.epoch}: run the model locally`,
     };
   }

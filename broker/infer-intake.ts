@@ -320,8 +320,9 @@ export function openInferIntake(
     const { ue, request } = outcome;
     const units = decisions.admits(ue, request.epoch);
     if (!units.ok) {
-      counts.noUnits += 1;
-      tell(ue, request.requestId, 'NO_UNITS', `${units.reason}; the request was not queued`);
+      if (units.code === 'NO_UNITS') counts.noUnits += 1;
+      else counts.rejected += 1;
+      tell(ue, request.requestId, units.code, `${units.reason}; the request was not queued`);
       return;
     }
     const { data, shape } = request.tensor;

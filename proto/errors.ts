@@ -9,6 +9,7 @@ export const ErrorCodes = {
   QUEUE_FULL: "this UE's waiting requests are at their bound",
   UNAVAILABLE: 'the queue (Redis) is unavailable',
   EXPIRED: 'the request waited in the queue longer than its life',
+  EPOCH_AHEAD: "the request's epoch is ahead of the scheduler's latest decision for this UE",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -22,6 +23,9 @@ export const RETRYABLE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set([
   'NO_UNITS',
   'QUEUE_FULL',
   'UNAVAILABLE',
+  // The ingress may not have seen the decision the UE acts on yet: a resend shortly after is
+  // taken; an epoch that stays ahead (a bogus one) fails once the agent's retries run out.
+  'EPOCH_AHEAD',
 ]);
 
 /** Whether a request refused with `code` may be sent again (same requestId) after a pause. */
