@@ -23,6 +23,9 @@ from .model import ModelDescription
 from .requests import RequestTracker
 
 VERSION = "python-0.1.0"
+# Codes after which the same request may be sent again (docs/protocol.md, "error").
+RETRYABLE = frozenset({"NO_UNITS", "QUEUE_FULL", "UNAVAILABLE", "EPOCH_AHEAD"})
+RETRY_PAUSE_S = 0.5
 DEFAULT_PREFIX = "edgesplit/v1"
 
 Head = Callable[[int, int], np.ndarray]
@@ -172,7 +175,8 @@ class UeClient:
             self.errors.append(value)
             request_id = value.get("requestId")
             if request_id is not None:
-                self.tracker.settle(request_id, error=value)
+                if value["code"] not in RETRYABLE or not self.tracker.retry_later(request_id, RETRY_PAUSE_S):
+                    self.tracker.settle(request_id, error=value)
             with self._changed:
                 self._changed.notify_all()
 
