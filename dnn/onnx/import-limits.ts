@@ -59,6 +59,10 @@ const ELEMENT_BYTES: Readonly<Record<number, number>> = (() => {
   return sizes;
 })();
 
+/** Whether {@link declaredBytes} knows the exact element size of `dataType` (not strings). */
+export const exactElementSize = (dataType: number): boolean =>
+  dataType !== onnx.TensorProto.DataType.STRING && ELEMENT_BYTES[dataType] !== undefined;
+
 /** Bytes a tensor of `dims` and `dataType` takes (at least 1 per element for unknown types). */
 export function declaredBytes(dims: readonly number[], dataType: number): number {
   return dims.reduce((a, b) => a * b, ELEMENT_BYTES[dataType] ?? 1);
