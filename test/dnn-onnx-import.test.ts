@@ -386,6 +386,19 @@ describe('`edgesplit model import` refuses files that declare too much or reach 
     expect(result.stored).toEqual([]);
   });
 
+  it('an inline initializer declared [2^20, 2^20] holding 32 bytes: exit 2 on the model limit', () => {
+    const proto = onnx.ModelProto.decode(branchyGraph());
+    proto.graph!.initializer = [
+      { name: 'w', dims: [2 ** 20, 2 ** 20], dataType: 1, rawData: wBytes },
+    ];
+    const result = importCli(writeFixture('huge-inline.onnx', encodeModel(proto)));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /initializers up to "w" \[1048576, 1048576\] \(4194304 MiB\) declare \d+ bytes, above the model size limit of 1024 MiB/,
+    );
+    expect(result.stored).toEqual([]);
+  });
+
   it('--max-model-mib sets the model limit: a file above it is refused', () => {
     const file = writeFixture('model-limit.onnx', branchyGraph());
     const result = importCli(file, '--max-model-mib', '0.0001');

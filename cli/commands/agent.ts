@@ -26,6 +26,7 @@ import {
   untilSignal,
 } from '../options.js';
 import { deviceCutsOf, headTimeOf, loadProfile } from '../profiles.js';
+import { stdoutClosed } from '../stdout-epipe.js';
 
 const ms = (value: number) => value.toFixed(1);
 
@@ -134,7 +135,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   const counted = flags.tasks === undefined ? undefined : runCounted(agent, flags);
   if (counted === undefined) agent.start();
   const signal = await untilSignal(counted);
-  if (signal !== undefined) log(`edgesplit agent: ${signal}, stopping`);
+  if (signal !== undefined && !stdoutClosed()) log(`edgesplit agent: ${signal}, stopping`);
   await agent.stop({ graceMs: signal === undefined ? 0 : 1000 });
   await executor?.close();
   const stats = agent.counters();

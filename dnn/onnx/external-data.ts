@@ -1,8 +1,8 @@
 import { closeSync, constants, fstatSync, openSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { OnnxImportError } from './errors.js';
-import { declaredBytes, formatBytes, tensorDims } from './import-limits.js';
-import { onnx } from './schema.js';
+import { declaredBytes, exactElementSize, formatBytes, tensorDims } from './import-limits.js';
+import type { onnx } from './schema.js';
 
 /** Where an external tensor's bytes are: an open regular file, and the range it declares. */
 export interface ExternalRange {
@@ -103,7 +103,7 @@ export function openExternal(
     if (typeof dims === 'string') throw fail(dims);
     const dataType = tensor.dataType ?? 0;
     const expected = declaredBytes(dims, dataType);
-    if (dataType !== onnx.TensorProto.DataType.STRING && length !== expected)
+    if (exactElementSize(dataType) && length !== expected)
       throw fail(`${formatBytes(length)} where its dims [${dims.join(', ')}] need ${expected}`);
     return { fd, offset, length };
   } catch (error) {

@@ -1,5 +1,5 @@
 import { OnnxImportError } from './errors.js';
-import { onnx, toNumber } from './schema.js';
+import { EXTERNAL, onnx, toNumber } from './schema.js';
 
 const MIB = 1024 * 1024;
 
@@ -58,6 +58,10 @@ const ELEMENT_BYTES: Readonly<Record<number, number>> = (() => {
   };
   return sizes;
 })();
+
+/** Whether {@link declaredBytes} knows the exact element size of `dataType` (not strings). */
+export const exactElementSize = (dataType: number): boolean =>
+  dataType !== onnx.TensorProto.DataType.STRING && ELEMENT_BYTES[dataType] !== undefined;
 
 /** Bytes a tensor of `dims` and `dataType` takes (at least 1 per element for unknown types). */
 export function declaredBytes(dims: readonly number[], dataType: number): number {
@@ -133,7 +137,23 @@ export function checkDeclaredTensors(
   }
 }
 
-/** Checks the sum of every initializer's declared size against the model limit. */
+/** Bytes an inline initializer holds in the file itself (its raw or typed data). */
+function inlineBytes(tensor: onnx.ITensorProto): number {
+  return (
+    (tensor.rawData?.length ?? 0) +
+    4 * ((tensor.floatData?.length ?? 0) + (tensor.int32Data?.length ?? 0)) +
+    8 *
+      ((tensor.int64Data?.length ?? 0) +
+        (tensor.doubleData?.length ?? 0) +
+        (tensor.uint64Data?.length ?? 0)) +
+    (tensor.stringData ?? []).reduce((sum, bytes) => sum + bytes.length, 0)
+  );
+}
+
+/**
+ * Checks the model's size against the model limit: the file, plus what each initializer
+ * declares beyond the bytes it holds in the file (all of it for external data).
+ */
 export function checkInitializers(
   file: string,
   graph: onnx.IGraphProto,
@@ -145,7 +165,7 @@ export function checkInitializers(
     const dims = tensorDims(tensor);
     if (typeof dims === 'string') throw new OnnxImportError(file, 'graph', dims);
     const bytes = declaredBytes(dims, tensor.dataType ?? 0);
-    total += bytes;
+    total += tensor.dataLocation === EXTERNAL ? bytes : Math.max(0, bytes - inlineBytes(tensor));
     if (total > limits.modelBytes)
       refuseTooLarge(
         file,
