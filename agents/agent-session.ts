@@ -11,6 +11,7 @@ import {
   type LinkEstimate,
   MESSAGE_QOS,
   type Message,
+  PROTOCOL_VERSION,
   type Profile,
   type UeChannel,
   ueTopic,
@@ -73,6 +74,7 @@ export class AgentSession {
       state: 'offline',
       agentVersion: AGENT_VERSION,
       at: Date.now(),
+      protocol: PROTOCOL_VERSION,
     });
     let session: AgentSession | undefined;
     // Handlers go on before the CONNECT: a persistent session's queued results may arrive
@@ -174,7 +176,8 @@ export class AgentSession {
     if (refused.length > 0)
       throw new Error(`the broker refused the subscriptions ${refused.join(', ')}`);
     const { profile, link } = this.announcement();
-    this.publish('status', { state: 'online', agentVersion: AGENT_VERSION, at: Date.now() }, true);
+    const online = { state: 'online' as const, agentVersion: AGENT_VERSION, at: Date.now() };
+    this.publish('status', { ...online, protocol: PROTOCOL_VERSION }, true);
     this.publish('profile', profile, true);
     this.publish('link', link, true);
   }

@@ -67,8 +67,10 @@ export {
   nameSchema,
   nonNegativeInt,
   nonNegativeMs,
+  PROTOCOL_VERSION,
   positiveMbps,
   presenceSchema,
+  protocolVersionSchema,
   solverNameSchema,
   timestampMs,
 } from './schemas/common.js';

@@ -54,3 +54,17 @@ export const solverNameSchema = z
 export const presenceSchema = z.enum(['online', 'offline'], {
   error: 'must be "online" or "offline"',
 });
+
+/** The protocol version this code speaks; the major version is also the topic prefix's `v1`. */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * The protocol version a peer speaks (status and decision). Absent: version 1, from a peer
+ * older than the field. A receiver ignores fields it does not know, so a newer minor version
+ * is read by an older peer.
+ */
+export const protocolVersionSchema = z
+  .number({ error: 'must be an integer >= 1' })
+  .int({ error: 'must be an integer >= 1' })
+  .min(1, { error: 'must be an integer >= 1' })
+  .max(1_000_000, { error: 'must be an integer from 1 to 1000000' });

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { idSchema, nameSchema, nonNegativeInt, nonNegativeMs, solverNameSchema } from './common.js';
+import {
+  idSchema,
+  nameSchema,
+  nonNegativeInt,
+  nonNegativeMs,
+  protocolVersionSchema,
+  solverNameSchema,
+} from './common.js';
 import { unitsSchema } from './instance.js';
 
 /** Payload of `ue/{ue}/decision` (retained): where the UE cuts and how many edge units it has. */
@@ -17,8 +24,13 @@ export const decisionSchema = z.object(
      * arrives rather than at its first job. Absent from decisions of older schedulers.
      */
     model: idSchema.optional(),
+    /** The protocol version of the scheduler; absent from older schedulers (version 1). */
+    protocol: protocolVersionSchema.optional(),
   },
-  { error: 'must be an object { epoch, cut, cutName, units, predictedMs, solver, model? }' },
+  {
+    error:
+      'must be an object { epoch, cut, cutName, units, predictedMs, solver, model?, protocol? }',
+  },
 );
 
 export type Decision = z.output<typeof decisionSchema>;

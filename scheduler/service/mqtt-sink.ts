@@ -3,6 +3,7 @@ import {
   type ErrorReport,
   encodeMessage,
   MESSAGE_QOS,
+  PROTOCOL_VERSION,
   type SchedulerStatus,
   schedulerStatusTopic,
   ueTopic,
@@ -33,7 +34,8 @@ export class MqttDecisionSink implements DecisionSink {
   }
 
   publishDecision(ue: string, decision: WireDecision): void {
-    this.publish(this.decisionTopic(ue), encodeMessage(decision), RETAINED);
+    const versioned = { ...decision, protocol: PROTOCOL_VERSION };
+    this.publish(this.decisionTopic(ue), encodeMessage(versioned), RETAINED);
   }
 
   clearDecision(ue: string): void {

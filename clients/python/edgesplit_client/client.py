@@ -23,6 +23,7 @@ from .model import ModelDescription
 from .requests import RequestTracker
 
 VERSION = "python-0.1.0"
+PROTOCOL = 1  # the protocol version this client speaks (docs/protocol.md, "Versions")
 # Codes after which the same request may be sent again (docs/protocol.md, "error").
 RETRYABLE = frozenset({"NO_UNITS", "QUEUE_FULL", "UNAVAILABLE", "EPOCH_AHEAD"})
 RETRY_PAUSE_S = 0.5
@@ -138,7 +139,7 @@ class UeClient:
         self._connected.set()
 
     def _status(self, state: str) -> bytes:
-        return wire.encode({"state": state, "agentVersion": VERSION, "at": time.time() * 1000})
+        return wire.encode({"state": state, "agentVersion": VERSION, "at": time.time() * 1000, "protocol": PROTOCOL})
 
     def _link_message(self) -> dict:
         return {**self.link, "measuredAt": time.time() * 1000}

@@ -134,6 +134,7 @@ _FIELDS: dict[str, dict[str, Any]] = {
         "predictedMs": _number(),
         "solver": _string,
         "model?": _string,
+        "protocol?": _integer,
     },
     "result": {
         "requestId": _string,
