@@ -72,8 +72,9 @@ export function accessRules(identity: Identity, prefix: string): AccessRules {
       );
     case 'ingress':
       // 'result' too: a resend of a finished request is answered again from the kept answer.
-      // 'decision' to read: a UE without units gets an error instead of a queued job.
-      return make(ue(ANY_ID, 'result', 'error'), ue(ANY_ID, 'infer', 'decision'));
+      // 'decision' and 'profile' to read: a UE without units, or a sample beyond its batch, gets
+      // an error instead of a queued job.
+      return make(ue(ANY_ID, 'result', 'error'), ue(ANY_ID, 'infer', 'decision', 'profile'));
     case 'edge':
       return make(
         [['edge', identity.username, 'status'], ...ue(ANY_ID, 'result', 'error')],

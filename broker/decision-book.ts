@@ -1,7 +1,9 @@
 /**
- * What the ingress knows of each UE's decision: its units and epoch, from the scheduler's
- * retained `ue/{ue}/decision` messages. The ingress refuses requests of a UE that has no units
- * (docs/security.md, "Queue bounds, Redis memory and the delivery guarantee").
+ * What the ingress knows of each UE: its units and epoch, from the scheduler's retained
+ * `ue/{ue}/decision` messages, and its batch, from its retained `ue/{ue}/profile`. The ingress
+ * refuses requests of a UE that has no units, under an epoch ahead of its decision, or for a
+ * sample beyond its batch (docs/security.md, "Queue bounds, Redis memory and the delivery
+ * guarantee").
  */
 import { decodeMessage, tryParseTopic } from '../proto/index.js';
 
@@ -19,6 +21,7 @@ export type UnitsVerdict =
 
 export class DecisionBook {
   readonly #known = new Map<string, Known>();
+  readonly #batches = new Map<string, number>();
   readonly #topicPrefix: string;
   readonly #drainMs: number;
   readonly #unknownUntil: number;
@@ -47,8 +50,13 @@ export class DecisionBook {
    */
   offer(topic: string, payload: Uint8Array, now = Date.now()): void {
     const parsed = tryParseTopic(this.#topicPrefix, topic);
-    if (!parsed.ok || parsed.value.kind !== 'ue' || parsed.value.channel !== 'decision') return;
+    if (!parsed.ok || parsed.value.kind !== 'ue') return;
     const ue = parsed.value.ue;
+    if (parsed.value.channel === 'profile') {
+      this.#offerProfile(ue, payload);
+      return;
+    }
+    if (parsed.value.channel !== 'decision') return;
     if (payload.length === 0) {
       this.#known.delete(ue);
       return;
@@ -57,6 +65,22 @@ export class DecisionBook {
     if (!decoded.ok) return;
     const { units, epoch } = decoded.value;
     this.#known.set(ue, { units, epoch, at: now });
+  }
+
+  #offerProfile(ue: string, payload: Uint8Array): void {
+    if (payload.length === 0) {
+      this.#batches.delete(ue);
+      return;
+    }
+    const decoded = decodeMessage('profile', payload);
+    if (decoded.ok) this.#batches.set(ue, decoded.value.batch);
+  }
+
+  /** Why sample `sample` cannot be one of `ue`'s (its batch is known and smaller), if so. */
+  sampleProblem(ue: string, sample: number): string | undefined {
+    const batch = this.#batches.get(ue);
+    if (batch === undefined || sample < batch) return undefined;
+    return `infer.sample: must be below the UE's batch of ${batch} (its profile), not ${sample}`;
   }
 
   /** Whether a request of `ue` made under `epoch` may be queued. */

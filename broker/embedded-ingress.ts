@@ -52,7 +52,8 @@ export function attachIngress(broker: Broker, options: EmbeddedIngressOptions): 
   );
   const detach = broker.intercept((topic, payload) => {
     if (isInferTopic(prefix, topic)) return intake.take(topic, payload);
-    if (isUeChannelTopic(prefix, topic, 'decision')) intake.decision(topic, payload);
+    if (isUeChannelTopic(prefix, topic, 'decision') || isUeChannelTopic(prefix, topic, 'profile'))
+      intake.observe(topic, payload);
     return undefined;
   });
   const redisPrefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;

@@ -25,6 +25,7 @@ import {
   type TailJobData,
   tailJobId,
   ueTopic,
+  ValidationError,
   withTimeout,
 } from '../proto/index.js';
 import { Backlog } from './backlog.js';
@@ -155,8 +156,8 @@ export interface InferIntake {
    * rejects; settles within about `redisTimeoutMs`. Acknowledge the message only after it.
    */
   take(topic: string, payload: Buffer): Promise<void>;
-  /** Takes a message of a `ue/{ue}/decision` topic (the UE's units). */
-  decision(topic: string, payload: Buffer): void;
+  /** Takes a message of a `ue/{ue}/decision` (units, epoch) or `ue/{ue}/profile` (batch) topic. */
+  observe(topic: string, payload: Buffer): void;
   /** Removes expired and old jobs now (tests; it also runs on its own). */
   sweep(): Promise<void>;
   /** Requests being handled right now. */
@@ -318,6 +319,14 @@ export function openInferIntake(
       return;
     }
     const { ue, request } = outcome;
+    const sampleProblem = decisions.sampleProblem(ue, request.sample);
+    if (sampleProblem !== undefined) {
+      counts.rejected += 1;
+      const error = new ValidationError('INVALID_PAYLOAD', [sampleProblem]);
+      const report = errorReportFrom(error, { topic, requestId: request.requestId });
+      publish(ueTopic(topicPrefix, ue, 'error'), encodeMessage(report));
+      return;
+    }
     const units = decisions.admits(ue, request.epoch);
     if (!units.ok) {
       if (units.code === 'NO_UNITS') counts.noUnits += 1;
@@ -376,7 +385,7 @@ export function openInferIntake(
 
   return {
     take,
-    decision: (topic, payload) => decisions.offer(topic, payload),
+    observe: (topic, payload) => decisions.offer(topic, payload),
     sweep: () => sweeper.sweep(),
     get inFlight() {
       return inFlight.size;

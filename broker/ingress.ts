@@ -58,6 +58,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
   // next packet only after that: requests are stored one at a time, each acknowledged once
   // stored (or answered with an error), and the rest wait in the broker's session.
   const decisionFilter = ueChannelFilter(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, 'decision');
+  const profileFilter = ueChannelFilter(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, 'profile');
   const setup = (client: MqttClient) => {
     mqtt = client;
     client.handleMessage = (packet, callback) => {
@@ -65,7 +66,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
         ? packet.payload
         : Buffer.from(packet.payload);
       if (!packet.topic.endsWith('/infer')) {
-        intake.decision(packet.topic, payload);
+        intake.observe(packet.topic, payload);
         callback();
         return;
       }
@@ -98,13 +99,14 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     // mqtt.js fails the call when the SUBACK refuses the filter (0x80). Decisions first: their
     // retained messages arrive before the requests that follow the second SUBACK.
     await mqtt.subscribeAsync(decisionFilter, { qos: MESSAGE_QOS });
+    await mqtt.subscribeAsync(profileFilter, { qos: MESSAGE_QOS });
     await mqtt.subscribeAsync(filter, { qos: MESSAGE_QOS });
   } catch (cause) {
     await mqtt.endAsync(true);
     await intake.close();
     const hint = 'does this credential have the ingress role?';
     throw new Error(
-      `the broker refused the subscription to ${decisionFilter} or ${filter}: ${hint}`,
+      `the broker refused the subscription to ${decisionFilter}, ${profileFilter} or ${filter}: ${hint}`,
       {
         cause,
       },

@@ -48,3 +48,35 @@ describe('the ingress decision book', () => {
     expect(book.size).toBe(0);
   });
 });
+
+describe('the ingress profile book', () => {
+  const profile = (batch: number): Buffer =>
+    encodeMessage({
+      model: 'm',
+      batch,
+      resultBytes: 0,
+      cuts: [
+        { name: 'in', deviceMs: 0, bytes: 4 },
+        { name: 'out', deviceMs: 1, bytes: 4 },
+      ],
+    });
+
+  it("refuses a sample at or beyond the UE's batch, naming the field and the batch", () => {
+    const book = new DecisionBook(P, 1000, 0, 0);
+    expect(book.sampleProblem('a', 5)).toBeUndefined(); // batch unknown: not judged
+    book.offer(ueTopic(P, 'a', 'profile'), profile(2));
+    expect(book.sampleProblem('a', 1)).toBeUndefined();
+    expect(book.sampleProblem('a', 2)).toBe(
+      "infer.sample: must be below the UE's batch of 2 (its profile), not 2",
+    );
+    book.offer(ueTopic(P, 'a', 'profile'), Buffer.alloc(0));
+    expect(book.sampleProblem('a', 5)).toBeUndefined();
+  });
+
+  it('ignores an invalid profile, keeping what it knew', () => {
+    const book = new DecisionBook(P, 1000, 0, 0);
+    book.offer(ueTopic(P, 'a', 'profile'), profile(1));
+    book.offer(ueTopic(P, 'a', 'profile'), encodeMessage({ model: 'm' } as never));
+    expect(book.sampleProblem('a', 1)).toContain('batch of 1');
+  });
+});

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgpack
 
-from edgesplit_client import ModelDescription, UeClient, derive_ue_key, encode
+from edgesplit_client import ModelDescription, UeClient, derive_ue_key, encode, encode_tensor
 
 URL = os.environ.get("EDGESPLIT_TEST_MQTT_URL", "")
 PREFIX = os.environ.get("EDGESPLIT_TEST_PREFIX", "edgesplit/v1")
@@ -88,7 +88,20 @@ class Conformance(unittest.TestCase):
                 "sentAt": time.time() * 1000,
             }
             ue.publish_raw("infer", encode(wrong))
-            self.assertTrue(ue.wait_for(lambda c: len(c.errors) >= 2, 20), f"errors: {ue.errors}")
+            self.assertIsNotNone(ue.wait_decision(timeout_s=20), "no decision")
+            cut = ue.decision["cut"]
+            beyond = {
+                **wrong,
+                "requestId": "bad-2",
+                "epoch": ue.decision["epoch"],
+                "cut": cut,
+                "sample": ue.model.batch,
+                "tensor": encode_tensor(ue.head(cut, 0)),
+            }
+            ue.publish_raw("infer", encode(beyond))
+            ahead = {**beyond, "requestId": "bad-3", "sample": 0, "epoch": ue.decision["epoch"] + 1000}
+            ue.publish_raw("infer", encode(ahead))
+            self.assertTrue(ue.wait_for(lambda c: len(c.errors) >= 4, 20), f"errors: {ue.errors}")
         finally:
             ue.stop()
         codes = {e["code"] for e in ue.errors}
@@ -97,6 +110,11 @@ class Conformance(unittest.TestCase):
         self.assertEqual(len(invalid), 1, ue.errors)
         self.assertEqual(invalid[0]["code"], "INVALID_PAYLOAD")
         self.assertTrue(any("infer.tensor.data" in issue for issue in invalid[0]["issues"]), invalid[0])
+        beyond = [e for e in ue.errors if e.get("requestId") == "bad-2"]
+        self.assertEqual([e["code"] for e in beyond], ["INVALID_PAYLOAD"], ue.errors)
+        self.assertTrue(any("infer.sample" in issue for issue in beyond[0]["issues"]), beyond[0])
+        ahead = [e for e in ue.errors if e.get("requestId") == "bad-3"]
+        self.assertEqual([e["code"] for e in ahead], ["EPOCH_AHEAD"], ue.errors)
 
     def test_a_killed_client_gets_its_pending_results_when_it_reconnects(self) -> None:
         ue_id = f"py-{os.getpid()}-kill"
