@@ -151,6 +151,7 @@ describe('faults', () => {
     const sent = await run;
     expect(sent).toBeGreaterThanOrEqual(200);
     expectEachAnsweredOnce(fleet, sent);
-    for (const ue of fleet) expect(ue.agent.counters().retried, ue.agent.id).toBe(0);
+    for (const ue of fleet)
+      expect(ue.agent.counters().retried, `${ue.agent.id}\n${ue.warnings.join('\n')}`).toBe(0);
   }, 180_000);
 });
