@@ -135,7 +135,7 @@ describe('faults', () => {
     await waitUntil('the scheduler to see all 8 UEs again', () => observer.scheduler?.ues === 8);
     expect(system.scheduler.alive()).toBe(true);
     for (const worker of system.workers) expect(worker.alive()).toBe(true);
-  }, 180_000);
+  }, 300_000);
 
   it('SIGKILL of the standalone ingress (Mosquitto) mid-run: the broker delivers again what it had not finished; every request answered once, none resent by its agent', async () => {
     const system = await RunningSystem.start({
@@ -160,5 +160,5 @@ describe('faults', () => {
     expectEachAnsweredOnce(fleet, sent);
     for (const ue of fleet)
       expect(ue.agent.counters().retried, `${ue.agent.id}\n${ue.warnings.join('\n')}`).toBe(0);
-  }, 180_000);
+  }, 300_000);
 });
