@@ -174,6 +174,9 @@ function positive(name: string, value: number): number {
   return value;
 }
 
+/** ioredis states of a client that had Redis and lost it, or was closed. */
+const LOST: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
+
 /** Why a valid request was not queued: the code and message its UE gets. */
 class Refusal extends EdgesplitError {}
 
@@ -201,8 +204,14 @@ export function openInferIntake(
   // tensors go on a connection of their own, as pipelining would copy each into its batch.
   const redis = new Redis(options.redisUrl, { enableAutoPipelining: true });
   const tensors = new Redis(options.redisUrl);
-  for (const connection of [redis, tensors])
+  // Whether both connections were ready once: from then on, one not ready has lost Redis.
+  let hadRedis = false;
+  for (const connection of [redis, tensors]) {
     connection.on('error', (error: Error) => logger.error(`redis: ${error.message}`));
+    connection.on('ready', () => {
+      hadRedis ||= redis.status === 'ready' && tensors.status === 'ready';
+    });
+  }
   const queues = new QueueCache({
     connection: redis,
     prefix: redisPrefix,
@@ -350,10 +359,12 @@ export function openInferIntake(
     };
     const jobId = tailJobId(ue, request.requestId);
     try {
-      // Commands given to a disconnected client would wait in its offline queue, each with its
-      // tensor: refuse at once instead, so Redis being away holds no memory here.
-      if (redis.status !== 'ready' || tensors.status !== 'ready')
-        throw new Error(`not connected to Redis (${redis.status})`);
+      // Commands given to a client that lost Redis would wait in its offline queue, each with
+      // its tensor: refuse at once instead, so Redis being away holds no memory here. While the
+      // first connection is being made (the ingress just started) they wait, within the timeout.
+      for (const connection of [redis, tensors])
+        if (connection.status !== 'ready' && (hadRedis || LOST.has(connection.status)))
+          throw new Error(`not connected to Redis (${connection.status})`);
       const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       await withTimeout(store(ue, job, bytes, data.byteLength), timeoutMs);
     } catch (error) {

@@ -1,6 +1,7 @@
 /**
- * The ingress as an MQTT client (role `ingress`) of any broker: it subscribes to
- * `ue/+/decision` (the UEs' units) and `ue/+/infer`, and hands each request to the intake
+ * The ingress as an MQTT client (role `ingress`) of any broker: it reads the retained
+ * `ue/+/decision` messages (the UEs' units) on a connection without session, then subscribes
+ * to `ue/+/infer` on its persistent session, and hands each request to the intake
  * (infer-intake.ts). It acknowledges a request (its own PUBACK to the broker) only once the job
  * is stored or the UE has been sent an error, so a request the ingress took but did not finish
  * when it died is delivered again by the broker from its persistent session. An embedded broker
@@ -28,7 +29,8 @@ export interface IngressOptions extends IntakeOptions {
   password?: string;
   /**
    * MQTT client id. The session is persistent (`clean: false`), so a restarted ingress gets the
-   * requests published while it was away; two ingress processes need different ids.
+   * requests published while it was away; two ingress processes need different ids. The
+   * connection that reads decisions uses this id with `-decisions` appended.
    * @defaultValue 'edgesplit-ingress'
    */
   clientId?: string;
@@ -41,9 +43,27 @@ export interface IngressOptions extends IntakeOptions {
   logger?: Logger;
 }
 
+/** Retained decisions are read until none arrived for this long, ms (at most 20 times it). */
+const DECISIONS_QUIET_MS = 100;
+
+/** Resolves once `lastAt()` is `quietMs` in the past, or after 20 × `quietMs` at most. */
+async function quietFor(lastAt: () => number, quietMs: number): Promise<void> {
+  const deadline = performance.now() + 20 * quietMs;
+  for (;;) {
+    const now = performance.now();
+    const silentFor = now - lastAt();
+    if (silentFor >= quietMs || now >= deadline) return;
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(quietMs - silentFor, deadline - now)),
+    );
+  }
+}
+
 /** Connects to the broker and Redis and starts turning requests into jobs. */
 export async function startIngress(options: IngressOptions): Promise<Ingress> {
   const logger = options.logger ?? stderrLogger('ingress');
+  const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+  const clientId = options.clientId ?? 'edgesplit-ingress';
   let mqtt: MqttClient | undefined;
   const intake = openInferIntake(
     options,
@@ -53,72 +73,94 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
       }),
     logger,
   );
+  const common = {
+    ...options.mqttOptions,
+    url: options.mqttUrl,
+    protocolVersion: 4 as const,
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+  };
+  const opened: MqttClient[] = [];
+  const fail = async (error: unknown): Promise<never> => {
+    await Promise.all(opened.map((client) => client.endAsync(true)));
+    await intake.close();
+    throw error;
+  };
+  const refused = (filter: string, cause: unknown) =>
+    new Error(
+      `the broker refused the subscription to ${filter}: does this credential have the ingress role?`,
+      { cause },
+    );
+
+  // The UEs' units come first, on a connection of their own (no session): a persistent session
+  // delivers the requests it kept right behind its CONNACK, and they should find the retained
+  // decisions already read.
+  let lastDecisionAt = performance.now();
+  const decisionFilter = ueChannelFilter(topicPrefix, 'decision');
+  // Profiles too: a request for a sample beyond the UE's batch is refused.
+  const profileFilter = ueChannelFilter(topicPrefix, 'profile');
+  try {
+    const decisions = await connectMqtt(
+      { ...common, clientId: `${clientId}-decisions`, clean: true },
+      (client) => {
+        client.on('message', (topic, payload) => {
+          lastDecisionAt = performance.now();
+          intake.observe(topic, payload);
+        });
+        client.on('error', (error) => logger.error(`mqtt (decisions): ${error.message}`));
+      },
+    );
+    opened.push(decisions);
+    try {
+      // mqtt.js fails the call when the SUBACK refuses the filter (0x80).
+      await decisions.subscribeAsync(decisionFilter, { qos: MESSAGE_QOS });
+    } catch (cause) {
+      throw refused(decisionFilter, cause);
+    }
+    try {
+      await decisions.subscribeAsync(profileFilter, { qos: MESSAGE_QOS });
+    } catch (cause) {
+      throw refused(profileFilter, cause);
+    }
+    lastDecisionAt = performance.now();
+    await quietFor(() => lastDecisionAt, DECISIONS_QUIET_MS);
+  } catch (error) {
+    return fail(error);
+  }
 
   // mqtt.js sends the PUBACK of a QoS 1 message once handleMessage calls back, and handles the
   // next packet only after that: requests are stored one at a time, each acknowledged once
   // stored (or answered with an error), and the rest wait in the broker's session.
-  const decisionFilter = ueChannelFilter(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, 'decision');
-  const profileFilter = ueChannelFilter(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, 'profile');
   const setup = (client: MqttClient) => {
     mqtt = client;
     client.handleMessage = (packet, callback) => {
       const payload = Buffer.isBuffer(packet.payload)
         ? packet.payload
         : Buffer.from(packet.payload);
-      if (!packet.topic.endsWith('/infer')) {
-        intake.observe(packet.topic, payload);
-        callback();
-        return;
-      }
       void intake.take(packet.topic, payload).then(() => callback());
     };
     client.on('error', (error) => logger.error(`mqtt: ${error.message}`));
     client.on('offline', () => logger.warn('mqtt: disconnected from the broker, reconnecting'));
   };
-
+  const filter = ueChannelFilter(topicPrefix, 'infer');
+  let requests: MqttClient;
   try {
-    mqtt = await connectMqtt(
-      {
-        ...options.mqttOptions,
-        url: options.mqttUrl,
-        clientId: options.clientId ?? 'edgesplit-ingress',
-        clean: false,
-        protocolVersion: 4,
-        ...(options.username === undefined ? {} : { username: options.username }),
-        ...(options.password === undefined ? {} : { password: options.password }),
-      },
-      setup,
-    );
+    requests = await connectMqtt({ ...common, clientId, clean: false }, setup);
+    opened.push(requests);
+    try {
+      await requests.subscribeAsync(filter, { qos: MESSAGE_QOS });
+    } catch (cause) {
+      throw refused(filter, cause);
+    }
   } catch (error) {
-    await intake.close();
-    throw error;
-  }
-
-  const filter = ueChannelFilter(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, 'infer');
-  try {
-    // mqtt.js fails the call when the SUBACK refuses the filter (0x80). Decisions first: their
-    // retained messages arrive before the requests that follow the second SUBACK.
-    await mqtt.subscribeAsync(decisionFilter, { qos: MESSAGE_QOS });
-    await mqtt.subscribeAsync(profileFilter, { qos: MESSAGE_QOS });
-    await mqtt.subscribeAsync(filter, { qos: MESSAGE_QOS });
-  } catch (cause) {
-    await mqtt.endAsync(true);
-    await intake.close();
-    const hint = 'does this credential have the ingress role?';
-    throw new Error(
-      `the broker refused the subscription to ${decisionFilter}, ${profileFilter} or ${filter}: ${hint}`,
-      {
-        cause,
-      },
-    );
+    return fail(error);
   }
   const prefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
   logger.info(`ingress subscribed to ${filter}, enqueueing to Redis prefix "${prefix}"`);
 
-  const connected = mqtt;
   let closing: Promise<void> | undefined;
   const close = async () => {
-    await connected.endAsync();
+    await Promise.all(opened.map((client) => client.endAsync()));
     await intake.close();
   };
   return {

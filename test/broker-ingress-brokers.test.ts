@@ -206,10 +206,13 @@ describe('on Mosquitto, with its persistent session', () => {
         await publisher.publishAsync(`${topicPrefix}/ue/ue-7/infer`, encodeMessage(infer), {
           qos: 1,
         });
-      // Mosquitto sends the queued messages right behind the CONNACK, before the retained
-      // decisions: within its first seconds the ingress serves a UE whose decision it has not
-      // seen yet (decisionGraceMs).
-      back = await startIngress(options);
+      // Mosquitto sends the queued messages right behind the CONNACK; the ingress has read the
+      // retained decisions before, on a connection of its own.
+      await publisher.publishAsync(`${topicPrefix}/ue/ue-7/decision`, encodeMessage(decision(1)), {
+        qos: 1,
+        retain: true,
+      });
+      back = await startIngress({ ...options, decisionGraceMs: 0 });
       const running = back;
       await until(() => running.stats().accepted === 5);
       await back.close();
@@ -218,6 +221,7 @@ describe('on Mosquitto, with its persistent session', () => {
       await ue7.close();
       expect(ids).toEqual(sent.map((infer) => tailJobId('ue-7', infer.requestId)).sort());
     } finally {
+      await publisher.publishAsync(`${topicPrefix}/ue/ue-7/decision`, '', { qos: 1, retain: true });
       publisher.end(true);
       await back?.close();
       // Drop the persistent session so that a shared Mosquitto keeps nothing of this test.

@@ -20,7 +20,7 @@ function expectEachAnsweredOnce(fleet: readonly FleetUe[], requests: number): vo
     .map(
       (ue) =>
         `${ue.agent.id} ${JSON.stringify(ue.agent.counters())} delivered ${ue.delivered.size}` +
-        (ue.agent.counters().failed > 0 ? `\n  ${ue.warnings.slice(-8).join('\n  ')}` : ''),
+        (ue.agent.counters().failed > 0 ? `\n  ${ue.warnings.slice(-20).join('\n  ')}` : ''),
     )
     .join('\n');
   expect(requestsSent(fleet), report).toBe(requests);
@@ -116,7 +116,14 @@ describe('faults', () => {
     });
     started.system = system;
     const observer = system.observer;
-    const fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 5000 });
+    // A restarted broker loses the UEs' sessions: a result published before a UE subscribed
+    // again is recovered by its resends, which must outlast the restart (about 10 s on a loaded
+    // machine): 6 resends 5 s apart.
+    const fleet = await startFleet(system, 8, {
+      link: FAST_LINK,
+      requestTimeoutMs: 5000,
+      maxRetries: 6,
+    });
     started.fleet = fleet;
     await waitUntil('a decision for every UE', () => observer.decisions.size === 8);
 
@@ -138,7 +145,7 @@ describe('faults', () => {
     await waitUntil('the scheduler to see all 8 UEs again', () => observer.scheduler?.ues === 8);
     expect(system.scheduler.alive()).toBe(true);
     for (const worker of system.workers) expect(worker.alive()).toBe(true);
-  }, 180_000);
+  }, 300_000);
 
   it('SIGKILL of the standalone ingress (Mosquitto) mid-run: the broker delivers again what it had not finished; every request answered once, none resent by its agent', async () => {
     const system = await RunningSystem.start({
@@ -161,8 +168,9 @@ describe('faults', () => {
     const sent = await run;
     expect(sent).toBeGreaterThanOrEqual(200);
     expectEachAnsweredOnce(fleet, sent);
-    for (const ue of fleet) expect(ue.agent.counters().retried, ue.agent.id).toBe(0);
-  }, 180_000);
+    for (const ue of fleet)
+      expect(ue.agent.counters().retried, `${ue.agent.id}\n${ue.warnings.join('\n')}`).toBe(0);
+  }, 300_000);
 
   it('SIGKILL of the broker, then of an edge worker: decisions and status come back from Redis, both workers log the same packing covering every unit, all 200 requests answered once', async () => {
     const system = await RunningSystem.start({
