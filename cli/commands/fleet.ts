@@ -12,13 +12,19 @@ import {
 import {
   FleetOptionsError,
   listModels,
+  loadScenario,
   MAX_FLEET_UES,
   MAX_SEED,
   planFleet,
   REAL_MODELS,
+  SCENARIO_NAMES,
+  type Scenario,
+  ScenarioError,
   ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
 import { deriveUeKey, ENV, envValue, fleetKeyProblem } from '../../proto/index.js';
+import type { InstanceInput } from '../../proto/schemas/instance.js';
+import { contentionLine } from '../contention-text.js';
 import {
   addAgentBehaviourOptions,
   addFleetRunOptions,
@@ -35,7 +41,8 @@ import {
 
 interface GenerateFlags {
   readonly ues: number;
-  readonly units: number;
+  readonly units?: number;
+  readonly scenario: string;
   readonly seed: number;
   readonly models?: readonly string[];
   readonly out?: string;
@@ -43,15 +50,24 @@ interface GenerateFlags {
 
 async function generate(flags: GenerateFlags): Promise<void> {
   let text: string;
-  let count: number;
+  let instance: InstanceInput;
+  let scenario: Scenario;
   try {
-    const { instance } = planFleet({
+    scenario = await loadScenario(flags.scenario);
+  } catch (error) {
+    if (!(error instanceof ScenarioError)) throw error;
+    process.stderr.write(`edgesplit fleet generate: --scenario ${error.message}\n`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  try {
+    instance = planFleet({
       ues: flags.ues,
-      units: flags.units,
+      ...(flags.units === undefined ? {} : { units: flags.units }),
       seed: flags.seed,
+      scenario,
       ...(flags.models === undefined ? {} : { models: flags.models }),
-    });
-    count = instance.ues.length;
+    }).instance;
     text = `${JSON.stringify(instance, null, 2)}\n`;
   } catch (error) {
     if (!(error instanceof FleetOptionsError)) throw error;
@@ -59,13 +75,15 @@ async function generate(flags: GenerateFlags): Promise<void> {
     process.exitCode = EXIT_USAGE;
     return;
   }
+  const about = `scenario ${scenario.name}, R = ${instance.edge.units}; ${contentionLine(instance)}`;
   if (flags.out === undefined) {
     process.stdout.write(text);
+    process.stderr.write(`${instance.ues.length} UEs (${about})\n`);
     return;
   }
   try {
     await writeFile(flags.out, text);
-    process.stderr.write(`wrote ${count} UEs to ${flags.out}\n`);
+    process.stderr.write(`wrote ${instance.ues.length} UEs to ${flags.out} (${about})\n`);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgesplit fleet generate: cannot write ${flags.out}: ${reason}\n`);
@@ -83,7 +101,17 @@ export function registerFleetCommands(program: Command): void {
     .command('generate')
     .description('write an instance (MODEL.md format) for a simulated fleet of zoo models')
     .requiredOption('--ues <n>', `number of UEs (0 to ${MAX_FLEET_UES})`, parseInteger)
-    .requiredOption('--units <r>', 'edge units R', parseInteger)
+    .option(
+      '--units <r>',
+      "edge units R (default: the scenario's units per UE times --ues)",
+      parseInteger,
+    )
+    .option(
+      '--scenario <name|file>',
+      `what devices, links and batches are drawn from: ${SCENARIO_NAMES.join(', ')}, or a JSON ` +
+        'scenario file (docs/experiments.md)',
+      'catalog',
+    )
     .requiredOption(
       '--seed <s>',
       `PRNG seed (0 to ${MAX_SEED}); same seed, same file`,
