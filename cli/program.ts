@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerBrokerCommands } from './commands/broker.js';
 import { registerEdgeWorkerCommand } from './commands/edge-worker.js';
+import { registerExperimentCommand } from './commands/experiment.js';
 import { registerFleetCommands } from './commands/fleet.js';
 import { registerIngressCommand } from './commands/ingress.js';
 import { registerModelCommands } from './commands/model.js';
@@ -35,5 +36,6 @@ export function buildProgram(): Command {
   registerUpCommand(program);
   registerModelCommands(program);
   registerProfileCommand(program);
+  registerExperimentCommand(program);
   return program;
 }
