@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { Experiment, ExperimentContext, ExperimentResult } from './context.js';
+import { liveExperiment } from './live.js';
 import { robustnessExperiment } from './robustness.js';
 import { scaleExperiment } from './scale.js';
 import { solversExperiment } from './solvers.js';
@@ -11,6 +12,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   solversExperiment,
   robustnessExperiment,
   scaleExperiment,
+  liveExperiment,
 ];
 
 export const EXPERIMENT_NAMES: readonly string[] = EXPERIMENTS.map((e) => e.name);
