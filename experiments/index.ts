@@ -15,8 +15,6 @@ export const EXPERIMENTS: readonly Experiment[] = [
   liveExperiment,
 ];
 
-export const EXPERIMENT_NAMES: readonly string[] = EXPERIMENTS.map((e) => e.name);
-
 /** Runs one experiment into `context.outDir` (created if missing). */
 export async function runExperiment(
   experiment: Experiment,

@@ -8,6 +8,7 @@ import { ENV, envValue } from '../proto/index.js';
 import type { SolverName } from '../scheduler/solvers/index.js';
 import type { Experiment, ExperimentContext, ExperimentResult } from './context.js';
 import { writeCsv } from './csv.js';
+import { EXPERIMENT_TITLES } from './names.js';
 import { writePlot } from './plot.js';
 import { mean } from './quantiles.js';
 import { markdownTable, writeReport } from './report.js';
@@ -198,6 +199,6 @@ function spec(rows: readonly Record<string, string | number>[]): TopLevelSpec {
 
 export const liveExperiment: Experiment = {
   name: 'live',
-  title: 'one fleet in the live system with each solver in turn: measured max and mean latency',
+  title: EXPERIMENT_TITLES.live,
   run,
 };

@@ -7,6 +7,7 @@ import { prepareFleet, type SolverName, solve } from '../scheduler/solvers/index
 import type { Experiment, ExperimentContext, ExperimentResult } from './context.js';
 import { writeCsv } from './csv.js';
 import { contendedFleet } from './fleets.js';
+import { EXPERIMENT_TITLES } from './names.js';
 import { outcomeOf, planOf } from './outcome.js';
 import { writePlot } from './plot.js';
 import { mean, spread } from './quantiles.js';
@@ -156,6 +157,6 @@ function spec(rows: readonly Record<string, string | number>[]): TopLevelSpec {
 
 export const robustnessExperiment: Experiment = {
   name: 'robustness',
-  title: 'decisions on profiles and links with 10, 30, 50% error, scored on the true fleet',
+  title: EXPERIMENT_TITLES.robustness,
   run,
 };

@@ -8,6 +8,7 @@ import { prepareFleet, type SolverName, solve } from '../scheduler/solvers/index
 import type { Experiment, ExperimentContext, ExperimentResult } from './context.js';
 import { writeCsv } from './csv.js';
 import { contendedFleet } from './fleets.js';
+import { EXPERIMENT_TITLES } from './names.js';
 import { writePlot } from './plot.js';
 import { markdownTable, writeReport } from './report.js';
 
@@ -212,6 +213,6 @@ function spec(rows: readonly Record<string, string | number>[]): TopLevelSpec {
 
 export const scaleExperiment: Experiment = {
   name: 'scale',
-  title: 'solve time and memory of optimal and iao up to N = 100,000; HiGHS within a time limit',
+  title: EXPERIMENT_TITLES.scale,
   run,
 };

@@ -5,6 +5,7 @@ import { prepareFleet, SOLVER_NAMES, solve } from '../scheduler/solvers/index.js
 import type { Experiment, ExperimentContext, ExperimentResult } from './context.js';
 import { writeCsv } from './csv.js';
 import { contendedFleet } from './fleets.js';
+import { EXPERIMENT_TITLES } from './names.js';
 import { independentPlan, type Outcome, outcomeOf, planOf } from './outcome.js';
 import { writePlot } from './plot.js';
 import { spread } from './quantiles.js';
@@ -200,6 +201,6 @@ function panelTitle(sweep: string): string {
 
 export const solversExperiment: Experiment = {
   name: 'solvers',
-  title: 'max and mean latency of every solver against N, R and bandwidth; IAO gap',
+  title: EXPERIMENT_TITLES.solvers,
   run,
 };

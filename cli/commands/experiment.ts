@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { EXPERIMENT_NAMES, EXPERIMENTS, runExperiment } from '../../experiments/index.js';
+import { EXPERIMENT_NAMES, EXPERIMENT_TITLES } from '../../experiments/names.js';
 
 interface ExperimentFlags {
   readonly out?: string;
@@ -16,12 +16,17 @@ export function registerExperimentCommand(program: Command): void {
     )
     .addArgument(
       program
-        .createArgument('<name>', EXPERIMENTS.map((e) => `${e.name}: ${e.title}`).join('; '))
+        .createArgument(
+          '<name>',
+          EXPERIMENT_NAMES.map((n) => `${n}: ${EXPERIMENT_TITLES[n]}`).join('; '),
+        )
         .choices(EXPERIMENT_NAMES),
     )
     .addOption(new Option('--out <dir>', 'folder to write into (default: experiments-out/NAME)'))
     .option('--quick', 'few small points, under a minute (for tests and a first look)', false)
     .action(async (name: string, flags: ExperimentFlags) => {
+      // Loaded here: the plotting libraries are needed by this command only.
+      const { EXPERIMENTS, runExperiment } = await import('../../experiments/index.js');
       const experiment = EXPERIMENTS.find((e) => e.name === name);
       if (experiment === undefined) return;
       const outDir = flags.out ?? join('experiments-out', name);
