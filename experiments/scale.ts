@@ -174,7 +174,8 @@ async function run(context: ExperimentContext): Promise<ExperimentResult> {
         'Contended fleets (seed 1, R = N). `solve ms`: median wall clock of one in-process ' +
           '`solve(instance, solver)`, prepareFleet included, after one warm-up run. `retained MB`: ' +
           'heap held by the prepared fleet and the solution after a collection (what a scheduler ' +
-          'keeps per solve; below about 0.5 MB within noise). `peak RSS MB`: the process's peak resident set so far (sizes run in " +
+          'keeps per solve; below about 0.5 MB within noise). `peak RSS MB`: the peak resident ' +
+          'set of the process so far (sizes run in ' +
           `increasing order). HiGHS solves the MILP of benchmarks/milp.ts with a ${highsLimitS} s ` +
           'limit on its search (building and reading the LP text come on top); larger sizes are ' +
           'not tried once one fails to finish, and the plot shows finished solves only.',
