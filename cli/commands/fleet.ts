@@ -48,6 +48,9 @@ interface GenerateFlags {
   readonly out?: string;
 }
 
+/** Largest fleet whose contention `fleet generate` checks (a solve of about a second). */
+const MAX_CHECKED_UES = 100_000;
+
 async function generate(flags: GenerateFlags): Promise<void> {
   let text: string;
   let instance: InstanceInput;
@@ -75,7 +78,12 @@ async function generate(flags: GenerateFlags): Promise<void> {
     process.exitCode = EXIT_USAGE;
     return;
   }
-  const about = `scenario ${scenario.name}, R = ${instance.edge.units}; ${contentionLine(instance)}`;
+  // Solving a million UEs takes minutes: beyond this, `solve` on the file tells.
+  const contention =
+    instance.ues.length <= MAX_CHECKED_UES
+      ? contentionLine(instance)
+      : `pinned or not unchecked above ${MAX_CHECKED_UES} UEs (edgesplit solve FILE tells)`;
+  const about = `scenario ${scenario.name}, R = ${instance.edge.units}; ${contention}`;
   if (flags.out === undefined) {
     process.stdout.write(text);
     process.stderr.write(`${instance.ues.length} UEs (${about})\n`);
