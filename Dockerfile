@@ -10,6 +10,9 @@ COPY broker broker
 COPY agents agents
 COPY edge-worker edge-worker
 COPY runtime runtime
+COPY experiments experiments
+# experiment scale loads the MILP reference (benchmarks/milp.ts) when HiGHS is installed
+COPY benchmarks benchmarks
 # No install scripts: `prepare` would build a second time, and the dependencies' own scripts are
 # the ones package.json's allowScripts turns off (prebuilt binaries need none).
 RUN npm ci --ignore-scripts && npm run build && npm prune --omit=dev

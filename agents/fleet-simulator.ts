@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IClientOptions } from 'mqtt';
-import { type DeviceCut, type Executor, planFleet } from '../dnn/index.js';
+import { type DeviceCut, type Executor, planFleet, type Scenario } from '../dnn/index.js';
 import type { BeforeDecision, DeviceSpec } from './agent-options.js';
 import type { AgentStats, TaskRecord } from './agent-stats.js';
 import type { LinkMode } from './emulated-link.js';
@@ -27,8 +27,10 @@ export interface FleetRunOptions {
   readonly ues: number;
   /** Seed of `planFleet` and of the bandwidth walks. */
   readonly seed: number;
-  /** Zoo models handed out round-robin. @defaultValue the real models */
+  /** Zoo models handed out round-robin. @defaultValue the scenario's, else the real models */
   readonly models?: readonly string[];
+  /** What devices, links and batches `planFleet` draws from. @defaultValue the `catalog` scenario */
+  readonly scenario?: Scenario;
   /** How the UEs' uplinks evolve. */
   readonly trace: TraceSpec;
   readonly mqttUrl: string;
@@ -96,6 +98,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetSummary> 
     units: 0,
     seed: options.seed,
     ...(options.models === undefined ? {} : { models: options.models }),
+    ...(options.scenario === undefined ? {} : { scenario: options.scenario }),
   });
   const members = await startMembers(options, plan);
   const started = performance.now();

@@ -161,16 +161,20 @@ export function milpText(instance: Instance, options: readonly (readonly MilpOpt
  * Solves the instance's integer model with HiGHS. The returned maximum is recomputed from the
  * options HiGHS picked (after checking they form a feasible assignment), so it is the exact
  * latency of a feasible allocation: never below the true optimum, and above it by no more than
- * HiGHS' gap and feasibility tolerances.
+ * HiGHS' gap and feasibility tolerances. With `timeLimitS`, HiGHS stops there (status
+ * `Time limit reached`, maximum NaN).
  */
-export async function solveMilp(instance: Instance): Promise<MilpResult> {
+export async function solveMilp(instance: Instance, timeLimitS?: number): Promise<MilpResult> {
   const highs = await loadHighs();
   const start = performance.now();
   if (instance.ues.length === 0) {
     return { maxLatencyMs: 0, objectiveMs: 0, solveMs: 0, status: 'Optimal', binaries: 0 };
   }
   const options = instance.ues.map((ue, i) => optionsOf(ue, i, instance.edge.units));
-  const result = highs.solve(milpText(instance, options), HIGHS_OPTIONS);
+  const result = highs.solve(
+    milpText(instance, options),
+    timeLimitS === undefined ? HIGHS_OPTIONS : { ...HIGHS_OPTIONS, time_limit: timeLimitS },
+  );
   const solveMs = performance.now() - start;
   const binaries = options.reduce((s, list) => s + list.length, 0);
   if (result.Status !== 'Optimal') {

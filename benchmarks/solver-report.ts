@@ -21,6 +21,8 @@ export interface BenchRow {
   readonly iaoMeanOverOptimal: number;
   /** The optimum equals one UE's best latency with all units it can use (a lower bound). */
   readonly pinned: boolean;
+  /** UEs that run locally at the optimum. */
+  readonly localUes: number;
   /** Median of building the LP text and HiGHS' solve. */
   readonly milpMs: number | null;
   readonly milpMaxMs: number | null;
@@ -55,6 +57,7 @@ export function printTable(
   rows: readonly BenchRow[],
   targets: readonly TargetCheck[],
   seed: number,
+  scenario: string,
 ): void {
   const header = [
     'N',
@@ -66,6 +69,7 @@ export function printTable(
     'iao iters',
     'max latency ms',
     'pinned',
+    'local',
     'iao/opt max',
     'iao/opt mean',
     'HiGHS ms',
@@ -82,6 +86,7 @@ export function printTable(
     String(r.iaoIterations),
     r.optimalMaxMs.toFixed(1),
     r.pinned ? 'yes' : 'no',
+    String(r.localUes),
     r.iaoOverOptimal.toFixed(4),
     r.iaoMeanOverOptimal.toFixed(4),
     r.milpMs === null ? '-' : ms(r.milpMs),
@@ -89,12 +94,14 @@ export function printTable(
     milpCheck(r),
   ]);
   const lines = [
-    `Solver benchmark: generateFleet({ ues: N, units: N/2, seed: ${seed} }), median wall-clock`,
+    `Solver benchmark: scenario ${scenario}, seed ${seed}, R = ${rows[0] === undefined ? '?' : `${rows[0].units / rows[0].ues} x N`}; median wall-clock`,
     'time per solve (prepareFleet included; (kx) = measured runs after warm-up).',
     "pinned: the optimum is one UE's best latency with all the units it can use (a lower bound),",
-    'so the maximum cannot tell allocations apart; iao/opt mean still can.',
+    'so the maximum cannot tell allocations apart; local: UEs running locally at the optimum.',
     '',
     tableText(header, body),
+    '',
+    `Pinned fleets: ${rows.filter((r) => r.pinned).length} of ${rows.length}.`,
     '',
     'Targets:',
     ...targets.map((t) => {

@@ -3,6 +3,7 @@ import { PACKAGE_VERSION } from '../runtime/package-version.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerBrokerCommands } from './commands/broker.js';
 import { registerEdgeWorkerCommand } from './commands/edge-worker.js';
+import { registerExperimentCommand } from './commands/experiment.js';
 import { registerFleetCommands } from './commands/fleet.js';
 import { registerIngressCommand } from './commands/ingress.js';
 import { registerModelCommands } from './commands/model.js';
@@ -36,5 +37,6 @@ export function buildProgram(): Command {
   registerUpCommand(program);
   registerModelCommands(program);
   registerProfileCommand(program);
+  registerExperimentCommand(program);
   return program;
 }

@@ -51,4 +51,30 @@ export const DEVICE_CLASSES: readonly DeviceClass[] = [
       'CUDA) is several times slower, ResNet-50 at roughly 120-150 ms, i.e. ~55-70 GFLOP/s. ' +
       'Approximate effective figure, well below the fp32 peak (~236 GFLOP/s).',
   },
+  {
+    id: 'rpi-zero2-cpu',
+    title: 'Raspberry Pi Zero 2 W, 4x Cortex-A53 CPU at 1 GHz',
+    gflops: 2,
+    source:
+      'Estimate: the same four Cortex-A53 cores as the Pi 3 B+ (above, ~4 GFLOP/s) clocked at ' +
+      '1 GHz instead of 1.4 GHz, with 512 MB of slower RAM and thermal throttling in a closed ' +
+      'camera case; about half the Pi 3 B+. Approximate effective figure, not a measurement of ours.',
+  },
+  {
+    id: 'rpi-zero-cpu',
+    title: 'Raspberry Pi Zero W, 1x ARM1176 CPU at 1 GHz',
+    gflops: 0.25,
+    source:
+      'Estimate: one in-order ARMv6 core without NEON (scalar VFPv2, at most ~1 GFLOP/s peak); ' +
+      'float32 MobileNet v1 1.0/224 (~1.14 GFLOP) is commonly reported at several seconds per ' +
+      'image, i.e. ~0.2-0.3 GFLOP/s. Approximate effective figure, not a peak.',
+  },
+];
+
+/** The device classes of the original catalog, in the order `fleet generate` draws from. */
+export const CATALOG_DEVICE_IDS: readonly string[] = [
+  'rpi4-cpu',
+  'rpi3-cpu',
+  'phone-midrange-cpu',
+  'jetson-nano-gpu',
 ];

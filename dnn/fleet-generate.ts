@@ -8,21 +8,30 @@ import { DEVICE_CLASSES, type DeviceClass } from './device-classes.js';
 import { EDGE_UNIT } from './edge-unit.js';
 import { FleetOptionsError, UnknownModelError } from './errors.js';
 import { LINK_CLASSES, type LinkClass } from './link-classes.js';
+import { CATALOG_SCENARIO, type Scenario } from './scenario.js';
 import { getModelProfile, hasModel, listModels, REAL_MODELS } from './zoo.js';
 
 /** Options of {@link generateFleet}. */
 export interface FleetOptions {
   /** Number of UEs, 0 to {@link MAX_FLEET_UES}. */
   readonly ues: number;
-  /** Edge units `R` of the instance, 0 to `MAX_UNITS`. */
-  readonly units: number;
+  /**
+   * Edge units `R` of the instance, 0 to `MAX_UNITS`.
+   * @defaultValue round(ues × the scenario's `unitsPerUe`); required if the scenario has none
+   */
+  readonly units?: number;
   /** PRNG seed, an integer from 0 to 2^32 − 1: the same seed gives the same fleet. */
   readonly seed: number;
   /**
    * Zoo models handed out round-robin, in this order.
-   * @defaultValue {@link REAL_MODELS} (every real model, not `tiny-cnn`)
+   * @defaultValue the scenario's models, else {@link REAL_MODELS} (every real model, not `tiny-cnn`)
    */
   readonly models?: readonly string[];
+  /**
+   * What devices, links and batches are drawn from (dnn/scenario.ts).
+   * @defaultValue the `catalog` scenario
+   */
+  readonly scenario?: Scenario;
 }
 
 /** What the generator drew for one UE; the instance itself keeps only the solver's inputs. */
@@ -41,10 +50,10 @@ export interface FleetPlan {
 
 export const MAX_FLEET_UES = 1_000_000;
 export const MAX_SEED = 0xffff_ffff;
-/** Samples per task are drawn uniformly from these. */
-export const BATCH_SIZES: readonly number[] = [1, 2, 4, 8];
-/** Link rates and RTT are scaled by a factor drawn uniformly from [1 − J, 1 + J]. */
-export const LINK_JITTER = 0.2;
+/** Samples per task are drawn uniformly from these (the `catalog` scenario). */
+export const BATCH_SIZES: readonly number[] = CATALOG_SCENARIO.batches;
+/** Link rates and RTT are scaled by a factor drawn uniformly from [1 − J, 1 + J] (`catalog`). */
+export const LINK_JITTER = CATALOG_SCENARIO.linkJitter;
 
 interface CutTemplate {
   readonly name: string;
@@ -72,6 +81,28 @@ function modelTemplate(name: string): ModelTemplate {
   };
 }
 
+function unitsOf(options: FleetOptions, scenario: Scenario): number {
+  if (options.units !== undefined) return options.units;
+  if (scenario.unitsPerUe === undefined)
+    throw new FleetOptionsError(
+      'units',
+      `is required: scenario "${scenario.name}" has no unitsPerUe`,
+    );
+  return Math.round(options.ues * scenario.unitsPerUe);
+}
+
+function deviceClass(id: string): DeviceClass {
+  const found = DEVICE_CLASSES.find((d) => d.id === id);
+  if (found === undefined) throw new FleetOptionsError('scenario', `unknown device class "${id}"`);
+  return found;
+}
+
+function linkClass(id: string): LinkClass {
+  const found = LINK_CLASSES.find((l) => l.id === id);
+  if (found === undefined) throw new FleetOptionsError('scenario', `unknown link class "${id}"`);
+  return found;
+}
+
 function checkInteger(option: string, value: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < 0 || value > max)
     throw new FleetOptionsError(option, `must be an integer from 0 to ${max}, got ${value}`);
@@ -91,8 +122,8 @@ function pick<T>(rng: RandomGenerator, items: readonly T[]): T {
   return items[uniformInt(rng, 0, items.length - 1)]!;
 }
 
-function jitter(rng: RandomGenerator, value: number, decimals: number): number {
-  const factor = 1 - LINK_JITTER + 2 * LINK_JITTER * uniformFloat64(rng);
+function jitter(rng: RandomGenerator, amount: number, value: number, decimals: number): number {
+  const factor = 1 - amount + 2 * amount * uniformFloat64(rng);
   const scale = 10 ** decimals;
   return Math.round(value * factor * scale) / scale;
 }
@@ -112,10 +143,14 @@ function deviceCuts(template: ModelTemplate, device: DeviceClass): Cut[] {
  * Throws {@link FleetOptionsError} on out-of-range options or an unknown model.
  */
 export function planFleet(options: FleetOptions): FleetPlan {
+  const scenario = options.scenario ?? CATALOG_SCENARIO;
   checkInteger('ues', options.ues, MAX_FLEET_UES);
-  checkInteger('units', options.units, MAX_UNITS);
+  const units = unitsOf(options, scenario);
+  checkInteger('units', units, MAX_UNITS);
   checkInteger('seed', options.seed, MAX_SEED);
-  const models = checkedModels(options.models);
+  const models = checkedModels(options.models ?? scenario.models);
+  const devices = scenario.devices.map(deviceClass);
+  const links = scenario.links.map(linkClass);
   const templates = new Map(models.map((name) => [name, modelTemplate(name)]));
   const rng = mersenne(options.seed);
   const width = Math.max(4, String(options.ues).length);
@@ -127,12 +162,12 @@ export function planFleet(options: FleetOptions): FleetPlan {
     const model = models[i % models.length]!;
     const template = templates.get(model)!;
     // Draw order is part of the format: changing it changes every generated fleet.
-    const device = pick(rng, DEVICE_CLASSES);
-    const link: LinkClass = pick(rng, LINK_CLASSES);
-    const batch = pick(rng, BATCH_SIZES);
-    const uplinkMbps = jitter(rng, link.uplinkMbps, 3);
-    const downlinkMbps = jitter(rng, link.downlinkMbps, 3);
-    const rttMs = jitter(rng, link.rttMs, 2);
+    const device = pick(rng, devices);
+    const link: LinkClass = pick(rng, links);
+    const batch = pick(rng, scenario.batches);
+    const uplinkMbps = jitter(rng, scenario.linkJitter, link.uplinkMbps, 3);
+    const downlinkMbps = jitter(rng, scenario.linkJitter, link.downlinkMbps, 3);
+    const rttMs = jitter(rng, scenario.linkJitter, link.rttMs, 2);
     ues.push({
       id,
       batch,
@@ -144,7 +179,7 @@ export function planFleet(options: FleetOptions): FleetPlan {
     });
     members.push({ id, model, device: device.id, link: link.id });
   }
-  return { instance: { edge: { units: options.units }, ues }, members };
+  return { instance: { edge: { units }, ues }, members };
 }
 
 /** The instance (MODEL.md's file format) of {@link planFleet}. */

@@ -1,4 +1,4 @@
-export { DEVICE_CLASSES, type DeviceClass } from './device-classes.js';
+export { CATALOG_DEVICE_IDS, DEVICE_CLASSES, type DeviceClass } from './device-classes.js';
 export { EDGE_UNIT, type EdgeUnitClass } from './edge-unit.js';
 export { EmulatedExecutor, type EmulatedExecutorOptions } from './emulated-executor.js';
 export { FleetOptionsError, ModelShapeError, UnknownModelError } from './errors.js';
@@ -48,6 +48,17 @@ export {
 } from './profile-file.js';
 export { measureProfile, type ProfileOptions } from './profiler.js';
 export { type DeviceCut, deviceProfile, edgeProfile } from './runtime-profile.js';
+export {
+  CATALOG_SCENARIO,
+  CONTENDED_SCENARIO,
+  loadScenario,
+  parseScenario,
+  SCENARIO_NAMES,
+  SCENARIOS,
+  type Scenario,
+  ScenarioError,
+  scenarioSchema,
+} from './scenario.js';
 export {
   ThreadedOnnxExecutor,
   type ThreadedOnnxExecutorOptions,

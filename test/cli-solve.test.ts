@@ -50,9 +50,11 @@ describe('edgesplit solve', () => {
       'maxLatencyMs',
       'meanLatencyMs',
       'unitsUsed',
+      'localUes',
       'solveMs',
       'continuousMaxLatencyMs',
       'iterations',
+      'fleet',
       'decisions',
     ]);
     expect(out.decisions).toHaveLength(2);
@@ -99,6 +101,60 @@ describe('edgesplit solve', () => {
     expect(stderr).toContain(
       'ues[0].cuts[2].edgeMs: must be 0 at the last cut ("output") (UE "a")',
     );
+  });
+
+  // a and b could each use 4 units (batch 4); c is fastest locally.
+  const threeUes = (units: number) =>
+    JSON.stringify({
+      edge: { units },
+      ues: ['a', 'b', 'c'].map((id) => ({
+        id,
+        batch: 4,
+        uplinkMbps: 1000,
+        cuts: [
+          { name: 'input', deviceMs: 0, bytes: 1000, edgeMs: id === 'c' ? 500 : 100 },
+          { name: 'output', deviceMs: id === 'c' ? 10 : 1000, bytes: 40, edgeMs: 0 },
+        ],
+      })),
+    });
+
+  it('a fleet whose units suffice is reported pinned, with its local UEs (text and JSON)', () => {
+    const file = tempFile('pinned.json', threeUes(8));
+    const text = runCli(['solve', file]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/fleet pinned: a alone decides the maximum \(100\.0 ms/);
+    expect(text.stdout).toContain('1 of 3 UEs local at the optimum');
+    const json = JSON.parse(runCli(['solve', file, '--json']).stdout);
+    expect(json.localUes).toBe(1);
+    expect(json.fleet).toEqual({
+      pinned: true,
+      unlimitedMaxLatencyMs: 100.032,
+      limitingUe: 'a',
+      optimalMaxLatencyMs: 100.032,
+      localUesAtOptimum: 1,
+    });
+  });
+
+  it('a fleet short of units is reported not pinned, with its local UEs per solver', () => {
+    const file = tempFile('contended.json', threeUes(2));
+    const text = runCli(['solve', file, '--solver', 'all']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/fleet not pinned: the optimum 400\.0 ms is above/);
+    expect(text.stdout).toContain('1 of 3 UEs local at the optimum');
+    const json = JSON.parse(runCli(['solve', file, '--solver', 'all', '--json']).stdout);
+    const local = Object.fromEntries(
+      json.map((s: { solver: string; localUes: number }) => [s.solver, s.localUes]),
+    );
+    expect(local).toEqual({ optimal: 1, iao: 1, local: 3, edge: 1, even: 1 });
+    for (const s of json) {
+      expect(s.fleet).toEqual({
+        pinned: false,
+        unlimitedMaxLatencyMs: 100.032,
+        limitingUe: 'a',
+        optimalMaxLatencyMs: 400.032,
+        localUesAtOptimum: 1,
+      });
+    }
   });
 
   it('an unknown solver is a usage error (exit 2)', () => {

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { type Command, Option } from 'commander';
+import { type Contention, contentionOf, localCount } from '../../scheduler/contention.js';
 import {
   prepareFleet,
   SOLVER_NAMES,
@@ -7,6 +8,7 @@ import {
   type SolverName,
   solve,
 } from '../../scheduler/solvers/index.js';
+import { contentionText } from '../contention-text.js';
 import { readInstance } from '../read-instance.js';
 import { formatMs, renderTable } from '../table.js';
 
@@ -39,13 +41,18 @@ export function registerSolveCommand(program: Command): void {
       const fleet = prepareFleet(instance.value);
       const names = options.solver === 'all' ? SOLVER_NAMES : [options.solver];
       const results = names.map((name) => timedSolve(fleet, name));
+      const optimal = results.find((r) => r.solver === 'optimal') ?? solve(fleet, 'optimal');
+      const contention = contentionOf(fleet, optimal);
       if (options.json) {
-        const out = options.solver === 'all' ? results.map(toJson) : toJson(results[0]!);
+        const json = (s: Timed) => toJson(s, contention);
+        const out = options.solver === 'all' ? results.map(json) : json(results[0]!);
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       } else if (options.solver === 'all') {
-        process.stdout.write(`${comparisonTable(results)}\n`);
+        process.stdout.write(
+          `${comparisonTable(results)}\n\nfleet ${contentionText(contention)}\n`,
+        );
       } else {
-        process.stdout.write(`${decisionTable(results[0]!)}\n`);
+        process.stdout.write(`${decisionTable(results[0]!, contention)}\n`);
       }
     });
 }
@@ -58,18 +65,26 @@ function timedSolve(fleet: ReturnType<typeof prepareFleet>, name: SolverName): T
   return { ...solution, solveMs: performance.now() - started };
 }
 
-function toJson(s: Timed): Record<string, unknown> {
+function toJson(s: Timed, c: Contention): Record<string, unknown> {
   const out: Record<string, unknown> = {
     solver: s.solver,
     maxLatencyMs: s.maxLatencyMs,
     meanLatencyMs: s.meanLatencyMs,
     unitsUsed: s.unitsUsed,
+    localUes: localCount(s),
     solveMs: s.solveMs,
   };
   if (s.continuous) {
     out.continuousMaxLatencyMs = s.continuous.maxLatencyMs;
     out.iterations = s.continuous.iterations;
   }
+  out.fleet = {
+    pinned: c.pinned,
+    unlimitedMaxLatencyMs: c.unlimitedMaxLatencyMs,
+    limitingUe: c.limitingUe,
+    optimalMaxLatencyMs: c.optimalMaxLatencyMs,
+    localUesAtOptimum: c.localUes,
+  };
   out.decisions = s.decisions.map(({ id, cut, cutName, units, latencyMs }) => ({
     id,
     cut,
@@ -80,7 +95,7 @@ function toJson(s: Timed): Record<string, unknown> {
   return out;
 }
 
-function decisionTable(s: Timed): string {
+function decisionTable(s: Timed, c: Contention): string {
   const rows = s.decisions.map((d) => [
     d.id,
     `${d.cutName} (${d.cut})`,
@@ -90,13 +105,14 @@ function decisionTable(s: Timed): string {
   ]);
   const summary = [
     `solver ${s.solver}: max ${formatMs(s.maxLatencyMs)} ms, mean ${formatMs(s.meanLatencyMs)} ms, ` +
-      `${s.unitsUsed} units used, solved in ${s.solveMs.toFixed(3)} ms`,
+      `${s.unitsUsed} units used, ${localCount(s)} UEs local, solved in ${s.solveMs.toFixed(3)} ms`,
   ];
   if (s.continuous) {
     summary.push(
       `continuous (IAO) max ${formatMs(s.continuous.maxLatencyMs)} ms after ${s.continuous.iterations} iterations`,
     );
   }
+  summary.push(`fleet ${contentionText(c)}`);
   return `${renderTable(['UE', 'cut', 'units', 'latency ms', ''], rows)}\n\n${summary.join('\n')}`;
 }
 
@@ -106,10 +122,11 @@ function comparisonTable(results: readonly Timed[]): string {
     formatMs(s.maxLatencyMs),
     formatMs(s.meanLatencyMs),
     String(s.unitsUsed),
+    String(localCount(s)),
     s.solveMs.toFixed(3),
   ]);
   return renderTable(
-    ['solver', 'max latency ms', 'mean latency ms', 'units used', 'solve ms'],
+    ['solver', 'max latency ms', 'mean latency ms', 'units used', 'local UEs', 'solve ms'],
     rows,
   );
 }

@@ -11,9 +11,11 @@ import {
   type WindowSummary,
 } from '../../agents/index.js';
 import { attachIngress, type Broker, createBroker, type Ingress } from '../../broker/index.js';
+import type { Scenario } from '../../dnn/index.js';
 import { type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
 import { asError, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
 import { type Scheduler, startScheduler } from '../../scheduler/index.js';
+import type { SolverName } from '../../scheduler/solvers/index.js';
 import type { RealInference } from './real-inference.js';
 import { deleteKeys } from './redis-keys.js';
 
@@ -34,6 +36,10 @@ export interface StackOptions {
   readonly ues: number;
   readonly seed: number;
   readonly models?: readonly string[];
+  /** What the fleet is drawn from. @defaultValue the `catalog` scenario */
+  readonly scenario?: Scenario;
+  /** The scheduler's solver. @defaultValue `optimal` */
+  readonly solver?: SolverName;
   readonly trace: TraceSpec;
   /** Seconds to run; without it, until `signal` aborts. */
   readonly durationS?: number;
@@ -91,7 +97,10 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
     // Closed after the broker, so that no request is acknowledged once it stops taking them.
     closers.push(() => ingress.close());
     closers.push(() => broker.close());
-    const scheduler: Scheduler = await startScheduler(common);
+    const scheduler: Scheduler = await startScheduler({
+      ...common,
+      ...(options.solver === undefined ? {} : { solver: options.solver }),
+    });
     closers.push(() => scheduler.close());
     const workers: EdgeWorker[] = [];
     for (let index = 1; index <= options.workers; index++) {
@@ -130,6 +139,7 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
       ues: options.ues,
       seed: options.seed,
       ...(options.models === undefined ? {} : { models: options.models }),
+      ...(options.scenario === undefined ? {} : { scenario: options.scenario }),
       trace: options.trace,
       ...(options.durationS === undefined ? {} : { durationS: options.durationS }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
