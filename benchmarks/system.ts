@@ -95,7 +95,9 @@ async function main(): Promise<number> {
   let flood: FloodResult | undefined;
   if (args.scenarios.includes('flood')) {
     if (!args.json) process.stderr.write('embedded: logins and round trips during floods ...\n');
-    flood = await measureFlood(floodPlanOf(args.quick));
+    flood = await measureFlood(floodPlanOf(args.quick), (line) => {
+      if (!args.json) process.stderr.write(`embedded: ${line}\n`);
+    });
   }
   const loopback = await measureLoopback();
   const targets = targetChecks(runs);
