@@ -17,10 +17,11 @@ import {
   type ValidationError,
   withTimeout,
 } from '../proto/index.js';
+import { PACKAGE_VERSION } from '../runtime/package-version.js';
 import type { AgentConfig } from './agent-options.js';
 
 /** Version string the agent reports in its status. */
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = PACKAGE_VERSION;
 
 /** The agent's connection to the broker. */
 export type ConnectionStatus =

@@ -5,12 +5,16 @@ import type { Decision } from '../proto/index.js';
 export type DecisionOffer =
   | { readonly kind: 'changed'; readonly decision: Decision }
   | { readonly kind: 'same' }
+  /** Older than the decision held: a late publish of a scheduler that lost the leadership. */
+  | { readonly kind: 'stale' }
   | { readonly kind: 'invalid'; readonly reason: string };
 
 /**
- * Holds the decision the next task runs under. The latest decision to arrive wins: one leader
- * publishes a UE's decisions in order, and epochs may restart lower when the scheduler and the
- * broker both lose their state, so an older epoch is not refused.
+ * Holds the decision the next task runs under: the one of the highest epoch seen. Epochs are
+ * recorded under the leadership lock (docs/live-system.md, "Faults"), so a decision of a lower
+ * epoch than the one held comes from a leader deposed meanwhile and is ignored. Epochs continue
+ * across scheduler and broker restarts (from Redis or the retained messages); only when both
+ * lose their state do they restart low, and agents must then be restarted too.
  */
 export class DecisionGate {
   private decision: Decision | undefined;
@@ -30,6 +34,7 @@ export class DecisionGate {
       return { kind: 'invalid', reason };
     }
     const previous = this.decision;
+    if (previous !== undefined && decision.epoch < previous.epoch) return { kind: 'stale' };
     this.decision = decision;
     for (const waiter of [...this.waiters]) waiter(decision);
     // A retained decision arrives again after every reconnect: only a change is news.

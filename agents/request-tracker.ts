@@ -20,6 +20,12 @@ export interface RequestTrackerOptions {
   readonly maxRetries: number;
   /** Publishes the request again, with the same requestId. */
   resend(request: InferRequest): void;
+  /**
+   * Pause before a request refused with a retryable error (`isRetryableError`) is published
+   * again, in ms.
+   * @defaultValue the smaller of 1000 and `timeoutMs`
+   */
+  readonly retryDelayMs?: number;
   /** Called for each re-publication (attempt 2, 3, ...). */
   onRetry?(request: InferRequest, attempt: number): void;
   /**
@@ -33,13 +39,17 @@ interface Pending {
   readonly request: InferRequest;
   attempts: number;
   timer: NodeJS.Timeout;
+  /** The last retryable refusal, if the request was refused. */
+  refusal: string | undefined;
   resolve(outcome: RequestOutcome): void;
 }
 
 /**
  * Matches results to requests by requestId. Each request has one timer: on expiry it is
  * published again with the same id (the ingress dedups by job id, so this costs at most one
- * tail run), up to `maxRetries` times, then it fails. A result is accepted once; a second copy
+ * tail run), up to `maxRetries` times, then it fails. A retryable refusal (the queue unavailable
+ * or full, no units yet) brings the next publication forward to `retryDelayMs`; a final error
+ * fails the request at once. A result is accepted once; a second copy
  * is a duplicate, one for a failed request is late, and one for an id never seen is unknown.
  */
 export class RequestTracker {
@@ -61,7 +71,8 @@ export class RequestTracker {
     if (this.pending.has(request.requestId) || this.settled.has(request.requestId))
       throw new Error(`request id "${request.requestId}" is already in use`);
     return new Promise((resolve) => {
-      const entry: Pending = { request, attempts: 1, timer: this.arm(request.requestId), resolve };
+      const timer = this.arm(request.requestId);
+      const entry: Pending = { request, attempts: 1, timer, resolve, refusal: undefined };
       this.pending.set(request.requestId, entry);
     });
   }
@@ -78,11 +89,22 @@ export class RequestTracker {
     return 'accepted';
   }
 
-  /** Fails a pending request that the edge side rejected; false if it was not pending. */
-  settleError(requestId: string, message: string): boolean {
+  /**
+   * Handles an error report for a pending request: a final one fails it; a `retryable` one has
+   * it published again after `retryDelayMs` (an attempt like any other: after `maxRetries` it
+   * fails with that error). False if the request was not pending.
+   */
+  settleError(requestId: string, message: string, retryable = false): boolean {
     const entry = this.pending.get(requestId);
     if (entry === undefined) return false;
-    this.finish(entry, { ok: false, reason: 'rejected', message, attempts: entry.attempts });
+    if (!retryable) {
+      this.finish(entry, { ok: false, reason: 'rejected', message, attempts: entry.attempts });
+      return true;
+    }
+    entry.refusal = message;
+    clearTimeout(entry.timer);
+    const delay = this.options.retryDelayMs ?? Math.min(1000, this.options.timeoutMs);
+    entry.timer = setTimeout(() => this.expire(requestId), delay);
     return true;
   }
 
@@ -100,11 +122,18 @@ export class RequestTracker {
     const entry = this.pending.get(requestId);
     if (entry === undefined) return;
     if (entry.attempts > this.options.maxRetries) {
-      const message = `no result after ${entry.attempts} attempts of ${this.options.timeoutMs} ms`;
-      this.finish(entry, { ok: false, reason: 'timeout', message, attempts: entry.attempts });
+      const { attempts, refusal } = entry;
+      if (refusal !== undefined) {
+        const message = `refused ${attempts} times, last: ${refusal}`;
+        this.finish(entry, { ok: false, reason: 'rejected', message, attempts });
+        return;
+      }
+      const message = `no result after ${attempts} attempts of ${this.options.timeoutMs} ms`;
+      this.finish(entry, { ok: false, reason: 'timeout', message, attempts });
       return;
     }
     entry.attempts += 1;
+    entry.refusal = undefined;
     entry.timer = this.arm(requestId);
     this.options.onRetry?.(entry.request, entry.attempts);
     this.options.resend(entry.request);

@@ -8,6 +8,7 @@ import {
   type ErrorReport,
   type InferRequest,
   type InferResult,
+  isRetryableError,
   type LinkEstimate,
   type Profile,
   type Tensor,
@@ -269,6 +270,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       this.emit('warning', new Error(offer.reason));
       return;
     }
+    if (offer.kind === 'stale') return;
     this.recorder.epoch(decision.epoch);
     if (offer.kind !== 'changed') return;
     this.emit('decision', decision);
@@ -291,7 +293,8 @@ export class UeAgent extends TypedEvents<AgentEvents> {
   }
 
   private onError(report: ErrorReport): void {
-    if (report.requestId !== undefined) this.tracker.settleError(report.requestId, report.message);
+    if (report.requestId !== undefined)
+      this.tracker.settleError(report.requestId, report.message, isRetryableError(report.code));
     this.emit('error', report);
   }
 }

@@ -23,8 +23,9 @@ import {
   canSubscribe,
   type Identity,
 } from './acl.js';
-import type { Authenticator } from './authenticator.js';
 import type { RefusalKind, RefusalLog } from './log.js';
+import type { LoginGuard } from './login-guard.js';
+import { addressKey } from './login-throttle.js';
 
 type Will = NonNullable<ConnectPacket['will']>;
 type Hooks = Required<
@@ -37,7 +38,7 @@ type Hooks = Required<
 /** What the hooks need to decide. */
 export interface AccessControlOptions {
   /** undefined: authentication and ACLs are off (payload limit and `$SYS` still apply). */
-  readonly authenticator: Authenticator | undefined;
+  readonly logins: LoginGuard | undefined;
   readonly topicPrefix: string;
   readonly maxPayloadBytes: number;
   readonly refusals: RefusalLog;
@@ -57,10 +58,14 @@ function payloadBytes(payload: Buffer | string): number {
 }
 
 /** Remote address of a TCP/TLS socket or of the HTTP request behind a WebSocket. */
+function remoteAddressOf(client: Client): string | undefined {
+  return (client.conn as Partial<Socket>).remoteAddress ?? client.req?.socket.remoteAddress;
+}
+
+/** Remote address and port of a client, as logged. */
 export function remoteOf(client: Client): string | undefined {
-  const socket = client.conn as Partial<Socket>;
-  const address = socket.remoteAddress ?? client.req?.socket.remoteAddress;
-  const port = socket.remotePort ?? client.req?.socket.remotePort;
+  const address = remoteAddressOf(client);
+  const port = (client.conn as Partial<Socket>).remotePort ?? client.req?.socket.remotePort;
   return address === undefined ? undefined : `${address}:${port ?? '?'}`;
 }
 
@@ -69,8 +74,16 @@ function authError(message: string, returnCode: AuthErrorCode): AuthenticateErro
 }
 
 // CONNACK return codes (MQTT 3.1.1, table 3.1); aedes types them as an ambient const enum.
+const SERVER_UNAVAILABLE = 3 as AuthErrorCode;
 const BAD_USERNAME_OR_PASSWORD = 4 as AuthErrorCode;
 const NOT_AUTHORIZED = 5 as AuthErrorCode;
+
+/** What a refused login is told: throttled ones that they are not allowed (yet), busy ones to retry. */
+const RETURN_CODES = {
+  bad: BAD_USERNAME_OR_PASSWORD,
+  throttled: NOT_AUTHORIZED,
+  busy: SERVER_UNAVAILABLE,
+} as const;
 
 /**
  * Whether a retained payload may replace what the broker stores for `topic`: on one of our
@@ -93,7 +106,7 @@ function storable(
 }
 
 export function accessControl(options: AccessControlOptions): AccessControl {
-  const { authenticator, topicPrefix, maxPayloadBytes, refusals } = options;
+  const { logins, topicPrefix, maxPayloadBytes, refusals } = options;
   const rulesByClient = new WeakMap<Client, AccessRules>();
   const willByClient = new WeakMap<Client, Will>();
 
@@ -127,7 +140,7 @@ export function accessControl(options: AccessControlOptions): AccessControl {
     if (bytes > maxPayloadBytes)
       return `payload of ${bytes} bytes exceeds the limit of ${maxPayloadBytes}`;
     if (topic.startsWith(SYS_PREFIX)) return `${SYS_PREFIX} topics are reserved for the broker`;
-    if (authenticator === undefined || rules === 'stored will') return undefined;
+    if (logins === undefined || rules === 'stored will') return undefined;
     if (rules === undefined) return 'not authenticated';
     if (!canPublish(rules, topic)) return `role ${rules.identity.role} may not publish here`;
     if (retain && bytes > 0 && !canRetain(topicPrefix, topic))
@@ -137,7 +150,7 @@ export function accessControl(options: AccessControlOptions): AccessControl {
 
   const hooks: Hooks = {
     preConnect(client, packet, callback) {
-      if (authenticator !== undefined) {
+      if (logins !== undefined) {
         if (packet.will !== undefined) willByClient.set(client, packet.will);
         // A session belongs to its client id: prefix it with the username so that no client
         // can take over another user's session, its subscriptions or its queued QoS 1
@@ -150,18 +163,18 @@ export function accessControl(options: AccessControlOptions): AccessControl {
     },
 
     authenticate(client, username, password, done) {
-      if (authenticator === undefined) {
+      if (logins === undefined) {
         done(null, true);
         return;
       }
-      authenticator.authenticate(username, password).then(
-        (identity) => {
-          if (identity === undefined) {
-            refuse('connect', client, 'bad username or password', undefined, username);
-            done(authError('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
+      logins.login(addressKey(remoteAddressOf(client)), username, password).then(
+        (outcome) => {
+          if (!outcome.ok) {
+            refuse('connect', client, outcome.reason, undefined, username);
+            done(authError(outcome.reason, RETURN_CODES[outcome.kind]), false);
             return;
           }
-          const rules = accessRules(identity, topicPrefix);
+          const rules = accessRules(outcome.identity, topicPrefix);
           rulesByClient.set(client, rules);
           // The last will is published on the client's behalf later; it must pass the same
           // check as a publish, so refuse the connection now rather than drop the will then.
@@ -208,7 +221,7 @@ export function accessControl(options: AccessControlOptions): AccessControl {
     // Refusing with a null subscription answers 0x80 in the SUBACK and keeps the connection
     // [MQTT-3.9.3]. Also runs when a persistent session's subscriptions are restored.
     authorizeSubscribe(client, subscription: Subscription, callback) {
-      if (authenticator === undefined) {
+      if (logins === undefined) {
         callback(null, subscription);
         return;
       }
@@ -227,7 +240,7 @@ export function accessControl(options: AccessControlOptions): AccessControl {
 
     // Belt and braces: a delivery the subscription check should already have excluded.
     authorizeForward(client, packet: AedesPublishPacket) {
-      if (authenticator === undefined) return packet;
+      if (logins === undefined) return packet;
       const rules = rulesByClient.get(client);
       if (rules !== undefined && canRead(rules, packet.topic)) return packet;
       refuse('forward', client, 'not readable by this client', packet.topic);

@@ -72,7 +72,8 @@ export function accessRules(identity: Identity, prefix: string): AccessRules {
       );
     case 'ingress':
       // 'result' too: a resend of a finished request is answered again from the kept answer.
-      return make(ue(ANY_ID, 'result', 'error'), ue(ANY_ID, 'infer'));
+      // 'decision' to read: a UE without units gets an error instead of a queued job.
+      return make(ue(ANY_ID, 'result', 'error'), ue(ANY_ID, 'infer', 'decision'));
     case 'edge':
       return make(
         [['edge', identity.username, 'status'], ...ue(ANY_ID, 'result', 'error')],

@@ -6,6 +6,7 @@ import {
   assertTopicPrefix,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_TOPIC_PREFIX,
+  type UeKeyRevocations,
 } from '../proto/index.js';
 import { accessControl, remoteOf } from './access-control.js';
 import { Authenticator } from './authenticator.js';
@@ -13,6 +14,7 @@ import { ConnectionGate, type GateRefusal, type SocketAddress } from './connecti
 import { readCredentialsFile, type TokenRecord, type UserRecord } from './credentials.js';
 import { CredentialsError } from './errors.js';
 import { type FrameGuard, type FrameProblem, guardFrames } from './frame-guard.js';
+import { HashGate } from './hash-gate.js';
 import { Interceptors, type PublishInterceptor } from './interceptors.js';
 import { type Listener, listenMqtt, listenWebSocket, type TlsMaterial } from './listeners.js';
 import {
@@ -22,7 +24,12 @@ import {
   RefusalLog,
   stderrLogger,
 } from './log.js';
+import { LoginGuard, type LoginStats } from './login-guard.js';
+import { type LoginLimits, resolveLoginLimits } from './login-limits.js';
+import { LoginThrottle } from './login-throttle.js';
+import { publishOfflineOnDisconnect } from './presence.js';
 import { protocolProblem } from './protocol-check.js';
+import { type RetainedStoreOptions, redisRetainedStore } from './retained-store.js';
 
 /** Where identities come from; at least one source is required. */
 export interface BrokerAuthOptions {
@@ -38,11 +45,18 @@ export interface BrokerAuthOptions {
    */
   tokens?: readonly TokenRecord[];
   /**
-   * Fleet key (`EDGESPLIT_UE_FLEET_KEY`): any UE id logs in as that UE with the key derived from
-   * it (`deriveUeKey`). Usernames in the file or tokens keep their own secret.
+   * Fleet key (`EDGESPLIT_UE_FLEET_KEY`): a UE id logs in as that UE with the key derived from
+   * it (`deriveUeKey`). Usernames in the file or tokens keep their own secret, and a UE id that
+   * a credential of the file or tokens speaks for never logs in with a derived key.
    * @defaultValue none
    */
   ueFleetKey?: string;
+  /**
+   * Revoked derived keys (`EDGESPLIT_UE_KEY_REVOKED`, see `parseUeKeyRevocations`): every key
+   * of a UE, or its generations up to N.
+   * @defaultValue none
+   */
+  ueKeyRevocations?: UeKeyRevocations;
 }
 
 /** Options of `createBroker`. */
@@ -72,6 +86,12 @@ export interface BrokerOptions {
    * default: running without authentication is always a decision.
    */
   auth: 'off' | BrokerAuthOptions;
+  /**
+   * Login throttling and password hashing limits (docs/security.md); those not given keep
+   * their defaults (`DEFAULT_LOGIN_LIMITS`). Unused when auth is off.
+   * @defaultValue DEFAULT_LOGIN_LIMITS
+   */
+  loginLimits?: Partial<LoginLimits>;
   /**
    * Largest PUBLISH payload (and last will) accepted; a bigger one is refused and its
    * connection closed.
@@ -127,6 +147,12 @@ export interface BrokerOptions {
    */
   packetTimeoutMs?: number;
   /**
+   * Keep the scheduler's retained messages (decisions, `scheduler/status`) in Redis, so that
+   * they survive a restart of the broker (retained-store.ts).
+   * @defaultValue none: retained messages live in memory only
+   */
+  retainedStore?: RetainedStoreOptions;
+  /**
    * Where log lines go, including one per refused connect, publish or subscribe.
    * @defaultValue timestamped lines on stderr
    */
@@ -141,6 +167,8 @@ export interface BrokerStats {
   readonly connections: number;
   /** Refused connects, publishes, subscribes (and deliveries stopped at the last moment). */
   readonly refused: RefusalCounts;
+  /** Logins accepted, refused, held back, hashes computed; undefined when auth is off. */
+  readonly logins: LoginStats | undefined;
   /** Connections accepted but not logged in yet. */
   readonly pendingLogins: number;
 }
@@ -230,16 +258,28 @@ function socketOf(client: Client): SocketAddress {
   return conn.remoteAddress === undefined && client.req !== undefined ? client.req.socket : conn;
 }
 
-async function loadAuthenticator(auth: BrokerOptions['auth']): Promise<Authenticator | undefined> {
+async function loadLogins(options: BrokerOptions): Promise<LoginGuard | undefined> {
+  const { auth } = options;
   if (auth === 'off') return undefined;
+  const limits = resolveLoginLimits(options.loginLimits);
   const users: UserRecord[] =
     auth.credentialsFile === undefined ? [] : await readCredentialsFile(auth.credentialsFile);
-  const authenticator = new Authenticator(users, auth.tokens ?? [], auth.ueFleetKey);
+  const hashGate = new HashGate({
+    concurrency: limits.maxHashing,
+    maxQueued: limits.maxQueuedHashes,
+  });
+  const authenticator = new Authenticator({
+    users,
+    tokens: auth.tokens ?? [],
+    hashGate,
+    ...(auth.ueFleetKey === undefined ? {} : { fleetKey: auth.ueFleetKey }),
+    ...(auth.ueKeyRevocations === undefined ? {} : { ueKeyRevocations: auth.ueKeyRevocations }),
+  });
   if (authenticator.size === 0 && auth.ueFleetKey === undefined)
     throw new CredentialsError(
       'authentication is on but no credentials were given: pass a credentials file, tokens or a fleet key, or auth "off"',
     );
-  return authenticator;
+  return new LoginGuard(authenticator, new LoginThrottle(limits), hashGate);
 }
 
 /** Starts the broker; rejects with BrokerListenError (naming the port) if a port is taken. */
@@ -270,9 +310,9 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     0,
   );
 
-  const authenticator = await loadAuthenticator(options.auth);
+  const logins = await loadLogins(options);
   const refusals = new RefusalLog(logger);
-  const access = accessControl({ authenticator, topicPrefix, maxPayloadBytes, refusals });
+  const access = accessControl({ logins, topicPrefix, maxPayloadBytes, refusals });
   const interceptors = new Interceptors(
     {
       perClient: options.maxInterceptedPerClient ?? 16,
@@ -298,49 +338,67 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   });
   const guards = new WeakMap<Client, FrameGuard>();
 
-  const aedes = await Aedes.createBroker({
-    ...access.hooks,
-    preConnect: (client, packet, callback) => {
-      const problem = protocolProblem(packet);
-      if (problem === undefined) {
-        access.hooks.preConnect(client, packet, callback);
-        return;
-      }
-      const remote = remoteOf(client);
-      refusals.record({
-        kind: 'connect',
-        clientId: packet.clientId,
-        username: packet.username,
-        reason: problem,
-        ...(remote === undefined ? {} : { remote }),
-      });
-      // [MQTT-3.1.2-1]: a wrong protocol name may be answered by closing the connection.
-      callback(new Error(problem), false);
-    },
-    // From here on, the client is no longer a login in progress: no login deadline, the full
-    // packet limit, and it no longer counts against its address's cap.
-    authenticate: (client, username, password, done) =>
-      access.hooks.authenticate(client, username, password, (error, success) => {
-        if (!error && success) {
-          guards.get(client)?.authenticated();
-          gate.settle(socketOf(client));
-        }
-        done(error, success);
-      }),
-    // Interceptors run where a publish is authorized: synchronously as aedes parses it, so a
-    // client paused here reads nothing more (later hooks run after I/O that reads on).
-    authorizePublish: (client, packet, callback) =>
-      access.hooks.authorizePublish(client, packet, (error) => {
-        // client is null only for a will stored by an earlier broker: not a request.
-        if (!error && client !== null) interceptors.run(client, packet.topic, packet.payload);
-        callback(error ?? null);
-      }),
+  const store =
+    options.retainedStore === undefined
+      ? undefined
+      : redisRetainedStore(options.retainedStore, topicPrefix, logger);
+  let aedes: Aedes;
+  try {
+    aedes = await createAedes(store?.persistence);
+  } catch (error) {
+    await store?.close();
+    throw error;
+  }
 
-    // Client ids get the username as a prefix (see access-control.ts); MQTT 3.1's 23-character
-    // limit would then refuse ordinary ids.
-    maxClientsIdLength: 65_600,
-    connectTimeout: connectTimeoutMs,
-  });
+  async function createAedes(persistence: object | undefined): Promise<Aedes> {
+    return Aedes.createBroker({
+      ...(persistence === undefined ? {} : { persistence }),
+      ...access.hooks,
+      preConnect: (client, packet, callback) => {
+        const problem = protocolProblem(packet);
+        if (problem === undefined) {
+          access.hooks.preConnect(client, packet, callback);
+          return;
+        }
+        const remote = remoteOf(client);
+        refusals.record({
+          kind: 'connect',
+          clientId: packet.clientId,
+          username: packet.username,
+          reason: problem,
+          ...(remote === undefined ? {} : { remote }),
+        });
+        // [MQTT-3.1.2-1]: a wrong protocol name may be answered by closing the connection.
+        callback(new Error(problem), false);
+      },
+      // From here on, the client is no longer a login in progress: no login deadline, the full
+      // packet limit, and it no longer counts against its address's cap.
+      authenticate: (client, username, password, done) =>
+        access.hooks.authenticate(client, username, password, (error, success) => {
+          if (!error && success) {
+            guards.get(client)?.authenticated();
+            gate.settle(socketOf(client));
+          }
+          done(error, success);
+        }),
+      // Interceptors run where a publish is authorized: synchronously as aedes parses it, so a
+      // client paused here reads nothing more (later hooks run after I/O that reads on). aedes
+      // writes the PUBACK only after this callback: a request is acknowledged once handled.
+      authorizePublish: (client, packet, callback) =>
+        access.hooks.authorizePublish(client, packet, (error) => {
+          // client is null only for a will stored by an earlier broker: not a request.
+          if (error || client === null) callback(error ?? null);
+          else interceptors.run(client, packet.topic, packet.payload, () => callback(null));
+        }),
+
+      // Client ids get the username as a prefix (see access-control.ts); MQTT 3.1's 23-character
+      // limit would then refuse ordinary ids.
+      maxClientsIdLength: 65_600,
+      connectTimeout: connectTimeoutMs,
+    });
+  }
+
+  publishOfflineOnDisconnect(aedes, topicPrefix, access.identityOf, logger);
 
   let connections = 0;
   const accept = (stream: Duplex, request?: IncomingMessage) => {
@@ -364,6 +422,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     gate.clear();
     await Promise.all(listeners.map((listener) => listener.close()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await store?.close();
   };
   const common = { host, tls: options.tls, logger, gate, maxPreAuthBytes, accept };
   try {
@@ -378,7 +437,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   }
   const [mqtt, ws] = listeners;
 
-  if (authenticator === undefined)
+  if (logins === undefined)
     logger.warn(
       `AUTHENTICATION IS OFF: any client that reaches ${host}:${mqtt!.port} can connect, ` +
         'publish and subscribe to any topic. Use credentials (--credentials or EDGESPLIT_TOKENS) ' +
@@ -397,6 +456,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       clients: aedes.connectedClients,
       connections,
       refused: refusals.counts(),
+      logins: logins?.stats(),
       pendingLogins: gate.pending,
     }),
     publish: (topic, payload) =>

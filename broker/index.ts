@@ -14,7 +14,11 @@ export {
   ROLES,
   type Role,
 } from './acl.js';
-export { Authenticator } from './authenticator.js';
+export {
+  Authenticator,
+  type AuthenticatorOptions,
+  type AuthOutcome,
+} from './authenticator.js';
 export {
   type Broker,
   type BrokerAuthOptions,
@@ -38,6 +42,11 @@ export {
 export { attachIngress, type EmbeddedIngressOptions, isInferTopic } from './embedded-ingress.js';
 export { BrokerListenError, CredentialsError } from './errors.js';
 export { FrameMeter, type OversizeFrame } from './frame-guard.js';
+export {
+  HashGate,
+  HashGateFullError,
+  type HashGateLimits,
+} from './hash-gate.js';
 export type {
   Ingress,
   IngressStats,
@@ -55,6 +64,9 @@ export {
   silentLogger,
   stderrLogger,
 } from './log.js';
+export { LoginGuard, type LoginOutcome, type LoginStats } from './login-guard.js';
+export { DEFAULT_LOGIN_LIMITS, type LoginLimits, resolveLoginLimits } from './login-limits.js';
+export { addressKey, LoginThrottle, type ThrottleSizes } from './login-throttle.js';
 export {
   DEFAULT_SCRYPT_PARAMS,
   hashPassword,
@@ -63,3 +75,10 @@ export {
   verifyPassword,
 } from './password.js';
 export { protocolProblem } from './protocol-check.js';
+
+export {
+  type RetainedStore,
+  type RetainedStoreOptions,
+  redisRetainedStore,
+  retainedKey,
+} from './retained-store.js';

@@ -11,18 +11,28 @@ import {
   COMPLETED_JOB_AGE_SECONDS,
   claimKey,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_WAITING_BYTES,
+  DEFAULT_MAX_WAITING_JOBS,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
+  EdgesplitError,
+  type ErrorCode,
   encodeMessage,
+  errorReportFrom,
   FAILED_JOB_AGE_SECONDS,
+  JOB_TTL_SECONDS,
   logText,
   type TailJobData,
   tailJobId,
   ueTopic,
+  withTimeout,
 } from '../proto/index.js';
+import { Backlog } from './backlog.js';
+import { DecisionBook } from './decision-book.js';
 import { readInferMessage } from './infer-request.js';
 import type { Logger } from './log.js';
 import { QueueCache } from './queue-cache.js';
+import { QueueSweeper } from './queue-sweeper.js';
 
 /** Options shared by both ingress front ends. */
 export interface IntakeOptions {
@@ -39,10 +49,51 @@ export interface IntakeOptions {
    */
   topicPrefix?: string;
   /**
-   * How long a stored tensor waits for its job, in seconds.
+   * How long a stored tensor waits for its job, in seconds; at least `jobTtlSeconds`.
    * @defaultValue 600 (`CLAIM_TTL_SECONDS`)
    */
   claimTtlSeconds?: number;
+  /**
+   * How long a job may wait unstarted before it is removed and its UE gets `EXPIRED`, in
+   * seconds; also how long a request counts against its UE's backlog at most.
+   * @defaultValue 120 (`JOB_TTL_SECONDS`), or `claimTtlSeconds` if that is shorter
+   */
+  jobTtlSeconds?: number;
+  /**
+   * Time between sweeps of expired and old jobs, in ms.
+   * @defaultValue a quarter of the job life, at most 30 s
+   */
+  sweepIntervalMs?: number;
+  /**
+   * Most requests one UE may have stored and not finished; one more gets `QUEUE_FULL`.
+   * @defaultValue 64 (`DEFAULT_MAX_WAITING_JOBS`)
+   */
+  maxWaitingJobs?: number;
+  /**
+   * Most tensor bytes one UE may have stored and not finished; more gets `QUEUE_FULL`.
+   * @defaultValue 32 MiB (`DEFAULT_MAX_WAITING_BYTES`)
+   */
+  maxWaitingBytes?: number;
+  /**
+   * Longest a request may take to be stored; beyond it (or at once while Redis is not
+   * connected) its UE gets `UNAVAILABLE` and may send it again.
+   * @defaultValue 5000
+   */
+  redisTimeoutMs?: number;
+  /**
+   * After a UE's decision drops to 0 units, its requests made under an earlier epoch are still
+   * taken for this long, in ms (they were sent before the UE learnt of the change).
+   * @defaultValue 10000
+   */
+  drainMs?: number;
+  /**
+   * For this long after the ingress starts, a UE whose decision it has not seen yet is served
+   * as if it had units, in ms: retained decisions may still be arriving (a persistent session
+   * delivers its kept requests first; after a broker restart the scheduler publishes them
+   * again on reconnecting). Bounded by the UE's waiting bound like any request.
+   * @defaultValue 5000
+   */
+  decisionGraceMs?: number;
   /**
    * Largest `infer` payload decoded; a bigger one gets a PAYLOAD_TOO_LARGE error.
    * @defaultValue 16 MiB (`DEFAULT_MAX_PAYLOAD_BYTES`)
@@ -70,12 +121,20 @@ export interface IngressStats {
   readonly answeredAgain: number;
   /** Invalid requests, answered with an `error` message. */
   readonly rejected: number;
-  /** Valid requests that Redis failed to store or enqueue. */
+  /** Requests of a UE without units, answered with `NO_UNITS`. */
+  readonly noUnits: number;
+  /** Requests beyond their UE's backlog bound, answered with `QUEUE_FULL`. */
+  readonly queueFull: number;
+  /** Valid requests that Redis failed to store or enqueue in time, answered with `UNAVAILABLE`. */
   readonly failed: number;
+  /** Jobs removed unstarted after their life, their UEs told with `EXPIRED`. */
+  readonly expired: number;
   /** Requests being stored right now. */
   readonly inFlight: number;
   /** Per-UE Queue objects open. */
   readonly openQueues: number;
+  /** UEs whose decision (units) the ingress knows. */
+  readonly decisions: number;
 }
 
 /** A running ingress, whichever way its messages arrive. */
@@ -90,14 +149,32 @@ export type AnswerPublisher = (topic: string, payload: Buffer) => void;
 
 /** The front-end-independent ingress: one `take` per received message. */
 export interface InferIntake {
-  /** Handles one message to its end; never rejects. */
+  /**
+   * Handles one message to its end: the request is stored and its job added, or an answer (an
+   * error, or the kept answer of a finished duplicate) has been handed to `publish`. Never
+   * rejects; settles within about `redisTimeoutMs`. Acknowledge the message only after it.
+   */
   take(topic: string, payload: Buffer): Promise<void>;
+  /** Takes a message of a `ue/{ue}/decision` topic (the UE's units). */
+  decision(topic: string, payload: Buffer): void;
+  /** Removes expired and old jobs now (tests; it also runs on its own). */
+  sweep(): Promise<void>;
   /** Requests being handled right now. */
   readonly inFlight: number;
   stats(): IngressStats;
   /** Waits for the requests in flight, then closes the queues and Redis. */
   close(): Promise<void>;
 }
+
+/** A positive integer option, or a RangeError naming it. */
+function positive(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, not ${value}`);
+  return value;
+}
+
+/** Why a valid request was not queued: the code and message its UE gets. */
+class Refusal extends EdgesplitError {}
 
 /** Opens the Redis connection and the queue cache; `publish` sends answers to UEs. */
 export function openInferIntake(
@@ -107,10 +184,17 @@ export function openInferIntake(
 ): InferIntake {
   const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
   const redisPrefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
-  const ttl = options.claimTtlSeconds ?? CLAIM_TTL_SECONDS;
+  const ttl = positive('claimTtlSeconds', options.claimTtlSeconds ?? CLAIM_TTL_SECONDS);
+  const jobTtl = positive('jobTtlSeconds', options.jobTtlSeconds ?? Math.min(JOB_TTL_SECONDS, ttl));
+  if (ttl < jobTtl)
+    throw new RangeError(`claimTtlSeconds (${ttl}) must be at least jobTtlSeconds (${jobTtl})`);
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  if (!Number.isSafeInteger(ttl) || ttl < 1)
-    throw new RangeError(`claimTtlSeconds must be a positive integer, not ${ttl}`);
+  const timeoutMs = positive('redisTimeoutMs', options.redisTimeoutMs ?? 5000);
+  const decisions = new DecisionBook(
+    topicPrefix,
+    options.drainMs ?? 10_000,
+    options.decisionGraceMs ?? 5000,
+  );
 
   // Small commands (job checks, BullMQ adds) of requests handled at once share writes; the
   // tensors go on a connection of their own, as pipelining would copy each into its batch.
@@ -125,8 +209,40 @@ export function openInferIntake(
     idleMs: options.queueIdleMs ?? 60_000,
     logger,
   });
-  const counts = { accepted: 0, duplicates: 0, answeredAgain: 0, rejected: 0, failed: 0 };
+  const backlog = new Backlog(redis, redisPrefix, {
+    maxJobs: options.maxWaitingJobs ?? DEFAULT_MAX_WAITING_JOBS,
+    maxBytes: options.maxWaitingBytes ?? DEFAULT_MAX_WAITING_BYTES,
+    lifeMs: jobTtl * 1000,
+  });
+  const sweeper = new QueueSweeper({
+    redis,
+    queues,
+    backlog,
+    redisPrefix,
+    topicPrefix,
+    jobLifeMs: jobTtl * 1000,
+    intervalMs: positive(
+      'sweepIntervalMs',
+      options.sweepIntervalMs ?? Math.min((jobTtl * 1000) / 4, 30_000),
+    ),
+    publish,
+    logger,
+  });
+  const counts = {
+    accepted: 0,
+    duplicates: 0,
+    answeredAgain: 0,
+    rejected: 0,
+    noUnits: 0,
+    queueFull: 0,
+    failed: 0,
+  };
   const inFlight = new Set<Promise<void>>();
+
+  const tell = (ue: string, requestId: string, code: ErrorCode, message: string) => {
+    const report = errorReportFrom(new EdgesplitError(code, message), { requestId });
+    publish(ueTopic(topicPrefix, ue, 'error'), encodeMessage(report));
+  };
 
   /**
    * A resend of a request whose job already finished: the UE missed the answer (e.g. a broker
@@ -141,6 +257,56 @@ export function openInferIntake(
     publish(ueTopic(topicPrefix, ue, channel), answer.payload);
   };
 
+  /** Stores a valid request and adds its job; throws a Refusal for its UE. */
+  const store = async (ue: string, request: TailJobData, bytes: Buffer, size: number) => {
+    const { requestId } = request;
+    const key = claimKey(redisPrefix, ue, requestId);
+    const jobId = tailJobId(ue, requestId);
+    const queue = queues.acquire(ue);
+    try {
+      // Stored unless the request's job exists already (then it is a duplicate). Not in one
+      // script: Redis spends about four times the CPU of a plain SET on a script given a 100 KiB
+      // argument (measured: 210 against 49-85 us). Without a job the tensor is (re)written even
+      // if a claim key is there: an ingress that died between storing and enqueueing leaves one
+      // behind, and the resend must not be refused for it. Two copies racing here both store the
+      // same bytes and BullMQ adds their job once; should the job of one copy finish between the
+      // other's check and its store, that copy's tensor waits out its TTL.
+      if ((await redis.exists(queue.toKey(jobId))) === 1) {
+        counts.duplicates += 1;
+        await answerAgain(ue, requestId);
+        return;
+      }
+      await tensors.set(key, bytes, 'EX', ttl);
+      const admission = await backlog.admit(ue, requestId, size);
+      if (!admission.ok) {
+        await redis.del(key);
+        const { maxJobs, maxBytes: maxWaiting } = backlog.limits;
+        const bound =
+          admission.limit === 'jobs'
+            ? `${admission.jobs} requests waiting, at most ${maxJobs}`
+            : `${admission.bytes} bytes waiting and ${size} more, at most ${maxWaiting}`;
+        throw new Refusal(
+          'QUEUE_FULL',
+          `UE "${ue}" has ${bound}: send again once earlier requests are answered`,
+        );
+      }
+      try {
+        await queue.add('tail', request, {
+          jobId,
+          removeOnComplete: { age: COMPLETED_JOB_AGE_SECONDS },
+          removeOnFail: { age: FAILED_JOB_AGE_SECONDS },
+        });
+      } catch (error) {
+        // Let a resend of this request store its tensor again.
+        await Promise.allSettled([redis.del(key), backlog.release(ue, requestId)]);
+        throw error;
+      }
+      counts.accepted += 1;
+    } finally {
+      queues.release(ue);
+    }
+  };
+
   const handle = async (topic: string, payload: Buffer): Promise<void> => {
     const outcome = readInferMessage(topicPrefix, topic, payload, maxBytes);
     if (!outcome.ok) {
@@ -152,55 +318,50 @@ export function openInferIntake(
       return;
     }
     const { ue, request } = outcome;
-    const key = claimKey(redisPrefix, ue, request.requestId);
-    const jobId = tailJobId(ue, request.requestId);
+    const units = decisions.admits(ue, request.epoch);
+    if (!units.ok) {
+      counts.noUnits += 1;
+      tell(ue, request.requestId, 'NO_UNITS', `${units.reason}; the request was not queued`);
+      return;
+    }
     const { data, shape } = request.tensor;
-    const queue = queues.acquire(ue);
+    const job: TailJobData = {
+      ue,
+      requestId: request.requestId,
+      epoch: request.epoch,
+      model: request.model,
+      cut: request.cut,
+      sample: request.sample,
+      claimKey: claimKey(redisPrefix, ue, request.requestId),
+      dtype: 'float32',
+      shape,
+      sentAt: request.sentAt,
+      enqueuedAt: Date.now(),
+    };
+    const jobId = tailJobId(ue, request.requestId);
     try {
+      // Commands given to a disconnected client would wait in its offline queue, each with its
+      // tensor: refuse at once instead, so Redis being away holds no memory here.
+      if (redis.status !== 'ready' || tensors.status !== 'ready')
+        throw new Error(`not connected to Redis (${redis.status})`);
       const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      // Stored unless the request's job exists already (then it is a duplicate). Not in one
-      // script: Redis spends about four times the CPU of a plain SET on a script given a 100 KiB
-      // argument (measured: 210 against 49-85 us). Without a job the tensor is (re)written even
-      // if a claim key is there: an ingress that died between storing and enqueueing leaves one
-      // behind, and the resend must not be refused for it. Two copies racing here both store the
-      // same bytes and BullMQ adds their job once; should the job of one copy finish between the
-      // other's check and its store, that copy's tensor waits out its TTL.
-      if ((await redis.exists(queue.toKey(jobId))) === 1) {
-        counts.duplicates += 1;
-        await answerAgain(ue, request.requestId);
+      await withTimeout(store(ue, job, bytes, data.byteLength), timeoutMs);
+    } catch (error) {
+      if (error instanceof Refusal) {
+        counts.queueFull += 1;
+        tell(ue, request.requestId, error.code, error.message);
         return;
       }
-      await tensors.set(key, bytes, 'EX', ttl);
-      const job: TailJobData = {
-        ue,
-        requestId: request.requestId,
-        epoch: request.epoch,
-        model: request.model,
-        cut: request.cut,
-        sample: request.sample,
-        claimKey: key,
-        dtype: 'float32',
-        shape,
-        sentAt: request.sentAt,
-        enqueuedAt: Date.now(),
-      };
-      try {
-        await queue.add('tail', job, {
-          jobId,
-          removeOnComplete: { age: COMPLETED_JOB_AGE_SECONDS },
-          removeOnFail: { age: FAILED_JOB_AGE_SECONDS },
-        });
-      } catch (error) {
-        // Let a resend of this request store its tensor again.
-        await redis.del(key).catch(() => undefined);
-        throw error;
-      }
-      counts.accepted += 1;
-    } catch (error) {
       counts.failed += 1;
-      logger.error(`enqueueing ${jobId}: ${asError(error).message}`);
-    } finally {
-      queues.release(ue);
+      const reason = asError(error).message;
+      logger.error(`enqueueing ${jobId}: ${reason}`);
+      // The request may still be queued if Redis answers late; a resend is then a duplicate.
+      tell(
+        ue,
+        request.requestId,
+        'UNAVAILABLE',
+        `the request could not be queued (${reason}): send it again (same requestId) shortly`,
+      );
     }
   };
 
@@ -214,15 +375,27 @@ export function openInferIntake(
 
   return {
     take,
+    decision: (topic, payload) => decisions.offer(topic, payload),
+    sweep: () => sweeper.sweep(),
     get inFlight() {
       return inFlight.size;
     },
-    stats: () => ({ ...counts, inFlight: inFlight.size, openQueues: queues.size }),
+    stats: () => ({
+      ...counts,
+      expired: sweeper.expired,
+      inFlight: inFlight.size,
+      openQueues: queues.size,
+      decisions: decisions.size,
+    }),
     close: async () => {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      await sweeper.close();
       await queues.close();
-      for (const connection of [redis, tensors])
-        await connection.quit().catch(() => connection.disconnect());
+      for (const connection of [redis, tensors]) {
+        // QUIT given to a client that is not connected would wait for Redis to come back.
+        if (connection.status !== 'ready') connection.disconnect();
+        else await connection.quit().catch(() => connection.disconnect());
+      }
     },
   };
 }

@@ -1,7 +1,10 @@
 /**
  * The ingress as an MQTT client (role `ingress`) of any broker: it subscribes to
- * `ue/+/infer` and hands each message to the intake (infer-intake.ts). An embedded broker can
- * host it without the client (embedded-ingress.ts).
+ * `ue/+/decision` (the UEs' units) and `ue/+/infer`, and hands each request to the intake
+ * (infer-intake.ts). It acknowledges a request (its own PUBACK to the broker) only once the job
+ * is stored or the UE has been sent an error, so a request the ingress took but did not finish
+ * when it died is delivered again by the broker from its persistent session. An embedded broker
+ * can host it without the client (embedded-ingress.ts).
  */
 import type { IClientOptions, MqttClient } from 'mqtt';
 import {
@@ -34,11 +37,6 @@ export interface IngressOptions extends IntakeOptions {
    * @defaultValue none
    */
   mqttOptions?: IClientOptions;
-  /**
-   * Most requests being stored at once; more wait, unread, in the broker.
-   * @defaultValue 256
-   */
-  maxInFlight?: number;
   /** @defaultValue timestamped lines on stderr */
   logger?: Logger;
 }
@@ -46,10 +44,7 @@ export interface IngressOptions extends IntakeOptions {
 /** Connects to the broker and Redis and starts turning requests into jobs. */
 export async function startIngress(options: IngressOptions): Promise<Ingress> {
   const logger = options.logger ?? stderrLogger('ingress');
-  const maxInFlight = options.maxInFlight ?? 256;
   let mqtt: MqttClient | undefined;
-  // Not awaited: the PUBACK arrives on the packet stream that may be paused until a request's
-  // slot is free (see handleMessage below).
   const intake = openInferIntake(
     options,
     (topic, payload) =>
@@ -59,23 +54,23 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     logger,
   );
 
-  // Requests are stored concurrently, up to maxInFlight; beyond that mqtt.js reads no further
-  // packet (and acknowledges none) until one finishes, so a burst waits in the broker's session
-  // queue rather than in this process's memory.
-  let readNext: (() => void) | undefined;
+  // mqtt.js sends the PUBACK of a QoS 1 message once handleMessage calls back, and handles the
+  // next packet only after that: requests are stored one at a time, each acknowledged once
+  // stored (or answered with an error), and the rest wait in the broker's session.
+  const decisionFilter = ueChannelFilter(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, 'decision');
   const setup = (client: MqttClient) => {
     mqtt = client;
-    client.handleMessage = (_packet, callback) => {
-      if (intake.inFlight < maxInFlight) callback();
-      else readNext = callback;
+    client.handleMessage = (packet, callback) => {
+      const payload = Buffer.isBuffer(packet.payload)
+        ? packet.payload
+        : Buffer.from(packet.payload);
+      if (!packet.topic.endsWith('/infer')) {
+        intake.decision(packet.topic, payload);
+        callback();
+        return;
+      }
+      void intake.take(packet.topic, payload).then(() => callback());
     };
-    client.on('message', (topic, payload) => {
-      void intake.take(topic, payload).finally(() => {
-        const resume = readNext;
-        readNext = undefined;
-        resume?.();
-      });
-    });
     client.on('error', (error) => logger.error(`mqtt: ${error.message}`));
     client.on('offline', () => logger.warn('mqtt: disconnected from the broker, reconnecting'));
   };
@@ -100,13 +95,20 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
 
   const filter = ueChannelFilter(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX, 'infer');
   try {
-    // mqtt.js fails the call when the SUBACK refuses the filter (0x80).
+    // mqtt.js fails the call when the SUBACK refuses the filter (0x80). Decisions first: their
+    // retained messages arrive before the requests that follow the second SUBACK.
+    await mqtt.subscribeAsync(decisionFilter, { qos: MESSAGE_QOS });
     await mqtt.subscribeAsync(filter, { qos: MESSAGE_QOS });
   } catch (cause) {
     await mqtt.endAsync(true);
     await intake.close();
     const hint = 'does this credential have the ingress role?';
-    throw new Error(`the broker refused the subscription to ${filter}: ${hint}`, { cause });
+    throw new Error(
+      `the broker refused the subscription to ${decisionFilter} or ${filter}: ${hint}`,
+      {
+        cause,
+      },
+    );
   }
   const prefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
   logger.info(`ingress subscribed to ${filter}, enqueueing to Redis prefix "${prefix}"`);

@@ -5,7 +5,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type TailJobData, ueQueueName } from '../proto/index.js';
+import { QUEUE_EVENTS_MAX_LEN, type TailJobData, ueQueueName } from '../proto/index.js';
 import type { Logger } from './log.js';
 
 interface Entry {
@@ -52,6 +52,7 @@ export class QueueCache {
       const queue = new Queue<TailJobData>(ueQueueName(ue), {
         connection: this.#options.connection,
         prefix: this.#options.prefix,
+        streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
       });
       queue.on('error', (error) =>
         this.#options.logger.error(`queue ${ueQueueName(ue)}: ${error.message}`),

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { type Command, type CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseTraceArg, parseTraceCsv, TraceError, type TraceSpec } from '../agents/index.js';
 import { hasModel, listModels, REAL_MODELS } from '../dnn/index.js';
-import { DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../proto/index.js';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../proto/index.js';
 
 /** Exit code of a command line that cannot be acted on (bad flag, unknown model, bad file). */
 export const EXIT_USAGE = 2;
@@ -69,6 +69,50 @@ export async function loadTrace(arg: string): Promise<TraceSpec> {
   return { kind: 'points', points: parseTraceCsv(text, parsed.path), source: parsed.path };
 }
 
+/** Default Redis when REDIS_URL is unset. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** Connection flags of the services (`scheduler`, `edge-worker`). */
+export interface ConnectionFlags {
+  readonly mqttUrl: string;
+  readonly redisUrl: string;
+  readonly topicPrefix: string;
+  readonly redisPrefix: string;
+}
+
+/**
+ * The broker and Redis options every service takes, each defaulting to its environment
+ * variable (the flag wins); the broker login stays in the environment only, so that it never
+ * shows in a process list.
+ */
+export function addConnectionOptions(command: Command): Command {
+  return command
+    .option(
+      '--mqtt-url <url>',
+      `broker URL (env ${ENV.mqttUrl})`,
+      envValue(ENV.mqttUrl) ?? DEFAULT_MQTT_URL,
+    )
+    .option(
+      '--redis-url <url>',
+      `Redis URL (env ${ENV.redisUrl})`,
+      envValue(ENV.redisUrl) ?? DEFAULT_REDIS_URL,
+    )
+    .option(
+      '--topic-prefix <prefix>',
+      `topic prefix (env ${ENV.topicPrefix})`,
+      envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
+    )
+    .option(
+      '--redis-prefix <prefix>',
+      `Redis key prefix (env ${ENV.redisPrefix})`,
+      envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
+    )
+    .addHelpText(
+      'after',
+      `\nEnvironment: ${ENV.mqttUsername} and ${ENV.mqttPassword} log in to the broker.`,
+    );
+}
+
 /** Connection settings every agent of this process shares, from the environment. */
 export function mqttFromEnv(): {
   mqttUrl: string;
@@ -110,12 +154,14 @@ export function addFleetRunOptions(
     readonly trace: string;
     readonly summaryEveryS: number;
     readonly executor: 'emulated' | 'onnx';
+    /** The default models as help shows them. @defaultValue every real model */
+    readonly models?: string;
   },
 ): Command {
   return command
     .option(
       '--models <list>',
-      `comma-separated zoo models, handed out round-robin (default: ${REAL_MODELS.join(',')})`,
+      `comma-separated zoo models, handed out round-robin (default: ${defaults.models ?? REAL_MODELS.join(',')})`,
       parseModels,
     )
     .option(

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { PACKAGE_VERSION } from '../runtime/package-version.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerBrokerCommands } from './commands/broker.js';
 import { registerEdgeWorkerCommand } from './commands/edge-worker.js';
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
   const program = new Command()
     .name('edgesplit')
     .description('Split DNN inference between IoT devices and a shared edge')
-    .version('0.1.0')
+    .version(PACKAGE_VERSION)
     // Usage errors exit 2, like an invalid instance; --help and --version exit 0. Set before
     // adding commands: commander copies the exit handler into them on creation.
     .exitOverride((error) => {

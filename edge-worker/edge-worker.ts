@@ -9,6 +9,8 @@ import {
   edgeStatusTopic,
   encodeMessage,
   logText,
+  readDecisionSnapshot,
+  readSnapshotEpoch,
   ueChannelFilter,
   withTimeout,
 } from '../proto/index.js';
@@ -19,10 +21,11 @@ import { FleetView } from './fleet-view.js';
 import { TailJobRunner } from './job-runner.js';
 import {
   type EdgeWorkerOptions,
+  type PackingReport,
   type ResolvedEdgeWorkerOptions,
   resolveEdgeWorkerOptions,
 } from './options.js';
-import { servedUes } from './packing.js';
+import { type Packing, packingDigest, servedUes } from './packing.js';
 import { planQueues } from './queue-plan.js';
 import { QueueWorkers } from './queue-workers.js';
 import { TailWarmup } from './tail-warmup.js';
@@ -64,6 +67,7 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
   const executor = options.executor ?? emulatedEdgeExecutor(config.speedFactor);
   const calibrate = options.calibrate ?? false;
   const worker = new EdgeWorkerProcess(config, models, mqtt, redis, executor, {
+    onPacking: options.onPacking,
     onJobStart: options.onJobStart,
     onJobEnd: options.onJobEnd,
     onError,
@@ -83,6 +87,7 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
 }
 
 interface ProcessHooks {
+  onPacking: EdgeWorkerOptions['onPacking'];
   onJobStart: EdgeWorkerOptions['onJobStart'];
   onJobEnd: EdgeWorkerOptions['onJobEnd'];
   onError: (error: Error, context: string) => void;
@@ -104,6 +109,10 @@ class EdgeWorkerProcess implements EdgeWorker {
   private closing: Promise<void> | undefined;
   private readonly jobRedis: Redis;
   private drainTimer: NodeJS.Timeout | undefined;
+  /** The ledger epoch whose decisions the view has taken; undefined before the first read. */
+  private syncedEpoch: number | undefined;
+  private syncing: Promise<void> | undefined;
+  private reportedDigest: string | undefined;
 
   constructor(
     private readonly config: ResolvedEdgeWorkerOptions,
@@ -160,6 +169,7 @@ class EdgeWorkerProcess implements EdgeWorker {
       if (update.changed) this.scheduleReconcile();
     });
     await this.mqtt.subscribeAsync(this.filters(), { qos: 1 });
+    await this.syncDecisions();
     await this.publishStatus('online');
     // A restarted broker may have lost retained messages: declare again on every reconnect.
     this.mqtt.on('connect', () => {
@@ -168,7 +178,10 @@ class EdgeWorkerProcess implements EdgeWorker {
           this.hooks.onError(asError(error), 'publishing status'),
         );
     });
-    this.drainTimer = setInterval(() => this.scheduleReconcile(), this.config.drainCheckMs);
+    this.drainTimer = setInterval(() => {
+      this.scheduleReconcile();
+      void this.syncDecisions();
+    }, this.config.drainCheckMs);
     this.drainTimer.unref();
   }
 
@@ -201,6 +214,7 @@ class EdgeWorkerProcess implements EdgeWorker {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.drainTimer);
+    await this.syncing;
     await this.reconciling;
     await this.queues.close();
     await this.runner.settled();
@@ -247,6 +261,48 @@ class EdgeWorkerProcess implements EdgeWorker {
     });
   }
 
+  /**
+   * Takes the scheduler's record of every decision from Redis whenever its epoch moved since the
+   * last read (on start, then every drainCheckMs): whatever MQTT messages this worker missed, its
+   * decisions, and so its packing, end as every other worker's. One read at a time.
+   */
+  private syncDecisions(): Promise<void> {
+    this.syncing ??= (async () => {
+      try {
+        const prefix = this.config.redisPrefix;
+        const epoch = await readSnapshotEpoch(this.jobRedis, prefix);
+        if (epoch === undefined || epoch === this.syncedEpoch) return;
+        const snapshot = await readDecisionSnapshot(this.jobRedis, prefix);
+        if (snapshot === undefined || this.closing !== undefined) return;
+        for (const problem of snapshot.invalid.slice(0, 3))
+          this.hooks.onError(new Error(logText(problem)), 'a decision recorded in Redis');
+        this.syncedEpoch = snapshot.epoch;
+        if (this.fleet.applySnapshot(snapshot).changed) this.scheduleReconcile();
+      } catch (error) {
+        this.hooks.onError(asError(error), 'reading the decisions from Redis');
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private reportPacking(packing: Packing, serve: ReadonlyMap<string, number>): void {
+    const digest = packingDigest(packing);
+    if (digest === this.reportedDigest || this.hooks.onPacking === undefined) return;
+    this.reportedDigest = digest;
+    let units = 0;
+    for (const share of serve.values()) units += share;
+    const report: PackingReport = {
+      digest,
+      ues: servedUes(packing).size,
+      workers: this.fleet.onlineWorkers().length,
+      served: serve.size,
+      units,
+    };
+    this.hooks.onPacking(report);
+  }
+
   /** Coalesces changes: one reconcile at a time, and one more if something changed meanwhile. */
   private scheduleReconcile(): void {
     if (this.closing !== undefined) return;
@@ -272,14 +328,13 @@ class EdgeWorkerProcess implements EdgeWorker {
    * while its queue still holds jobs, and stops it once drained. The unit cap bounds them all.
    */
   private async reconcile(): Promise<void> {
-    const plan = planQueues(this.fleet.packing(), this.id, [
-      ...this.queues.ues(),
-      ...this.fleet.ues(),
-    ]);
+    const packing = this.fleet.packing();
+    const plan = planQueues(packing, this.id, [...this.queues.ues(), ...this.fleet.ues()]);
     this.shares = plan.serve;
     for (const [ue, share] of plan.serve) this.queues.run(ue, share, 'serving');
     this.warmup.serve([...plan.serve.keys()].flatMap((ue) => this.fleet.tailOf(ue) ?? []));
     for (const ue of plan.stop) this.queues.stop(ue);
+    this.reportPacking(packing, plan.serve);
     const backlogs = await Promise.all(
       plan.unserved.map((ue) =>
         this.queues.backlog(ue).catch((error: unknown) => {

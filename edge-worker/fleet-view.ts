@@ -1,4 +1,9 @@
-import { decodeMessage, tryParseTopic, type ValidationError } from '../proto/index.js';
+import {
+  type DecisionSnapshot,
+  decodeMessage,
+  tryParseTopic,
+  type ValidationError,
+} from '../proto/index.js';
 import { type Packing, packUnits, type WorkerUnits } from './packing.js';
 
 /** What one message did to the view: whether it may change what to serve, and why it was refused. */
@@ -57,6 +62,29 @@ export class FleetView {
     this.decisions.set(ue, { epoch, units, cut, model });
     // A new cut or model changes no packing, but the tail to open for it (edge-worker.ts).
     return { changed: known?.units !== units || known.cut !== cut || known.model !== model };
+  }
+
+  /**
+   * Takes the scheduler's record of every current decision (docs/live-system.md, "Faults"): it
+   * covers everything up to its epoch, so a decision it lacks whose epoch is not above it was
+   * cleared, and one of a lower epoch than its own is out of date; decisions of a later epoch,
+   * already here over MQTT, stay. This is how a worker that missed messages (a broker restart, a
+   * reconnect) ends with the same decisions, and so the same packing, as every other.
+   */
+  applySnapshot(snapshot: DecisionSnapshot): FleetUpdate {
+    let changed = false;
+    for (const [ue, known] of this.decisions)
+      if (known.epoch <= snapshot.epoch && !snapshot.decisions.has(ue)) {
+        this.decisions.delete(ue);
+        changed = true;
+      }
+    for (const [ue, { epoch, units, cut, model }] of snapshot.decisions) {
+      const known = this.decisions.get(ue);
+      if (known !== undefined && known.epoch >= epoch) continue;
+      this.decisions.set(ue, { epoch, units, cut, model });
+      changed ||= known?.units !== units || known.cut !== cut || known.model !== model;
+    }
+    return { changed };
   }
 
   private applyWorker(worker: string, payload: Uint8Array): FleetUpdate {

@@ -16,11 +16,13 @@ export {
   type EdgeWorkerOptions,
   type JobEndEvent,
   type JobStartEvent,
+  type PackingReport,
   type ResolvedEdgeWorkerOptions,
   resolveEdgeWorkerOptions,
 } from './options.js';
 export {
   type Packing,
+  packingDigest,
   packUnits,
   servedUes,
   sharesOf,

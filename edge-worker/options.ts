@@ -101,6 +101,12 @@ export interface EdgeWorkerOptions {
    * @defaultValue 1000
    */
   drainCheckMs?: number;
+  /**
+   * Called whenever the packing this worker serves by changes (its fingerprint, what this worker
+   * serves of it), after the queues were set to it.
+   * @defaultValue none
+   */
+  onPacking?: (report: PackingReport) => void;
   /** Called when a job takes its slot and starts. @defaultValue none */
   onJobStart?: (event: JobStartEvent) => void;
   /** Called when a job has published its result or error and given its slot back. @defaultValue none */
@@ -117,6 +123,18 @@ export interface EdgeWorkerOptions {
    * @defaultValue writes one line to stderr
    */
   onError?: (error: Error, context: string) => void;
+}
+
+/** The packing a worker serves by, as `onPacking` reports it. */
+export interface PackingReport {
+  /** `packingDigest`: equal on two workers exactly when they computed the same packing. */
+  readonly digest: string;
+  /** UEs the packing gives units to, and online workers (this one included). */
+  readonly ues: number;
+  readonly workers: number;
+  /** UEs this worker has a share of, and the sum of its shares. */
+  readonly served: number;
+  readonly units: number;
 }
 
 /** The options with every default filled in and every value checked. */

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The deterministic packing of UE units onto edge workers (docs/live-system.md, queue contract):
  * every worker computes it from the same retained messages and so agrees on who serves what,
@@ -76,4 +78,16 @@ export function servedUes(packing: Packing): Set<string> {
   const served = new Set<string>();
   for (const shares of packing.values()) for (const ue of shares.keys()) served.add(ue);
   return served;
+}
+
+/**
+ * A short fingerprint of a packing (12 hex digits of a SHA-256 over its sorted shares): workers
+ * that log the same one serve the same split (`edge worker ...: packing ...` lines).
+ */
+export function packingDigest(packing: Packing): string {
+  const lines: string[] = [];
+  for (const [worker, shares] of packing)
+    for (const [ue, units] of shares) lines.push(`${worker} ${ue} ${units}`);
+  lines.sort(byId);
+  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 12);
 }

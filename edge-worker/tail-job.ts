@@ -4,6 +4,7 @@ import { type Executor, hasModel, modelCuts, SegmentError } from '../dnn/index.j
 import {
   claimKey,
   elementCount,
+  float32FromBytes,
   type InferResult,
   idSchema,
   MAX_TENSOR_DIMS,
@@ -43,10 +44,7 @@ export function requestIdOf(data: unknown): string | undefined {
   return typeof requestId === 'string' ? requestId : undefined;
 }
 
-/**
- * A float32 tensor over raw little-endian bytes. A Float32Array needs a 4-aligned offset: a view
- * when the bytes are aligned, a copy when not (Redis replies are often slices of a larger read).
- */
+/** A float32 tensor over raw little-endian bytes (a view when they are aligned, else a copy). */
 export function tensorFromBytes(bytes: Uint8Array, shape: readonly number[]): Tensor {
   const expected = elementCount(shape);
   if (bytes.byteLength !== expected * 4)
@@ -54,12 +52,7 @@ export function tensorFromBytes(bytes: Uint8Array, shape: readonly number[]): Te
       'tensorMismatch',
       `tensor holds ${bytes.byteLength} bytes, shape [${shape.join(', ')}] needs ${expected * 4}`,
     );
-  const data =
-    bytes.byteOffset % 4 === 0
-      ? new Float32Array(bytes.buffer, bytes.byteOffset, expected)
-      : // `new Uint8Array(bytes)` copies; Buffer#slice would return another unaligned view.
-        new Float32Array(new Uint8Array(bytes).buffer, 0, expected);
-  return { dtype: 'float32', shape: [...shape], data };
+  return { dtype: 'float32', shape: [...shape], data: float32FromBytes(bytes) };
 }
 
 /** What running a tail needs from the process around it. */

@@ -2,6 +2,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { ValidationError } from './errors.js';
 import { type Message, type MessageKind, type MessageMap, validateMessage } from './messages.js';
 import { msgpackFrameProblem } from './msgpack-frame.js';
+import { float32Bytes } from './schemas/tensor.js';
 import type { Validated } from './validate.js';
 
 /** Default upper bound on an encoded payload: 16 MiB. */
@@ -17,9 +18,9 @@ export interface DecodeOptions {
   maxBytes?: number;
 }
 
-// Plain msgpack maps, not msgpackr records, so any msgpack decoder can read the fields;
-// `moreTypes` writes typed arrays as msgpackr's typed-array extension (0x74) instead of `bin`,
-// so a Float32Array comes back as a Float32Array.
+// Plain msgpack maps, not msgpackr records, so any msgpack decoder can read the fields. Tensor
+// data is written as `bin` (see `portable`); `moreTypes` still decodes msgpackr's typed-array
+// extension (0x74), which older peers send, as a Float32Array.
 const packrOptions = {
   useRecords: false,
   moreTypes: true,
@@ -46,7 +47,20 @@ const unpackr = new Unpackr({
  * encodings (never overwritten later): use its bytes, not `buf.buffer`.
  */
 export function encodeMessage(value: Message): Buffer {
-  return packr.pack(value);
+  return packr.pack(portable(value));
+}
+
+/**
+ * The message with its tensor's data as the little-endian bytes of its values (a msgpack
+ * `bin`), the form any msgpack library reads; no copy on a little-endian host.
+ */
+function portable(value: Message): Message | object {
+  if (!('tensor' in value)) return value;
+  const { tensor } = value;
+  // Messages are built by our own code, but `encodeMessage` is also handed test payloads.
+  if (typeof tensor !== 'object' || tensor === null || !(tensor.data instanceof Float32Array))
+    return value;
+  return { ...value, tensor: { ...tensor, data: float32Bytes(tensor.data) } };
 }
 
 function undecodable(kind: MessageKind, reason: string, cause?: unknown): ValidationError {

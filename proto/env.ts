@@ -15,6 +15,8 @@ export const ENV = {
   redisPrefix: 'EDGESPLIT_REDIS_PREFIX',
   /** Fleet key from which every UE's MQTT password is derived (`proto/ue-key.ts`). */
   ueFleetKey: 'EDGESPLIT_UE_FLEET_KEY',
+  /** Revoked derived UE keys: `UE` or `UE:N`, comma-separated (`proto/ue-key.ts`). */
+  ueKeyRevoked: 'EDGESPLIT_UE_KEY_REVOKED',
 } as const;
 
 export function envValue(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {

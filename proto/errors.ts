@@ -5,9 +5,29 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: 'payload exceeds the size limit',
   INVALID_TOPIC: 'topic is not an edgesplit topic',
   INVALID_INSTANCE: 'instance failed validation',
+  NO_UNITS: 'this UE has no edge units (no decision, or a decision of 0 units)',
+  QUEUE_FULL: "this UE's waiting requests are at their bound",
+  UNAVAILABLE: 'the queue (Redis) is unavailable',
+  EXPIRED: 'the request waited in the queue longer than its life',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
+
+/**
+ * Codes that say "not now" rather than "never": the request was not queued (or may not have
+ * been), and the same request (same requestId) may be sent again after a pause; a duplicate
+ * that did get queued is recognised by its id and costs nothing. Every other code is final.
+ */
+export const RETRYABLE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set([
+  'NO_UNITS',
+  'QUEUE_FULL',
+  'UNAVAILABLE',
+]);
+
+/** Whether a request refused with `code` may be sent again (same requestId) after a pause. */
+export function isRetryableError(code: ErrorCode): boolean {
+  return RETRYABLE_ERROR_CODES.has(code);
+}
 
 /** Base class of every error this package throws on purpose. */
 export class EdgesplitError extends Error {

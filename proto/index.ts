@@ -1,17 +1,27 @@
 /** The wire contract: topics, payload types and schemas, the msgpack codec, errors. */
 
+export { asyncApiDocument } from './asyncapi.js';
 export {
   DEFAULT_MAX_PAYLOAD_BYTES,
   type DecodeOptions,
   decodeMessage,
   encodeMessage,
 } from './codec.js';
+export {
+  type DecisionSnapshot,
+  decisionsKey,
+  epochKey,
+  readDecisionSnapshot,
+  readSnapshotEpoch,
+} from './decision-snapshot.js';
 export { ENV, envValue } from './env.js';
 export {
   asError,
   EdgesplitError,
   type ErrorCode,
   ErrorCodes,
+  isRetryableError,
+  RETRYABLE_ERROR_CODES,
   TopicError,
   ValidationError,
 } from './errors.js';
@@ -19,11 +29,17 @@ export {
   ANSWER_TTL_SECONDS,
   type AnswerChannel,
   answerKey,
+  backlogKey,
   CLAIM_TTL_SECONDS,
   COMPLETED_JOB_AGE_SECONDS,
   claimKey,
+  DEFAULT_MAX_WAITING_BYTES,
+  DEFAULT_MAX_WAITING_JOBS,
   DEFAULT_REDIS_PREFIX,
   FAILED_JOB_AGE_SECONDS,
+  JOB_TTL_SECONDS,
+  QUEUE_EVENTS_MAX_LEN,
+  sweptQueuesKey,
   type TailJobData,
   tailJobId,
   ueOfQueue,
@@ -104,6 +120,8 @@ export {
 export { type SchedulerStatus, schedulerStatusSchema } from './schemas/scheduler-status.js';
 export {
   elementCount,
+  float32Bytes,
+  float32FromBytes,
   MAX_TENSOR_DIM,
   MAX_TENSOR_DIMS,
   type Tensor,
@@ -130,6 +148,14 @@ export {
   ueSubtreeFilter,
   ueTopic,
 } from './topics.js';
-export { deriveUeKey, fleetKeyProblem, MIN_FLEET_KEY_LENGTH } from './ue-key.js';
+export {
+  currentUeKeyGeneration,
+  deriveUeKey,
+  fleetKeyProblem,
+  MAX_UE_KEY_GENERATION,
+  MIN_FLEET_KEY_LENGTH,
+  parseUeKeyRevocations,
+  type UeKeyRevocations,
+} from './ue-key.js';
 export { formatPath, issuesOf, type Validated, validate } from './validate.js';
 export { withTimeout } from './with-timeout.js';

@@ -10,6 +10,36 @@ export const DEFAULT_REDIS_PREFIX = 'edgesplit';
 /** How long an uploaded tensor waits in Redis for its tail job before it expires. */
 export const CLAIM_TTL_SECONDS = 600;
 
+/**
+ * How long a tail job may wait in its queue (not yet started) before the ingress removes it and
+ * tells its UE (`EXPIRED`): longer than an agent's default patience (3 x 10 s), so only a job
+ * nobody will run (its UE lost its units, no edge worker serves it) gets there.
+ */
+export const JOB_TTL_SECONDS = 120;
+
+/** Most requests one UE may have stored and not yet finished (jobs waiting or running). */
+export const DEFAULT_MAX_WAITING_JOBS = 64;
+
+/** Most tensor bytes one UE may have stored and not yet finished. */
+export const DEFAULT_MAX_WAITING_BYTES = 32 * 1024 * 1024;
+
+/** Events BullMQ keeps per UE queue (its `events` stream); the default of 10,000 is ~1 MB a UE. */
+export const QUEUE_EVENTS_MAX_LEN = 100;
+
+/**
+ * The UE's backlog: a sorted set of the request ids it has stored and not finished (score: when
+ * the ingress took them, ms), and beside it (`…:bytes`) a hash of each one's tensor bytes. An
+ * entry whose claim key is gone (the job finished) or whose job life is over no longer counts.
+ */
+export function backlogKey(redisPrefix: string, ueId: string): string {
+  return `${redisPrefix}:backlog:${ueId}`;
+}
+
+/** The UEs whose queues the ingress sweeps (sorted set, score: last request taken, ms). */
+export function sweptQueuesKey(redisPrefix: string): string {
+  return `${redisPrefix}:ingress:queues`;
+}
+
 /** The BullMQ queue holding UE `ueId`'s tail jobs (ids never contain ':'). */
 export function ueQueueName(ueId: string): string {
   return `ue.${ueId}`;

@@ -250,9 +250,10 @@ describe('service roles', () => {
     expect(await publishes('worker-1', `${P}/ue/ue-9/decision`)).toBe(false);
   });
 
-  it('ingress reads infer and publishes errors and kept answers only', async () => {
+  it('ingress reads infer and decisions, and publishes errors and kept answers only', async () => {
     const ingress = await connect('ingress');
     expect(await subscribes(ingress, `${P}/ue/+/infer`)).toBe(true);
+    expect(await subscribes(ingress, `${P}/ue/+/decision`)).toBe(true);
     expect(await subscribes(ingress, `${P}/ue/+/link`)).toBe(false);
     expect(await publishes('ingress', `${P}/ue/ue-9/error`)).toBe(true);
     expect(await publishes('ingress', `${P}/ue/ue-9/result`)).toBe(true);

@@ -25,7 +25,7 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
-import { connect, errorCollector, P, REDIS_URL, request } from './ingress-fixtures.js';
+import { connect, decision, errorCollector, P, REDIS_URL, request } from './ingress-fixtures.js';
 import { recordingLogger } from './recording-logger.js';
 import { waitUntil } from './wait-until.js';
 
@@ -108,9 +108,14 @@ describe('the ingress inside the embedded broker', () => {
       redisUrl: REDIS_URL,
       redisPrefix: openPrefix,
       topicPrefix: P,
+      maxWaitingJobs: 200,
       logger,
     });
     const client = await connect(url);
+    await client.publishAsync(`${P}/ue/ue-9/decision`, encodeMessage(decision(2)), {
+      qos: 1,
+      retain: true,
+    });
     const ue9 = new Queue(ueQueueName('ue-9'), { connection: redis, prefix: openPrefix });
     try {
       // 64 KiB tensors: a socket read holds one or two of them.
@@ -201,7 +206,9 @@ describe('on Mosquitto, with its persistent session', () => {
         await publisher.publishAsync(`${topicPrefix}/ue/ue-7/infer`, encodeMessage(infer), {
           qos: 1,
         });
-      // Mosquitto sends the queued messages right behind the CONNACK.
+      // Mosquitto sends the queued messages right behind the CONNACK, before the retained
+      // decisions: within its first seconds the ingress serves a UE whose decision it has not
+      // seen yet (decisionGraceMs).
       back = await startIngress(options);
       const running = back;
       await until(() => running.stats().accepted === 5);

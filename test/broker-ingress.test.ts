@@ -21,7 +21,15 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
-import { connect, errorCollector, P, REDIS_URL, request, TOKEN } from './ingress-fixtures.js';
+import {
+  connect,
+  decision,
+  errorCollector,
+  P,
+  REDIS_URL,
+  request,
+  TOKEN,
+} from './ingress-fixtures.js';
 import { recordingLogger } from './recording-logger.js';
 import { waitUntil } from './wait-until.js';
 
@@ -29,6 +37,7 @@ const PREFIX = `edgesplit-test-${randomBytes(6).toString('hex')}`;
 const tokens: TokenRecord[] = [
   { username: 'ue-1', role: 'ue', ue: 'ue-1', token: TOKEN('ue-1') },
   { username: 'ingress', role: 'ingress', token: TOKEN('ingress') },
+  { username: 'scheduler', role: 'scheduler', token: TOKEN('scheduler') },
 ];
 const { logger } = recordingLogger();
 
@@ -75,11 +84,17 @@ async function setUp(frontEnd: FrontEnd): Promise<void> {
           mqttUrl: `mqtt://127.0.0.1:${broker.port}`,
           username: 'ingress',
           password: TOKEN('ingress'),
-          // Small, so that bursts below exercise the backpressure path.
-          maxInFlight: 4,
           logger,
         })
       : attachIngress(broker, { ...common, logger });
+  // ue-1 has units: the ingress queues only requests of UEs with units.
+  const scheduler = await connect(`mqtt://127.0.0.1:${broker.port}`, 'scheduler');
+  await scheduler.publishAsync(`${P}/ue/ue-1/decision`, encodeMessage(decision(2)), {
+    qos: 1,
+    retain: true,
+  });
+  await scheduler.endAsync();
+  await until(() => ingress.stats().decisions === 1);
   queue = new Queue<TailJobData>(ueQueueName('ue-1'), { connection: redis, prefix });
   ue = await connect(`mqtt://127.0.0.1:${broker.port}`, 'ue-1');
   await ue.subscribeAsync([`${P}/ue/ue-1/error`, `${P}/ue/ue-1/result`], { qos: 1 });
@@ -250,7 +265,9 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
         pack({ ...infer, tensor: { ...infer.tensor, data: [0.5, -1, 2, 3.25] } }),
       );
       expect(report.issues).toEqual([
-        expect.stringMatching(/^infer\.tensor\.data: must be a Float32Array/),
+        expect.stringMatching(
+          /^infer\.tensor\.data: must be the little-endian float32 values as msgpack bin/,
+        ),
       ]);
     });
 

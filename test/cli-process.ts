@@ -100,6 +100,11 @@ export class CliProcess {
     }
   }
 
+  /** Sends `signal` (SIGSTOP and SIGCONT pause and resume it) if the process still runs. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.alive()) this.child.kill(signal);
+  }
+
   /** SIGKILL (a crash, or clean-up after a failed test); resolves with the exit. */
   kill(): Promise<Exit> {
     if (this.alive()) this.child.kill('SIGKILL');

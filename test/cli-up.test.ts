@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REAL_INFERENCE_MODELS } from '../cli/up/real-inference.js';
+import { REAL_MODELS } from '../dnn/index.js';
 import { FLEET_SUMMARY_KEYS, runCli } from './cli-run.js';
 import { testRedisUrl } from './services.js';
 
@@ -86,6 +88,37 @@ describe('edgesplit up', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('checks its port before measuring models: exit 1 naming the port, no model measured or stored', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const store = mkdtempSync(join(tmpdir(), 'edgesplit-up-store-'));
+    try {
+      // The default executor is onnx: with an empty model store, up would measure models first.
+      const { code, stdout, stderr } = runCli(['up', '--port', String(port)], undefined, {
+        ...process.env,
+        REDIS_URL: testRedisUrl(),
+        EDGESPLIT_MODEL_DIR: store,
+      });
+      expect(code).toBe(1);
+      expect(stderr).toContain(`port ${port} is taken`);
+      expect(`${stdout}${stderr}`).not.toMatch(/measuring/);
+      expect(readdirSync(store)).toEqual([]);
+    } finally {
+      server.close();
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
+
+  it('--help names the models each executor uses by default', () => {
+    const { code, stdout } = runCli(['up', '--help']);
+    expect(code).toBe(0);
+    const help = stdout.replace(/\s+/g, ' ');
+    expect(help).toContain(
+      `(default: ${REAL_INFERENCE_MODELS.join(',')}; with --executor emulated ${REAL_MODELS.join(',')})`,
+    );
   });
 
   it('refuses bad flags with exit code 2', () => {

@@ -1,4 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -281,5 +289,178 @@ describe('edgesplit model', () => {
     const exported = runCli(['model', 'export', 'resnet50', join(work, 'x.onnx')], undefined, env);
     expect(exported.code).toBe(2);
     expect(exported.stderr).toMatch(/unknown model "resnet50"/);
+  });
+});
+
+describe('`edgesplit model import` refuses files that declare too much or reach outside', () => {
+  const W = Float32Array.from([1, -1, 0.5, 2, -0.5, 1, 0.25, -2]);
+  const wBytes = new Uint8Array(W.buffer);
+
+  /** A fresh model store, and the CLI run against it. */
+  function importCli(file: string, ...flags: string[]) {
+    const store = mkdtempSync(join(work, 'store-'));
+    const result = runCli(['model', 'import', file, ...flags], undefined, {
+      ...process.env,
+      EDGESPLIT_MODEL_DIR: store,
+    });
+    const stored = existsSync(store) ? readdirSync(store) : [];
+    return { ...result, stored };
+  }
+
+  /** branchy with its weight `w` as external data (`entries` besides `location`). */
+  function externalWeights(location: string, entries: Record<string, string> = {}, dims = [4, 2]) {
+    const proto = onnx.ModelProto.decode(branchyGraph());
+    proto.graph!.initializer = [
+      {
+        name: 'w',
+        dims,
+        dataType: onnx.TensorProto.DataType.FLOAT,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: location },
+          ...Object.entries(entries).map(([key, value]) => ({ key, value })),
+        ],
+      },
+    ];
+    return encodeModel(proto);
+  }
+
+  /** A folder `name` under the work folder with `model.onnx` in it. */
+  function modelFolder(name: string, model: Uint8Array): { dir: string; file: string } {
+    const dir = join(work, name);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'model.onnx');
+    writeFileSync(file, model);
+    return { dir, file };
+  }
+
+  it('an input declared [1, 2^31, 2^31, 2^31]: exit 2 naming the input, its size, the limit and the flag, nothing stored', () => {
+    const file = writeFixture(
+      'huge-input.onnx',
+      branchyGraph(info('x', ['N', 2 ** 31, 2 ** 31, 2 ** 31])),
+    );
+    const result = importCli(file);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(
+      'input "x" [N, 2147483648, 2147483648, 2147483648] declares 3.96e+28 bytes',
+    );
+    expect(result.stderr).toContain(
+      'above the tensor size limit of 64 MiB (raise it with --max-tensor-mib)',
+    );
+    expect(result.stderr).not.toMatch(/RangeError|\n\s+at /);
+    expect(result.stored).toEqual([]);
+  });
+
+  it('a 1 GiB input in a file of a few hundred bytes: exit 2 naming its size, nothing stored', () => {
+    const bytes = branchyGraph(info('x', ['N', 2 ** 28]));
+    expect(bytes.length).toBeLessThan(400);
+    const result = importCli(writeFixture('gib-input.onnx', bytes));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('input "x" [N, 268435456] declares 1024 MiB');
+    expect(result.stderr).toContain('--max-tensor-mib');
+    expect(result.stored).toEqual([]);
+  });
+
+  it('--max-tensor-mib sets the limit: the 16-byte input is refused below 16 bytes and imported at the default', () => {
+    const file = writeFixture('small-input.onnx', branchyGraph());
+    const refused = importCli(file, '--max-tensor-mib', '0.00001');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'input "x" [N, 4] declares 16 bytes, above the tensor size limit of 10 bytes',
+    );
+    expect(importCli(file).code).toBe(0);
+  });
+
+  it('an initializer declared [2^20, 2^20] with a 32-byte weights file: exit 2 on the model limit before reading it', () => {
+    const { dir, file } = modelFolder(
+      'huge-weight',
+      externalWeights('w.bin', {}, [2 ** 20, 2 ** 20]),
+    );
+    writeFileSync(join(dir, 'w.bin'), wBytes);
+    const result = importCli(file);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /initializers up to "w" \[1048576, 1048576\] \(4194304 MiB\) declare \d+ bytes, above the model size limit of 1024 MiB \(raise it with --max-model-mib\)/,
+    );
+    expect(result.stored).toEqual([]);
+  });
+
+  it('--max-model-mib sets the model limit: a file above it is refused', () => {
+    const file = writeFixture('model-limit.onnx', branchyGraph());
+    const result = importCli(file, '--max-model-mib', '0.0001');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /the file is \d+ bytes, above the model size limit of 104 bytes \(raise it with --max-model-mib\)/,
+    );
+  });
+
+  it('external data whose length runs past its file, or disagrees with its dims: exit 2, nothing stored', () => {
+    const past = modelFolder('past-end', externalWeights('w.bin', { offset: '16' }));
+    writeFileSync(join(past.dir, 'w.bin'), wBytes);
+    const pastResult = importCli(past.file);
+    expect(pastResult.code).toBe(2);
+    expect(pastResult.stderr).toContain(
+      'external data of "w": 16 bytes where its dims [4, 2] need 32',
+    );
+    const long = modelFolder('too-long', externalWeights('w.bin', { length: '4096' }));
+    writeFileSync(join(long.dir, 'w.bin'), wBytes);
+    const longResult = importCli(long.file);
+    expect(longResult.code).toBe(2);
+    expect(longResult.stderr).toContain('4096 bytes at offset 0 run past the end');
+    expect([...pastResult.stored, ...longResult.stored]).toEqual([]);
+  });
+
+  const secret = Float32Array.from([9, 9, 9, 9, 9, 9, 9, 9]);
+  const outside = join(work, 'outside');
+  mkdirSync(outside, { recursive: true });
+  writeFileSync(join(outside, 'secret.bin'), new Uint8Array(secret.buffer));
+
+  it('a symbolic link in the model folder to a file outside it: exit 2 naming where it resolves, nothing stored', () => {
+    const { dir, file } = modelFolder('link-file', externalWeights('w.bin'));
+    symlinkSync(join(outside, 'secret.bin'), join(dir, 'w.bin'));
+    const result = importCli(file);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `initializer "w" points outside the model's folder ("w.bin" resolves to ${join(outside, 'secret.bin')})`,
+    );
+    expect(result.stored).toEqual([]);
+  });
+
+  it('a symbolic link to a folder outside, and a ".." path: exit 2, nothing stored', () => {
+    const linked = modelFolder('link-dir', externalWeights('data/secret.bin'));
+    symlinkSync(outside, join(linked.dir, 'data'));
+    const viaDir = importCli(linked.file);
+    expect(viaDir.code).toBe(2);
+    expect(viaDir.stderr).toContain('"data/secret.bin" resolves to');
+    const dotted = modelFolder('dot-dot', externalWeights('../outside/secret.bin'));
+    const viaDots = importCli(dotted.file);
+    expect(viaDots.code).toBe(2);
+    expect(viaDots.stderr).toContain(
+      'points outside the model\'s folder ("../outside/secret.bin")',
+    );
+    expect([...viaDir.stored, ...viaDots.stored]).toEqual([]);
+  });
+
+  it('a symbolic link that stays inside the model folder is followed: the model computes with those weights', async () => {
+    const { dir, file } = modelFolder('link-inside', externalWeights('w.bin'));
+    mkdirSync(join(dir, 'weights'));
+    writeFileSync(join(dir, 'weights', 'real.bin'), wBytes);
+    symlinkSync(join(dir, 'weights', 'real.bin'), join(dir, 'w.bin'));
+    const result = importCli(file, '--json');
+    expect(result.code).toBe(0);
+    expect(result.stored).toHaveLength(1);
+    const imported = await importModel(file, { root });
+    const reference = await importModel(writeFixture('link-reference.onnx', branchyGraph()), {
+      root,
+    });
+    const input: Tensor = { dtype: 'float32', shape: [1, 4], data: Float32Array.of(-1, 0.5, 2, 0) };
+    const last = imported.cuts.length - 1;
+    expect(
+      maxAbsDiff(
+        await runSegment(imported, 0, last, input),
+        await runSegment(reference, 0, last, input),
+      ),
+    ).toBe(0);
   });
 });

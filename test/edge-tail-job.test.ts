@@ -3,9 +3,11 @@ import { modelCuts } from '../dnn/index.js';
 import {
   emulatedEdgeExecutor,
   FleetView,
+  packingDigest,
   parseTailJobData,
   runTailJob,
   Semaphore,
+  servedUes,
   type TailContext,
   TailJobError,
   tensorFromBytes,
@@ -90,6 +92,61 @@ describe('FleetView', () => {
     expect(bad.changed).toBe(false);
     expect(bad.problem?.code).toBe('INVALID_PAYLOAD');
     expect(view.apply('other/ue/u1/decision', decision(9, 9)).changed).toBe(false);
+  });
+});
+
+describe('FleetView and the recorded decisions', () => {
+  const recorded = (epoch: number, entries: Array<[string, number, number]>) => ({
+    epoch,
+    decisions: new Map(
+      entries.map(([ue, units, e]) => [
+        ue,
+        { epoch: e, cut: 1, cutName: 'c1', units, predictedMs: 10, solver: 'iao' as const },
+      ]),
+    ),
+    invalid: [],
+  });
+
+  it('two views that saw different messages end with the same packing once both take the record', () => {
+    // a saw everything over MQTT; b restarted after a broker lost its retained messages and saw
+    // only the last change (u3) and no clear of u9.
+    const a = new FleetView(prefix, { id: 'w1', units: 2 });
+    a.apply(`${prefix}/edge/w2/status`, status('online', 2));
+    a.apply(`${prefix}/ue/u1/decision`, decision(1, 1));
+    a.apply(`${prefix}/ue/u2/decision`, decision(2, 2));
+    a.apply(`${prefix}/ue/u3/decision`, decision(1, 4));
+    const b = new FleetView(prefix, { id: 'w2', units: 2 });
+    b.apply(`${prefix}/edge/w1/status`, status('online', 2));
+    b.apply(`${prefix}/ue/u9/decision`, decision(3, 1));
+    b.apply(`${prefix}/ue/u3/decision`, decision(1, 4));
+    expect(packingDigest(a.packing())).not.toBe(packingDigest(b.packing()));
+
+    const record = recorded(4, [
+      ['u1', 1, 1],
+      ['u2', 2, 2],
+      ['u3', 1, 4],
+    ]);
+    expect(a.applySnapshot(record).changed).toBe(false);
+    expect(b.applySnapshot(record).changed).toBe(true);
+    expect(b.ues().sort()).toEqual(['u1', 'u2', 'u3']);
+    expect(packingDigest(a.packing())).toBe(packingDigest(b.packing()));
+    expect(servedUes(b.packing())).toEqual(new Set(['u1', 'u2', 'u3']));
+  });
+
+  it('keeps decisions newer than the record and drops older ones it lacks', () => {
+    const view = new FleetView(prefix, { id: 'w1', units: 4 });
+    view.apply(`${prefix}/ue/u1/decision`, decision(3, 7));
+    view.apply(`${prefix}/ue/u2/decision`, decision(1, 6));
+    view.apply(`${prefix}/ue/u3/decision`, decision(2, 2));
+    const record = recorded(6, [
+      ['u1', 1, 5],
+      ['u3', 1, 4],
+    ]);
+    view.applySnapshot(record);
+    // u1's epoch 7 arrived after the record (epoch 6): kept. u2 (epoch 6) is not in it: cleared.
+    expect(view.unitsOf('u1')).toBe(3);
+    expect(view.ues().sort()).toEqual(['u1', 'u3']);
+    expect(view.unitsOf('u3')).toBe(1);
   });
 });
 

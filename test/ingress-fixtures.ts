@@ -2,7 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
-import { connectMqtt, decodeMessage, type ErrorReport, type InferRequest } from '../proto/index.js';
+import {
+  connectMqtt,
+  type Decision,
+  decodeMessage,
+  type ErrorReport,
+  type InferRequest,
+} from '../proto/index.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Topic prefix of the ingress suites. */
@@ -41,5 +47,17 @@ export function request(overrides: Partial<InferRequest> = {}): InferRequest {
     tensor: { dtype: 'float32', shape: [1, 2, 2], data: new Float32Array([0.5, -1, 2, 3.25]) },
     sentAt: Date.now(),
     ...overrides,
+  };
+}
+
+/** A decision of epoch 3 (the epoch `request` uses) giving `units` edge units. */
+export function decision(units: number, epoch = 3): Decision {
+  return {
+    epoch,
+    cut: units > 0 ? 2 : 5,
+    cutName: units > 0 ? 'features.2' : 'output',
+    units,
+    predictedMs: 10,
+    solver: 'optimal',
   };
 }

@@ -102,15 +102,46 @@ describe('encodeMessage / decodeMessage', () => {
     expect(result.ok && Array.from(result.value.tensor.data)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
-  it('writes plain msgpack maps and the typed-array extension 0x74 / Float32Array (7)', () => {
+  it('writes plain msgpack maps and tensor data as a msgpack bin of little-endian float32', () => {
     const bytes = encodeMessage(infer);
     expect(bytes[0]! & 0xf0).toBe(0x80);
-    // ext 8, length 1 + 24 bytes, type 0x74, subtype 7, then the raw little-endian floats
-    const header = Buffer.from([0xc7, 25, 0x74, 7]);
+    // "data" (fixstr 4), then bin 8 of 24 bytes: the raw little-endian floats
+    const header = Buffer.concat([
+      Buffer.from([0xa4]),
+      Buffer.from('data'),
+      Buffer.from([0xc4, 24]),
+    ]);
     const at = bytes.indexOf(header);
     expect(at).toBeGreaterThan(0);
     const raw = bytes.subarray(at + header.length, at + header.length + 24);
     expect(raw.readFloatLE(0)).toBe(0.5);
+    expect(raw.readFloatLE(20)).toBe(65504);
+    expect(bytes.includes(Buffer.from([0x74, 7]))).toBe(false);
+  });
+
+  it("reads tensor data sent as msgpackr's typed-array extension 0x74 (older peers)", () => {
+    const older = new Packr({ useRecords: false, moreTypes: true });
+    const bytes = older.pack(infer);
+    expect(bytes.includes(Buffer.from([0xc7, 25, 0x74, 7]))).toBe(true);
+    const result = decodeMessage('infer', bytes);
+    expect(result.ok && Array.from(result.value.tensor.data)).toEqual(Array.from(tensorData));
+  });
+
+  it('reads tensor data written as bin by a plain msgpack encoder, at any byte offset', () => {
+    for (const pad of [0, 1, 2, 3]) {
+      const plain = new Packr({ useRecords: false });
+      const data = Buffer.from(tensorData.buffer.slice(0));
+      const bytes = plain.pack({
+        ...infer,
+        tensor: { ...infer.tensor, data },
+        pad: 'x'.repeat(pad),
+      });
+      const result = decodeMessage('infer', bytes);
+      expect(result.ok, `pad ${pad}`).toBe(true);
+      if (!result.ok) continue;
+      expect(result.value.tensor.data).toBeInstanceOf(Float32Array);
+      expect(Array.from(result.value.tensor.data)).toEqual(Array.from(tensorData));
+    }
   });
 
   it('leaves out undefined optional fields', () => {
@@ -137,11 +168,21 @@ describe('tensors', () => {
   it.each([
     ['a JSON number array', [0.5, -1.25, 3e-8, 0, 0, 1]],
     ['a Float64Array', new Float64Array(6)],
-    ['raw bytes', Buffer.alloc(24)],
+    ['bin of a length that is no multiple of 4', Buffer.alloc(23)],
     ['an Int32Array', new Int32Array(6)],
-  ])('reject %s as data', (_, data) => {
+  ])('reject %s as data, saying what is expected', (_, data) => {
     const bytes = encodeAny({ ...infer, tensor: { ...infer.tensor, data } });
-    expectRejected('infer', bytes, 'INVALID_PAYLOAD', 'infer.tensor.data: must be a Float32Array');
+    expectRejected(
+      'infer',
+      bytes,
+      'INVALID_PAYLOAD',
+      'infer.tensor.data: must be the little-endian float32 values as msgpack bin',
+    );
+  });
+
+  it('reject bin data of whole floats whose count is not the product of the shape', () => {
+    const bytes = encodeAny({ ...infer, tensor: { ...infer.tensor, data: Buffer.alloc(20) } });
+    expectRejected('infer', bytes, 'INVALID_PAYLOAD', 'infer.tensor.data: must hold 6 elements');
   });
 
   it('reject data whose length is not the product of the shape', () => {

@@ -75,3 +75,33 @@ export function instanceArb(limits: SizeLimits): fc.Arbitrary<Instance> {
       return parsed.value;
     });
 }
+
+/**
+ * Fleets where some UEs' tails are tiny next to their fixed part (head, upload, RTT): every
+ * edgeMs of such a UE is scaled by 10^-e, e up to 12, on top of `instanceArb`'s; R is sometimes
+ * up to 10^6. Each UE's RTT is at least 1 ms, so the fixed part never vanishes.
+ */
+export function tinyTailInstanceArb(limits: SizeLimits): fc.Arbitrary<Instance> {
+  return fc
+    .record({
+      instance: instanceArb(limits),
+      exponents: fc.array(fc.oneof(fc.constant(0), fc.double({ min: 0, max: 12, noNaN: true })), {
+        minLength: limits.maxUes,
+        maxLength: limits.maxUes,
+      }),
+      units: fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 1_000_000 })),
+    })
+    .map(({ instance, exponents, units }) => {
+      const ues = instance.ues.map((ue, i) => {
+        const scale = 10 ** -exponents[i]!;
+        return {
+          ...ue,
+          rttMs: Math.max(1, ue.rttMs ?? 0),
+          cuts: ue.cuts.map((cut) => ({ ...cut, edgeMs: cut.edgeMs * scale })),
+        };
+      });
+      const parsed = parseInstance({ edge: { units: units ?? instance.edge.units }, ues });
+      if (!parsed.ok) throw parsed.error;
+      return parsed.value;
+    });
+}

@@ -23,7 +23,7 @@ function expectFeasible(instance: Instance, solution: Solution): void {
 }
 
 describe('optimal solver', () => {
-  it('equals brute force (min-max and lexicographic leftover rule) on 1,500 random small fleets', () => {
+  it('is feasible and equals brute force (min-max and lexicographic leftover rule) on 1,500 random small fleets', () => {
     fc.assert(
       fc.property(instanceArb({ maxUes: 4, maxUnits: 6, maxCuts: 4, maxBatch: 5 }), (instance) => {
         const solution = solve(instance, 'optimal');
@@ -77,7 +77,7 @@ const vision: [number, number, number][] = [
 ];
 
 describe('optimal solver edge cases', () => {
-  it('R = 0: every UE runs locally', () => {
+  it('R = 0: every UE runs locally with no unit; the maximum is the slowest local time', () => {
     const s = solve(instanceOf(0, [ue('a', 2, 50, vision), ue('b', 1, 5, vision)]), 'optimal');
     expect(s.decisions.map((d) => [d.cut, d.units])).toEqual([
       [3, 0],
@@ -86,14 +86,14 @@ describe('optimal solver edge cases', () => {
     expect(s.maxLatencyMs).toBe(200);
   });
 
-  it('a UE whose every offload is slower than local stays local and takes no unit', () => {
+  it('a UE whose every offload is slower than local stays local and takes no unit; the other UE gets units', () => {
     const slowLink = ue('slow', 1, 0.001, vision);
     const s = solve(instanceOf(8, [slowLink, ue('fast', 1, 100, vision)]), 'optimal');
     expect(s.decisions[0]).toMatchObject({ cut: 3, units: 0, latencyMs: 100 });
     expect(s.decisions[1]!.units).toBeGreaterThan(0);
   });
 
-  it('bandwidth near 0 forces local without overflowing', () => {
+  it('bandwidth near 0 forces local: no unit and the finite local latency', () => {
     const s = solve(instanceOf(4, [ue('a', 3, 1e-9, vision)]), 'optimal');
     expect(s.decisions[0]).toMatchObject({ cut: 3, units: 0, latencyMs: 300 });
   });
@@ -103,7 +103,7 @@ describe('optimal solver edge cases', () => {
     expect(s.decisions[0]!.units).toBe(1);
   });
 
-  it('a single UE with R far above its batch never takes more than B units', () => {
+  it('a single UE with R far above its batch takes exactly B units', () => {
     const s = solve(instanceOf(1000, [ue('a', 6, 1000, vision)]), 'optimal');
     expect(s.decisions[0]!.units).toBe(6);
     expect(s.unitsUsed).toBe(6);
@@ -123,7 +123,7 @@ describe('optimal solver edge cases', () => {
     expect(closeTo(s.maxLatencyMs, bruteForce(instance).max)).toBe(true);
   });
 
-  it('an empty fleet solves to nothing', () => {
+  it('an empty fleet solves to no decisions and a maximum of 0', () => {
     const s = solve(instanceOf(4, []), 'optimal');
     expect(s.decisions).toEqual([]);
     expect(s.maxLatencyMs).toBe(0);

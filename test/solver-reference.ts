@@ -64,6 +64,20 @@ export function closeTo(a: number, b: number, rel = 1e-9): boolean {
   return Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b));
 }
 
+/**
+ * Latency of a UE at cut p with a real number r of units in the continuous model (MODEL.md):
+ * `fixed + B·edgeMs / r`; local at p = L; no tail compute needs no unit.
+ */
+export function continuousLatency(ue: UeSpec, p: number, r: number): number {
+  const L = ue.cuts.length - 1;
+  const B = ue.batch;
+  if (p === L) return B * ue.cuts[L]!.deviceMs;
+  const edgeMs = ue.cuts[p]!.edgeMs;
+  const fixed = integerLatency(ue, p, B) - edgeMs;
+  if (edgeMs === 0) return fixed;
+  return r > 0 ? fixed + (B * edgeMs) / r : Number.POSITIVE_INFINITY;
+}
+
 /** Units UE needs in the continuous model to finish by T (0 when local meets T). */
 function continuousNeed(ue: UeSpec, T: number): number {
   const L = ue.cuts.length - 1;

@@ -1,6 +1,11 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { answerKey, tailJobId, ueQueueName } from '../proto/index.js';
+import type { CliProcess } from './cli-process.js';
+import { PubackLog } from './puback-log.js';
 import { type FleetUe, runRequests, startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
+import { SystemObserver } from './system-observer.js';
 import { waitUntil } from './wait-until.js';
 
 const FAST_LINK = { uplinkMbps: 200, downlinkMbps: 200, rttMs: 2 };
@@ -14,7 +19,8 @@ function expectEachAnsweredOnce(fleet: readonly FleetUe[], requests: number): vo
   const report = fleet
     .map(
       (ue) =>
-        `${ue.agent.id} ${JSON.stringify(ue.agent.counters())} delivered ${ue.delivered.size}`,
+        `${ue.agent.id} ${JSON.stringify(ue.agent.counters())} delivered ${ue.delivered.size}` +
+        (ue.agent.counters().failed > 0 ? `\n  ${ue.warnings.slice(-8).join('\n  ')}` : ''),
     )
     .join('\n');
   expect(requestsSent(fleet), report).toBe(requests);
@@ -22,6 +28,49 @@ function expectEachAnsweredOnce(fleet: readonly FleetUe[], requests: number): vo
   expect(delivered.length, report).toBe(requests);
   expect(delivered.filter((count) => count !== 1)).toEqual([]);
   for (const ue of fleet) expect(ue.agent.counters().failed, ue.agent.id).toBe(0);
+}
+
+/**
+ * The acknowledged requests of `logs` (by UE) that their UE has no result for and Redis holds
+ * neither as a job nor as a kept answer: requests the UE was told were taken, yet lost.
+ */
+async function lostAcknowledged(
+  system: RunningSystem,
+  fleet: readonly FleetUe[],
+  logs: ReadonlyMap<string, ReadonlySet<string>>,
+): Promise<string[]> {
+  const redis = new Redis(system.redisUrl);
+  try {
+    const lost: string[] = [];
+    for (const [ue, acked] of logs)
+      for (const requestId of acked) {
+        if (fleet.some((u) => u.agent.id === ue && u.delivered.has(requestId))) continue;
+        const job = `${system.redisPrefix}:${ueQueueName(ue)}:${tailJobId(ue, requestId)}`;
+        const answer = answerKey(system.redisPrefix, ue, requestId);
+        if ((await redis.exists(job, answer)) === 0) lost.push(`${ue}/${requestId}`);
+      }
+    return lost;
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** A PUBACK log on every UE's connection. */
+function logPubacks(fleet: readonly FleetUe[]): Map<string, PubackLog> {
+  return new Map(fleet.map((ue) => [ue.agent.id, new PubackLog(ue.agent.client)]));
+}
+
+/** The request ids each UE saw acknowledged so far, copied. */
+function ackedSoFar(logs: ReadonlyMap<string, PubackLog>): Map<string, Set<string>> {
+  return new Map([...logs].map(([ue, log]) => [ue, new Set(log.acked)]));
+}
+
+/** The last packing an edge worker logged: its fingerprint and the units it serves. */
+function lastPacking(worker: CliProcess): { digest: string; units: number } | undefined {
+  const line = worker.matching('stderr', /: packing [0-9a-f]{12}: /).at(-1);
+  const match = line?.match(/packing ([0-9a-f]{12}): serves \d+ UEs with (\d+) units/);
+  if (match === null || match === undefined) return undefined;
+  return { digest: match[1] ?? '', units: Number(match[2]) };
 }
 
 describe('faults', () => {
@@ -58,7 +107,7 @@ describe('faults', () => {
     expect(system.scheduler.alive()).toBe(true);
   });
 
-  it('a broker restart mid-run: agents reconnect and continue, no request lost', async () => {
+  it('SIGKILL of the broker mid-run: every request acknowledged before is in Redis (job or answer), and after a restart all are answered once', async () => {
     const system = await RunningSystem.start({
       broker: 'embedded',
       workers: 2,
@@ -71,10 +120,15 @@ describe('faults', () => {
     started.fleet = fleet;
     await waitUntil('a decision for every UE', () => observer.decisions.size === 8);
 
+    const pubacks = logPubacks(fleet);
     const run = runRequests(fleet, 300);
     await waitUntil('100 requests sent', () => requestsSent(fleet) >= 100, 60_000);
     await system.broker!.kill();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The broker acknowledges a request only once its job is stored: none of those is lost.
+    const acked = ackedSoFar(pubacks);
+    const ackedCount = [...acked.values()].reduce((sum, ids) => sum + ids.size, 0);
+    expect(ackedCount).toBeGreaterThanOrEqual(90);
+    expect(await lostAcknowledged(system, fleet, acked)).toEqual([]);
     await system.startBroker();
     const sent = await run;
     expect(sent).toBeGreaterThanOrEqual(300);
@@ -84,5 +138,92 @@ describe('faults', () => {
     await waitUntil('the scheduler to see all 8 UEs again', () => observer.scheduler?.ues === 8);
     expect(system.scheduler.alive()).toBe(true);
     for (const worker of system.workers) expect(worker.alive()).toBe(true);
+  }, 180_000);
+
+  it('SIGKILL of the standalone ingress (Mosquitto) mid-run: the broker delivers again what it had not finished; every request answered once, none resent by its agent', async () => {
+    const system = await RunningSystem.start({
+      broker: 'mosquitto',
+      workers: 2,
+      units: 4,
+      speedFactor: 3,
+    });
+    started.system = system;
+    const observer = system.observer;
+    // Agents that would wait a minute before resending: the run must not need them to.
+    const fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 60_000 });
+    started.fleet = fleet;
+    await waitUntil('a decision for every UE', () => observer.decisions.size === 8);
+
+    const run = runRequests(fleet, 200);
+    await waitUntil('60 requests sent', () => requestsSent(fleet) >= 60, 60_000);
+    await system.ingress.kill();
+    await system.startIngress();
+    const sent = await run;
+    expect(sent).toBeGreaterThanOrEqual(200);
+    expectEachAnsweredOnce(fleet, sent);
+    for (const ue of fleet) expect(ue.agent.counters().retried, ue.agent.id).toBe(0);
+  }, 180_000);
+
+  it('SIGKILL of the broker, then of an edge worker: decisions and status come back from Redis, both workers log the same packing covering every unit, all 200 requests answered once', async () => {
+    const system = await RunningSystem.start({
+      broker: 'embedded',
+      workers: 2,
+      units: 4,
+      speedFactor: 3,
+      workerArgs: ['--lock-duration-ms', '2000', '--stalled-interval-ms', '1000'],
+    });
+    started.system = system;
+    const observer = system.observer;
+    const fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 20_000 });
+    started.fleet = fleet;
+    await waitUntil('a decision for every UE', () => observer.decisions.size === 8);
+    await waitUntil('R = 8', () => observer.scheduler?.units === 8);
+    const firstBroker = system.broker!;
+    expect(firstBroker.matching('stderr', /retained decisions kept in redis/)).toHaveLength(1);
+
+    await firstBroker.kill();
+    const broker = await system.startBroker();
+    // Every decision (one per UE) and the scheduler status, read back before any client connects.
+    await broker.waitFor('stderr', /retained store: \d+ retained messages restored from redis/);
+    expect(broker.matching('stderr', /retained store: 9 retained messages restored/)).toHaveLength(
+      1,
+    );
+    // A client subscribing afresh finds them retained.
+    const fresh = await SystemObserver.open(system.mqttUrl, system.topicPrefix);
+    try {
+      await waitUntil('retained decisions for all 8 UEs', () => fresh.decisions.size === 8);
+      await waitUntil('the retained scheduler status', () => fresh.scheduler !== undefined);
+      for (const [ue, decision] of observer.decisions)
+        expect(fresh.decisions.get(ue)?.epoch, ue).toBeGreaterThanOrEqual(decision.epoch);
+    } finally {
+      await fresh.close();
+    }
+    await waitUntil('both workers online again', () => observer.onlineUnits() === 8);
+
+    const victim = system.workers[1]!;
+    await victim.kill();
+    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4);
+    const restarted = system.startWorker('w2');
+    await restarted.waitFor('stderr', /online with 4 units/);
+    await waitUntil('R = 8 again', () => observer.scheduler?.units === 8);
+    const workers = [system.workers[0]!, restarted];
+    const unitsDecided = () =>
+      [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
+    await waitUntil('both workers to log the same packing, covering every unit decided', () => {
+      const [a, b] = workers.map(lastPacking);
+      return (
+        a !== undefined &&
+        b !== undefined &&
+        a.digest === b.digest &&
+        a.units + b.units === unitsDecided()
+      );
+    });
+    expect(unitsDecided()).toBeGreaterThan(4);
+
+    const sent = await runRequests(fleet, 200);
+    expect(sent).toBeGreaterThanOrEqual(200);
+    expectEachAnsweredOnce(fleet, sent);
+    const [a, b] = workers.map(lastPacking);
+    expect(a?.digest).toBe(b?.digest);
   });
 });

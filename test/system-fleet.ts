@@ -1,4 +1,4 @@
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { type AgentOptions, startAgent, type TaskResult, type UeAgent } from '../agents/index.js';
 import type { RunningSystem } from './system-harness.js';
 
@@ -114,10 +114,12 @@ export interface SystemUnderTest {
 export function useSystem(): SystemUnderTest {
   const started: SystemUnderTest = { system: undefined, fleet: [] };
   afterEach(async () => {
+    const violations = [...(started.system?.observer?.contractViolations ?? [])];
     await stopFleet(started.fleet);
     started.fleet = [];
     await started.system?.stop();
     started.system = undefined;
+    expect(violations, 'messages that do not conform to docs/asyncapi.yaml').toEqual([]);
   });
   return started;
 }

@@ -67,20 +67,16 @@ export class RunningSystem {
       await this.startBroker();
     } else {
       this.mqttUrl = testMosquittoUrl();
-      this.ingress = this.group.start(
-        'ingress',
-        ['ingress', '--client-id', `ingress-${this.redisPrefix}`],
-        this.env(),
-      );
-      await this.ingress.waitFor('stderr', /subscribed to/);
+      await this.startIngress();
     }
     this.observer = await SystemObserver.open(this.mqttUrl, this.topicPrefix);
     this.scheduler = this.group.start('scheduler', ['scheduler'], this.env());
-    await this.scheduler.waitFor('stderr', /started/);
+    await this.scheduler.waitFor('stderr', /started/, 60_000);
     for (let index = 1; index <= this.options.workers; index++) this.startWorker(`w${index}`);
     await waitUntil(
       'every edge worker online',
       () => this.observer.onlineUnits() === this.options.workers * this.options.units,
+      60_000,
     );
   }
 
@@ -93,8 +89,20 @@ export class RunningSystem {
     );
     this.broker = broker;
     this.ingress = broker;
-    await broker.waitFor('stderr', /ingress in the broker takes/);
+    await broker.waitFor('stderr', /ingress in the broker takes/, 60_000);
     return broker;
+  }
+
+  /** Starts (or restarts) the standalone ingress, always with the same persistent session. */
+  async startIngress(): Promise<CliProcess> {
+    const ingress = this.group.start(
+      'ingress',
+      ['ingress', '--client-id', `ingress-${this.redisPrefix}`],
+      this.env(),
+    );
+    this.ingress = ingress;
+    await ingress.waitFor('stderr', /subscribed to/, 60_000);
+    return ingress;
   }
 
   startWorker(id: string): CliProcess {

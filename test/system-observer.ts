@@ -11,6 +11,17 @@ import {
   type SchedulerStatus,
   tryParseTopic,
 } from '../proto/index.js';
+import { contractValidator } from './contract.js';
+
+/** Kinds the system's own services send (UE kinds may come from tests' deliberately bad clients). */
+const SERVICE_KINDS: ReadonlySet<string> = new Set([
+  'decision',
+  'result',
+  'error',
+  'edgeStatus',
+  'schedulerStatus',
+]);
+const contract = contractValidator();
 
 /** Watches every topic of a prefix: decisions, edge and scheduler status, errors. */
 export class SystemObserver {
@@ -19,6 +30,8 @@ export class SystemObserver {
   readonly edge = new Map<string, EdgeStatus>();
   readonly errors: Array<{ ue: string; report: ErrorReport }> = [];
   scheduler: SchedulerStatus | undefined;
+  /** Messages of the system's services that do not conform to docs/asyncapi.yaml. */
+  readonly contractViolations: string[] = [];
 
   private constructor(
     private readonly client: MqttClient,
@@ -40,6 +53,9 @@ export class SystemObserver {
     const parsed = tryParseTopic(this.prefix, topic);
     if (!parsed.ok || payload.length === 0) return;
     const kind = messageKindOf(parsed.value);
+    if (SERVICE_KINDS.has(kind))
+      for (const problem of contract.problemsOfBytes(kind, payload))
+        this.contractViolations.push(`${topic}: ${problem}`);
     if (
       kind !== 'decision' &&
       kind !== 'edgeStatus' &&

@@ -14,8 +14,10 @@ import {
   hashPassword,
   type Ingress,
   isRole,
+  type LoginLimits,
   parseTokens,
   ROLES,
+  resolveLoginLimits,
   type TokenRecord,
   upsertUser,
 } from '../../broker/index.js';
@@ -26,9 +28,11 @@ import {
   ENV,
   envValue,
   isValidId,
+  parseUeKeyRevocations,
 } from '../../proto/index.js';
 import { EXIT_USAGE, parsePort } from '../options.js';
-import { BROKER_ENV, ENV_HELP } from './broker-env.js';
+import { BROKER_ENV, ENV_HELP, LOGIN_ENV } from './broker-env.js';
+import { queueBoundsFromEnv } from './queue-bounds-env.js';
 import { registerUeKeyCommand } from './ue-key.js';
 
 interface BrokerFlags {
@@ -45,6 +49,7 @@ interface BrokerFlags {
   readonly maxConnectBytes?: number;
   readonly packetTimeout?: number;
   readonly ingress: boolean;
+  readonly retainedStore: boolean;
 }
 
 class UsageError extends Error {}
@@ -62,7 +67,7 @@ function parseMs(value: string): number {
 }
 
 function parseCount(value: string): number {
-  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError('must be a whole number >= 0');
+  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('must be a whole number >= 0');
   return Number(value);
 }
 
@@ -76,6 +81,24 @@ function fromEnv<T>(flag: T | undefined, name: string, parse: (text: string) => 
   } catch (error) {
     throw new UsageError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** The login limits set in the environment, checked together with the defaults. */
+function loginLimitsFromEnv(): Partial<LoginLimits> {
+  const limits: Partial<Record<keyof LoginLimits, number>> = {};
+  for (const limit of Object.keys(LOGIN_ENV) as (keyof LoginLimits)[]) {
+    const value = fromEnv(undefined, LOGIN_ENV[limit], parseCount);
+    if (value !== undefined) limits[limit] = value;
+  }
+  try {
+    resolveLoginLimits(limits);
+  } catch (error) {
+    // Name the variables, not the option names the message uses.
+    const names = LOGIN_ENV as Readonly<Record<string, string>>;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(message.replace(/\b\w+\b/g, (word) => names[word] ?? word));
+  }
+  return limits;
 }
 
 async function readPem(path: string, what: string): Promise<Buffer> {
@@ -95,6 +118,7 @@ async function brokerOptions(flags: BrokerFlags, tokens: TokenRecord[]): Promise
   const credentialsFile = fromEnv(flags.credentials, BROKER_ENV.credentials, String);
   const authOff = !flags.auth || envValue(BROKER_ENV.auth) === 'off';
   const ueFleetKey = envValue(ENV.ueFleetKey);
+  const ueKeyRevocations = fromEnv(undefined, ENV.ueKeyRevoked, parseUeKeyRevocations);
   if (!authOff && credentialsFile === undefined && tokens.length === 0 && ueFleetKey === undefined)
     throw new UsageError(
       `no credentials: pass --credentials FILE or set ${BROKER_ENV.tokens} or ${ENV.ueFleetKey}, or run with --no-auth`,
@@ -108,7 +132,9 @@ async function brokerOptions(flags: BrokerFlags, tokens: TokenRecord[]): Promise
           tokens,
           ...(credentialsFile === undefined ? {} : { credentialsFile }),
           ...(ueFleetKey === undefined ? {} : { ueFleetKey }),
+          ...(ueKeyRevocations === undefined ? {} : { ueKeyRevocations }),
         },
+    loginLimits: loginLimitsFromEnv(),
     maxPayloadBytes:
       fromEnv(flags.maxPayload, BROKER_ENV.maxPayload, parseBytes) ?? DEFAULT_MAX_PAYLOAD_BYTES,
     connectTimeoutMs:
@@ -123,6 +149,14 @@ async function brokerOptions(flags: BrokerFlags, tokens: TokenRecord[]): Promise
     packetTimeoutMs:
       fromEnv(flags.packetTimeout, BROKER_ENV.packetTimeout, parseMs) ?? DEFAULT_PACKET_TIMEOUT_MS,
     topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
+    ...(flags.retainedStore
+      ? {
+          retainedStore: {
+            redisUrl: envValue(ENV.redisUrl) ?? 'redis://127.0.0.1:6379',
+            redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
+          },
+        }
+      : {}),
     ...(wsPort === undefined ? {} : { wsPort }),
     ...(tlsKey === undefined || tlsCert === undefined
       ? {}
@@ -159,7 +193,8 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
         : `, ${scheme === 'mqtts' ? 'wss' : 'ws'} port ${broker.wsPort}`;
     process.stderr.write(
       `edgesplit broker listening on ${scheme}://${options.host}:${broker.port}${ws}, ` +
-        `auth ${options.auth === 'off' ? 'OFF' : 'on'}, max payload ${options.maxPayloadBytes} bytes\n`,
+        `auth ${options.auth === 'off' ? 'OFF' : 'on'}, max payload ${options.maxPayloadBytes} bytes, ` +
+        `retained decisions ${options.retainedStore === undefined ? 'in memory only' : 'kept in redis'}\n`,
     );
     if (flags.ingress)
       ingress = attachIngress(broker, {
@@ -167,6 +202,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
         redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
         topicPrefix: options.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
         maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        ...queueBoundsFromEnv(),
       });
   } catch (error) {
     fail(error);
@@ -283,6 +319,10 @@ export function registerBrokerCommands(program: Command): void {
       ).argParser(parseMs),
     )
     .option('--no-ingress', 'do not run the ingress (infer messages to BullMQ jobs)')
+    .option(
+      '--no-retained-store',
+      "keep the scheduler's retained decisions and status in memory only, not in Redis (lost on restart)",
+    )
     .addHelpText('after', ENV_HELP);
   // Set before adding subcommands: commander copies the exit handler into them on creation.
   broker.exitOverride((error: CommanderError) =>

@@ -12,17 +12,11 @@ import {
   EdgeWorkerOptionsError,
   startEdgeWorker,
 } from '../../edge-worker/index.js';
-import {
-  DEFAULT_REDIS_PREFIX,
-  DEFAULT_TOPIC_PREFIX,
-  ENV,
-  envValue,
-  MAX_UNITS,
-} from '../../proto/index.js';
-import { parseModels } from '../options.js';
+import { ENV, envValue, MAX_UNITS } from '../../proto/index.js';
+import { addConnectionOptions, type ConnectionFlags, parseModels } from '../options.js';
 import { loadEdgeProfiles } from '../profiles.js';
 
-interface EdgeWorkerFlags {
+interface EdgeWorkerFlags extends ConnectionFlags {
   readonly id: string;
   readonly units: number;
   readonly models?: readonly string[];
@@ -32,10 +26,6 @@ interface EdgeWorkerFlags {
   readonly maxSessions: number;
   readonly calibrate: boolean;
   readonly profile?: readonly string[];
-  readonly mqttUrl: string;
-  readonly redisUrl: string;
-  readonly topicPrefix: string;
-  readonly redisPrefix: string;
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
 }
@@ -103,6 +93,11 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
         : {}),
       id: flags.id,
       units: flags.units,
+      onPacking: (packing) =>
+        process.stderr.write(
+          `edge worker ${flags.id}: packing ${packing.digest}: serves ${packing.served} UEs ` +
+            `with ${packing.units} units (${packing.ues} UEs on ${packing.workers} workers)\n`,
+        ),
       calibrate: flags.calibrate,
       ...(flags.models === undefined ? {} : { models: flags.models }),
       speedFactor: flags.speedFactor,
@@ -144,7 +139,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
 
 /** `edgesplit edge-worker`: runs an edge worker until SIGTERM or SIGINT. */
 export function registerEdgeWorkerCommand(program: Command): void {
-  program
+  const command = program
     .command('edge-worker')
     .description(
       'run an edge worker: declare units and models, run the tails of its share of UE queues',
@@ -203,26 +198,6 @@ export function registerEdgeWorkerCommand(program: Command): void {
       false,
     )
     .option(
-      '--mqtt-url <url>',
-      `broker URL (env ${ENV.mqttUrl})`,
-      envValue(ENV.mqttUrl) ?? 'mqtt://127.0.0.1:1883',
-    )
-    .option(
-      '--redis-url <url>',
-      `Redis URL (env ${ENV.redisUrl})`,
-      envValue(ENV.redisUrl) ?? 'redis://127.0.0.1:6379',
-    )
-    .option(
-      '--topic-prefix <prefix>',
-      `topic prefix (env ${ENV.topicPrefix})`,
-      envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
-    )
-    .option(
-      '--redis-prefix <prefix>',
-      `Redis key prefix (env ${ENV.redisPrefix})`,
-      envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
-    )
-    .option(
       '--lock-duration-ms <ms>',
       'BullMQ job lock; a dead worker is noticed after it expires',
       parsePositiveInt,
@@ -233,6 +208,6 @@ export function registerEdgeWorkerCommand(program: Command): void {
       'how often stalled jobs are looked for',
       parsePositiveInt,
       EDGE_WORKER_DEFAULTS.stalledIntervalMs,
-    )
-    .action(runEdgeWorker);
+    );
+  addConnectionOptions(command).action(runEdgeWorker);
 }

@@ -18,7 +18,15 @@ import {
   REAL_MODELS,
   ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
-import { deriveUeKey, ENV, envValue, fleetKeyProblem } from '../../proto/index.js';
+import {
+  currentUeKeyGeneration,
+  deriveUeKey,
+  ENV,
+  envValue,
+  fleetKeyProblem,
+  parseUeKeyRevocations,
+  type UeKeyRevocations,
+} from '../../proto/index.js';
 import {
   addAgentBehaviourOptions,
   addFleetRunOptions,
@@ -32,6 +40,7 @@ import {
   rateLimitedWarnings,
   untilSignal,
 } from '../options.js';
+import { stdoutClosed } from '../stdout-epipe.js';
 
 interface GenerateFlags {
   readonly ues: number;
@@ -162,17 +171,29 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     process.exitCode = EXIT_USAGE;
     return;
   }
+  let revocations: UeKeyRevocations;
+  try {
+    revocations = parseUeKeyRevocations(envValue(ENV.ueKeyRevoked) ?? '');
+  } catch (error) {
+    process.stderr.write(`edgesplit fleet run: ${ENV.ueKeyRevoked}: ${(error as Error).message}\n`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
   const lines = flags.json ? process.stderr : process.stdout;
   const controller = new AbortController();
   // One pool of threads for the whole fleet, as big as this machine: the devices share its cores.
   const executor = flags.executor === 'onnx' ? new ThreadedOnnxExecutor() : undefined;
   const run = runFleet({
     ...mqttFromEnv(),
-    // Each UE logs in as itself with its key derived from the fleet key.
+    // Each UE logs in as itself with its key derived from the fleet key, of the generation the
+    // broker accepts (a UE whose every key is revoked is refused, as a real device would be).
     ...(fleetKey === undefined
       ? {}
       : {
-          credentialsFor: (ue: string) => ({ username: ue, password: deriveUeKey(fleetKey, ue) }),
+          credentialsFor: (ue: string) => ({
+            username: ue,
+            password: deriveUeKey(fleetKey, ue, currentUeKeyGeneration(revocations, ue) ?? 1),
+          }),
         }),
     ues: flags.ues,
     seed: flags.seed,
@@ -193,7 +214,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
   });
   void untilSignal(run).then((signal) => {
     if (signal === undefined) return;
-    process.stderr.write(`edgesplit fleet run: ${signal}, stopping\n`);
+    if (!stdoutClosed()) process.stderr.write(`edgesplit fleet run: ${signal}, stopping\n`);
     controller.abort();
   });
   let summary: FleetSummary;

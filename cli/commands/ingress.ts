@@ -9,6 +9,7 @@ import {
 } from '../../proto/index.js';
 import { EXIT_USAGE, mqttFromEnv, untilSignal } from '../options.js';
 import { BROKER_ENV } from './broker-env.js';
+import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
 
 interface IngressFlags {
   readonly clientId: string;
@@ -33,7 +34,7 @@ export function registerIngressCommand(program: Command): void {
     .addHelpText(
       'after',
       `\nEnvironment: ${ENV.mqttUrl}, ${ENV.mqttUsername}, ${ENV.mqttPassword}, ${ENV.redisUrl}, ` +
-        `${ENV.redisPrefix}, ${ENV.topicPrefix}, ${BROKER_ENV.maxPayload}`,
+        `${ENV.redisPrefix}, ${ENV.topicPrefix}, ${BROKER_ENV.maxPayload}; ${QUEUE_BOUNDS_HELP}`,
     )
     .action(runIngress);
 }
@@ -64,6 +65,7 @@ async function runIngress(flags: IngressFlags): Promise<void> {
       redisUrl: envValue(ENV.redisUrl) ?? 'redis://127.0.0.1:6379',
       redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
       maxPayloadBytes: maxPayload === undefined ? DEFAULT_MAX_PAYLOAD_BYTES : Number(maxPayload),
+      ...queueBoundsFromEnv(),
     });
   } catch (error) {
     process.stderr.write(`edgesplit ingress: ${error instanceof Error ? error.message : error}\n`);

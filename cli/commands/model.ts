@@ -2,19 +2,23 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import {
+  DEFAULT_IMPORT_LIMITS,
   exportModel,
   hasModel,
+  type ImportLimitName,
   importModel,
   listModels,
   loadZooModel,
   OnnxImportError,
   type OnnxModel,
 } from '../../dnn/index.js';
-import { EXIT_USAGE, exitOnUsageError, parseInteger } from '../options.js';
+import { EXIT_USAGE, exitOnUsageError, parseInteger, parsePositive } from '../options.js';
 import { renderTable } from '../table.js';
 
 interface ImportFlags {
   readonly json: boolean;
+  readonly maxTensorMib: number;
+  readonly maxModelMib: number;
   readonly out?: string;
   readonly split?: readonly string[];
   readonly segmentsDir: string;
@@ -63,6 +67,14 @@ function resolveCuts(model: OnnxModel, wanted: readonly string[]): number[] | st
   return positions;
 }
 
+/** The flag that raises each import limit, in MiB. */
+const LIMIT_FLAGS: Record<ImportLimitName, string> = {
+  tensorBytes: '--max-tensor-mib',
+  modelBytes: '--max-model-mib',
+};
+
+const MIB = 1024 * 1024;
+
 function fail(command: string, message: string, code = EXIT_USAGE): void {
   process.stderr.write(`edgesplit model ${command}: ${message}\n`);
   process.exitCode = code;
@@ -71,10 +83,16 @@ function fail(command: string, message: string, code = EXIT_USAGE): void {
 async function runImport(file: string, flags: ImportFlags): Promise<void> {
   let model: OnnxModel;
   try {
-    model = await importModel(file);
+    model = await importModel(file, {
+      limits: {
+        tensorBytes: Math.floor(flags.maxTensorMib * MIB),
+        modelBytes: Math.floor(flags.maxModelMib * MIB),
+      },
+    });
   } catch (error) {
     if (!(error instanceof OnnxImportError)) throw error;
-    fail('import', error.message);
+    const hint = error.limit === undefined ? '' : ` (raise it with ${LIMIT_FLAGS[error.limit]})`;
+    fail('import', `${error.message}${hint}`);
     return;
   }
   const positions = resolveCuts(model, flags.split ?? []);
@@ -125,6 +143,18 @@ export function registerModelCommands(program: Command): void {
       parseList,
     )
     .option('--segments-dir <dir>', 'folder for the --split files', '.')
+    .option(
+      `${LIMIT_FLAGS.tensorBytes} <n>`,
+      'refuse an input, output or declared tensor larger than N MiB',
+      parsePositive,
+      DEFAULT_IMPORT_LIMITS.tensorBytes / MIB,
+    )
+    .option(
+      `${LIMIT_FLAGS.modelBytes} <n>`,
+      "refuse a model whose file and initializers' declared sizes add up to more than N MiB",
+      parsePositive,
+      DEFAULT_IMPORT_LIMITS.modelBytes / MIB,
+    )
     .action(runImport);
 
   model

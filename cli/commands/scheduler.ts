@@ -1,11 +1,5 @@
 import { type Command, Option } from 'commander';
-import {
-  DEFAULT_REDIS_PREFIX,
-  DEFAULT_TOPIC_PREFIX,
-  ENV,
-  envValue,
-  logText,
-} from '../../proto/index.js';
+import { ENV, envValue, logText } from '../../proto/index.js';
 import {
   DEFAULT_LOCK_TTL_MS,
   SCHEDULER_DEFAULTS,
@@ -17,9 +11,14 @@ import {
   type StandbyScheduler,
   startStandbyScheduler,
 } from '../../scheduler/index.js';
-import { parseInteger, parseNonNegative } from '../options.js';
+import {
+  addConnectionOptions,
+  type ConnectionFlags,
+  parseInteger,
+  parseNonNegative,
+} from '../options.js';
 
-interface SchedulerFlags {
+interface SchedulerFlags extends ConnectionFlags {
   readonly solver: SolverName;
   readonly coalesceMs: number;
   readonly hysteresis: number;
@@ -57,10 +56,10 @@ async function run(flags: SchedulerFlags): Promise<void> {
   try {
     scheduler = startStandbyScheduler(
       {
-        mqttUrl: envValue(ENV.mqttUrl) ?? SCHEDULER_DEFAULTS.mqttUrl,
-        redisUrl: envValue(ENV.redisUrl) ?? SCHEDULER_DEFAULTS.redisUrl,
-        topicPrefix: envValue(ENV.topicPrefix) ?? DEFAULT_TOPIC_PREFIX,
-        redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
+        mqttUrl: flags.mqttUrl,
+        redisUrl: flags.redisUrl,
+        topicPrefix: flags.topicPrefix,
+        redisPrefix: flags.redisPrefix,
         ...optional('mqttUsername', envValue(ENV.mqttUsername)),
         ...optional('mqttPassword', envValue(ENV.mqttPassword)),
         ...optional('id', flags.id),
@@ -105,12 +104,12 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 }
 
 /**
- * `edgesplit scheduler`: runs the scheduler service. Connection settings come from the
- * environment (MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD, REDIS_URL, EDGESPLIT_TOPIC_PREFIX,
- * EDGESPLIT_REDIS_PREFIX); SIGINT and SIGTERM close it cleanly.
+ * `edgesplit scheduler`: runs the scheduler service. Connection settings come from flags or
+ * the environment (MQTT_URL, REDIS_URL, EDGESPLIT_TOPIC_PREFIX, EDGESPLIT_REDIS_PREFIX; the
+ * login from MQTT_USERNAME and MQTT_PASSWORD only); SIGINT and SIGTERM close it cleanly.
  */
 export function registerSchedulerCommand(program: Command): void {
-  program
+  const command = program
     .command('scheduler')
     .description(
       'run the scheduler: re-solve the fleet on every change, publish decisions, set queue concurrency',
@@ -138,6 +137,6 @@ export function registerSchedulerCommand(program: Command): void {
       'life of the leadership lock in Redis: a standby scheduler takes over at most this long after the leader dies',
       parseInteger,
       DEFAULT_LOCK_TTL_MS,
-    )
-    .action(run);
+    );
+  addConnectionOptions(command).action(run);
 }

@@ -7,6 +7,7 @@ import {
   MAX_FLEET_UES,
   MAX_SEED,
   type MeasuredProfile,
+  REAL_MODELS,
 } from '../../dnn/index.js';
 import { ENV, envValue } from '../../proto/index.js';
 import {
@@ -19,6 +20,8 @@ import {
   rateLimitedWarnings,
   untilSignal,
 } from '../options.js';
+import { stdoutClosed } from '../stdout-epipe.js';
+import { bindError } from '../up/net.js';
 import { type PrivateRedis, startPrivateRedis } from '../up/private-redis.js';
 import { REAL_INFERENCE_MODELS, RealInference, storedProfile } from '../up/real-inference.js';
 import { runStack } from '../up/stack.js';
@@ -70,7 +73,12 @@ export function registerUpCommand(program: Command): void {
     )
     .option('--ues <n>', `simulated UEs (0 to ${MAX_FLEET_UES})`, parseInteger, 12)
     .option('--seed <s>', `fleet seed (0 to ${MAX_SEED})`, parseInteger, 1);
-  addFleetRunOptions(up, { trace: 'walk', summaryEveryS: 2, executor: 'onnx' })
+  addFleetRunOptions(up, {
+    trace: 'walk',
+    summaryEveryS: 2,
+    executor: 'onnx',
+    models: `${REAL_INFERENCE_MODELS.join(',')}; with --executor emulated ${REAL_MODELS.join(',')}`,
+  })
     .option(
       '--think-ms <ms>',
       'pause of each UE between tasks (default: 500 with onnx, so 12 UEs fit 2 cores; else 0)',
@@ -83,6 +91,14 @@ export function registerUpCommand(program: Command): void {
       false,
     )
     .action(runUp);
+}
+
+/** Why the broker cannot listen on `port`, and how to choose another. */
+function portMessage(port: number, error: NodeJS.ErrnoException | undefined): string {
+  const how = `pass --port N (0 picks a free port) or set ${UP_PORT_ENV}`;
+  if (error?.code === 'EADDRINUSE')
+    return `port ${port} is taken (another MQTT broker, e.g. Mosquitto, may be running): ${how}`;
+  return `cannot listen on port ${port} (${error?.message ?? 'unknown error'}): ${how}`;
 }
 
 async function runUp(flags: UpFlags): Promise<void> {
@@ -103,6 +119,9 @@ async function runUp(flags: UpFlags): Promise<void> {
       return fail(`${UP_PORT_ENV}: ${(error as Error).message}`, EXIT_USAGE);
     }
   }
+  // Before measuring models (up to half a minute the first time): a taken port fails at once.
+  const portError = port === 0 ? undefined : await bindError(flags.host, port);
+  if (portError !== undefined) return fail(portMessage(port, portError), 1);
   let trace: TraceSpec;
   try {
     trace = await loadTrace(flags.trace);
@@ -165,7 +184,8 @@ async function runUp(flags: UpFlags): Promise<void> {
   });
   void untilSignal(run).then((signal) => {
     if (signal === undefined) return;
-    process.stderr.write(`edgesplit up: ${signal}, finishing requests in flight and stopping\n`);
+    if (!stdoutClosed())
+      process.stderr.write(`edgesplit up: ${signal}, finishing requests in flight and stopping\n`);
     controller.abort();
     // A second Ctrl-C does not wait.
     process.once('SIGINT', () => process.exit(130));
@@ -177,15 +197,8 @@ async function runUp(flags: UpFlags): Promise<void> {
     const lost = lostRequests(summary);
     if (lost > 0) fail(`${lost} of ${summary.requests} requests got no result`, 1);
   } catch (error) {
-    if (
-      error instanceof BrokerListenError &&
-      (error.cause as NodeJS.ErrnoException)?.code === 'EADDRINUSE'
-    )
-      fail(
-        `port ${port} is taken (another MQTT broker, e.g. Mosquitto, may be running): ` +
-          `pass --port N (0 picks a free port) or set ${UP_PORT_ENV}`,
-        1,
-      );
+    if (error instanceof BrokerListenError)
+      fail(portMessage(port, error.cause as NodeJS.ErrnoException), 1);
     else if (error instanceof FleetOptionsError) fail(`--${error.message}`, EXIT_USAGE);
     else fail(error instanceof Error ? (error.stack ?? error.message) : String(error), 1);
   } finally {

@@ -15,6 +15,18 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Why a TCP server cannot listen on `host`:`port` right now (EADDRINUSE, EACCES, ...), or
+ * undefined when it can: binds and closes at once.
+ */
+export function bindError(host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error));
+    server.listen(port, host, () => server.close(() => resolve(undefined)));
+  });
+}
+
 /** Whether something accepts TCP connections on 127.0.0.1:`port` (within `timeoutMs`). */
 export function reachable(port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {

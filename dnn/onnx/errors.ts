@@ -1,3 +1,5 @@
+import type { ImportLimitName } from './import-limits.js';
+
 /** What is wrong with a file given to `importModel`. */
 export type OnnxImportProblem =
   | 'unreadable'
@@ -7,21 +9,25 @@ export type OnnxImportProblem =
   | 'dynamic-dim'
   | 'outputs'
   | 'graph'
+  | 'too-large'
   | 'runtime';
 
 /** A file that cannot be imported as a splittable model; the message names the file. */
 export class OnnxImportError extends Error {
   readonly file: string;
   readonly problem: OnnxImportProblem;
+  /** For `too-large`: the limit (of `ImportLimits`) the file exceeds. */
+  readonly limit: ImportLimitName | undefined;
   constructor(
     file: string,
     problem: OnnxImportProblem,
     reason: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; limit?: ImportLimitName },
   ) {
     super(`${file}: ${reason}`, options);
     this.name = 'OnnxImportError';
     this.file = file;
     this.problem = problem;
+    this.limit = options?.limit;
   }
 }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { elementCount } from '../layer-cost.js';
 import { BYTES_PER_ELEMENT } from '../profile.js';
 import { OnnxImportError } from './errors.js';
+import { externalFile, modelFolder, openExternal } from './external-data.js';
 import { findCutCandidates, topologicalOrder } from './graph-analysis.js';
 import {
   checkInput,
@@ -14,6 +15,13 @@ import {
   type ImportedInput,
   parseModel,
 } from './import-checks.js';
+import {
+  checkDeclaredTensors,
+  checkInitializers,
+  DEFAULT_IMPORT_LIMITS,
+  type ImportLimits,
+  refuseTooLarge,
+} from './import-limits.js';
 import {
   ensureStored,
   modelStoreRoot,
@@ -31,61 +39,37 @@ import { WeightGenerator } from './weights.js';
 export interface ImportOptions {
   /** Folder of the model store. @defaultValue {@link modelStoreRoot}() */
   readonly root?: string;
-}
-
-const entry = (tensor: onnx.ITensorProto, key: string): string | undefined =>
-  tensor.externalData?.find((e) => e.key === key)?.value ?? undefined;
-
-/** The file an external tensor points to; it must stay inside the model's folder. */
-function externalPath(file: string, tensor: onnx.ITensorProto): string {
-  const location = entry(tensor, 'location') ?? '';
-  const base = dirname(resolve(file));
-  const path = resolve(base, location);
-  const inside = relative(base, path);
-  if (location === '' || inside.startsWith('..') || isAbsolute(inside))
-    throw new OnnxImportError(
-      file,
-      'graph',
-      `initializer "${tensor.name}" points outside the model's folder ("${location}")`,
-    );
-  return path;
-}
-
-function readExternal(file: string, tensor: onnx.ITensorProto): Uint8Array {
-  const path = externalPath(file, tensor);
-  try {
-    const offset = Number(entry(tensor, 'offset') ?? 0);
-    const fd = openSync(path, 'r');
-    try {
-      const declared = entry(tensor, 'length');
-      const length = declared === undefined ? fstatSync(fd).size - offset : Number(declared);
-      const bytes = Buffer.alloc(length);
-      const read = readSync(fd, bytes, 0, length, offset);
-      if (read !== length) throw new Error(`${read} of ${length} bytes at offset ${offset}`);
-      return bytes;
-    } finally {
-      closeSync(fd);
-    }
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new OnnxImportError(
-      file,
-      'unreadable',
-      `cannot read the external data of "${tensor.name}" (${reason})`,
-      { cause: error },
-    );
-  }
+  /** Sizes refused before anything is allocated. @defaultValue {@link DEFAULT_IMPORT_LIMITS} */
+  readonly limits?: Partial<ImportLimits>;
 }
 
 /** Moves every large initializer (inline or in the source's external files) into `dir`. */
-function externalize(file: string, graph: onnx.IGraphProto, dir: string): onnx.ITensorProto[] {
+function externalize(
+  file: string,
+  folder: string,
+  graph: onnx.IGraphProto,
+  dir: string,
+): onnx.ITensorProto[] {
   const fd = openSync(join(dir, WEIGHTS_FILE), 'w');
   try {
     const weights = new WeightFile(fd, WEIGHTS_FILE);
     return (graph.initializer ?? []).map((tensor) => {
       if (tensor.dataLocation === EXTERNAL) {
         const { externalData: _where, dataLocation: _how, ...rest } = tensor;
-        return weights.addBytes(rest, readExternal(file, tensor));
+        const source = openExternal(file, folder, tensor);
+        try {
+          return weights.addFromFile(rest, source.fd, source.offset, source.length);
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          throw new OnnxImportError(
+            file,
+            'unreadable',
+            `cannot read the external data of "${tensor.name}" (${reason})`,
+            { cause: error },
+          );
+        } finally {
+          closeSync(source.fd);
+        }
       }
       if (tensor.rawData && tensor.rawData.length > 0)
         return weights.addBytes(tensor, tensor.rawData);
@@ -97,16 +81,16 @@ function externalize(file: string, graph: onnx.IGraphProto, dir: string): onnx.I
 }
 
 /** Store key: the file's name and a digest of its bytes and of its external files' identity. */
-async function importKey(file: string, bytes: Uint8Array, graph: onnx.IGraphProto) {
+async function importKey(file: string, folder: string, bytes: Uint8Array, graph: onnx.IGraphProto) {
   const hash = createHash('sha256').update(bytes);
   for (const tensor of graph.initializer ?? []) {
     if (tensor.dataLocation !== EXTERNAL) continue;
-    const path = externalPath(file, tensor);
+    const path = externalFile(file, folder, tensor);
     const info = await stat(path).catch((error: unknown) => {
       const reason = error instanceof Error ? error.message : String(error);
       throw new OnnxImportError(file, 'unreadable', `cannot read external data (${reason})`);
     });
-    hash.update(`${entry(tensor, 'location')}:${info.size}:${info.mtimeMs}`);
+    hash.update(`${path}:${info.size}:${info.mtimeMs}`);
   }
   const name = modelName(file);
   return { name, key: `import-${name}-${hash.digest('hex').slice(0, 16)}` };
@@ -174,10 +158,14 @@ async function probeCuts(
  * {@link OnnxImportError} for a file that is not ONNX or cannot be split.
  */
 export async function importModel(file: string, options: ImportOptions = {}): Promise<OnnxModel> {
+  const limits = { ...DEFAULT_IMPORT_LIMITS, ...options.limits };
   let bytes: Uint8Array;
   try {
+    const { size } = await stat(file);
+    if (size > limits.modelBytes) refuseTooLarge(file, 'the file is', size, 'modelBytes', limits);
     bytes = await readFile(file);
   } catch (error) {
+    if (error instanceof OnnxImportError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new OnnxImportError(file, 'unreadable', `cannot read it (${reason})`, { cause: error });
   }
@@ -185,6 +173,9 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
   const graph = proto.graph!;
   const input = checkInput(file, graph);
   const output = checkOutput(file, graph);
+  checkDeclaredTensors(file, graph, limits);
+  checkInitializers(file, graph, bytes.length, limits);
+  const folder = modelFolder(file);
   const order = topologicalOrder(graph);
   if (typeof order === 'string') throw new OnnxImportError(file, 'graph', order);
   const candidates = findCutCandidates(graph, order);
@@ -197,13 +188,22 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
   if (candidates[candidates.length - 1]!.tensor !== output)
     throw new OnnxImportError(file, 'outputs', `output "${output}" is not computed from the input`);
 
-  const { name, key } = await importKey(file, bytes, graph);
+  const { name, key } = await importKey(file, folder, bytes, graph);
   const dir = await ensureStored(options.root ?? modelStoreRoot(), key, async (tmp) => {
     const stored: onnx.IModelProto = {
       ...proto,
-      graph: { ...graph, node: order, initializer: externalize(file, graph, tmp) },
+      graph: { ...graph, node: order, initializer: externalize(file, folder, graph, tmp) },
     };
     const cuts = await probeCuts(file, tmp, stored, input, candidates);
+    for (const cut of cuts)
+      if (cut.bytes > limits.tensorBytes)
+        refuseTooLarge(
+          file,
+          `cut "${cut.name}" (tensor "${cut.tensor}" [${cut.shape.join(', ')}]) holds`,
+          cut.bytes,
+          'tensorBytes',
+          limits,
+        );
     await writeStoredModel(tmp, name, stored, cuts);
   });
   return readStoredModel(dir);

@@ -1,5 +1,10 @@
 export { OnnxImportError, type OnnxImportProblem } from './errors.js';
 export { type ExportRange, exportModel } from './export-model.js';
+export {
+  DEFAULT_IMPORT_LIMITS,
+  type ImportLimitName,
+  type ImportLimits,
+} from './import-limits.js';
 export { type ImportOptions, importModel, modelName } from './import-model.js';
 export { MODEL_DIR_ENV, modelStoreRoot } from './model-store.js';
 export type { OnnxCut, OnnxModel } from './onnx-model.js';

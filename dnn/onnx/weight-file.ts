@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { elementCount } from '../layer-cost.js';
 import { externalTensor, FLOAT, floatTensor, littleEndianBytes, type onnx } from './schema.js';
 
@@ -67,6 +67,26 @@ export class WeightFile implements WeightSink {
     return externalTensor(tensor, this.location, start, bytes.length);
   }
 
+  /**
+   * Copies `length` bytes at `offset` of the open file `source` into the file, chunk by chunk
+   * (a tensor's size never becomes one allocation), for an existing tensor of any element type.
+   */
+  addFromFile(
+    tensor: onnx.ITensorProto,
+    source: number,
+    offset: number,
+    length: number,
+  ): onnx.ITensorProto {
+    if (length < INLINE_LIMIT_BYTES)
+      return { ...tensor, rawData: readFully(source, length, offset) };
+    const start = this.align();
+    for (let done = 0; done < length; done += CHUNK_FLOATS * 4) {
+      const size = Math.min(CHUNK_FLOATS * 4, length - done);
+      this.write(readFully(source, size, offset + done));
+    }
+    return externalTensor(tensor, this.location, start, length);
+  }
+
   private align(): number {
     const pad = (WEIGHT_ALIGNMENT - (this.offset % WEIGHT_ALIGNMENT)) % WEIGHT_ALIGNMENT;
     if (pad > 0) this.write(new Uint8Array(pad));
@@ -78,4 +98,16 @@ export class WeightFile implements WeightSink {
     while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
     this.offset += bytes.length;
   }
+}
+
+/** `length` bytes at `position` of `fd`; throws if the file ends first. */
+function readFully(fd: number, length: number, position: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const read = readSync(fd, bytes, done, length - done, position + done);
+    if (read === 0) throw new Error(`the file ends ${length - done} bytes early`);
+    done += read;
+  }
+  return bytes;
 }

@@ -11,10 +11,51 @@ const dimSchema = z
   .min(0, { error: `must be an integer from 0 to ${MAX_TENSOR_DIM}` })
   .max(MAX_TENSOR_DIM, { error: `must be an integer from 0 to ${MAX_TENSOR_DIM}` });
 
-// Tensors travel as msgpackr typed arrays, never as JSON number arrays (ARCHITECTURE.md).
-const float32DataSchema = z.custom<Float32Array>((value) => value instanceof Float32Array, {
-  error: 'must be a Float32Array (tensors never travel as number arrays)',
-});
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * float32 values over raw little-endian bytes (the portable wire form of tensor data). A
+ * Float32Array needs a 4-aligned offset: a view when the bytes are aligned (on a little-endian
+ * host), a copy when not (msgpack `bin` values and Redis replies are often slices of a larger
+ * read). The caller checks that the length is a multiple of 4.
+ */
+export function float32FromBytes(bytes: Uint8Array): Float32Array {
+  const count = bytes.byteLength >>> 2;
+  if (LITTLE_ENDIAN)
+    return bytes.byteOffset % 4 === 0
+      ? new Float32Array(bytes.buffer, bytes.byteOffset, count)
+      : // `new Uint8Array(bytes)` copies; Buffer#slice would return another unaligned view.
+        new Float32Array(new Uint8Array(bytes).buffer, 0, count);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const data = new Float32Array(count);
+  for (let i = 0; i < count; i++) data[i] = view.getFloat32(i * 4, true);
+  return data;
+}
+
+/** The little-endian bytes of float32 values, without a copy on a little-endian host. */
+export function float32Bytes(data: Float32Array): Buffer {
+  if (LITTLE_ENDIAN) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const bytes = Buffer.alloc(data.byteLength);
+  for (let i = 0; i < data.length; i++) bytes.writeFloatLE(data[i] ?? 0, i * 4);
+  return bytes;
+}
+
+const DATA_ERROR =
+  'must be the little-endian float32 values as msgpack bin (4 bytes per element), or a msgpackr Float32Array (extension 0x74, kind 7)';
+
+/**
+ * Tensor data on the wire: a msgpack `bin` of little-endian float32 values, which any msgpack
+ * library writes, or msgpackr's typed-array extension, which older peers send. Either decodes
+ * to a Float32Array; number arrays are refused (a 100 KiB tensor would be 25,600 msgpack
+ * floats of 5 bytes and a JS array of boxed numbers).
+ */
+const float32DataSchema = z
+  .custom<Float32Array | Uint8Array>(
+    (value) =>
+      value instanceof Float32Array || (value instanceof Uint8Array && value.byteLength % 4 === 0),
+    { error: DATA_ERROR },
+  )
+  .transform((value) => (value instanceof Float32Array ? value : float32FromBytes(value)));
 
 /**
  * Number of elements a tensor of `shape` holds. With at most 8 dimensions of at most 2^31 the

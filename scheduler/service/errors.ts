@@ -11,7 +11,7 @@ export class SchedulerOptionsError extends Error {
 
 /** A transport step that failed (a publish, a `setGlobalConcurrency`); the scheduler goes on. */
 export class SchedulerTransportError extends Error {
-  readonly step: 'publish' | 'concurrency' | 'subscribe';
+  readonly step: 'publish' | 'concurrency' | 'subscribe' | 'ledger';
   constructor(
     step: SchedulerTransportError['step'],
     message: string,

@@ -40,7 +40,14 @@ export {
   queueConcurrency,
   type TargetDecision,
 } from './planner.js';
-export type { ConcurrencyPort, DecisionSink } from './ports.js';
+export { RedisDecisionLedger } from './decision-ledger.js';
+export type {
+  ConcurrencyPort,
+  DecisionLedger,
+  DecisionSink,
+  LedgerOutcome,
+  LedgerRecord,
+} from './ports.js';
 export { SchedulerEngine, type SchedulerEngineOptions } from './scheduler-engine.js';
 export type {
   RejectedPayload,

@@ -33,20 +33,29 @@ export class MqttDecisionSink implements DecisionSink {
   }
 
   publishDecision(ue: string, decision: WireDecision): void {
-    this.client.publish(this.decisionTopic(ue), encodeMessage(decision), RETAINED, this.done);
+    this.publish(this.decisionTopic(ue), encodeMessage(decision), RETAINED);
   }
 
   clearDecision(ue: string): void {
-    this.client.publish(this.decisionTopic(ue), EMPTY, RETAINED, this.done);
+    this.publish(this.decisionTopic(ue), EMPTY, RETAINED);
   }
 
   publishError(ue: string, report: ErrorReport): void {
-    const topic = ueTopic(this.prefix, ue, 'error');
-    this.client.publish(topic, encodeMessage(report), NOT_RETAINED, this.done);
+    this.publish(ueTopic(this.prefix, ue, 'error'), encodeMessage(report), NOT_RETAINED);
   }
 
   publishStatus(status: SchedulerStatus): void {
-    this.client.publish(this.statusTopic, encodeMessage(status), RETAINED, this.done);
+    this.publish(this.statusTopic, encodeMessage(status), RETAINED);
+  }
+
+  /**
+   * Sends now or never: while disconnected the client would queue the message and send it on
+   * reconnecting, possibly long after this scheduler lost the leadership. The scheduler
+   * publishes everything again once reconnected (scheduler-service.ts), fenced as any solve.
+   */
+  private publish(topic: string, payload: Buffer, options: IClientPublishOptions): void {
+    if (!this.client.connected) return;
+    this.client.publish(topic, payload, options, this.done);
   }
 
   private decisionTopic(ue: string): string {

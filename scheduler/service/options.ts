@@ -64,6 +64,14 @@ export interface SchedulerOptions {
    */
   retryMs?: number;
   /**
+   * Publish only while this scheduler's `id` holds the leadership lock
+   * (`{redisPrefix}:scheduler:leader`): every solve is checked against it before anything of it
+   * is published, and a scheduler found deposed stops (`deposed` event). `startStandbyScheduler`
+   * sets it; a scheduler started alone records its solves without the check.
+   * @defaultValue `false`
+   */
+  fenced?: boolean;
+  /**
    * Sets the UE queues' concurrency instead of the BullMQ adapter on `redisUrl`; the caller
    * owns it (`close` does not close it).
    * @defaultValue a `BullmqConcurrency` on its own Redis connection
@@ -85,6 +93,7 @@ export interface ResolvedSchedulerOptions {
   readonly id: string;
   readonly startupQuietMs: number;
   readonly retryMs: number;
+  readonly fenced: boolean;
   readonly concurrency: ConcurrencyPort | undefined;
 }
 
@@ -151,6 +160,7 @@ export function resolveSchedulerOptions(options: SchedulerOptions = {}): Resolve
       60_000,
     ),
     retryMs: nonNegative('retryMs', options.retryMs ?? SCHEDULER_DEFAULTS.retryMs, 3_600_000),
+    fenced: options.fenced ?? false,
     concurrency: options.concurrency,
   };
 }

@@ -1,4 +1,9 @@
-import type { ErrorReport, SchedulerStatus, Decision as WireDecision } from '../../proto/index.js';
+import type {
+  DecisionSnapshot,
+  ErrorReport,
+  SchedulerStatus,
+  Decision as WireDecision,
+} from '../../proto/index.js';
 
 /**
  * Where the scheduler's output goes (MQTT in production). Calls return at once: delivery is the
@@ -21,4 +26,33 @@ export interface ConcurrencyPort {
   setConcurrency(ue: string, concurrency: number): Promise<void>;
   /** Releases what the port holds (not a connection it was handed). */
   close(): Promise<void>;
+}
+
+/** One solve's changes as the ledger records them. */
+export interface LedgerRecord {
+  readonly epoch: number;
+  /** Decisions published under `epoch` (with `full`: every current decision). */
+  readonly set: ReadonlyArray<readonly [string, WireDecision]>;
+  /** UEs whose decision is cleared. */
+  readonly clear: readonly string[];
+  /** Replace everything recorded with `set`. */
+  readonly full: boolean;
+}
+
+/** What the ledger made of a record. */
+export type LedgerOutcome =
+  | { readonly kind: 'recorded' }
+  /** Nothing is recorded yet (fresh or wiped store): record every decision instead. */
+  | { readonly kind: 'needsFull' }
+  /** This scheduler may not publish: another leads (or recorded a later epoch). */
+  | { readonly kind: 'deposed'; readonly reason: string };
+
+/**
+ * Records each solve before anything of it is published, and fences it: a scheduler that no
+ * longer leads is told so and publishes nothing (Redis in production, decision-ledger.ts).
+ */
+export interface DecisionLedger {
+  /** The epoch and decisions recorded last; undefined when none are. */
+  read(): Promise<DecisionSnapshot | undefined>;
+  commit(record: LedgerRecord): Promise<LedgerOutcome>;
 }

@@ -1,12 +1,16 @@
 import { performance } from 'node:perf_hooks';
-import { errorReportFrom, type Decision as WireDecision } from '../../proto/index.js';
+import {
+  type DecisionSnapshot,
+  errorReportFrom,
+  type Decision as WireDecision,
+} from '../../proto/index.js';
 import type { SolverName } from '../solvers/index.js';
 import { SchedulerTransportError } from './errors.js';
 import { applyFleetEvent, EMPTY_FLEET, type FleetEvent, type FleetState } from './fleet-state.js';
 import { solveFleetTargets } from './fleet-targets.js';
 import { LocalReasons } from './local-reasons.js';
 import { type ConcurrencyChange, type DecisionPlan, planDecisions } from './planner.js';
-import type { ConcurrencyPort, DecisionSink } from './ports.js';
+import type { ConcurrencyPort, DecisionLedger, DecisionSink } from './ports.js';
 import type {
   RejectedPayload,
   SchedulerEvents,
@@ -22,8 +26,13 @@ export interface SchedulerEngineOptions {
   readonly hysteresis: number;
   readonly sink: DecisionSink;
   readonly concurrency: ConcurrencyPort;
-  /** Delay before re-solving after a failed `setGlobalConcurrency`, in ms. */
+  /** Delay before re-solving after a failed `setGlobalConcurrency` or ledger call, in ms. */
   readonly retryMs: number;
+  /**
+   * Records each solve before it is published and fences it (decision-ledger.ts); without one,
+   * every solve is published unchecked.
+   */
+  readonly ledger?: DecisionLedger;
 }
 
 type MutableStats = { -readonly [K in keyof SchedulerStats]: SchedulerStats[K] };
@@ -43,6 +52,16 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
   /** Why each forced-local UE runs locally, as last reported to it. */
   private readonly localReasons = new LocalReasons();
   private epoch = 0;
+  /** The ledger has a full record from this engine; until then, each record is a full one. */
+  private recorded = false;
+  /** The next solve publishes every decision, not only the changed ones (after a reconnect). */
+  private republishAll = false;
+  /**
+   * UEs whose retained decision differs from the ledger's (a leader stopped between recording
+   * and publishing): the next solve publishes (or clears) theirs too.
+   */
+  private readonly unsynced = new Set<string>();
+  private deposed = false;
   private started = false;
   private closed = false;
   private dirty = false;
@@ -75,6 +94,40 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     if (this.started) return;
     this.restored.set(ue, decision);
     this.restoreEpoch(decision.epoch);
+  }
+
+  /**
+   * Takes the ledger's record found at start-up: its decisions replace retained ones of an
+   * epoch not above it (a UE it lacks was cleared), and the epoch continues above it.
+   */
+  restoreSnapshot(snapshot: DecisionSnapshot): void {
+    if (this.started) return;
+    for (const [ue, decision] of this.restored)
+      if (decision.epoch <= snapshot.epoch && !snapshot.decisions.has(ue)) {
+        this.restored.delete(ue);
+        this.unsynced.add(ue);
+      }
+    for (const [ue, decision] of snapshot.decisions) {
+      const retained = this.restored.get(ue);
+      if (retained !== undefined && retained.epoch > decision.epoch) continue;
+      if (retained?.epoch !== decision.epoch) this.unsynced.add(ue);
+      this.restored.set(ue, decision);
+    }
+    this.restoreEpoch(snapshot.epoch);
+  }
+
+  /**
+   * Solves again and publishes every decision and the status, changed or not: the broker may
+   * have lost its retained messages (a restart) or hold another scheduler's status.
+   */
+  republish(all: boolean): void {
+    if (all) this.republishAll = true;
+    this.requestSolve();
+  }
+
+  /** Whether the ledger refused a solve: this engine publishes nothing any more. */
+  isDeposed(): boolean {
+    return this.deposed;
   }
 
   /** Continues above an epoch found at start-up (retained decisions, `scheduler/status`). */
@@ -197,13 +250,17 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
       targets,
       epoch: this.epoch,
     });
+    // Fenced: nothing of this solve goes out unless the ledger took it.
+    if (!(await this.record(plan)) || this.closed) return;
     this.decisions = plan.decisions;
     this.epoch = plan.epoch;
+    const everything = this.republishAll;
+    this.republishAll = false;
     for (const { ue, report } of this.localReasons.update(forcedLocal))
       this.send(() => this.options.sink.publishError(ue, report));
 
     const firstPublish = performance.now();
-    await this.publishPlan(plan);
+    await this.publishPlan(plan, everything);
     const at = Date.now();
     this.send(() =>
       this.options.sink.publishStatus({
@@ -252,15 +309,25 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
    * at once; one that raises them goes out as soon as its own queue has the new value (the
    * raises run in parallel), so no UE waits for another UE's Redis round trip.
    */
-  private async publishPlan(plan: DecisionPlan): Promise<void> {
+  private async publishPlan(plan: DecisionPlan, everything: boolean): Promise<void> {
     const { sink } = this.options;
     const raised = new Map(plan.raise.map((change) => [change.ue, change]));
     const waiting = new Map<string, WireDecision>();
-    for (const { ue, decision } of plan.publish) {
+    const updates = [...plan.publish];
+    const clears = [...plan.clear];
+    if (everything || this.unsynced.size > 0) {
+      const published = new Set(plan.publish.map((u) => u.ue));
+      for (const [ue, decision] of plan.decisions)
+        if (!published.has(ue) && (everything || this.unsynced.has(ue)))
+          updates.push({ ue, decision });
+      for (const ue of this.unsynced) if (!plan.decisions.has(ue)) clears.push(ue);
+      this.unsynced.clear();
+    }
+    for (const { ue, decision } of updates) {
       if (raised.has(ue)) waiting.set(ue, decision);
       else this.send(() => sink.publishDecision(ue, decision));
     }
-    for (const ue of plan.clear) this.send(() => sink.clearDecision(ue));
+    for (const ue of new Set(clears)) this.send(() => sink.clearDecision(ue));
     await Promise.all(
       plan.raise.map(async (change) => {
         await this.setConcurrency(change);
@@ -287,8 +354,57 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     }
   }
 
+  /**
+   * Records a plan in the ledger (a full record the first time, or when the ledger has none):
+   * true when it may be published. A deposed engine stops; a failed call is reported and the
+   * solve retried after retryMs, with nothing published meanwhile.
+   */
+  private async record(plan: DecisionPlan): Promise<boolean> {
+    const { ledger } = this.options;
+    if (ledger === undefined) return true;
+    let full = !this.recorded;
+    try {
+      for (;;) {
+        const outcome = await ledger.commit({
+          epoch: plan.epoch,
+          set: full ? [...plan.decisions] : plan.publish.map((u) => [u.ue, u.decision] as const),
+          clear: full ? [] : plan.clear,
+          full,
+        });
+        if (outcome.kind === 'recorded') {
+          this.recorded = true;
+          return true;
+        }
+        if (outcome.kind === 'deposed') {
+          this.depose(outcome.reason);
+          return false;
+        }
+        if (full) throw new Error('the ledger asked for a full record after one');
+        full = true;
+      }
+    } catch (cause) {
+      const message = `recording epoch ${plan.epoch} failed: nothing published, retrying`;
+      this.emit('error', new SchedulerTransportError('ledger', message, { cause }));
+      if (!this.closed)
+        setTimeout(() => {
+          if (!this.closed) this.requestSolve();
+        }, this.options.retryMs).unref();
+      return false;
+    }
+  }
+
+  private depose(reason: string): void {
+    if (this.deposed) return;
+    this.deposed = true;
+    this.closed = true;
+    this.cancelPending?.();
+    this.cancelPending = undefined;
+    this.emit('deposed', { reason });
+  }
+
   /** Runs one sink call; a throwing transport is reported, never allowed into the solve loop. */
   private send(call: () => void): void {
+    if (this.deposed) return;
     try {
       call();
     } catch (cause) {

@@ -53,6 +53,11 @@ export interface SchedulerEvents {
   rejected: RejectedPayload;
   /** A transport step failed; the scheduler goes on (and retries concurrency). */
   error: Error;
+  /**
+   * The ledger refused a solve: another scheduler leads. Nothing of that solve was published and
+   * the engine publishes nothing more.
+   */
+  deposed: { readonly reason: string };
 }
 
 export interface SchedulerStats {

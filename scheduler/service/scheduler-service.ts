@@ -12,6 +12,7 @@ import {
 } from '../../proto/index.js';
 import { BullmqConcurrency } from './bullmq-concurrency.js';
 import { SchedulerTransportError } from './errors.js';
+import { RedisDecisionLedger } from './decision-ledger.js';
 import { routeMessage } from './inbound.js';
 import { MqttDecisionSink } from './mqtt-sink.js';
 import {
@@ -19,7 +20,7 @@ import {
   resolveSchedulerOptions,
   type SchedulerOptions,
 } from './options.js';
-import type { ConcurrencyPort } from './ports.js';
+import type { ConcurrencyPort, DecisionLedger } from './ports.js';
 import { SchedulerEngine } from './scheduler-engine.js';
 import type { SchedulerEvents, SchedulerSnapshot, SchedulerStats } from './scheduler-events.js';
 import type { Listener } from './typed-emitter.js';
@@ -57,19 +58,23 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
     ...(config.mqttUsername === undefined ? {} : { username: config.mqttUsername }),
     ...(config.mqttPassword === undefined ? {} : { password: config.mqttPassword }),
   });
-  let redis: Redis | undefined;
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
   let ownPort: ConcurrencyPort | undefined;
   // Transport errors go to the engine's `error` event once it exists.
   const errorTarget: { engine?: SchedulerEngine } = {};
   const fail = (error: Error) => errorTarget.engine?.fail(error);
   client.on('error', fail);
   let concurrency = config.concurrency;
+  redis.on('error', fail);
   if (concurrency === undefined) {
-    redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
-    redis.on('error', fail);
     ownPort = new BullmqConcurrency(redis, config.redisPrefix, fail);
     concurrency = ownPort;
   }
+  const ledger = new RedisDecisionLedger(
+    redis,
+    config.redisPrefix,
+    config.fenced ? config.id : undefined,
+  );
   const engine = new SchedulerEngine({
     id: config.id,
     solver: config.solver,
@@ -78,21 +83,25 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
     retryMs: config.retryMs,
     sink: new MqttDecisionSink(client, config.topicPrefix, fail),
     concurrency,
+    ledger,
   });
   errorTarget.engine = engine;
   const shutdown = async () => {
     await engine.close();
     await endClient(client);
     await ownPort?.close();
-    await redis?.quit().catch(() => redis?.disconnect());
+    await redis.quit().catch(() => redis.disconnect());
   };
   try {
-    await readRetainedState(client, engine, config);
+    await readRetainedState(client, engine, ledger, config);
   } catch (error) {
     await shutdown();
     throw error;
   }
   engine.start();
+  // A broker that restarted may have lost the retained decisions and status: publish them all
+  // again (fenced like any solve). The first connection is made before this listener exists.
+  client.on('connect', () => engine.republish(true));
   let closing: Promise<void> | undefined;
   return {
     id: config.id,
@@ -109,16 +118,20 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
 
 /**
  * Subscribes (QoS 1) to the inputs and, for start-up only, to the retained decisions and
- * `scheduler/status`; returns once retained messages stopped arriving. Subscriptions are made
- * before the broker sends retained messages [MQTT-3.3.1-6], so none is missed.
+ * `scheduler/status`; returns once retained messages stopped arriving, then takes the ledger's
+ * record over them. Subscriptions are made before the broker sends retained messages
+ * [MQTT-3.3.1-6], so none is missed. A fenced scheduler keeps `scheduler/status`: one naming
+ * another scheduler (a deposed leader's late publish) makes it publish its own again.
  */
 async function readRetainedState(
   client: MqttClient,
   engine: SchedulerEngine,
+  ledger: DecisionLedger,
   config: ResolvedSchedulerOptions,
 ): Promise<void> {
   const prefix = config.topicPrefix;
   let lastMessageAt = performance.now();
+  let started = false;
   client.on('message', (topic, payload) => {
     lastMessageAt = performance.now();
     const inbound = routeMessage(prefix, topic, payload);
@@ -130,7 +143,9 @@ async function readRetainedState(
       case 'decision':
         return engine.restoreDecision(inbound.ue, inbound.decision);
       case 'schedulerStatus':
-        return engine.restoreEpoch(inbound.status.epoch);
+        if (!started) return engine.restoreEpoch(inbound.status.epoch);
+        if (inbound.status.leaderId !== config.id) engine.republish(false);
+        return;
       case 'ignored':
         return;
     }
@@ -158,8 +173,11 @@ async function readRetainedState(
     if (silentFor >= quiet || now >= deadline) break;
     await sleep(Math.max(1, Math.min(quiet - silentFor, deadline - now)));
   }
-  // Our own decisions and status would only echo back from now on.
-  await client.unsubscribeAsync(startup);
+  const snapshot = await ledger.read();
+  if (snapshot !== undefined) engine.restoreSnapshot(snapshot);
+  started = true;
+  // Our own decisions (and, unfenced, status) would only echo back from now on.
+  await client.unsubscribeAsync(config.fenced ? startup.slice(0, 1) : startup);
 }
 
 async function endClient(client: MqttClient): Promise<void> {

@@ -3,8 +3,11 @@
  * one Redis lock (`LeaderLock`). The holder runs the scheduler service; the others stand by,
  * trying again every third of the lock's life. A leader that dies stops renewing, so a standby
  * takes over within that life and rebuilds the fleet state (and the epoch) from retained
- * messages; one that stops cleanly releases the lock and is replaced at once. A leader that
- * cannot renew in time stops solving before its lock can have passed to another.
+ * messages and the ledger; one that stops cleanly releases the lock and is replaced at once. A
+ * leader that cannot renew in time stops solving before its lock can have passed to another, and
+ * every solve is fenced by the lock (decision-ledger.ts): a leader paused past its lock's life
+ * (SIGSTOP, a long GC pause) learns it lost the lock at its next publish, publishes nothing and
+ * stands by.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -95,7 +98,7 @@ export function startStandbyScheduler(
     const keeper = keep();
     let scheduler: Scheduler;
     try {
-      scheduler = await startScheduler({ ...options, id: config.id });
+      scheduler = await startScheduler({ ...options, id: config.id, fenced: true });
     } catch (error) {
       keeper.stop();
       onError(error);
@@ -103,9 +106,12 @@ export function startStandbyScheduler(
       await pause(ttl / 3);
       return;
     }
+    const deposed = new Promise<string>((resolve) =>
+      scheduler.on('deposed', ({ reason }) => resolve(reason)),
+    );
     leading = scheduler;
     standby.onLeading?.(scheduler);
-    const reason = await Promise.race([keeper.lost, closed.then(() => undefined)]);
+    const reason = await Promise.race([keeper.lost, deposed, closed.then(() => undefined)]);
     keeper.stop();
     leading = undefined;
     if (reason !== undefined) standby.onStepDown?.(reason);

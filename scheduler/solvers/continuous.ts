@@ -71,8 +71,7 @@ export function leastNeedCut(
 export function allocationTarget(fleet: PreparedFleet, cuts: ArrayLike<number>): number {
   let floor = 0;
   let aMax = Number.NEGATIVE_INFINITY;
-  let wAtMax = 0;
-  let count = 0;
+  let totalW = 0;
   for (let i = 0; i < fleet.n; i++) {
     const p = cuts[i]!;
     if (p === fleet.last[i]) {
@@ -84,36 +83,77 @@ export function allocationTarget(fleet: PreparedFleet, cuts: ArrayLike<number>):
     const w = fleet.batch[i]! * fleet.edgeMs[k]!;
     floor = Math.max(floor, a);
     if (w === 0) continue;
-    count++;
-    if (a > aMax) {
-      aMax = a;
-      wAtMax = w;
-    }
+    totalW += w;
+    aMax = Math.max(aMax, a);
   }
-  if (count === 0) return floor;
+  if (totalW === 0) return floor;
   if (fleet.units <= 0) return Number.POSITIVE_INFINITY;
-  const R = fleet.units;
-  // The sum is convex and decreasing in T: Newton's method started left of the root climbs to it
-  // monotonically. a_max + w/R is left of the root (that UE alone already needs all R).
-  let T = aMax + wAtMax / R;
-  for (let iter = 0; iter < 200; iter++) {
-    let g = -R;
-    let slope = 0;
-    for (let i = 0; i < fleet.n; i++) {
-      const p = cuts[i]!;
-      if (p === fleet.last[i]) continue;
-      const k = fleet.off[i]! + p;
-      const w = fleet.batch[i]! * fleet.edgeMs[k]!;
-      if (w === 0) continue;
-      const gap = T - fleet.fixedMs[k]!;
-      g += w / gap;
-      slope += w / (gap * gap);
-    }
-    const next = T + g / slope;
-    if (!(next > T)) break;
+  return Math.max(floor, allocationRoot(fleet, cuts, aMax, totalW));
+}
+
+/** `excess` = Σ w_i / (T − a_i) − R over the offloading UEs and `slope` = −d excess / dT. */
+function excessAt(fleet: PreparedFleet, cuts: ArrayLike<number>, T: number) {
+  let excess = -fleet.units;
+  let slope = 0;
+  for (let i = 0; i < fleet.n; i++) {
+    const p = cuts[i]!;
+    if (p === fleet.last[i]) continue;
+    const k = fleet.off[i]! + p;
+    const w = fleet.batch[i]! * fleet.edgeMs[k]!;
+    if (w === 0) continue;
+    const gap = T - fleet.fixedMs[k]!;
+    excess += w / gap;
+    slope += w / (gap * gap);
+  }
+  return { excess, slope };
+}
+
+/** A step of at least one unit in the last place of `x` (and above 0 at 0). */
+const ulpOf = (x: number): number => Math.max(Math.abs(x) * Number.EPSILON, Number.MIN_VALUE);
+
+/**
+ * The least T > aMax with Σ w_i / (T − a_i) <= R (R > 0, some w_i > 0): the root of a convex,
+ * decreasing function that is +∞ at aMax. Safeguarded Newton on a bracket [lo, hi] with
+ * excess(lo) > 0 >= excess(hi): a Newton step that leaves the bracket (or is not a number) is
+ * replaced by bisection, and nothing is ever evaluated at T <= aMax, where a gap T − a_i
+ * would be 0 (a tail tiny next to its fixed part used to make aMax + w/R round to aMax and the
+ * step 0/0). Returns hi: the needs at the result add up to at most R.
+ */
+function allocationRoot(
+  fleet: PreparedFleet,
+  cuts: ArrayLike<number>,
+  aMax: number,
+  totalW: number,
+): number {
+  // Each term is at most w_i / (Σw / R) at aMax + Σw / R, so the sum is at most R there; where
+  // rounding says otherwise (or the step vanishes next to aMax), widen until it holds.
+  let step = totalW / fleet.units;
+  let hi = aMax + step;
+  let at = excessAt(fleet, cuts, hi);
+  for (let k = 0; k < 2200 && !(hi > aMax && at.excess <= 0); k++) {
+    step = Math.max(2 * step, ulpOf(aMax));
+    hi = aMax + step;
+    at = excessAt(fleet, cuts, hi);
+  }
+  let lo = aMax;
+  let T = hi;
+  for (let iter = 0; iter < 200 && at.excess !== 0; iter++) {
+    let next = T + at.excess / at.slope;
+    const newton = next > lo && next < hi;
+    // From the left Newton climbs monotonically; no progress there means T is the root.
+    if (!newton && T === lo && next <= T) break;
+    if (!newton) next = lo + (hi - lo) / 2;
+    if (!(next > lo && next < hi)) break;
+    at = excessAt(fleet, cuts, next);
+    if (at.excess > 0) lo = next;
+    else hi = next;
     T = next;
   }
-  return Math.max(floor, T);
+  // lo is within rounding of the root: the first point a few ulps above it that fits.
+  for (let d = ulpOf(lo), k = 0; k < 64 && lo > aMax && lo + d < hi; d *= 2, k++) {
+    if (excessAt(fleet, cuts, lo + d).excess <= 0) return lo + d;
+  }
+  return hi;
 }
 
 /** Each UE's continuous units at the allocation target T (0 for local and compute-free cuts). */

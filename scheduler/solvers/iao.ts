@@ -74,8 +74,10 @@ function startCut(fleet: PreparedFleet, i: number, share: number): number {
  *  2. while that exceeds R: take a unit from the UE holding the most above its real share
  *     (among those with more than 1); when all hold 1, the offloading UE with the fastest local
  *     time runs locally instead;
- *  3. the units left over go to the bottleneck first (as `optimal` hands them out), and every UE
- *     finally takes its best cut for the integer units it holds.
+ *  3. every UE keeps only the fewest units that give it the same best latency (none when local is
+ *     as fast), so no unit is kept that lowers nothing; the units left over then go to the
+ *     bottleneck first (as `optimal` hands them out, only where they lower a latency), and every
+ *     UE finally takes its best cut for the integer units it holds.
  */
 export function roundIaoUnits(fleet: PreparedFleet, continuous: ContinuousSolution): Int32Array {
   const n = fleet.n;
@@ -87,8 +89,25 @@ export function roundIaoUnits(fleet: PreparedFleet, continuous: ContinuousSoluti
     used += units[i]!;
   }
   if (used > fleet.units) used = shedUnits(fleet, continuous, units, used);
-  for (let i = 0; i < n; i++) if (bestCut(fleet, i, units[i]!).cut === fleet.last[i]) units[i] = 0;
+  for (let i = 0; i < n; i++) units[i] = fewestUnitsForLatency(fleet, i, units[i]!);
   return units;
+}
+
+/**
+ * The fewest units that give UE i the same best latency as `r` does (0 when running locally is
+ * as fast). Latency depends on r only through ceil(B / r), so this walks down plateau by
+ * plateau (at most about 2·sqrt(B) of them).
+ */
+function fewestUnitsForLatency(fleet: PreparedFleet, i: number, r: number): number {
+  const B = fleet.batch[i]!;
+  const ms = bestCut(fleet, i, r).ms;
+  let least = r;
+  while (least > 0) {
+    least = Math.ceil(B / Math.ceil(B / least));
+    if (bestCut(fleet, i, least - 1).ms > ms) break;
+    least--;
+  }
+  return least;
 }
 
 /** Step 2 of the rounding, in O(N log N): returns the units in use afterwards (<= R). */

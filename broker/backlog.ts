@@ -1,0 +1,121 @@
+/**
+ * The per-UE bound on what waits in Redis: at most `maxJobs` requests and `maxBytes` tensor
+ * bytes stored and not yet finished (`backlogKey`). One script checks and records a request, so
+ * requests of one UE handled at once (or by two ingress processes) cannot both take the last
+ * place. An entry stops counting when its claim key is gone (the edge worker deletes it when the
+ * job reaches a final state, the sweeper when the job expires) or its job life is over, so a
+ * crash between recording and enqueueing costs a place for one job life at most.
+ */
+import type { Redis } from 'ioredis';
+import { backlogKey, claimKey, sweptQueuesKey } from '../proto/index.js';
+
+// KEYS: backlog (zset id -> taken ms), its bytes (hash id -> bytes), the swept-queue set.
+// ARGV: now ms, request id, bytes, max jobs, max bytes, job life ms, claim key prefix, UE.
+// The request's own claim key is written before this runs, so every entry of a request still
+// being taken has its claim key and is counted.
+const ADMIT = `
+local now = tonumber(ARGV[1])
+local life = tonumber(ARGV[6])
+local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local jobs, bytes = 0, 0
+for i = 1, #entries, 2 do
+  local id = entries[i]
+  if id ~= ARGV[2] then
+    if tonumber(entries[i + 1]) + life <= now or redis.call('EXISTS', ARGV[7] .. id) == 0 then
+      redis.call('ZREM', KEYS[1], id)
+      redis.call('HDEL', KEYS[2], id)
+    else
+      jobs = jobs + 1
+      bytes = bytes + tonumber(redis.call('HGET', KEYS[2], id) or '0')
+    end
+  end
+end
+local size = tonumber(ARGV[3])
+if jobs + 1 > tonumber(ARGV[4]) then return {0, jobs, bytes} end
+if bytes + size > tonumber(ARGV[5]) then return {-1, jobs, bytes} end
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], size)
+redis.call('PEXPIRE', KEYS[1], life)
+redis.call('PEXPIRE', KEYS[2], life)
+redis.call('ZADD', KEYS[3], now, ARGV[8])
+return {1, jobs + 1, bytes + size}
+`;
+
+// KEYS: backlog, its bytes. ARGV: request id.
+const RELEASE = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 0
+`;
+
+interface BacklogCommands {
+  edgesplitAdmit(...args: (string | number)[]): Promise<[number, number, number]>;
+  edgesplitRelease(...args: string[]): Promise<number>;
+}
+
+/** The outcome of `Backlog.admit`: the UE's backlog counting this request, or why not. */
+export type Admission =
+  | { readonly ok: true; readonly jobs: number; readonly bytes: number }
+  | {
+      readonly ok: false;
+      readonly limit: 'jobs' | 'bytes';
+      /** The UE's backlog without this request. */
+      readonly jobs: number;
+      readonly bytes: number;
+    };
+
+/** Limits of `Backlog`. */
+export interface BacklogLimits {
+  readonly maxJobs: number;
+  readonly maxBytes: number;
+  /** A job's life in its queue, ms: an entry older than this no longer counts. */
+  readonly lifeMs: number;
+}
+
+export class Backlog {
+  readonly #redis: Redis & BacklogCommands;
+  readonly #prefix: string;
+  readonly #limits: BacklogLimits;
+
+  constructor(redis: Redis, redisPrefix: string, limits: BacklogLimits) {
+    for (const [name, value] of Object.entries(limits))
+      if (!Number.isSafeInteger(value) || value < 1)
+        throw new RangeError(`${name} must be a positive integer, not ${value}`);
+    redis.defineCommand('edgesplitAdmit', { numberOfKeys: 3, lua: ADMIT });
+    redis.defineCommand('edgesplitRelease', { numberOfKeys: 2, lua: RELEASE });
+    this.#redis = redis as Redis & BacklogCommands;
+    this.#prefix = redisPrefix;
+    this.#limits = limits;
+  }
+
+  get limits(): BacklogLimits {
+    return this.#limits;
+  }
+
+  /** Records a request of `bytes` whose claim key is stored, unless the UE is at its bound. */
+  async admit(ue: string, requestId: string, bytes: number): Promise<Admission> {
+    const key = backlogKey(this.#prefix, ue);
+    const { maxJobs, maxBytes, lifeMs } = this.#limits;
+    const [verdict, jobs, total] = await this.#redis.edgesplitAdmit(
+      key,
+      `${key}:bytes`,
+      sweptQueuesKey(this.#prefix),
+      Date.now(),
+      requestId,
+      bytes,
+      maxJobs,
+      maxBytes,
+      lifeMs,
+      claimKey(this.#prefix, ue, ''),
+      ue,
+    );
+    if (verdict === 1) return { ok: true, jobs, bytes: total };
+    return { ok: false, limit: verdict === 0 ? 'jobs' : 'bytes', jobs, bytes: total };
+  }
+
+  /** Forgets a request (its job was not added, or was removed). */
+  async release(ue: string, requestId: string): Promise<void> {
+    const key = backlogKey(this.#prefix, ue);
+    await this.#redis.edgesplitRelease(key, `${key}:bytes`, requestId);
+  }
+}

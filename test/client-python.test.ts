@@ -1,0 +1,188 @@
+/**
+ * Conformance of the Python device client (clients/python) against the live system, on the
+ * embedded broker and on Mosquitto: its unittest cases run as real python3 processes against a
+ * system of real processes (broker or Mosquitto with the ingress, scheduler, an ONNX edge worker).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../cli/up/net.js';
+import { modelCuts } from '../dnn/index.js';
+import { connectMqtt, decodeMessage, type InferResult, ueTopic } from '../proto/index.js';
+import { CliProcess } from './cli-process.js';
+import { guideExampleBytes } from './protocol-example.js';
+import { type BrokerKind, RunningSystem } from './system-harness.js';
+import { waitUntil } from './wait-until.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const clientDir = join(root, 'clients', 'python');
+/** Debian's python3, where python3-paho-mqtt, python3-msgpack and python3-numpy install. */
+const PYTHON = '/usr/bin/python3';
+
+const dir = mkdtempSync(join(tmpdir(), 'edgesplit-python-'));
+const modelFile = join(dir, 'tiny-cnn.json');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+beforeAll(() => {
+  const probe = spawnSync(PYTHON, ['-c', 'import paho.mqtt, msgpack, numpy'], { encoding: 'utf8' });
+  if (probe.status !== 0)
+    throw new Error(
+      `the Python client needs python3-paho-mqtt, python3-msgpack and python3-numpy: ${probe.stderr}`,
+    );
+  // A slow device (10 ms per cut of tiny-cnn): offloading on a fast link pays.
+  const cuts = modelCuts('tiny-cnn').map((cut, index) => ({
+    name: cut.name,
+    deviceMs: index * 10,
+    bytes: cut.bytes,
+    shape: cut.shape,
+  }));
+  writeFileSync(modelFile, JSON.stringify({ model: 'tiny-cnn', batch: 2, resultBytes: 40, cuts }));
+});
+
+/** Runs one unittest case of the client's conformance suite; returns its output. */
+function conformance(test: string, env: NodeJS.ProcessEnv): string {
+  const run = spawnSync(
+    PYTHON,
+    ['-m', 'unittest', '-v', `tests.test_conformance.Conformance.${test}`],
+    {
+      cwd: clientDir,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
+  const output = `${run.stdout}${run.stderr}`;
+  expect(run.status, output).toBe(0);
+  expect(output).toMatch(/\nOK\n/);
+  expect(output).not.toMatch(/skipped/);
+  return output;
+}
+
+/** A UE `cam-1` that joins, says "ready" once it has a decision, and leaves when stdin closes. */
+const STAY_ONLINE = `
+import sys
+from edgesplit_client import ModelDescription, UeClient
+url, prefix, model_file = sys.argv[1:4]
+ue = UeClient(url, "cam-1", ModelDescription.load(model_file), {"uplinkMbps": 200.0, "rttMs": 1.0}, prefix=prefix)
+ue.start()
+if ue.wait_decision(timeout_s=30) is None:
+    sys.exit("no decision")
+print("ready", flush=True)
+sys.stdin.read()
+ue.stop()
+`;
+
+const CASES = [
+  'test_fifty_tasks_are_answered_once_each',
+  'test_a_link_change_is_answered_by_a_new_decision',
+  'test_malformed_requests_are_answered_with_errors_naming_the_problem',
+  'test_a_killed_client_gets_its_pending_results_when_it_reconnects',
+];
+
+describe.each<BrokerKind>(['embedded', 'mosquitto'])(
+  'the Python client on the %s broker',
+  (broker) => {
+    let system: RunningSystem;
+    beforeAll(async () => {
+      system = await RunningSystem.start({
+        broker,
+        workers: 1,
+        units: 4,
+        workerArgs: ['--executor', 'onnx', '--models', 'tiny-cnn'],
+      });
+    }, 120_000);
+    afterAll(async () => {
+      expect(await system?.stop()).toEqual([]);
+    });
+
+    const env = () => ({
+      EDGESPLIT_TEST_MQTT_URL: system.mqttUrl,
+      EDGESPLIT_TEST_PREFIX: system.topicPrefix,
+      EDGESPLIT_TEST_MODEL_FILE: modelFile,
+    });
+
+    for (const name of CASES)
+      it(name.replace('test_', '').replaceAll('_', ' '), () => {
+        conformance(name, env());
+      });
+
+    it("mosquitto_pub -f publishing the protocol guide's infer example gets a result", async () => {
+      // cam-1 joins (birth, profile and link) and stays online, so that it has units.
+      const device = spawn(
+        PYTHON,
+        ['-c', STAY_ONLINE, system.mqttUrl, system.topicPrefix, modelFile],
+        { cwd: clientDir, stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      await new Promise<void>((resolve, reject) => {
+        device.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('ready')) resolve();
+        });
+        device.once('exit', (code) => reject(new Error(`the cam-1 client exited (${code})`)));
+      });
+      const file = join(dir, 'infer.bin');
+      writeFileSync(file, guideExampleBytes());
+      const listener = await connectMqtt({ url: system.mqttUrl, clientId: `guide-${process.pid}` });
+      const results: InferResult[] = [];
+      listener.on('message', (_topic, payload) => {
+        const decoded = decodeMessage('result', payload);
+        if (decoded.ok) results.push(decoded.value);
+      });
+      try {
+        await listener.subscribeAsync(ueTopic(system.topicPrefix, 'cam-1', 'result'), { qos: 1 });
+        const url = new URL(system.mqttUrl);
+        const pub = spawnSync(
+          'mosquitto_pub',
+          [
+            '-h',
+            url.hostname,
+            '-p',
+            url.port,
+            '-q',
+            '1',
+            '-t',
+            ueTopic(system.topicPrefix, 'cam-1', 'infer'),
+            '-f',
+            file,
+          ],
+          { encoding: 'utf8' },
+        );
+        expect(pub.status, pub.stderr).toBe(0);
+        await waitUntil('the example answered', () =>
+          results.some((r) => r.requestId === 'cam-1-0-0'),
+        );
+        const result = results.find((r) => r.requestId === 'cam-1-0-0');
+        expect(result?.tensor.shape).toEqual([1, 10]);
+        expect(result?.cut).toBe(7);
+      } finally {
+        await listener.endAsync(true);
+      }
+    });
+  },
+);
+
+describe('the Python client on a broker with authentication', () => {
+  it("logs in with a key derived from the fleet key, and not with another UE's", async () => {
+    const port = await freePort();
+    const fleetKey = 'f'.repeat(48);
+    const broker = CliProcess.start(
+      'broker',
+      ['broker', '--host', '127.0.0.1', '--port', String(port), '--no-ingress'],
+      {
+        EDGESPLIT_UE_FLEET_KEY: fleetKey,
+      },
+    );
+    try {
+      await broker.waitFor('stderr', /listening/);
+      conformance('test_a_key_derived_from_the_fleet_key_logs_in_and_a_wrong_one_does_not', {
+        EDGESPLIT_TEST_MQTT_URL: `mqtt://127.0.0.1:${port}`,
+        EDGESPLIT_TEST_MODEL_FILE: modelFile,
+        EDGESPLIT_TEST_FLEET_KEY: fleetKey,
+      });
+    } finally {
+      expect((await broker.stop()).signal).not.toBe('SIGKILL');
+    }
+  });
+});
