@@ -6,15 +6,16 @@
  * TLS sockets (6 bytes of a ClientHello, then nothing). The broker is `edgesplit broker` with
  * TLS, a credentials file (scrypt) and its default connection limits, in a process of its own.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as connectTcp, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { hashPassword } from '../broker/index.js';
 import { freePort } from '../cli/up/net.js';
 import { type Child, startCli } from './system-children.js';
+import { FLOOD_FROM, type FloodKind } from './system-flood-load.js';
 import { percentile } from './system-stats.js';
 import { tableText } from './table-text.js';
 
@@ -45,15 +46,12 @@ export interface FloodPlan {
   readonly roundTrips: number;
 }
 
-const FLOOD_FROM = '127.0.0.1';
 const CLIENT_FROM = '127.0.0.2';
 const USER = 'bench-scheduler';
 const PASSWORD = 'bench-scheduler-password';
 const TOPIC = 'bench-flood/v1/ue/ue-1/decision';
 /** How long the legitimate client waits for its CONNACK (the broker's own deadline is 10 s). */
 const LOGIN_TIMEOUT_MS = 30_000;
-/** The first six bytes of a TLS ClientHello record. */
-const CLIENT_HELLO_START = Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01]);
 
 function selfSigned(dir: string): { key: string; cert: string } {
   const key = join(dir, 'key.pem');
@@ -82,69 +80,43 @@ function selfSigned(dir: string): { key: string; cert: string } {
   return { key, cert };
 }
 
-/** A flood that keeps `width` connections going until stopped; counts those that ended. */
+/** A flood running in a process of its own (system-flood-load.ts), so that its client-side
+ * work does not slow the legitimate client down. */
 interface Flood {
-  readonly closed: () => number;
-  stop(): Promise<void>;
+  /** Stops it; resolves with the number of its connections that ended meanwhile. */
+  stop(): Promise<number>;
 }
 
-function wrongPasswordFlood(url: string, ca: Buffer, width: number): Flood {
-  let stopped = false;
-  let closed = 0;
-  const live = new Set<MqttClient>();
-  const start = () => {
-    if (stopped) return;
-    const client = mqtt.connect(url, {
-      username: USER,
-      password: 'not-the-password',
-      ca,
-      reconnectPeriod: 0,
-      connectTimeout: 30_000,
-      // Passed on to the socket (mqtt.js's types do not list it).
-      ...{ localAddress: FLOOD_FROM },
-    });
-    live.add(client);
-    client.on('error', () => undefined);
-    client.once('close', () => {
-      live.delete(client);
-      client.end(true);
-      closed += 1;
-      setImmediate(start);
-    });
-  };
-  for (let i = 0; i < width; i++) start();
-  return {
-    closed: () => closed,
-    stop: async () => {
-      stopped = true;
-      await Promise.all([...live].map((client) => client.endAsync(true)));
-    },
-  };
-}
+const LOAD_SCRIPT = fileURLToPath(new URL('./system-flood-load.ts', import.meta.url));
 
-function halfOpenFlood(port: number, width: number): Flood {
-  let stopped = false;
-  let closed = 0;
-  const live = new Set<Socket>();
-  const start = () => {
-    if (stopped) return;
-    const socket = connectTcp({ port, host: '127.0.0.1', localAddress: FLOOD_FROM });
-    live.add(socket);
-    socket.on('error', () => undefined);
-    socket.once('connect', () => socket.write(CLIENT_HELLO_START));
-    socket.once('close', () => {
-      live.delete(socket);
-      closed += 1;
-      // A moment before the next attempt, so the flood does not just spin on refusals.
-      setTimeout(start, 10);
-    });
-  };
-  for (let i = 0; i < width; i++) start();
+async function startFlood(
+  kind: FloodKind,
+  port: number,
+  caFile: string,
+  width: number,
+): Promise<Flood> {
+  const args = ['--import', 'tsx', LOAD_SCRIPT, kind, `${port}`, caFile, `${width}`];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (!output.includes('flooding')) return;
+      child.stdout.off('data', check);
+      resolve();
+    };
+    child.stdout.on('data', check);
+    exited.then(() => reject(new Error(`flood ${kind} exited early: ${output}`)));
+  });
   return {
-    closed: () => closed,
     stop: async () => {
-      stopped = true;
-      for (const socket of live) socket.destroy();
+      child.kill('SIGTERM');
+      await exited;
+      const closed = /closed (\d+)/.exec(output);
+      return closed === null ? Number.NaN : Number(closed[1]);
     },
   };
 }
@@ -169,9 +141,17 @@ async function measurePhase(
   url: string,
   ca: Buffer,
   plan: FloodPlan,
-  startFlood: () => Flood | undefined,
+  flooding: () => Promise<Flood | undefined>,
+  log: (line: string) => void,
 ): Promise<FloodPhase> {
-  const running = startFlood();
+  log(`flood: ${flood} ...`);
+  const running = await flooding();
+  let stopped = false;
+  const stopFlood = async () => {
+    if (stopped) return 0;
+    stopped = true;
+    return (await running?.stop()) ?? 0;
+  };
   try {
     // Let the flood build up first.
     if (running !== undefined) await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -194,6 +174,7 @@ async function measurePhase(
         await client.endAsync(true);
       }
     }
+    log(`flood: ${flood}: ${logins.length} logins, ${failedLogins} failed; round trips ...`);
     const client = await login(options);
     if (client === undefined)
       throw new Error(`flood ${flood}: the legitimate client cannot log in`);
@@ -210,6 +191,7 @@ async function measurePhase(
     } finally {
       await client.endAsync(true);
     }
+    const floodClosed = await stopFlood();
     logins.sort((a, b) => a - b);
     trips.sort((a, b) => a - b);
     return {
@@ -219,16 +201,16 @@ async function measurePhase(
       roundTripP50Ms: percentile(trips, 0.5),
       roundTripP99Ms: percentile(trips, 0.99),
       failedLogins,
-      floodClosed: running?.closed() ?? 0,
+      floodClosed,
     };
   } finally {
-    await running?.stop();
+    await stopFlood();
   }
 }
 
 /** Sizes of a full run and of `--quick`. */
 export function floodPlanOf(quick: boolean): FloodPlan {
-  return { floodWidth: 200, logins: quick ? 10 : 40, roundTrips: quick ? 200 : 1000 };
+  return { floodWidth: 200, logins: quick ? 5 : 20, roundTrips: quick ? 50 : 200 };
 }
 
 const FLOOD_ROWS: readonly (readonly [string, (phase: FloodPhase) => string])[] = [
@@ -261,7 +243,10 @@ export function floodLines(result: FloodResult): string[] {
 }
 
 /** Runs the three phases against one fresh broker process. */
-export async function measureFlood(plan: FloodPlan): Promise<FloodResult> {
+export async function measureFlood(
+  plan: FloodPlan,
+  log: (line: string) => void = () => undefined,
+): Promise<FloodResult> {
   const dir = mkdtempSync(join(tmpdir(), 'edgesplit-bench-flood-'));
   let broker: Child | undefined;
   try {
@@ -287,16 +272,33 @@ export async function measureFlood(plan: FloodPlan): Promise<FloodResult> {
       extraEnv: { EDGESPLIT_TOPIC_PREFIX: env.topicPrefix },
     });
     const url = env.mqttUrl;
+    // The broker keeps a password scrypt has accepted: the first login pays for it, not the
+    // measured ones.
+    const first = await login({ url, username: USER, password: PASSWORD, ca, reconnectPeriod: 0 });
+    if (first === undefined) throw new Error('flood broker: the legitimate client cannot log in');
+    await first.endAsync(true);
     const phases: FloodPhase[] = [];
-    phases.push(await measurePhase('none', url, ca, plan, () => undefined));
+    const caFile = cert;
+    const none = async () => undefined;
+    phases.push(await measurePhase('none', url, ca, plan, none, log));
     phases.push(
-      await measurePhase('wrong-password logins', url, ca, plan, () =>
-        wrongPasswordFlood(url, ca, plan.floodWidth),
+      await measurePhase(
+        'wrong-password logins',
+        url,
+        ca,
+        plan,
+        () => startFlood('logins', port, caFile, plan.floodWidth),
+        log,
       ),
     );
     phases.push(
-      await measurePhase('half-open TLS', url, ca, plan, () =>
-        halfOpenFlood(port, plan.floodWidth),
+      await measurePhase(
+        'half-open TLS',
+        url,
+        ca,
+        plan,
+        () => startFlood('half-open', port, caFile, plan.floodWidth),
+        log,
       ),
     );
     return { ...plan, phases };

@@ -95,7 +95,9 @@ async function main(): Promise<number> {
   let flood: FloodResult | undefined;
   if (args.scenarios.includes('flood')) {
     if (!args.json) process.stderr.write('embedded: logins and round trips during floods ...\n');
-    flood = await measureFlood(floodPlanOf(args.quick));
+    flood = await measureFlood(floodPlanOf(args.quick), (line) => {
+      if (!args.json) process.stderr.write(`embedded: ${line}\n`);
+    });
   }
   const loopback = await measureLoopback();
   const targets = targetChecks(runs);
@@ -117,7 +119,8 @@ async function main(): Promise<number> {
       `${JSON.stringify({ settings, runs, targets, machine, ...(flood === undefined ? {} : { flood }) }, null, 2)}\n`,
     );
   else {
-    printTable(runs, targets, settings, machine);
+    // With --only flood there is no per-broker table to print.
+    if (runs.length > 0) printTable(runs, targets, settings, machine);
     if (flood !== undefined) process.stdout.write(`\n${floodLines(flood).join('\n')}\n`);
   }
   return 0;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import {
   type Broker,
   type BrokerOptions,
@@ -198,6 +199,39 @@ describe('login deadline', () => {
 });
 
 describe('before authentication', () => {
+  it('over WSS, closes a connection that sends more than the pre-authentication limit before login, and keeps a logged-in one past the deadline', async () => {
+    const timeoutMs = 1000;
+    const { broker, lines } = await startBroker({
+      tls: { key, cert },
+      wsPort: 0,
+      connectTimeoutMs: timeoutMs,
+      maxConnectBytes: 4096,
+    });
+    const url = `wss://127.0.0.1:${broker.wsPort}/mqtt`;
+    const ws = new WebSocket(url, 'mqtt', { ca: cert });
+    ws.on('error', () => undefined);
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    // One WebSocket message of 64 KiB: the WebSocket layer would buffer it whole.
+    ws.send(Buffer.concat([header(0x10, 65_536 - 4), Buffer.alloc(65_536 - 4, 1)]));
+    await closed;
+    // Closed for its bytes, not by the login deadline.
+    expect(lines.some((l) => l.includes('more than 5120 bytes before login'))).toBe(true);
+    expect(lines.some((l) => l.includes('no login within'))).toBe(false);
+
+    const client = await connectMqtt({
+      url,
+      username: 'sched',
+      password: TOKEN,
+      ca: cert,
+      reconnectPeriod: 0,
+    });
+    clients.push(client);
+    await new Promise((resolve) => setTimeout(resolve, timeoutMs * 2));
+    expect(client.connected).toBe(true);
+    expect(broker.stats().pendingLogins).toBe(0);
+  });
+
   it('closes a CONNECT that claims 16 MiB after reading at most the pre-authentication limit, with bounded memory', async () => {
     const { broker, lines } = await startBroker({});
     const claimed = 16 * 1024 * 1024;
