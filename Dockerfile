@@ -9,6 +9,7 @@ COPY cli cli
 COPY broker broker
 COPY agents agents
 COPY edge-worker edge-worker
+COPY stats stats
 # No install scripts: `prepare` would build a second time, and the dependencies' own scripts are
 # the ones package.json's allowScripts turns off (prebuilt binaries need none).
 RUN npm ci --ignore-scripts && npm run build && npm prune --omit=dev

@@ -25,6 +25,8 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { type Scheduler, type SolveReport, startScheduler } from '../scheduler/index.js';
+import { quantile } from '../stats/quantile.js';
+import { WAIT_MS } from './wait-until.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const AT = 1_700_000_000_000;
@@ -182,7 +184,7 @@ class Field {
   }
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+async function waitFor(what: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!check()) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -210,10 +212,6 @@ async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
     cursor = next;
     if (keys.length > 0) await redis.del(...keys);
   } while (cursor !== '0');
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
 let broker: Broker;
@@ -377,7 +375,7 @@ describe('scheduler service (aedes + Redis)', () => {
 });
 
 describe('scheduler service reaction time, N = 200', () => {
-  it('turns link changes into decisions within a few ms', async () => {
+  it('turns each of 40 link changes into a new decision for that UE', async () => {
     const topicPrefix = uniqueName('test/sched200');
     const redisPrefix = uniqueName('essched200');
     const fleet = testFleet(200, 3);
@@ -413,20 +411,17 @@ describe('scheduler service reaction time, N = 200', () => {
         reactions.push(field.received.slice(count).find((r) => r.ue === ue)!.at - sent);
         await scheduler.idle();
       }
-      reactions.sort((a, b) => a - b);
-      solveMs.sort((a, b) => a - b);
-      inside.sort((a, b) => a - b);
+      const ms = (values: number[], q: number) => (quantile(values, q) ?? Number.NaN).toFixed(2);
       console.info(
-        `N=200 reaction: p50 ${percentile(reactions, 0.5).toFixed(2)} ms, ` +
-          `p99 ${percentile(reactions, 0.99).toFixed(2)} ms over ${reactions.length}; ` +
-          `solve p50 ${percentile(solveMs, 0.5).toFixed(3)} ms, max ${solveMs.at(-1)?.toFixed(3)} ms; ` +
-          `in the scheduler p50 ${percentile(inside, 0.5).toFixed(2)} ms`,
+        `N=200 reaction: p50 ${ms(reactions, 0.5)} ms, p99 ${ms(reactions, 0.99)} ms over ` +
+          `${reactions.length}; solve p50 ${ms(solveMs, 0.5)} ms, max ${ms(solveMs, 1)} ms; ` +
+          `in the scheduler p50 ${ms(inside, 0.5)} ms`,
       );
+      // Every change got its decision (waited for above). How fast is bench:system's reaction
+      // figure: here the broker, the scheduler and 200 fake agents share one busy process.
+      expect(reactions.length).toBe(Math.min(40, offloading.length));
       expect(reactions.length).toBeGreaterThanOrEqual(20);
-      // A smoke bound only: the broker, the scheduler and 200 fake agents share one process here
-      // (and CI's cores); the system benchmark measures the real p50/p99 targets.
-      expect(percentile(reactions, 0.5)).toBeLessThan(50);
-      expect(percentile(inside, 0.5)).toBeLessThan(20);
+      expect(inside.length).toBeGreaterThanOrEqual(reactions.length);
     } finally {
       await scheduler.close();
       await field.clearRetained(fleet, workers);

@@ -35,7 +35,7 @@ import {
   fuzzPayloads,
   oversizeSizes,
 } from './system-fuzz-payloads.js';
-import { waitUntil } from './wait-until.js';
+import { WAIT_MS, waitUntil } from './wait-until.js';
 
 const SEED = 20_240_611;
 const PER_TOPIC = 2000;
@@ -187,7 +187,7 @@ async function expectRefused(
   client.on('error', () => {});
   const closed = new Promise<boolean>((resolve) => {
     client.once('close', () => resolve(true));
-    setTimeout(() => resolve(false), 5000).unref();
+    setTimeout(() => resolve(false), WAIT_MS).unref();
   });
   client.publish(topic, payload, { qos: 1, retain }, () => {});
   const wasClosed = await closed;
@@ -511,7 +511,7 @@ describe('the live system under bad input', () => {
       observer.decisions.slice(seen).some((d) => d.ue === 'ue-a'),
     );
     expect(observer.decisionOf('ue-a')?.epoch).toBe(epoch + 1);
-    await scheduler.waitFor('stdout', new RegExp(`^epoch ${epoch + 1}:`), 5000, from);
+    await scheduler.waitFor('stdout', new RegExp(`^epoch ${epoch + 1}:`), WAIT_MS, from);
     expectAllAlive();
   });
 

@@ -1,5 +1,10 @@
 /** What `edgesplit up` prints: live lines, the final summary, and its JSON form. */
-import { type FleetSummary, formatWindow, type WindowSummary } from '../../agents/index.js';
+import {
+  type FleetSummary,
+  formatPredictionErrors,
+  formatWindow,
+  type WindowSummary,
+} from '../../agents/index.js';
 import type { SystemView } from './stack.js';
 
 const ms = (value: number | null) => (value === null ? '-' : `${value.toFixed(1)} ms`);
@@ -29,17 +34,17 @@ export function jsonSummary(summary: FleetSummary): FleetSummary {
     duplicatesDropped: summary.duplicatesDropped,
     maxPredictedMs: summary.maxPredictedMs,
     measured: { p50Ms: summary.measured.p50Ms, p99Ms: summary.measured.p99Ms },
-    predictionErrorP50: summary.predictionErrorP50,
+    predictionError: summary.predictionError,
   };
 }
 
 export function formatFinal(s: FleetSummary, view: SystemView): string {
-  const error = s.predictionErrorP50 === null ? '-' : `${(s.predictionErrorP50 * 100).toFixed(1)}%`;
   return [
     `fleet: ${s.ues} UEs, ${s.epochs} epochs (scheduler epoch ${view.epoch}, ${view.solves} solves); ` +
       `requests ${s.requests}: ok ${s.ok} failed ${s.failed} retried ${s.retried}, ` +
       `duplicates dropped ${s.duplicatesDropped}`,
     `latency: max predicted ${ms(s.maxPredictedMs)}, measured p50 ${ms(s.measured.p50Ms)} ` +
-      `p99 ${ms(s.measured.p99Ms)}, prediction error p50 ${error}`,
+      `p99 ${ms(s.measured.p99Ms)}`,
+    formatPredictionErrors(s.predictionError),
   ].join('\n');
 }
