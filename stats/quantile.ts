@@ -19,7 +19,8 @@ export function quantileSorted(sorted: readonly number[], q: number): number | n
   const below = sorted[lower] as number;
   if (lower + 1 >= n) return below;
   const above = sorted[lower + 1] as number;
-  return below + (h - lower) * (above - below);
+  // Clamped so that rounding never puts it outside its two values (nor breaks monotony in q).
+  return Math.min(above, Math.max(below, below + (h - lower) * (above - below)));
 }
 
 /** The q-quantile (q in [0, 1]) of unsorted values; null for none. NaN values are refused. */
@@ -34,25 +35,4 @@ export function quantile(values: readonly number[], q: number): number | null {
 /** The median (the 0.5-quantile) of unsorted values; null for none. */
 export function median(values: readonly number[]): number | null {
   return quantile(values, 0.5);
-}
-
-/** Sorted copy of some values with the quantiles the project reports. */
-export interface Spread {
-  readonly count: number;
-  readonly p50: number | null;
-  readonly p90: number | null;
-  readonly p99: number | null;
-  readonly max: number | null;
-}
-
-/** Count, p50, p90, p99 and max of unsorted values (nulls for none). */
-export function spread(values: readonly number[]): Spread {
-  const sorted = [...values].sort((a, b) => a - b);
-  return {
-    count: sorted.length,
-    p50: quantileSorted(sorted, 0.5),
-    p90: quantileSorted(sorted, 0.9),
-    p99: quantileSorted(sorted, 0.99),
-    max: sorted.at(-1) ?? null,
-  };
 }

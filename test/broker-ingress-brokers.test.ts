@@ -13,6 +13,7 @@ import {
   isInferTopic,
   startIngress,
 } from '../broker/index.js';
+import { deleteKeys } from '../cli/up/redis-keys.js';
 import {
   connectMqtt,
   type ErrorReport,
@@ -36,8 +37,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(REDIS_URL, `${PREFIX}*`);
   await redis.quit();
 });
 
@@ -183,8 +183,7 @@ describe('on Mosquitto, with its persistent session', () => {
         (await connectMqtt({ url: broker.url, clientId, clean: true, reconnectPeriod: 0 })).end(
           true,
         );
-        const keys = await redis.keys(`${redisPrefix}:*`);
-        if (keys.length > 0) await redis.del(...keys);
+        await deleteKeys(REDIS_URL, `${redisPrefix}:*`);
       }
     },
   );

@@ -12,6 +12,7 @@ import {
   startIngress,
   type TokenRecord,
 } from '../broker/index.js';
+import { deleteKeys } from '../cli/up/redis-keys.js';
 import {
   answerKey,
   claimKey,
@@ -52,14 +53,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(REDIS_URL, `${PREFIX}*`);
   await redis.quit();
 });
 

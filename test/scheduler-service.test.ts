@@ -6,6 +6,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeys } from '../cli/up/redis-keys.js';
 import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
 import {
   connectMqtt,
@@ -205,15 +206,6 @@ async function queueConcurrency(redis: Redis, prefix: string, ue: string) {
   }
 }
 
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
-
 let broker: Broker;
 let redis: Redis;
 
@@ -258,7 +250,7 @@ describe('scheduler service (aedes + Redis)', () => {
     await scheduler.close();
     await field.clearRetained(fleet, workers);
     await field.close();
-    await deleteKeys(redis, redisPrefix);
+    await deleteKeys(REDIS_URL, `${redisPrefix}:*`);
   });
 
   it('decides for every UE from the retained state and sets every queue to its units', async () => {
@@ -426,7 +418,7 @@ describe('scheduler service reaction time, N = 200', () => {
       await scheduler.close();
       await field.clearRetained(fleet, workers);
       await field.close();
-      await deleteKeys(redis, redisPrefix);
+      await deleteKeys(REDIS_URL, `${redisPrefix}:*`);
     }
   });
 });

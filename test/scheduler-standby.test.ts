@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Broker, createBroker, silentLogger } from '../broker/index.js';
+import { deleteKeys } from '../cli/up/redis-keys.js';
 import {
   LeaderLock,
   leaderKey,
@@ -48,13 +49,18 @@ describe('scheduler processes sharing a fleet', () => {
   let broker: Broker;
   const redis = new Redis(testRedisUrl());
   const running: StandbyScheduler[] = [];
-  const options = () => ({
-    mqttUrl: `mqtt://127.0.0.1:${broker.port}`,
-    redisUrl: testRedisUrl(),
-    topicPrefix: 'standby/test',
-    redisPrefix: uniquePrefix('standby'),
-    startupQuietMs: 20,
-  });
+  const prefixes: string[] = [];
+  const options = () => {
+    const redisPrefix = uniquePrefix('standby');
+    prefixes.push(redisPrefix);
+    return {
+      mqttUrl: `mqtt://127.0.0.1:${broker.port}`,
+      redisUrl: testRedisUrl(),
+      topicPrefix: 'standby/test',
+      redisPrefix,
+      startupQuietMs: 20,
+    };
+  };
   beforeAll(async () => {
     broker = await createBroker({
       port: 0,
@@ -67,6 +73,7 @@ describe('scheduler processes sharing a fleet', () => {
   afterAll(async () => {
     await Promise.all(running.map((scheduler) => scheduler.close()));
     await broker.close();
+    for (const prefix of prefixes) await deleteKeys(testRedisUrl(), `${prefix}:*`);
     await redis.quit();
   });
 
@@ -98,7 +105,6 @@ describe('scheduler processes sharing a fleet', () => {
     expect(holder === null || holder === 'sched-b', `lock held by ${holder}`).toBe(true);
     await waitUntil('b to lead', () => b.role() === 'leader');
     expect(seen).toEqual(['a leads', 'b stands by for sched-a', 'b leads']);
-    await redis.del(leaderKey(shared.redisPrefix));
   });
 
   it('refuses a lock life too short to renew', () => {

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInferMessage } from '../broker/index.js';
+import { deleteKeys } from '../cli/up/redis-keys.js';
 import { DEVICE_CLASSES, deviceProfile, modelCuts } from '../dnn/index.js';
 import {
   decodeMessage,
@@ -279,15 +280,8 @@ afterAll(async () => {
   for (const client of agents.values()) client.end(true);
   await observer?.close().catch(() => undefined);
   await fuzzQueue?.close();
-  if (redis !== undefined) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    await redis.quit();
-  }
+  await deleteKeys(testRedisUrl(), `${redisPrefix}:*`);
+  await redis?.quit();
 });
 
 describe('the live system under bad input', () => {
