@@ -4,11 +4,12 @@ import type { Instance } from '../proto/schemas/instance.js';
 import { parseInstance } from '../scheduler/instance.js';
 import { prepareFleet, solve } from '../scheduler/solvers/index.js';
 import { loadHighs, modelLatency, solveMilp } from './milp.js';
+import { BenchRun } from './results.js';
 import { type BenchRow, printTable, type TargetCheck } from './solver-report.js';
 import { median, timeMedian } from './timing.js';
 
 /**
- * `npm run bench:solver [-- --sizes 10,100] [--seed 1] [--json]`
+ * `npm run bench:solver [-- --sizes 10,100] [--seed 1] [--json] [--save]`
  *
  * For each fleet size N: a generated fleet of N UEs on N/2 edge units, the median in-process
  * time of `optimal` and `iao` (prepareFleet included, as the CLI does it), IAO's iterations and
@@ -26,6 +27,7 @@ interface Args {
   readonly sizes: readonly number[];
   readonly seed: number;
   readonly json: boolean;
+  readonly save: boolean;
 }
 
 function parseCliArgs(argv: readonly string[]): Args {
@@ -35,6 +37,7 @@ function parseCliArgs(argv: readonly string[]): Args {
       sizes: { type: 'string' },
       seed: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
+      save: { type: 'boolean', default: false },
     },
   });
   const sizes =
@@ -44,7 +47,7 @@ function parseCliArgs(argv: readonly string[]): Args {
   }
   const seed = Number(values.seed);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`--seed: bad seed "${seed}"`);
-  return { sizes, seed, json: values.json };
+  return { sizes, seed, json: values.json, save: values.save };
 }
 
 function fleetOf(ues: number, seed: number): Instance {
@@ -151,6 +154,7 @@ function targetChecks(rows: readonly BenchRow[]): TargetCheck[] {
 
 async function main(): Promise<number> {
   const args = parseCliArgs(process.argv.slice(2));
+  const run = new BenchRun('solver');
   if (args.sizes.some((n) => n <= MILP_MAX_UES)) await loadHighs();
   const rows: BenchRow[] = [];
   for (const ues of args.sizes) {
@@ -163,6 +167,7 @@ async function main(): Promise<number> {
   } else {
     printTable(rows, targets, args.seed);
   }
+  if (args.save) process.stderr.write(`saved ${run.save({ seed: args.seed, rows, targets })}\n`);
   const mismatches = rows.filter((r) => r.milpAgrees === false);
   for (const r of mismatches) {
     process.stderr.write(

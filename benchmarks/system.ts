@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { BenchRun } from './results.js';
 import { loopbackCeiling, measureLoopback } from './system-loopback.js';
 import {
   type BrokerRun,
@@ -12,7 +13,7 @@ import { benchBroker, SCENARIOS, type Scenario } from './system-run.js';
 import { BROKER_KINDS, type BrokerKind, LAYOUTS, type Layout } from './system-stack.js';
 
 /**
- * `npm run bench:system [-- --quick] [--json] [--brokers embedded,mosquitto]
+ * `npm run bench:system [-- --quick] [--json] [--save] [--brokers embedded,mosquitto]
  *   [--only reaction,requests] [--layout single|processes] [--edge-workers 1] [--seed 3]`
  *
  * For each broker (the embedded aedes broker and a private Mosquitto): the reaction time from a
@@ -26,6 +27,7 @@ interface Args {
   readonly layout: Layout;
   readonly quick: boolean;
   readonly json: boolean;
+  readonly save: boolean;
   readonly seed: number;
   readonly edgeWorkers: number;
 }
@@ -47,6 +49,7 @@ function parseCliArgs(argv: readonly string[]): Args {
       layout: { type: 'string', default: 'single' },
       quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      save: { type: 'boolean', default: false },
       seed: { type: 'string', default: '3' },
       'edge-workers': { type: 'string', default: '1' },
     },
@@ -65,6 +68,7 @@ function parseCliArgs(argv: readonly string[]): Args {
     layout,
     quick: values.quick,
     json: values.json,
+    save: values.save,
     seed,
     edgeWorkers,
   };
@@ -72,6 +76,7 @@ function parseCliArgs(argv: readonly string[]): Args {
 
 async function main(): Promise<number> {
   const args = parseCliArgs(process.argv.slice(2));
+  const run = new BenchRun('system');
   const runId = randomBytes(3).toString('hex');
   const runs: BrokerRun[] = [];
   for (const broker of args.brokers) {
@@ -104,6 +109,7 @@ async function main(): Promise<number> {
       ? {}
       : { ceiling: loopbackCeiling(loopback, tensorBytes, TARGETS.perSecond) }),
   };
+  if (args.save) process.stderr.write(`saved ${run.save({ settings, runs, targets, machine })}\n`);
   if (args.json)
     process.stdout.write(`${JSON.stringify({ settings, runs, targets, machine }, null, 2)}\n`);
   else printTable(runs, targets, settings, machine);

@@ -28,7 +28,7 @@ export const FLEET_SUMMARY_KEYS = [
   'maxPredictedMs',
   'measured',
   'ok',
-  'predictionErrorP50',
+  'predictionError',
   'requests',
   'retried',
   'ues',

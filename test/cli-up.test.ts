@@ -23,6 +23,14 @@ describe('edgesplit up', () => {
     expect(summary.ok).toBe(summary.requests);
     expect(summary.failed).toBe(0);
     expect(summary.measured.p50Ms).toBeGreaterThan(0);
+    // Prediction error in percent, offloaded and local tasks apart, each counted once.
+    const { offloaded, local } = summary.predictionError;
+    for (const group of [offloaded, local])
+      expect(Object.keys(group).sort()).toEqual(
+        ['errorP50Pct', 'errorP90Pct', 'tasks', 'ueMedianP50Pct', 'ues', 'worstUeMedianPct'].sort(),
+      );
+    expect(offloaded.ues + local.ues).toBeGreaterThanOrEqual(1);
+    expect(offloaded.tasks + local.tasks).toBeGreaterThan(0);
   });
 
   it('runs real ONNX inference by default, with measured profiles, losing nothing', () => {
