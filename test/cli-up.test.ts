@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FLEET_SUMMARY_KEYS, runCli } from './cli-run.js';
+import { CLI_TIMEOUT_MS, FLEET_SUMMARY_KEYS, runCli } from './cli-run.js';
 import { testRedisUrl } from './services.js';
 
 describe('edgesplit up', () => {
@@ -44,7 +44,7 @@ describe('edgesplit up', () => {
     expect(summary.requests).toBeGreaterThan(0);
     expect(summary.ok).toBe(summary.requests);
     expect(summary.maxPredictedMs).toBeGreaterThan(0);
-  }, 240_000);
+  }, CLI_TIMEOUT_MS + 60_000);
 
   it('starts a private redis-server when REDIS_URL is unset', () => {
     const env = { ...process.env };

@@ -13,8 +13,16 @@ const ms = (value: number | null) => (value === null ? '-' : `${value.toFixed(1)
 export function formatLive(window: WindowSummary, view: SystemView): string {
   return (
     `${formatWindow(window)}  | R ${view.units}  solves ${view.solves} (last ${view.lastSolveMs.toFixed(2)} ms)  ` +
-    `edge running ${view.edgeRunning} done ${view.edgeCompleted}`
+    `edge running ${view.edgeRunning} done ${view.edgeCompleted}  ingress accepted ${view.ingressAccepted}`
   );
+}
+
+/**
+ * Requests from UEs that `up` did not start: what the ingress took beyond the simulated fleet's
+ * requests (the fleet's summary counts only its own UEs).
+ */
+export function outsideRequests(summary: FleetSummary, view: SystemView): number {
+  return Math.max(0, view.ingressAccepted - summary.requests);
 }
 
 /** Requests that never got a result (failed or cut off at the end). */
@@ -46,5 +54,7 @@ export function formatFinal(s: FleetSummary, view: SystemView): string {
     `latency: max predicted ${ms(s.maxPredictedMs)}, measured p50 ${ms(s.measured.p50Ms)} ` +
       `p99 ${ms(s.measured.p99Ms)}`,
     formatPredictionErrors(s.predictionError),
+    `ingress: ${view.ingressAccepted} requests accepted, ${outsideRequests(s, view)} of them from UEs up did not start ` +
+      `(not in the figures above); edge workers finished ${view.edgeCompleted} tail jobs`,
   ].join('\n');
 }
