@@ -33,18 +33,22 @@ describe('edgesplit up', () => {
     expect(offloaded.tasks + local.tasks).toBeGreaterThan(0);
   });
 
-  it('runs real ONNX inference by default, with measured profiles, losing nothing', () => {
-    const { code, stdout, stderr } = runCli(
-      ['up', '--port', '0', '--ues', '4', '--duration', '6', '--json'],
-      undefined,
-      { ...process.env, REDIS_URL: testRedisUrl() },
-    );
-    expect(code, stderr).toBe(0);
-    const summary = JSON.parse(stdout);
-    expect(summary.requests).toBeGreaterThan(0);
-    expect(summary.ok).toBe(summary.requests);
-    expect(summary.maxPredictedMs).toBeGreaterThan(0);
-  }, CLI_TIMEOUT_MS + 60_000);
+  it(
+    'runs real ONNX inference by default, with measured profiles, losing nothing',
+    () => {
+      const { code, stdout, stderr } = runCli(
+        ['up', '--port', '0', '--ues', '4', '--duration', '6', '--json'],
+        undefined,
+        { ...process.env, REDIS_URL: testRedisUrl() },
+      );
+      expect(code, stderr).toBe(0);
+      const summary = JSON.parse(stdout);
+      expect(summary.requests).toBeGreaterThan(0);
+      expect(summary.ok).toBe(summary.requests);
+      expect(summary.maxPredictedMs).toBeGreaterThan(0);
+    },
+    CLI_TIMEOUT_MS + 60_000,
+  );
 
   it('starts a private redis-server when REDIS_URL is unset', () => {
     const env = { ...process.env };
