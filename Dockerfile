@@ -11,6 +11,7 @@ COPY agents agents
 COPY edge-worker edge-worker
 COPY runtime runtime
 COPY experiments experiments
+COPY stats stats
 # experiment scale loads the MILP reference (benchmarks/milp.ts) when HiGHS is installed
 COPY benchmarks benchmarks
 # No install scripts: `prepare` would build a second time, and the dependencies' own scripts are

@@ -1,11 +1,45 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Tests that need real services (Redis, a Mosquitto broker) form the `services` project, whose
+ * global setup finds or starts them; every other test is `unit` and needs none, so running a
+ * pure test file starts nothing. A test file belongs to `services` when it names a service, a
+ * queue or Redis client, or a test helper that starts them (the markers below), so a new test
+ * cannot land in the wrong project by being left off a list.
+ */
+const SERVICE_MARKERS =
+  /services\.js|system-harness|system-fleet|edge-harness|ingress-fixtures|ioredis|bullmq|REDIS_URL|MOSQUITTO_URL|mosquitto/i;
+const testDir = fileURLToPath(new URL('./test/', import.meta.url));
+const SERVICES = readdirSync(testDir)
+  .filter((name) => name.endsWith('.test.ts'))
+  .filter((name) => SERVICE_MARKERS.test(readFileSync(`${testDir}${name}`, 'utf8')))
+  .map((name) => `test/${name}`);
+
+// Generous: a test or hook that runs out of time has failed anyway, and a busy 2-core CI machine
+// can take several times as long as a quiet one.
+const common = { testTimeout: 300_000, hookTimeout: 120_000, pool: 'forks' as const };
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    pool: 'forks',
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: SERVICES,
+          ...common,
+        },
+      },
+      {
+        test: {
+          name: 'services',
+          include: SERVICES,
+          globalSetup: ['test/global-setup.ts'],
+          ...common,
+        },
+      },
+    ],
   },
 });

@@ -7,6 +7,11 @@ export interface TaskRecord {
   /** Epoch of the decision the task ran under; null for a local run before any decision. */
   readonly epoch: number | null;
   readonly cut: number;
+  /**
+   * The cut was before the model's last layer: the tail ran on the edge. A task run wholly on
+   * the device (cut = number of layers) is local; its head is paced to the predicted time.
+   */
+  readonly offloaded: boolean;
   readonly units: number;
   /** The decision's predicted latency of a task (MODEL.md's T_i). */
   readonly predictedMs: number;

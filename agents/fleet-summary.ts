@@ -1,4 +1,6 @@
+import { quantile } from '../stats/quantile.js';
 import type { AgentStats, TaskRecord } from './agent-stats.js';
+import { type PredictionErrors, predictionErrors } from './prediction-error.js';
 
 /** What `edgesplit fleet run --json` (and `edgesplit up --json`) prints at the end. */
 export interface FleetSummary {
@@ -15,16 +17,11 @@ export interface FleetSummary {
   readonly maxPredictedMs: number | null;
   /** Measured task latency percentiles over tasks where every sample got its result. */
   readonly measured: { readonly p50Ms: number | null; readonly p99Ms: number | null };
-  /** Median over those tasks of |measured − predicted| / predicted (tasks predicted at 0 left out). */
-  readonly predictionErrorP50: number | null;
-}
-
-/** Nearest-rank percentile (`q` in (0, 1]) of unsorted values; null for none. */
-export function percentile(values: readonly number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
-  return sorted[rank - 1]!;
+  /**
+   * |measured − predicted| / predicted in percent over those tasks (predicted at 0 left out),
+   * offloaded tasks and local ones apart.
+   */
+  readonly predictionError: PredictionErrors;
 }
 
 /** The final summary of a fleet of `ues` agents from their stats. */
@@ -32,11 +29,7 @@ export function summarizeFleet(ues: number, stats: readonly AgentStats[]): Fleet
   const sum = (pick: (agent: AgentStats) => number) =>
     stats.reduce((total, agent) => total + pick(agent), 0);
   const tasks = stats.flatMap((agent) => agent.latencies);
-  const okTasks = tasks.filter((task) => task.ok);
-  const errors = okTasks
-    .filter((task) => task.predictedMs > 0)
-    .map((task) => Math.abs(task.measuredMs - task.predictedMs) / task.predictedMs);
-  const measured = okTasks.map((task) => task.measuredMs);
+  const measured = tasks.filter((task) => task.ok).map((task) => task.measuredMs);
   return {
     ues,
     epochs: new Set(stats.flatMap((agent) => agent.epochs)).size,
@@ -46,8 +39,8 @@ export function summarizeFleet(ues: number, stats: readonly AgentStats[]): Fleet
     retried: sum((agent) => agent.retried),
     duplicatesDropped: sum((agent) => agent.duplicatesDropped),
     maxPredictedMs: latencySpread(tasks.map((task) => task.predictedMs))?.maxMs ?? null,
-    measured: { p50Ms: percentile(measured, 0.5), p99Ms: percentile(measured, 0.99) },
-    predictionErrorP50: percentile(errors, 0.5),
+    measured: { p50Ms: quantile(measured, 0.5), p99Ms: quantile(measured, 0.99) },
+    predictionError: predictionErrors(stats.map((agent) => agent.latencies)),
   };
 }
 

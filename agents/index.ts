@@ -21,10 +21,18 @@ export {
   type FleetSummary,
   formatWindow,
   type LatencySpread,
-  percentile,
   summarizeFleet,
   type WindowSummary,
 } from './fleet-summary.js';
+export {
+  errorPcts,
+  formatPredictionErrors,
+  type PredictionErrors,
+  type PredictionGroup,
+  predictionErrors,
+  type UePredictionError,
+  ueErrors,
+} from './prediction-error.js';
 export { type RequestOutcome, RequestTracker, type ResultDisposition } from './request-tracker.js';
 export { sampleInput } from './sample-input.js';
 export { localPlan, type SampleFailure, type TaskPlan, type TaskResult } from './task-result.js';

@@ -225,7 +225,19 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     const result: TaskResult = { task, ...plan, measuredMs, retries, ok, outputs, failures };
     const { epoch, cut, units, predictedMs } = plan;
     const at = Date.now();
-    this.recorder.task({ task, at, epoch, cut, units, predictedMs, measuredMs, ok, retries });
+    const offloaded = cut < this.config.profile.cuts.length - 1;
+    this.recorder.task({
+      task,
+      at,
+      epoch,
+      cut,
+      offloaded,
+      units,
+      predictedMs,
+      measuredMs,
+      ok,
+      retries,
+    });
     this.emit('task', result);
     return result;
   }

@@ -9,6 +9,7 @@ import {
   openSegmentSession,
 } from '../dnn/index.js';
 import type { Tensor } from '../proto/index.js';
+import { median } from './timing.js';
 
 export interface ModelRow {
   readonly model: string;
@@ -21,11 +22,6 @@ export interface ModelRow {
   readonly fullMs: number;
   /** Per cut: head 0..cut and tail cut..L, ms (medians). */
   readonly perCut: readonly { name: string; headMs: number; tailMs: number }[];
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
 }
 
 export async function benchModel(model: string, runs: number): Promise<ModelRow> {

@@ -18,6 +18,7 @@ import {
   type Tensor,
   ueTopic,
 } from '../proto/index.js';
+import { median } from './timing.js';
 
 export interface OverheadRow {
   readonly model: string;
@@ -30,9 +31,6 @@ export interface OverheadRow {
   /** overheadMs / computeMs (medians). */
   readonly fraction: number;
 }
-
-const median = (values: readonly number[]) =>
-  [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
 export async function benchOverhead(
   model: string,

@@ -1,10 +1,17 @@
 /**
  * Prediction with real inference: the `edgesplit up` system (embedded broker, scheduler, two
- * ONNX edge workers sharing the cores as units, 12 UEs with measured profiles) runs for a while; per UE, the
- * median of |measured − predicted| / predicted over its tasks.
+ * ONNX edge workers sharing the cores as units, 12 UEs with measured profiles) runs for a while;
+ * |measured − predicted| / predicted over offloaded tasks, and over local ones apart, per UE and
+ * over the fleet.
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import {
+  type PredictionErrors,
+  predictionErrors,
+  type TaskRecord,
+  ueErrors,
+} from '../agents/index.js';
 import { REAL_INFERENCE_MODELS, RealInference, storedProfile } from '../cli/up/real-inference.js';
 import { runStack } from '../cli/up/stack.js';
 import type { MeasuredProfile } from '../dnn/index.js';
@@ -13,16 +20,22 @@ export interface PredictionResult {
   readonly ues: number;
   readonly requests: number;
   readonly ok: number;
-  /** Per UE, sorted: its median relative error (UEs without tasks left out). */
-  readonly perUeMedians: readonly { id: string; median: number; tasks: number }[];
-  /** Median over UEs of their median error. */
-  readonly medianOfMedians: number;
+  /**
+   * |measured − predicted| / predicted in percent, over offloaded tasks (cut before the last
+   * layer: the tail ran on an edge worker) and local ones apart (agents/prediction-error.ts).
+   */
+  readonly predictionError: PredictionErrors;
+  /** Per UE, sorted by error: its median error in percent over its offloaded tasks. */
+  readonly offloadedUes: readonly UeError[];
+  /** The same over its local tasks (the head paced to the predicted device time). */
+  readonly localUes: readonly UeError[];
 }
 
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
-};
+export interface UeError {
+  readonly id: string;
+  readonly tasks: number;
+  readonly errorP50Pct: number;
+}
 
 export async function benchPrediction(
   durationS: number,
@@ -33,7 +46,8 @@ export async function benchPrediction(
     profiles.set(model, await storedProfile(model, () => {}));
   const units = Math.max(1, Math.floor(availableParallelism() / 2));
   const real = new RealInference(profiles, 2 * units);
-  let perUe: { id: string; median: number; tasks: number }[] = [];
+  let ids: string[] = [];
+  let perUe: (readonly TaskRecord[])[] = [];
   try {
     const { summary } = await runStack({
       port: 0,
@@ -55,21 +69,25 @@ export async function benchPrediction(
       onSummary: () => {},
       onWarning: () => {},
       onFinished: (agents) => {
-        perUe = agents.flatMap(({ id, stats }) => {
-          const errors = stats.latencies
-            .filter((task) => task.predictedMs > 0)
-            .map((task) => Math.abs(task.measuredMs - task.predictedMs) / task.predictedMs);
-          return errors.length === 0 ? [] : [{ id, median: median(errors), tasks: errors.length }];
-        });
+        ids = agents.map((agent) => agent.id);
+        perUe = agents.map((agent) => agent.stats.latencies);
       },
     });
-    perUe.sort((a, b) => a.median - b.median);
+    const named = (offloaded: boolean): UeError[] =>
+      ueErrors(perUe, offloaded)
+        .map((ue) => ({
+          id: ids[ue.index] ?? `#${ue.index}`,
+          tasks: ue.tasks,
+          errorP50Pct: ue.errorP50Pct,
+        }))
+        .sort((a, b) => a.errorP50Pct - b.errorP50Pct);
     return {
       ues: summary.ues,
       requests: summary.requests,
       ok: summary.ok,
-      perUeMedians: perUe,
-      medianOfMedians: median(perUe.map((ue) => ue.median)),
+      predictionError: predictionErrors(perUe),
+      offloadedUes: named(true),
+      localUes: named(false),
     };
   } finally {
     await real.close();

@@ -1,17 +1,20 @@
 /**
- * `npm run bench:inference [-- --json] [--models a,b] [--runs N]`: real ONNX Runtime inference
+ * `npm run bench:inference [-- --json] [--save] [--models a,b] [--runs N] [--prediction-s S]`: real ONNX Runtime inference
  * per zoo model, and the queue and transport overhead of VGG-16 tails at cuts 0 to 5.
  */
+import { formatPredictionErrors } from '../agents/index.js';
 import { listModels } from '../dnn/index.js';
 import { benchModel, type ModelRow } from './inference-models.js';
 import { benchOverhead, type OverheadRow } from './inference-overhead.js';
-import { benchPrediction } from './inference-prediction.js';
+import { benchPrediction, type UeError } from './inference-prediction.js';
+import { BenchRun, wantsSave } from './results.js';
 
 function arg(name: string): string | undefined {
   const index = process.argv.indexOf(name);
   return index === -1 ? undefined : process.argv[index + 1];
 }
 
+const run = new BenchRun('inference');
 const json = process.argv.includes('--json');
 const models = arg('--models')?.split(',') ?? listModels();
 const runs = Number(arg('--runs') ?? 5);
@@ -23,10 +26,15 @@ const overhead: OverheadRow[] = await benchOverhead('vgg16', [0, 1, 2, 3, 4, 5],
 const worst = Math.max(...overhead.map((row) => row.fraction));
 const prediction = await benchPrediction(Number(arg('--prediction-s') ?? 40), redisUrl);
 
+const result = {
+  models: rows,
+  overhead,
+  target: { maxFraction: 0.1, worst, met: worst <= 0.1 },
+  prediction,
+};
+if (wantsSave()) process.stderr.write(`saved ${run.save(result)}\n`);
 if (json) {
-  process.stdout.write(
-    `${JSON.stringify({ models: rows, overhead, target: { maxFraction: 0.1, worst, met: worst <= 0.1 }, prediction }, null, 2)}\n`,
-  );
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } else {
   const f = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(2));
   const lines = [
@@ -56,12 +64,19 @@ if (json) {
     '',
     `target: overhead <= 10% of tail compute for VGG-16 cuts <= 5: ${worst <= 0.1 ? 'met' : 'missed'} (worst ${(worst * 100).toFixed(1)}%)`,
   );
-  const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+  const pct = (value: number | null) => (value === null ? '-' : `${value.toFixed(1)}%`);
+  const perUe = (ues: readonly UeError[]) =>
+    ues.length === 0
+      ? 'none'
+      : ues.map((ue) => `${ue.id} ${pct(ue.errorP50Pct)} (${ue.tasks})`).join(', ');
+  const offloaded = prediction.predictionError.offloaded.ueMedianP50Pct;
   lines.push(
     '',
     `prediction in an up-like run (12 UEs, real inference): ${prediction.requests} requests, ${prediction.ok} ok`,
-    `per-UE median |measured - predicted| / predicted: ${prediction.perUeMedians.map((ue) => `${ue.id} ${pct(ue.median)} (${ue.tasks})`).join(', ')}`,
-    `median over UEs: ${pct(prediction.medianOfMedians)} (target <= 15%: ${prediction.medianOfMedians <= 0.15 ? 'met' : 'missed'})`,
+    formatPredictionErrors(prediction.predictionError),
+    `per-UE median error, offloaded tasks: ${perUe(prediction.offloadedUes)}`,
+    `per-UE median error, local tasks: ${perUe(prediction.localUes)}`,
+    `median over offloading UEs: ${pct(offloaded)} (target <= 15%: ${offloaded === null ? 'no offloading UE' : offloaded <= 15 ? 'met' : 'missed'})`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
 }

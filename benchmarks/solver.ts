@@ -4,12 +4,13 @@ import type { Instance } from '../proto/schemas/instance.js';
 import { contentionOf } from '../scheduler/contention.js';
 import { parseInstance } from '../scheduler/instance.js';
 import { prepareFleet, solve } from '../scheduler/solvers/index.js';
-import { loadHighs, solveMilp } from './milp.js';
+import { loadHighs, modelLatency, solveMilp } from './milp.js';
+import { BenchRun } from './results.js';
 import { type BenchRow, printTable, type TargetCheck } from './solver-report.js';
 import { median, timeMedian } from './timing.js';
 
 /**
- * `npm run bench:solver [-- --sizes 10,100] [--seed 1] [--scenario contended] [--json]`
+ * `npm run bench:solver [-- --sizes 10,100] [--seed 1] [--scenario contended] [--json] [--save]`
  *
  * For each fleet size N: a fleet of N UEs generated from the scenario (default `contended`,
  * R = N units; `catalog` gets R = N/2), whether it is pinned, its local UEs, the median in-process
@@ -29,6 +30,7 @@ interface Args {
   readonly seed: number;
   readonly scenario: string;
   readonly json: boolean;
+  readonly save: boolean;
 }
 
 function parseCliArgs(argv: readonly string[]): Args {
@@ -39,6 +41,7 @@ function parseCliArgs(argv: readonly string[]): Args {
       seed: { type: 'string', default: '1' },
       scenario: { type: 'string', default: 'contended' },
       json: { type: 'boolean', default: false },
+      save: { type: 'boolean', default: false },
     },
   });
   const sizes =
@@ -48,7 +51,7 @@ function parseCliArgs(argv: readonly string[]): Args {
   }
   const seed = Number(values.seed);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`--seed: bad seed "${seed}"`);
-  return { sizes, seed, scenario: values.scenario, json: values.json };
+  return { sizes, seed, scenario: values.scenario, json: values.json, save: values.save };
 }
 
 function fleetOf(ues: number, seed: number, scenario: Scenario): Instance {
@@ -155,6 +158,7 @@ function targetChecks(rows: readonly BenchRow[]): TargetCheck[] {
 async function main(): Promise<number> {
   const args = parseCliArgs(process.argv.slice(2));
   const scenario = await loadScenario(args.scenario);
+  const run = new BenchRun('solver');
   if (args.sizes.some((n) => n <= MILP_MAX_UES)) await loadHighs();
   const rows: BenchRow[] = [];
   for (const ues of args.sizes) {
@@ -167,6 +171,7 @@ async function main(): Promise<number> {
   } else {
     printTable(rows, targets, args.seed, scenario.name);
   }
+  if (args.save) process.stderr.write(`saved ${run.save({ seed: args.seed, rows, targets })}\n`);
   const mismatches = rows.filter((r) => r.milpAgrees === false);
   for (const r of mismatches) {
     process.stderr.write(

@@ -1,4 +1,5 @@
 /** Latency summaries of `npm run bench:system`. */
+import { quantileSorted } from '../stats/quantile.js';
 
 export interface LatencySummary {
   readonly count: number;
@@ -7,19 +8,12 @@ export interface LatencySummary {
   readonly maxMs: number;
 }
 
-/** The value below which a fraction `p` of the sorted samples lie (nearest rank). */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil(p * sorted.length) - 1;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
-}
-
 export function summarize(samples: readonly number[]): LatencySummary {
   const sorted = [...samples].sort((a, b) => a - b);
   return {
     count: sorted.length,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
+    p50Ms: quantileSorted(sorted, 0.5) ?? Number.NaN,
+    p99Ms: quantileSorted(sorted, 0.99) ?? Number.NaN,
     maxMs: sorted.at(-1) ?? Number.NaN,
   };
 }

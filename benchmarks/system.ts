@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { BenchRun } from './results.js';
 import { type FloodResult, floodLines, floodPlanOf, measureFlood } from './system-flood.js';
 import { loopbackCeiling, measureLoopback } from './system-loopback.js';
 import {
@@ -13,7 +14,7 @@ import { benchBroker, SCENARIOS, type Scenario } from './system-run.js';
 import { BROKER_KINDS, type BrokerKind, LAYOUTS, type Layout } from './system-stack.js';
 
 /**
- * `npm run bench:system [-- --quick] [--json] [--brokers embedded,mosquitto]
+ * `npm run bench:system [-- --quick] [--json] [--save] [--brokers embedded,mosquitto]
  *   [--only reaction,requests,flood] [--layout single|processes] [--edge-workers 1] [--seed 3]`
  *
  * For each broker (the embedded aedes broker and a private Mosquitto): the reaction time from a
@@ -28,6 +29,7 @@ interface Args {
   readonly layout: Layout;
   readonly quick: boolean;
   readonly json: boolean;
+  readonly save: boolean;
   readonly seed: number;
   readonly edgeWorkers: number;
 }
@@ -49,6 +51,7 @@ function parseCliArgs(argv: readonly string[]): Args {
       layout: { type: 'string', default: 'single' },
       quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      save: { type: 'boolean', default: false },
       seed: { type: 'string', default: '3' },
       'edge-workers': { type: 'string', default: '1' },
     },
@@ -67,6 +70,7 @@ function parseCliArgs(argv: readonly string[]): Args {
     layout,
     quick: values.quick,
     json: values.json,
+    save: values.save,
     seed,
     edgeWorkers,
   };
@@ -74,6 +78,7 @@ function parseCliArgs(argv: readonly string[]): Args {
 
 async function main(): Promise<number> {
   const args = parseCliArgs(process.argv.slice(2));
+  const run = new BenchRun('system');
   const runId = randomBytes(3).toString('hex');
   const runs: BrokerRun[] = [];
   const perBroker = args.scenarios.some((scenario) => scenario !== 'flood');
@@ -114,6 +119,7 @@ async function main(): Promise<number> {
       ? {}
       : { ceiling: loopbackCeiling(loopback, tensorBytes, TARGETS.perSecond) }),
   };
+  if (args.save) process.stderr.write(`saved ${run.save({ settings, runs, targets, machine })}\n`);
   if (args.json)
     process.stdout.write(
       `${JSON.stringify({ settings, runs, targets, machine, ...(flood === undefined ? {} : { flood }) }, null, 2)}\n`,

@@ -1,3 +1,5 @@
+import { median as medianOf } from '../stats/quantile.js';
+
 /** Repetition limits of {@link timeMedian}. */
 export interface TimingBudget {
   /**
@@ -30,11 +32,9 @@ export interface Timing {
   readonly runs: number;
 }
 
+/** The median (stats/quantile.ts) of some times; NaN for none, as a missing time prints. */
 export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return medianOf(values) ?? Number.NaN;
 }
 
 /**

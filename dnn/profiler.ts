@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Tensor } from '../proto/schemas/tensor.js';
+import { median } from '../stats/quantile.js';
 import { OnnxExecutor } from './onnx-executor.js';
 import type { MeasuredProfile } from './profile-file.js';
 import { modelCuts } from './zoo.js';
@@ -15,12 +16,6 @@ export interface ProfileOptions {
   readonly executor?: OnnxExecutor;
   /** Called after each measured segment with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** A fixed input with values in [0, 1), the same for every profile. */
@@ -65,7 +60,7 @@ export async function measureProfile(
       times.push(performance.now() - start);
     }
     options.onProgress?.(++done, total);
-    return { ms: median(times), output };
+    return { ms: median(times) ?? Number.NaN, output };
   };
   try {
     const input = profileInput(cuts[0]!.shape);

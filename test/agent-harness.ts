@@ -22,6 +22,7 @@ import {
   parseTopic,
   ueTopic,
 } from '../proto/index.js';
+import { WAIT_MS } from './wait-until.js';
 
 export interface TestBroker {
   readonly port: number;
@@ -193,7 +194,7 @@ export function slottedEdge(units: number, edgeMs: number): (infer: ReceivedInfe
 }
 
 /** Waits until `predicate` holds, polling every 10 ms; fails after `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs = 5000, what = 'condition') {
+export async function until(predicate: () => boolean, timeoutMs = WAIT_MS, what = 'condition') {
   const deadline = performance.now() + timeoutMs;
   while (!predicate()) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);

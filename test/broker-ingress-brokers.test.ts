@@ -2,12 +2,7 @@
  * The ingress on particular brokers: inside the embedded one (topics it takes, flow control),
  * either front end on a broker without authentication, and the MQTT client on Mosquitto.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +13,7 @@ import {
   isInferTopic,
   startIngress,
 } from '../broker/index.js';
+import { deleteKeys } from '../cli/up/redis-keys.js';
 import {
   connectMqtt,
   type ErrorReport,
@@ -27,6 +23,8 @@ import {
 } from '../proto/index.js';
 import { connect, decision, errorCollector, P, REDIS_URL, request } from './ingress-fixtures.js';
 import { recordingLogger } from './recording-logger.js';
+import { mosquittoMissing, testMosquittoUrl } from './services.js';
+import { titled } from './tools.js';
 import { waitUntil } from './wait-until.js';
 
 const PREFIX = `edgesplit-test-${randomBytes(6).toString('hex')}`;
@@ -39,12 +37,11 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(REDIS_URL, `${PREFIX}*`);
   await redis.quit();
 });
 
-const until = (check: () => boolean | Promise<boolean>) => waitUntil('the ingress', check, 5000);
+const until = (check: () => boolean | Promise<boolean>) => waitUntil('the ingress', check);
 
 describe.each(FRONT_ENDS)('a UE id in the topic that is not an id, ingress %s', (frontEnd) => {
   it("is answered on that topic's error channel, naming the topic, with no job", async () => {
@@ -148,87 +145,61 @@ describe('the ingress inside the embedded broker', () => {
   });
 });
 
-/** A Mosquitto broker: the CI's (MOSQUITTO_URL), else one started here on a free port. */
-async function mosquitto(): Promise<{ url: string; stop(): void } | undefined> {
-  if (process.env.MOSQUITTO_URL !== undefined)
-    return { url: process.env.MOSQUITTO_URL, stop: () => undefined };
-  const free = createServer();
-  await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = free.address() as AddressInfo;
-  await new Promise((resolve) => free.close(resolve));
-  const config = join(tmpdir(), `${PREFIX}-mosquitto.conf`);
-  writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\n`);
-  const child = spawn('mosquitto', ['-c', config], { stdio: 'ignore' });
-  const spawned = await new Promise<boolean>((resolve) => {
-    child.once('error', () => resolve(false));
-    child.once('spawn', () => resolve(true));
-  });
-  if (!spawned) return undefined;
-  const url = `mqtt://127.0.0.1:${port}`;
-  await until(async () => {
-    try {
-      (await connect(url)).end(true);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  return {
-    url,
-    stop: () => {
-      child.kill();
-      rmSync(config, { force: true });
-    },
-  };
-}
+const noMosquitto = mosquittoMissing();
 
 describe('on Mosquitto, with its persistent session', () => {
-  it('enqueues the requests published while the ingress was away', async () => {
-    const broker = await mosquitto();
-    if (broker === undefined) return; // no mosquitto binary here
-    const topicPrefix = `${PREFIX}/mosq`;
-    const redisPrefix = `${PREFIX}-mosq`;
-    const clientId = `${PREFIX}-ingress`;
-    const options = {
-      mqttUrl: broker.url,
-      redisUrl: REDIS_URL,
-      redisPrefix,
-      topicPrefix,
-      clientId,
-      logger,
-    };
-    const publisher = await connect(broker.url);
-    let back: Ingress | undefined;
-    try {
-      await (await startIngress(options)).close();
-      const sent = Array.from({ length: 5 }, () => request());
-      for (const infer of sent)
-        await publisher.publishAsync(`${topicPrefix}/ue/ue-7/infer`, encodeMessage(infer), {
+  it.skipIf(noMosquitto !== undefined)(
+    titled('enqueues the requests published while the ingress was away', noMosquitto),
+    async () => {
+      const broker = { url: testMosquittoUrl() };
+      const topicPrefix = `${PREFIX}/mosq`;
+      const redisPrefix = `${PREFIX}-mosq`;
+      const clientId = `${PREFIX}-ingress`;
+      const options = {
+        mqttUrl: broker.url,
+        redisUrl: REDIS_URL,
+        redisPrefix,
+        topicPrefix,
+        clientId,
+        logger,
+      };
+      const publisher = await connect(broker.url);
+      let back: Ingress | undefined;
+      try {
+        await (await startIngress(options)).close();
+        const sent = Array.from({ length: 5 }, () => request());
+        for (const infer of sent)
+          await publisher.publishAsync(`${topicPrefix}/ue/ue-7/infer`, encodeMessage(infer), {
+            qos: 1,
+          });
+        // Mosquitto sends the queued messages right behind the CONNACK; the ingress has read the
+        // retained decisions before, on a connection of its own.
+        await publisher.publishAsync(
+          `${topicPrefix}/ue/ue-7/decision`,
+          encodeMessage(decision(1)),
+          { qos: 1, retain: true },
+        );
+        back = await startIngress({ ...options, decisionGraceMs: 0 });
+        const running = back;
+        await until(() => running.stats().accepted === 5);
+        await back.close();
+        const ue7 = new Queue(ueQueueName('ue-7'), { connection: redis, prefix: redisPrefix });
+        const ids = (await ue7.getJobs(['waiting'])).map((job) => job.id).sort();
+        await ue7.close();
+        expect(ids).toEqual(sent.map((infer) => tailJobId('ue-7', infer.requestId)).sort());
+      } finally {
+        await publisher.publishAsync(`${topicPrefix}/ue/ue-7/decision`, '', {
           qos: 1,
+          retain: true,
         });
-      // Mosquitto sends the queued messages right behind the CONNACK; the ingress has read the
-      // retained decisions before, on a connection of its own.
-      await publisher.publishAsync(`${topicPrefix}/ue/ue-7/decision`, encodeMessage(decision(1)), {
-        qos: 1,
-        retain: true,
-      });
-      back = await startIngress({ ...options, decisionGraceMs: 0 });
-      const running = back;
-      await until(() => running.stats().accepted === 5);
-      await back.close();
-      const ue7 = new Queue(ueQueueName('ue-7'), { connection: redis, prefix: redisPrefix });
-      const ids = (await ue7.getJobs(['waiting'])).map((job) => job.id).sort();
-      await ue7.close();
-      expect(ids).toEqual(sent.map((infer) => tailJobId('ue-7', infer.requestId)).sort());
-    } finally {
-      await publisher.publishAsync(`${topicPrefix}/ue/ue-7/decision`, '', { qos: 1, retain: true });
-      publisher.end(true);
-      await back?.close();
-      // Drop the persistent session so that a shared Mosquitto keeps nothing of this test.
-      (await connectMqtt({ url: broker.url, clientId, clean: true, reconnectPeriod: 0 })).end(true);
-      const keys = await redis.keys(`${redisPrefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-      broker.stop();
-    }
-  });
+        publisher.end(true);
+        await back?.close();
+        // Drop the persistent session so that a shared Mosquitto keeps nothing of this test.
+        (await connectMqtt({ url: broker.url, clientId, clean: true, reconnectPeriod: 0 })).end(
+          true,
+        );
+        await deleteKeys(REDIS_URL, `${redisPrefix}:*`);
+      }
+    },
+  );
 });

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cliPath } from './cli-run.js';
+import { WAIT_MS } from './wait-until.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -74,7 +75,7 @@ export class CliProcess {
   }
 
   /** Waits for a line of `stream` matching `pattern` (after the first `from` lines). */
-  async waitFor(stream: Stream, pattern: RegExp, timeoutMs = 15_000, from = 0): Promise<string> {
+  async waitFor(stream: Stream, pattern: RegExp, timeoutMs = WAIT_MS, from = 0): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const line = this.lines[stream].slice(from).find((l) => pattern.test(l));

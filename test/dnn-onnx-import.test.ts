@@ -145,7 +145,7 @@ describe('importModel on zoo models written to ONNX files', () => {
       const output = await runSegment(imported, middle, last, head);
       expect(maxAbsDiff(output, expected)).toBeLessThan(1e-4);
     },
-    120_000,
+    600_000,
   );
 });
 

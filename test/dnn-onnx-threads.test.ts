@@ -80,8 +80,9 @@ describe('ONNX Runtime in worker threads', () => {
     const heldByThreaded = await longestStall(() => threaded.run(request));
     // The in-thread run holds the event loop for about its whole duration...
     expect(heldByInThread).toBeGreaterThan(ranMs * 0.5);
-    // ...the threaded one for a small part of it at most (copying the input and output).
-    expect(heldByThreaded).toBeLessThan(heldByInThread / 3);
+    // ...the threaded one for a small part of it at most (copying the input and output); both
+    // measured in this run, with room for a busy machine's pauses.
+    expect(heldByThreaded).toBeLessThan(heldByInThread / 2);
   });
 
   it('reports a segment it cannot run as a SegmentError', async () => {

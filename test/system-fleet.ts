@@ -1,5 +1,6 @@
 import { afterEach, expect } from 'vitest';
 import { type AgentOptions, startAgent, type TaskResult, type UeAgent } from '../agents/index.js';
+import { assertStoppedCleanly } from './process-harness.js';
 import type { RunningSystem } from './system-harness.js';
 
 export interface FleetUe {
@@ -110,15 +111,19 @@ export interface SystemUnderTest {
   fleet: FleetUe[];
 }
 
-/** Registers an afterEach that stops the test's fleet and system processes. */
+/**
+ * Registers an afterEach that stops the test's fleet and system processes, and fails the test
+ * when one of them did not shut down cleanly (it needed SIGKILL, or died of the signal).
+ */
 export function useSystem(): SystemUnderTest {
   const started: SystemUnderTest = { system: undefined, fleet: [] };
   afterEach(async () => {
     const violations = [...(started.system?.observer?.contractViolations ?? [])];
     await stopFleet(started.fleet);
     started.fleet = [];
-    await started.system?.stop();
+    const unclean = (await started.system?.stop()) ?? [];
     started.system = undefined;
+    assertStoppedCleanly(unclean);
     expect(violations, 'messages that do not conform to docs/asyncapi.yaml').toEqual([]);
   });
   return started;

@@ -112,7 +112,9 @@ export async function retainedSnapshot(
   url: string,
   prefix: string,
   login: Login,
-  quietMs = 200,
+  // Generous: on a busy machine the retained messages can trail the SUBACK by far more than
+  // the few ms they take on a quiet one, and a snapshot taken too early misses them.
+  quietMs = 2000,
 ): Promise<Map<string, Buffer>> {
   const client = await connectAs(url, login, 'snapshot');
   const retained = new Map<string, Buffer>();

@@ -120,12 +120,14 @@ export class RunningSystem {
     return worker;
   }
 
-  /** Stops every process; returns those that had to be killed (see `ProcessGroup.stopAll`). */
+  /**
+   * Stops every process and deletes the system's Redis keys; returns the processes that did
+   * not shut down cleanly (see `ProcessGroup.stopAll`).
+   */
   async stop(): Promise<string[]> {
     await this.observer?.close().catch(() => {});
-    const stuck = await this.group.stopAll();
-    if (stuck.length > 0) process.stderr.write(`${stuck.join('\n')}\n`);
+    const unclean = await this.group.stopAll();
     await deleteKeys(this.redisUrl, `${this.redisPrefix}:*`).catch(() => {});
-    return stuck;
+    return unclean;
   }
 }

@@ -4,6 +4,7 @@ import {
   AgentOptionsError,
   type BeforeDecision,
   type FleetSummary,
+  formatPredictionErrors,
   formatWindow,
   runFleet,
   TraceError,
@@ -270,11 +271,11 @@ const fixed = (value: number | null, unit = ' ms') =>
   value === null ? '-' : `${value.toFixed(1)}${unit}`;
 
 function formatFleetSummary(s: FleetSummary): string {
-  const error = s.predictionErrorP50 === null ? '-' : `${(s.predictionErrorP50 * 100).toFixed(1)}%`;
   return [
     `fleet: ${s.ues} UEs, ${s.epochs} epochs; requests ${s.requests}: ok ${s.ok} failed ${s.failed} ` +
       `retried ${s.retried}, duplicates dropped ${s.duplicatesDropped}`,
     `latency: max predicted ${fixed(s.maxPredictedMs)}, measured p50 ${fixed(s.measured.p50Ms)} ` +
-      `p99 ${fixed(s.measured.p99Ms)}, prediction error p50 ${error}`,
+      `p99 ${fixed(s.measured.p99Ms)}`,
+    formatPredictionErrors(s.predictionError),
   ].join('\n');
 }

@@ -45,7 +45,7 @@ export function reachable(port: number, timeoutMs = 500): Promise<boolean> {
 }
 
 /** Resolves once 127.0.0.1:`port` accepts connections; rejects after about `timeoutMs`. */
-export async function waitForPort(port: number, name: string, timeoutMs = 5000): Promise<void> {
+export async function waitForPort(port: number, name: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await reachable(port)) return;

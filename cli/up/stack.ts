@@ -64,6 +64,11 @@ export interface SystemView {
   readonly maxPredictedMs: number | null;
   readonly edgeRunning: number;
   readonly edgeCompleted: number;
+  /**
+   * Requests the ingress enqueued as new jobs, from every UE on the broker: those `up` started
+   * and any other (an `edgesplit agent` pointed at it, say).
+   */
+  readonly ingressAccepted: number;
   readonly ingressRejected: number;
 }
 
@@ -129,6 +134,7 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
         maxPredictedMs: stats.maxPredictedMs,
         edgeRunning: edge.reduce((sum, s) => sum + s.running, 0),
         edgeCompleted: edge.reduce((sum, s) => sum + s.completed, 0),
+        ingressAccepted: ingress.stats().accepted,
         ingressRejected: ingress.stats().rejected,
       };
     };

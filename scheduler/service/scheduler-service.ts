@@ -9,6 +9,7 @@ import {
   MESSAGE_QOS,
   schedulerStatusTopic,
   ueChannelFilter,
+  withTimeout,
 } from '../../proto/index.js';
 import { BullmqConcurrency } from './bullmq-concurrency.js';
 import { RedisDecisionLedger } from './decision-ledger.js';
@@ -180,11 +181,17 @@ async function readRetainedState(
   await client.unsubscribeAsync(config.fenced ? startup.slice(0, 1) : startup);
 }
 
+/**
+ * Ends the connection, waiting up to CLOSE_FLUSH_MS for unacknowledged publishes. A broker that
+ * is gone never acknowledges them, and mqtt.js ignores a second `end(true)` while a graceful end
+ * is in progress (its callback would never run): the socket is destroyed instead.
+ */
 async function endClient(client: MqttClient): Promise<void> {
-  const timer = setTimeout(() => client.end(true), CLOSE_FLUSH_MS);
-  try {
-    await client.endAsync(false);
-  } finally {
-    clearTimeout(timer);
+  if (!client.connected) {
+    await client.endAsync(true);
+    return;
   }
+  await withTimeout(client.endAsync(false), CLOSE_FLUSH_MS).catch(() => {
+    client.stream.destroy();
+  });
 }
