@@ -14,9 +14,9 @@ import { fileURLToPath } from 'node:url';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { hashPassword } from '../broker/index.js';
 import { freePort } from '../cli/up/net.js';
+import { quantileSorted } from '../stats/quantile.js';
 import { type Child, startCli } from './system-children.js';
 import { FLOOD_FROM, type FloodKind } from './system-flood-load.js';
-import { percentile } from './system-stats.js';
 import { tableText } from './table-text.js';
 
 /** Latencies of one phase, in ms. */
@@ -194,6 +194,8 @@ async function measurePhase(
     const floodClosed = await stopFlood();
     logins.sort((a, b) => a - b);
     trips.sort((a, b) => a - b);
+    // NaN where nothing was measured (every login failed), which the table prints as such.
+    const percentile = (sorted: number[], q: number) => quantileSorted(sorted, q) ?? Number.NaN;
     return {
       flood,
       loginP50Ms: percentile(logins, 0.5),

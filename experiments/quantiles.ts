@@ -1,6 +1,6 @@
-import { percentile } from '../agents/index.js';
+import { quantile as percentile } from '../stats/quantile.js';
 
-/** Median, p90, p99 and max of values (nearest rank); nulls for none. */
+/** Median, p90, p99 and max of values (the project's one quantile definition); nulls for none. */
 export function spread(values: readonly number[]): {
   median: number | null;
   p90: number | null;
