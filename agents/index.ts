@@ -8,6 +8,7 @@ export type { AgentCounters, AgentStats, TaskRecord } from './agent-stats.js';
 export {
   checkLinkRates,
   downloadWaitMs,
+  LINK_MODES,
   type LinkMode,
   type LinkRates,
   linkClassRates,
@@ -15,6 +16,18 @@ export {
   transferMs,
   uploadWaitMs,
 } from './emulated-link.js';
+export {
+  type Estimated,
+  type LinkEstimateView,
+  LinkEstimator,
+  type LinkEstimatorOptions,
+  mbpsOf,
+  median,
+  type ResultArrival,
+  type RoundTripSample,
+  type UploadSample,
+} from './link-estimator.js';
+export { estimateMoved, LinkMeter, linkMessageOf, probeBytesFor } from './link-meter.js';
 export { AgentOptionsError, AgentStoppedError, NoDecisionError, TraceError } from './errors.js';
 export { type Credentials, type FleetRunOptions, runFleet } from './fleet-simulator.js';
 export {

@@ -14,6 +14,7 @@ import { CredentialsError } from './errors.js';
 import { guardFrames, type OversizeFrame } from './frame-guard.js';
 import { Interceptors, type PublishInterceptor } from './interceptors.js';
 import { type Listener, listenMqtt, listenWebSocket, type TlsMaterial } from './listeners.js';
+import { probeSink } from './probe-sink.js';
 import {
   type Logger,
   type RefusalCounts,
@@ -179,16 +180,25 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     logger,
   );
 
-  const aedes = await Aedes.createBroker({
+  // Link probes are acknowledged and delivered to nobody (probe-sink.ts).
+  const probes = probeSink(topicPrefix, (topic, payload) =>
+    aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, () => {}),
+  );
+  const aedes: Aedes = await Aedes.createBroker({
     ...access.hooks,
     // Interceptors run where a publish is authorized: synchronously as aedes parses it, so a
     // client paused here reads nothing more (later hooks run after I/O that reads on).
     authorizePublish: (client, packet, callback) =>
       access.hooks.authorizePublish(client, packet, (error) => {
         // client is null only for a will stored by an earlier broker: not a request.
-        if (!error && client !== null) interceptors.run(client, packet.topic, packet.payload);
+        if (!error && client !== null) {
+          if (probes.isProbe(packet.topic)) probes.accept(packet.topic, packet.payload);
+          else interceptors.run(client, packet.topic, packet.payload);
+        }
         callback(error ?? null);
       }),
+    authorizeForward: (client, packet) =>
+      probes.isProbe(packet.topic) ? null : access.hooks.authorizeForward(client, packet),
 
     // Client ids get the username as a prefix (see access-control.ts); MQTT 3.1's 23-character
     // limit would then refuse ordinary ids.

@@ -115,5 +115,6 @@ export async function runTailJob(
     worker: context.workerId,
     tensor,
     timings: { queueMs: Math.max(0, startedAt - job.enqueuedAt), computeMs },
+    finishedAt: Date.now(),
   };
 }

@@ -5,6 +5,7 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: 'payload exceeds the size limit',
   INVALID_TOPIC: 'topic is not an edgesplit topic',
   INVALID_INSTANCE: 'instance failed validation',
+  PROBE_RATE_LIMITED: 'link probes over the rate limit',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

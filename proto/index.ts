@@ -93,7 +93,13 @@ export {
   ueSpecSchema,
   unitsSchema,
 } from './schemas/instance.js';
-export { type LinkEstimate, linkEstimateSchema } from './schemas/link.js';
+export {
+  type LinkEstimate,
+  type LinkSource,
+  linkEstimateSchema,
+  linkSamplesSchema,
+  linkSourceSchema,
+} from './schemas/link.js';
 export {
   type Profile,
   type ProfileCut,
@@ -119,8 +125,11 @@ export {
   formatTopic,
   isUeChannel,
   isValidId,
+  MAX_PROBE_BYTES,
+  PROBE_CHANNEL,
   type ParsedTopic,
   parseTopic,
+  probeTopicUe,
   schedulerStatusTopic,
   type TopicParseResult,
   tryParseTopic,
@@ -128,6 +137,7 @@ export {
   type UeChannel,
   ueChannelFilter,
   ueSubtreeFilter,
+  ueProbeTopic,
   ueTopic,
 } from './topics.js';
 export { deriveUeKey, fleetKeyProblem, MIN_FLEET_KEY_LENGTH } from './ue-key.js';
