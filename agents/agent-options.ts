@@ -133,7 +133,10 @@ function positive(option: string, value: number): number {
 function linkOption(options: AgentOptions): LinkRates | undefined {
   if (options.link !== undefined) return checkLinkRates(options.link);
   if (options.linkMode === 'measure') return undefined;
-  throw new AgentOptionsError('link', 'give the link rates (only linkMode "measure" may omit them)');
+  throw new AgentOptionsError(
+    'link',
+    'give the link rates (only linkMode "measure" may omit them)',
+  );
 }
 
 function deviceCuts(options: AgentOptions): readonly DeviceCut[] {

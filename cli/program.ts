@@ -4,6 +4,7 @@ import { registerBrokerCommands } from './commands/broker.js';
 import { registerEdgeWorkerCommand } from './commands/edge-worker.js';
 import { registerFleetCommands } from './commands/fleet.js';
 import { registerIngressCommand } from './commands/ingress.js';
+import { registerLabCommand } from './commands/lab.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerProfileCommand } from './commands/profile.js';
 import { registerSchedulerCommand } from './commands/scheduler.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerIngressCommand(program);
   registerAgentCommand(program);
   registerUpCommand(program);
+  registerLabCommand(program);
   registerModelCommands(program);
   registerProfileCommand(program);
   return program;

@@ -95,8 +95,8 @@ describe('edgesplit agent', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line))
-      // Measuring its link (the default), the agent also prints each estimate it publishes.
-      .filter((line) => line.link === undefined);
+      // With --json the agent also prints each decision and each link estimate it publishes.
+      .filter((line) => line.task !== undefined);
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatchObject({ ue: 'cam-2', task: 2, cut: 3, units: 1, ok: true });
     expect(edge.values('cam-2', 'link')[0]).toMatchObject({ uplinkMbps: 20, rttMs: 0 });

@@ -166,7 +166,12 @@ describe('link messages and probes', () => {
 
   it('tracks a bounded number of UEs, forgetting those whose budget refilled', () => {
     let now = 0;
-    const limit = new ProbeLimit({ burstBytes: 2048, bytesPerSecond: 1024, maxTracked: 2, now: () => now });
+    const limit = new ProbeLimit({
+      burstBytes: 2048,
+      bytesPerSecond: 1024,
+      maxTracked: 2,
+      now: () => now,
+    });
     expect(limit.take('a', 1024)).toBe(true);
     expect(limit.take('b', 1024)).toBe(true);
     expect(limit.take('c', 1024)).toBe(false); // full, none refilled

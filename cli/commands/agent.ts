@@ -72,7 +72,8 @@ const isLinkMode = (value: string): value is LinkMode =>
 /** The link mode from `--link` (a mode among its values) and `--real-link`; `measure` by default. */
 function linkModeOf(flags: AgentFlags): LinkMode {
   const modes = flags.link.filter(isLinkMode);
-  if (modes.length > 1) throw new AgentOptionsError('link', `give one mode, not ${modes.join(' and ')}`);
+  if (modes.length > 1)
+    throw new AgentOptionsError('link', `give one mode, not ${modes.join(' and ')}`);
   if (flags.realLink && modes.length > 0 && modes[0] !== 'real')
     throw new AgentOptionsError('link', `--real-link contradicts --link ${modes[0]}`);
   return flags.realLink ? 'real' : (modes[0] ?? 'measure');
@@ -150,13 +151,16 @@ async function runAgent(flags: AgentFlags): Promise<void> {
       process.stdout.write(`${JSON.stringify({ ue: agent.id, ...rest })}\n`);
     } else process.stdout.write(`${formatTask(agent.id, task)}\n`);
   });
-  agent.on('decision', (d) =>
+  agent.on('decision', (d) => {
+    if (flags.json)
+      process.stdout.write(`${JSON.stringify({ ue: agent.id, decision: d, at: Date.now() })}\n`);
     log(
       `decision epoch ${d.epoch}: cut ${d.cut} (${d.cutName}) units ${d.units} predicted ${ms(d.predictedMs)} ms`,
-    ),
-  );
+    );
+  });
   agent.on('link', (link) => {
-    if (flags.json) process.stdout.write(`${JSON.stringify({ ue: agent.id, link })}\n`);
+    if (flags.json)
+      process.stdout.write(`${JSON.stringify({ ue: agent.id, link, at: Date.now() })}\n`);
     else
       log(
         `link measured: uplink ${link.uplinkMbps} Mbps, rtt ${link.rttMs} ms` +
@@ -243,7 +247,12 @@ export function registerAgentCommand(program: Command): void {
       parsePositive,
       10,
     )
-    .option('--link-interval <s>', 'measure: publish the link at most this often', parseNonNegative, 1)
+    .option(
+      '--link-interval <s>',
+      'measure: publish the link at most this often',
+      parseNonNegative,
+      1,
+    )
     .option(
       '--link-hysteresis <fraction>',
       "measure: publish when the estimate moved this much (the scheduler's --hysteresis)",

@@ -32,8 +32,7 @@ export const linkEstimateSchema = z.object(
     samples: linkSamplesSchema.optional(),
   },
   {
-    error:
-      'must be an object { uplinkMbps, rttMs, downlinkMbps?, measuredAt, source?, samples? }',
+    error: 'must be an object { uplinkMbps, rttMs, downlinkMbps?, measuredAt, source?, samples? }',
   },
 );
 
