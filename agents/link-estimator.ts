@@ -5,7 +5,8 @@
  *
  * - Uplink: one sample per upload (a task's `infer` publishes, or a probe): its bytes over the
  *   time from the first byte written to the last PUBACK, less the round-trip estimate. The
- *   estimate is the median of the latest samples. BBR keeps the max of its delivery-rate samples
+ *   estimate is the median of the latest samples (a step, two agreeing samples far from it,
+ *   restarts the window from them). BBR keeps the max of its delivery-rate samples
  *   because its samples can only read low; ours also read high (a token bucket lets its burst
  *   through at line rate, a short upload finishes inside the TCP window), so a median, which
  *   rejects one outlier either way and follows a step change once most of its window has seen
@@ -92,6 +93,26 @@ export function median(values: readonly number[]): number {
     : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
+/** Two samples agreeing within this (relative) make a step... */
+const STEP_AGREEMENT = 0.25;
+/** ...when both are off the median of the window by more than this (relative). */
+const STEP_SIZE = 0.5;
+
+/**
+ * A step change: the two newest samples agree with each other and both lie far from the median
+ * of the others. Then the link changed (one outlier does not agree with the next), and the
+ * window restarts from them instead of waiting for a third sample to move the median.
+ */
+function stepped(samples: RateSample[]): RateSample[] {
+  if (samples.length < 4) return samples;
+  const a = samples.at(-1)?.mbps ?? 0;
+  const b = samples.at(-2)?.mbps ?? 0;
+  const rest = median(samples.slice(0, -2).map((s) => s.mbps));
+  const agree = Math.abs(a - b) / Math.max(a, b) <= STEP_AGREEMENT;
+  const far = (x: number) => Math.abs(x - rest) / rest > STEP_SIZE;
+  return agree && far(a) && far(b) ? samples.slice(-2) : samples;
+}
+
 export class LinkEstimator {
   readonly #window: number;
   readonly #maxAgeMs: number;
@@ -130,7 +151,9 @@ export class LinkEstimator {
     const elapsedMs = transferMs > 0 ? transferMs : sample.ackedAt - sample.startedAt;
     if (!(timed || (force && elapsedMs > 0))) return undefined;
     const mbps = mbpsOf(sample.bytes, elapsedMs);
-    this.#uplink = this.#keep([...this.#uplink, { at: sample.ackedAt, mbps }], sample.ackedAt);
+    this.#uplink = stepped(
+      this.#keep([...this.#uplink, { at: sample.ackedAt, mbps }], sample.ackedAt),
+    );
     return mbps;
   }
 

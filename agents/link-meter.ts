@@ -46,6 +46,8 @@ const FIRST_PROBE_BYTES = 64 * 1024;
 const RTT_FLOOR_MS = 2;
 /** A round trip of this payload times the path, not the link's rate. */
 const PING_BYTES = 64;
+/** Round trips timed before each bandwidth probe. */
+const PINGS = 3;
 /** How often staleness is checked. */
 const TICK_MS = 250;
 
@@ -196,13 +198,16 @@ export class LinkMeter {
   }
 
   /**
-   * One probe: a small round trip (RTT), then a payload sized to take about 150 ms at the
+   * One probe: three small round trips (RTT), then a payload sized to take about 150 ms at the
    * current estimate; while it finished too fast to time, a larger one (up to 1 MiB).
    */
   async #probe(): Promise<void> {
-    const pingAt = this.#now();
-    await this.#port.probe(PING_BYTES);
-    this.recordRoundTrip(pingAt, this.#now());
+    // Three round trips: on a busy host one can be delayed by scheduling; the filter keeps the least.
+    for (let k = 0; k < PINGS; k++) {
+      const pingAt = this.#now();
+      await this.#port.probe(PING_BYTES);
+      this.recordRoundTrip(pingAt, this.#now());
+    }
     let bytes = probeBytesFor(
       this.estimator.estimate(this.#now()).uplinkMbps?.value ?? this.#initial?.uplinkMbps,
     );

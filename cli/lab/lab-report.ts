@@ -87,14 +87,16 @@ const p50 = (values: readonly number[]) => (values.length === 0 ? null : median(
 function adaptation(o: LabObservations, change: LabChange): LabAdaptation {
   const { ue, at } = change;
   const before = o.decisions.filter((d) => d.ue === ue && d.at <= at).at(-1);
-  // The reaction: the first decision after the UE published a measured estimate past the change.
+  // The reaction: the first decision after the UE published a measured estimate past the change
+  // that moved its cut (else the first one with a higher epoch: the cut stayed right).
   const estimate = o.links.find((l) => l.ue === ue && l.at > at && l.source === 'measured');
-  const after =
+  const next =
     estimate === undefined
-      ? undefined
-      : o.decisions.find(
+      ? []
+      : o.decisions.filter(
           (d) => d.ue === ue && d.at >= estimate.at && d.epoch > (before?.epoch ?? -1),
         );
+  const after = next.find((d) => d.cut !== before?.cut) ?? next[0];
   return {
     ue,
     changeAtMs: Math.round(at - o.startedAt),

@@ -9,10 +9,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { modelCuts } from '../../dnn/index.js';
+export type { LabObservations } from './lab-report.js';
+
 import {
   type LabChange,
   type LabDecision,
   type LabLink,
+  type LabObservations,
   type LabReport,
   type LabTask,
   labReport,
@@ -60,6 +63,8 @@ export interface LabOptions {
   readonly log: (line: string) => void;
   /** Every line the edge and the agents write on stderr, prefixed with who wrote it. */
   readonly verbose?: boolean;
+  /** The command that runs the edgesplit CLI. @defaultValue this process's own */
+  readonly cli?: readonly string[];
 }
 
 export interface LabResult {
@@ -69,6 +74,8 @@ export interface LabResult {
   readonly removed: readonly string[];
   /** UEs whose agent ended without printing its counters (it crashed): their requests are unknown. */
   readonly silent: readonly string[];
+  /** Everything the report was computed from (for benchmarks). */
+  readonly observations: LabObservations;
 }
 
 interface Child {
@@ -170,7 +177,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
       `lab: ${options.ues.length} UE namespaces and ${topology.edgeNs}; tc: tbf yes, netem ` +
         `${tc.netem ? "yes (not used: the RTT is the real path's)" : "MISSING (no added delay: the RTT is the veth's own, well under 1 ms)"}`,
     );
-    const self = selfCommand();
+    const self = options.cli === undefined ? selfCommand() : [...options.cli];
     const redis = startIn(
       topology.edgeNs,
       'redis-server',
@@ -322,7 +329,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
         log(`lab: ${agent.name} printed no counters: ${agent.stderr.trim().slice(-500)}`);
       }
     }
-    const report = labReport({
+    const observations: LabObservations = {
       startedAt,
       durationMs: Math.min(options.durationS * 1000, Date.now() - startedAt),
       ues: options.ues.map((ue) => ({ ue: ue.id, localCut: modelCuts(ue.model).length - 1 })),
@@ -332,8 +339,8 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
       links,
       changes,
       counters,
-    });
-    return { report, tc, removed, silent };
+    };
+    return { report: labReport(observations), tc, removed, silent, observations };
   } finally {
     for (const child of [...children].reverse()) await stop(child, 'SIGTERM', 10_000);
     await teardown(topology);
