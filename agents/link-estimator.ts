@@ -4,7 +4,9 @@
  * recorded timelines.
  *
  * - Uplink: one sample per upload (a task's `infer` publishes, or a probe): its bytes over the
- *   time from the first byte written to the last PUBACK, less the round-trip estimate. The
+ *   time from the first byte written to the last PUBACK, less the round-trip estimate of the
+ *   moment the estimate is read (so later, better RTT samples correct earlier uploads; at most
+ *   half the upload's time is taken off, should an RTT sample be inflated by a busy host). The
  *   estimate is the median of the latest samples (a step, two agreeing samples far from it,
  *   restarts the window from them). BBR keeps the max of its delivery-rate samples
  *   because its samples can only read low; ours also read high (a token bucket lets its burst
@@ -79,6 +81,21 @@ interface RateSample {
   readonly mbps: number;
 }
 
+/** An upload as timed; its rate is worked out with the RTT estimate of the moment it is read. */
+interface UploadRecord {
+  readonly at: number;
+  readonly bytes: number;
+  readonly elapsedMs: number;
+}
+
+/**
+ * The upload's time on the wire: elapsed less the RTT, but never less than half the elapsed
+ * time (an RTT sample inflated by a busy host must not make a rate out of nothing).
+ */
+function wireMs(elapsedMs: number, rttMs: number): number {
+  return elapsedMs - Math.min(rttMs, elapsedMs / 2);
+}
+
 /** Mbps of `bytes` in `ms` (1 Mbps = 10^6 bit/s). */
 export function mbpsOf(bytes: number, ms: number): number {
   return (bytes * 8) / (ms * 1000);
@@ -103,11 +120,12 @@ const STEP_SIZE = 0.5;
  * of the others. Then the link changed (one outlier does not agree with the next), and the
  * window restarts from them instead of waiting for a third sample to move the median.
  */
-function stepped(samples: RateSample[]): RateSample[] {
+function stepped<T>(samples: T[], mbps: (sample: T) => number): T[] {
   if (samples.length < 4) return samples;
-  const a = samples.at(-1)?.mbps ?? 0;
-  const b = samples.at(-2)?.mbps ?? 0;
-  const rest = median(samples.slice(0, -2).map((s) => s.mbps));
+  const rates = samples.map(mbps);
+  const a = rates.at(-1) ?? 0;
+  const b = rates.at(-2) ?? 0;
+  const rest = median(rates.slice(0, -2));
   const agree = Math.abs(a - b) / Math.max(a, b) <= STEP_AGREEMENT;
   const far = (x: number) => Math.abs(x - rest) / rest > STEP_SIZE;
   return agree && far(a) && far(b) ? samples.slice(-2) : samples;
@@ -119,7 +137,7 @@ export class LinkEstimator {
   readonly #rttWindowMs: number;
   readonly #minTransferMs: number;
   readonly #minBytes: number;
-  #uplink: RateSample[] = [];
+  #uplink: UploadRecord[] = [];
   #downlink: RateSample[] = [];
   #rtt: { at: number; ms: number }[] = [];
 
@@ -146,15 +164,14 @@ export class LinkEstimator {
    */
   addUpload(sample: UploadSample, force = false): number | undefined {
     const rtt = this.#minRtt(sample.ackedAt) ?? 0;
-    const transferMs = sample.ackedAt - sample.startedAt - rtt;
+    const elapsedMs = sample.ackedAt - sample.startedAt;
+    const transferMs = wireMs(elapsedMs, rtt);
     const timed = sample.bytes >= this.#minBytes && transferMs >= this.#minTransferMs;
-    const elapsedMs = transferMs > 0 ? transferMs : sample.ackedAt - sample.startedAt;
-    if (!(timed || (force && elapsedMs > 0))) return undefined;
-    const mbps = mbpsOf(sample.bytes, elapsedMs);
-    this.#uplink = stepped(
-      this.#keep([...this.#uplink, { at: sample.ackedAt, mbps }], sample.ackedAt),
-    );
-    return mbps;
+    if (!(timed || (force && transferMs > 0))) return undefined;
+    const record = { at: sample.ackedAt, bytes: sample.bytes, elapsedMs };
+    const rate = (r: UploadRecord) => mbpsOf(r.bytes, wireMs(r.elapsedMs, rtt));
+    this.#uplink = stepped(this.#keep([...this.#uplink, record], sample.ackedAt), rate);
+    return rate(record);
   }
 
   /**
@@ -187,7 +204,11 @@ export class LinkEstimator {
       rttMs?: Estimated;
       downlinkMbps?: Estimated;
     } = {};
-    const uplink = this.#rate(this.#uplink, now);
+    const rtt = this.#minRtt(now) ?? 0;
+    const uplink = this.#rate(
+      this.#uplink.map((r) => ({ at: r.at, mbps: mbpsOf(r.bytes, wireMs(r.elapsedMs, rtt)) })),
+      now,
+    );
     if (uplink !== undefined) view.uplinkMbps = uplink;
     const downlink = this.#rate(this.#downlink, now);
     if (downlink !== undefined) view.downlinkMbps = downlink;
@@ -215,7 +236,7 @@ export class LinkEstimator {
     return rtts.length === 0 ? undefined : Math.min(...rtts.map((s) => s.ms));
   }
 
-  #keep(samples: RateSample[], now: number): RateSample[] {
+  #keep<T extends { readonly at: number }>(samples: T[], now: number): T[] {
     const recent = samples.slice(-this.#window);
     const fresh = recent.filter((s) => now - s.at <= this.#maxAgeMs);
     return fresh.length > 0 ? fresh : recent.slice(-1);

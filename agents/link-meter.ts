@@ -202,12 +202,7 @@ export class LinkMeter {
    * current estimate; while it finished too fast to time, a larger one (up to 1 MiB).
    */
   async #probe(): Promise<void> {
-    // Three round trips: on a busy host one can be delayed by scheduling; the filter keeps the least.
-    for (let k = 0; k < PINGS; k++) {
-      const pingAt = this.#now();
-      await this.#port.probe(PING_BYTES);
-      this.recordRoundTrip(pingAt, this.#now());
-    }
+    await this.#ping();
     let bytes = probeBytesFor(
       this.estimator.estimate(this.#now()).uplinkMbps?.value ?? this.#initial?.uplinkMbps,
     );
@@ -225,7 +220,18 @@ export class LinkMeter {
       }
       bytes = Math.min(MAX_PROBE_BYTES, bytes * 8);
     }
+    // Round trips after the probe too: the first ones of a fresh connection are the slowest.
+    await this.#ping();
     this.#maybePublish();
+  }
+
+  /** Three small round trips: on a busy host one can be delayed; the filter keeps the least. */
+  async #ping(): Promise<void> {
+    for (let k = 0; k < PINGS; k++) {
+      const pingAt = this.#now();
+      await this.#port.probe(PING_BYTES);
+      this.recordRoundTrip(pingAt, this.#now());
+    }
   }
 
   #maybePublish(): void {
