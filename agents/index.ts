@@ -16,6 +16,16 @@ export {
   transferMs,
   uploadWaitMs,
 } from './emulated-link.js';
+export { AgentOptionsError, AgentStoppedError, NoDecisionError, TraceError } from './errors.js';
+export { type Credentials, type FleetRunOptions, runFleet } from './fleet-simulator.js';
+export {
+  type FleetSummary,
+  formatWindow,
+  type LatencySpread,
+  percentile,
+  summarizeFleet,
+  type WindowSummary,
+} from './fleet-summary.js';
 export {
   type Estimated,
   type LinkEstimateView,
@@ -28,16 +38,6 @@ export {
   type UploadSample,
 } from './link-estimator.js';
 export { estimateMoved, LinkMeter, linkMessageOf, probeBytesFor } from './link-meter.js';
-export { AgentOptionsError, AgentStoppedError, NoDecisionError, TraceError } from './errors.js';
-export { type Credentials, type FleetRunOptions, runFleet } from './fleet-simulator.js';
-export {
-  type FleetSummary,
-  formatWindow,
-  type LatencySpread,
-  percentile,
-  summarizeFleet,
-  type WindowSummary,
-} from './fleet-summary.js';
 export { type RequestOutcome, RequestTracker, type ResultDisposition } from './request-tracker.js';
 export { sampleInput } from './sample-input.js';
 export { localPlan, type SampleFailure, type TaskPlan, type TaskResult } from './task-result.js';

@@ -5,8 +5,8 @@
  * an error report on the UE's error topic; nothing else is affected.
  */
 import {
-  encodeMessage,
   type ErrorReport,
+  encodeMessage,
   MAX_PROBE_BYTES,
   probeTopicUe,
   ueTopic,

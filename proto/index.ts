@@ -126,8 +126,8 @@ export {
   isUeChannel,
   isValidId,
   MAX_PROBE_BYTES,
-  PROBE_CHANNEL,
   type ParsedTopic,
+  PROBE_CHANNEL,
   parseTopic,
   probeTopicUe,
   schedulerStatusTopic,
@@ -136,8 +136,8 @@ export {
   UE_CHANNELS,
   type UeChannel,
   ueChannelFilter,
-  ueSubtreeFilter,
   ueProbeTopic,
+  ueSubtreeFilter,
   ueTopic,
 } from './topics.js';
 export { deriveUeKey, fleetKeyProblem, MIN_FLEET_KEY_LENGTH } from './ue-key.js';

@@ -1,6 +1,8 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseTraceArg, TraceError } from '../../agents/index.js';
 import { DEVICE_CLASSES, LINK_CLASSES } from '../../dnn/index.js';
+import { type LabUe, runLab } from '../lab/lab-run.js';
+import { LabUnavailableError, MAX_LAB_UES } from '../lab/netns.js';
 import {
   EXIT_USAGE,
   parseInteger,
@@ -9,8 +11,6 @@ import {
   parsePositive,
   untilSignal,
 } from '../options.js';
-import { type LabUe, runLab } from '../lab/lab-run.js';
-import { LabUnavailableError, MAX_LAB_UES } from '../lab/netns.js';
 
 interface LabFlags {
   readonly ues: number;

@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { modelCuts } from '../../dnn/index.js';
+
 export type { LabObservations } from './lab-report.js';
 
 import {
@@ -172,7 +173,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
   const silent: string[] = [];
   try {
     const tc = await buildNetwork(topology, options.ues);
-    options.ues.forEach((ue) => shaped.set(ue.id, ue.uplinkMbps));
+    for (const ue of options.ues) shaped.set(ue.id, ue.uplinkMbps);
     log(
       `lab: ${options.ues.length} UE namespaces and ${topology.edgeNs}; tc: tbf yes, netem ` +
         `${tc.netem ? "yes (not used: the RTT is the real path's)" : "MISSING (no added delay: the RTT is the veth's own, well under 1 ms)"}`,
