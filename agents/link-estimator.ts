@@ -7,19 +7,16 @@
  *   time from the first byte written to the last PUBACK, less the round-trip estimate of the
  *   moment the estimate is read (so later, better RTT samples correct earlier uploads; at most
  *   half the upload's time is taken off, should an RTT sample be inflated by a busy host). The
- *   estimate is the median of the latest samples (a step, two agreeing samples far from it,
- *   restarts the window from them). BBR keeps the max of its delivery-rate samples
- *   because its samples can only read low; ours also read high (a token bucket lets its burst
- *   through at line rate, a short upload finishes inside the TCP window), so a median, which
- *   rejects one outlier either way and follows a step change once most of its window has seen
- *   it, is the robust choice. Uploads too short to time (fewer than `minUploadBytes` or less than
+ *   estimate is the second largest of the latest samples (see `secondLargest`; a step, two
+ *   agreeing samples far from the window's median, restarts the window from them).
+ *   Uploads too short to time (fewer than `minUploadBytes` or less than
  *   `minTransferMs` on the wire) are not samples.
  * - RTT: the minimum of small QoS 1 round trips over `rttWindowMs`, as BBR's min-RTT filter:
  *   queueing can only add delay, so the minimum is the path's own; the window lets a longer
  *   path replace a shorter one.
  * - Downlink: from results that the edge finished close together but that arrived spread out:
  *   the spread is the downlink's doing, so the later result's bytes over its arrival gap is a
- *   sample (median of the latest, as the uplink). Results that left the edge spaced out say
+ *   sample (median of the latest: here a delay reads high as often as low). Results that left the edge spaced out say
  *   nothing about the link; without such pairs the downlink is absent (unlimited, to the
  *   scheduler).
  *
@@ -64,7 +61,7 @@ export interface LinkEstimateView {
 }
 
 export interface LinkEstimatorOptions {
-  /** Latest uplink (and downlink) samples the median is taken over. @defaultValue 5 */
+  /** Latest uplink (and downlink) samples the estimate is taken over. @defaultValue 5 */
   readonly window?: number;
   /** Samples older than this leave the window (the newest one always stays). @defaultValue 30000 */
   readonly maxSampleAgeMs?: number;
@@ -108,6 +105,18 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1
     ? (sorted[mid] ?? 0)
     : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/**
+ * The uplink statistic: the second largest of three or more samples (the median of fewer). An
+ * upper quantile, as BBR's max filter, because most of what disturbs an upload reads low (the
+ * host on either end busy, a receiver slow to read); one sample reading high (a burst) is still
+ * rejected, which a max would not do.
+ */
+export function secondLargest(values: readonly number[]): number {
+  if (values.length < 3) return median(values);
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length - 2] ?? Number.NaN;
 }
 
 /** Two samples agreeing within this (relative) make a step... */
@@ -208,9 +217,10 @@ export class LinkEstimator {
     const uplink = this.#rate(
       this.#uplink.map((r) => ({ at: r.at, mbps: mbpsOf(r.bytes, wireMs(r.elapsedMs, rtt)) })),
       now,
+      secondLargest,
     );
     if (uplink !== undefined) view.uplinkMbps = uplink;
-    const downlink = this.#rate(this.#downlink, now);
+    const downlink = this.#rate(this.#downlink, now, median);
     if (downlink !== undefined) view.downlinkMbps = downlink;
     const inWindow = this.#rtt.filter((s) => now - s.at <= this.#rttWindowMs);
     // An RTT older than the window is still the best there is: keep the latest.
@@ -242,10 +252,18 @@ export class LinkEstimator {
     return fresh.length > 0 ? fresh : recent.slice(-1);
   }
 
-  #rate(samples: readonly RateSample[], now: number): Estimated | undefined {
+  #rate(
+    samples: readonly RateSample[],
+    now: number,
+    statistic: (values: readonly number[]) => number,
+  ): Estimated | undefined {
     const kept = this.#keep([...samples], now);
     const newest = kept.at(-1);
     if (newest === undefined) return undefined;
-    return { value: median(kept.map((s) => s.mbps)), samples: kept.length, ageMs: now - newest.at };
+    return {
+      value: statistic(kept.map((s) => s.mbps)),
+      samples: kept.length,
+      ageMs: now - newest.at,
+    };
   }
 }
