@@ -79,7 +79,8 @@ function convergence(o: LabObservations, ue: string, shaped: number, untilAt: nu
   return {
     estimate: last?.uplinkMbps ?? null,
     errorPct: last === undefined ? null : (100 * Math.abs(last.uplinkMbps - shaped)) / shaped,
-    convergeS: since === undefined ? null : (since - o.startedAt) / 1000,
+    // An agent probes as soon as it is online, before the clock starts with the last one: 0.
+    convergeS: since === undefined ? null : Math.max(0, since - o.startedAt) / 1000,
   };
 }
 
