@@ -12,6 +12,8 @@ import { modelCuts } from '../../dnn/index.js';
 
 export type { LabObservations } from './lab-report.js';
 
+import { onPath } from '../up/net.js';
+import { REDIS_INSTALL_HINT } from '../up/private-redis.js';
 import {
   type LabChange,
   type LabDecision,
@@ -25,6 +27,7 @@ import {
   buildNetwork,
   checkPrivileges,
   type LabTopology,
+  LabUnavailableError,
   labTopology,
   removeStale,
   shape,
@@ -157,6 +160,8 @@ const COUNTERS = /requests ok (\d+) failed (\d+)/;
 /** Builds the lab, runs it for `durationS`, tears it down; resolves with the report. */
 export async function runLab(options: LabOptions): Promise<LabResult> {
   await checkPrivileges();
+  if (!onPath('redis-server'))
+    throw new LabUnavailableError(`the edge namespace needs redis-server: ${REDIS_INSTALL_HINT}`);
   const removed = await removeStale();
   if (removed.length > 0)
     options.log(`lab: removed what a lab no longer running left: ${removed.join(', ')}`);
