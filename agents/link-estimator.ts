@@ -6,7 +6,7 @@
  * - Uplink: one sample per upload (a task's `infer` publishes, or a probe): its bytes over the
  *   time from the first byte written to the last PUBACK, less the round-trip estimate of the
  *   moment the estimate is read (so later, better RTT samples correct earlier uploads; at most
- *   half the upload's time is taken off, should an RTT sample be inflated by a busy host). The
+ *   a quarter of the upload's time is taken off, should an RTT sample be inflated by a busy host). The
  *   estimate is the second largest of the latest samples (see `secondLargest`; a step, two
  *   agreeing samples far from the window's median, restarts the window from them).
  *   Uploads too short to time (fewer than `minUploadBytes` or less than
@@ -86,11 +86,11 @@ interface UploadRecord {
 }
 
 /**
- * The upload's time on the wire: elapsed less the RTT, but never less than half the elapsed
- * time (an RTT sample inflated by a busy host must not make a rate out of nothing).
+ * The upload's time on the wire: elapsed less the RTT, but never less than three quarters of the
+ * elapsed time (an RTT sample inflated by a busy host must not make a rate out of nothing).
  */
 function wireMs(elapsedMs: number, rttMs: number): number {
-  return elapsedMs - Math.min(rttMs, elapsedMs / 2);
+  return elapsedMs - Math.min(rttMs, elapsedMs / 4);
 }
 
 /** Mbps of `bytes` in `ms` (1 Mbps = 10^6 bit/s). */

@@ -46,6 +46,8 @@ const FIRST_PROBE_BYTES = 64 * 1024;
 const RTT_FLOOR_MS = 2;
 /** A round trip of this payload times the path, not the link's rate. */
 const PING_BYTES = 64;
+/** Between uploads, round trips are timed this often (the min-RTT window is 10 s). */
+const PING_INTERVAL_MS = 2000;
 /** Round trips timed before each bandwidth probe. */
 const PINGS = 3;
 /** How often staleness is checked. */
@@ -115,6 +117,7 @@ export class LinkMeter {
   #probeBackoffUntil = 0;
   #timer: NodeJS.Timeout | undefined;
   #probes = 0;
+  #pingedAt = Number.NEGATIVE_INFINITY;
   #recheck: NodeJS.Timeout | undefined;
 
   constructor(port: LinkMeterPort, options: LinkMeterOptions = {}) {
@@ -183,6 +186,19 @@ export class LinkMeter {
   #tick(): void {
     if (this.#probing || this.#port.uploading()) return;
     const now = this.#now();
+    // An agent that keeps uploading never probes: its round trips are timed between uploads.
+    if (
+      now - this.#pingedAt >= PING_INTERVAL_MS &&
+      now - this.#lastTrafficAt < this.#probeIntervalMs
+    ) {
+      this.#probing = true;
+      this.#ping()
+        .catch(() => {})
+        .finally(() => {
+          this.#probing = false;
+        });
+      return;
+    }
     if (now < this.#probeBackoffUntil) return;
     const stale = now - Math.max(this.#lastTrafficAt, this.estimator.lastUplinkAt ?? -Infinity);
     if (stale < this.#probeIntervalMs) return;
@@ -227,6 +243,7 @@ export class LinkMeter {
 
   /** Three small round trips: on a busy host one can be delayed; the filter keeps the least. */
   async #ping(): Promise<void> {
+    this.#pingedAt = this.#now();
     for (let k = 0; k < PINGS; k++) {
       const pingAt = this.#now();
       await this.#port.probe(PING_BYTES);
