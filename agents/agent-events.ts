@@ -1,4 +1,4 @@
-import type { Decision, ErrorReport, InferResult } from '../proto/index.js';
+import type { Decision, ErrorReport, InferResult, LinkEstimate } from '../proto/index.js';
 import type { ConnectionStatus } from './agent-session.js';
 import type { TaskResult } from './task-result.js';
 
@@ -14,4 +14,6 @@ export type AgentEvents = {
   /** Something went wrong inside the agent (invalid payload, failed publish, failed task). */
   warning: [error: Error];
   status: [status: ConnectionStatus];
+  /** A measured link estimate just published (`linkMode: 'measure'`). */
+  link: [link: LinkEstimate];
 };

@@ -33,10 +33,22 @@ interface AgentBaseOptions {
   readonly batch?: number;
   /** Multiplies the device times of the profile (and so the emulated head). @defaultValue 1 */
   readonly speedFactor?: number;
-  /** Current link rates; published retained on `ue/{ue}/link`, changed by `setLink`. */
-  readonly link: LinkRates;
+  /**
+   * Current link rates; published retained on `ue/{ue}/link`, changed by `setLink`. With
+   * `linkMode: 'measure'` only the starting point (optional: without it the first probe is).
+   */
+  readonly link?: LinkRates;
   /** @defaultValue `'emulated'` */
   readonly linkMode?: LinkMode;
+  /** `measure`: probe when no upload was timed for this long. @defaultValue 10000 */
+  readonly probeIntervalMs?: number;
+  /** `measure`: publish the link at most this often. @defaultValue 1000 */
+  readonly linkIntervalMs?: number;
+  /**
+   * `measure`: publish when the estimate moved by this much (relative); the scheduler's own
+   * hysteresis. @defaultValue 0.1
+   */
+  readonly linkHysteresis?: number;
   /** Runs the head. @defaultValue an EmulatedExecutor over the device profile */
   readonly executor?: Executor;
   /** Broker URL, e.g. `mqtt://127.0.0.1:1883`. */
@@ -86,8 +98,11 @@ export interface AgentConfig {
   readonly profile: Profile;
   /** Shape of the model's input (one sample). */
   readonly inputShape: readonly number[];
-  readonly link: LinkRates;
+  readonly link: LinkRates | undefined;
   readonly linkMode: LinkMode;
+  readonly probeIntervalMs: number;
+  readonly linkIntervalMs: number;
+  readonly linkHysteresis: number;
   readonly executor: Executor;
   readonly mqttUrl: string;
   readonly username: string | undefined;
@@ -107,6 +122,21 @@ function nonNegative(option: string, value: number, integer = false): number {
   if (!Number.isFinite(value) || value < 0 || (integer && !Number.isSafeInteger(value)))
     throw new AgentOptionsError(option, `must be ${integer ? 'an integer' : 'a number'} >= 0`);
   return value;
+}
+
+function positive(option: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new AgentOptionsError(option, 'must be > 0');
+  return value;
+}
+
+/** The starting link: required unless the agent measures it. */
+function linkOption(options: AgentOptions): LinkRates | undefined {
+  if (options.link !== undefined) return checkLinkRates(options.link);
+  if (options.linkMode === 'measure') return undefined;
+  throw new AgentOptionsError(
+    'link',
+    'give the link rates (only linkMode "measure" may omit them)',
+  );
 }
 
 function deviceCuts(options: AgentOptions): readonly DeviceCut[] {
@@ -175,8 +205,11 @@ export function resolveAgentOptions(options: AgentOptions): AgentConfig {
     batch,
     profile,
     inputShape: [...zoo[0]!.shape],
-    link: checkLinkRates(options.link),
+    link: linkOption(options),
     linkMode: options.linkMode ?? 'emulated',
+    probeIntervalMs: positive('probeIntervalMs', options.probeIntervalMs ?? 10_000),
+    linkIntervalMs: nonNegative('linkIntervalMs', options.linkIntervalMs ?? 1000),
+    linkHysteresis: nonNegative('linkHysteresis', options.linkHysteresis ?? 0.1),
     executor:
       options.executor ??
       new EmulatedExecutor({

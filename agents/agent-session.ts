@@ -14,6 +14,7 @@ import {
   PROTOCOL_VERSION,
   type Profile,
   type UeChannel,
+  ueProbeTopic,
   ueTopic,
   type ValidationError,
   withTimeout,
@@ -34,7 +35,8 @@ export type ConnectionStatus =
 /** What the session hands to the agent: decoded, validated messages and connection changes. */
 export interface SessionHandlers {
   decision(decision: Decision): void;
-  result(result: InferResult): void;
+  /** A result and its payload's size in bytes. */
+  result(result: InferResult, bytes: number): void;
   error(report: ErrorReport): void;
   /** A payload on one of the agent's topics that failed validation; it changes nothing. */
   invalid(error: ValidationError, topic: string): void;
@@ -46,7 +48,8 @@ export interface SessionHandlers {
 /** What the agent announces on every (re)connect. */
 export interface Announcement {
   readonly profile: Profile;
-  readonly link: LinkEstimate;
+  /** None yet: a measuring agent publishes its first estimate after its first probe. */
+  readonly link: LinkEstimate | undefined;
 }
 
 const CLOSE_TIMEOUT_MS = 2000;
@@ -131,8 +134,23 @@ export class AgentSession {
     return this.client.connected;
   }
 
-  publishInfer(request: InferRequest): void {
-    this.publish('infer', request, false);
+  /**
+   * Publishes a request; returns its payload's size. `acked` runs on its PUBACK (with an
+   * error if the client could not hand it over).
+   */
+  publishInfer(request: InferRequest, acked?: (error?: Error) => void): number {
+    return this.publish('infer', request, false, acked);
+  }
+
+  /** Publishes `bytes` of probe payload on the UE's probe topic; resolves on the PUBACK. */
+  publishProbe(bytes: number): Promise<void> {
+    const topic = ueProbeTopic(this.config.topicPrefix, this.config.id);
+    return new Promise((resolve, reject) => {
+      this.client.publish(topic, Buffer.alloc(bytes), { qos: MESSAGE_QOS }, (error) => {
+        if (error) reject(error);
+        else resolve();
+      });
+    });
   }
 
   publishLink(link: LinkEstimate): void {
@@ -179,14 +197,22 @@ export class AgentSession {
     const online = { state: 'online' as const, agentVersion: AGENT_VERSION, at: Date.now() };
     this.publish('status', { ...online, protocol: PROTOCOL_VERSION }, true);
     this.publish('profile', profile, true);
-    this.publish('link', link, true);
+    if (link !== undefined) this.publish('link', link, true);
   }
 
-  private publish(channel: UeChannel, message: Message, retain: boolean): void {
+  private publish(
+    channel: UeChannel,
+    message: Message,
+    retain: boolean,
+    acked?: (error?: Error) => void,
+  ): number {
     const topic = this.topic(channel);
-    this.client.publish(topic, encodeMessage(message), { qos: MESSAGE_QOS, retain }, (error) => {
+    const payload = encodeMessage(message);
+    this.client.publish(topic, payload, { qos: MESSAGE_QOS, retain }, (error) => {
       if (error) this.handlers.publishFailed(error, topic);
+      acked?.(error ?? undefined);
     });
+    return payload.length;
   }
 
   private receive(topic: string, payload: Buffer): void {
@@ -198,7 +224,7 @@ export class AgentSession {
       else this.handlers.invalid(decoded.error, topic);
     } else if (topic === this.topic('result')) {
       const decoded = decodeMessage('result', payload);
-      if (decoded.ok) this.handlers.result(decoded.value);
+      if (decoded.ok) this.handlers.result(decoded.value, payload.length);
       else this.handlers.invalid(decoded.error, topic);
     } else if (topic === this.topic('error')) {
       const decoded = decodeMessage('error', payload);

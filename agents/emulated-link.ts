@@ -13,9 +13,13 @@ export interface LinkRates {
 /**
  * `emulated`: the agent waits the modelled transfer times itself (docs/live-system.md, "Agent
  * timing model"), so a loopback broker behaves like the link. `real`: no waits, for agents whose
- * traffic crosses a real network; the rates are only reported to the scheduler.
+ * traffic crosses a real network; the given rates are reported to the scheduler as they are.
+ * `measure`: no waits, and the rates reported are measured from the agent's own traffic and
+ * probes (docs/links-and-lab.md); given rates are only the starting point.
  */
-export type LinkMode = 'emulated' | 'real';
+export type LinkMode = 'emulated' | 'real' | 'measure';
+
+export const LINK_MODES: readonly LinkMode[] = ['emulated', 'real', 'measure'];
 
 /** Milliseconds to send `bytes` at `mbps` (1 Mbps = 10^6 bit/s). */
 export function transferMs(bytes: number, mbps: number | undefined): number {
@@ -59,7 +63,7 @@ export function linkClassRates(id: string): LinkRates {
 /** The `ue/{ue}/link` payload for `rates`, measured now. */
 export function linkEstimateOf(rates: LinkRates, measuredAt: number = Date.now()): LinkEstimate {
   const { uplinkMbps, rttMs, downlinkMbps } = rates;
-  const link: LinkEstimate = { uplinkMbps, rttMs, measuredAt };
+  const link: LinkEstimate = { uplinkMbps, rttMs, measuredAt, source: 'configured' };
   if (downlinkMbps !== undefined) link.downlinkMbps = downlinkMbps;
   return link;
 }

@@ -116,7 +116,10 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetSummary> 
       const mbps = member.trace.mbpsAt(t);
       if (mbps === member.mbps) continue;
       member.mbps = mbps;
-      member.agent.setLink({ ...member.agent.linkEstimate, uplinkMbps: mbps });
+      const current = member.agent.linkEstimate;
+      // A measuring agent follows its real link, not the trace.
+      if (current === undefined || options.linkMode === 'measure') continue;
+      member.agent.setLink({ ...current, uplinkMbps: mbps });
     }
   }, options.traceTickMs ?? 100);
   const summaries = setInterval(

@@ -8,6 +8,7 @@ export type { AgentCounters, AgentStats, TaskRecord } from './agent-stats.js';
 export {
   checkLinkRates,
   downloadWaitMs,
+  LINK_MODES,
   type LinkMode,
   type LinkRates,
   linkClassRates,
@@ -24,6 +25,18 @@ export {
   summarizeFleet,
   type WindowSummary,
 } from './fleet-summary.js';
+export {
+  type Estimated,
+  type LinkEstimateView,
+  LinkEstimator,
+  type LinkEstimatorOptions,
+  mbpsOf,
+  median,
+  type ResultArrival,
+  type RoundTripSample,
+  type UploadSample,
+} from './link-estimator.js';
+export { estimateMoved, LinkMeter, linkMessageOf, probeBytesFor } from './link-meter.js';
 export {
   errorPcts,
   formatPredictionErrors,

@@ -12,6 +12,7 @@ import {
   type LinkEstimate,
   type Profile,
   type Tensor,
+  ueProbeTopic,
 } from '../proto/index.js';
 import type { AgentEvents } from './agent-events.js';
 import { type AgentConfig, type AgentOptions, resolveAgentOptions } from './agent-options.js';
@@ -27,6 +28,8 @@ import {
 } from './emulated-link.js';
 import { AgentStoppedError, NoDecisionError } from './errors.js';
 import { runHeads } from './head.js';
+import type { ResultArrival } from './link-estimator.js';
+import { LinkMeter } from './link-meter.js';
 import { type RequestOutcome, RequestTracker, requestIdOf } from './request-tracker.js';
 import { sampleInputs } from './sample-input.js';
 import {
@@ -37,6 +40,12 @@ import {
   type TaskResult,
 } from './task-result.js';
 import { TypedEvents } from './typed-events.js';
+
+/** A task's upload being timed: each publish's size, then each PUBACK. */
+interface UploadTiming {
+  sent(bytes: number): void;
+  acked(error?: Error): void;
+}
 
 /** Options of `UeAgent.stop`. */
 export interface StopOptions {
@@ -54,7 +63,13 @@ export class UeAgent extends TypedEvents<AgentEvents> {
   readonly profile: Profile;
   private session: AgentSession | undefined;
   private readonly gate: DecisionGate;
-  private link: LinkEstimate;
+  private link: LinkEstimate | undefined;
+  /** With `linkMode: 'measure'`: what measures the link. */
+  private readonly meter: LinkMeter | undefined;
+  /** Uploads on the wire now (`measure`: no probe meanwhile). */
+  private uploads = 0;
+  /** `measure`: results received of tasks still running, by request id. */
+  private readonly arrivals = new Map<string, ResultArrival>();
   private readonly tracker: RequestTracker;
   private readonly recorder: StatsRecorder;
   private readonly lifetime = new AbortController();
@@ -69,7 +84,28 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     super();
     this.id = config.id;
     this.profile = config.profile;
-    this.link = linkEstimateOf(config.link);
+    this.link = config.link === undefined ? undefined : linkEstimateOf(config.link);
+    this.meter =
+      config.linkMode === 'measure'
+        ? new LinkMeter(
+            {
+              probe: (bytes) => this.probe(bytes),
+              publish: (link) => {
+                this.link = link;
+                this.session?.publishLink(link);
+                this.emit('link', link);
+              },
+              uploading: () => this.uploads > 0,
+              warn: (error) => this.emit('warning', error),
+            },
+            {
+              initial: config.link,
+              probeIntervalMs: config.probeIntervalMs,
+              linkIntervalMs: config.linkIntervalMs,
+              hysteresis: config.linkHysteresis,
+            },
+          )
+        : undefined;
     this.gate = new DecisionGate(config.profile.cuts.length);
     this.recorder = new StatsRecorder(config.historyLimit);
     this.tracker = new RequestTracker({
@@ -86,7 +122,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       this.config,
       {
         decision: (decision) => this.onDecision(decision),
-        result: (result) => this.onResult(result),
+        result: (result, bytes) => this.onResult(result, bytes),
         error: (report) => this.onError(report),
         invalid: (error) => this.emit('warning', error),
         publishFailed: (error) => this.emit('warning', error),
@@ -94,6 +130,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       },
       () => ({ profile: this.profile, link: this.link }),
     );
+    this.meter?.start();
   }
 
   /** The MQTT client (for diagnostics and tests). */
@@ -111,15 +148,26 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     return this.gate.current;
   }
 
-  /** The link estimate last published. */
-  get linkEstimate(): LinkEstimate {
+  /** The link estimate last published (none yet: measuring, before the first probe). */
+  get linkEstimate(): LinkEstimate | undefined {
     return this.link;
   }
 
-  /** Sets the link rates (emulated waits use them from the next upload) and publishes them. */
+  /** Probes sent so far (`linkMode: 'measure'`). */
+  get probes(): number {
+    return this.meter?.probes ?? 0;
+  }
+
+  /**
+   * Sets the link rates (emulated waits use them from the next upload) and publishes them.
+   * A measuring agent publishes what it measures instead: this throws there.
+   */
   setLink(rates: LinkRates): void {
-    this.link = linkEstimateOf(checkLinkRates(rates));
-    this.session?.publishLink(this.link);
+    if (this.meter !== undefined)
+      throw new Error('the link of an agent with linkMode "measure" is measured, not set');
+    const link = linkEstimateOf(checkLinkRates(rates));
+    this.link = link;
+    this.session?.publishLink(link);
   }
 
   /** Counters, epochs received and the latest task records (a copy). */
@@ -170,6 +218,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       grace.abort();
     }
     this.lifetime.abort();
+    this.meter?.stop();
     this.tracker.cancelAll('agent stopped');
     await Promise.all(this.running);
     await this.loop;
@@ -204,18 +253,64 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     if (plan.cut === profile.cuts.length - 1)
       return this.finish(task, plan, started, { outputs: heads, failures: [], retries: 0 });
 
-    const emulated = this.config.linkMode === 'emulated';
-    const link = this.link;
-    if (emulated) await this.wait(uploadWaitMs(link, batch * profile.cuts[plan.cut]!.bytes));
+    const link = this.config.linkMode === 'emulated' ? this.link : undefined;
+    if (link !== undefined)
+      await this.wait(uploadWaitMs(link, batch * (profile.cuts[plan.cut]?.bytes ?? 0)));
+    const upload = this.meter === undefined ? undefined : this.timeUpload(heads.length);
     const outcomes = await Promise.all(
-      heads.map((tensor, sample) => this.send(task, plan, sample, tensor)),
+      heads.map((tensor, sample) => this.send(task, plan, sample, tensor, upload)),
     );
+    const ids = heads.map((_, sample) => requestIdOf(this.runId, task, sample));
+    if (this.meter !== undefined) this.meter.recordResults(this.takeArrivals(ids));
     if (outcomes.some((outcome) => !outcome.ok && outcome.reason === 'cancelled'))
       throw new AgentStoppedError(this.id);
-    if (emulated && outcomes.some((outcome) => outcome.ok))
+    if (link !== undefined && outcomes.some((outcome) => outcome.ok))
       await this.wait(downloadWaitMs(link, profile.resultBytes));
     const samples = sampleOutcomes(outcomes, (sample) => requestIdOf(this.runId, task, sample));
     return this.finish(task, plan, started, samples);
+  }
+
+  /**
+   * Times one task's upload of `requests` publishes for the link meter: from the first byte
+   * handed to the socket to the last PUBACK. A publish that fails spoils the sample.
+   */
+  private timeUpload(requests: number): UploadTiming {
+    const meter = this.meter;
+    const startedAt = meter?.now() ?? 0;
+    let bytes = 0;
+    let pending = requests;
+    let spoiled = false;
+    this.uploads += 1;
+    return {
+      sent: (size) => {
+        bytes += size;
+      },
+      acked: (error) => {
+        if (error !== undefined) spoiled = true;
+        pending -= 1;
+        if (pending !== 0) return;
+        this.uploads -= 1;
+        if (!spoiled && meter !== undefined)
+          meter.recordUpload({ bytes, startedAt, ackedAt: meter.now() });
+      },
+    };
+  }
+
+  private takeArrivals(ids: readonly string[]): ResultArrival[] {
+    const taken: ResultArrival[] = [];
+    for (const id of ids) {
+      const arrival = this.arrivals.get(id);
+      if (arrival !== undefined) taken.push(arrival);
+      this.arrivals.delete(id);
+    }
+    return taken;
+  }
+
+  private probe(bytes: number): Promise<void> {
+    const session = this.session;
+    if (session === undefined || !session.connected)
+      return Promise.reject(new Error('not connected'));
+    return session.publishProbe(bytes);
   }
 
   private finish(task: number, plan: TaskPlan, started: number, samples: SampleOutcomes) {
@@ -247,6 +342,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     plan: TaskPlan,
     sample: number,
     tensor: Tensor,
+    upload?: UploadTiming,
   ): Promise<RequestOutcome> {
     const request: InferRequest = {
       requestId: requestIdOf(this.runId, task, sample),
@@ -259,7 +355,9 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     };
     const outcome = this.tracker.track(request);
     this.recorder.count('requests');
-    this.session?.publishInfer(request);
+    const session = this.session;
+    if (session === undefined) upload?.acked(new Error('not connected'));
+    else upload?.sent(session.publishInfer(request, upload?.acked));
     return outcome.then((settled) => {
       if (settled.ok) this.recorder.count('ok');
       else this.recorder.count(settled.reason === 'cancelled' ? 'cancelled' : 'failed');
@@ -296,8 +394,14 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       });
   }
 
-  private onResult(result: InferResult): void {
+  private onResult(result: InferResult, bytes: number): void {
     const disposition = this.tracker.settleResult(result);
+    if (disposition === 'accepted' && this.meter !== undefined)
+      this.arrivals.set(result.requestId, {
+        bytes,
+        arrivedAt: Date.now(),
+        finishedAt: result.finishedAt,
+      });
     if (disposition === 'accepted') this.emit('result', result);
     else if (disposition === 'duplicate') this.recorder.count('duplicatesDropped');
     else if (disposition === 'late') this.recorder.count('lateDropped');
@@ -305,6 +409,8 @@ export class UeAgent extends TypedEvents<AgentEvents> {
   }
 
   private onError(report: ErrorReport): void {
+    if (this.meter !== undefined && report.topic === ueProbeTopic(this.config.topicPrefix, this.id))
+      this.meter.probeRefused();
     if (report.requestId !== undefined)
       this.tracker.settleError(report.requestId, report.message, isRetryableError(report.code));
     this.emit('error', report);

@@ -28,6 +28,7 @@ import { LoginGuard, type LoginStats } from './login-guard.js';
 import { type LoginLimits, resolveLoginLimits } from './login-limits.js';
 import { LoginThrottle } from './login-throttle.js';
 import { publishOfflineOnDisconnect } from './presence.js';
+import { probeSink } from './probe-sink.js';
 import { protocolProblem } from './protocol-check.js';
 import { type RetainedStoreOptions, redisRetainedStore } from './retained-store.js';
 
@@ -346,6 +347,10 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     options.retainedStore === undefined
       ? undefined
       : redisRetainedStore(options.retainedStore, topicPrefix, logger);
+  // Link probes are acknowledged and delivered to nobody (probe-sink.ts).
+  const probes = probeSink(topicPrefix, (topic, payload) =>
+    aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, () => {}),
+  );
   let aedes: Aedes;
   try {
     aedes = await createAedes(store?.persistence);
@@ -392,8 +397,13 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
         access.hooks.authorizePublish(client, packet, (error) => {
           // client is null only for a will stored by an earlier broker: not a request.
           if (error || client === null) callback(error ?? null);
-          else interceptors.run(client, packet.topic, packet.payload, () => callback(null));
+          else if (probes.isProbe(packet.topic)) {
+            probes.accept(packet.topic, packet.payload);
+            callback(null);
+          } else interceptors.run(client, packet.topic, packet.payload, () => callback(null));
         }),
+      authorizeForward: (client, packet) =>
+        probes.isProbe(packet.topic) ? null : access.hooks.authorizeForward(client, packet),
 
       // Client ids get the username as a prefix (see access-control.ts); MQTT 3.1's 23-character
       // limit would then refuse ordinary ids.

@@ -6,6 +6,7 @@ import { registerEdgeWorkerCommand } from './commands/edge-worker.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerFleetCommands } from './commands/fleet.js';
 import { registerIngressCommand } from './commands/ingress.js';
+import { registerLabCommand } from './commands/lab.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerProfileCommand } from './commands/profile.js';
 import { registerSchedulerCommand } from './commands/scheduler.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerIngressCommand(program);
   registerAgentCommand(program);
   registerUpCommand(program);
+  registerLabCommand(program);
   registerModelCommands(program);
   registerProfileCommand(program);
   registerExperimentCommand(program);

@@ -108,5 +108,6 @@ export async function runTailJob(
     worker: context.workerId,
     tensor,
     timings: { queueMs: Math.max(0, startedAt - job.enqueuedAt), computeMs },
+    finishedAt: Date.now(),
   };
 }

@@ -10,6 +10,7 @@ export const ErrorCodes = {
   UNAVAILABLE: 'the queue (Redis) is unavailable',
   EXPIRED: 'the request waited in the queue longer than its life',
   EPOCH_AHEAD: "the request's epoch is ahead of the scheduler's latest decision for this UE",
+  PROBE_RATE_LIMITED: 'link probes over the rate limit',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

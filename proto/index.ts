@@ -111,7 +111,13 @@ export {
   ueSpecSchema,
   unitsSchema,
 } from './schemas/instance.js';
-export { type LinkEstimate, linkEstimateSchema } from './schemas/link.js';
+export {
+  type LinkEstimate,
+  type LinkSource,
+  linkEstimateSchema,
+  linkSamplesSchema,
+  linkSourceSchema,
+} from './schemas/link.js';
 export {
   type Profile,
   type ProfileCut,
@@ -139,14 +145,18 @@ export {
   formatTopic,
   isUeChannel,
   isValidId,
+  MAX_PROBE_BYTES,
   type ParsedTopic,
+  PROBE_CHANNEL,
   parseTopic,
+  probeTopicUe,
   schedulerStatusTopic,
   type TopicParseResult,
   tryParseTopic,
   UE_CHANNELS,
   type UeChannel,
   ueChannelFilter,
+  ueProbeTopic,
   ueSubtreeFilter,
   ueTopic,
 } from './topics.js';

@@ -75,6 +75,33 @@ export function ueTopic(prefix: string, ueId: string, channel: UeChannel): strin
   return topic;
 }
 
+/**
+ * The channel a UE times its uplink on (docs/links-and-lab.md, "Probing"): raw bytes, QoS 1,
+ * never retained, read by nobody; the broker acknowledges and discards them. Not one of
+ * UE_CHANNELS, whose payloads are messages.
+ */
+export const PROBE_CHANNEL = 'probe';
+
+/** Largest probe payload a broker accepts. */
+export const MAX_PROBE_BYTES = 1024 * 1024;
+
+/** `{prefix}/ue/{ueId}/probe`; throws TopicError on a bad prefix or id. */
+export function ueProbeTopic(prefix: string, ueId: string): string {
+  assertTopicPrefix(prefix);
+  const topic = `${prefix}/ue/${ueId}/${PROBE_CHANNEL}`;
+  checkId(topic, 'UE', ueId);
+  return topic;
+}
+
+/** The UE id if `topic` is a probe topic under `prefix`, else undefined. */
+export function probeTopicUe(prefix: string, topic: string): string | undefined {
+  const head = `${prefix}/ue/`;
+  const tail = `/${PROBE_CHANNEL}`;
+  if (!(topic.startsWith(head) && topic.endsWith(tail))) return undefined;
+  const ue = topic.slice(head.length, topic.length - tail.length);
+  return isValidId(ue) ? ue : undefined;
+}
+
 /** `{prefix}/edge/{workerId}/status`; throws TopicError on a bad prefix or id. */
 export function edgeStatusTopic(prefix: string, workerId: string): string {
   assertTopicPrefix(prefix);

@@ -94,7 +94,9 @@ describe('edgesplit agent', () => {
     const lines = counted.stdout
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line));
+      .map((line) => JSON.parse(line))
+      // With --json the agent also prints each decision and each link estimate it publishes.
+      .filter((line) => line.task !== undefined);
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatchObject({ ue: 'cam-2', task: 2, cut: 3, units: 1, ok: true });
     expect(edge.values('cam-2', 'link')[0]).toMatchObject({ uplinkMbps: 20, rttMs: 0 });
@@ -102,7 +104,10 @@ describe('edgesplit agent', () => {
 
   it('exits with 2 on bad flags, naming them', async () => {
     const cases: [string[], RegExp][] = [
-      [['--id', 'a', '--model', 'tiny-cnn'], /give --link CLASS or --uplink-mbps N/],
+      [
+        ['--id', 'a', '--model', 'tiny-cnn', '--link', 'emulated'],
+        /give --link CLASS or --uplink-mbps N/,
+      ],
       [['--id', 'a', '--model', 'lenet', '--link', '4g'], /model: unknown model "lenet"/],
       [['--id', 'a', '--model', 'tiny-cnn', '--link', '6g'], /--link/],
       [['--id', 'a', '--model', 'tiny-cnn', '--link', '4g', '--batch', '0'], /batch/],

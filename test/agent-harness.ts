@@ -20,6 +20,7 @@ import {
   type MessageMap,
   type Profile,
   parseTopic,
+  probeTopicUe,
   ueTopic,
 } from '../proto/index.js';
 import { WAIT_MS } from './wait-until.js';
@@ -138,6 +139,8 @@ export class FakeEdge {
   }
 
   private receive(topic: string, payload: Buffer, retain: boolean): void {
+    // A plain broker delivers a measuring agent's link probes to `ue/+/+`: raw bytes, ignored.
+    if (probeTopicUe(this.prefix, topic) !== undefined) return;
     const parsed = parseTopic(this.prefix, topic);
     if (parsed.kind !== 'ue' || payload.length === 0) return;
     const decoded = decodeMessage(parsed.channel, payload);

@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   AgentOptionsError,
   AgentStoppedError,
   type BeforeDecision,
+  LINK_MODES,
+  type LinkMode,
   type LinkRates,
   linkClassRates,
   startAgent,
@@ -45,7 +47,10 @@ interface AgentFlags {
   readonly id: string;
   readonly model: string;
   readonly device: string;
-  readonly link?: string;
+  readonly link: readonly string[];
+  readonly probeInterval: number;
+  readonly linkInterval: number;
+  readonly linkHysteresis: number;
   readonly uplinkMbps?: number;
   readonly rttMs?: number;
   readonly downlinkMbps?: number;
@@ -62,12 +67,33 @@ interface AgentFlags {
   readonly profile?: string;
 }
 
-/** The link from `--link` and the explicit rates, which override the class's. */
-function linkOf(flags: AgentFlags): LinkRates {
-  const base = flags.link === undefined ? undefined : linkClassRates(flags.link);
+const isLinkMode = (value: string): value is LinkMode =>
+  (LINK_MODES as readonly string[]).includes(value);
+
+/** The link mode from `--link` (a mode among its values) and `--real-link`; `measure` by default. */
+function linkModeOf(flags: AgentFlags): LinkMode {
+  const modes = flags.link.filter(isLinkMode);
+  if (modes.length > 1)
+    throw new AgentOptionsError('link', `give one mode, not ${modes.join(' and ')}`);
+  if (flags.realLink && modes.length > 0 && modes[0] !== 'real')
+    throw new AgentOptionsError('link', `--real-link contradicts --link ${modes[0]}`);
+  return flags.realLink ? 'real' : (modes[0] ?? 'measure');
+}
+
+/**
+ * The link from `--link CLASS` and the explicit rates, which override the class's; none when
+ * measuring without a starting point.
+ */
+function linkOf(flags: AgentFlags, mode: LinkMode): LinkRates | undefined {
+  const classes = flags.link.filter((value) => !isLinkMode(value));
+  if (classes.length > 1)
+    throw new AgentOptionsError('link', `give one link class, not ${classes.join(' and ')}`);
+  const base = classes[0] === undefined ? undefined : linkClassRates(classes[0]);
   const uplinkMbps = flags.uplinkMbps ?? base?.uplinkMbps;
-  if (uplinkMbps === undefined)
+  if (uplinkMbps === undefined) {
+    if (mode === 'measure') return undefined;
     throw new AgentOptionsError('link', 'give --link CLASS or --uplink-mbps N');
+  }
   const downlinkMbps = flags.downlinkMbps ?? base?.downlinkMbps;
   return {
     uplinkMbps,
@@ -82,6 +108,8 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   try {
     const measured =
       flags.profile === undefined ? undefined : await loadProfile(flags.profile, flags.model);
+    const linkMode = linkModeOf(flags);
+    const link = linkOf(flags, linkMode);
     // One device: one inference at a time, off the thread that speaks MQTT.
     if (flags.executor === 'onnx')
       executor = new ThreadedOnnxExecutor({
@@ -94,8 +122,11 @@ async function runAgent(flags: AgentFlags): Promise<void> {
       model: flags.model,
       ...(measured === undefined ? { device: flags.device } : { profile: deviceCutsOf(measured) }),
       batch: flags.batch,
-      link: linkOf(flags),
-      linkMode: flags.realLink ? 'real' : 'emulated',
+      ...(link === undefined ? {} : { link }),
+      linkMode,
+      probeIntervalMs: flags.probeInterval * 1000,
+      linkIntervalMs: flags.linkInterval * 1000,
+      linkHysteresis: flags.linkHysteresis,
       speedFactor: flags.speed,
       ...(executor === undefined ? {} : { executor }),
       thinkTimeMs: flags.thinkMs,
@@ -121,11 +152,23 @@ async function runAgent(flags: AgentFlags): Promise<void> {
       process.stdout.write(`${JSON.stringify({ ue: agent.id, ...rest })}\n`);
     } else process.stdout.write(`${formatTask(agent.id, task)}\n`);
   });
-  agent.on('decision', (d) =>
+  agent.on('decision', (d) => {
+    if (flags.json)
+      process.stdout.write(`${JSON.stringify({ ue: agent.id, decision: d, at: Date.now() })}\n`);
     log(
       `decision epoch ${d.epoch}: cut ${d.cut} (${d.cutName}) units ${d.units} predicted ${ms(d.predictedMs)} ms`,
-    ),
-  );
+    );
+  });
+  agent.on('link', (link) => {
+    if (flags.json)
+      process.stdout.write(`${JSON.stringify({ ue: agent.id, link, at: Date.now() })}\n`);
+    else
+      log(
+        `link measured: uplink ${link.uplinkMbps} Mbps, rtt ${link.rttMs} ms` +
+          `${link.downlinkMbps === undefined ? '' : `, downlink ${link.downlinkMbps} Mbps`}` +
+          ` (samples ${JSON.stringify(link.samples)})`,
+      );
+  });
   agent.on('error', (report) => log(`error ${report.code}: ${report.message}`));
   agent.on('warning', (error) => log(`warning: ${error.message}`));
   agent.on('status', (status) => {
@@ -142,6 +185,16 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   log(
     `edgesplit agent ${agent.id}: ${stats.tasks} tasks, requests ok ${stats.ok} failed ${stats.failed} retried ${stats.retried}`,
   );
+}
+
+/** One `--link` value: a mode or a link class. */
+function collectLinkValue(value: string, previous: readonly string[]): string[] {
+  const classes = LINK_CLASSES.map((l) => l.id);
+  if (!isLinkMode(value) && !classes.includes(value))
+    throw new InvalidArgumentError(
+      `"${value.slice(0, 32)}" is neither a mode (${LINK_MODES.join(', ')}) nor a link class (${classes.join(', ')})`,
+    );
+  return [...previous, value];
 }
 
 /** `--tasks N`: N tasks, `--think-ms` apart, then exit. */
@@ -180,10 +233,32 @@ export function registerAgentCommand(program: Command): void {
       'measured profile (edgesplit profile) instead of the device class; with --executor onnx ' +
         "each head then takes the profile's (slowed-down) device time",
     )
-    .addOption(
-      new Option('--link <class>', 'link class (rates overridable below)').choices(
-        LINK_CLASSES.map((l) => l.id),
-      ),
+    .option(
+      '--link <mode-or-class>',
+      `how the link is known, and/or a link class to start from (rates overridable below); ` +
+        `modes: measure (default: timed from this agent's own traffic and probes), emulated ` +
+        `(transfer times slept from the rates), real (rates reported as given); classes: ` +
+        `${LINK_CLASSES.map((l) => l.id).join(', ')}; may be given twice (--link measure --link 4g)`,
+      collectLinkValue,
+      [],
+    )
+    .option(
+      '--probe-interval <s>',
+      'measure: probe the uplink when nothing was timed for this long',
+      parsePositive,
+      10,
+    )
+    .option(
+      '--link-interval <s>',
+      'measure: publish the link at most this often',
+      parseNonNegative,
+      1,
+    )
+    .option(
+      '--link-hysteresis <fraction>',
+      "measure: publish when the estimate moved this much (the scheduler's --hysteresis)",
+      parseNonNegative,
+      0.1,
     )
     .option('--uplink-mbps <n>', 'uplink bandwidth, Mbps', parsePositive)
     .option('--rtt-ms <ms>', 'round-trip time to the edge', parseNonNegative)

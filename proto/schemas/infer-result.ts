@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, nonNegativeInt, nonNegativeMs } from './common.js';
+import { idSchema, nonNegativeInt, nonNegativeMs, timestampMs } from './common.js';
 import { tensorSchema } from './tensor.js';
 
 /** Where an edge worker's time for one request went. */
@@ -25,8 +25,16 @@ export const inferResultSchema = z.object(
     worker: idSchema,
     tensor: tensorSchema,
     timings: inferTimingsSchema,
+    /**
+     * When the edge finished the tail (its clock, ms since the epoch). Optional (older workers
+     * omit it): a UE measuring its link times the downlink by results that left together.
+     */
+    finishedAt: timestampMs.optional(),
   },
-  { error: 'must be an object { requestId, epoch, cut, sample, worker, tensor, timings }' },
+  {
+    error:
+      'must be an object { requestId, epoch, cut, sample, worker, tensor, timings, finishedAt? }',
+  },
 );
 
 export type InferResult = z.output<typeof inferResultSchema>;

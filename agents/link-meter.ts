@@ -1,0 +1,277 @@
+/**
+ * `--link measure`: keeps a LinkEstimator fed from the agent's own uploads, results and small
+ * round trips, probes when the estimate is stale, and publishes `ue/{ue}/link` when the estimate
+ * moved past the hysteresis (docs/links-and-lab.md).
+ */
+import { performance } from 'node:perf_hooks';
+import { type LinkEstimate, MAX_PROBE_BYTES } from '../proto/index.js';
+import type { LinkRates } from './emulated-link.js';
+import {
+  type LinkEstimateView,
+  LinkEstimator,
+  type ResultArrival,
+  type UploadSample,
+} from './link-estimator.js';
+
+/** How the meter reaches the network (the agent's session). */
+export interface LinkMeterPort {
+  /** Publishes `bytes` of probe payload at QoS 1; resolves on its PUBACK. */
+  probe(bytes: number): Promise<void>;
+  /** Publishes the estimate, retained. */
+  publish(link: LinkEstimate): void;
+  /** Whether an upload of the agent's own is on the wire (a probe then would time both). */
+  uploading(): boolean;
+  warn(error: Error): void;
+}
+
+export interface LinkMeterOptions {
+  /** Rates to start from (a link class); without them the first probe gives the first estimate. */
+  readonly initial?: LinkRates | undefined;
+  /** Probe when no uplink sample came for this long. @defaultValue 10000 */
+  readonly probeIntervalMs?: number;
+  /** Publish at most this often. @defaultValue 1000 */
+  readonly linkIntervalMs?: number;
+  /** Publish when uplink, downlink or RTT moved by this much (relative). @defaultValue 0.1 */
+  readonly hysteresis?: number;
+  /** The clock samples are taken with, ms. @defaultValue performance.now */
+  readonly now?: () => number;
+}
+
+/** Probe duration aimed at, at the current estimate. */
+const PROBE_TARGET_MS = 150;
+/** Smallest probe, and the first one when nothing is known. */
+const MIN_PROBE_BYTES = 16 * 1024;
+const FIRST_PROBE_BYTES = 64 * 1024;
+/** An RTT change smaller than this never counts as a move (sub-ms jitter of a LAN). */
+const RTT_FLOOR_MS = 2;
+/** A round trip of this payload times the path, not the link's rate. */
+const PING_BYTES = 64;
+/** Between uploads, round trips are timed this often (the min-RTT window is 10 s). */
+const PING_INTERVAL_MS = 2000;
+/** Round trips timed before each bandwidth probe. */
+const PINGS = 3;
+/** How often staleness is checked. */
+const TICK_MS = 250;
+
+/** The probe size that takes about PROBE_TARGET_MS at `mbps`. */
+export function probeBytesFor(mbps: number | undefined): number {
+  if (mbps === undefined) return FIRST_PROBE_BYTES;
+  const bytes = Math.round((mbps * 1000 * PROBE_TARGET_MS) / 8);
+  return Math.min(MAX_PROBE_BYTES, Math.max(MIN_PROBE_BYTES, bytes));
+}
+
+function moved(before: number | undefined, after: number | undefined, threshold: number) {
+  if (before === after) return false;
+  if (before === undefined || after === undefined || before === 0) return true;
+  return Math.abs(after - before) / before >= threshold;
+}
+
+/** Whether `after` should be published over `before` (the last one published). */
+export function estimateMoved(before: LinkEstimate, after: LinkEstimate, hysteresis: number) {
+  if (moved(before.uplinkMbps, after.uplinkMbps, hysteresis)) return true;
+  if (moved(before.downlinkMbps, after.downlinkMbps, hysteresis)) return true;
+  return (
+    Math.abs(after.rttMs - before.rttMs) >= RTT_FLOOR_MS &&
+    moved(before.rttMs, after.rttMs, hysteresis)
+  );
+}
+
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+/** The link message for an estimate; undefined until the uplink has been measured. */
+export function linkMessageOf(
+  view: LinkEstimateView,
+  measuredAt: number,
+  fallback?: LinkRates,
+): LinkEstimate | undefined {
+  const uplink = view.uplinkMbps?.value ?? fallback?.uplinkMbps;
+  if (uplink === undefined) return undefined;
+  const link: LinkEstimate = {
+    uplinkMbps: round(uplink, 3),
+    rttMs: round(view.rttMs?.value ?? fallback?.rttMs ?? 0, 2),
+    measuredAt,
+    source: view.uplinkMbps === undefined ? 'configured' : 'measured',
+    samples: {
+      uplink: view.uplinkMbps?.samples ?? 0,
+      rtt: view.rttMs?.samples ?? 0,
+      downlink: view.downlinkMbps?.samples ?? 0,
+    },
+  };
+  const downlink = view.downlinkMbps?.value ?? fallback?.downlinkMbps;
+  if (downlink !== undefined) link.downlinkMbps = round(downlink, 3);
+  return link;
+}
+
+export class LinkMeter {
+  readonly estimator = new LinkEstimator();
+  readonly #port: LinkMeterPort;
+  readonly #initial: LinkRates | undefined;
+  readonly #probeIntervalMs: number;
+  readonly #linkIntervalMs: number;
+  readonly #hysteresis: number;
+  readonly #now: () => number;
+  #published: LinkEstimate | undefined;
+  #publishedAt = Number.NEGATIVE_INFINITY;
+  #lastTrafficAt = Number.NEGATIVE_INFINITY;
+  #probing = false;
+  #probeBackoffUntil = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #probes = 0;
+  #pingedAt = Number.NEGATIVE_INFINITY;
+  #recheck: NodeJS.Timeout | undefined;
+
+  constructor(port: LinkMeterPort, options: LinkMeterOptions = {}) {
+    this.#port = port;
+    this.#initial = options.initial;
+    this.#probeIntervalMs = options.probeIntervalMs ?? 10_000;
+    this.#linkIntervalMs = options.linkIntervalMs ?? 1000;
+    this.#hysteresis = options.hysteresis ?? 0.1;
+    this.#now = options.now ?? (() => performance.now());
+    if (this.#initial !== undefined) {
+      this.#published = linkMessageOf({}, Date.now(), this.#initial);
+    }
+  }
+
+  /** What was last published (or the starting rates), if anything. */
+  get current(): LinkEstimate | undefined {
+    return this.#published;
+  }
+
+  /** Probes sent so far. */
+  get probes(): number {
+    return this.#probes;
+  }
+
+  now(): number {
+    return this.#now();
+  }
+
+  /** Starts checking for staleness; the first probe goes at once unless rates were given. */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+    this.#timer.unref();
+    this.#tick();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    clearTimeout(this.#recheck);
+    this.#timer = undefined;
+    this.#recheck = undefined;
+  }
+
+  /** A task's upload: bytes written from `startedAt` to the last PUBACK. */
+  recordUpload(sample: UploadSample): void {
+    this.#lastTrafficAt = sample.ackedAt;
+    this.estimator.addUpload(sample);
+    this.#maybePublish();
+  }
+
+  /** A small QoS 1 round trip (a publish of a few bytes and its PUBACK). */
+  recordRoundTrip(sentAt: number, ackedAt: number): void {
+    this.estimator.addRoundTrip({ sentAt, ackedAt });
+  }
+
+  /** The results of one task, as they arrived. */
+  recordResults(results: readonly ResultArrival[]): void {
+    if (this.estimator.addResults(results).length > 0) this.#maybePublish();
+  }
+
+  /** The broker refused a probe (rate limit): wait a whole interval before the next one. */
+  probeRefused(): void {
+    this.#probeBackoffUntil = this.#now() + this.#probeIntervalMs;
+  }
+
+  #tick(): void {
+    if (this.#probing || this.#port.uploading()) return;
+    const now = this.#now();
+    // An agent that keeps uploading never probes: its round trips are timed between uploads.
+    if (
+      now - this.#pingedAt >= PING_INTERVAL_MS &&
+      now - this.#lastTrafficAt < this.#probeIntervalMs
+    ) {
+      this.#probing = true;
+      this.#ping()
+        .catch(() => {})
+        .finally(() => {
+          this.#probing = false;
+        });
+      return;
+    }
+    if (now < this.#probeBackoffUntil) return;
+    const stale = now - Math.max(this.#lastTrafficAt, this.estimator.lastUplinkAt ?? -Infinity);
+    if (stale < this.#probeIntervalMs) return;
+    this.#probing = true;
+    this.#probe()
+      .catch((error: unknown) => {
+        this.#port.warn(new Error(`link probe: ${(error as Error).message}`));
+        this.#probeBackoffUntil = this.#now() + this.#probeIntervalMs;
+      })
+      .finally(() => {
+        this.#probing = false;
+      });
+  }
+
+  /**
+   * One probe: three small round trips (RTT), then a payload sized to take about 150 ms at the
+   * current estimate; while it finished too fast to time, a larger one (up to 1 MiB).
+   */
+  async #probe(): Promise<void> {
+    await this.#ping();
+    let bytes = probeBytesFor(
+      this.estimator.estimate(this.#now()).uplinkMbps?.value ?? this.#initial?.uplinkMbps,
+    );
+    for (;;) {
+      const startedAt = this.#now();
+      this.#probes += 1;
+      await this.#port.probe(bytes);
+      const ackedAt = this.#now();
+      this.#lastTrafficAt = ackedAt;
+      const taken = this.estimator.addUpload({ bytes, startedAt, ackedAt });
+      if (taken !== undefined || bytes >= MAX_PROBE_BYTES) {
+        // A link too fast for the largest probe: its rate as timed is the best there is.
+        if (taken === undefined) this.estimator.addUpload({ bytes, startedAt, ackedAt }, true);
+        break;
+      }
+      bytes = Math.min(MAX_PROBE_BYTES, bytes * 8);
+    }
+    // Round trips after the probe too: the first ones of a fresh connection are the slowest.
+    await this.#ping();
+    this.#maybePublish();
+  }
+
+  /** Three small round trips: on a busy host one can be delayed; the filter keeps the least. */
+  async #ping(): Promise<void> {
+    this.#pingedAt = this.#now();
+    for (let k = 0; k < PINGS; k++) {
+      const pingAt = this.#now();
+      await this.#port.probe(PING_BYTES);
+      this.recordRoundTrip(pingAt, this.#now());
+    }
+  }
+
+  #maybePublish(): void {
+    const now = this.#now();
+    const next = linkMessageOf(this.estimator.estimate(now), Date.now(), this.#initial);
+    if (next === undefined || next.source !== 'measured') return;
+    const last = this.#published;
+    if (last !== undefined && last.source === 'measured') {
+      if (now - this.#publishedAt < this.#linkIntervalMs) {
+        // Too soon: look again once the interval is over (one timer at a time).
+        this.#recheck ??= setTimeout(
+          () => {
+            this.#recheck = undefined;
+            this.#maybePublish();
+          },
+          this.#linkIntervalMs - (now - this.#publishedAt),
+        ).unref();
+        return;
+      }
+      if (!estimateMoved(last, next, this.#hysteresis)) return;
+    }
+    this.#published = next;
+    this.#publishedAt = now;
+    this.#port.publish(next);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * `npm run bench:network` (root): the lab on real namespaces and tbf-shaped links.
+ *
+ * 1. One UE per link class (3g, 4g, 5g, wifi uplinks), measuring: the estimate's error and its
+ *    time to converge (first published estimate within 15% of the shaped rate that stays so),
+ *    the prediction error of each offloading UE, then every uplink shaped down to 2 Mbps: the
+ *    time from that change to the new decision at each UE.
+ * 2. The same fleet and trace twice, links measured and links fixed at their catalog value
+ *    (`--fixed-links`): achieved max and mean end-to-end task latency of each.
+ *
+ * Usage: npm run bench:network [-- --duration 30 --change-at 15 --device rpi3-cpu --json]
+ */
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { median } from '../agents/index.js';
+import { type LabObservations, type LabUe, runLab } from '../cli/lab/lab-run.js';
+import { LINK_CLASSES } from '../dnn/index.js';
+import { tableText } from './table-text.js';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '30' },
+    'change-at': { type: 'string', default: '15' },
+    'low-mbps': { type: 'string', default: '2' },
+    device: { type: 'string', default: 'rpi3-cpu' },
+    model: { type: 'string', default: 'resnet18' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const durationS = Number(values.duration);
+const changeAtS = Number(values['change-at']);
+const lowMbps = Number(values['low-mbps']);
+const cli = [process.execPath, fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))];
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const CLASSES = ['3g', '4g', '5g', 'wifi'];
+const ues: LabUe[] = CLASSES.map((id) => {
+  const link = LINK_CLASSES.find((candidate) => candidate.id === id);
+  if (link === undefined) throw new Error(`no link class ${id}`);
+  return {
+    id: `ue-${id}`,
+    model: values.model,
+    device: values.device,
+    uplinkMbps: link.uplinkMbps,
+    downlinkMbps: 100,
+    reported: { uplinkMbps: link.uplinkMbps, rttMs: link.rttMs, downlinkMbps: link.downlinkMbps },
+  };
+});
+
+async function lab(fixedLinks: boolean) {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  return runLab({
+    ues,
+    durationS,
+    steps: [{ atS: changeAtS, mbps: lowMbps }],
+    fixedLinks,
+    thinkMs: 200,
+    batch: 1,
+    probeIntervalS: 10,
+    workers: 1,
+    units: 4,
+    signal: controller.signal,
+    log,
+    cli,
+  });
+}
+
+/** Seconds from the start to the first estimate within 15% that stays so until `untilAt`. */
+function convergence(o: LabObservations, ue: string, shaped: number, untilAt: number) {
+  const links = o.links.filter((l) => l.ue === ue && l.at < untilAt && l.source === 'measured');
+  let since: number | undefined;
+  for (const link of links) {
+    const ok = Math.abs(link.uplinkMbps - shaped) / shaped <= 0.15;
+    if (ok && since === undefined) since = link.at;
+    if (!ok) since = undefined;
+  }
+  const last = links.at(-1);
+  return {
+    estimate: last?.uplinkMbps ?? null,
+    errorPct: last === undefined ? null : (100 * Math.abs(last.uplinkMbps - shaped)) / shaped,
+    // An agent probes as soon as it is online, before the clock starts with the last one: 0.
+    convergeS: since === undefined ? null : Math.max(0, since - o.startedAt) / 1000,
+  };
+}
+
+/** Median |measured - predicted| / predicted of a UE's offloaded tasks before the change. */
+function predictionError(o: LabObservations, ue: string, localCut: number, untilAt: number) {
+  const tasks = o.tasks.filter(
+    (t) => t.ue === ue && t.ok && t.cut < localCut && t.at >= o.startedAt + 5000 && t.at < untilAt,
+  );
+  if (tasks.length === 0) return null;
+  return median(tasks.map((t) => Math.abs(t.measuredMs - t.predictedMs) / t.predictedMs));
+}
+
+function latencies(o: LabObservations) {
+  const all = o.tasks.filter((t) => t.ok).map((t) => t.measuredMs);
+  return {
+    tasks: all.length,
+    maxMs: all.length === 0 ? null : Math.max(...all),
+    meanMs: all.length === 0 ? null : all.reduce((a, b) => a + b, 0) / all.length,
+  };
+}
+
+const fmt = (value: number | null, digits = 1) => (value === null ? '-' : value.toFixed(digits));
+
+log(
+  `bench:network: ${ues.length} UEs (${CLASSES.join(', ')}), ${values.model} on ${values.device}, ${durationS} s, uplinks to ${lowMbps} Mbps at ${changeAtS} s`,
+);
+const measured = await lab(false);
+const o = measured.observations;
+const changeAt = o.changes[0]?.at ?? Number.POSITIVE_INFINITY;
+const { modelCuts } = await import('../dnn/index.js');
+const localCut = modelCuts(values.model).length - 1;
+const perClass = ues.map((ue) => {
+  const c = convergence(o, ue.id, ue.uplinkMbps, changeAt);
+  const adaptation = measured.report.adaptations.find((a) => a.ue === ue.id);
+  return {
+    ue: ue.id,
+    shapedMbps: ue.uplinkMbps,
+    estimatedMbps: c.estimate,
+    errorPct: c.errorPct,
+    convergeS: c.convergeS,
+    predictionError: predictionError(o, ue.id, localCut, changeAt),
+    decisionAfterChangeMs: adaptation?.newDecisionAfterMs ?? null,
+    cut: `${adaptation?.oldCut ?? '-'} -> ${adaptation?.newCut ?? '-'}`,
+  };
+});
+log('bench:network: the same fleet and trace with links fixed at their catalog value');
+const fixed = await lab(true);
+const side = {
+  measured: { ...latencies(o), ok: measured.report.ok, failed: measured.report.failed },
+  fixed: {
+    ...latencies(fixed.observations),
+    ok: fixed.report.ok,
+    failed: fixed.report.failed,
+  },
+};
+
+if (values.json) process.stdout.write(`${JSON.stringify({ perClass, side })}\n`);
+else {
+  process.stdout.write(
+    `${tableText(
+      [
+        'UE',
+        'shaped Mbps',
+        'estimate',
+        'error %',
+        'converge s',
+        'pred. error',
+        'decision after change ms',
+        'cut',
+      ],
+      perClass.map((row) => [
+        row.ue,
+        fmt(row.shapedMbps),
+        fmt(row.estimatedMbps, 2),
+        fmt(row.errorPct),
+        fmt(row.convergeS, 2),
+        row.predictionError === null ? 'local' : `${(100 * row.predictionError).toFixed(1)}%`,
+        fmt(row.decisionAfterChangeMs, 0),
+        row.cut,
+      ]),
+    )}\n\n${tableText(
+      ['links', 'tasks', 'max ms', 'mean ms', 'requests ok', 'failed'],
+      (['measured', 'fixed'] as const).map((name) => [
+        name,
+        String(side[name].tasks),
+        fmt(side[name].maxMs),
+        fmt(side[name].meanMs),
+        String(side[name].ok),
+        String(side[name].failed),
+      ]),
+    )}\n`,
+  );
+}
