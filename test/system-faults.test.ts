@@ -157,5 +157,5 @@ describe('faults', () => {
     expectEachAnsweredOnce(fleet, sent);
     const [a, b] = workers.map(lastPacking);
     expect(a?.digest).toBe(b?.digest);
-  });
+  }, 180_000);
 });

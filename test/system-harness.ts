@@ -81,6 +81,8 @@ export class RunningSystem {
     await waitUntil(
       'every edge worker online',
       () => this.observer.onlineUnits() === this.options.workers * this.options.units,
+      // Each worker is a fresh Node process: on a loaded 2-core machine starting one takes seconds.
+      30_000,
     );
   }
 
@@ -93,7 +95,7 @@ export class RunningSystem {
     );
     this.broker = broker;
     this.ingress = broker;
-    await broker.waitFor('stderr', /ingress in the broker takes/);
+    await broker.waitFor('stderr', /ingress in the broker takes/, 30_000);
     return broker;
   }
 
