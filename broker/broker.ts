@@ -14,7 +14,6 @@ import { CredentialsError } from './errors.js';
 import { guardFrames, type OversizeFrame } from './frame-guard.js';
 import { Interceptors, type PublishInterceptor } from './interceptors.js';
 import { type Listener, listenMqtt, listenWebSocket, type TlsMaterial } from './listeners.js';
-import { type RetainedStoreOptions, redisRetainedStore } from './retained-store.js';
 import {
   type Logger,
   type RefusalCounts,
@@ -22,6 +21,7 @@ import {
   RefusalLog,
   stderrLogger,
 } from './log.js';
+import { type RetainedStoreOptions, redisRetainedStore } from './retained-store.js';
 
 /** Where identities come from; at least one source is required. */
 export interface BrokerAuthOptions {

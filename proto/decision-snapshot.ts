@@ -9,8 +9,8 @@
  */
 import type { Redis } from 'ioredis';
 import { decodeMessage } from './codec.js';
-import { isValidId } from './topics.js';
 import type { Decision } from './schemas/decision.js';
+import { isValidId } from './topics.js';
 
 /** Key of the last recorded epoch. */
 export function epochKey(redisPrefix: string): string {

@@ -8,7 +8,15 @@ import {
   RedisDecisionLedger,
   SchedulerEngine,
 } from '../scheduler/index.js';
-import { edge, link, linkEvent, online, profile, profileEvent, worker } from './scheduler-fixtures.js';
+import {
+  edge,
+  link,
+  linkEvent,
+  online,
+  profile,
+  profileEvent,
+  worker,
+} from './scheduler-fixtures.js';
 import { testRedisUrl, uniquePrefix } from './services.js';
 
 const decision = (epoch: number, units: number): Decision => ({

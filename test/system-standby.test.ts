@@ -85,7 +85,10 @@ describe('a standby scheduler', () => {
       oldLeader.signal('SIGSTOP');
       try {
         await standby.waitFor('stderr', /standby-b: leading/, 20_000);
-        await waitUntil('the new leader status', () => observer.scheduler?.leaderId === 'standby-b');
+        await waitUntil(
+          'the new leader status',
+          () => observer.scheduler?.leaderId === 'standby-b',
+        );
         const takeoverEpoch = observer.scheduler!.epoch;
         // Changes while the old leader is stopped wait in its socket: it reads them on resuming.
         const changed = [fleet[0]!, fleet[1]!];

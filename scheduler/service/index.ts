@@ -1,6 +1,7 @@
 /** The scheduler service: fleet state, change detection, decisions, queue concurrency. */
 
 export { BullmqConcurrency } from './bullmq-concurrency.js';
+export { RedisDecisionLedger } from './decision-ledger.js';
 export { SchedulerOptionsError, SchedulerTransportError } from './errors.js';
 export {
   buildInstance,
@@ -40,7 +41,6 @@ export {
   queueConcurrency,
   type TargetDecision,
 } from './planner.js';
-export { RedisDecisionLedger } from './decision-ledger.js';
 export type {
   ConcurrencyPort,
   DecisionLedger,

@@ -11,8 +11,8 @@ import {
   ueChannelFilter,
 } from '../../proto/index.js';
 import { BullmqConcurrency } from './bullmq-concurrency.js';
-import { SchedulerTransportError } from './errors.js';
 import { RedisDecisionLedger } from './decision-ledger.js';
+import { SchedulerTransportError } from './errors.js';
 import { routeMessage } from './inbound.js';
 import { MqttDecisionSink } from './mqtt-sink.js';
 import {
