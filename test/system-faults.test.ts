@@ -127,10 +127,12 @@ describe('faults', () => {
       await waitUntil('the retained scheduler status', () => fresh.scheduler !== undefined);
       for (const [ue, decision] of observer.decisions)
         expect(fresh.decisions.get(ue)?.epoch, ue).toBeGreaterThanOrEqual(decision.epoch);
+      // Both workers reconnected to the new broker (a fresh subscriber sees their statuses), so
+      // it holds their last wills.
+      await waitUntil('both workers online on the new broker', () => fresh.onlineUnits() === 8);
     } finally {
       await fresh.close();
     }
-    await waitUntil('both workers online again', () => observer.onlineUnits() === 8);
 
     const victim = system.workers[1]!;
     await victim.kill();
