@@ -27,11 +27,15 @@ function expectEachAnsweredOnce(fleet: readonly FleetUe[], requests: number): vo
 }
 
 /** The last packing an edge worker logged: its fingerprint and the units it serves. */
-function lastPacking(worker: CliProcess): { digest: string; units: number } | undefined {
+function lastPacking(
+  worker: CliProcess,
+): { digest: string; units: number; workers: number } | undefined {
   const line = worker.matching('stderr', /: packing [0-9a-f]{12}: /).at(-1);
-  const match = line?.match(/packing ([0-9a-f]{12}): serves \d+ UEs with (\d+) units/);
+  const match = line?.match(
+    /packing ([0-9a-f]{12}): serves \d+ UEs with (\d+) units \(\d+ UEs on (\d+) workers\)/,
+  );
   if (match === null || match === undefined) return undefined;
-  return { digest: match[1] ?? '', units: Number(match[2]) };
+  return { digest: match[1] ?? '', units: Number(match[2]), workers: Number(match[3]) };
 }
 
 describe('faults', () => {
@@ -159,5 +163,38 @@ describe('faults', () => {
     expectEachAnsweredOnce(fleet, sent);
     const [a, b] = workers.map(lastPacking);
     expect(a?.digest).toBe(b?.digest);
+  }, 180_000);
+
+  it('an edge worker killed while the broker is down is taken for offline once the broker is back: R drops to 4, the other serves every unit, all 100 requests answered once', async () => {
+    const system = await RunningSystem.start({
+      broker: 'embedded',
+      workers: 2,
+      units: 4,
+      speedFactor: 3,
+    });
+    started.system = system;
+    const observer = system.observer;
+    const fleet = await startFleet(system, 6, { link: FAST_LINK, requestTimeoutMs: 20_000 });
+    started.fleet = fleet;
+    await waitUntil('a decision for every UE', () => observer.decisions.size === 6);
+    await waitUntil('R = 8', () => observer.scheduler?.units === 8);
+
+    await system.broker!.kill();
+    await system.workers[1]!.kill();
+    await system.startBroker();
+    // No last will tells anyone: the scheduler and the other worker notice it did not come back.
+    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4, 30_000);
+    const survivor = system.workers[0]!;
+    const unitsDecided = () =>
+      [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
+    await waitUntil('the surviving worker to serve every unit decided, alone', () => {
+      const packing = lastPacking(survivor);
+      return packing?.workers === 1 && packing.units === unitsDecided();
+    });
+    expect(unitsDecided()).toBeGreaterThan(0);
+
+    const sent = await runRequests(fleet, 100);
+    expect(sent).toBeGreaterThanOrEqual(100);
+    expectEachAnsweredOnce(fleet, sent);
   }, 180_000);
 });
