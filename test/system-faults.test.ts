@@ -140,7 +140,9 @@ describe('faults', () => {
 
     const victim = system.workers[1]!;
     await victim.kill();
-    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4);
+    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4).catch((error) => {
+      throw new Error(`${error}\n${system.scheduler.tail(40)}\n${broker.tail(40)}`);
+    });
     const restarted = system.startWorker('w2');
     await restarted.waitFor('stderr', /online with 4 units/);
     await waitUntil('R = 8 again', () => observer.scheduler?.units === 8);
