@@ -62,7 +62,9 @@ describe('faults', () => {
     const victim = system.workers[1]!;
     expect(victim.alive()).toBe(true);
     await victim.kill();
-    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4);
+    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4).catch((error) => {
+      throw new Error(`${error}\n${system.scheduler.tail(40)}\n${system.broker?.tail(40)}`);
+    });
     expect(observer.scheduler!.epoch).toBeGreaterThan(epochBefore);
     const sent = await run;
 
