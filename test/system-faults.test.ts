@@ -194,6 +194,9 @@ describe('faults', () => {
     await waitUntil('the surviving worker to serve every unit decided, alone', () => {
       const packing = lastPacking(survivor);
       return packing?.workers === 1 && packing.units === unitsDecided();
+    }).catch((error) => {
+      const decided = JSON.stringify([...observer.decisions]);
+      throw new Error(`${error}\ndecisions ${decided}\n${survivor.tail(30)}`);
     });
     expect(unitsDecided()).toBeGreaterThan(0);
 
