@@ -2,8 +2,8 @@
  * Retained messages that survive a broker restart (docs/security.md, "Faults"): aedes keeps its
  * state in memory (aedes-persistence), so a broker killed and started again would have lost every
  * retained decision and `scheduler/status`. This wraps that in-memory persistence: each retained
- * message of the scheduler is also written to a Redis hash before the publish is acknowledged,
- * and the hash is read back into memory when the broker starts.
+ * message of the scheduler is also written to a Redis hash (in the order received, without holding
+ * up the publish), and the hash is read back into memory when the broker starts.
  *
  * Bounded on purpose: only `ue/{ue}/decision` and `scheduler/status` under the broker's topic
  * prefix, valid, at most `maxPayloadBytes` each and `maxEntries` topics in all. Statuses of UEs
@@ -83,7 +83,11 @@ export function redisRetainedStore(
   const maxEntries = options.maxEntries ?? 100_000;
   const maxPayloadBytes = options.maxPayloadBytes ?? 65_536;
   const key = retainedKey(options.redisPrefix);
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = new Redis(options.redisUrl, {
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    commandTimeout: 5000,
+  });
   let failing = false;
   redis.on('error', (error: Error) => {
     if (!failing) logger.warn(`retained store: redis: ${error.message}`);
@@ -149,8 +153,10 @@ export function redisRetainedStore(
     },
     storeRetained: async (packet: RetainedPacket): Promise<void> => {
       await memoryStore(packet);
+      // Not awaited: a slow Redis must not hold up the client's publishes (aedes forwards a
+      // retained message only once it is stored). One connection sends the writes in order.
       if (refusal(packet.topic, packet.payload) === undefined)
-        await keep(packet.topic, packet.payload);
+        void keep(packet.topic, packet.payload);
     },
   });
   return {

@@ -30,6 +30,12 @@ import { planQueues } from './queue-plan.js';
 import { QueueWorkers } from './queue-workers.js';
 import { TailWarmup } from './tail-warmup.js';
 
+/**
+ * After a reconnect, how long other workers have to announce themselves again before they are
+ * taken for dead (the scheduler waits as long: scheduler-service.ts).
+ */
+export const RECONFIRM_MS = 5000;
+
 /** How long a closing worker waits for the broker to take its `offline` status. */
 const OFFLINE_PUBLISH_TIMEOUT_MS = 5000;
 
@@ -173,10 +179,16 @@ class EdgeWorkerProcess implements EdgeWorker {
     await this.publishStatus('online');
     // A restarted broker may have lost retained messages: declare again on every reconnect.
     this.mqtt.on('connect', () => {
-      if (this.closing === undefined)
-        this.publishStatus('online').catch((error: unknown) =>
-          this.hooks.onError(asError(error), 'publishing status'),
-        );
+      if (this.closing !== undefined) return;
+      this.publishStatus('online').catch((error: unknown) =>
+        this.hooks.onError(asError(error), 'publishing status'),
+      );
+      // Workers that do not announce themselves again within the grace period died meanwhile.
+      this.fleet.reconnected();
+      setTimeout(() => {
+        if (this.closing === undefined && this.fleet.dropUnconfirmed().changed)
+          this.scheduleReconcile();
+      }, RECONFIRM_MS).unref();
     });
     this.drainTimer = setInterval(() => {
       this.scheduleReconcile();

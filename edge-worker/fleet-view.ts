@@ -31,6 +31,8 @@ export class FleetView {
     { epoch: number; units: number; cut: number; model: string | undefined }
   >();
   private readonly workers = new Map<string, number>();
+  /** Workers whose status arrived since the last reconnect; undefined when none is pending. */
+  private confirmed: Set<string> | undefined;
 
   /** `self` is always counted online with its declared units, whatever its retained status says. */
   constructor(
@@ -87,7 +89,28 @@ export class FleetView {
     return { changed };
   }
 
+  /**
+   * The connection to the broker was made again: a worker that died meanwhile never had its last
+   * will published (a restarted broker does not know it). Live workers announce themselves again
+   * on reconnecting; `dropUnconfirmed`, a grace period later, forgets the others.
+   */
+  reconnected(): void {
+    this.confirmed = new Set();
+  }
+
+  /** Forgets the workers not heard from since `reconnected`. */
+  dropUnconfirmed(): FleetUpdate {
+    const confirmed = this.confirmed;
+    this.confirmed = undefined;
+    if (confirmed === undefined) return UNCHANGED;
+    let changed = false;
+    for (const worker of [...this.workers.keys()])
+      if (!confirmed.has(worker)) changed = this.workers.delete(worker) || changed;
+    return { changed };
+  }
+
   private applyWorker(worker: string, payload: Uint8Array): FleetUpdate {
+    this.confirmed?.add(worker);
     if (payload.length === 0) return { changed: this.workers.delete(worker) };
     const decoded = decodeMessage('edgeStatus', payload);
     if (!decoded.ok) return { changed: false, problem: decoded.error };

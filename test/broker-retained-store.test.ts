@@ -84,10 +84,13 @@ describe('retained messages kept in Redis (real broker, real Redis)', () => {
     // u2 went offline: its decision is cleared.
     await client.publishAsync(`${P}/ue/u2/decision`, Buffer.alloc(0), retain);
     await client.endAsync();
-    expect((await redis.hkeys(retainedKey(redisPrefix))).sort()).toEqual([
-      `${P}/scheduler/status`,
-      `${P}/ue/u1/decision`,
-    ]);
+    const kept = async () => (await redis.hkeys(retainedKey(redisPrefix))).sort().join(' ');
+    // Written in the order received, without holding up the publish.
+    const expected = `${P}/scheduler/status ${P}/ue/u1/decision`;
+    await waitUntil('u1 and the status kept, u2 cleared', async () => (await kept()) === expected);
+    // Nothing else arrives later.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await kept()).toBe(expected);
     await first.close();
 
     const second = await start();
@@ -111,6 +114,11 @@ describe('retained messages kept in Redis (real broker, real Redis)', () => {
     await client.endAsync();
     await waitUntil('the refusal logged', () =>
       lines.some((l) => l.includes('2 topics kept already')),
+    );
+    await waitUntil('the update of a in Redis', async () =>
+      decision(2).equals(
+        (await redis.hgetBuffer(retainedKey(redisPrefix), `${P}/ue/a/decision`)) ?? Buffer.alloc(0),
+      ),
     );
     expect((await redis.hkeys(retainedKey(redisPrefix))).sort()).toEqual([
       `${P}/ue/a/decision`,

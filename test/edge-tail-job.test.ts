@@ -133,6 +133,22 @@ describe('FleetView and the recorded decisions', () => {
     expect(servedUes(b.packing())).toEqual(new Set(['u1', 'u2', 'u3']));
   });
 
+  it('after a reconnect, forgets the workers that did not announce themselves again', () => {
+    const view = new FleetView(prefix, { id: 'w1', units: 2 });
+    view.apply(`${prefix}/edge/w2/status`, status('online', 2));
+    view.apply(`${prefix}/edge/w3/status`, status('online', 2));
+    expect(view.dropUnconfirmed().changed).toBe(false);
+    view.reconnected();
+    view.apply(`${prefix}/edge/w2/status`, status('online', 2));
+    expect(view.dropUnconfirmed().changed).toBe(true);
+    expect(
+      view
+        .onlineWorkers()
+        .map((w) => w.id)
+        .sort(),
+    ).toEqual(['w1', 'w2']);
+  });
+
   it('keeps decisions newer than the record and drops older ones it lacks', () => {
     const view = new FleetView(prefix, { id: 'w1', units: 4 });
     view.apply(`${prefix}/ue/u1/decision`, decision(3, 7));

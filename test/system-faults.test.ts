@@ -66,11 +66,15 @@ function ackedSoFar(logs: ReadonlyMap<string, PubackLog>): Map<string, Set<strin
 }
 
 /** The last packing an edge worker logged: its fingerprint and the units it serves. */
-function lastPacking(worker: CliProcess): { digest: string; units: number } | undefined {
+function lastPacking(
+  worker: CliProcess,
+): { digest: string; units: number; workers: number } | undefined {
   const line = worker.matching('stderr', /: packing [0-9a-f]{12}: /).at(-1);
-  const match = line?.match(/packing ([0-9a-f]{12}): serves \d+ UEs with (\d+) units/);
+  const match = line?.match(
+    /packing ([0-9a-f]{12}): serves \d+ UEs with (\d+) units \(\d+ UEs on (\d+) workers\)/,
+  );
   if (match === null || match === undefined) return undefined;
-  return { digest: match[1] ?? '', units: Number(match[2]) };
+  return { digest: match[1] ?? '', units: Number(match[2]), workers: Number(match[3]) };
 }
 
 describe('faults', () => {
@@ -97,7 +101,9 @@ describe('faults', () => {
     const victim = system.workers[1]!;
     expect(victim.alive()).toBe(true);
     await victim.kill();
-    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4);
+    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4).catch((error) => {
+      throw new Error(`${error}\n${system.scheduler.tail(40)}\n${system.broker?.tail(40)}`);
+    });
     expect(observer.scheduler!.epoch).toBeGreaterThan(epochBefore);
     const sent = await run;
 
@@ -203,14 +209,18 @@ describe('faults', () => {
       await waitUntil('the retained scheduler status', () => fresh.scheduler !== undefined);
       for (const [ue, decision] of observer.decisions)
         expect(fresh.decisions.get(ue)?.epoch, ue).toBeGreaterThanOrEqual(decision.epoch);
+      // Both workers reconnected to the new broker (a fresh subscriber sees their statuses), so
+      // it holds their last wills.
+      await waitUntil('both workers online on the new broker', () => fresh.onlineUnits() === 8);
     } finally {
       await fresh.close();
     }
-    await waitUntil('both workers online again', () => observer.onlineUnits() === 8);
 
     const victim = system.workers[1]!;
     await victim.kill();
-    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4);
+    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4).catch((error) => {
+      throw new Error(`${error}\n${system.scheduler.tail(40)}\n${broker.tail(40)}`);
+    });
     const restarted = system.startWorker('w2');
     await restarted.waitFor('stderr', /online with 4 units/);
     await waitUntil('R = 8 again', () => observer.scheduler?.units === 8);
@@ -233,5 +243,41 @@ describe('faults', () => {
     expectEachAnsweredOnce(fleet, sent);
     const [a, b] = workers.map(lastPacking);
     expect(a?.digest).toBe(b?.digest);
-  });
+  }, 180_000);
+
+  it('an edge worker killed while the broker is down is taken for offline once the broker is back: R drops to 4, the other serves every unit, all 100 requests answered once', async () => {
+    const system = await RunningSystem.start({
+      broker: 'embedded',
+      workers: 2,
+      units: 4,
+      speedFactor: 3,
+    });
+    started.system = system;
+    const observer = system.observer;
+    const fleet = await startFleet(system, 6, { link: FAST_LINK, requestTimeoutMs: 20_000 });
+    started.fleet = fleet;
+    await waitUntil('a decision for every UE', () => observer.decisions.size === 6);
+    await waitUntil('R = 8', () => observer.scheduler?.units === 8);
+
+    await system.broker!.kill();
+    await system.workers[1]!.kill();
+    await system.startBroker();
+    // No last will tells anyone: the scheduler and the other worker notice it did not come back.
+    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4, 30_000);
+    const survivor = system.workers[0]!;
+    const unitsDecided = () =>
+      [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
+    await waitUntil('the surviving worker to serve every unit decided, alone', () => {
+      const packing = lastPacking(survivor);
+      return packing?.workers === 1 && packing.units === unitsDecided();
+    }).catch((error) => {
+      const decided = JSON.stringify([...observer.decisions]);
+      throw new Error(`${error}\ndecisions ${decided}\n${survivor.tail(30)}`);
+    });
+    expect(unitsDecided()).toBeGreaterThan(0);
+
+    const sent = await runRequests(fleet, 100);
+    expect(sent).toBeGreaterThanOrEqual(100);
+    expectEachAnsweredOnce(fleet, sent);
+  }, 180_000);
 });

@@ -76,6 +76,7 @@ export class RunningSystem {
     await waitUntil(
       'every edge worker online',
       () => this.observer.onlineUnits() === this.options.workers * this.options.units,
+      // Each worker is a fresh Node process: on a loaded 2-core machine starting one takes seconds.
       60_000,
     );
   }

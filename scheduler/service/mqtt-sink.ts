@@ -43,7 +43,9 @@ export class MqttDecisionSink implements DecisionSink {
   }
 
   publishError(ue: string, report: ErrorReport): void {
-    this.publish(ueTopic(this.prefix, ue, 'error'), encodeMessage(report), NOT_RETAINED);
+    // Not state: queued by the client while disconnected, as any report.
+    const topic = ueTopic(this.prefix, ue, 'error');
+    this.client.publish(topic, encodeMessage(report), NOT_RETAINED, this.done);
   }
 
   publishStatus(status: SchedulerStatus): void {
@@ -51,9 +53,10 @@ export class MqttDecisionSink implements DecisionSink {
   }
 
   /**
-   * Sends now or never: while disconnected the client would queue the message and send it on
-   * reconnecting, possibly long after this scheduler lost the leadership. The scheduler
-   * publishes everything again once reconnected (scheduler-service.ts), fenced as any solve.
+   * Sends retained state now or never: while disconnected the client would queue it and send it
+   * on reconnecting, possibly long after this scheduler lost the leadership. The scheduler
+   * publishes every decision and its status again once reconnected (scheduler-service.ts),
+   * fenced as any solve.
    */
   private publish(topic: string, payload: Buffer, options: IClientPublishOptions): void {
     if (!this.client.connected) return;

@@ -8,6 +8,7 @@ import {
   edgeStatusFilter,
   MESSAGE_QOS,
   schedulerStatusTopic,
+  tryParseTopic,
   ueChannelFilter,
   withTimeout,
 } from '../../proto/index.js';
@@ -102,7 +103,10 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
   engine.start();
   // A broker that restarted may have lost the retained decisions and status: publish them all
   // again (fenced like any solve). The first connection is made before this listener exists.
-  client.on('connect', () => engine.republish(true));
+  client.on('connect', () => {
+    engine.republish(true);
+    reconfirmWorkers(client, engine, config.topicPrefix);
+  });
   let closing: Promise<void> | undefined;
   return {
     id: config.id,
@@ -179,6 +183,32 @@ async function readRetainedState(
   started = true;
   // Our own decisions (and, unfenced, status) would only echo back from now on.
   await client.unsubscribeAsync(config.fenced ? startup.slice(0, 1) : startup);
+}
+
+/**
+ * After a reconnect, how long edge workers have to announce themselves again (they do on every
+ * reconnect) before they are taken for offline: one that died while the broker was down never had
+ * its last will published.
+ */
+const RECONFIRM_MS = 5000;
+
+function reconfirmWorkers(client: MqttClient, engine: SchedulerEngine, prefix: string): void {
+  const heard = new Set<string>();
+  const listen = (topic: string) => {
+    const parsed = tryParseTopic(prefix, topic);
+    if (parsed.ok && parsed.value.kind === 'edge') heard.add(parsed.value.worker);
+  };
+  client.on('message', listen);
+  setTimeout(() => {
+    client.off('message', listen);
+    for (const [worker, status] of engine.snapshot().fleet.workers)
+      if (!heard.has(worker))
+        engine.apply({
+          type: 'edgeStatus',
+          worker,
+          status: { ...status, state: 'offline', models: [] },
+        });
+  }, RECONFIRM_MS).unref();
 }
 
 /**
