@@ -13,7 +13,7 @@ export interface TaskRecord {
    */
   readonly offloaded: boolean;
   readonly units: number;
-  /** The decision's predicted latency of a task (MODEL.md's T_i). */
+  /** The decision's predicted latency of a task (docs/model.md's T_i). */
   readonly predictedMs: number;
   /** Task start to its last result downloaded (or its head finished, when local). */
   readonly measuredMs: number;

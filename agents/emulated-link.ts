@@ -2,7 +2,7 @@ import { LINK_CLASSES } from '../dnn/index.js';
 import type { LinkEstimate } from '../proto/index.js';
 import { AgentOptionsError } from './errors.js';
 
-/** What an agent knows about its link to the edge (MODEL.md's link inputs). */
+/** What an agent knows about its link to the edge (docs/model.md's link inputs). */
 export interface LinkRates {
   readonly uplinkMbps: number;
   readonly rttMs: number;

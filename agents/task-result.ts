@@ -44,7 +44,7 @@ export function planOf(decision: Decision): TaskPlan {
   return { epoch, cut, cutName, units, predictedMs };
 }
 
-/** Everything on the device, before any decision: MODEL.md's T_i(L, 0) = B·deviceMs[L]. */
+/** Everything on the device, before any decision: docs/model.md's T_i(L, 0) = B·deviceMs[L]. */
 export function localPlan(profile: Profile): TaskPlan {
   const last = profile.cuts.length - 1;
   const cut = profile.cuts[last]!;

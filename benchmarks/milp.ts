@@ -2,7 +2,7 @@ import highsPackage, { type Highs, type InitOptions } from 'highs';
 import type { Instance, UeSpec } from '../proto/schemas/instance.js';
 
 /**
- * MODEL.md's integer model as a MILP, written by hand and solved by HiGHS: an independent check
+ * docs/model.md's integer model as a MILP, written by hand and solved by HiGHS: an independent check
  * of the `optimal` solver (no code shared with scheduler/). For UE i there is one binary per
  * option (p, r): every offload cut p < L with every useful unit count r <= R, plus the local
  * option (L, 0).
@@ -18,7 +18,7 @@ import type { Instance, UeSpec } from '../proto/schemas/instance.js';
 
 /** HiGHS' answer: the exact latency of the assignment it chose, and what it cost. */
 export interface MilpResult {
-  /** Max latency of HiGHS' assignment, recomputed exactly from MODEL.md (NaN unless Optimal). */
+  /** Max latency of HiGHS' assignment, recomputed exactly from docs/model.md (NaN unless Optimal). */
   readonly maxLatencyMs: number;
   /** HiGHS' own objective value t (subject to its feasibility tolerances). */
   readonly objectiveMs: number;
@@ -67,7 +67,7 @@ export function loadHighs(): Promise<Highs> {
   return loaded;
 }
 
-/** MODEL.md's T_i(p, r), written again from the formula (not shared with the solvers). */
+/** docs/model.md's T_i(p, r), written again from the formula (not shared with the solvers). */
 export function modelLatency(ue: UeSpec, p: number, r: number): number {
   const L = ue.cuts.length - 1;
   const B = ue.batch;

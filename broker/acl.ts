@@ -1,5 +1,5 @@
 /**
- * Who may publish and read which topic (ARCHITECTURE.md, Security), as pure functions over
+ * Who may publish and read which topic (docs/security.md), as pure functions over
  * topic strings. Rules are patterns of topic levels relative to the topic prefix; a pattern level
  * is a literal or `ANY_ID`, one level holding an id.
  */
@@ -131,7 +131,7 @@ export function canSubscribe(rules: AccessRules, filter: string): boolean {
 
 /**
  * Whether the retain flag is allowed on `topic`: only on the kinds published retained
- * (ARCHITECTURE.md's topic table), so that an `infer` or `result` is never replayed to a late
+ * (docs/protocol.md's topic table), so that an `infer` or `result` is never replayed to a late
  * subscriber. An empty payload (clearing a retained message) is allowed anywhere a publish is.
  */
 export function canRetain(prefix: string, topic: string): boolean {

@@ -182,7 +182,7 @@ export function planFleet(options: FleetOptions): FleetPlan {
   return { instance: { edge: { units }, ues }, members };
 }
 
-/** The instance (MODEL.md's file format) of {@link planFleet}. */
+/** The instance (docs/model.md's file format) of {@link planFleet}. */
 export function generateFleet(options: FleetOptions): InstanceInput {
   return planFleet(options).instance;
 }

@@ -162,7 +162,7 @@ async function run(context: ExperimentContext): Promise<ExperimentResult> {
           `profile over emulated links. One run of ${durationS} s per solver (the scheduler's ` +
           '`--solver`), each on a fresh stack. Latencies in ms, of tasks finished after the ' +
           "first third of the run: `max` is the largest of the UEs' mean task latencies, `mean` " +
-          'the mean over tasks; `predicted` is what the decisions promised (MODEL.md).',
+          'the mean over tasks; `predicted` is what the decisions promised (docs/model.md).',
         table,
         ...(warnings.length === 0
           ? []

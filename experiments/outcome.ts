@@ -27,7 +27,7 @@ export function planOf(solution: Solution): Plan {
 }
 
 /**
- * The latencies a plan gives on a fleet (MODEL.md's integer model), e.g. decisions made on
+ * The latencies a plan gives on a fleet (docs/model.md's integer model), e.g. decisions made on
  * estimated profiles scored on the true ones. An offloading UE without units never finishes.
  */
 export function outcomeOf(fleet: PreparedFleet, plan: Plan): Outcome {

@@ -58,7 +58,7 @@ export function messageKindOf(topic: ParsedTopic): MessageKind {
 }
 
 /**
- * Whether messages of a kind are published retained (ARCHITECTURE.md's topic table): state
+ * Whether messages of a kind are published retained (docs/protocol.md's topic table): state
  * that a late subscriber or a restarted scheduler must see. Every topic uses QoS 1.
  */
 export const RETAINED: Readonly<Record<MessageKind, boolean>> = {

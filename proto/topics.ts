@@ -4,7 +4,7 @@ import { ID_PATTERN } from './schemas/common.js';
 /** Prefix every topic lives under unless configured otherwise. */
 export const DEFAULT_TOPIC_PREFIX = 'edgesplit/v1';
 
-/** Channels under `ue/{ue}/`, in the order of ARCHITECTURE.md's topic table. */
+/** Channels under `ue/{ue}/`, in the order of docs/protocol.md's topic table. */
 export const UE_CHANNELS = [
   'status',
   'profile',

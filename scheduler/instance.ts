@@ -5,7 +5,7 @@ import { issuesOf, type Validated } from '../proto/validate.js';
 export type { Instance, InstanceInput, UeSpec } from '../proto/schemas/instance.js';
 
 /**
- * Validates an instance (MODEL.md's file format). Every issue names the UE (index and id),
+ * Validates an instance (docs/model.md's file format). Every issue names the UE (index and id),
  * the cut (index and name) and the field, e.g.
  * `ues[0].cuts[2].deviceMs: must not decrease along cuts: ... (UE "cam-01")`.
  */

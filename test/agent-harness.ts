@@ -207,7 +207,7 @@ export async function until(predicate: () => boolean, timeoutMs = WAIT_MS, what 
 
 /**
  * A fake scheduler on `edge`'s client: whenever a UE's profile or link arrives it publishes a
- * decision at `cut` (clamped to the model) with `units`, predicting MODEL.md's latency with
+ * decision at `cut` (clamped to the model) with `units`, predicting docs/model.md's latency with
  * `edgeMs` per sample; every decision gets the next epoch.
  */
 export function fakeScheduler(

@@ -31,7 +31,7 @@ const device = deviceProfile(MODEL, DEVICE);
 const LAST = cuts.length - 1;
 const RESULT_BYTES = cuts[LAST]!.bytes;
 
-/** MODEL.md's T_i(p, r), with this test's edge time per sample. */
+/** docs/model.md's T_i(p, r), with this test's edge time per sample. */
 function predicted(cut: number, units: number, batch: number, link = LINK): number {
   const head = batch * device[cut]!.deviceMs;
   if (cut === LAST) return head;
@@ -161,7 +161,7 @@ describe('UE agent tasks', () => {
     expect(task.outputs).toHaveLength(4);
     expect(task.outputs[0]?.shape).toEqual([...cuts[LAST]!.shape]);
     expect(task.predictedMs).toBe(d.predictedMs);
-    // The emulated link and edge wait out MODEL.md's latency: a task cannot beat it (how much
+    // The emulated link and edge wait out docs/model.md's latency: a task cannot beat it (how much
     // overhead comes on top depends on the machine, a benchmark's figure).
     expect(task.measuredMs).toBeGreaterThan(task.predictedMs - 2);
 

@@ -23,7 +23,7 @@ describe('generateFleet', () => {
     expect(json(generateFleet({ ues: 50, units: 16, seed: 8 }))).not.toBe(a);
   });
 
-  it('passes the instance schema with MODEL.md cut shapes, up to 10,000 UEs', () => {
+  it('passes the instance schema with docs/model.md cut shapes, up to 10,000 UEs', () => {
     const instance = generateFleet({ ues: 10_000, units: 64, seed: 3 });
     const parsed = instanceSchema.safeParse(instance);
     expect(parsed.success).toBe(true);

@@ -51,7 +51,7 @@ function expectTopicError(fn: () => unknown): TopicError {
 }
 
 describe('topic builders', () => {
-  it('build the topics of ARCHITECTURE.md under the default prefix', () => {
+  it('build the topics of docs/protocol.md under the default prefix', () => {
     expect(ueTopic(P, 'cam-01', 'profile')).toBe('edgesplit/v1/ue/cam-01/profile');
     expect(ueTopic(P, 'cam-01', 'infer')).toBe('edgesplit/v1/ue/cam-01/infer');
     expect(edgeStatusTopic(P, 'edge-a.1')).toBe('edgesplit/v1/edge/edge-a.1/status');

@@ -14,7 +14,7 @@ const HIGHS_REL = 1e-6;
 /**
  * The other direction is exact: benchmarks/milp.ts recomputes the latency of the feasible
  * assignment HiGHS picked, and a true optimum is never above a feasible assignment. Only the
- * rounding of two independently written latency formulas separates them (MODEL.md: more than
+ * rounding of two independently written latency formulas separates them (docs/model.md: more than
  * 1e-9 relative above the optimum is a bug).
  */
 const FORMULA_REL = 1e-9;

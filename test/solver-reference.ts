@@ -1,7 +1,7 @@
 import type { Instance, UeSpec } from '../proto/schemas/instance.js';
 
 /**
- * Independent reference implementations for the solver tests, written straight from MODEL.md's
+ * Independent reference implementations for the solver tests, written straight from docs/model.md's
  * formulas on the raw instance (no shared code with the solvers).
  */
 
@@ -65,7 +65,7 @@ export function closeTo(a: number, b: number, rel = 1e-9): boolean {
 }
 
 /**
- * Latency of a UE at cut p with a real number r of units in the continuous model (MODEL.md):
+ * Latency of a UE at cut p with a real number r of units in the continuous model (docs/model.md):
  * `fixed + B·edgeMs / r`; local at p = L; no tail compute needs no unit.
  */
 export function continuousLatency(ue: UeSpec, p: number, r: number): number {

@@ -117,7 +117,7 @@ export function registerFleetCommands(program: Command): void {
 
   fleet
     .command('generate')
-    .description('write an instance (MODEL.md format) for a simulated fleet of zoo models')
+    .description('write an instance (docs/model.md format) for a simulated fleet of zoo models')
     .requiredOption('--ues <n>', `number of UEs (0 to ${MAX_FLEET_UES})`, parseInteger)
     .option(
       '--units <r>',

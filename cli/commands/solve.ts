@@ -22,7 +22,7 @@ export function registerSolveCommand(program: Command): void {
   program
     .command('solve')
     .description(
-      'solve an instance file (MODEL.md format): where each UE cuts, how many units it gets',
+      'solve an instance file (docs/model.md format): where each UE cuts, how many units it gets',
     )
     .argument('<file>', 'instance JSON file')
     .addOption(

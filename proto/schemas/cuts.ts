@@ -11,7 +11,7 @@ export const cutSchema = z.object({
 export type Cut = z.output<typeof cutSchema>;
 
 /**
- * Cuts in execution order, with MODEL.md's shape: deviceMs starts at 0 and never decreases,
+ * Cuts in execution order, with docs/model.md's shape: deviceMs starts at 0 and never decreases,
  * edgeMs never increases and ends at 0. Issues name the cut by index and name.
  */
 export const cutListSchema = z

@@ -7,7 +7,7 @@ export const MAX_EDGE_MODELS = 1024;
 
 /**
  * Edge time after each cut of one model, one sample on one unit, in the order of the UE's
- * profile cuts: never increases and ends at 0 (MODEL.md).
+ * profile cuts: never increases and ends at 0 (docs/model.md).
  */
 export const edgeMsListSchema = z
   .array(nonNegativeMs, { error: 'must be an array of times in ms' })

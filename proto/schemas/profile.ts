@@ -14,7 +14,7 @@ export const profileCutSchema = z.object(
 
 export type ProfileCut = z.output<typeof profileCutSchema>;
 
-/** Cuts in execution order: deviceMs starts at 0 and never decreases (MODEL.md). */
+/** Cuts in execution order: deviceMs starts at 0 and never decreases (docs/model.md). */
 export const profileCutListSchema = z
   .array(profileCutSchema, { error: 'must be an array of cuts' })
   .min(2, { error: 'must have at least 2 cuts (input and output)' })

@@ -10,7 +10,7 @@ export interface ForcedLocal {
   /** The local-only cut, L. */
   readonly cut: number;
   readonly cutName: string;
-  /** MODEL.md's local latency, B·deviceMs[L]. */
+  /** docs/model.md's local latency, B·deviceMs[L]. */
   readonly predictedMs: number;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Leader and standbys (ARCHITECTURE.md, "Fault tolerance"): every scheduler process competes for
+ * Leader and standbys (docs/security.md, "Faults"): every scheduler process competes for
  * one Redis lock (`LeaderLock`). The holder runs the scheduler service; the others stand by,
  * trying again every third of the lock's life. A leader that dies stops renewing, so a standby
  * takes over within that life and rebuilds the fleet state (and the epoch) from retained

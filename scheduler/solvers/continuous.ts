@@ -1,7 +1,7 @@
 import type { PreparedFleet } from './prepared.js';
 
 /**
- * The continuous relaxation of MODEL.md (the paper's model): at cut p < L with real r > 0 units,
+ * The continuous relaxation of docs/model.md (the paper's model): at cut p < L with real r > 0 units,
  * UE i finishes at `fixedMs + B·edgeMs / r`, so meeting a target T takes `B·edgeMs / (T − fixedMs)`.
  */
 

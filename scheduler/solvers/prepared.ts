@@ -6,7 +6,7 @@ import type { Instance } from '../../proto/schemas/instance.js';
  *   `fixedMs`  the latency of cut p without the tail compute (head, upload, RTT, result),
  *   `edgeMs`   the tail time of one sample on one unit,
  *   `uploadBytes` what one task uploads at that cut (for tie-breaks).
- * The latency at cut p < L with r >= 1 units is `fixedMs + ceil(B / r) * edgeMs` (MODEL.md).
+ * The latency at cut p < L with r >= 1 units is `fixedMs + ceil(B / r) * edgeMs` (docs/model.md).
  */
 export interface PreparedFleet {
   readonly n: number;
@@ -70,7 +70,7 @@ export function prepareFleet(instance: Instance): PreparedFleet {
   };
 }
 
-/** Latency of UE i at cut p with r units, MODEL.md's integer model. */
+/** Latency of UE i at cut p with r units, docs/model.md's integer model. */
 export function latencyAt(fleet: PreparedFleet, i: number, p: number, r: number): number {
   if (p === fleet.last[i]) return fleet.localMs[i]!;
   if (r < 1) return Number.POSITIVE_INFINITY;
