@@ -79,7 +79,7 @@ const CASES = [
   'test_fifty_tasks_are_answered_once_each',
   'test_a_link_change_is_answered_by_a_new_decision',
   'test_malformed_requests_are_answered_with_errors_naming_the_problem',
-  'test_a_killed_client_gets_its_pending_results_when_it_reconnects',
+  'test_a_killed_client_gets_an_answer_for_each_pending_request_in_its_session',
 ];
 
 describe.each<BrokerKind>(['embedded', 'mosquitto'])(
