@@ -236,6 +236,12 @@ function frameRefusal(problem: FrameProblem): { kind: RefusalKind; reason: strin
   }
 }
 
+/** The address of an `address:port` remote (IPv6 addresses hold colons too). */
+function addressOf(remote: string): string {
+  const colon = remote.lastIndexOf(':');
+  return colon === -1 ? remote : remote.slice(0, colon);
+}
+
 function gateReason(refusal: GateRefusal): string {
   switch (refusal.kind) {
     case 'timeout':
@@ -329,7 +335,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       if (refusal.kind === 'cap')
         refusals.record(
           refusalOfGate(refusal),
-          `connections over the per-address cap from ${refusal.remote}`,
+          `connections over the per-address cap from ${addressOf(refusal.remote)}`,
         );
       else refusals.record(refusalOfGate(refusal));
     },
