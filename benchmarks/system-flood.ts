@@ -6,7 +6,7 @@
  * TLS sockets (6 bytes of a ClientHello, then nothing). The broker is `edgesplit broker` with
  * TLS, a credentials file (scrypt) and its default connection limits, in a process of its own.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { hashPassword } from '../broker/index.js';
 import { freePort } from '../cli/up/net.js';
 import { quantileSorted } from '../stats/quantile.js';
+import { selfSignedCert } from '../test/self-signed-cert.js';
 import { type Child, startCli } from './system-children.js';
 import { FLOOD_FROM, type FloodKind } from './system-flood-load.js';
 import { tableText } from './table-text.js';
@@ -54,30 +55,8 @@ const TOPIC = 'bench-flood/v1/ue/ue-1/decision';
 const LOGIN_TIMEOUT_MS = 30_000;
 
 function selfSigned(dir: string): { key: string; cert: string } {
-  const key = join(dir, 'key.pem');
-  const cert = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { key, cert };
+  const { keyFile, certFile } = selfSignedCert(dir);
+  return { key: keyFile, cert: certFile };
 }
 
 /** A flood running in a process of its own (system-flood-load.ts), so that its client-side

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import {
 } from '../broker/index.js';
 import { connectMqtt, type MqttConnectOptions } from '../proto/index.js';
 import { recordingLogger } from './recording-logger.js';
+import { selfSignedCert } from './self-signed-cert.js';
 import { WAIT_MS } from './wait-until.js';
 
 const P = 'edgesplit/v1';
@@ -329,29 +329,7 @@ describe('transports', () => {
   });
 
   it('serves MQTT over TLS with a self-signed certificate', async () => {
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-subj',
-        '/CN=localhost',
-        '-days',
-        '1',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
+    const { keyFile: key, certFile: cert } = selfSignedCert(dir);
     const tlsBroker = await createBroker({
       port: 0,
       host: '127.0.0.1',

@@ -1,9 +1,3 @@
-/**
- * Connection limits of the embedded broker, with real sockets: the login deadline (TLS
- * handshake and WebSocket upgrade included), the per-address cap on logins in progress, the
- * pre-authentication byte limit, the protocol name/level check and the packet timeout.
- */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +13,7 @@ import {
 } from '../broker/index.js';
 import { connectMqtt } from '../proto/index.js';
 import { recordingLogger } from './recording-logger.js';
+import { selfSignedCert } from './self-signed-cert.js';
 
 const P = 'edgesplit/v1';
 const TOKEN = 'token-of-sched-0123456789';
@@ -34,29 +29,7 @@ const sockets: Socket[] = [];
 const clients: MqttClient[] = [];
 
 beforeAll(() => {
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '1',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ],
-    { stdio: 'ignore' },
-  );
+  const { keyFile, certFile } = selfSignedCert(dir, ['127.0.0.1', '127.0.0.2']);
   key = readFileSync(keyFile);
   cert = readFileSync(certFile);
 });
