@@ -13,6 +13,7 @@ import {
   type Message,
   PROTOCOL_VERSION,
   type Profile,
+  STATUS_REFRESH_MS,
   type UeChannel,
   ueProbeTopic,
   ueTopic,
@@ -61,6 +62,9 @@ const CLOSE_TIMEOUT_MS = 2000;
  * restarted broker may have lost both the session and the retained messages.
  */
 export class AgentSession {
+  /** Republishes the online status (docs/protocol.md, "status"), so any broker's scheduler sees the UE is there. */
+  private refresh: NodeJS.Timeout | undefined;
+
   private constructor(
     readonly client: MqttClient,
     private readonly config: AgentConfig,
@@ -127,7 +131,12 @@ export class AgentSession {
       await client.endAsync(true);
       throw error;
     }
-    return session;
+    const opened = session;
+    opened.refresh = setInterval(() => {
+      if (opened.client.connected) opened.publishOnline();
+    }, STATUS_REFRESH_MS);
+    opened.refresh.unref();
+    return opened;
   }
 
   get connected(): boolean {
@@ -159,6 +168,7 @@ export class AgentSession {
 
   /** Publishes a retained `offline` status (if connected) and disconnects. */
   async close(): Promise<void> {
+    clearInterval(this.refresh);
     const client = this.client;
     if (client.connected) {
       const payload = encodeMessage({
@@ -194,10 +204,14 @@ export class AgentSession {
     if (refused.length > 0)
       throw new Error(`the broker refused the subscriptions ${refused.join(', ')}`);
     const { profile, link } = this.announcement();
-    const online = { state: 'online' as const, agentVersion: AGENT_VERSION, at: Date.now() };
-    this.publish('status', { ...online, protocol: PROTOCOL_VERSION }, true);
+    this.publishOnline();
     this.publish('profile', profile, true);
     if (link !== undefined) this.publish('link', link, true);
+  }
+
+  private publishOnline(): void {
+    const online = { state: 'online' as const, agentVersion: AGENT_VERSION, at: Date.now() };
+    this.publish('status', { ...online, protocol: PROTOCOL_VERSION }, true);
   }
 
   private publish(

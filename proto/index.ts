@@ -71,6 +71,8 @@ export {
   positiveMbps,
   presenceSchema,
   protocolVersionSchema,
+  STATUS_EXPIRY_MS,
+  STATUS_REFRESH_MS,
   solverNameSchema,
   timestampMs,
 } from './schemas/common.js';

@@ -68,3 +68,11 @@ export const protocolVersionSchema = z
   .int({ error: 'must be an integer >= 1' })
   .min(1, { error: 'must be an integer >= 1' })
   .max(1_000_000, { error: 'must be an integer from 1 to 1000000' });
+
+/**
+ * A UE that states a `protocol` version in its status republishes that status (retained) at
+ * least this often, so that a scheduler behind any broker can tell it is still there.
+ */
+export const STATUS_REFRESH_MS = 30_000;
+/** A scheduler takes such a UE offline when it has heard no status of it for this long. */
+export const STATUS_EXPIRY_MS = 3 * STATUS_REFRESH_MS;

@@ -4,6 +4,7 @@ import {
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
   isValidId,
+  STATUS_EXPIRY_MS,
   TopicError,
 } from '../../proto/index.js';
 import { SOLVER_NAMES, type SolverName } from '../solvers/index.js';
@@ -58,6 +59,12 @@ export interface SchedulerOptions {
    */
   startupQuietMs?: number;
   /**
+   * A UE whose status states a protocol version and has not been heard from for this many ms is
+   * taken offline (status-expiry.ts); 0 turns it off.
+   * @defaultValue `90000` (`STATUS_EXPIRY_MS`: three of the UEs' 30 s status refreshes)
+   */
+  statusExpiryMs?: number;
+  /**
    * After a failed `setGlobalConcurrency`, the fleet is re-solved (and the call retried) this
    * many ms later.
    * @defaultValue `1000`
@@ -92,6 +99,7 @@ export interface ResolvedSchedulerOptions {
   readonly hysteresis: number;
   readonly id: string;
   readonly startupQuietMs: number;
+  readonly statusExpiryMs: number;
   readonly retryMs: number;
   readonly fenced: boolean;
   readonly concurrency: ConcurrencyPort | undefined;
@@ -104,6 +112,7 @@ export const SCHEDULER_DEFAULTS = {
   coalesceMs: 2,
   hysteresis: 0.1,
   startupQuietMs: 50,
+  statusExpiryMs: STATUS_EXPIRY_MS,
   retryMs: 1000,
 } as const;
 
@@ -158,6 +167,11 @@ export function resolveSchedulerOptions(options: SchedulerOptions = {}): Resolve
       'startupQuietMs',
       options.startupQuietMs ?? SCHEDULER_DEFAULTS.startupQuietMs,
       60_000,
+    ),
+    statusExpiryMs: nonNegative(
+      'statusExpiryMs',
+      options.statusExpiryMs ?? SCHEDULER_DEFAULTS.statusExpiryMs,
+      86_400_000,
     ),
     retryMs: nonNegative('retryMs', options.retryMs ?? SCHEDULER_DEFAULTS.retryMs, 3_600_000),
     fenced: options.fenced ?? false,

@@ -25,6 +25,7 @@ import {
 import type { ConcurrencyPort, DecisionLedger } from './ports.js';
 import { SchedulerEngine } from './scheduler-engine.js';
 import type { SchedulerEvents, SchedulerSnapshot, SchedulerStats } from './scheduler-events.js';
+import { StatusExpiry } from './status-expiry.js';
 import type { Listener } from './typed-emitter.js';
 
 /** A running scheduler service. */
@@ -88,19 +89,23 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
     ledger,
   });
   errorTarget.engine = engine;
+  let expiring: NodeJS.Timeout | undefined;
   const shutdown = async () => {
+    clearInterval(expiring);
     await engine.close();
     await endClient(client);
     await ownPort?.close();
     await redis.quit().catch(() => redis.disconnect());
   };
+  const expiry = new StatusExpiry(config.statusExpiryMs);
   try {
-    await readRetainedState(client, engine, ledger, config);
+    await readRetainedState(client, engine, ledger, config, expiry);
   } catch (error) {
     await shutdown();
     throw error;
   }
   engine.start();
+  expiring = expireSilentUes(engine, expiry, config.statusExpiryMs);
   // A broker that restarted may have lost the retained decisions and status: publish them all
   // again (fenced like any solve). The first connection is made before this listener exists.
   client.on('connect', () => {
@@ -133,6 +138,7 @@ async function readRetainedState(
   engine: SchedulerEngine,
   ledger: DecisionLedger,
   config: ResolvedSchedulerOptions,
+  expiry: StatusExpiry,
 ): Promise<void> {
   const prefix = config.topicPrefix;
   let lastMessageAt = performance.now();
@@ -142,6 +148,8 @@ async function readRetainedState(
     const inbound = routeMessage(prefix, topic, payload);
     switch (inbound.kind) {
       case 'event':
+        if (inbound.event.type === 'ueStatus')
+          expiry.heard(inbound.event.ue, inbound.event.status, Date.now());
         return engine.apply(inbound.event);
       case 'rejected':
         return engine.reject(inbound.rejected);
@@ -183,6 +191,31 @@ async function readRetainedState(
   started = true;
   // Our own decisions (and, unfenced, status) would only echo back from now on.
   await client.unsubscribeAsync(config.fenced ? startup.slice(0, 1) : startup);
+}
+
+/**
+ * Takes offline, every few seconds, the UEs the status rule expires (status-expiry.ts); returns
+ * the timer, or undefined when expiry is off.
+ */
+function expireSilentUes(
+  engine: SchedulerEngine,
+  expiry: StatusExpiry,
+  expiryMs: number,
+): NodeJS.Timeout | undefined {
+  if (expiryMs === 0) return undefined;
+  const timer = setInterval(
+    () => {
+      for (const ue of expiry.expired(Date.now()))
+        engine.apply({
+          type: 'ueStatus',
+          ue,
+          status: { state: 'offline', agentVersion: 'expired: no status refresh', at: Date.now() },
+        });
+    },
+    Math.min(5000, Math.max(100, expiryMs / 3)),
+  );
+  timer.unref();
+  return timer;
 }
 
 /**

@@ -27,6 +27,8 @@ PROTOCOL = 1  # the protocol version this client speaks (docs/protocol.md, "Vers
 # Codes after which the same request may be sent again (docs/protocol.md, "error").
 RETRYABLE = frozenset({"NO_UNITS", "QUEUE_FULL", "UNAVAILABLE", "EPOCH_AHEAD"})
 RETRY_PAUSE_S = 0.5
+# A UE stating a protocol version republishes its status this often (docs/protocol.md, "status").
+STATUS_REFRESH_S = 30.0
 DEFAULT_PREFIX = "edgesplit/v1"
 
 Head = Callable[[int, int], np.ndarray]
@@ -78,6 +80,7 @@ class UeClient:
         self._changed = threading.Condition()
         self._connected = threading.Event()
         self._connect_rc: int | None = None
+        self._stopping = threading.Event()
         self.tracker = RequestTracker(timeout_s, max_attempts, self._resend)
 
         parsed = urlparse(url)
@@ -105,6 +108,8 @@ class UeClient:
         """Connects, subscribes and announces; raises ConnectionError if the broker refuses."""
         self._client.connect(self._host, self._port, keepalive=30)
         self._client.loop_start()
+        self._stopping.clear()
+        threading.Thread(target=self._refresh_status, name="status-refresh", daemon=True).start()
         if not self._connected.wait(timeout_s):
             self._client.loop_stop()
             rc = self._connect_rc
@@ -115,6 +120,7 @@ class UeClient:
 
     def stop(self, publish_offline: bool = True) -> None:
         """Publishes `offline` (a clean disconnect cancels the will) and disconnects."""
+        self._stopping.set()
         if publish_offline and self._client.is_connected():
             info = self._client.publish(self.topic("status"), self._status("offline"), qos=1, retain=True)
             try:
@@ -137,6 +143,11 @@ class UeClient:
         client.publish(self.topic("profile"), wire.encode(self.model.profile()), qos=1, retain=True)
         client.publish(self.topic("link"), wire.encode(self._link_message()), qos=1, retain=True)
         self._connected.set()
+
+    def _refresh_status(self) -> None:
+        while not self._stopping.wait(STATUS_REFRESH_S):
+            if self._client.is_connected():
+                self._client.publish(self.topic("status"), self._status("online"), qos=1, retain=True)
 
     def _status(self, state: str) -> bytes:
         return wire.encode({"state": state, "agentVersion": VERSION, "at": time.time() * 1000, "protocol": PROTOCOL})
