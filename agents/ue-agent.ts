@@ -357,7 +357,12 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     this.recorder.count('requests');
     const session = this.session;
     if (session === undefined) upload?.acked(new Error('not connected'));
-    else upload?.sent(session.publishInfer(request, upload?.acked));
+    else {
+      // Published whether or not the upload is timed: `upload?.sent(publish())` would skip the
+      // publish itself when there is no timing (optional chaining skips the arguments too).
+      const bytes = session.publishInfer(request, upload?.acked);
+      upload?.sent(bytes);
+    }
     return outcome.then((settled) => {
       if (settled.ok) this.recorder.count('ok');
       else this.recorder.count(settled.reason === 'cancelled' ? 'cancelled' : 'failed');
