@@ -263,7 +263,10 @@ describe('faults', () => {
     await system.workers[1]!.kill();
     await system.startBroker();
     // No last will tells anyone: the scheduler and the other worker notice it did not come back.
-    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4, 30_000);
+    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4).catch((error) => {
+      const status = JSON.stringify(observer.scheduler);
+      throw new Error(`${error}\nstatus ${status}\n${system.scheduler.tail(30)}`);
+    });
     const survivor = system.workers[0]!;
     const unitsDecided = () =>
       [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
