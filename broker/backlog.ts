@@ -6,13 +6,13 @@
  * job reaches a final state, the sweeper when the job expires) or its job life is over, so a
  * crash between recording and enqueueing costs a place for one job life at most.
  */
-import type { Redis } from 'ioredis';
-import { backlogKey, claimKey, sweptQueuesKey } from '../proto/index.js';
+import { backlogKey, claimKey, type RedisClient, sweptQueuesKey } from '../proto/index.js';
 
-// KEYS: backlog (zset id -> taken ms), its bytes (hash id -> bytes), the swept-queue set.
-// ARGV: now ms, request id, bytes, max jobs, max bytes, job life ms, claim key prefix, UE.
+// KEYS: backlog (zset id -> taken ms), its bytes (hash id -> bytes).
+// ARGV: now ms, request id, bytes, max jobs, max bytes, job life ms, claim key prefix.
 // The request's own claim key is written before this runs, so every entry of a request still
-// being taken has its claim key and is counted.
+// being taken has its claim key and is counted. Every key it reads (the claim keys too) carries
+// the UE's hash tag: one Redis Cluster slot.
 const ADMIT = `
 local now = tonumber(ARGV[1])
 local life = tonumber(ARGV[6])
@@ -37,7 +37,6 @@ redis.call('ZADD', KEYS[1], now, ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[2], size)
 redis.call('PEXPIRE', KEYS[1], life)
 redis.call('PEXPIRE', KEYS[2], life)
-redis.call('ZADD', KEYS[3], now, ARGV[8])
 return {1, jobs + 1, bytes + size}
 `;
 
@@ -73,17 +72,17 @@ export interface BacklogLimits {
 }
 
 export class Backlog {
-  readonly #redis: Redis & BacklogCommands;
+  readonly #redis: RedisClient & BacklogCommands;
   readonly #prefix: string;
   readonly #limits: BacklogLimits;
 
-  constructor(redis: Redis, redisPrefix: string, limits: BacklogLimits) {
+  constructor(redis: RedisClient, redisPrefix: string, limits: BacklogLimits) {
     for (const [name, value] of Object.entries(limits))
       if (!Number.isSafeInteger(value) || value < 1)
         throw new RangeError(`${name} must be a positive integer, not ${value}`);
-    redis.defineCommand('edgesplitAdmit', { numberOfKeys: 3, lua: ADMIT });
+    redis.defineCommand('edgesplitAdmit', { numberOfKeys: 2, lua: ADMIT });
     redis.defineCommand('edgesplitRelease', { numberOfKeys: 2, lua: RELEASE });
-    this.#redis = redis as Redis & BacklogCommands;
+    this.#redis = redis as RedisClient & BacklogCommands;
     this.#prefix = redisPrefix;
     this.#limits = limits;
   }
@@ -96,18 +95,20 @@ export class Backlog {
   async admit(ue: string, requestId: string, bytes: number): Promise<Admission> {
     const key = backlogKey(this.#prefix, ue);
     const { maxJobs, maxBytes, lifeMs } = this.#limits;
+    const now = Date.now();
+    // The sweeper's list of fed UEs is one key for all UEs (another slot): the UE goes on it
+    // first, so a UE with a job is always swept (one that was refused is swept for nothing).
+    await this.#redis.zadd(sweptQueuesKey(this.#prefix), now, ue);
     const [verdict, jobs, total] = await this.#redis.edgesplitAdmit(
       key,
       `${key}:bytes`,
-      sweptQueuesKey(this.#prefix),
-      Date.now(),
+      now,
       requestId,
       bytes,
       maxJobs,
       maxBytes,
       lifeMs,
       claimKey(this.#prefix, ue, ''),
-      ue,
     );
     if (verdict === 1) return { ok: true, jobs, bytes: total };
     return { ok: false, limit: verdict === 0 ? 'jobs' : 'bytes', jobs, bytes: total };

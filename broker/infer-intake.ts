@@ -3,13 +3,14 @@
  * contract"): validate it, store the tensor's raw float32 bytes under the claim key, and add the
  * tail job, which carries metadata only. The front end delivers messages and publishes answers.
  */
-import { Redis } from 'ioredis';
 import {
   answerKey,
   asError,
   CLAIM_TTL_SECONDS,
   COMPLETED_JOB_AGE_SECONDS,
+  checkRedisPrefix,
   claimKey,
+  createRedis,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_MAX_WAITING_BYTES,
   DEFAULT_MAX_WAITING_JOBS,
@@ -37,7 +38,7 @@ import { QueueSweeper } from './queue-sweeper.js';
 
 /** Options shared by both ingress front ends. */
 export interface IntakeOptions {
-  /** Redis URL for claim checks and BullMQ (`REDIS_URL`). */
+  /** Redis URL for claim checks and BullMQ (`REDIS_URL`; `redis+cluster://` for a cluster). */
   redisUrl: string;
   /**
    * Prefix of claim keys and BullMQ's `prefix` (`EDGESPLIT_REDIS_PREFIX`).
@@ -187,7 +188,7 @@ export function openInferIntake(
   logger: Logger,
 ): InferIntake {
   const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
-  const redisPrefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
+  const redisPrefix = checkRedisPrefix(options.redisPrefix ?? DEFAULT_REDIS_PREFIX);
   const ttl = positive('claimTtlSeconds', options.claimTtlSeconds ?? CLAIM_TTL_SECONDS);
   const jobTtl = positive('jobTtlSeconds', options.jobTtlSeconds ?? Math.min(JOB_TTL_SECONDS, ttl));
   if (ttl < jobTtl)
@@ -202,8 +203,8 @@ export function openInferIntake(
 
   // Small commands (job checks, BullMQ adds) of requests handled at once share writes; the
   // tensors go on a connection of their own, as pipelining would copy each into its batch.
-  const redis = new Redis(options.redisUrl, { enableAutoPipelining: true });
-  const tensors = new Redis(options.redisUrl);
+  const redis = createRedis(options.redisUrl, { enableAutoPipelining: true });
+  const tensors = createRedis(options.redisUrl);
   // Whether both connections were ready once: from then on, one not ready has lost Redis.
   let hadRedis = false;
   for (const connection of [redis, tensors]) {

@@ -4,8 +4,12 @@
  * limit, are closed (a Queue object is only a producer handle; closing it loses nothing).
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { QUEUE_EVENTS_MAX_LEN, type TailJobData, ueQueueName } from '../proto/index.js';
+import {
+  QUEUE_EVENTS_MAX_LEN,
+  type RedisClient,
+  type TailJobData,
+  ueQueueName,
+} from '../proto/index.js';
 import type { Logger } from './log.js';
 
 interface Entry {
@@ -17,7 +21,7 @@ interface Entry {
 
 /** Options of `QueueCache`. */
 export interface QueueCacheOptions {
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   /** BullMQ `prefix`. */
   readonly prefix: string;
   /** Most queues kept open when idle. */

@@ -6,7 +6,6 @@
  * removed, their tensors deleted and their UE told (`EXPIRED`); finished jobs older than their
  * kept age are removed; a UE fed nothing for longer than all of these is forgotten.
  */
-import type { Redis } from 'ioredis';
 import {
   asError,
   COMPLETED_JOB_AGE_SECONDS,
@@ -15,6 +14,7 @@ import {
   encodeMessage,
   errorReportFrom,
   FAILED_JOB_AGE_SECONDS,
+  type RedisClient,
   sweptQueuesKey,
   ueTopic,
 } from '../proto/index.js';
@@ -29,7 +29,7 @@ const CLEAN_LIMIT = 1000;
 
 /** What `QueueSweeper` needs. */
 export interface QueueSweeperOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly queues: QueueCache;
   readonly backlog: Backlog;
   readonly redisPrefix: string;

@@ -12,8 +12,7 @@
  * hand it units for ever. Sessions, subscriptions and queued messages stay in memory only.
  */
 import { createRequire } from 'node:module';
-import { Redis } from 'ioredis';
-import { asError, decodeMessage, logText, tryParseTopic } from '../proto/index.js';
+import { asError, createRedis, decodeMessage, logText, tryParseTopic } from '../proto/index.js';
 import type { Logger } from './log.js';
 
 /** Where and how much the broker keeps. */
@@ -83,7 +82,7 @@ export function redisRetainedStore(
   const maxEntries = options.maxEntries ?? 100_000;
   const maxPayloadBytes = options.maxPayloadBytes ?? 65_536;
   const key = retainedKey(options.redisPrefix);
-  const redis = new Redis(options.redisUrl, {
+  const redis = createRedis(options.redisUrl, {
     maxRetriesPerRequest: 1,
     lazyConnect: true,
     commandTimeout: 5000,

@@ -1,14 +1,15 @@
-import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import type { Executor } from '../dnn/index.js';
 import {
   asError,
   connectMqtt,
+  createRedis,
   type EdgeModel,
   edgeStatusFilter,
   edgeStatusTopic,
   encodeMessage,
   logText,
+  type RedisClient,
   readDecisionSnapshot,
   readSnapshotEpoch,
   ueChannelFilter,
@@ -67,12 +68,19 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
   });
   mqtt.on('error', (error) => onError(error, 'mqtt'));
   // BullMQ needs `maxRetriesPerRequest: null` on a connection it duplicates for blocking.
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const redis = createRedis(options.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (error: Error) => onError(error, 'redis'));
+  // The tensor reads, kept answers and claim deletes of jobs running at once share writes;
+  // BullMQ's own connection is not pipelined, as it duplicates it for blocking reads.
+  const jobRedis = createRedis(options.redisUrl, {
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: true,
+  });
+  jobRedis.on('error', (error: Error) => onError(error, 'redis'));
   const ownsExecutor = options.executor === undefined;
   const executor = options.executor ?? emulatedEdgeExecutor(config.speedFactor);
   const calibrate = options.calibrate ?? false;
-  const worker = new EdgeWorkerProcess(config, models, mqtt, redis, executor, {
+  const worker = new EdgeWorkerProcess(config, models, mqtt, redis, jobRedis, executor, {
     onPacking: options.onPacking,
     onJobStart: options.onJobStart,
     onJobEnd: options.onJobEnd,
@@ -113,7 +121,6 @@ class EdgeWorkerProcess implements EdgeWorker {
   private reconciling: Promise<void> | undefined;
   private again = false;
   private closing: Promise<void> | undefined;
-  private readonly jobRedis: Redis;
   private drainTimer: NodeJS.Timeout | undefined;
   /** The ledger epoch whose decisions the view has taken; undefined before the first read. */
   private syncedEpoch: number | undefined;
@@ -124,7 +131,8 @@ class EdgeWorkerProcess implements EdgeWorker {
     private readonly config: ResolvedEdgeWorkerOptions,
     private models: readonly EdgeModel[],
     private readonly mqtt: MqttClient,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
+    private readonly jobRedis: RedisClient,
     private readonly executor: Executor,
     private readonly hooks: ProcessHooks,
   ) {
@@ -132,15 +140,10 @@ class EdgeWorkerProcess implements EdgeWorker {
     this.units = config.units;
     this.statusTopic = edgeStatusTopic(config.topicPrefix, config.id);
     this.fleet = new FleetView(config.topicPrefix, { id: config.id, units: config.units });
-    // The tensor reads, kept answers and claim deletes of jobs running at once share writes;
-    // BullMQ's own connection is not pipelined, as it duplicates it for blocking reads.
-    const jobRedis = redis.duplicate({ enableAutoPipelining: true });
-    jobRedis.on('error', (error: Error) => hooks.onError(error, 'redis'));
-    this.jobRedis = jobRedis;
     this.runner = new TailJobRunner({
       config,
       executor,
-      redis: jobRedis,
+      redis: this.jobRedis,
       publish: async (topic, payload) => {
         await mqtt.publishAsync(topic, payload, { qos: 1 });
       },

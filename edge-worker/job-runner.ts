@@ -1,6 +1,6 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Executor } from '../dnn/index.js';
+import type { RedisClient } from '../proto/index.js';
 import {
   ANSWER_TTL_SECONDS,
   type AnswerChannel,
@@ -29,7 +29,7 @@ export interface QueueCounters {
 export interface TailJobRunnerOptions {
   readonly config: ResolvedEdgeWorkerOptions;
   readonly executor: Executor;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Publishes QoS 1 and resolves once the broker acknowledged it. */
   publish(topic: string, payload: Buffer): Promise<void>;
   onJobStart?: ((event: JobStartEvent) => void) | undefined;

@@ -5,6 +5,7 @@ import {
   DEFAULT_TOPIC_PREFIX,
   isValidId,
   MAX_UNITS,
+  redisPrefixProblem,
   TopicError,
 } from '../proto/index.js';
 import type { CalibrationOptions } from './calibration.js';
@@ -196,7 +197,8 @@ export function resolveEdgeWorkerOptions(options: EdgeWorkerOptions): ResolvedEd
     throw error;
   }
   const redisPrefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
-  if (redisPrefix === '') throw new EdgeWorkerOptionsError('redisPrefix must not be empty');
+  const prefixProblem = redisPrefixProblem(redisPrefix);
+  if (prefixProblem !== undefined) throw new EdgeWorkerOptionsError(prefixProblem);
   return {
     id: options.id,
     units: positiveInt('units', options.units, MAX_UNITS),

@@ -1,5 +1,5 @@
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../proto/index.js';
 import { asError, ueQueueName } from '../proto/index.js';
 
 /** Why a queue has a Worker: its share of the UE's units, or leftovers of an unserved UE. */
@@ -12,7 +12,7 @@ export interface QueueWorkersOptions {
    * open on close. Each Worker still opens one blocking connection of its own (a duplicate).
    * Must have `maxRetriesPerRequest: null`, which BullMQ requires of blocking duplicates.
    */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly prefix: string;
   /** Stored on each job BullMQ runs (`processedBy`). */
   readonly workerName: string;

@@ -4,22 +4,28 @@
  * process that missed retained messages (a broker restart, a reconnect, a restart of its own)
  * reads the full current state. Keys live under the Redis prefix:
  *
- * - `{prefix}:scheduler:epoch`: the epoch of the last recorded solve (a string integer).
- * - `{prefix}:scheduler:decisions`: a hash, UE id to its encoded decision (the retained payload).
+ * - `{prefix}:{scheduler}:epoch`: the epoch of the last recorded solve (a string integer).
+ * - `{prefix}:{scheduler}:decisions`: a hash, UE id to its encoded decision (the retained payload).
+ *
+ * `{scheduler}` is a Redis Cluster hash tag: these keys and the leader lock share one slot, as
+ * the ledger's script and the snapshot's transaction touch them together.
  */
-import type { Redis } from 'ioredis';
 import { decodeMessage } from './codec.js';
+import type { RedisClient } from './redis-connect.js';
 import type { Decision } from './schemas/decision.js';
 import { isValidId } from './topics.js';
 
+/** The hash tag of the scheduler's keys (lock, epoch, decisions): one Redis Cluster slot. */
+export const SCHEDULER_TAG = '{scheduler}';
+
 /** Key of the last recorded epoch. */
 export function epochKey(redisPrefix: string): string {
-  return `${redisPrefix}:scheduler:epoch`;
+  return `${redisPrefix}:${SCHEDULER_TAG}:epoch`;
 }
 
 /** Key of the hash of current decisions. */
 export function decisionsKey(redisPrefix: string): string {
-  return `${redisPrefix}:scheduler:decisions`;
+  return `${redisPrefix}:${SCHEDULER_TAG}:decisions`;
 }
 
 /** Every current decision and the epoch they are current at. */
@@ -32,7 +38,7 @@ export interface DecisionSnapshot {
 
 /** The epoch recorded last, or undefined when none is (a fresh or wiped Redis). */
 export async function readSnapshotEpoch(
-  redis: Redis,
+  redis: RedisClient,
   redisPrefix: string,
 ): Promise<number | undefined> {
   return parseEpoch(await redis.get(epochKey(redisPrefix)));
@@ -48,7 +54,7 @@ function parseEpoch(text: string | null): number | undefined {
  * epoch is recorded: nothing to go by.
  */
 export async function readDecisionSnapshot(
-  redis: Redis,
+  redis: RedisClient,
   redisPrefix: string,
 ): Promise<DecisionSnapshot | undefined> {
   const replies = await redis

@@ -13,6 +13,7 @@ export {
   epochKey,
   readDecisionSnapshot,
   readSnapshotEpoch,
+  SCHEDULER_TAG,
 } from './decision-snapshot.js';
 export { ENV, envValue } from './env.js';
 export {
@@ -32,6 +33,7 @@ export {
   backlogKey,
   CLAIM_TTL_SECONDS,
   COMPLETED_JOB_AGE_SECONDS,
+  checkRedisPrefix,
   claimKey,
   DEFAULT_MAX_WAITING_BYTES,
   DEFAULT_MAX_WAITING_JOBS,
@@ -39,11 +41,13 @@ export {
   FAILED_JOB_AGE_SECONDS,
   JOB_TTL_SECONDS,
   QUEUE_EVENTS_MAX_LEN,
+  redisPrefixProblem,
   sweptQueuesKey,
   type TailJobData,
   tailJobId,
   ueOfQueue,
   ueQueueName,
+  ueTag,
 } from './jobs.js';
 export { logText, MAX_LOGGED_CHARS } from './log-text.js';
 export {
@@ -59,6 +63,18 @@ export {
   validateMessage,
 } from './messages.js';
 export { connectMqtt, type MqttConnectOptions } from './mqtt-connect.js';
+export {
+  type CreateRedisOptions,
+  createRedis,
+  hashTagOf,
+  isCluster,
+  isClusterUrl,
+  parseRedisUrl,
+  type RedisClient,
+  type RedisTarget,
+  scanKeys,
+  unlinkKeys,
+} from './redis-connect.js';
 export {
   byteCount,
   ID_PATTERN,

@@ -7,6 +7,35 @@
 /** Default prefix of every Redis key edgesplit writes (BullMQ's `prefix` option too). */
 export const DEFAULT_REDIS_PREFIX = 'edgesplit';
 
+/**
+ * What is wrong with a Redis prefix, or undefined. A prefix holds no `{` or `}`: every key puts
+ * a hash tag after it (one per UE, `{scheduler}` for the scheduler's keys), and a brace in the
+ * prefix would make Redis Cluster hash the prefix instead, putting every key on one node.
+ */
+export function redisPrefixProblem(redisPrefix: string): string | undefined {
+  if (redisPrefix.length === 0 || redisPrefix.length > 128)
+    return 'the Redis prefix must be 1-128 characters';
+  if (/[{}\s]/.test(redisPrefix))
+    return 'the Redis prefix must not contain braces or white space (keys carry hash tags after it)';
+  return undefined;
+}
+
+/** Throws a RangeError when `redisPrefix` cannot be used (`redisPrefixProblem`). */
+export function checkRedisPrefix(redisPrefix: string): string {
+  const problem = redisPrefixProblem(redisPrefix);
+  if (problem !== undefined) throw new RangeError(`${problem}: ${JSON.stringify(redisPrefix)}`);
+  return redisPrefix;
+}
+
+/**
+ * The hash tag every key of one UE carries (its queue, claims, answers and backlog), so that
+ * what one script or transaction touches lies in one Redis Cluster slot and different UEs'
+ * queues spread over the cluster's nodes (docs/scale-out.md).
+ */
+export function ueTag(ueId: string): string {
+  return `{${ueId}}`;
+}
+
 /** How long an uploaded tensor waits in Redis for its tail job before it expires. */
 export const CLAIM_TTL_SECONDS = 600;
 
@@ -32,7 +61,7 @@ export const QUEUE_EVENTS_MAX_LEN = 100;
  * entry whose claim key is gone (the job finished) or whose job life is over no longer counts.
  */
 export function backlogKey(redisPrefix: string, ueId: string): string {
-  return `${redisPrefix}:backlog:${ueId}`;
+  return `${redisPrefix}:backlog:${ueTag(ueId)}`;
 }
 
 /** The UEs whose queues the ingress sweeps (sorted set, score: last request taken, ms). */
@@ -40,14 +69,18 @@ export function sweptQueuesKey(redisPrefix: string): string {
   return `${redisPrefix}:ingress:queues`;
 }
 
-/** The BullMQ queue holding UE `ueId`'s tail jobs (ids never contain ':'). */
+/**
+ * The BullMQ queue holding UE `ueId`'s tail jobs (ids never contain ':'). The name carries the
+ * UE's hash tag, so all of the queue's keys (`{prefix}:ue.{ue}:...`) share the UE's slot.
+ */
 export function ueQueueName(ueId: string): string {
-  return `ue.${ueId}`;
+  return `ue.${ueTag(ueId)}`;
 }
 
 /** The UE id of a queue made by `ueQueueName`, or undefined. */
 export function ueOfQueue(queueName: string): string | undefined {
-  return queueName.startsWith('ue.') ? queueName.slice(3) : undefined;
+  const match = /^ue\.\{([^{}]+)\}$/.exec(queueName);
+  return match?.[1];
 }
 
 /** Job id of a request: the same request published twice maps to the same job. */
@@ -57,7 +90,7 @@ export function tailJobId(ueId: string, requestId: string): string {
 
 /** Redis key holding the raw float32 bytes of a request's tensor. */
 export function claimKey(redisPrefix: string, ueId: string, requestId: string): string {
-  return `${redisPrefix}:claim:${ueId}:${requestId}`;
+  return `${redisPrefix}:claim:${ueTag(ueId)}:${requestId}`;
 }
 
 /** What a tail job carries: small metadata only, never the tensor itself. */
@@ -103,7 +136,7 @@ export const FAILED_JOB_AGE_SECONDS = 3600;
  * loses its session) is not lost.
  */
 export function answerKey(redisPrefix: string, ueId: string, requestId: string): string {
-  return `${redisPrefix}:answer:${ueId}:${requestId}`;
+  return `${redisPrefix}:answer:${ueTag(ueId)}:${requestId}`;
 }
 
 /** The channels an answer is published on. */

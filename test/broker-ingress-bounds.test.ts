@@ -19,6 +19,7 @@ import {
 } from '../broker/index.js';
 import {
   backlogKey,
+  claimKey,
   type ErrorReport,
   encodeMessage,
   type InferRequest,
@@ -156,7 +157,7 @@ class World {
 
   /** Total bytes of `ue`'s stored tensors. */
   async storedBytes(ue: string): Promise<number> {
-    const keys = await redis.keys(`${this.prefix}:claim:${ue}:*`);
+    const keys = await redis.keys(`${claimKey(this.prefix, ue, '')}*`);
     const sizes = await Promise.all(keys.map((key) => redis.strlen(key)));
     return sizes.reduce((sum, n) => sum + n, 0);
   }
@@ -219,7 +220,7 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
     expect(full.map((e) => e.code)).toEqual(Array(25).fill('QUEUE_FULL'));
     expect(new Set(ids(full)).size).toBe(25);
     expect(await world.jobCount('ue-1')).toBe(5);
-    expect((await redis.keys(`${world.prefix}:claim:ue-1:*`)).length).toBe(5);
+    expect((await redis.keys(`${claimKey(world.prefix, 'ue-1', '')}*`)).length).toBe(5);
     const queued = small.filter((r) => !full.some((e) => e.requestId === r.requestId));
     expect(queued).toHaveLength(5);
 
@@ -235,7 +236,7 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
     // A job that finished (its tensor deleted, as the edge worker does) frees its place.
     const done = queued[0];
     if (done === undefined) throw new Error('no queued request');
-    await redis.del(`${world.prefix}:claim:ue-1:${done.requestId}`);
+    await redis.del(claimKey(world.prefix, 'ue-1', done.requestId));
     const next = [request(), request()];
     await world.send('ue-1', next);
     const after = await world.errorsOf('ue-1', 26);
@@ -258,7 +259,7 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
     // Through another broker the UE's PUBACK comes from that broker, before the ingress has it.
     await waitUntil('3 requests queued', () => world?.ingress.stats().accepted === 3);
     expect(await world.jobCount('ue-1')).toBe(3);
-    const claims = await redis.keys(`${world.prefix}:claim:ue-1:*`);
+    const claims = await redis.keys(`${claimKey(world.prefix, 'ue-1', '')}*`);
     expect(claims).toHaveLength(3);
     for (const key of claims) expect(await redis.ttl(key)).toBeLessThanOrEqual(2);
 
@@ -267,7 +268,7 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
     expect(expired.map((e) => e.code)).toEqual(['EXPIRED', 'EXPIRED', 'EXPIRED']);
     expect(ids(expired)).toEqual(ids(requests));
     expect(await world.jobCount('ue-1')).toBe(0);
-    expect(await redis.keys(`${world.prefix}:claim:ue-1:*`)).toEqual([]);
+    expect(await redis.keys(`${claimKey(world.prefix, 'ue-1', '')}*`)).toEqual([]);
     expect(await redis.zcard(backlogKey(world.prefix, 'ue-1'))).toBe(0);
     expect(world.ingress.stats().expired).toBe(3);
   });

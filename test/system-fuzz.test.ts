@@ -15,6 +15,7 @@ import { readInferMessage } from '../broker/index.js';
 import { deleteKeys } from '../cli/up/redis-keys.js';
 import { DEVICE_CLASSES, deviceProfile, modelCuts } from '../dnn/index.js';
 import {
+  claimKey,
   decodeMessage,
   type ErrorReport,
   encodeMessage,
@@ -145,7 +146,7 @@ async function jobTotal(queue: Queue = fuzzQueue): Promise<number> {
 }
 
 async function claimCount(ue = FUZZ_UE): Promise<number> {
-  return (await redis.keys(`${redisPrefix}:claim:${ue}:*`)).length;
+  return (await redis.keys(`${claimKey(redisPrefix, ue, '')}*`)).length;
 }
 
 /** The error report the system owes the UE for `bytes` on `topic`; undefined if it is valid. */

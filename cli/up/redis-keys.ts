@@ -1,17 +1,17 @@
-import { Redis } from 'ioredis';
+import { createRedis, scanKeys, unlinkKeys } from '../../proto/index.js';
 
-/** Deletes every key matching `pattern` (SCAN + UNLINK, so a large keyspace does not block). */
+/**
+ * Deletes every key matching `pattern` (SCAN + UNLINK, so a large keyspace does not block), on
+ * every master of a cluster.
+ */
 export async function deleteKeys(redisUrl: string, pattern: string): Promise<number> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const redis = createRedis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
   let deleted = 0;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await scanKeys(redis, pattern, async (keys) => {
+      deleted += await unlinkKeys(redis, keys);
+    });
   } finally {
     redis.disconnect();
   }

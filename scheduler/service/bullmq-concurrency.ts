@@ -1,6 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { ueQueueName } from '../../proto/index.js';
+import { type RedisClient, ueQueueName } from '../../proto/index.js';
 import type { ConcurrencyPort } from './ports.js';
 
 /**
@@ -11,7 +10,7 @@ export class BullmqConcurrency implements ConcurrencyPort {
   private readonly queues = new Map<string, Queue>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly prefix: string,
     private readonly onError: (error: Error) => void = () => {},
   ) {}

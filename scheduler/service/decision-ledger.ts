@@ -7,12 +7,12 @@
  * schedulers never publish the same epoch and a later leader always starts above what an earlier
  * one may still have in flight.
  */
-import type { Redis } from 'ioredis';
 import {
   type DecisionSnapshot,
   decisionsKey,
   encodeMessage,
   epochKey,
+  type RedisClient,
   readDecisionSnapshot,
 } from '../../proto/index.js';
 import { leaderKey } from './leader-lock.js';
@@ -45,7 +45,7 @@ export class RedisDecisionLedger implements DecisionLedger {
   private readonly keys: readonly [string, string, string];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly redisPrefix: string,
     private readonly holder: string | undefined,
   ) {

@@ -4,7 +4,7 @@
  * or stepped down). Renewing and releasing check the holder, so a scheduler that lost the key
  * never extends or deletes its successor's.
  */
-import type { Redis } from 'ioredis';
+import { type RedisClient, SCHEDULER_TAG } from '../../proto/index.js';
 
 /** Extends the key's life only if `id` still holds it. 1: renewed, 0: lost. */
 const RENEW = `
@@ -20,14 +20,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
-/** The key of the scheduler leadership under a Redis prefix. */
+/** The key of the scheduler leadership under a Redis prefix (in the scheduler's slot). */
 export function leaderKey(redisPrefix: string): string {
-  return `${redisPrefix}:scheduler:leader`;
+  return `${redisPrefix}:${SCHEDULER_TAG}:leader`;
 }
 
 export class LeaderLock {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly id: string,
     private readonly ttlMs: number,

@@ -4,6 +4,8 @@ import {
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
   isValidId,
+  parseRedisUrl,
+  redisPrefixProblem,
   STATUS_EXPIRY_MS,
   TopicError,
 } from '../../proto/index.js';
@@ -72,7 +74,7 @@ export interface SchedulerOptions {
   retryMs?: number;
   /**
    * Publish only while this scheduler's `id` holds the leadership lock
-   * (`{redisPrefix}:scheduler:leader`): every solve is checked against it before anything of it
+   * (`{redisPrefix}:{scheduler}:leader`): every solve is checked against it before anything of it
    * is published, and a scheduler found deposed stops (`deposed` event). `startStandbyScheduler`
    * sets it; a scheduler started alone records its solves without the check.
    * @defaultValue `false`
@@ -147,12 +149,19 @@ export function resolveSchedulerOptions(options: SchedulerOptions = {}): Resolve
     throw error;
   }
   const redisPrefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
-  if (redisPrefix === '') throw new SchedulerOptionsError('redisPrefix', 'must not be empty');
+  const prefixProblem = redisPrefixProblem(redisPrefix);
+  if (prefixProblem !== undefined) throw new SchedulerOptionsError('redisPrefix', prefixProblem);
+  const redisUrl = options.redisUrl ?? SCHEDULER_DEFAULTS.redisUrl;
+  try {
+    parseRedisUrl(redisUrl);
+  } catch (error) {
+    throw new SchedulerOptionsError('redisUrl', (error as Error).message);
+  }
   return {
     mqttUrl: options.mqttUrl ?? SCHEDULER_DEFAULTS.mqttUrl,
     mqttUsername: options.mqttUsername,
     mqttPassword: options.mqttPassword,
-    redisUrl: options.redisUrl ?? SCHEDULER_DEFAULTS.redisUrl,
+    redisUrl,
     topicPrefix,
     redisPrefix,
     solver,

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import {
   connectMqtt,
+  createRedis,
   edgeStatusFilter,
   MESSAGE_QOS,
   schedulerStatusTopic,
@@ -61,7 +61,7 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
     ...(config.mqttUsername === undefined ? {} : { username: config.mqttUsername }),
     ...(config.mqttPassword === undefined ? {} : { password: config.mqttPassword }),
   });
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
   let ownPort: ConcurrencyPort | undefined;
   // Transport errors go to the engine's `error` event once it exists.
   const errorTarget: { engine?: SchedulerEngine } = {};

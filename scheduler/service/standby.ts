@@ -10,8 +10,7 @@
  * stands by.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { asError } from '../../proto/index.js';
+import { asError, createRedis } from '../../proto/index.js';
 import { SchedulerOptionsError } from './errors.js';
 import { LeaderLock, leaderKey } from './leader-lock.js';
 import { resolveSchedulerOptions, type SchedulerOptions } from './options.js';
@@ -55,7 +54,7 @@ export function startStandbyScheduler(
   if (!Number.isSafeInteger(ttl) || ttl < 300)
     throw new SchedulerOptionsError('lockTtlMs', 'must be an integer of at least 300 ms');
   const onError = (error: unknown) => standby.onError?.(asError(error));
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 1 });
   redis.on('error', onError);
   const lock = new LeaderLock(redis, leaderKey(config.redisPrefix), config.id, ttl);
   let closing: Promise<void> | undefined;
