@@ -51,6 +51,8 @@ export interface AccessControl {
 }
 
 // aedes reserves `$SYS/` for itself (moscajs/aedes#597).
+/** MQTT shared subscriptions (`$share/GROUP/filter`), which aedes does not implement. */
+const SHARE_PREFIX = '$share/';
 const SYS_PREFIX = '$SYS/';
 
 function payloadBytes(payload: Buffer | string): number {
@@ -230,6 +232,13 @@ export function accessControl(options: AccessControlOptions): AccessControl {
     // Refusing with a null subscription answers 0x80 in the SUBACK and keeps the connection
     // [MQTT-3.9.3]. Also runs when a persistent session's subscriptions are restored.
     authorizeSubscribe(client, subscription: Subscription, callback) {
+      // aedes has no shared subscriptions: `$share/...` would be taken as a plain filter that
+      // matches nothing, and an `edgesplit ingress --group` would wait for requests for ever.
+      if (subscription.topic.startsWith(SHARE_PREFIX)) {
+        refuse('subscribe', client, 'this broker has no shared subscriptions', subscription.topic);
+        callback(null, null);
+        return;
+      }
       if (logins === undefined) {
         callback(null, subscription);
         return;

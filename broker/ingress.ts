@@ -6,12 +6,21 @@
  * is stored or the UE has been sent an error, so a request the ingress took but did not finish
  * when it died is delivered again by the broker from its persistent session. An embedded broker
  * can host it without the client (embedded-ingress.ts).
+ *
+ * With a `group`, several ingresses share the requests through an MQTT shared subscription
+ * (`$share/{group}/{prefix}/ue/+/infer`: Mosquitto 1.6+, EMQX; not aedes): the broker gives each
+ * request to one member. Members use clean sessions, since a broker keeps routing requests to a
+ * disconnected member's persistent session; what a killed member held unacknowledged is lost
+ * with its session, and the UE's resend (same request id) reaches a live member
+ * (docs/scale-out.md).
  */
+import { randomBytes } from 'node:crypto';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import {
   connectMqtt,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
+  isValidId,
   logText,
   MESSAGE_QOS,
   ueChannelFilter,
@@ -34,6 +43,13 @@ export interface IngressOptions extends IntakeOptions {
    * @defaultValue 'edgesplit-ingress'
    */
   clientId?: string;
+  /**
+   * Shared-subscription group (`$share/{group}/...`): ingresses of one group split the requests.
+   * The session is then clean, and the default client id gets a random suffix, so that many
+   * ingresses started alike do not take each other's place. 1-64 characters of [A-Za-z0-9._-].
+   * @defaultValue none (one ingress takes every request, on a persistent session)
+   */
+  group?: string;
   /**
    * Extra mqtt.js options (e.g. `ca` or `rejectUnauthorized` for `mqtts://`).
    * @defaultValue none
@@ -63,7 +79,14 @@ async function quietFor(lastAt: () => number, quietMs: number): Promise<void> {
 export async function startIngress(options: IngressOptions): Promise<Ingress> {
   const logger = options.logger ?? stderrLogger('ingress');
   const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
-  const clientId = options.clientId ?? 'edgesplit-ingress';
+  const group = options.group;
+  if (group !== undefined && !isValidId(group))
+    throw new RangeError('the ingress group must be 1-64 characters of [A-Za-z0-9._-]');
+  const clientId =
+    options.clientId ??
+    (group === undefined
+      ? 'edgesplit-ingress'
+      : `edgesplit-ingress-${group.slice(0, 32)}-${randomBytes(4).toString('hex')}`);
   let mqtt: MqttClient | undefined;
   const intake = openInferIntake(
     options,
@@ -88,7 +111,11 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
   };
   const refused = (filter: string, cause: unknown) =>
     new Error(
-      `the broker refused the subscription to ${filter}: does this credential have the ingress role?`,
+      filter.startsWith('$share/')
+        ? `the broker refused the shared subscription ${filter}: it may not support shared ` +
+            'subscriptions (the embedded aedes broker of "edgesplit broker" does not; Mosquitto ' +
+            '1.6+ and EMQX do), or this credential lacks the ingress role'
+        : `the broker refused the subscription to ${filter}: does this credential have the ingress role?`,
       { cause },
     );
 
@@ -142,10 +169,13 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     client.on('error', (error) => logger.error(`mqtt: ${error.message}`));
     client.on('offline', () => logger.warn('mqtt: disconnected from the broker, reconnecting'));
   };
-  const filter = ueChannelFilter(topicPrefix, 'infer');
+  const inferFilter = ueChannelFilter(topicPrefix, 'infer');
+  const filter = group === undefined ? inferFilter : `$share/${group}/${inferFilter}`;
   let requests: MqttClient;
   try {
-    requests = await connectMqtt({ ...common, clientId, clean: false }, setup);
+    // A member of a group has a clean session: a persistent one would keep receiving its share
+    // of the requests while its ingress is dead, and hold them until it came back.
+    requests = await connectMqtt({ ...common, clientId, clean: group === undefined }, setup);
     opened.push(requests);
     try {
       await requests.subscribeAsync(filter, { qos: MESSAGE_QOS });
@@ -156,7 +186,9 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     return fail(error);
   }
   const prefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
-  logger.info(`ingress subscribed to ${filter}, enqueueing to Redis prefix "${prefix}"`);
+  logger.info(
+    `ingress ${clientId} subscribed to ${filter}, enqueueing to Redis prefix "${prefix}"`,
+  );
 
   let closing: Promise<void> | undefined;
   const close = async () => {

@@ -3,7 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { type Command, type CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseTraceArg, parseTraceCsv, TraceError, type TraceSpec } from '../agents/index.js';
 import { hasModel, listModels, REAL_MODELS } from '../dnn/index.js';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../proto/index.js';
+import {
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+  ENV,
+  envValue,
+  parseRedisUrl,
+  redisPrefixProblem,
+} from '../proto/index.js';
 
 /** Exit code of a command line that cannot be acted on (bad flag, unknown model, bad file). */
 export const EXIT_USAGE = 2;
@@ -67,6 +74,20 @@ export async function loadTrace(arg: string): Promise<TraceSpec> {
     throw new TraceError(`cannot read ${parsed.path}: ${(error as Error).message}`);
   }
   return { kind: 'points', points: parseTraceCsv(text, parsed.path), source: parsed.path };
+}
+
+/**
+ * What is wrong with a Redis URL (`REDIS_URL`: `redis://`, `rediss://`, or a cluster's
+ * `redis+cluster://host:port,...`) or Redis prefix, or undefined.
+ */
+export function redisSettingsProblem(redisUrl: string, redisPrefix: string): string | undefined {
+  try {
+    parseRedisUrl(redisUrl);
+  } catch (error) {
+    return `${ENV.redisUrl}: ${(error as Error).message}`;
+  }
+  const problem = redisPrefixProblem(redisPrefix);
+  return problem === undefined ? undefined : `${ENV.redisPrefix}: ${problem}`;
 }
 
 /** Default Redis when REDIS_URL is unset. */

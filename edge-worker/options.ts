@@ -5,6 +5,7 @@ import {
   DEFAULT_TOPIC_PREFIX,
   isValidId,
   MAX_UNITS,
+  parseRedisUrl,
   redisPrefixProblem,
   TopicError,
 } from '../proto/index.js';
@@ -199,6 +200,11 @@ export function resolveEdgeWorkerOptions(options: EdgeWorkerOptions): ResolvedEd
   const redisPrefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
   const prefixProblem = redisPrefixProblem(redisPrefix);
   if (prefixProblem !== undefined) throw new EdgeWorkerOptionsError(prefixProblem);
+  try {
+    parseRedisUrl(options.redisUrl);
+  } catch (error) {
+    throw new EdgeWorkerOptionsError(`redisUrl: ${(error as Error).message}`);
+  }
   return {
     id: options.id,
     units: positiveInt('units', options.units, MAX_UNITS),

@@ -7,12 +7,13 @@ import {
   envValue,
   isValidId,
 } from '../../proto/index.js';
-import { EXIT_USAGE, mqttFromEnv, untilSignal } from '../options.js';
+import { EXIT_USAGE, mqttFromEnv, redisSettingsProblem, untilSignal } from '../options.js';
 import { BROKER_ENV } from './broker-env.js';
 import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
 
 interface IngressFlags {
-  readonly clientId: string;
+  readonly clientId?: string;
+  readonly group?: string;
 }
 
 /**
@@ -28,8 +29,14 @@ export function registerIngressCommand(program: Command): void {
     )
     .option(
       '--client-id <id>',
-      'MQTT client id; the session is persistent, so a restarted ingress gets what it missed',
-      'edgesplit-ingress',
+      'MQTT client id; without --group the session is persistent, so a restarted ingress gets ' +
+        'what it missed (default: edgesplit-ingress; with --group, edgesplit-ingress-GROUP-RANDOM)',
+    )
+    .option(
+      '--group <name>',
+      'share the requests with every ingress of this group through an MQTT shared subscription ' +
+        '($share/NAME/...; Mosquitto 1.6+, EMQX; not the embedded broker): clean session, and ' +
+        'what a killed member held is resent by its UEs (docs/scale-out.md)',
     )
     .addHelpText(
       'after',
@@ -40,10 +47,23 @@ export function registerIngressCommand(program: Command): void {
 }
 
 async function runIngress(flags: IngressFlags): Promise<void> {
-  if (!isValidId(flags.clientId)) {
+  if (flags.clientId !== undefined && !isValidId(flags.clientId)) {
     process.stderr.write(
       'edgesplit ingress: --client-id must be 1-64 characters of [A-Za-z0-9._-]\n',
     );
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  if (flags.group !== undefined && !isValidId(flags.group)) {
+    process.stderr.write('edgesplit ingress: --group must be 1-64 characters of [A-Za-z0-9._-]\n');
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  const redisUrl = envValue(ENV.redisUrl) ?? 'redis://127.0.0.1:6379';
+  const redisPrefix = envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX;
+  const redisProblem = redisSettingsProblem(redisUrl, redisPrefix);
+  if (redisProblem !== undefined) {
+    process.stderr.write(`edgesplit ingress: ${redisProblem}\n`);
     process.exitCode = EXIT_USAGE;
     return;
   }
@@ -61,9 +81,10 @@ async function runIngress(flags: IngressFlags): Promise<void> {
       topicPrefix: mqtt.topicPrefix,
       ...(mqtt.username === undefined ? {} : { username: mqtt.username }),
       ...(mqtt.password === undefined ? {} : { password: mqtt.password }),
-      clientId: flags.clientId,
-      redisUrl: envValue(ENV.redisUrl) ?? 'redis://127.0.0.1:6379',
-      redisPrefix: envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX,
+      ...(flags.clientId === undefined ? {} : { clientId: flags.clientId }),
+      ...(flags.group === undefined ? {} : { group: flags.group }),
+      redisUrl,
+      redisPrefix,
       maxPayloadBytes: maxPayload === undefined ? DEFAULT_MAX_PAYLOAD_BYTES : Number(maxPayload),
       ...queueBoundsFromEnv(),
     });
