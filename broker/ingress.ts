@@ -175,7 +175,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
   try {
     // A member of a group has a clean session: a persistent one would keep receiving its share
     // of the requests while its ingress is dead, and hold them until it came back.
-    requests = await connectMqtt({ ...common, clientId, clean: group === undefined }, setup);
+    requests = await connectMqtt({ ...common, clientId, clean: group !== undefined }, setup);
     opened.push(requests);
     try {
       await requests.subscribeAsync(filter, { qos: MESSAGE_QOS });

@@ -17,6 +17,15 @@ export interface SystemOptions {
   readonly speedFactor?: number;
   /** Extra `edge-worker` flags. */
   readonly workerArgs?: readonly string[];
+  /** With `broker: 'mosquitto'`: a broker of the test's own. @defaultValue the shared one */
+  readonly mqttUrl?: string;
+  /** Redis (a cluster's `redis+cluster://` URL, say). @defaultValue the tests' Redis */
+  readonly redisUrl?: string;
+  /**
+   * With `broker: 'mosquitto'`: `count` ingresses of one shared-subscription group, each
+   * logging its counters every second, instead of one ingress on a persistent session.
+   */
+  readonly ingressGroup?: { readonly name: string; readonly count: number };
 }
 
 /**
@@ -29,15 +38,19 @@ export class RunningSystem {
   readonly workers: CliProcess[] = [];
   broker: CliProcess | undefined;
   ingress!: CliProcess;
+  /** The ingresses of `ingressGroup`, in start order. */
+  readonly ingresses: CliProcess[] = [];
   scheduler!: CliProcess;
   observer!: SystemObserver;
   mqttUrl = '';
-  readonly redisUrl = testRedisUrl();
+  readonly redisUrl: string;
   readonly topicPrefix = `e2e/${randomBytes(4).toString('hex')}`;
   readonly redisPrefix = `e2e-${randomBytes(4).toString('hex')}`;
   private brokerPort = 0;
 
-  private constructor(readonly options: SystemOptions) {}
+  private constructor(readonly options: SystemOptions) {
+    this.redisUrl = options.redisUrl ?? testRedisUrl();
+  }
 
   static async start(options: SystemOptions): Promise<RunningSystem> {
     const system = new RunningSystem(options);
@@ -66,8 +79,12 @@ export class RunningSystem {
       this.mqttUrl = `mqtt://127.0.0.1:${this.brokerPort}`;
       await this.startBroker();
     } else {
-      this.mqttUrl = testMosquittoUrl();
-      await this.startIngress();
+      this.mqttUrl = this.options.mqttUrl ?? testMosquittoUrl();
+      const group = this.options.ingressGroup;
+      if (group === undefined) await this.startIngress();
+      else
+        for (let index = 1; index <= group.count; index++)
+          await this.startGroupIngress(`ingress-${index}`, group.name);
     }
     this.observer = await SystemObserver.open(this.mqttUrl, this.topicPrefix);
     this.scheduler = this.group.start('scheduler', ['scheduler'], this.env());
@@ -103,6 +120,19 @@ export class RunningSystem {
     );
     this.ingress = ingress;
     await ingress.waitFor('stderr', /subscribed to/, 60_000);
+    return ingress;
+  }
+
+  /** Starts one ingress of a shared-subscription group (clean session, counters every second). */
+  async startGroupIngress(name: string, group: string): Promise<CliProcess> {
+    const ingress = this.group.start(
+      name,
+      ['ingress', '--group', group, '--stats-every', '1'],
+      this.env(),
+    );
+    this.ingresses.push(ingress);
+    this.ingress = ingress;
+    await ingress.waitFor('stderr', /subscribed to \$share\//, 60_000);
     return ingress;
   }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Ingress, startIngress } from '../../broker/index.js';
+import { type Ingress, type IngressStats, startIngress } from '../../broker/index.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_REDIS_PREFIX,
@@ -7,13 +7,29 @@ import {
   envValue,
   isValidId,
 } from '../../proto/index.js';
-import { EXIT_USAGE, mqttFromEnv, redisSettingsProblem, untilSignal } from '../options.js';
+import {
+  EXIT_USAGE,
+  mqttFromEnv,
+  parseInteger,
+  redisSettingsProblem,
+  untilSignal,
+} from '../options.js';
 import { BROKER_ENV } from './broker-env.js';
 import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
 
 interface IngressFlags {
   readonly clientId?: string;
   readonly group?: string;
+  readonly statsEvery: number;
+}
+
+/** One line of an ingress's counters, for its log. */
+function statsLine(stats: IngressStats): string {
+  return (
+    `accepted ${stats.accepted}, duplicates ${stats.duplicates}, answered again ` +
+    `${stats.answeredAgain}, rejected ${stats.rejected}, no units ${stats.noUnits}, queue full ` +
+    `${stats.queueFull}, unavailable ${stats.failed}, expired ${stats.expired}`
+  );
 }
 
 /**
@@ -37,6 +53,12 @@ export function registerIngressCommand(program: Command): void {
       'share the requests with every ingress of this group through an MQTT shared subscription ' +
         '($share/NAME/...; Mosquitto 1.6+, EMQX; not the embedded broker): clean session, and ' +
         'what a killed member held is resent by its UEs (docs/scale-out.md)',
+    )
+    .option(
+      '--stats-every <seconds>',
+      'log the counters (accepted, duplicates, ...) this often when they changed; 0: only on exit',
+      parseInteger,
+      60,
     )
     .addHelpText(
       'after',
@@ -94,7 +116,17 @@ async function runIngress(flags: IngressFlags): Promise<void> {
     return;
   }
   process.stderr.write(`edgesplit ingress: connected to ${mqtt.mqttUrl}\n`);
+  let logged = '';
+  const logStats = () => {
+    const line = statsLine(ingress.stats());
+    if (line !== logged) process.stderr.write(`edgesplit ingress: ${line}\n`);
+    logged = line;
+  };
+  const timer =
+    flags.statsEvery > 0 ? setInterval(logStats, flags.statsEvery * 1000).unref() : undefined;
   const signal = await untilSignal();
+  clearInterval(timer);
   process.stderr.write(`edgesplit ingress: ${signal}, finishing requests in flight\n`);
   await ingress.close();
+  process.stderr.write(`edgesplit ingress: stopped: ${statsLine(ingress.stats())}\n`);
 }

@@ -1,0 +1,118 @@
+/**
+ * Services a test starts for itself and tears down: a Mosquitto of its own (so that the test
+ * knows its configuration), and a Redis Cluster of three masters created with
+ * `redis-cli --cluster create`, every node on a free loopback port, persisting nothing.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Cluster } from 'ioredis';
+import { freePort, waitForPort } from '../cli/up/net.js';
+import { waitUntil } from './wait-until.js';
+
+const run = promisify(execFile);
+
+/** A child process and the directory it works in; `stop` ends the one and deletes the other. */
+interface Owned {
+  stop(): Promise<void>;
+}
+
+function own(child: ChildProcess, dir: string): Owned {
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return {
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface OwnMosquitto {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** A `mosquitto` of the test's own on a free loopback port, anonymous, Nagle off. */
+export async function startOwnMosquitto(): Promise<OwnMosquitto> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'edgesplit-mosquitto-'));
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n` +
+      'max_queued_messages 100000\n',
+  );
+  const owned = own(spawn('mosquitto', ['-c', conf], { stdio: 'ignore' }), dir);
+  try {
+    await waitForPort(port, 'mosquitto');
+  } catch (error) {
+    await owned.stop();
+    throw error;
+  }
+  return { url: `mqtt://127.0.0.1:${port}`, stop: owned.stop };
+}
+
+export interface OwnCluster {
+  /** `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3` */
+  readonly url: string;
+  readonly ports: readonly number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Three `redis-server --cluster-enabled yes` masters on free loopback ports, joined with
+ * `redis-cli --cluster create` (no replicas), resolved once every slot is served.
+ */
+export async function startOwnCluster(masters = 3): Promise<OwnCluster> {
+  const nodes: Owned[] = [];
+  const ports: number[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+  };
+  try {
+    for (let index = 0; index < masters; index++) {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), 'edgesplit-cluster-'));
+      const args = [
+        ...['--port', String(port), '--bind', '127.0.0.1'],
+        ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')],
+        ...['--cluster-node-timeout', '5000'],
+        ...['--save', '', '--appendonly', 'no', '--dir', dir],
+      ];
+      nodes.push(own(spawn('redis-server', args, { stdio: 'ignore' }), dir));
+      ports.push(port);
+      await waitForPort(port, 'redis-server (cluster node)');
+    }
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-yes'],
+      { timeout: 60_000 },
+    );
+    const probe = new Cluster([{ host: '127.0.0.1', port: ports[0]! }], { lazyConnect: true });
+    try {
+      await probe.connect();
+      await waitUntil('every slot of the cluster served', async () => {
+        const info = await probe.cluster('INFO');
+        return /cluster_state:ok/.test(String(info)) && /cluster_slots_ok:16384/.test(String(info));
+      });
+    } finally {
+      probe.disconnect();
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    url: `redis+cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`,
+    ports,
+    stop,
+  };
+}
