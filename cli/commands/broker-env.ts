@@ -56,7 +56,7 @@ Environment (flags win):
   ${BROKER_ENV.maxConnectBytes}, ${BROKER_ENV.packetTimeout}
                            same as --connect-timeout, --max-pending-per-address,
                            --max-connect-bytes, --packet-timeout
-  ${ENV.redisUrl} (redis://127.0.0.1:6379), ${ENV.redisPrefix} (${DEFAULT_REDIS_PREFIX}), ${ENV.topicPrefix} (${DEFAULT_TOPIC_PREFIX})
+  ${ENV.redisUrl} (redis://127.0.0.1:6379; redis+cluster://host:port,... for a cluster), ${ENV.redisPrefix} (${DEFAULT_REDIS_PREFIX}), ${ENV.topicPrefix} (${DEFAULT_TOPIC_PREFIX})
   ${QUEUE_BOUNDS_HELP}
 Login throttling and hashing limits (defaults; see docs/security.md):
 ${loginEnvHelp}
