@@ -21,6 +21,11 @@ export {
   type UeRecord,
 } from './fleet-state.js';
 export { type Inbound, routeMessage } from './inbound.js';
+export {
+  IncrementalFleet,
+  type IncrementalInput,
+  type IncrementalStats,
+} from './incremental-fleet.js';
 export { LeaderLock, leaderKey } from './leader-lock.js';
 export { MqttDecisionSink } from './mqtt-sink.js';
 export {

@@ -8,6 +8,7 @@ import type { SolverName } from '../solvers/index.js';
 import { SchedulerTransportError } from './errors.js';
 import { applyFleetEvent, EMPTY_FLEET, type FleetEvent, type FleetState } from './fleet-state.js';
 import { solveFleetTargets } from './fleet-targets.js';
+import { IncrementalFleet, type IncrementalStats } from './incremental-fleet.js';
 import { LocalReasons } from './local-reasons.js';
 import { type ConcurrencyChange, type DecisionPlan, planDecisions } from './planner.js';
 import type { ConcurrencyPort, DecisionLedger, DecisionSink } from './ports.js';
@@ -44,6 +45,8 @@ type MutableStats = { -readonly [K in keyof SchedulerStats]: SchedulerStats[K] }
  */
 export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
   private fleet: FleetState = EMPTY_FLEET;
+  /** The solver's input, updated for the UEs each event changed rather than rebuilt. */
+  private readonly input = new IncrementalFleet();
   /** Retained decisions read before `start`: the first solve's "previous" decisions. */
   private readonly restored = new Map<string, WireDecision>();
   private decisions: ReadonlyMap<string, WireDecision> = this.restored;
@@ -140,6 +143,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     if (this.closed) return;
     const update = applyFleetEvent(this.fleet, event, this.options);
     this.fleet = update.state;
+    if (event.type !== 'edgeStatus') this.input.touch(event.ue);
     if (update.resolve) this.requestSolve();
   }
 
@@ -183,6 +187,11 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
 
   snapshot(): SchedulerSnapshot {
     return { fleet: this.fleet, decisions: this.decisions, epoch: this.epoch };
+  }
+
+  /** How the solver's input was kept (rebuilt, patched): tests check it is not rebuilt. */
+  inputStats(): IncrementalStats {
+    return this.input.stats();
   }
 
   stats(): SchedulerStats {
@@ -243,6 +252,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     const { targets, forcedLocal, units, solveMs, maxPredictedMs } = solveFleetTargets(
       this.fleet,
       solver,
+      this.input,
     );
     const plan = planDecisions({
       previous: this.decisions,
