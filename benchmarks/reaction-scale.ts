@@ -143,10 +143,15 @@ async function measureOne(
           /started/,
           60_000,
         );
+        running.push(scheduler);
         return scheduler;
       },
     );
     return { broker: kind, reaction, memory: memory!, loadAverage: loadavg() };
+  } catch (error) {
+    for (const child of running)
+      log(`${child.name}'s last lines:\n  ${(child.lastLines?.() ?? []).join('\n  ')}`);
+    throw error;
   } finally {
     await stopAll(running);
     await deleteKeys(redisUrl, `${base}-*`);

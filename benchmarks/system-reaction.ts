@@ -149,7 +149,10 @@ export async function measureReaction(
       () => ues.every((ue) => ue.epoch > 0),
       options.firstDecisionMs ?? 30_000,
       20,
-    );
+    ).catch((error: Error) => {
+      const decided = ues.filter((ue) => ue.epoch > 0).length;
+      throw new Error(`${error.message}: ${decided} of ${ues.length} have one`);
+    });
     // Let the first solve (and its status) settle.
     await new Promise((resolve) => setTimeout(resolve, 200));
     for (const ue of ues) {

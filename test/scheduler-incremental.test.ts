@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { Decision, LinkEstimate, Profile } from '../proto/index.js';
 import {
   applyFleetEvent,
+  applyFleetEventInPlace,
   buildInstance,
   type DecisionSink,
   EMPTY_FLEET,
   type FleetEvent,
   type FleetState,
   IncrementalFleet,
+  type MutableFleetState,
   SchedulerEngine,
   type SolveReport,
 } from '../scheduler/index.js';
@@ -77,6 +79,7 @@ describe('IncrementalFleet', () => {
     const ids = Array.from({ length: 40 }, (_, k) => `ue-${String(k).padStart(2, '0')}`);
     const kept = new IncrementalFleet();
     let state = EMPTY_FLEET;
+    const inPlace: MutableFleetState = { ues: new Map(), workers: new Map() };
     const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
     for (let step = 0; step < 3000; step++) {
       const ue = pick(ids);
@@ -91,7 +94,13 @@ describe('IncrementalFleet', () => {
         event = edge(pick(['w1', 'w2']), worker(Math.floor(next() * 6), models, next() < 0.9));
       } else event = linkEvent(ue, link(1 + next() * 100, next() * 40));
       const update = applyFleetEvent(state, event, OPTIONS);
+      // The engine's reducer changes its state in place, with the same outcome as the pure one.
+      const workersBefore = inPlace.workers;
+      expect(applyFleetEventInPlace(inPlace, event, OPTIONS)).toBe(update.resolve);
+      expect(inPlace.workers !== workersBefore).toBe(update.state.workers !== state.workers);
       state = update.state;
+      expect(inPlace.ues).toEqual(state.ues);
+      expect(inPlace.workers).toEqual(state.workers);
       if (event.type !== 'edgeStatus') kept.touch(event.ue);
       // Not every step is solved: touched UEs pile up between solves, as in a coalesced burst.
       if (next() < 0.5) expectSameInput(kept, state);
@@ -212,5 +221,22 @@ describe('SchedulerEngine at 2,000 UEs', () => {
     // Thirty link changes, thirty in-place patches; nothing rebuilt, nothing re-prepared.
     expect(engine.inputStats()).toEqual({ rebuilds: 1, prepares: 1, patched: 30, moved: 0 });
     await engine.close();
+  });
+});
+
+describe('applyFleetEventInPlace', () => {
+  it('takes in 30,000 events of 10,000 UEs without copying the fleet per event', () => {
+    const state: MutableFleetState = { ues: new Map(), workers: new Map() };
+    const ues = state.ues;
+    for (let k = 0; k < 10_000; k++) {
+      const ue = `ue-${k}`;
+      applyFleetEventInPlace(state, online(ue), OPTIONS);
+      applyFleetEventInPlace(state, profileEvent(ue, profileOf('n', 1)), OPTIONS);
+      expect(applyFleetEventInPlace(state, linkEvent(ue, link(10)), OPTIONS)).toBe(true);
+    }
+    // The same map throughout: records replaced in it, never the map rebuilt.
+    expect(state.ues).toBe(ues);
+    expect(ues.size).toBe(10_000);
+    expect(applyFleetEventInPlace(state, linkEvent('ue-5', link(10.5)), OPTIONS)).toBe(false);
   });
 });

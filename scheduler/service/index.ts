@@ -11,12 +11,14 @@ export {
 } from './fleet-instance.js';
 export {
   applyFleetEvent,
+  applyFleetEventInPlace,
   EMPTY_FLEET,
   type FleetEvent,
   type FleetState,
   type FleetUpdate,
   isScheduled,
   linkMovedPast,
+  type MutableFleetState,
   type ReducerOptions,
   type UeRecord,
 } from './fleet-state.js';
