@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { BenchRun } from './results.js';
+import { type ClaimCheckResult, measureClaimCheck } from './system-claim.js';
 import { type FloodResult, floodLines, floodPlanOf, measureFlood } from './system-flood.js';
 import { loopbackCeiling, measureLoopback } from './system-loopback.js';
 import {
@@ -76,6 +77,19 @@ function parseCliArgs(argv: readonly string[]): Args {
   };
 }
 
+/** The claim check's tensor: the request scenario's (resnet18 after layer4.0). */
+const REQUEST_TENSOR_BYTES = 100_352;
+
+function claimLine(c: ClaimCheckResult): string {
+  const cpu = (ms: number | null) => (ms === null ? '-' : ms.toFixed(3));
+  return (
+    `Claim check (EXISTS, SET EX, GET, DEL) of ${c.bytes.toLocaleString('en-US')} bytes: ` +
+    `${c.claimMs.toFixed(3)} ms per request against ${c.setGetMs.toFixed(3)} ms for a plain SET ` +
+    `and GET (${c.ratio.toFixed(2)}x, target <= 1.2x; Redis CPU ${cpu(c.claimRedisCpuMs)} against ` +
+    `${cpu(c.setGetRedisCpuMs)} ms), ${c.requests} each, alternating.`
+  );
+}
+
 async function main(): Promise<number> {
   const args = parseCliArgs(process.argv.slice(2));
   const run = new BenchRun('system');
@@ -104,6 +118,17 @@ async function main(): Promise<number> {
       if (!args.json) process.stderr.write(`embedded: ${line}\n`);
     });
   }
+  let claimCheck: ClaimCheckResult | undefined;
+  if (args.scenarios.includes('requests')) {
+    if (!args.json) process.stderr.write('the claim check against SET + GET ...\n');
+    const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    claimCheck = await measureClaimCheck(
+      redisUrl,
+      `bench-${runId}-claim`,
+      REQUEST_TENSOR_BYTES,
+      args.quick ? 1000 : 5000,
+    );
+  }
   const loopback = await measureLoopback();
   const targets = targetChecks(runs);
   const settings: RunSettings = {
@@ -119,14 +144,20 @@ async function main(): Promise<number> {
       ? {}
       : { ceiling: loopbackCeiling(loopback, tensorBytes, TARGETS.perSecond) }),
   };
-  if (args.save) process.stderr.write(`saved ${run.save({ settings, runs, targets, machine })}\n`);
+  const extra = {
+    ...(claimCheck === undefined ? {} : { claimCheck }),
+    ...(flood === undefined ? {} : { flood }),
+  };
+  if (args.save)
+    process.stderr.write(`saved ${run.save({ settings, runs, targets, machine, ...extra })}\n`);
   if (args.json)
     process.stdout.write(
-      `${JSON.stringify({ settings, runs, targets, machine, ...(flood === undefined ? {} : { flood }) }, null, 2)}\n`,
+      `${JSON.stringify({ settings, runs, targets, machine, ...extra }, null, 2)}\n`,
     );
   else {
     // With --only flood there is no per-broker table to print.
     if (runs.length > 0) printTable(runs, targets, settings, machine);
+    if (claimCheck !== undefined) process.stdout.write(`\n${claimLine(claimCheck)}\n`);
     if (flood !== undefined) process.stdout.write(`\n${floodLines(flood).join('\n')}\n`);
   }
   return 0;
