@@ -1,6 +1,7 @@
 /**
  * The embedded broker as deployed (authentication, per-client ACLs, limits) against raw aedes
- * (the same library, a plain `aedes.handle` on a TCP server, nothing checked), on the first hop
+ * (the same library, a plain `aedes.handle` on a TCP server with Nagle off as the embedded
+ * broker's, nothing checked), on the first hop
  * of every request: UEs publishing tensor-sized QoS 1 messages on their own `infer` topics to
  * one subscriber, as the ingress reads them. Alternating, in the same run.
  */
@@ -36,7 +37,8 @@ async function listen(server: ReturnType<typeof createServer>): Promise<number> 
 
 async function rawAedesRun(prefix: string, plan: CeilingPlan): Promise<number> {
   const aedes = await Aedes.createBroker();
-  const server = createServer((socket) => aedes.handle(socket));
+  // Nagle off, as the embedded broker's listener has it: a transport setting, not a check.
+  const server = createServer({ noDelay: true }, (socket) => aedes.handle(socket));
   const port = await listen(server);
   try {
     const ues = ueIdsFor(plan.ues);

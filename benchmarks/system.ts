@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { BenchRun } from './results.js';
+import { type BrokerAuthResult, measureBrokerAuth } from './system-broker-auth.js';
 import { type ClaimCheckResult, measureClaimCheck } from './system-claim.js';
 import { type FloodResult, floodLines, floodPlanOf, measureFlood } from './system-flood.js';
 import { loopbackCeiling, measureLoopback } from './system-loopback.js';
@@ -11,7 +12,7 @@ import {
   TARGETS,
   targetChecks,
 } from './system-report.js';
-import { benchBroker, SCENARIOS, type Scenario } from './system-run.js';
+import { benchBroker, SCENARIOS, type Scenario, sizesOf } from './system-run.js';
 import { BROKER_KINDS, type BrokerKind, LAYOUTS, type Layout } from './system-stack.js';
 
 /**
@@ -90,6 +91,15 @@ function claimLine(c: ClaimCheckResult): string {
   );
 }
 
+function authLine(a: BrokerAuthResult): string {
+  const list = (values: readonly number[]) => values.map((v) => v.toFixed(0)).join(', ');
+  return (
+    `Embedded broker with authentication and ACLs: ${list(a.embedded)} QoS 1 messages/s of ` +
+    `${a.bytes.toLocaleString('en-US')} bytes against raw aedes ${list(a.rawAedes)} ` +
+    `(alternating; median ratio ${a.ratio.toFixed(2)}, target >= 0.9).`
+  );
+}
+
 async function main(): Promise<number> {
   const args = parseCliArgs(process.argv.slice(2));
   const run = new BenchRun('system');
@@ -129,6 +139,12 @@ async function main(): Promise<number> {
       args.quick ? 1000 : 5000,
     );
   }
+  let brokerAuth: BrokerAuthResult | undefined;
+  if (args.scenarios.includes('requests') && args.brokers.includes('embedded')) {
+    if (!args.json) process.stderr.write('the embedded broker with auth against raw aedes ...\n');
+    const plan = { ...sizesOf(args.quick).ceiling, bytes: REQUEST_TENSOR_BYTES };
+    brokerAuth = await measureBrokerAuth(`bench-${runId}-auth`, plan, args.quick ? 1 : 3);
+  }
   const loopback = await measureLoopback();
   const targets = targetChecks(runs);
   const settings: RunSettings = {
@@ -146,6 +162,7 @@ async function main(): Promise<number> {
   };
   const extra = {
     ...(claimCheck === undefined ? {} : { claimCheck }),
+    ...(brokerAuth === undefined ? {} : { brokerAuth }),
     ...(flood === undefined ? {} : { flood }),
   };
   if (args.save)
@@ -158,6 +175,7 @@ async function main(): Promise<number> {
     // With --only flood there is no per-broker table to print.
     if (runs.length > 0) printTable(runs, targets, settings, machine);
     if (claimCheck !== undefined) process.stdout.write(`\n${claimLine(claimCheck)}\n`);
+    if (brokerAuth !== undefined) process.stdout.write(`${authLine(brokerAuth)}\n`);
     if (flood !== undefined) process.stdout.write(`\n${floodLines(flood).join('\n')}\n`);
   }
   return 0;
