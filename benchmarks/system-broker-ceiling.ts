@@ -5,6 +5,16 @@
  */
 import { connectMqtt } from '../proto/index.js';
 
+/** Topics and logins of the ceiling's clients; by default anonymous, on `{prefix}/ceiling/{i}`. */
+export interface CeilingClients {
+  /** The topic publisher i publishes on. */
+  readonly topicOf: (i: number) => string;
+  /** What the subscriber subscribes to: every publisher's topic. */
+  readonly filter: string;
+  readonly publisherLogin?: (i: number) => { username: string; password: string };
+  readonly subscriberLogin?: { username: string; password: string };
+}
+
 export interface CeilingPlan {
   readonly ues: number;
   readonly depth: number;
@@ -20,19 +30,29 @@ export async function measureBrokerCeiling(
   url: string,
   prefix: string,
   plan: CeilingPlan,
+  clients: CeilingClients = {
+    topicOf: (i) => `${prefix}/ceiling/${i}`,
+    filter: `${prefix}/ceiling/+`,
+  },
 ): Promise<number> {
   const subscriber = await connectMqtt({
     url,
-    clientId: `bench-ceiling-sub-${prefix}`,
+    clientId: `bench-ceiling-sub-${prefix}`.slice(0, 64),
     clean: true,
+    ...clients.subscriberLogin,
   });
   const publishers = await Promise.all(
     Array.from({ length: plan.ues }, (_, i) =>
-      connectMqtt({ url, clientId: `bench-ceiling-${i}-${prefix}`, clean: true }),
+      connectMqtt({
+        url,
+        clientId: `bench-ceiling-${i}-${prefix}`.slice(0, 64),
+        clean: true,
+        ...clients.publisherLogin?.(i),
+      }),
     ),
   );
   try {
-    await subscriber.subscribeAsync(`${prefix}/ceiling/+`, { qos: 1 });
+    await subscriber.subscribeAsync(clients.filter, { qos: 1 });
     const payload = Buffer.alloc(plan.bytes, 1);
     const total = plan.warmup + plan.measured;
     let sent = 0;
@@ -54,7 +74,7 @@ export async function measureBrokerCeiling(
         resolve((plan.measured / (last - clockStart)) * 1000);
       });
       publishers.forEach((client, i) => {
-        const topic = `${prefix}/ceiling/${i}`;
+        const topic = clients.topicOf(i);
         const send = (error?: Error) => {
           if (error) reject(error);
           else if (sent < total) {

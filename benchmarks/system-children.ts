@@ -24,6 +24,8 @@ export interface Child {
   readonly pids: readonly number[];
   /** Stops it (SIGTERM, then SIGKILL after a while); safe to call twice. */
   stop(): Promise<void>;
+  /** Its last lines of output, when kept. */
+  readonly lastLines?: () => readonly string[];
 }
 
 /** The environment shared by every edgesplit process of one run. */
@@ -130,7 +132,8 @@ export async function startCli(
     await stop();
     throw error;
   }
-  return { name, pids: child.pid === undefined ? [] : [child.pid], stop };
+  const lastLines = () => [...lines];
+  return { name, pids: child.pid === undefined ? [] : [child.pid], stop, lastLines };
 }
 
 /** A broker process: its URL and how to stop it. */

@@ -27,6 +27,12 @@ export interface ReactionOptions {
   /** Fake edge workers declaring the units (R = workers × unitsEach). */
   readonly workers: number;
   readonly unitsEach: number;
+  /** Called once the changes are measured, before the scheduler stops (e.g. to read memory). */
+  readonly measured?: () => Promise<void> | void;
+  /** Link changes published at most before giving up (default 4 × changes). */
+  readonly maxPublished?: number;
+  /** Longest wait for the first decision of every UE, in ms (default 30 s). */
+  readonly firstDecisionMs?: number;
 }
 
 export interface ReactionResult {
@@ -138,7 +144,15 @@ export async function measureReaction(
       ]),
     );
     scheduler = await startScheduler();
-    await waitFor('a decision for every UE', () => ues.every((ue) => ue.epoch > 0), 30_000);
+    await waitFor(
+      'a decision for every UE',
+      () => ues.every((ue) => ue.epoch > 0),
+      options.firstDecisionMs ?? 30_000,
+      20,
+    ).catch((error: Error) => {
+      const decided = ues.filter((ue) => ue.epoch > 0).length;
+      throw new Error(`${error.message}: ${decided} of ${ues.length} have one`);
+    });
     // Let the first solve (and its status) settle.
     await new Promise((resolve) => setTimeout(resolve, 200));
     for (const ue of ues) {
@@ -149,7 +163,7 @@ export async function measureReaction(
     const samples: number[] = [];
     let published = 0;
     let unchanged = 0;
-    const maxPublished = options.changes * 4;
+    const maxPublished = options.maxPublished ?? options.changes * 4;
     // UEs whose decision a change left alone are dropped from the rotation (most are local UEs
     // that a faster link does not make worth offloading while the bottleneck is elsewhere).
     let rotation = ues;
@@ -185,6 +199,7 @@ export async function measureReaction(
         inert.add(ue);
       } else samples.push(ue.decidedAt - sent);
     }
+    await options.measured?.();
     const units = options.workers * options.unitsEach;
     return { ues: options.ues, units, published, unchanged, latency: summarize(samples) };
   } finally {

@@ -19,6 +19,52 @@ export interface BrokerRun {
   readonly concurrentSmall?: RequestResult;
   /** Messages per second of the first hop alone (UEs to one subscriber), tensor-sized. */
   readonly brokerCeiling?: number;
+  /** The bare path (system-bare.ts) under the same loads, in the same run. */
+  readonly bare?: BareFigures;
+  /** Project over bare path: requests/s and CPU per request (all of it). */
+  readonly ratios?: BareRatios;
+}
+
+/** The bare path's figures, and what it measured, in full. */
+export interface BareFigures {
+  readonly requestsPerS100k: number;
+  readonly requestsPerS2k: number;
+  /** CPU ms per request, all of it (benchmark process, service processes, Redis). */
+  readonly cpuMsPerRequest100k: number | null;
+  readonly cpuMsPerRequest2k: number | null;
+  readonly runs: { readonly large: RequestResult; readonly small: RequestResult };
+}
+
+export interface BareRatios {
+  readonly throughput100k: number;
+  readonly throughput2k: number;
+  readonly cpu100k: number | null;
+  readonly cpu2k: number | null;
+}
+
+export function bareFigures(large: RequestResult, small: RequestResult): BareFigures {
+  return {
+    requestsPerS100k: large.perSecond,
+    requestsPerS2k: small.perSecond,
+    cpuMsPerRequest100k: cpuTotal(large.cpu) ?? null,
+    cpuMsPerRequest2k: cpuTotal(small.cpu) ?? null,
+    runs: { large, small },
+  };
+}
+
+/** The project's figures over the bare path's. */
+export function bareRatios(run: BrokerRun): BareRatios | undefined {
+  const { bare, concurrent, concurrentSmall } = run;
+  if (bare === undefined || concurrent === undefined || concurrentSmall === undefined)
+    return undefined;
+  const over = (a: number | undefined, b: number | null) =>
+    a === undefined || b === null || b <= 0 ? null : a / b;
+  return {
+    throughput100k: concurrent.perSecond / bare.requestsPerS100k,
+    throughput2k: concurrentSmall.perSecond / bare.requestsPerS2k,
+    cpu100k: over(cpuTotal(concurrent.cpu), bare.cpuMsPerRequest100k),
+    cpu2k: over(cpuTotal(concurrentSmall.cpu), bare.cpuMsPerRequest2k),
+  };
 }
 
 /** What this machine's loopback allows (`system-loopback.ts`). */
@@ -46,6 +92,10 @@ export const TARGETS = {
   reactionP99Ms: 20,
   requestP50Ms: 5,
   perSecond: 2000,
+  /** Project requests/s over the bare path's, at least. */
+  bareThroughput: 0.9,
+  /** Project CPU per request over the bare path's, at most. */
+  bareCpu: 1.1,
 } as const;
 
 function ms(value: number): string {
@@ -60,7 +110,7 @@ function check(broker: BrokerKind, target: string, met: boolean, actual: string)
 }
 
 export function targetChecks(runs: readonly BrokerRun[]): TargetCheck[] {
-  return runs.flatMap(({ broker, reaction, sequential, concurrent }) => [
+  return runs.flatMap(({ broker, reaction, sequential, concurrent, ratios }) => [
     ...(reaction === undefined
       ? []
       : [
@@ -97,7 +147,35 @@ export function targetChecks(runs: readonly BrokerRun[]): TargetCheck[] {
             `${concurrent.perSecond.toFixed(0)} requests/s`,
           ),
         ]),
+    ...(ratios === undefined ? [] : bareChecks(broker, ratios)),
   ]);
+}
+
+function bareChecks(broker: BrokerKind, r: BareRatios): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const [size, throughput, cpu] of [
+    ['100 KiB', r.throughput100k, r.cpu100k],
+    ['2 KiB', r.throughput2k, r.cpu2k],
+  ] as const) {
+    checks.push(
+      check(
+        broker,
+        `requests/s >= ${TARGETS.bareThroughput}x the bare path's, ${size}`,
+        throughput >= TARGETS.bareThroughput,
+        `${ratio(throughput)}x`,
+      ),
+    );
+    if (cpu !== null)
+      checks.push(
+        check(
+          broker,
+          `CPU per request <= ${TARGETS.bareCpu}x the bare path's, ${size}`,
+          cpu <= TARGETS.bareCpu,
+          `${ratio(cpu)}x`,
+        ),
+      );
+  }
+  return checks;
 }
 
 /** Everything measured: the benchmark process, the service processes and Redis. */
@@ -170,8 +248,26 @@ const ROWS: readonly Row[] = [
     '',
     (r) => cpuCeiling(r.concurrentSmall?.cpu)?.toFixed(0),
   ],
+  ['bare path requests/s', '', (r) => r.bare?.requestsPerS100k.toFixed(0)],
+  ['  CPU ms/request, all', '', (r) => cpuCell(r.bare?.cpuMsPerRequest100k)],
+  ['bare path requests/s, 2 KiB', '', (r) => r.bare?.requestsPerS2k.toFixed(0)],
+  ['  CPU ms/request, all', '', (r) => cpuCell(r.bare?.cpuMsPerRequest2k)],
+  [
+    'project / bare, requests/s',
+    `>= ${TARGETS.bareThroughput}`,
+    (r) => r.ratios && `${ratio(r.ratios.throughput100k)} (2 KiB ${ratio(r.ratios.throughput2k)})`,
+  ],
+  [
+    'project / bare, CPU per request',
+    `<= ${TARGETS.bareCpu}`,
+    (r) => r.ratios && `${ratio(r.ratios.cpu100k)} (2 KiB ${ratio(r.ratios.cpu2k)})`,
+  ],
   ['broker alone, messages/s', '', (r) => r.brokerCeiling?.toFixed(0)],
 ];
+
+function ratio(value: number | null): string {
+  return value === null ? '-' : value.toFixed(2);
+}
 
 function describe(runs: readonly BrokerRun[], settings: RunSettings): string[] {
   const where =

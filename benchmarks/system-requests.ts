@@ -105,19 +105,24 @@ async function decide(env: ServiceEnv, ueIds: readonly string[], units: number):
   }
 }
 
+/**
+ * Connects the UEs of the request scenario. `bare`: for the bare path (system-bare.ts), which
+ * reads no decision, so none is published and no queue is set up.
+ */
 export async function openRequestField(
   env: ServiceEnv,
   ueCount: number,
   unitsEach: number,
+  bare = false,
 ): Promise<RequestField> {
   const ueIds = ueIdsFor(ueCount);
-  await decide(env, ueIds, unitsEach);
+  if (!bare) await decide(env, ueIds, unitsEach);
   const clients = await connectUes(
     env.mqttUrl,
     env.topicPrefix,
     ueIds,
     ['result', 'error'],
-    'bench-req',
+    bare ? 'bench-bare-req' : 'bench-req',
   );
   return {
     ueIds,

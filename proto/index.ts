@@ -26,6 +26,7 @@ export {
   TopicError,
   ValidationError,
 } from './errors.js';
+export { type FastTailJobData, fastInferRequest, fastTailJobData } from './fast-check.js';
 export {
   ANSWER_TTL_SECONDS,
   type AnswerChannel,

@@ -2,12 +2,20 @@ import { Queue } from 'bullmq';
 import { type RedisClient, ueQueueName } from '../../proto/index.js';
 import type { ConcurrencyPort } from './ports.js';
 
+/** Most idle `Queue` objects kept: each holds about 12 KiB, so 10,000 UEs' would hold 120 MiB. */
+export const MAX_KEPT_QUEUES = 1024;
+
 /**
  * `ConcurrencyPort` over BullMQ: one `Queue` per UE queue (`ueQueueName`, BullMQ `prefix` = the
- * Redis prefix), created on first use and kept, all sharing the one Redis connection handed in.
+ * Redis prefix), created on first use, all sharing the one Redis connection handed in. The most
+ * recently used are kept; beyond `MAX_KEPT_QUEUES`, the least recently used idle ones are
+ * closed (the shared connection stays open).
  */
 export class BullmqConcurrency implements ConcurrencyPort {
+  /** In order of last use, oldest first. */
   private readonly queues = new Map<string, Queue>();
+  /** Calls in progress per UE: a queue in use is never closed. */
+  private readonly busy = new Map<string, number>();
 
   constructor(
     private readonly connection: RedisClient,
@@ -16,7 +24,29 @@ export class BullmqConcurrency implements ConcurrencyPort {
   ) {}
 
   async setConcurrency(ue: string, concurrency: number): Promise<void> {
-    await this.queue(ue).setGlobalConcurrency(concurrency);
+    const queue = this.queue(ue);
+    this.busy.set(ue, (this.busy.get(ue) ?? 0) + 1);
+    try {
+      await queue.setGlobalConcurrency(concurrency);
+    } finally {
+      const left = (this.busy.get(ue) ?? 1) - 1;
+      if (left === 0) this.busy.delete(ue);
+      else this.busy.set(ue, left);
+      this.trim();
+    }
+  }
+
+  /** Closes the least recently used idle queues beyond MAX_KEPT_QUEUES. */
+  private trim(): void {
+    if (this.queues.size <= MAX_KEPT_QUEUES) return;
+    for (const [ue, queue] of this.queues) {
+      if (this.queues.size <= MAX_KEPT_QUEUES) break;
+      if (this.busy.has(ue)) continue;
+      this.queues.delete(ue);
+      queue.close().catch((error: unknown) => {
+        this.onError(error instanceof Error ? error : new Error(String(error)));
+      });
+    }
   }
 
   /** Closes the queues; the shared connection stays open (its owner quits it). */
@@ -28,7 +58,11 @@ export class BullmqConcurrency implements ConcurrencyPort {
 
   private queue(ue: string): Queue {
     let queue = this.queues.get(ue);
-    if (queue === undefined) {
+    if (queue !== undefined) {
+      // Most recently used last.
+      this.queues.delete(ue);
+      this.queues.set(ue, queue);
+    } else {
       // The scheduler only writes queue settings: it leaves the queue's metadata to producers.
       queue = new Queue(ueQueueName(ue), {
         connection: this.connection,

@@ -27,7 +27,7 @@ interface ServingWorker {
 }
 
 /** Per model: the workers serving it and, when they agree on the cut count, the largest edgeMs. */
-interface ModelService {
+export interface ModelService {
   readonly workers: readonly ServingWorker[];
   readonly edgeMs: readonly number[] | undefined;
 }
@@ -39,7 +39,7 @@ const serviceCache = new WeakMap<ReadonlyMap<string, EdgeStatus>, Map<string, Mo
  * Which online workers serve each model. A worker without units serves nothing: it could not
  * run a tail job, and counting its edge profile would only hide the workers that can.
  */
-function modelServices(workers: ReadonlyMap<string, EdgeStatus>): Map<string, ModelService> {
+export function modelServices(workers: ReadonlyMap<string, EdgeStatus>): Map<string, ModelService> {
   const cached = serviceCache.get(workers);
   if (cached !== undefined) return cached;
   const serving = new Map<string, ServingWorker[]>();
@@ -103,7 +103,7 @@ const entryCache = new WeakMap<
   { services: Map<string, ModelService>; entry: UeSpec | ForcedLocal }
 >();
 
-function ueEntry(
+export function ueEntry(
   id: string,
   record: UeRecord,
   services: Map<string, ModelService>,

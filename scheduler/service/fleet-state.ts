@@ -43,19 +43,34 @@ export function isScheduled(ue: UeRecord | undefined): boolean {
   return ue?.online === true && ue.profile !== undefined && ue.link !== undefined;
 }
 
-/** Pure reducer: the state after `event`, and whether the fleet must be re-solved. */
-export function applyFleetEvent(
-  state: FleetState,
-  event: FleetEvent,
-  options: ReducerOptions,
-): FleetUpdate {
+/** What one event changes: nothing, one UE's record, or one worker's entry. */
+type FleetChange =
+  | { readonly kind: 'none' }
+  | {
+      readonly kind: 'ue';
+      readonly id: string;
+      readonly record: UeRecord;
+      readonly resolve: boolean;
+    }
+  | {
+      readonly kind: 'worker';
+      readonly id: string;
+      /** Undefined: the worker is dropped (offline). */
+      readonly status: EdgeStatus | undefined;
+      readonly resolve: boolean;
+    };
+
+const NO_CHANGE: FleetChange = { kind: 'none' };
+
+/** What `event` changes in `state` (pure, O(1) in the fleet's size). */
+function changeOf(state: FleetState, event: FleetEvent, options: ReducerOptions): FleetChange {
   switch (event.type) {
     case 'ueStatus':
-      return updateUe(state, event.ue, { online: event.status.state === 'online' });
+      return ueChange(state, event.ue, { online: event.status.state === 'online' });
     case 'profile': {
       const old = state.ues.get(event.ue)?.profile;
-      if (old !== undefined && sameProfile(old, event.profile)) return unchanged(state);
-      return updateUe(state, event.ue, { profile: event.profile });
+      if (old !== undefined && sameProfile(old, event.profile)) return NO_CHANGE;
+      return ueChange(state, event.ue, { profile: event.profile });
     }
     case 'link': {
       const record = state.ues.get(event.ue);
@@ -65,23 +80,66 @@ export function applyFleetEvent(
         isScheduled(record) &&
         !linkMovedPast(old, event.link, options.hysteresis)
       )
-        return unchanged(state);
-      return updateUe(state, event.ue, { link: event.link });
+        return NO_CHANGE;
+      return ueChange(state, event.ue, { link: event.link });
     }
     case 'edgeStatus':
-      return updateWorker(state, event.worker, event.status);
+      return workerChange(state, event.worker, event.status);
   }
 }
 
-function unchanged(state: FleetState): FleetUpdate {
-  return { state, resolve: false };
+/** Pure reducer: the state after `event`, and whether the fleet must be re-solved. */
+export function applyFleetEvent(
+  state: FleetState,
+  event: FleetEvent,
+  options: ReducerOptions,
+): FleetUpdate {
+  const change = changeOf(state, event, options);
+  switch (change.kind) {
+    case 'none':
+      return { state, resolve: false };
+    case 'ue': {
+      const ues = new Map(state.ues);
+      ues.set(change.id, change.record);
+      return { state: { ues, workers: state.workers }, resolve: change.resolve };
+    }
+    case 'worker':
+      return {
+        state: { ues: state.ues, workers: withWorker(state, change) },
+        resolve: change.resolve,
+      };
+  }
 }
 
-function updateUe(
+/** A fleet state whose UE map the engine updates in place (`applyFleetEventInPlace`). */
+export interface MutableFleetState {
+  readonly ues: Map<string, UeRecord>;
+  workers: ReadonlyMap<string, EdgeStatus>;
+}
+
+/**
+ * The reducer for a large fleet: the same change as `applyFleetEvent`, made in `state` itself,
+ * so that one UE's change costs O(1) instead of a copy of every UE's record. The UE map is
+ * updated in place (each record is still replaced, never mutated); the workers map, small and
+ * rarely changed, is replaced by a new one on each change, so that its identity still tells a
+ * change of the edge workers. Returns whether the fleet must be re-solved.
+ */
+export function applyFleetEventInPlace(
+  state: MutableFleetState,
+  event: FleetEvent,
+  options: ReducerOptions,
+): boolean {
+  const change = changeOf(state, event, options);
+  if (change.kind === 'ue') state.ues.set(change.id, change.record);
+  else if (change.kind === 'worker') state.workers = withWorker(state, change);
+  return change.kind !== 'none' && change.resolve;
+}
+
+function ueChange(
   state: FleetState,
   id: string,
   patch: Partial<Pick<UeRecord, 'online' | 'profile' | 'link'>>,
-): FleetUpdate {
+): FleetChange {
   const before = state.ues.get(id);
   const after: UeRecord = { ...(before ?? { online: false }), ...patch };
   if (
@@ -90,23 +148,28 @@ function updateUe(
     before.profile === after.profile &&
     before.link === after.link
   )
-    return unchanged(state);
-  const ues = new Map(state.ues);
-  ues.set(id, after);
+    return NO_CHANGE;
   // A UE outside the solve before and after changes nothing the solver sees.
   const resolve = isScheduled(before) || isScheduled(after);
-  return { state: { ues, workers: state.workers }, resolve };
+  return { kind: 'ue', id, record: after, resolve };
 }
 
-function updateWorker(state: FleetState, id: string, status: EdgeStatus): FleetUpdate {
+function workerChange(state: FleetState, id: string, status: EdgeStatus): FleetChange {
   const before = state.workers.get(id);
   const serving = status.state === 'online';
-  if (!serving && before === undefined) return unchanged(state);
+  if (!serving && before === undefined) return NO_CHANGE;
+  const after = serving ? status : undefined;
+  return { kind: 'worker', id, status: after, resolve: !sameCapacity(before, after) };
+}
+
+function withWorker(
+  state: FleetState,
+  change: { readonly id: string; readonly status: EdgeStatus | undefined },
+): Map<string, EdgeStatus> {
   const workers = new Map(state.workers);
-  if (serving) workers.set(id, status);
-  else workers.delete(id);
-  const next = { ues: state.ues, workers };
-  return { state: next, resolve: !sameCapacity(before, serving ? status : undefined) };
+  if (change.status !== undefined) workers.set(change.id, change.status);
+  else workers.delete(change.id);
+  return workers;
 }
 
 /** Whether two worker states offer the same units and edge profiles (timestamps aside). */

@@ -5,6 +5,7 @@
 import { prepareFleet, type SolverName, solve } from '../solvers/index.js';
 import { buildInstance, type ForcedLocal } from './fleet-instance.js';
 import type { FleetState } from './fleet-state.js';
+import type { IncrementalFleet } from './incremental-fleet.js';
 import type { TargetDecision } from './planner.js';
 
 export interface FleetTargets {
@@ -17,10 +18,18 @@ export interface FleetTargets {
   readonly maxPredictedMs: number | null;
 }
 
-export function solveFleetTargets(fleet: FleetState, solver: SolverName): FleetTargets {
+/**
+ * Solves `fleet`. With `kept`, the solver's input is the one it keeps up to date from change to
+ * change (incremental-fleet.ts) rather than one built from the whole fleet.
+ */
+export function solveFleetTargets(
+  fleet: FleetState,
+  solver: SolverName,
+  kept?: IncrementalFleet,
+): FleetTargets {
   const started = performance.now();
-  const built = buildInstance(fleet);
-  const solution = solve(prepareFleet(built.instance), solver);
+  const built = kept?.current(fleet) ?? buildPrepared(fleet);
+  const solution = solve(built.prepared, solver);
   const solveMs = performance.now() - started;
   // Every UE in a solve has a profile (fleet-state.ts, `schedulable`).
   const modelOf = (ue: string) => fleet.ues.get(ue)?.profile?.model ?? '';
@@ -45,4 +54,9 @@ export function solveFleetTargets(fleet: FleetState, solver: SolverName): FleetT
     solveMs,
     maxPredictedMs,
   };
+}
+
+function buildPrepared(fleet: FleetState) {
+  const built = buildInstance(fleet);
+  return { ...built, prepared: prepareFleet(built.instance) };
 }

@@ -11,16 +11,23 @@ export {
 } from './fleet-instance.js';
 export {
   applyFleetEvent,
+  applyFleetEventInPlace,
   EMPTY_FLEET,
   type FleetEvent,
   type FleetState,
   type FleetUpdate,
   isScheduled,
   linkMovedPast,
+  type MutableFleetState,
   type ReducerOptions,
   type UeRecord,
 } from './fleet-state.js';
 export { type Inbound, routeMessage } from './inbound.js';
+export {
+  IncrementalFleet,
+  type IncrementalInput,
+  type IncrementalStats,
+} from './incremental-fleet.js';
 export { LeaderLock, leaderKey } from './leader-lock.js';
 export { MqttDecisionSink } from './mqtt-sink.js';
 export {

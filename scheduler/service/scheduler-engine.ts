@@ -6,8 +6,9 @@ import {
 } from '../../proto/index.js';
 import type { SolverName } from '../solvers/index.js';
 import { SchedulerTransportError } from './errors.js';
-import { applyFleetEvent, EMPTY_FLEET, type FleetEvent, type FleetState } from './fleet-state.js';
+import { applyFleetEventInPlace, type FleetEvent, type MutableFleetState } from './fleet-state.js';
 import { solveFleetTargets } from './fleet-targets.js';
+import { IncrementalFleet, type IncrementalStats } from './incremental-fleet.js';
 import { LocalReasons } from './local-reasons.js';
 import { type ConcurrencyChange, type DecisionPlan, planDecisions } from './planner.js';
 import type { ConcurrencyPort, DecisionLedger, DecisionSink } from './ports.js';
@@ -43,7 +44,10 @@ type MutableStats = { -readonly [K in keyof SchedulerStats]: SchedulerStats[K] }
  * solve start the next coalescing window when it ends.
  */
 export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
-  private fleet: FleetState = EMPTY_FLEET;
+  /** Updated in place: one UE's change costs O(1), not a copy of the fleet. */
+  private readonly fleet: MutableFleetState = { ues: new Map(), workers: new Map() };
+  /** The solver's input, updated for the UEs each event changed rather than rebuilt. */
+  private readonly input = new IncrementalFleet();
   /** Retained decisions read before `start`: the first solve's "previous" decisions. */
   private readonly restored = new Map<string, WireDecision>();
   private decisions: ReadonlyMap<string, WireDecision> = this.restored;
@@ -138,9 +142,9 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
   /** Applies one input; re-solves after the coalescing window if it changed the instance. */
   apply(event: FleetEvent): void {
     if (this.closed) return;
-    const update = applyFleetEvent(this.fleet, event, this.options);
-    this.fleet = update.state;
-    if (update.resolve) this.requestSolve();
+    const resolve = applyFleetEventInPlace(this.fleet, event, this.options);
+    if (event.type !== 'edgeStatus') this.input.touch(event.ue);
+    if (resolve) this.requestSolve();
   }
 
   /** Records an invalid payload: state unchanged, an `error` to the UE the topic names. */
@@ -181,8 +185,15 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     await this.running;
   }
 
+  /** A copy of the state (O(N): for status and tests, not for every change). */
   snapshot(): SchedulerSnapshot {
-    return { fleet: this.fleet, decisions: this.decisions, epoch: this.epoch };
+    const fleet = { ues: new Map(this.fleet.ues), workers: this.fleet.workers };
+    return { fleet, decisions: this.decisions, epoch: this.epoch };
+  }
+
+  /** How the solver's input was kept (rebuilt, patched): tests check it is not rebuilt. */
+  inputStats(): IncrementalStats {
+    return this.input.stats();
   }
 
   stats(): SchedulerStats {
@@ -243,6 +254,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     const { targets, forcedLocal, units, solveMs, maxPredictedMs } = solveFleetTargets(
       this.fleet,
       solver,
+      this.input,
     );
     const plan = planDecisions({
       previous: this.decisions,

@@ -10,7 +10,13 @@ export { evenSplit, solveEdge, solveEven, solveLocal } from './baselines.js';
 export { allocationTarget, leastNeedCut } from './continuous.js';
 export { roundIaoUnits, solveIaoContinuous } from './iao.js';
 export { solveOptimal } from './optimal.js';
-export { bestCut, latencyAt, type PreparedFleet, prepareFleet } from './prepared.js';
+export {
+  bestCut,
+  latencyAt,
+  type PreparedFleet,
+  prepareFleet,
+  writePreparedUe,
+} from './prepared.js';
 export {
   type ContinuousSolution,
   type Decision,

@@ -36,24 +36,11 @@ export function prepareFleet(instance: Instance): PreparedFleet {
   const uploadBytes = new Float64Array(total);
   const ids: string[] = [];
   const cutNames: string[][] = [];
+  const fleet = { batch, last, localMs, off, fixedMs, edgeMs, uploadBytes };
   instance.ues.forEach((ue, i) => {
-    const B = ue.batch;
-    const L = ue.cuts.length - 1;
-    batch[i] = B;
-    last[i] = L;
     ids.push(ue.id);
     cutNames.push(ue.cuts.map((c) => c.name));
-    localMs[i] = B * ue.cuts[L]!.deviceMs;
-    const resultMs =
-      ue.downlinkMbps === undefined ? 0 : (ue.resultBytes * 8) / (ue.downlinkMbps * 1000);
-    for (let p = 0; p < L; p++) {
-      const cut = ue.cuts[p]!;
-      const k = off[i]! + p;
-      fixedMs[k] =
-        B * cut.deviceMs + (B * cut.bytes * 8) / (ue.uplinkMbps * 1000) + ue.rttMs + resultMs;
-      edgeMs[k] = cut.edgeMs;
-      uploadBytes[k] = B * cut.bytes;
-    }
+    writePreparedUe(fleet, i, ue);
   });
   return {
     n,
@@ -68,6 +55,36 @@ export function prepareFleet(instance: Instance): PreparedFleet {
     edgeMs,
     uploadBytes,
   };
+}
+
+/**
+ * Writes UE i's rows (batch, L, local latency and per offload cut fixedMs, edgeMs, uploadBytes)
+ * at the offsets `off[i]` already holds. `prepareFleet` uses it for every UE; the scheduler to
+ * rewrite one UE in place when its link or profile changed and its cut count did not.
+ */
+export function writePreparedUe(
+  fleet: Pick<
+    PreparedFleet,
+    'batch' | 'last' | 'localMs' | 'off' | 'fixedMs' | 'edgeMs' | 'uploadBytes'
+  >,
+  i: number,
+  ue: Instance['ues'][number],
+): void {
+  const B = ue.batch;
+  const L = ue.cuts.length - 1;
+  fleet.batch[i] = B;
+  fleet.last[i] = L;
+  fleet.localMs[i] = B * ue.cuts[L]!.deviceMs;
+  const resultMs =
+    ue.downlinkMbps === undefined ? 0 : (ue.resultBytes * 8) / (ue.downlinkMbps * 1000);
+  for (let p = 0; p < L; p++) {
+    const cut = ue.cuts[p]!;
+    const k = fleet.off[i]! + p;
+    fleet.fixedMs[k] =
+      B * cut.deviceMs + (B * cut.bytes * 8) / (ue.uplinkMbps * 1000) + ue.rttMs + resultMs;
+    fleet.edgeMs[k] = cut.edgeMs;
+    fleet.uploadBytes[k] = B * cut.bytes;
+  }
 }
 
 /** Latency of UE i at cut p with r units, docs/model.md's integer model. */

@@ -1,0 +1,91 @@
+/**
+ * The embedded broker as deployed (authentication, per-client ACLs, limits) against raw aedes
+ * (the same library, a plain `aedes.handle` on a TCP server with Nagle off as the embedded
+ * broker's, nothing checked), on the first hop
+ * of every request: UEs publishing tensor-sized QoS 1 messages on their own `infer` topics to
+ * one subscriber, as the ingress reads them. Alternating, in the same run.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Aedes } from 'aedes';
+import { createBroker, silentLogger } from '../broker/index.js';
+import { deriveUeKey, ueTopic } from '../proto/index.js';
+import { type CeilingPlan, measureBrokerCeiling } from './system-broker-ceiling.js';
+import { ueIdsFor } from './system-requests.js';
+
+export interface BrokerAuthResult {
+  readonly bytes: number;
+  /** Messages per second, per pair of runs. */
+  readonly rawAedes: readonly number[];
+  readonly embedded: readonly number[];
+  /** Embedded over raw aedes, median of the pairs (target: at least 0.9). */
+  readonly ratio: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function listen(server: ReturnType<typeof createServer>): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+async function rawAedesRun(prefix: string, plan: CeilingPlan): Promise<number> {
+  const aedes = await Aedes.createBroker();
+  // Nagle off, as the embedded broker's listener has it: a transport setting, not a check.
+  const server = createServer({ noDelay: true }, (socket) => aedes.handle(socket));
+  const port = await listen(server);
+  try {
+    const ues = ueIdsFor(plan.ues);
+    return await measureBrokerCeiling(`mqtt://127.0.0.1:${port}`, prefix, plan, {
+      topicOf: (i) => ueTopic(prefix, ues[i]!, 'infer'),
+      filter: `${prefix}/ue/+/infer`,
+    });
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+  }
+}
+
+async function embeddedRun(prefix: string, plan: CeilingPlan): Promise<number> {
+  const fleetKey = randomBytes(24).toString('hex');
+  const token = randomBytes(16).toString('hex');
+  const broker = await createBroker({
+    port: 0,
+    host: '127.0.0.1',
+    topicPrefix: prefix,
+    logger: silentLogger,
+    auth: { ueFleetKey: fleetKey, tokens: [{ username: 'bench-ingress', role: 'ingress', token }] },
+  });
+  try {
+    const ues = ueIdsFor(plan.ues);
+    return await measureBrokerCeiling(`mqtt://127.0.0.1:${broker.port}`, prefix, plan, {
+      topicOf: (i) => ueTopic(prefix, ues[i]!, 'infer'),
+      filter: `${prefix}/ue/+/infer`,
+      publisherLogin: (i) => ({ username: ues[i]!, password: deriveUeKey(fleetKey, ues[i]!) }),
+      subscriberLogin: { username: 'bench-ingress', password: token },
+    });
+  } finally {
+    await broker.close();
+  }
+}
+
+export async function measureBrokerAuth(
+  prefix: string,
+  plan: CeilingPlan,
+  pairs: number,
+): Promise<BrokerAuthResult> {
+  const rawAedes: number[] = [];
+  const embedded: number[] = [];
+  for (let k = 0; k < pairs; k++) {
+    rawAedes.push(await rawAedesRun(`${prefix}-raw${k}`, plan));
+    embedded.push(await embeddedRun(`${prefix}-auth${k}`, plan));
+  }
+  const ratios = embedded.map((value, k) => value / rawAedes[k]!);
+  return { bytes: plan.bytes, rawAedes, embedded, ratio: median(ratios) };
+}

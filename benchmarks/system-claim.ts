@@ -1,0 +1,103 @@
+/**
+ * The claim check against the plainest use of Redis for the same bytes, in the same run. The
+ * claim check is what the project sends to Redis for one request's tensor: the ingress asks
+ * whether the request's job exists (EXISTS, the duplicate check) and stores the tensor under its
+ * claim key with a TTL (SET ... EX, on a connection of its own), the edge worker reads it
+ * (GET) and drops it once the job is done (DEL). The baseline is a SET and a GET of the same
+ * bytes. Both one at a time, alternating in rounds, each on fresh connections.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { claimKey } from '../proto/index.js';
+import { redisCpuMs } from './system-cpu.js';
+
+export interface ClaimCheckResult {
+  readonly bytes: number;
+  readonly requests: number;
+  /** Wall-clock ms per request, median of the rounds. */
+  readonly claimMs: number;
+  readonly setGetMs: number;
+  /** The Redis server's CPU ms per request (INFO cpu), whoever else used it meanwhile. */
+  readonly claimRedisCpuMs: number | null;
+  readonly setGetRedisCpuMs: number | null;
+  /** claimMs / setGetMs: the target is at most 1.2. */
+  readonly ratio: number;
+}
+
+const ROUNDS = 10;
+const TTL_SECONDS = 120;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export async function measureClaimCheck(
+  redisUrl: string,
+  redisPrefix: string,
+  bytes: number,
+  requests: number,
+): Promise<ClaimCheckResult> {
+  const ingress = new Redis(redisUrl);
+  const tensors = new Redis(redisUrl);
+  const worker = new Redis(redisUrl);
+  const data = randomBytes(bytes);
+  const perRound = Math.max(1, Math.floor(requests / ROUNDS));
+  const claim: number[] = [];
+  const plain: number[] = [];
+  let claimCpu: number | null = 0;
+  let plainCpu: number | null = 0;
+  const cpuDelta = async (run: () => Promise<void>): Promise<number | null> => {
+    const before = await redisCpuMs(redisUrl);
+    await run();
+    const after = await redisCpuMs(redisUrl);
+    return before === undefined || after === undefined ? null : after - before;
+  };
+  const add = (total: number | null, delta: number | null) =>
+    total === null || delta === null ? null : total + delta;
+  try {
+    let n = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      let started = performance.now();
+      const claimDelta = await cpuDelta(async () => {
+        started = performance.now();
+        for (let k = 0; k < perRound; k++) {
+          const requestId = `r${n++}`;
+          const key = claimKey(redisPrefix, 'ue-1', requestId);
+          await ingress.exists(`${redisPrefix}:bull:ue-1:ue-1.${requestId}`);
+          await tensors.set(key, data, 'EX', TTL_SECONDS);
+          await worker.getBuffer(key);
+          await worker.del(key);
+        }
+      });
+      claim.push((performance.now() - started) / perRound);
+      claimCpu = add(claimCpu, claimDelta);
+      const plainKey = `${redisPrefix}:plain`;
+      const plainDelta = await cpuDelta(async () => {
+        started = performance.now();
+        for (let k = 0; k < perRound; k++) {
+          await tensors.set(plainKey, data);
+          await worker.getBuffer(plainKey);
+        }
+      });
+      plain.push((performance.now() - started) / perRound);
+      plainCpu = add(plainCpu, plainDelta);
+    }
+    await tensors.del(`${redisPrefix}:plain`);
+  } finally {
+    for (const connection of [ingress, tensors, worker]) connection.disconnect();
+  }
+  const total = perRound * ROUNDS;
+  const claimMs = median(claim);
+  const setGetMs = median(plain);
+  return {
+    bytes,
+    requests: total,
+    claimMs,
+    setGetMs,
+    claimRedisCpuMs: claimCpu === null ? null : claimCpu / total,
+    setGetRedisCpuMs: plainCpu === null ? null : plainCpu / total,
+    ratio: claimMs / setGetMs,
+  };
+}

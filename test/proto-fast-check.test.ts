@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { parseTailJobData, tailJobDataSchema } from '../edge-worker/tail-job.js';
+import { inferRequestSchema, validate, validateMessage } from '../proto/index.js';
+
+/** A deterministic generator (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const HOSTILE: unknown[] = [
+  undefined,
+  null,
+  0,
+  -0,
+  -1,
+  1.5,
+  2 ** 31,
+  2 ** 31 + 1,
+  2 ** 53,
+  8.64e15,
+  8.64e15 + 1,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  '',
+  'a',
+  'x'.repeat(64),
+  'x'.repeat(65),
+  'bad id',
+  'float32',
+  'float64',
+  [],
+  [1],
+  [2, 3],
+  [1, 2, 3, 4, 5, 6, 7, 8, 9],
+  [-1],
+  [1.5],
+  {},
+  new Uint8Array(3),
+  new Uint8Array(8),
+  new Float32Array(6),
+  new Float64Array(6),
+  'k'.repeat(1025),
+  true,
+];
+
+function validInfer() {
+  return {
+    requestId: 'req-1',
+    epoch: 3,
+    model: 'resnet18',
+    cut: 9,
+    sample: 0,
+    tensor: { dtype: 'float32', shape: [2, 3], data: new Uint8Array(24) },
+    sentAt: 1_700_000_000_000,
+  };
+}
+
+function validJob() {
+  return {
+    ue: 'ue-1',
+    requestId: 'req-1',
+    epoch: 3,
+    model: 'resnet18',
+    cut: 9,
+    sample: 0,
+    claimKey: 'p:claim:ue-1:req-1',
+    dtype: 'float32',
+    shape: [2, 3],
+    sentAt: 1_700_000_000_000,
+    enqueuedAt: 1_700_000_000_001,
+  };
+}
+
+/** Sets `path` (dot-separated) of a copy of `value` to `to`, or deletes it when `to` is absent. */
+function mutate(value: Record<string, unknown>, path: string[], to: unknown, remove: boolean) {
+  const copy = structuredClone(value) as Record<string, unknown>;
+  let at = copy;
+  for (const key of path.slice(0, -1)) at = at[key] as Record<string, unknown>;
+  const last = path.at(-1)!;
+  if (remove) delete at[last];
+  else at[last] = to;
+  return copy;
+}
+
+describe('the hand-written checks of the request path', () => {
+  it('give an infer payload exactly what zod gives it, valid or not', () => {
+    const next = random(7);
+    const paths = [
+      ['requestId'],
+      ['epoch'],
+      ['model'],
+      ['cut'],
+      ['sample'],
+      ['sentAt'],
+      ['tensor'],
+      ['tensor', 'dtype'],
+      ['tensor', 'shape'],
+      ['tensor', 'data'],
+      ['extra'],
+    ];
+    let accepted = 0;
+    for (let k = 0; k < 3000; k++) {
+      let input: unknown = validInfer();
+      const changes = Math.floor(next() * 3);
+      for (let c = 0; c < changes; c++) {
+        const path = paths[Math.floor(next() * paths.length)]!;
+        const to = HOSTILE[Math.floor(next() * HOSTILE.length)];
+        if (typeof input === 'object' && input !== null && path.length > 1) {
+          const parent = (input as Record<string, unknown>)[path[0]!];
+          if (typeof parent !== 'object' || parent === null) continue;
+        }
+        input = mutate(input as Record<string, unknown>, path, to, next() < 0.1);
+      }
+      if (next() < 0.02) input = HOSTILE[Math.floor(next() * HOSTILE.length)];
+      const fast = validateMessage('infer', input);
+      const slow = validate(inferRequestSchema, input, 'infer');
+      expect(fast.ok).toBe(slow.ok);
+      if (fast.ok && slow.ok) {
+        accepted++;
+        expect(fast.value).toEqual(slow.value);
+      } else if (!fast.ok && !slow.ok) expect(fast.error.issues).toEqual(slow.error.issues);
+    }
+    expect(accepted).toBeGreaterThan(100);
+  });
+
+  it('give a tail job exactly what zod gives it, valid or not', () => {
+    const next = random(9);
+    const fields = Object.keys(validJob());
+    let accepted = 0;
+    for (let k = 0; k < 3000; k++) {
+      let input: Record<string, unknown> = validJob();
+      const changes = Math.floor(next() * 3);
+      for (let c = 0; c < changes; c++) {
+        const field = fields[Math.floor(next() * fields.length)]!;
+        const to = HOSTILE[Math.floor(next() * HOSTILE.length)];
+        input = mutate(input, [field], to, next() < 0.1);
+      }
+      const fast = parseTailJobData(input);
+      const slow = validate(tailJobDataSchema, input, 'job.data');
+      expect(fast.ok).toBe(slow.ok);
+      if (fast.ok && slow.ok) {
+        accepted++;
+        expect(fast.value).toEqual(slow.value);
+      } else if (!fast.ok && !slow.ok) expect(fast.error.issues).toEqual(slow.error.issues);
+    }
+    expect(accepted).toBeGreaterThan(100);
+  });
+});
