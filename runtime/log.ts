@@ -112,26 +112,58 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const text = format === 'text' || (format === 'auto' && isTty === true);
   const json: LogDestination =
     options.destination ?? pino.destination({ dest: 2, sync: true, mkdir: false });
-  const color = options.color ?? (isTty === true && envSetting('NO_COLOR', process.env) === undefined);
+  const color =
+    options.color ?? (isTty === true && envSetting('NO_COLOR', process.env) === undefined);
   const destination = text ? readableDestination(json, color) : json;
   const instance = pino(
     {
       level,
-      base: { pid: process.pid, hostname: hostname(), ...options.bindings },
+      base: { pid: process.pid, hostname: hostname() },
       timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
   );
-  return wrap(instance);
+  return wrap(instance, safeFields(options.bindings ?? {}));
 }
 
-function wrap(instance: pino.Logger): Logger {
+/** Keys pino writes itself: a field of that name is written with a `_` after it. */
+const RESERVED = new Set(['level', 'time', 'pid', 'hostname', 'msg']);
+
+function safeFields(fields: LogFields): LogFields {
+  if (!Object.keys(fields).some((key) => RESERVED.has(key))) return fields;
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [RESERVED.has(key) ? `${key}_` : key, value]),
+  );
+}
+
+/**
+ * A logger over `root` with `bound` on every line. pino writes a key once per binding and once
+ * more per call, so a key given again (a child's `component`, a line's own `ueId`) is merged
+ * here instead: the latest value wins and each key appears once.
+ */
+function wrap(root: pino.Logger, bound: LogFields): Logger {
+  const instance = Object.keys(bound).length === 0 ? root : root.child(bound);
   // Always (fields, message): pino formats a message with `%s` only when more arguments follow.
   const method =
     (level: Exclude<LogLevel, 'silent'>): LogMethod =>
     (message, fields) => {
-      if (instance.isLevelEnabled(level)) instance[level](fields ?? {}, message);
+      if (!instance.isLevelEnabled(level)) return;
+      if (fields === undefined) {
+        instance[level]({}, message);
+        return;
+      }
+      const safe = safeFields(fields);
+      if (!Object.keys(safe).some((key) => Object.hasOwn(bound, key))) {
+        instance[level](safe, message);
+        return;
+      }
+      const rebound: Record<string, unknown> = { ...bound };
+      const rest: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(safe))
+        if (Object.hasOwn(bound, key)) rebound[key] = value;
+        else rest[key] = value;
+      root.child(rebound)[level](rest, message);
     };
   return {
     trace: method('trace'),
@@ -140,7 +172,7 @@ function wrap(instance: pino.Logger): Logger {
     warn: method('warn'),
     error: method('error'),
     fatal: method('fatal'),
-    child: (bindings) => wrap(instance.child(bindings)),
+    child: (bindings) => wrap(root, { ...bound, ...safeFields(bindings) }),
     enabled: (level) => instance.isLevelEnabled(level),
   };
 }
@@ -185,8 +217,9 @@ const LEVEL_NAMES: readonly Exclude<LogLevel, 'silent'>[] = [
 
 /**
  * Logs a line another edgesplit process wrote (a child of `lab`) through `log`, at its level
- * and with its fields; `time`, `pid` and `hostname` become `childTime`, `childPid`. A line
- * that is not one of ours is logged at info, quoted.
+ * and with its fields; its `component`, `time` and `pid` become `childComponent`, `childTime`
+ * and `childPid` (its `hostname` is dropped). A line that is not one of ours is logged at info,
+ * quoted.
  */
 export function relayLine(log: Logger, line: string): void {
   let record: unknown;
@@ -199,10 +232,20 @@ export function relayLine(log: Logger, line: string): void {
     log.info(`output: ${JSON.stringify(line.length > 2000 ? `${line.slice(0, 2000)}...` : line)}`);
     return;
   }
-  const { level, time, pid, msg, ...fields } = record as Record<string, unknown>;
-  const at = typeof level === 'string' && (LEVEL_NAMES as string[]).includes(level) ? level : 'info';
+  const {
+    level,
+    time,
+    pid,
+    hostname: _host,
+    msg,
+    component,
+    ...fields
+  } = record as Record<string, unknown>;
+  const at =
+    typeof level === 'string' && (LEVEL_NAMES as string[]).includes(level) ? level : 'info';
   log[at as Exclude<LogLevel, 'silent'>](typeof msg === 'string' ? msg : '', {
     ...fields,
+    ...(component === undefined ? {} : { childComponent: component }),
     ...(time === undefined ? {} : { childTime: time }),
     ...(pid === undefined ? {} : { childPid: pid }),
   });
@@ -211,7 +254,16 @@ export function relayLine(log: Logger, line: string): void {
 // --- the readable format -------------------------------------------------------------------
 
 /** Fields the readable line shows in its own place rather than as `key=value`. */
-const PLACED = new Set(['level', 'time', 'pid', 'hostname', 'component', 'msg', 'ueId', 'workerId']);
+const PLACED = new Set([
+  'level',
+  'time',
+  'pid',
+  'hostname',
+  'component',
+  'msg',
+  'ueId',
+  'workerId',
+]);
 
 const COLORS: Readonly<Record<string, string>> = {
   trace: '\u001b[90m',

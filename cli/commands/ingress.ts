@@ -7,11 +7,12 @@ import {
   envValue,
   isValidId,
 } from '../../proto/index.js';
+import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import { EXIT_USAGE, mqttFromEnv, untilSignal } from '../options.js';
 import { BROKER_ENV } from './broker-env.js';
 import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
 
-interface IngressFlags {
+interface IngressFlags extends LogFlags {
   readonly clientId: string;
 }
 
@@ -20,7 +21,7 @@ interface IngressFlags {
  * `edgesplit broker --no-ingress`).
  */
 export function registerIngressCommand(program: Command): void {
-  program
+  const command = program
     .command('ingress')
     .description(
       'turn ue/+/infer messages from the broker at MQTT_URL into BullMQ jobs on REDIS_URL ' +
@@ -35,21 +36,20 @@ export function registerIngressCommand(program: Command): void {
       'after',
       `\nEnvironment: ${ENV.mqttUrl}, ${ENV.mqttUsername}, ${ENV.mqttPassword}, ${ENV.redisUrl}, ` +
         `${ENV.redisPrefix}, ${ENV.topicPrefix}, ${BROKER_ENV.maxPayload}; ${QUEUE_BOUNDS_HELP}`,
-    )
-    .action(runIngress);
+    );
+  addLogOptions(command).action(runIngress);
 }
 
 async function runIngress(flags: IngressFlags): Promise<void> {
+  const log = startLogging(flags, 'ingress');
   if (!isValidId(flags.clientId)) {
-    process.stderr.write(
-      'edgesplit ingress: --client-id must be 1-64 characters of [A-Za-z0-9._-]\n',
-    );
+    log.fatal('edgesplit ingress: --client-id must be 1-64 characters of [A-Za-z0-9._-]');
     process.exitCode = EXIT_USAGE;
     return;
   }
   const maxPayload = envValue(BROKER_ENV.maxPayload);
   if (maxPayload !== undefined && !/^\d{1,12}$/.test(maxPayload)) {
-    process.stderr.write(`edgesplit ingress: ${BROKER_ENV.maxPayload} must be a number of bytes\n`);
+    log.fatal(`edgesplit ingress: ${BROKER_ENV.maxPayload} must be a number of bytes`);
     process.exitCode = EXIT_USAGE;
     return;
   }
@@ -68,12 +68,12 @@ async function runIngress(flags: IngressFlags): Promise<void> {
       ...queueBoundsFromEnv(),
     });
   } catch (error) {
-    process.stderr.write(`edgesplit ingress: ${error instanceof Error ? error.message : error}\n`);
+    log.fatal(`edgesplit ingress: ${error instanceof Error ? error.message : error}`);
     process.exitCode = 1;
     return;
   }
-  process.stderr.write(`edgesplit ingress: connected to ${mqtt.mqttUrl}\n`);
+  log.info(`edgesplit ingress: connected to ${mqtt.mqttUrl}`);
   const signal = await untilSignal();
-  process.stderr.write(`edgesplit ingress: ${signal}, finishing requests in flight\n`);
+  log.info(`edgesplit ingress: ${signal}, finishing requests in flight`);
   await ingress.close();
 }
