@@ -53,7 +53,7 @@ async function run(flags: SchedulerFlags): Promise<void> {
       },
       {
         lockTtlMs: flags.lockTtlMs,
-        onLeading: (leader) => logLeader(leader, log),
+        onLeading: (leading) => logLeader(leading, log),
         onStandby: (leader) =>
           log.info(`edgesplit scheduler: standing by (leader: ${logText(leader ?? undefined)})`, {
             leaderId: leader?.slice(0, 64) ?? null,
