@@ -54,7 +54,7 @@ export interface LoggerOptions {
   readonly level?: LogLevel;
   /** @defaultValue `EDGESPLIT_LOG_FORMAT`, else `auto` */
   readonly format?: LogFormat;
-  /** @defaultValue stderr (file descriptor 2) */
+  /** @defaultValue `process.stderr` */
   readonly destination?: LogDestination;
   /** Whether the destination is a terminal, for `auto`. @defaultValue `process.stderr.isTTY` */
   readonly isTty?: boolean;
@@ -111,7 +111,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const isTty = options.isTty ?? (options.destination === undefined && process.stderr.isTTY);
   const text = format === 'text' || (format === 'auto' && isTty === true);
   const json: LogDestination =
-    options.destination ?? pino.destination({ dest: 2, sync: true, mkdir: false });
+    // process.stderr, not a pino.destination on fd 2: Node writes it synchronously to a pipe, a
+    // file or a terminal on Linux, in order with the commands' own lines, and a full pipe blocks
+    // the write as it always did rather than making SonicBoom sleep and retry.
+    options.destination ?? process.stderr;
   const color =
     options.color ?? (isTty === true && envSetting('NO_COLOR', process.env) === undefined);
   const destination = text ? readableDestination(json, color) : json;
