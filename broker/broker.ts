@@ -18,11 +18,11 @@ import { HashGate } from './hash-gate.js';
 import { Interceptors, type PublishInterceptor } from './interceptors.js';
 import { type Listener, listenMqtt, listenWebSocket, type TlsMaterial } from './listeners.js';
 import {
+  componentLogger,
   type Logger,
   type RefusalCounts,
   type RefusalKind,
   RefusalLog,
-  stderrLogger,
 } from './log.js';
 import { LoginGuard, type LoginStats } from './login-guard.js';
 import { type LoginLimits, resolveLoginLimits } from './login-limits.js';
@@ -294,7 +294,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const host = options.host ?? '0.0.0.0';
   const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
   const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  const logger = options.logger ?? stderrLogger('broker');
+  const logger = options.logger ?? componentLogger('broker');
   assertTopicPrefix(topicPrefix);
   if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes < 1)
     throw new RangeError(`maxPayloadBytes must be a positive integer, not ${maxPayloadBytes}`);

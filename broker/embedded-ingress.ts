@@ -10,7 +10,7 @@
 import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, logText } from '../proto/index.js';
 import type { Broker } from './broker.js';
 import { type Ingress, type IntakeOptions, openInferIntake } from './infer-intake.js';
-import { type Logger, stderrLogger } from './log.js';
+import { componentLogger, type Logger } from './log.js';
 
 /** Options of `attachIngress`. */
 export interface EmbeddedIngressOptions extends IntakeOptions {
@@ -39,7 +39,7 @@ export function isInferTopic(prefix: string, topic: string): boolean {
  * acknowledged but not enqueued (its agent sends it again after its timeout).
  */
 export function attachIngress(broker: Broker, options: EmbeddedIngressOptions): Ingress {
-  const logger = options.logger ?? stderrLogger('ingress');
+  const logger = options.logger ?? componentLogger('ingress');
   const prefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
   const intake = openInferIntake(
     options,

@@ -57,12 +57,12 @@ export { type IngressOptions, startIngress } from './ingress.js';
 export type { PublishInterceptor } from './interceptors.js';
 export type { TlsMaterial } from './listeners.js';
 export {
+  componentLogger,
   type Logger,
   type Refusal,
   type RefusalCounts,
   type RefusalKind,
   silentLogger,
-  stderrLogger,
 } from './log.js';
 export { LoginGuard, type LoginOutcome, type LoginStats } from './login-guard.js';
 export { DEFAULT_LOGIN_LIMITS, type LoginLimits, resolveLoginLimits } from './login-limits.js';

@@ -23,6 +23,7 @@ import {
   FAILED_JOB_AGE_SECONDS,
   JOB_TTL_SECONDS,
   logText,
+  MAX_LOGGED_CHARS,
   type TailJobData,
   tailJobId,
   ueTopic,
@@ -323,7 +324,9 @@ export function openInferIntake(
     if (!outcome.ok) {
       counts.rejected += 1;
       const issue = outcome.report.issues[0] ?? outcome.report.message;
-      logger.warn(`rejected request on ${logText(topic)}: ${logText(issue)}`);
+      logger.warn(`rejected request on ${logText(topic)}: ${logText(issue)}`, {
+        topic: topic.slice(0, MAX_LOGGED_CHARS),
+      });
       if (outcome.errorTopic !== undefined)
         publish(outcome.errorTopic, encodeMessage(outcome.report));
       return;
@@ -376,7 +379,7 @@ export function openInferIntake(
       }
       counts.failed += 1;
       const reason = asError(error).message;
-      logger.error(`enqueueing ${jobId}: ${reason}`);
+      logger.error(`enqueueing ${jobId}: ${reason}`, { ueId: ue });
       // The request may still be queued if Redis answers late; a resend is then a duplicate.
       tell(
         ue,

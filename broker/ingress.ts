@@ -26,7 +26,7 @@ import {
   ueChannelFilter,
 } from '../proto/index.js';
 import { type Ingress, type IntakeOptions, openInferIntake } from './infer-intake.js';
-import { type Logger, stderrLogger } from './log.js';
+import { componentLogger, type Logger } from './log.js';
 
 /** Options of `startIngress`. */
 export interface IngressOptions extends IntakeOptions {
@@ -77,7 +77,7 @@ async function quietFor(lastAt: () => number, quietMs: number): Promise<void> {
 
 /** Connects to the broker and Redis and starts turning requests into jobs. */
 export async function startIngress(options: IngressOptions): Promise<Ingress> {
-  const logger = options.logger ?? stderrLogger('ingress');
+  const logger = options.logger ?? componentLogger('ingress');
   const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
   const group = options.group;
   if (group !== undefined && !isValidId(group))

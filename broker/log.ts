@@ -1,21 +1,22 @@
 /** Where the broker and ingress write their log lines, and the record of refused actions. */
 
-import { logText } from '../proto/index.js';
+import { logText, MAX_LOGGED_CHARS } from '../proto/index.js';
+import { type LogFields, logger } from '../runtime/log.js';
 import { ExpiringTable } from './expiring-table.js';
 
-/** A line-oriented logger; `console` fits. */
+/**
+ * What the broker and the ingress log through: a message (network text in it through
+ * `logText`) and optional fields (`ueId`, `clientId`, `topic`: JSON-encoded by the logger).
+ */
 export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
 }
 
-/** Writes `[name] level: message` lines to stderr. */
-export function stderrLogger(name: string): Logger {
-  const write = (level: string) => (message: string) => {
-    process.stderr.write(`${new Date().toISOString()} [${name}] ${level}: ${message}\n`);
-  };
-  return { info: write('info'), warn: write('warn'), error: write('error') };
+/** The process's logger (runtime/log.ts: JSON lines on stderr) for component `name`. */
+export function componentLogger(name: string): Logger {
+  return logger(name);
 }
 
 /** A logger that drops everything. */
@@ -85,7 +86,14 @@ export class RefusalLog {
       `reason=${logText(refusal.reason)}`,
       ...(suppressed === 0 ? [] : [`(${suppressed} more ${quietKey} not logged)`]),
     ];
-    this.#logger.warn(`refused ${refusal.kind}: ${fields.join(' ')}`);
+    const cut = (value: string | undefined) => value?.slice(0, MAX_LOGGED_CHARS);
+    this.#logger.warn(`refused ${refusal.kind}: ${fields.join(' ')}`, {
+      refused: refusal.kind,
+      clientId: cut(refusal.clientId),
+      username: cut(refusal.username),
+      ...(refusal.topic === undefined ? {} : { topic: cut(refusal.topic) }),
+      ...(suppressed === 0 ? {} : { suppressed }),
+    });
   }
 
   counts(): RefusalCounts {

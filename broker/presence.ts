@@ -70,7 +70,9 @@ export function publishOfflineOnDisconnect(
       },
       (error) => {
         if (error)
-          logger.warn(`could not publish offline for UE ${JSON.stringify(ue)}: ${error.message}`);
+          logger.warn(`could not publish offline for UE ${JSON.stringify(ue)}: ${error.message}`, {
+            ueId: ue,
+          });
       },
     );
   });

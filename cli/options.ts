@@ -11,6 +11,7 @@ import {
   parseRedisUrl,
   redisPrefixProblem,
 } from '../proto/index.js';
+import type { Logger } from '../runtime/log.js';
 
 /** Exit code of a command line that cannot be acted on (bad flag, unknown model, bad file). */
 export const EXIT_USAGE = 2;
@@ -207,14 +208,20 @@ export function addFleetRunOptions(
     );
 }
 
-/** Writes `source: message` to stderr, at most once per `everyMs` per source. */
-export function rateLimitedWarnings(everyMs = 10_000): (source: string, error: Error) => void {
+/**
+ * Logs a UE's warning (`source` is its id) as `source: message` with its `ueId`, at most once
+ * per `everyMs` per UE.
+ */
+export function rateLimitedWarnings(
+  log: Logger,
+  everyMs = 10_000,
+): (source: string, error: Error) => void {
   const warned = new Map<string, number>();
   return (source, error) => {
     const now = Date.now();
     if (now - (warned.get(source) ?? Number.NEGATIVE_INFINITY) < everyMs) return;
     warned.set(source, now);
-    process.stderr.write(`${source}: ${error.message}\n`);
+    log.warn(`${source}: ${error.message}`, { ueId: source });
   };
 }
 

@@ -15,6 +15,7 @@ import {
   ueChannelFilter,
   withTimeout,
 } from '../proto/index.js';
+import { logger } from '../runtime/log.js';
 import { EdgeCalibration } from './calibration.js';
 import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
 import type { EdgeWorker, EdgeWorkerStats, QueueStats } from './edge-worker-api.js';
@@ -46,10 +47,11 @@ const OFFLINE_PUBLISH_TIMEOUT_MS = 5000;
  */
 export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeWorker> {
   const config = resolveEdgeWorkerOptions(options);
+  const log = logger('edge-worker', { workerId: config.id });
   const onError =
     options.onError ??
     ((error: Error, context: string) =>
-      process.stderr.write(`edge worker ${config.id}: ${context}: ${error.message}\n`));
+      log.error(`edge worker ${config.id}: ${context}: ${error.message}`));
   const models = edgeModels(config.models, config.speedFactor, options.edgeProfiles);
   const statusTopic = edgeStatusTopic(config.topicPrefix, config.id);
   const mqtt = await connectMqtt({

@@ -14,6 +14,7 @@ import {
   until,
 } from './agent-harness.js';
 import { FLEET_SUMMARY_KEYS } from './cli-run.js';
+import { logRecords, messageText } from './log-lines.js';
 
 interface Run {
   readonly child: ChildProcess;
@@ -71,7 +72,15 @@ describe('edgesplit agent', () => {
     await until(() => run.stdout.split('\n').length > 2, 15_000, 'task lines');
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
-    expect(run.stderr).toMatch(/SIGTERM, stopping/);
+    // Its log: JSON lines on stderr (a pipe), each naming the UE.
+    const logs = logRecords(run.stderr);
+    expect(logs.find((line) => /SIGTERM, stopping/.test(line.msg))).toMatchObject({
+      level: 'info',
+      component: 'agent',
+      ueId: 'cam-1',
+    });
+    expect(logs.length).toBeGreaterThan(1);
+    expect(logs.every((line) => line.ueId === 'cam-1' && typeof line.time === 'string')).toBe(true);
     expect(run.stdout).toMatch(/cam-1 task 1: epoch 1 cut 3 \(conv2\) units 1 predicted/);
     expect(edge.values('cam-1', 'status').at(-1)?.state).toBe('offline');
 
@@ -117,7 +126,7 @@ describe('edgesplit agent', () => {
     const codes = await Promise.all(runs.map((run) => run.exit));
     expect(codes).toEqual([2, 2, 2, 2]);
     cases.forEach(([, message], i) => {
-      expect(runs[i]!.stderr).toMatch(message);
+      expect(messageText(runs[i]!.stderr)).toMatch(message);
     });
   });
 });
@@ -186,8 +195,10 @@ describe('edgesplit fleet run', () => {
     const run = cli(['fleet', 'run', '--ues', '1', '--seed', '1', '--trace', file], env);
     const typo = cli(['fleet', 'run', '--ues', '1', '--seed', '1', '--trace', 'wlak'], env);
     expect(await run.exit).toBe(2);
-    expect(run.stderr).toMatch(/trace-\d+\.csv:3: Mbps must be a number > 0, got "5,fast"/);
+    expect(messageText(run.stderr)).toMatch(
+      /trace-\d+\.csv:3: Mbps must be a number > 0, got "5,fast"/,
+    );
     expect(await typo.exit).toBe(2);
-    expect(typo.stderr).toMatch(/unknown trace "wlak"/);
+    expect(messageText(typo.stderr)).toMatch(/unknown trace "wlak"/);
   });
 });

@@ -199,7 +199,12 @@ describe('UE logins derived from a fleet key', () => {
       EDGESPLIT_UE_FLEET_KEY: `${FLEET_KEY}-wrong`,
     });
     expect((await wrong.exited).code).not.toBe(0);
-    expect(wrong.lines.stderr.join('\n')).toMatch(/Not authorized|Bad username or password/);
+    expect(
+      wrong
+        .logs()
+        .map((line) => line.msg)
+        .join('\n'),
+    ).toMatch(/Not authorized|Bad username or password/);
     expect(broker.stats().refused.connect).toBeGreaterThan(refusedBefore);
   });
 });

@@ -18,6 +18,7 @@ import {
 import { deriveUeKey } from '../proto/index.js';
 import { CliProcess } from './cli-process.js';
 import { runCli } from './cli-run.js';
+import { messageText } from './log-lines.js';
 import { recordingLogger } from './recording-logger.js';
 
 // CONNACK return codes (MQTT 3.1.1).
@@ -372,13 +373,12 @@ describe('edgesplit broker login limits from the environment', () => {
       },
     );
     try {
-      const listening = await broker.waitFor('stderr', /listening on mqtt:\/\/127\.0\.0\.1:\d+/);
-      const port = Number(/127\.0\.0\.1:(\d+)/.exec(listening)?.[1]);
+      const listening = await broker.waitForLog(/listening on mqtt:\/\/127\.0\.0\.1:\d+/);
+      const port = Number(listening.port);
       expect(await loginFrom(port, '127.0.9.1', 'sched', 'wrong-1')).toBe(BAD_USERNAME_OR_PASSWORD);
       expect(await loginFrom(port, '127.0.9.1', 'sched', 'wrong-2')).toBe(BAD_USERNAME_OR_PASSWORD);
       expect(await loginFrom(port, '127.0.9.1', 'sched', token)).toBe(NOT_AUTHORIZED);
-      await broker.waitFor(
-        'stderr',
+      await broker.waitForLog(
         /throttled: 2 failed logins from 127\.0\.9\.1; next try allowed in (59|60)\.\d s/,
       );
     } finally {
@@ -392,7 +392,7 @@ describe('edgesplit broker login limits from the environment', () => {
       EDGESPLIT_LOGIN_FORGET_MS: '1000',
     });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(
+    expect(messageText(result.stderr)).toMatch(
       /EDGESPLIT_LOGIN_FORGET_MS must be at least EDGESPLIT_LOGIN_MAX_BACKOFF_MS/,
     );
     const bad = runCli(['broker', '--port', '0', '--no-ingress'], undefined, {
@@ -400,6 +400,6 @@ describe('edgesplit broker login limits from the environment', () => {
       EDGESPLIT_LOGIN_MAX_HASHING: 'two',
     });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/EDGESPLIT_LOGIN_MAX_HASHING: must be a whole number/);
+    expect(messageText(bad.stderr)).toMatch(/EDGESPLIT_LOGIN_MAX_HASHING: must be a whole number/);
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, upsertUser } from '../broker/index.js';
+import { logMessages, logRecords, messageText } from './log-lines.js';
 import { missingTools, titled } from './tools.js';
 import { WAIT_MS } from './wait-until.js';
 
@@ -140,8 +141,12 @@ beforeAll(async () => {
     credentials,
     '--no-ingress',
   ]);
-  await until(() => /listening on mqtt:\/\/127\.0\.0\.1:\d+/.test(broker.out.stderr), 'the broker');
-  port = Number(/127\.0\.0\.1:(\d+)/.exec(broker.out.stderr)?.[1]);
+  const listening = () =>
+    logRecords(broker.out.stderr).find((line) =>
+      /listening on mqtt:\/\/127\.0\.0\.1:\d+/.test(line.msg),
+    );
+  await until(() => listening() !== undefined, 'the broker');
+  port = Number(listening()?.port);
 });
 
 afterAll(() => {
@@ -165,7 +170,18 @@ describe.skipIf(missing !== undefined)(
       scheduler.child.kill();
       await scheduler.done;
       expect(scheduler.out.stdout).not.toContain('forged');
-      expect(broker.out.stderr).toMatch(/refused publish: .*username="ue-1" topic=".*ue-2\/link"/);
+      expect(messageText(broker.out.stderr)).toMatch(
+        /refused publish: .*username="ue-1" topic=".*ue-2\/link"/,
+      );
+      expect(logRecords(broker.out.stderr)).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          component: 'broker',
+          refused: 'publish',
+          username: 'ue-1',
+          topic: `${P}/ue/ue-2/link`,
+        }),
+      );
     });
 
     it("stops a UE reading another UE's results, published by the edge role", async () => {
@@ -205,7 +221,7 @@ describe.skipIf(missing !== undefined)(
       ]);
       expect(sub.code).not.toBe(0);
       expect(sub.stderr).toMatch(/bad user name or password/i);
-      expect(broker.out.stderr).toMatch(
+      expect(messageText(broker.out.stderr)).toMatch(
         /refused connect: .*username="sched".*bad username or password/,
       );
     });
@@ -213,7 +229,7 @@ describe.skipIf(missing !== undefined)(
     it('closes cleanly on SIGTERM', async () => {
       broker.child.kill('SIGTERM');
       const { code, stderr } = await broker.done;
-      expect(stderr).toContain('SIGTERM, closing');
+      expect(logMessages(stderr)).toContain('edgesplit broker: SIGTERM, closing');
       expect(code).toBe(0);
     });
   },

@@ -18,3 +18,18 @@ describe('help of the services', () => {
     },
   );
 });
+
+describe('--log-level', () => {
+  it.each(['broker', 'ingress', 'scheduler', 'edge-worker', 'agent', 'fleet run', 'up', 'lab'])(
+    '`%s --help` lists it with its levels and EDGESPLIT_LOG_LEVEL',
+    (command) => {
+      const { code, stdout } = runCli([...command.split(' '), '--help']);
+      expect(code).toBe(0);
+      const help = stdout.replace(/\s+/g, ' ');
+      expect(help).toMatch(
+        /--log-level <level> least severe log lines written, on stderr \(env EDGESPLIT_LOG_LEVEL; default (info|warn);/,
+      );
+      expect(help).toContain('"trace", "debug", "info", "warn", "error", "fatal", "silent"');
+    },
+  );
+});

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cliPath } from './cli-run.js';
+import { type LogRecord, parseLogLine } from './log-lines.js';
 import { WAIT_MS } from './wait-until.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -16,6 +17,13 @@ export type Stream = 'stdout' | 'stderr';
 export interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+}
+
+export interface WaitForLogOptions {
+  readonly timeoutMs?: number;
+  /** Log lines (not output lines) to skip. */
+  readonly from?: number;
+  readonly where?: (record: LogRecord) => boolean;
 }
 
 /** Throws unless the CLI has been built (`npm run build`; `npm test` builds first). */
@@ -29,6 +37,8 @@ export class CliProcess {
   readonly lines: Record<Stream, string[]> = { stdout: [], stderr: [] };
   readonly exited: Promise<Exit>;
   private readonly child: ChildProcess;
+  private readonly parsed: LogRecord[] = [];
+  private parsedLines = 0;
 
   private constructor(
     readonly name: string,
@@ -85,6 +95,47 @@ export class CliProcess {
       if (Date.now() > deadline)
         throw new Error(
           `${this.name}: no line matching ${pattern} in ${timeoutMs} ms\n${this.tail()}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** The log lines written so far (JSON lines on stderr), parsed. */
+  logs(): LogRecord[] {
+    const lines = this.lines.stderr;
+    for (; this.parsedLines < lines.length; this.parsedLines++) {
+      const record = parseLogLine(lines[this.parsedLines] ?? '');
+      if (record !== undefined) this.parsed.push(record);
+    }
+    return this.parsed;
+  }
+
+  /** Log lines whose message matches `pattern`. */
+  logMatching(pattern: RegExp): LogRecord[] {
+    return this.logs().filter((record) => pattern.test(record.msg));
+  }
+
+  /**
+   * Waits for a log line whose message matches `pattern` (and `where`, if given), among the log
+   * lines after the first `from`; resolves with it.
+   */
+  async waitForLog(
+    pattern: RegExp,
+    { timeoutMs = WAIT_MS, from = 0, where }: WaitForLogOptions = {},
+  ): Promise<LogRecord> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.logs()
+        .slice(from)
+        .find((record) => pattern.test(record.msg) && (where?.(record) ?? true));
+      if (found !== undefined) return found;
+      if (!this.alive())
+        throw new Error(
+          `${this.name} exited while waiting for a log line ${pattern}\n${this.tail()}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.name}: no log line matching ${pattern} in ${timeoutMs} ms\n${this.tail()}`,
         );
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

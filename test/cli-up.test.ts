@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { REAL_INFERENCE_MODELS } from '../cli/up/real-inference.js';
 import { REAL_MODELS } from '../dnn/index.js';
 import { CLI_TIMEOUT_MS, FLEET_SUMMARY_KEYS, runCli } from './cli-run.js';
+import { logRecords, messageText } from './log-lines.js';
 import { testRedisUrl } from './services.js';
 
 describe('edgesplit up', () => {
@@ -17,6 +18,14 @@ describe('edgesplit up', () => {
     );
     expect(stderr).toMatch(/authentication OFF/i);
     expect(code, stderr).toBe(0);
+    // Its parts log warnings (JSON lines: stderr is a pipe), each naming its component.
+    expect(logRecords(stderr)).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        component: 'broker',
+        msg: expect.stringMatching(/^AUTHENTICATION IS OFF/),
+      }),
+    );
     const summary = JSON.parse(stdout);
     expect(Object.keys(summary).sort()).toEqual(FLEET_SUMMARY_KEYS);
     expect(summary.ues).toBe(6);
@@ -76,9 +85,9 @@ describe('edgesplit up', () => {
     const { code, stdout, stderr } = result;
     expect(code).toBe(1);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/no redis-server on PATH/);
-    expect(stderr).toMatch(/REDIS_URL=redis:\/\//);
-    expect(stderr).toMatch(/apt-get install redis-server/);
+    expect(messageText(stderr)).toMatch(/no redis-server on PATH/);
+    expect(messageText(stderr)).toMatch(/REDIS_URL=redis:\/\//);
+    expect(messageText(stderr)).toMatch(/apt-get install redis-server/);
   });
 
   it('names a taken port and how to choose another', async () => {
@@ -95,8 +104,8 @@ describe('edgesplit up', () => {
         },
       );
       expect(code).toBe(1);
-      expect(stderr).toContain(`port ${port} is taken`);
-      expect(stderr).toContain('--port');
+      expect(messageText(stderr)).toContain(`port ${port} is taken`);
+      expect(messageText(stderr)).toContain('--port');
     } finally {
       server.close();
     }
@@ -115,7 +124,7 @@ describe('edgesplit up', () => {
         EDGESPLIT_MODEL_DIR: store,
       });
       expect(code).toBe(1);
-      expect(stderr).toContain(`port ${port} is taken`);
+      expect(messageText(stderr)).toContain(`port ${port} is taken`);
       expect(`${stdout}${stderr}`).not.toMatch(/measuring/);
       expect(readdirSync(store)).toEqual([]);
     } finally {

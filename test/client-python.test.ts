@@ -175,7 +175,7 @@ describe('the Python client on a broker with authentication', () => {
       },
     );
     try {
-      await broker.waitFor('stderr', /listening/);
+      await broker.waitForLog(/listening/);
       conformance('test_a_key_derived_from_the_fleet_key_logs_in_and_a_wrong_one_does_not', {
         EDGESPLIT_TEST_MQTT_URL: `mqtt://127.0.0.1:${port}`,
         EDGESPLIT_TEST_MODEL_FILE: modelFile,

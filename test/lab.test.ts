@@ -139,7 +139,7 @@ describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)
     assertCliBuilt();
     const killed = CliProcess.start('lab', ['lab', '--ues', '1', '--duration', '60']);
     const owner = `eslab-${killed.pid.toString(36)}-`;
-    await killed.waitFor('stderr', /UEs running/, 120_000);
+    await killed.waitForLog(/UEs running/, { timeoutMs: 120_000 });
     const left = labNamespaces().filter((ns) => ns.startsWith(owner));
     expect(left.length).toBe(2); // the edge's and the UE's
     const inside = left.flatMap((ns) =>

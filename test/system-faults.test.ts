@@ -69,7 +69,7 @@ function ackedSoFar(logs: ReadonlyMap<string, PubackLog>): Map<string, Set<strin
 function lastPacking(
   worker: CliProcess,
 ): { digest: string; units: number; workers: number } | undefined {
-  const line = worker.matching('stderr', /: packing [0-9a-f]{12}: /).at(-1);
+  const line = worker.logMatching(/: packing [0-9a-f]{12}: /).at(-1)?.msg;
   const match = line?.match(
     /packing ([0-9a-f]{12}): serves \d+ UEs with (\d+) units \(\d+ UEs on (\d+) workers\)/,
   );
@@ -195,15 +195,13 @@ describe('faults', () => {
     await waitUntil('a decision for every UE', () => observer.decisions.size === 8);
     await waitUntil('R = 8', () => observer.scheduler?.units === 8);
     const firstBroker = system.broker!;
-    expect(firstBroker.matching('stderr', /retained decisions kept in redis/)).toHaveLength(1);
+    expect(firstBroker.logMatching(/retained decisions kept in redis/)).toHaveLength(1);
 
     await firstBroker.kill();
     const broker = await system.startBroker();
     // Every decision (one per UE) and the scheduler status, read back before any client connects.
-    await broker.waitFor('stderr', /retained store: \d+ retained messages restored from redis/);
-    expect(broker.matching('stderr', /retained store: 9 retained messages restored/)).toHaveLength(
-      1,
-    );
+    await broker.waitForLog(/retained store: \d+ retained messages restored from redis/);
+    expect(broker.logMatching(/retained store: 9 retained messages restored/)).toHaveLength(1);
     // A client subscribing afresh finds them retained.
     const fresh = await SystemObserver.open(system.mqttUrl, system.topicPrefix);
     try {
@@ -224,7 +222,7 @@ describe('faults', () => {
       throw new Error(`${error}\n${system.scheduler.tail(40)}\n${broker.tail(40)}`);
     });
     const restarted = system.startWorker('w2');
-    await restarted.waitFor('stderr', /online with 4 units/);
+    await restarted.waitForLog(/online with 4 units/);
     await waitUntil('R = 8 again', () => observer.scheduler?.units === 8);
     const workers = [system.workers[0]!, restarted];
     const unitsDecided = () =>

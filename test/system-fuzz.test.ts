@@ -117,7 +117,7 @@ function startScheduler(): CliProcess {
   });
 }
 
-const solveLines = () => scheduler.matching('stdout', /^epoch \d+:/).length;
+const solveLines = () => scheduler.logMatching(/^epoch \d+:/).length;
 
 /** Resolves once the scheduler printed no solve for `quietMs`. */
 async function settled(quietMs = 400): Promise<void> {
@@ -200,9 +200,9 @@ async function expectRefused(
 /** The broker's publish refusals after the first `from`, once `count` of them are logged. */
 async function refusalsSince(from: number, count: number): Promise<string[]> {
   // A refusal is logged before its connection is dropped, but stderr may trail the socket.
-  const lines = () => broker.matching('stderr', /refused publish: /).slice(from);
+  const lines = () => broker.logMatching(/refused publish: /).slice(from);
   await waitUntil(`${count} refusals in the broker log`, () => lines().length >= count);
-  return lines();
+  return lines().map((line) => line.msg);
 }
 
 function expectAllAlive(): void {
@@ -237,9 +237,9 @@ beforeAll(async () => {
     ['broker', '--host', '127.0.0.1', '--port', '0', '--max-payload', String(MAX_PAYLOAD)],
     { EDGESPLIT_TOKENS: tokens },
   );
-  const listening = await broker.waitFor('stderr', /listening on mqtt:\/\/127\.0\.0\.1:\d+/);
-  mqttUrl = `mqtt://127.0.0.1:${/:(\d+),/.exec(listening)![1]}`;
-  await broker.waitFor('stderr', /ingress in the broker takes/);
+  const listening = await broker.waitForLog(/listening on mqtt:\/\/127\.0\.0\.1:\d+/);
+  mqttUrl = `mqtt://127.0.0.1:${listening.port}`;
+  await broker.waitForLog(/ingress in the broker takes/);
   scheduler = startScheduler();
   const { username, password } = logins[WORKER]!;
   worker = start(
@@ -248,8 +248,8 @@ beforeAll(async () => {
     { MQTT_URL: mqttUrl, MQTT_USERNAME: username, MQTT_PASSWORD: password },
   );
   await Promise.all([
-    scheduler.waitFor('stderr', /scheduler fuzz-sched started/),
-    worker.waitFor('stderr', /online with 4 units/),
+    scheduler.waitForLog(/scheduler fuzz-sched started/),
+    worker.waitForLog(/online with 4 units/),
   ]);
   observer = await Observer.open(mqttUrl, topicPrefix, logins.observer!);
   await Promise.all(
@@ -304,10 +304,19 @@ describe('the live system under bad input', () => {
       const expected = tally(
         payloads.map((p) => canonical(expectedReport(channel, topic, p.bytes)!)),
       );
+      // The ingress (inside the broker) or the scheduler logs each rejected payload once.
       const consumer =
         channel === 'infer'
-          ? { process: broker, pattern: /\[ingress\] warn: rejected request on "/ }
-          : { process: scheduler, pattern: new RegExp(`^rejected "${topic}": `) };
+          ? { process: broker, component: 'ingress', pattern: /^rejected request on "/ }
+          : {
+              process: scheduler,
+              component: 'scheduler',
+              pattern: new RegExp(`^rejected "${topic}": `),
+            };
+      const rejections = () =>
+        consumer.process
+          .logMatching(consumer.pattern)
+          .filter((line) => line.level === 'warn' && line.component === consumer.component).length;
       const before = {
         retained: await snapshot(),
         errors: observer.errors.length,
@@ -316,8 +325,8 @@ describe('the live system under bad input', () => {
         solves: solveLines(),
         jobs: await jobTotal(),
         claims: await claimCount(),
-        rejected: consumer.process.matching('stderr', consumer.pattern).length,
-        refused: broker.matching('stderr', /refused publish: /).length,
+        rejected: rejections(),
+        refused: broker.logMatching(/refused publish: /).length,
       };
 
       mark('ready');
@@ -360,9 +369,7 @@ describe('the live system under bad input', () => {
         missing: [],
         extra: [],
       });
-      expect(consumer.process.matching('stderr', consumer.pattern).length - before.rejected).toBe(
-        DELIVERED,
-      );
+      expect(rejections() - before.rejected).toBe(DELIVERED);
 
       expect(await snapshot()).toEqual(before.retained);
       expect(observer.decisions.length).toBe(before.decisions);
@@ -393,7 +400,7 @@ describe('the live system under bad input', () => {
       results: observer.results.length,
       solves: solveLines(),
       jobs: await jobTotal(),
-      refused: broker.matching('stderr', /refused publish: /).length,
+      refused: broker.logMatching(/refused publish: /).length,
     };
     const forged = {
       epoch: 1e9,
@@ -451,10 +458,11 @@ describe('the live system under bad input', () => {
     const seen = { errors: observer.errors.length, decisions: observer.decisions.length };
     expect(await scheduler.stop()).toEqual({ code: 0, signal: null });
     scheduler = startScheduler();
-    const first = await scheduler.waitFor('stdout', /^epoch \d+:/);
-    expect(first).toMatch(new RegExp(`^epoch ${epoch}: .*; 0 published, 0 cleared$`));
+    const first = await scheduler.waitForLog(/^epoch \d+:/);
+    expect(first.msg).toMatch(new RegExp(`^epoch ${epoch}: .*; 0 published, 0 cleared$`));
+    expect(first).toMatchObject({ level: 'info', component: 'scheduler', epoch, published: 0 });
     await settled();
-    expect(scheduler.matching('stderr', /^rejected /)).toEqual([]);
+    expect(scheduler.logMatching(/^rejected /)).toEqual([]);
     expect(observer.errors.length).toBe(seen.errors);
     expect(observer.decisions.length).toBe(seen.decisions);
     const after = await snapshot();
@@ -495,7 +503,7 @@ describe('the live system under bad input', () => {
     // The scheduler still re-solves on a valid link change, with the next epoch.
     const epoch = observer.schedulerEpoch!;
     const seen = observer.decisions.length;
-    const from = scheduler.lines.stdout.length;
+    const from = scheduler.logs().length;
     await agents
       .get('ue-a')!
       .publishAsync(
@@ -507,7 +515,7 @@ describe('the live system under bad input', () => {
       observer.decisions.slice(seen).some((d) => d.ue === 'ue-a'),
     );
     expect(observer.decisionOf('ue-a')?.epoch).toBe(epoch + 1);
-    await scheduler.waitFor('stdout', new RegExp(`^epoch ${epoch + 1}:`), WAIT_MS, from);
+    await scheduler.waitForLog(new RegExp(`^epoch ${epoch + 1}:`), { from });
     expectAllAlive();
   });
 

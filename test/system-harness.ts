@@ -88,7 +88,7 @@ export class RunningSystem {
     }
     this.observer = await SystemObserver.open(this.mqttUrl, this.topicPrefix);
     this.scheduler = this.group.start('scheduler', ['scheduler'], this.env());
-    await this.scheduler.waitFor('stderr', /started/, 60_000);
+    await this.scheduler.waitForLog(/started/, { timeoutMs: 60_000 });
     for (let index = 1; index <= this.options.workers; index++) this.startWorker(`w${index}`);
     await waitUntil(
       'every edge worker online',
@@ -107,7 +107,10 @@ export class RunningSystem {
     );
     this.broker = broker;
     this.ingress = broker;
-    await broker.waitFor('stderr', /ingress in the broker takes/, 60_000);
+    await broker.waitForLog(/ingress in the broker takes/, {
+      timeoutMs: 60_000,
+      where: (line) => line.component === 'ingress',
+    });
     return broker;
   }
 
@@ -119,7 +122,7 @@ export class RunningSystem {
       this.env(),
     );
     this.ingress = ingress;
-    await ingress.waitFor('stderr', /subscribed to/, 60_000);
+    await ingress.waitForLog(/subscribed to/, { timeoutMs: 60_000 });
     return ingress;
   }
 

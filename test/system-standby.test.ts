@@ -26,19 +26,23 @@ describe('a standby scheduler', () => {
       ['scheduler', '--id', 'standby-b'],
       system.env(),
     );
-    await standby.waitFor('stderr', new RegExp(`standing by \\(leader: "${leader}"\\)`));
+    const standing = await standby.waitForLog(/standing by/, {
+      where: (line) => line.leaderId === leader,
+    });
+    expect(standing.msg).toBe(`edgesplit scheduler: standing by (leader: "${leader}")`);
+    expect(standing).toMatchObject({ level: 'info', component: 'scheduler' });
     // The standby solves and publishes nothing while the leader lives, even across changes.
     fleet[0]!.agent.setLink({ ...LINK, uplinkMbps: 5 });
     await waitUntil('the leader to re-solve', () => observer.scheduler!.epoch > 1);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(standby.lines.stdout).toEqual([]);
+    expect(standby.logMatching(/^epoch \d+:/)).toEqual([]);
     expect(observer.scheduler!.leaderId).toBe(leader);
 
     const epochBefore = observer.scheduler!.epoch;
     const decisionsBefore = observer.decisionLog.length;
     const killedAt = Date.now();
     await system.scheduler.kill();
-    await standby.waitFor('stderr', /standby-b: leading/);
+    await standby.waitForLog(/standby-b: leading/);
     await waitUntil('the new leader status', () => observer.scheduler!.leaderId === 'standby-b');
     // How long the takeover took (lock life 3 s, tried every second, plus reading the retained
     // state) is printed for the record, not bounded: it depends on the machine's load.
@@ -80,12 +84,12 @@ describe('a standby scheduler', () => {
       ['scheduler', '--id', 'standby-b'],
       system.env(),
     );
-    await standby.waitFor('stderr', /standing by/);
+    await standby.waitForLog(/standing by/);
     const redis = new Redis(system.redisUrl);
     try {
       oldLeader.signal('SIGSTOP');
       try {
-        await standby.waitFor('stderr', /standby-b: leading/, 20_000);
+        await standby.waitForLog(/standby-b: leading/, { timeoutMs: 20_000 });
         await waitUntil(
           'the new leader status',
           () => observer.scheduler?.leaderId === 'standby-b',
@@ -100,10 +104,10 @@ describe('a standby scheduler', () => {
       } finally {
         oldLeader.signal('SIGCONT');
       }
-      const solvesBefore = oldLeader.lines.stdout.length;
+      const solvesBefore = oldLeader.logMatching(/^epoch \d+:/).length;
       const logFrom = observer.decisionLog.length;
-      await oldLeader.waitFor('stderr', /no longer leading/, 20_000);
-      await oldLeader.waitFor('stderr', /standing by \(leader: "standby-b"\)/, 20_000);
+      await oldLeader.waitForLog(/no longer leading/, { timeoutMs: 20_000 });
+      await oldLeader.waitForLog(/standing by \(leader: "standby-b"\)/, { timeoutMs: 20_000 });
       // One more change, decided by the new leader only.
       fleet[2]!.agent.setLink({ ...LINK, uplinkMbps: 3 });
       await waitUntil('a decision for the third UE after the resume', () =>
@@ -111,7 +115,7 @@ describe('a standby scheduler', () => {
       );
 
       // The resumed leader solved and published nothing.
-      expect(oldLeader.lines.stdout.slice(solvesBefore)).toEqual([]);
+      expect(oldLeader.logMatching(/^epoch \d+:/).slice(solvesBefore)).toEqual([]);
       expect(oldLeader.alive()).toBe(true);
       // No UE's decisions went back to a lower epoch, whoever published them.
       for (const ue of fleet) {

@@ -19,6 +19,9 @@ import {
   ProfileFileError,
   ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
+import { logText } from '../../proto/index.js';
+import type { Logger } from '../../runtime/log.js';
+import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addAgentBehaviourOptions,
   mqttFromEnv,
@@ -43,7 +46,7 @@ export function formatTask(ue: string, task: TaskResult): string {
   );
 }
 
-interface AgentFlags {
+interface AgentFlags extends LogFlags {
   readonly id: string;
   readonly model: string;
   readonly device: string;
@@ -103,6 +106,7 @@ function linkOf(flags: AgentFlags, mode: LinkMode): LinkRates | undefined {
 }
 
 async function runAgent(flags: AgentFlags): Promise<void> {
+  const log = startLogging(flags, 'agent', { ueId: flags.id });
   let agent: UeAgent;
   let executor: ThreadedOnnxExecutor | undefined;
   try {
@@ -136,15 +140,15 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`edgesplit agent: ${message}\n`);
+    log.fatal(`edgesplit agent: ${message}`);
     await executor?.close();
     process.exitCode =
       error instanceof AgentOptionsError || error instanceof ProfileFileError ? 2 : 1;
     return;
   }
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  log(
+  log.info(
     `edgesplit agent ${agent.id} online (${flags.model} on ${flags.device}, batch ${flags.batch})`,
+    { model: flags.model, device: flags.device, batch: flags.batch },
   );
   agent.on('task', (task) => {
     if (flags.json) {
@@ -155,35 +159,40 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   agent.on('decision', (d) => {
     if (flags.json)
       process.stdout.write(`${JSON.stringify({ ue: agent.id, decision: d, at: Date.now() })}\n`);
-    log(
+    log.info(
       `decision epoch ${d.epoch}: cut ${d.cut} (${d.cutName}) units ${d.units} predicted ${ms(d.predictedMs)} ms`,
+      { epoch: d.epoch, cut: d.cut, units: d.units, predictedMs: d.predictedMs },
     );
   });
   agent.on('link', (link) => {
     if (flags.json)
       process.stdout.write(`${JSON.stringify({ ue: agent.id, link, at: Date.now() })}\n`);
     else
-      log(
+      log.info(
         `link measured: uplink ${link.uplinkMbps} Mbps, rtt ${link.rttMs} ms` +
           `${link.downlinkMbps === undefined ? '' : `, downlink ${link.downlinkMbps} Mbps`}` +
           ` (samples ${JSON.stringify(link.samples)})`,
       );
   });
-  agent.on('error', (report) => log(`error ${report.code}: ${report.message}`));
-  agent.on('warning', (error) => log(`warning: ${error.message}`));
+  // The edge's error report: its message may quote what the UE sent, so it stays quoted.
+  agent.on('error', (report) =>
+    log.warn(`error ${report.code}: ${logText(report.message)}`, { code: report.code }),
+  );
+  agent.on('warning', (error) => log.warn(`warning: ${error.message}`));
   agent.on('status', (status) => {
-    if (status.type !== 'closed') log(`connection: ${status.type}`);
+    if (status.type !== 'closed') log.info(`connection: ${status.type}`);
   });
 
-  const counted = flags.tasks === undefined ? undefined : runCounted(agent, flags);
+  const counted = flags.tasks === undefined ? undefined : runCounted(agent, flags, log);
   if (counted === undefined) agent.start();
   const signal = await untilSignal(counted);
-  if (signal !== undefined && !stdoutClosed()) log(`edgesplit agent: ${signal}, stopping`);
+  if (signal !== undefined && !stdoutClosed()) log.info(`edgesplit agent: ${signal}, stopping`);
   await agent.stop({ graceMs: signal === undefined ? 0 : 1000 });
   await executor?.close();
   const stats = agent.counters();
-  log(
+  log.info(
     `edgesplit agent ${agent.id}: ${stats.tasks} tasks, requests ok ${stats.ok} failed ${stats.failed} retried ${stats.retried}`,
+    { tasks: stats.tasks, ok: stats.ok, failed: stats.failed, retried: stats.retried },
   );
 }
 
@@ -198,14 +207,14 @@ function collectLinkValue(value: string, previous: readonly string[]): string[] 
 }
 
 /** `--tasks N`: N tasks, `--think-ms` apart, then exit. */
-async function runCounted(agent: UeAgent, flags: AgentFlags): Promise<void> {
+async function runCounted(agent: UeAgent, flags: AgentFlags, log: Logger): Promise<void> {
   for (let k = 0; k < (flags.tasks ?? 0); k++) {
     if (k > 0 && flags.thinkMs > 0) await sleep(flags.thinkMs);
     try {
       await agent.runTask();
     } catch (error) {
       if (error instanceof AgentStoppedError) return;
-      process.stderr.write(`warning: ${(error as Error).message}\n`);
+      log.warn(`warning: ${(error as Error).message}`);
       process.exitCode = 1;
       return;
     }
@@ -273,6 +282,6 @@ export function registerAgentCommand(program: Command): void {
         .choices(['emulated', 'onnx'])
         .default('emulated'),
     )
-    .option('--json', 'one JSON line per task on stdout', false)
-    .action(runAgent);
+    .option('--json', 'one JSON line per task on stdout', false);
+  addLogOptions(agent).action(runAgent);
 }

@@ -30,12 +30,14 @@ import {
   isValidId,
   parseUeKeyRevocations,
 } from '../../proto/index.js';
+import type { Logger } from '../../runtime/log.js';
+import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import { EXIT_USAGE, parsePort } from '../options.js';
 import { BROKER_ENV, ENV_HELP, LOGIN_ENV } from './broker-env.js';
 import { queueBoundsFromEnv } from './queue-bounds-env.js';
 import { registerUeKeyCommand } from './ue-key.js';
 
-interface BrokerFlags {
+interface BrokerFlags extends LogFlags {
   readonly port?: number;
   readonly host?: string;
   readonly wsPort?: number;
@@ -166,20 +168,20 @@ async function brokerOptions(flags: BrokerFlags, tokens: TokenRecord[]): Promise
   };
 }
 
-function fail(error: unknown): void {
+function fail(error: unknown, log?: Logger): void {
   const known =
     error instanceof UsageError ||
     error instanceof CredentialsError ||
     error instanceof BrokerListenError;
-  process.stderr.write(
-    `edgesplit broker: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
-  if (!known && error instanceof Error && error.stack !== undefined)
-    process.stderr.write(`${error.stack}\n`);
+  const message = `edgesplit broker: ${error instanceof Error ? error.message : String(error)}`;
+  const stack = !known && error instanceof Error ? error.stack : undefined;
+  if (log !== undefined) log.fatal(message, stack === undefined ? {} : { stack });
+  else process.stderr.write(`${message}\n${stack === undefined ? '' : `${stack}\n`}`);
   process.exitCode = error instanceof UsageError ? EXIT_USAGE : 1;
 }
 
 async function runBroker(flags: BrokerFlags): Promise<void> {
+  const log = startLogging(flags, 'broker');
   let broker: Broker | undefined;
   let ingress: Ingress | undefined;
   try {
@@ -191,10 +193,11 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
       broker.wsPort === undefined
         ? ''
         : `, ${scheme === 'mqtts' ? 'wss' : 'ws'} port ${broker.wsPort}`;
-    process.stderr.write(
+    log.info(
       `edgesplit broker listening on ${scheme}://${options.host}:${broker.port}${ws}, ` +
         `auth ${options.auth === 'off' ? 'OFF' : 'on'}, max payload ${options.maxPayloadBytes} bytes, ` +
-        `retained decisions ${options.retainedStore === undefined ? 'in memory only' : 'kept in redis'}\n`,
+        `retained decisions ${options.retainedStore === undefined ? 'in memory only' : 'kept in redis'}`,
+      { port: broker.port, ...(broker.wsPort === undefined ? {} : { wsPort: broker.wsPort }) },
     );
     if (flags.ingress)
       ingress = attachIngress(broker, {
@@ -205,7 +208,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
         ...queueBoundsFromEnv(),
       });
   } catch (error) {
-    fail(error);
+    fail(error, log);
     // The broker first, so that no request is acknowledged once the ingress stops taking them.
     await broker?.close();
     await ingress?.close();
@@ -213,7 +216,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
   }
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
-      process.stderr.write(`edgesplit broker: ${signal}, closing\n`);
+      log.info(`edgesplit broker: ${signal}, closing`);
       // A second signal while closing gives up on a clean close.
       process.once(signal, () => process.exit(1));
       resolve();
@@ -325,6 +328,7 @@ export function registerBrokerCommands(program: Command): void {
     )
     .addHelpText('after', ENV_HELP);
   // Set before adding subcommands: commander copies the exit handler into them on creation.
+  addLogOptions(broker);
   broker.exitOverride((error: CommanderError) =>
     process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE),
   );

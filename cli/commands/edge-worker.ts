@@ -13,10 +13,12 @@ import {
   startEdgeWorker,
 } from '../../edge-worker/index.js';
 import { ENV, envValue, MAX_UNITS } from '../../proto/index.js';
+import type { Logger } from '../../runtime/log.js';
+import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import { addConnectionOptions, type ConnectionFlags, parseModels } from '../options.js';
 import { loadEdgeProfiles } from '../profiles.js';
 
-interface EdgeWorkerFlags extends ConnectionFlags {
+interface EdgeWorkerFlags extends ConnectionFlags, LogFlags {
   readonly id: string;
   readonly units: number;
   readonly models?: readonly string[];
@@ -57,12 +59,12 @@ function parseSpeedFactor(value: string): number {
 }
 
 /** Resolves on the first SIGTERM or SIGINT; a second one exits at once. */
-function firstStopSignal(): Promise<NodeJS.Signals> {
+function firstStopSignal(log: Logger): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let received = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (received) {
-        process.stderr.write(`edge worker: ${signal} again, exiting without finishing jobs\n`);
+        log.warn(`edge worker: ${signal} again, exiting without finishing jobs`);
         process.exit(1);
       }
       received = true;
@@ -75,7 +77,8 @@ function firstStopSignal(): Promise<NodeJS.Signals> {
 
 async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   let worker: EdgeWorker;
-  const stopSignal = firstStopSignal();
+  const log = startLogging(flags, 'edge-worker', { workerId: flags.id });
+  const stopSignal = firstStopSignal(log);
   const username = envValue(ENV.mqttUsername);
   const password = envValue(ENV.mqttPassword);
   try {
@@ -94,9 +97,10 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
       id: flags.id,
       units: flags.units,
       onPacking: (packing) =>
-        process.stderr.write(
+        log.info(
           `edge worker ${flags.id}: packing ${packing.digest}: serves ${packing.served} UEs ` +
-            `with ${packing.units} units (${packing.ues} UEs on ${packing.workers} workers)\n`,
+            `with ${packing.units} units (${packing.ues} UEs on ${packing.workers} workers)`,
+          { packing: packing.digest, servedUes: packing.served, servedUnits: packing.units },
         ),
       calibrate: flags.calibrate,
       ...(flags.models === undefined ? {} : { models: flags.models }),
@@ -112,27 +116,29 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`edgesplit edge-worker: cannot start: ${reason}\n`);
+    log.fatal(`edgesplit edge-worker: cannot start: ${reason}`);
     process.exit(
       error instanceof EdgeWorkerOptionsError || error instanceof ProfileFileError ? 2 : 1,
     );
   }
-  process.stderr.write(
-    `edge worker ${worker.id}: online with ${worker.units} units (${flags.executor} executor)\n`,
+  log.info(
+    `edge worker ${worker.id}: online with ${worker.units} units (${flags.executor} executor)`,
+    { units: worker.units },
   );
   const signal = await stopSignal;
-  process.stderr.write(`edge worker ${worker.id}: ${signal}: finishing jobs in flight\n`);
+  log.info(`edge worker ${worker.id}: ${signal}: finishing jobs in flight`);
   try {
     await worker.close();
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`edge worker ${worker.id}: close failed: ${reason}\n`);
+    log.error(`edge worker ${worker.id}: close failed: ${reason}`);
     process.exit(1);
   }
   const { completed, failed } = worker.stats();
-  process.stderr.write(
-    `edge worker ${worker.id}: offline (${completed} completed, ${failed} failed)\n`,
-  );
+  log.info(`edge worker ${worker.id}: offline (${completed} completed, ${failed} failed)`, {
+    completed,
+    failed,
+  });
   // Every connection is closed by now; exiting explicitly keeps a stray timer from holding on.
   process.exit(0);
 }
@@ -209,5 +215,5 @@ export function registerEdgeWorkerCommand(program: Command): void {
       parsePositiveInt,
       EDGE_WORKER_DEFAULTS.stalledIntervalMs,
     );
-  addConnectionOptions(command).action(runEdgeWorker);
+  addLogOptions(addConnectionOptions(command)).action(runEdgeWorker);
 }

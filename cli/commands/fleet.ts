@@ -34,6 +34,7 @@ import {
 } from '../../proto/index.js';
 import type { InstanceInput } from '../../proto/schemas/instance.js';
 import { contentionLine } from '../contention-text.js';
+import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addAgentBehaviourOptions,
   addFleetRunOptions,
@@ -163,11 +164,11 @@ export function registerFleetCommands(program: Command): void {
       '--json',
       'print the final summary as JSON on stdout (summary lines go to stderr)',
       false,
-    )
-    .action(runFleetCommand);
+    );
+  addLogOptions(run).action(runFleetCommand);
 }
 
-interface RunFlags {
+interface RunFlags extends LogFlags {
   readonly ues: number;
   readonly seed: number;
   readonly models?: readonly string[];
@@ -185,9 +186,10 @@ interface RunFlags {
 }
 
 async function runFleetCommand(flags: RunFlags): Promise<void> {
+  const log = startLogging(flags, 'fleet');
   const fail = (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`edgesplit fleet run: ${message}\n`);
+    log.fatal(`edgesplit fleet run: ${message}`);
     const usage =
       error instanceof TraceError ||
       error instanceof FleetOptionsError ||
@@ -204,7 +206,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
   const fleetKey = envValue(ENV.ueFleetKey);
   const keyProblem = fleetKey === undefined ? undefined : fleetKeyProblem(fleetKey);
   if (keyProblem !== undefined) {
-    process.stderr.write(`edgesplit fleet run: ${ENV.ueFleetKey} ${keyProblem}\n`);
+    log.fatal(`edgesplit fleet run: ${ENV.ueFleetKey} ${keyProblem}`);
     process.exitCode = EXIT_USAGE;
     return;
   }
@@ -212,7 +214,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
   try {
     revocations = parseUeKeyRevocations(envValue(ENV.ueKeyRevoked) ?? '');
   } catch (error) {
-    process.stderr.write(`edgesplit fleet run: ${ENV.ueKeyRevoked}: ${(error as Error).message}\n`);
+    log.fatal(`edgesplit fleet run: ${ENV.ueKeyRevoked}: ${(error as Error).message}`);
     process.exitCode = EXIT_USAGE;
     return;
   }
@@ -247,11 +249,11 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     linkMode: flags.realLink ? 'real' : 'emulated',
     beforeDecision: flags.beforeDecision,
     onSummary: (window) => lines.write(`${formatWindow(window)}\n`),
-    onWarning: rateLimitedWarnings(),
+    onWarning: rateLimitedWarnings(log),
   });
   void untilSignal(run).then((signal) => {
     if (signal === undefined) return;
-    if (!stdoutClosed()) process.stderr.write(`edgesplit fleet run: ${signal}, stopping\n`);
+    if (!stdoutClosed()) log.info(`edgesplit fleet run: ${signal}, stopping`);
     controller.abort();
   });
   let summary: FleetSummary;

@@ -7,6 +7,7 @@ import {
   envValue,
   isValidId,
 } from '../../proto/index.js';
+import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   EXIT_USAGE,
   mqttFromEnv,
@@ -17,7 +18,7 @@ import {
 import { BROKER_ENV } from './broker-env.js';
 import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
 
-interface IngressFlags {
+interface IngressFlags extends LogFlags {
   readonly clientId?: string;
   readonly group?: string;
   readonly statsEvery: number;
@@ -37,7 +38,7 @@ function statsLine(stats: IngressStats): string {
  * `edgesplit broker --no-ingress`).
  */
 export function registerIngressCommand(program: Command): void {
-  program
+  const command = program
     .command('ingress')
     .description(
       'turn ue/+/infer messages from the broker at MQTT_URL into BullMQ jobs on REDIS_URL ' +
@@ -64,20 +65,19 @@ export function registerIngressCommand(program: Command): void {
       'after',
       `\nEnvironment: ${ENV.mqttUrl}, ${ENV.mqttUsername}, ${ENV.mqttPassword}, ${ENV.redisUrl}, ` +
         `${ENV.redisPrefix}, ${ENV.topicPrefix}, ${BROKER_ENV.maxPayload}; ${QUEUE_BOUNDS_HELP}`,
-    )
-    .action(runIngress);
+    );
+  addLogOptions(command).action(runIngress);
 }
 
 async function runIngress(flags: IngressFlags): Promise<void> {
+  const log = startLogging(flags, 'ingress');
   if (flags.clientId !== undefined && !isValidId(flags.clientId)) {
-    process.stderr.write(
-      'edgesplit ingress: --client-id must be 1-64 characters of [A-Za-z0-9._-]\n',
-    );
+    log.fatal('edgesplit ingress: --client-id must be 1-64 characters of [A-Za-z0-9._-]');
     process.exitCode = EXIT_USAGE;
     return;
   }
   if (flags.group !== undefined && !isValidId(flags.group)) {
-    process.stderr.write('edgesplit ingress: --group must be 1-64 characters of [A-Za-z0-9._-]\n');
+    log.fatal('edgesplit ingress: --group must be 1-64 characters of [A-Za-z0-9._-]');
     process.exitCode = EXIT_USAGE;
     return;
   }
@@ -85,13 +85,13 @@ async function runIngress(flags: IngressFlags): Promise<void> {
   const redisPrefix = envValue(ENV.redisPrefix) ?? DEFAULT_REDIS_PREFIX;
   const redisProblem = redisSettingsProblem(redisUrl, redisPrefix);
   if (redisProblem !== undefined) {
-    process.stderr.write(`edgesplit ingress: ${redisProblem}\n`);
+    log.fatal(`edgesplit ingress: ${redisProblem}`);
     process.exitCode = EXIT_USAGE;
     return;
   }
   const maxPayload = envValue(BROKER_ENV.maxPayload);
   if (maxPayload !== undefined && !/^\d{1,12}$/.test(maxPayload)) {
-    process.stderr.write(`edgesplit ingress: ${BROKER_ENV.maxPayload} must be a number of bytes\n`);
+    log.fatal(`edgesplit ingress: ${BROKER_ENV.maxPayload} must be a number of bytes`);
     process.exitCode = EXIT_USAGE;
     return;
   }
@@ -111,22 +111,22 @@ async function runIngress(flags: IngressFlags): Promise<void> {
       ...queueBoundsFromEnv(),
     });
   } catch (error) {
-    process.stderr.write(`edgesplit ingress: ${error instanceof Error ? error.message : error}\n`);
+    log.fatal(`edgesplit ingress: ${error instanceof Error ? error.message : error}`);
     process.exitCode = 1;
     return;
   }
-  process.stderr.write(`edgesplit ingress: connected to ${mqtt.mqttUrl}\n`);
+  log.info(`edgesplit ingress: connected to ${mqtt.mqttUrl}`);
   let logged = '';
   const logStats = () => {
     const line = statsLine(ingress.stats());
-    if (line !== logged) process.stderr.write(`edgesplit ingress: ${line}\n`);
+    if (line !== logged) log.info(`edgesplit ingress: ${line}`);
     logged = line;
   };
   const timer =
     flags.statsEvery > 0 ? setInterval(logStats, flags.statsEvery * 1000).unref() : undefined;
   const signal = await untilSignal();
   clearInterval(timer);
-  process.stderr.write(`edgesplit ingress: ${signal}, finishing requests in flight\n`);
+  log.info(`edgesplit ingress: ${signal}, finishing requests in flight`);
   await ingress.close();
-  process.stderr.write(`edgesplit ingress: stopped: ${statsLine(ingress.stats())}\n`);
+  log.info(`edgesplit ingress: stopped: ${statsLine(ingress.stats())}`);
 }

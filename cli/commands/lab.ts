@@ -1,8 +1,10 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseTraceArg, TraceError } from '../../agents/index.js';
 import { DEVICE_CLASSES, LINK_CLASSES } from '../../dnn/index.js';
+import { relayLine } from '../../runtime/log.js';
 import { type LabUe, runLab } from '../lab/lab-run.js';
 import { LabUnavailableError, MAX_LAB_UES } from '../lab/netns.js';
+import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   EXIT_USAGE,
   parseInteger,
@@ -12,7 +14,7 @@ import {
   untilSignal,
 } from '../options.js';
 
-interface LabFlags {
+interface LabFlags extends LogFlags {
   readonly ues: number;
   readonly duration: number;
   readonly trace?: string;
@@ -66,7 +68,7 @@ function labUes(flags: LabFlags): LabUe[] {
 }
 
 export function registerLabCommand(program: Command): void {
-  program
+  const command = program
     .command('lab')
     .description(
       'run the system on real hosts and shaped links on this machine (root): the edge in one ' +
@@ -107,13 +109,14 @@ export function registerLabCommand(program: Command): void {
     .option('--workers <n>', 'edge workers', parseInteger, 1)
     .option('--units <n>', 'units per edge worker', parseInteger, 4)
     .option('--json', 'print one JSON report on stdout at the end', false)
-    .option('--verbose', "pass on the edge's and the agents' stderr lines", false)
-    .action(runLabCommand);
+    .option('--verbose', "pass on the edge's and the agents' log lines", false);
+  addLogOptions(command).action(runLabCommand);
 }
 
 async function runLabCommand(flags: LabFlags): Promise<void> {
+  const labLog = startLogging(flags, 'lab');
   const fail = (message: string, code: number) => {
-    process.stderr.write(`edgesplit lab: ${message}\n`);
+    labLog.fatal(`edgesplit lab: ${message}`);
     process.exitCode = code;
   };
   if (flags.ues < 1 || flags.ues > MAX_LAB_UES)
@@ -134,6 +137,7 @@ async function runLabCommand(flags: LabFlags): Promise<void> {
     }
   }
   const controller = new AbortController();
+  // The report (without --json) is the command's result: plain lines on stderr, as before.
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const run = runLab({
     ues: labUes(flags),
@@ -146,12 +150,14 @@ async function runLabCommand(flags: LabFlags): Promise<void> {
     workers: flags.workers,
     units: flags.units,
     signal: controller.signal,
-    log,
+    log: (line) => labLog.info(line),
     verbose: flags.verbose,
+    // The edge's and the agents' own log lines, at their level and with their fields.
+    relay: (name, line) => relayLine(labLog.child({ source: name }), line),
   });
   void untilSignal(run).then((signal) => {
     if (signal === undefined) return;
-    log(`edgesplit lab: ${signal}, stopping and tearing the lab down`);
+    labLog.info(`edgesplit lab: ${signal}, stopping and tearing the lab down`);
     controller.abort();
   });
   try {

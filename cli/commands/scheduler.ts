@@ -1,24 +1,26 @@
 import { type Command, Option } from 'commander';
 import { ENV, envValue, logText } from '../../proto/index.js';
+import type { Logger } from '../../runtime/log.js';
 import {
   DEFAULT_LOCK_TTL_MS,
   SCHEDULER_DEFAULTS,
   type Scheduler,
   SchedulerOptionsError,
   SOLVER_NAMES,
-  type SolveReport,
   type SolverName,
   type StandbyScheduler,
   startStandbyScheduler,
 } from '../../scheduler/index.js';
+import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addConnectionOptions,
   type ConnectionFlags,
   parseInteger,
   parseNonNegative,
 } from '../options.js';
+import { logSchedulerEvents } from '../scheduler-log.js';
 
-interface SchedulerFlags extends ConnectionFlags {
+interface SchedulerFlags extends ConnectionFlags, LogFlags {
   readonly solver: SolverName;
   readonly coalesceMs: number;
   readonly hysteresis: number;
@@ -26,33 +28,15 @@ interface SchedulerFlags extends ConnectionFlags {
   readonly lockTtlMs: number;
 }
 
-function formatMs(ms: number | null): string {
-  return ms === null ? '-' : ms.toFixed(ms < 10 ? 3 : 1);
-}
-
-/** One log line per solve. */
-export function formatSolve(report: SolveReport): string {
-  const local = report.forcedLocal.length > 0 ? `, ${report.forcedLocal.length} local-only` : '';
-  return (
-    `epoch ${report.epoch}: ${report.solver} solved ${report.ues} UEs on R=${report.units} in ` +
-    `${formatMs(report.solveMs)} ms, max ${formatMs(report.maxPredictedMs)} ms; ` +
-    `${report.published.length} published, ${report.cleared.length} cleared${local}`
-  );
-}
-
 /** Log lines of the scheduler that leads: one per solve, one per rejected payload, errors. */
-function logLeader(scheduler: Scheduler): void {
-  process.stderr.write(`edgesplit scheduler ${scheduler.id}: leading\n`);
-  scheduler.on('solved', (report) => process.stdout.write(`${formatSolve(report)}\n`));
-  scheduler.on('rejected', ({ topic, error }) =>
-    process.stderr.write(`rejected ${logText(topic)}: ${logText(error.message)}\n`),
-  );
-  scheduler.on('error', (error) => process.stderr.write(`error: ${error.message}\n`));
+function logLeader(scheduler: Scheduler, log: Logger): void {
+  log.info(`edgesplit scheduler ${scheduler.id}: leading`);
+  logSchedulerEvents(scheduler, log);
 }
 
 async function run(flags: SchedulerFlags): Promise<void> {
   let scheduler: StandbyScheduler;
-  const log = (line: string) => process.stderr.write(`${line}\n`);
+  let log = startLogging(flags, 'scheduler');
   try {
     scheduler = startStandbyScheduler(
       {
@@ -69,27 +53,30 @@ async function run(flags: SchedulerFlags): Promise<void> {
       },
       {
         lockTtlMs: flags.lockTtlMs,
-        onLeading: logLeader,
+        onLeading: (leading) => logLeader(leading, log),
         onStandby: (leader) =>
-          log(`edgesplit scheduler: standing by (leader: ${logText(leader ?? undefined)})`),
-        onStepDown: (reason) => log(`edgesplit scheduler: no longer leading: ${reason}`),
-        onError: (error) => log(`error: ${error.message}`),
+          log.info(`edgesplit scheduler: standing by (leader: ${logText(leader ?? undefined)})`, {
+            leaderId: leader?.slice(0, 64) ?? null,
+          }),
+        onStepDown: (reason) => log.warn(`edgesplit scheduler: no longer leading: ${reason}`),
+        onError: (error) => log.error(`error: ${error.message}`),
       },
     );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`edgesplit scheduler: ${message}\n`);
+    log.fatal(`edgesplit scheduler: ${message}`);
     process.exitCode = error instanceof SchedulerOptionsError ? 2 : 1;
     return;
   }
-  process.stderr.write(`edgesplit scheduler ${scheduler.id} started\n`);
+  log = log.child({ schedulerId: scheduler.id });
+  log.info(`edgesplit scheduler ${scheduler.id} started`);
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      process.stderr.write(`edgesplit scheduler: ${signal}, closing\n`);
+      log.info(`edgesplit scheduler: ${signal}, closing`);
       scheduler.close().then(resolve, (error: unknown) => {
-        process.stderr.write(`edgesplit scheduler: close failed: ${String(error)}\n`);
+        log.error(`edgesplit scheduler: close failed: ${String(error)}`);
         process.exitCode = 1;
         resolve();
       });
@@ -138,5 +125,5 @@ export function registerSchedulerCommand(program: Command): void {
       parseInteger,
       DEFAULT_LOCK_TTL_MS,
     );
-  addConnectionOptions(command).action(run);
+  addLogOptions(addConnectionOptions(command)).action(run);
 }

@@ -10,6 +10,7 @@ import {
   REAL_MODELS,
 } from '../../dnn/index.js';
 import { ENV, envValue } from '../../proto/index.js';
+import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addFleetRunOptions,
   EXIT_USAGE,
@@ -30,7 +31,7 @@ import { formatFinal, formatLive, jsonSummary, lostRequests } from '../up/up-rep
 /** Environment variable of the embedded broker's port (flag wins). */
 export const UP_PORT_ENV = 'MQTT_PORT';
 
-interface UpFlags {
+interface UpFlags extends LogFlags {
   readonly port?: number;
   readonly host: string;
   readonly workers: number;
@@ -89,8 +90,9 @@ export function registerUpCommand(program: Command): void {
       '--json',
       'print one JSON summary on stdout at the end (live lines go to stderr)',
       false,
-    )
-    .action(runUp);
+    );
+  // The live lines are what `up` shows: its parts log only warnings and errors unless asked.
+  addLogOptions(up, 'warn').action(runUp);
 }
 
 /** Why the broker cannot listen on `port`, and how to choose another. */
@@ -102,8 +104,9 @@ function portMessage(port: number, error: NodeJS.ErrnoException | undefined): st
 }
 
 async function runUp(flags: UpFlags): Promise<void> {
+  const log = startLogging(flags, 'up', {}, 'warn');
   const fail = (message: string, code: number) => {
-    process.stderr.write(`edgesplit up: ${message}\n`);
+    log.fatal(`edgesplit up: ${message}`);
     process.exitCode = code;
   };
   const onnx = flags.executor === 'onnx';
@@ -180,12 +183,13 @@ async function runUp(flags: UpFlags): Promise<void> {
           `${flags.workers} edge workers x ${units} unit${units === 1 ? '' : 's'}, ${flags.ues} simulated UEs; Ctrl-C stops\n`,
       ),
     onSummary: (window, view) => live.write(`${formatLive(window, view)}\n`),
-    onWarning: rateLimitedWarnings(),
+    onWarning: rateLimitedWarnings(log.child({ component: 'fleet' })),
+    log,
   });
   void untilSignal(run).then((signal) => {
     if (signal === undefined) return;
     if (!stdoutClosed())
-      process.stderr.write(`edgesplit up: ${signal}, finishing requests in flight and stopping\n`);
+      log.warn(`edgesplit up: ${signal}, finishing requests in flight and stopping`);
     controller.abort();
     // A second Ctrl-C does not wait.
     process.once('SIGINT', () => process.exit(130));

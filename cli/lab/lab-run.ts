@@ -67,6 +67,8 @@ export interface LabOptions {
   readonly log: (line: string) => void;
   /** Every line the edge and the agents write on stderr, prefixed with who wrote it. */
   readonly verbose?: boolean;
+  /** With `verbose`: passes on one line `name` (the edge, a UE) wrote. @defaultValue `log` */
+  readonly relay?: (name: string, line: string) => void;
   /** The command that runs the edgesplit CLI. @defaultValue this process's own */
   readonly cli?: readonly string[];
 }
@@ -102,7 +104,7 @@ function startIn(
   command: readonly string[],
   env: NodeJS.ProcessEnv,
   onLine: (line: string) => void,
-  echo?: (line: string) => void,
+  echo?: (name: string, line: string) => void,
 ): Child {
   const child = spawn('ip', ['netns', 'exec', ns, ...command], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,7 +119,7 @@ function startIn(
   child.on('error', () => {});
   if (child.stdout !== null) createInterface({ input: child.stdout }).on('line', onLine);
   if (echo !== undefined && child.stderr !== null)
-    createInterface({ input: child.stderr }).on('line', (line) => echo(`${name}: ${line}`));
+    createInterface({ input: child.stderr }).on('line', (line) => echo(name, line));
   child.stderr?.on('data', (chunk: Buffer) => {
     // The tail is enough: the counters line and any error.
     handle.stderr = (handle.stderr + chunk.toString()).slice(-16_384);
@@ -168,7 +170,10 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
   const topology: LabTopology = labTopology(options.ues.length);
   const children: Child[] = [];
   const { log, signal } = options;
-  const echo = options.verbose === true ? log : undefined;
+  const echo =
+    options.verbose === true
+      ? (options.relay ?? ((name: string, line: string) => log(`${name}: ${line}`)))
+      : undefined;
   const tasks: LabTask[] = [];
   const decisions: LabDecision[] = [];
   const links: LabLink[] = [];

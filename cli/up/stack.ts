@@ -10,12 +10,20 @@ import {
   type TraceSpec,
   type WindowSummary,
 } from '../../agents/index.js';
-import { attachIngress, type Broker, createBroker, type Ingress } from '../../broker/index.js';
+import {
+  attachIngress,
+  type Broker,
+  type Logger as BrokerLogger,
+  createBroker,
+  type Ingress,
+} from '../../broker/index.js';
 import type { Scenario } from '../../dnn/index.js';
 import { type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
 import { asError, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
+import type { Logger } from '../../runtime/log.js';
 import { type Scheduler, startScheduler } from '../../scheduler/index.js';
 import type { SolverName } from '../../scheduler/solvers/index.js';
+import { logSchedulerEvents } from '../scheduler-log.js';
 import type { RealInference } from './real-inference.js';
 import { deleteKeys } from './redis-keys.js';
 
@@ -48,7 +56,14 @@ export interface StackOptions {
   /** How long tasks in flight at the end may take to finish. */
   readonly stopGraceMs: number;
   readonly onSummary: (window: WindowSummary, view: SystemView) => void;
+  /** The UEs' warnings (`source`: the UE id); without `log`, the components' too. */
   readonly onWarning: (source: string, error: Error) => void;
+  /**
+   * Where the broker, the ingress, the scheduler and the edge workers log, each as its
+   * `component` (the workers with their `workerId`). Without it they say only warnings and
+   * errors, through `onWarning`.
+   */
+  readonly log?: Logger;
   /** Every UE's stats at the end. */
   readonly onFinished?: FleetRunOptions['onFinished'];
   /** Called once every part is up, before the fleet starts. */
@@ -85,19 +100,21 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
   const closers: (() => Promise<void>)[] = [];
   const warn = options.onWarning;
   const real = options.realInference;
+  const componentLog = (component: string): BrokerLogger =>
+    options.log?.child({ component }) ?? quietLogger(component, warn);
   try {
     const broker: Broker = await createBroker({
       port: options.port,
       host: options.host,
       auth: 'off',
       topicPrefix,
-      logger: quietLogger('broker', warn),
+      logger: componentLog('broker'),
     });
     const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
     const common = { mqttUrl, redisUrl: options.redisUrl, redisPrefix, topicPrefix };
     const ingress: Ingress = attachIngress(broker, {
       ...common,
-      logger: quietLogger('ingress', warn),
+      logger: componentLog('ingress'),
     });
     // Closed after the broker, so that no request is acknowledged once it stops taking them.
     closers.push(() => ingress.close());
@@ -107,8 +124,11 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
       ...(options.solver === undefined ? {} : { solver: options.solver }),
     });
     closers.push(() => scheduler.close());
+    if (options.log !== undefined)
+      logSchedulerEvents(scheduler, options.log.child({ component: 'scheduler' }));
     const workers: EdgeWorker[] = [];
     for (let index = 1; index <= options.workers; index++) {
+      const workerLog = options.log?.child({ component: 'edge-worker', workerId: `edge-${index}` });
       const worker = await startEdgeWorker({
         ...common,
         id: `edge-${index}`,
@@ -118,7 +138,9 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
           : { executor: real.tails, edgeProfiles: real.edgeProfiles(), calibrate: true }),
         units: options.unitsPerWorker,
         onError: (error, context) =>
-          warn(`edge-${index}`, new Error(`${context}: ${error.message}`)),
+          workerLog === undefined
+            ? warn(`edge-${index}`, new Error(`${context}: ${error.message}`))
+            : workerLog.error(`edge worker edge-${index}: ${context}: ${error.message}`),
       });
       workers.push(worker);
       closers.push(() => worker.close());
@@ -159,12 +181,13 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
     });
     return { summary, view: view() };
   } finally {
+    const shutdown = componentLog('up');
     for (const close of closers.reverse()) {
-      await close().catch((error: unknown) => warn('shutdown', asError(error)));
+      await close().catch((error: unknown) => shutdown.warn(`shutdown: ${asError(error).message}`));
     }
     if (ownPrefix) {
       await deleteKeys(options.redisUrl, `${redisPrefix}:*`).catch((error: unknown) =>
-        warn('shutdown', asError(error)),
+        shutdown.warn(`shutdown: ${asError(error).message}`),
       );
     }
   }
