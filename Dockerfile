@@ -10,6 +10,7 @@ COPY broker broker
 COPY agents agents
 COPY edge-worker edge-worker
 COPY runtime runtime
+COPY metrics metrics
 COPY experiments experiments
 COPY stats stats
 # experiment scale loads the MILP reference (benchmarks/milp.ts) when HiGHS is installed

@@ -169,5 +169,9 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
       return closing;
     },
     stats: () => intake.stats(),
+    connected: () => ({
+      mqtt: opened.every((client) => client.connected),
+      redis: intake.redisConnected(),
+    }),
   };
 }

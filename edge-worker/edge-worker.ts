@@ -76,6 +76,7 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
     onPacking: options.onPacking,
     onJobStart: options.onJobStart,
     onJobEnd: options.onJobEnd,
+    jobTimes: options.jobTimes,
     onError,
     closeExecutor: ownsExecutor,
     calibration:
@@ -96,6 +97,7 @@ interface ProcessHooks {
   onPacking: EdgeWorkerOptions['onPacking'];
   onJobStart: EdgeWorkerOptions['onJobStart'];
   onJobEnd: EdgeWorkerOptions['onJobEnd'];
+  jobTimes: EdgeWorkerOptions['jobTimes'];
   onError: (error: Error, context: string) => void;
   closeExecutor: boolean;
   calibration: EdgeCalibration | undefined;
@@ -146,6 +148,7 @@ class EdgeWorkerProcess implements EdgeWorker {
       },
       onJobStart: hooks.onJobStart,
       onJobEnd: hooks.onJobEnd,
+      jobTimes: hooks.jobTimes,
       onServed: (model, cut, computeMs, serviceMs) =>
         this.calibrate(model, cut, computeMs, serviceMs),
       onError: hooks.onError,
@@ -217,6 +220,13 @@ class EdgeWorkerProcess implements EdgeWorker {
     }
     const { running, maxRunning, waitingForSlot, completed, failed } = this.runner;
     return { running, maxRunning, waitingForSlot, completed, failed, perQueue };
+  }
+
+  connected(): { readonly mqtt: boolean; readonly redis: boolean } {
+    return {
+      mqtt: this.mqtt.connected,
+      redis: this.redis.status === 'ready' && this.jobRedis.status === 'ready',
+    };
   }
 
   close(): Promise<void> {

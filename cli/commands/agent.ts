@@ -19,6 +19,13 @@ import {
   ProfileFileError,
   ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
+import { agentMetrics } from '../../metrics/index.js';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
 import {
   addAgentBehaviourOptions,
   mqttFromEnv,
@@ -43,7 +50,7 @@ export function formatTask(ue: string, task: TaskResult): string {
   );
 }
 
-interface AgentFlags {
+interface AgentFlags extends MetricsFlags {
   readonly id: string;
   readonly model: string;
   readonly device: string;
@@ -105,7 +112,9 @@ function linkOf(flags: AgentFlags, mode: LinkMode): LinkRates | undefined {
 async function runAgent(flags: AgentFlags): Promise<void> {
   let agent: UeAgent;
   let executor: ThreadedOnnxExecutor | undefined;
+  let served: ServedMetrics | undefined;
   try {
+    served = await serveMetrics(flags, `edgesplit agent ${flags.id}`);
     const measured =
       flags.profile === undefined ? undefined : await loadProfile(flags.profile, flags.model);
     const linkMode = linkModeOf(flags);
@@ -138,10 +147,12 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgesplit agent: ${message}\n`);
     await executor?.close();
+    await served?.close();
     process.exitCode =
       error instanceof AgentOptionsError || error instanceof ProfileFileError ? 2 : 1;
     return;
   }
+  if (served !== undefined) agentMetrics(served.metrics).add(agent);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(
     `edgesplit agent ${agent.id} online (${flags.model} on ${flags.device}, batch ${flags.batch})`,
@@ -181,6 +192,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   if (signal !== undefined && !stdoutClosed()) log(`edgesplit agent: ${signal}, stopping`);
   await agent.stop({ graceMs: signal === undefined ? 0 : 1000 });
   await executor?.close();
+  await served?.close();
   const stats = agent.counters();
   log(
     `edgesplit agent ${agent.id}: ${stats.tasks} tasks, requests ok ${stats.ok} failed ${stats.failed} retried ${stats.retried}`,
@@ -273,6 +285,6 @@ export function registerAgentCommand(program: Command): void {
         .choices(['emulated', 'onnx'])
         .default('emulated'),
     )
-    .option('--json', 'one JSON line per task on stdout', false)
-    .action(runAgent);
+    .option('--json', 'one JSON line per task on stdout', false);
+  addMetricsOptions(agent).action(runAgent);
 }

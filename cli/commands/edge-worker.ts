@@ -12,11 +12,18 @@ import {
   EdgeWorkerOptionsError,
   startEdgeWorker,
 } from '../../edge-worker/index.js';
+import { edgeMetrics } from '../../metrics/index.js';
 import { ENV, envValue, MAX_UNITS } from '../../proto/index.js';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
 import { addConnectionOptions, type ConnectionFlags, parseModels } from '../options.js';
 import { loadEdgeProfiles } from '../profiles.js';
 
-interface EdgeWorkerFlags extends ConnectionFlags {
+interface EdgeWorkerFlags extends ConnectionFlags, MetricsFlags {
   readonly id: string;
   readonly units: number;
   readonly models?: readonly string[];
@@ -78,7 +85,10 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   const stopSignal = firstStopSignal();
   const username = envValue(ENV.mqttUsername);
   const password = envValue(ENV.mqttPassword);
+  let served: ServedMetrics | undefined;
   try {
+    served = await serveMetrics(flags, `edge worker ${flags.id}`);
+    const metrics = served === undefined ? undefined : edgeMetrics(served.metrics);
     const edgeProfiles = await loadEdgeProfiles(flags.profile ?? []);
     worker = await startEdgeWorker({
       edgeProfiles,
@@ -93,6 +103,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
         : {}),
       id: flags.id,
       units: flags.units,
+      ...(metrics === undefined ? {} : { jobTimes: metrics.jobTimes(flags.id) }),
       onPacking: (packing) =>
         process.stderr.write(
           `edge worker ${flags.id}: packing ${packing.digest}: serves ${packing.served} UEs ` +
@@ -110,6 +121,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
       lockDurationMs: flags.lockDurationMs,
       stalledIntervalMs: flags.stalledIntervalMs,
     });
+    metrics?.add(worker);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgesplit edge-worker: cannot start: ${reason}\n`);
@@ -129,6 +141,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
     process.stderr.write(`edge worker ${worker.id}: close failed: ${reason}\n`);
     process.exit(1);
   }
+  await served?.close();
   const { completed, failed } = worker.stats();
   process.stderr.write(
     `edge worker ${worker.id}: offline (${completed} completed, ${failed} failed)\n`,
@@ -209,5 +222,5 @@ export function registerEdgeWorkerCommand(program: Command): void {
       parsePositiveInt,
       EDGE_WORKER_DEFAULTS.stalledIntervalMs,
     );
-  addConnectionOptions(command).action(runEdgeWorker);
+  addMetricsOptions(addConnectionOptions(command)).action(runEdgeWorker);
 }

@@ -9,6 +9,7 @@ import {
   runFleet,
   TraceError,
   type TraceSpec,
+  type UeAgent,
 } from '../../agents/index.js';
 import {
   FleetOptionsError,
@@ -23,6 +24,7 @@ import {
   ScenarioError,
   ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
+import { agentMetrics } from '../../metrics/index.js';
 import {
   currentUeKeyGeneration,
   deriveUeKey,
@@ -34,6 +36,12 @@ import {
 } from '../../proto/index.js';
 import type { InstanceInput } from '../../proto/schemas/instance.js';
 import { contentionLine } from '../contention-text.js';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
 import {
   addAgentBehaviourOptions,
   addFleetRunOptions,
@@ -163,11 +171,11 @@ export function registerFleetCommands(program: Command): void {
       '--json',
       'print the final summary as JSON on stdout (summary lines go to stderr)',
       false,
-    )
-    .action(runFleetCommand);
+    );
+  addMetricsOptions(run).action(runFleetCommand);
 }
 
-interface RunFlags {
+interface RunFlags extends MetricsFlags {
   readonly ues: number;
   readonly seed: number;
   readonly models?: readonly string[];
@@ -216,6 +224,14 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     process.exitCode = EXIT_USAGE;
     return;
   }
+  let served: ServedMetrics | undefined;
+  try {
+    served = await serveMetrics(flags, 'edgesplit fleet run');
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  const agents = served === undefined ? undefined : agentMetrics(served.metrics);
   const lines = flags.json ? process.stderr : process.stdout;
   const controller = new AbortController();
   // One pool of threads for the whole fleet, as big as this machine: the devices share its cores.
@@ -248,6 +264,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     beforeDecision: flags.beforeDecision,
     onSummary: (window) => lines.write(`${formatWindow(window)}\n`),
     onWarning: rateLimitedWarnings(),
+    ...(agents === undefined ? {} : { onAgent: (agent: UeAgent) => agents.add(agent) }),
   });
   void untilSignal(run).then((signal) => {
     if (signal === undefined) return;
@@ -262,6 +279,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     return;
   } finally {
     await executor?.close();
+    await served?.close();
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else process.stdout.write(`${formatFleetSummary(summary)}\n`);

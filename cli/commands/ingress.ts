@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type Ingress, startIngress } from '../../broker/index.js';
+import { watchIngress } from '../../metrics/index.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_REDIS_PREFIX,
@@ -7,11 +8,17 @@ import {
   envValue,
   isValidId,
 } from '../../proto/index.js';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
 import { EXIT_USAGE, mqttFromEnv, untilSignal } from '../options.js';
 import { BROKER_ENV } from './broker-env.js';
 import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
 
-interface IngressFlags {
+interface IngressFlags extends MetricsFlags {
   readonly clientId: string;
 }
 
@@ -20,7 +27,7 @@ interface IngressFlags {
  * `edgesplit broker --no-ingress`).
  */
 export function registerIngressCommand(program: Command): void {
-  program
+  const command = program
     .command('ingress')
     .description(
       'turn ue/+/infer messages from the broker at MQTT_URL into BullMQ jobs on REDIS_URL ' +
@@ -35,8 +42,8 @@ export function registerIngressCommand(program: Command): void {
       'after',
       `\nEnvironment: ${ENV.mqttUrl}, ${ENV.mqttUsername}, ${ENV.mqttPassword}, ${ENV.redisUrl}, ` +
         `${ENV.redisPrefix}, ${ENV.topicPrefix}, ${BROKER_ENV.maxPayload}; ${QUEUE_BOUNDS_HELP}`,
-    )
-    .action(runIngress);
+    );
+  addMetricsOptions(command).action(runIngress);
 }
 
 async function runIngress(flags: IngressFlags): Promise<void> {
@@ -55,7 +62,9 @@ async function runIngress(flags: IngressFlags): Promise<void> {
   }
   const mqtt = mqttFromEnv();
   let ingress: Ingress;
+  let served: ServedMetrics | undefined;
   try {
+    served = await serveMetrics(flags, 'edgesplit ingress');
     ingress = await startIngress({
       mqttUrl: mqtt.mqttUrl,
       topicPrefix: mqtt.topicPrefix,
@@ -70,10 +79,13 @@ async function runIngress(flags: IngressFlags): Promise<void> {
   } catch (error) {
     process.stderr.write(`edgesplit ingress: ${error instanceof Error ? error.message : error}\n`);
     process.exitCode = 1;
+    await served?.close();
     return;
   }
+  if (served !== undefined) watchIngress(served.metrics, ingress);
   process.stderr.write(`edgesplit ingress: connected to ${mqtt.mqttUrl}\n`);
   const signal = await untilSignal();
   process.stderr.write(`edgesplit ingress: ${signal}, finishing requests in flight\n`);
   await ingress.close();
+  await served?.close();
 }

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { schedulerMetrics } from '../../metrics/index.js';
 import { ENV, envValue, logText } from '../../proto/index.js';
 import {
   DEFAULT_LOCK_TTL_MS,
@@ -11,6 +12,7 @@ import {
   type StandbyScheduler,
   startStandbyScheduler,
 } from '../../scheduler/index.js';
+import { addMetricsOptions, type MetricsFlags, serveMetrics } from '../metrics-options.js';
 import {
   addConnectionOptions,
   type ConnectionFlags,
@@ -18,7 +20,7 @@ import {
   parseNonNegative,
 } from '../options.js';
 
-interface SchedulerFlags extends ConnectionFlags {
+interface SchedulerFlags extends ConnectionFlags, MetricsFlags {
   readonly solver: SolverName;
   readonly coalesceMs: number;
   readonly hysteresis: number;
@@ -53,6 +55,16 @@ function logLeader(scheduler: Scheduler): void {
 async function run(flags: SchedulerFlags): Promise<void> {
   let scheduler: StandbyScheduler;
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  let served: Awaited<ReturnType<typeof serveMetrics>>;
+  try {
+    served = await serveMetrics(flags, 'edgesplit scheduler');
+  } catch (error) {
+    process.stderr.write(`edgesplit scheduler: metrics: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const metrics = served === undefined ? undefined : schedulerMetrics(served.metrics);
+  let unfollow: (() => void) | undefined;
   try {
     scheduler = startStandbyScheduler(
       {
@@ -69,10 +81,20 @@ async function run(flags: SchedulerFlags): Promise<void> {
       },
       {
         lockTtlMs: flags.lockTtlMs,
-        onLeading: logLeader,
-        onStandby: (leader) =>
-          log(`edgesplit scheduler: standing by (leader: ${logText(leader ?? undefined)})`),
-        onStepDown: (reason) => log(`edgesplit scheduler: no longer leading: ${reason}`),
+        onLeading: (leader) => {
+          logLeader(leader);
+          metrics?.role('leader');
+          unfollow = metrics?.follow(leader);
+        },
+        onStandby: (leader) => {
+          metrics?.role('standby');
+          log(`edgesplit scheduler: standing by (leader: ${logText(leader ?? undefined)})`);
+        },
+        onStepDown: (reason) => {
+          unfollow?.();
+          metrics?.role('standby');
+          log(`edgesplit scheduler: no longer leading: ${reason}`);
+        },
         onError: (error) => log(`error: ${error.message}`),
       },
     );
@@ -80,19 +102,32 @@ async function run(flags: SchedulerFlags): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`edgesplit scheduler: ${message}\n`);
     process.exitCode = error instanceof SchedulerOptionsError ? 2 : 1;
+    await served?.close();
     return;
   }
+  // A standby holds no MQTT connection: it is ready with Redis alone.
+  served?.metrics.watchConnections(
+    'scheduler',
+    {
+      mqtt: () => scheduler.current()?.connected().mqtt ?? false,
+      redis: () => scheduler.redisConnected() && (scheduler.current()?.connected().redis ?? true),
+    },
+    { mqtt: () => scheduler.role() === 'leader' },
+  );
   process.stderr.write(`edgesplit scheduler ${scheduler.id} started\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.stderr.write(`edgesplit scheduler: ${signal}, closing\n`);
-      scheduler.close().then(resolve, (error: unknown) => {
-        process.stderr.write(`edgesplit scheduler: close failed: ${String(error)}\n`);
-        process.exitCode = 1;
-        resolve();
-      });
+      scheduler
+        .close()
+        .catch((error: unknown) => {
+          process.stderr.write(`edgesplit scheduler: close failed: ${String(error)}\n`);
+          process.exitCode = 1;
+        })
+        .then(() => served?.close())
+        .then(resolve, resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -138,5 +173,5 @@ export function registerSchedulerCommand(program: Command): void {
       parseInteger,
       DEFAULT_LOCK_TTL_MS,
     );
-  addConnectionOptions(command).action(run);
+  addMetricsOptions(addConnectionOptions(command)).action(run);
 }

@@ -11,6 +11,12 @@ import {
 } from '../../dnn/index.js';
 import { ENV, envValue } from '../../proto/index.js';
 import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
+import {
   addFleetRunOptions,
   EXIT_USAGE,
   loadTrace,
@@ -30,7 +36,7 @@ import { formatFinal, formatLive, jsonSummary, lostRequests } from '../up/up-rep
 /** Environment variable of the embedded broker's port (flag wins). */
 export const UP_PORT_ENV = 'MQTT_PORT';
 
-interface UpFlags {
+interface UpFlags extends MetricsFlags {
   readonly port?: number;
   readonly host: string;
   readonly workers: number;
@@ -89,8 +95,9 @@ export function registerUpCommand(program: Command): void {
       '--json',
       'print one JSON summary on stdout at the end (live lines go to stderr)',
       false,
-    )
-    .action(runUp);
+    );
+  // On by default here, on a free port: the URL is the first line up prints (on stderr).
+  addMetricsOptions(up, 0).action(runUp);
 }
 
 /** Why the broker cannot listen on `port`, and how to choose another. */
@@ -122,6 +129,30 @@ async function runUp(flags: UpFlags): Promise<void> {
   // Before measuring models (up to half a minute the first time): a taken port fails at once.
   const portError = port === 0 ? undefined : await bindError(flags.host, port);
   if (portError !== undefined) return fail(portMessage(port, portError), 1);
+  let served: ServedMetrics | undefined;
+  try {
+    served = await serveMetrics(flags, 'edgesplit up');
+  } catch (error) {
+    return fail(`metrics: ${(error as Error).message}`, 1);
+  }
+  try {
+    await runUpServed(flags, port, units, served);
+  } finally {
+    await served?.close();
+  }
+}
+
+async function runUpServed(
+  flags: UpFlags,
+  port: number,
+  units: number,
+  served: ServedMetrics | undefined,
+): Promise<void> {
+  const fail = (message: string, code: number) => {
+    process.stderr.write(`edgesplit up: ${message}\n`);
+    process.exitCode = code;
+  };
+  const onnx = flags.executor === 'onnx';
   let trace: TraceSpec;
   try {
     trace = await loadTrace(flags.trace);
@@ -173,11 +204,13 @@ async function runUp(flags: UpFlags): Promise<void> {
     signal: controller.signal,
     summaryEveryS: flags.summaryEvery,
     stopGraceMs: flags.graceS * 1000,
+    ...(served === undefined ? {} : { metrics: served.metrics }),
     onReady: ({ mqttUrl }) =>
       live.write(
         `edgesplit up: broker ${mqttUrl} (authentication OFF), ` +
           `Redis ${privateRedis === undefined ? redisUrl : `${redisUrl} (private redis-server)`}, ` +
-          `${flags.workers} edge workers x ${units} unit${units === 1 ? '' : 's'}, ${flags.ues} simulated UEs; Ctrl-C stops\n`,
+          `${flags.workers} edge workers x ${units} unit${units === 1 ? '' : 's'}, ${flags.ues} simulated UEs` +
+          `${served === undefined ? '' : `, metrics ${served.server.url}`}; Ctrl-C stops\n`,
       ),
     onSummary: (window, view) => live.write(`${formatLive(window, view)}\n`),
     onWarning: rateLimitedWarnings(),

@@ -13,6 +13,14 @@ import {
 import { attachIngress, type Broker, createBroker, type Ingress } from '../../broker/index.js';
 import type { Scenario } from '../../dnn/index.js';
 import { type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
+import {
+  agentMetrics,
+  edgeMetrics,
+  type ProcessMetrics,
+  schedulerMetrics,
+  watchBroker,
+  watchIngress,
+} from '../../metrics/index.js';
 import { asError, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
 import { type Scheduler, startScheduler } from '../../scheduler/index.js';
 import type { SolverName } from '../../scheduler/solvers/index.js';
@@ -51,6 +59,8 @@ export interface StackOptions {
   readonly onWarning: (source: string, error: Error) => void;
   /** Every UE's stats at the end. */
   readonly onFinished?: FleetRunOptions['onFinished'];
+  /** Where every part's metrics go; none without. */
+  readonly metrics?: ProcessMetrics;
   /** Called once every part is up, before the fleet starts. */
   readonly onReady?: (info: { readonly mqttUrl: string; readonly redisPrefix: string }) => void;
 }
@@ -107,6 +117,20 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
       ...(options.solver === undefined ? {} : { solver: options.solver }),
     });
     closers.push(() => scheduler.close());
+    const metrics = options.metrics;
+    if (metrics !== undefined) {
+      watchBroker(metrics, broker);
+      watchIngress(metrics, ingress);
+      const leader = schedulerMetrics(metrics);
+      leader.role('leader');
+      leader.follow(scheduler);
+      metrics.watchConnections('scheduler', {
+        mqtt: () => scheduler.connected().mqtt,
+        redis: () => scheduler.connected().redis,
+      });
+    }
+    const edge = metrics === undefined ? undefined : edgeMetrics(metrics);
+    const agents = metrics === undefined || options.ues === 0 ? undefined : agentMetrics(metrics);
     const workers: EdgeWorker[] = [];
     for (let index = 1; index <= options.workers; index++) {
       const worker = await startEdgeWorker({
@@ -117,10 +141,12 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
           ? {}
           : { executor: real.tails, edgeProfiles: real.edgeProfiles(), calibrate: true }),
         units: options.unitsPerWorker,
+        ...(edge === undefined ? {} : { jobTimes: edge.jobTimes(`edge-${index}`) }),
         onError: (error, context) =>
           warn(`edge-${index}`, new Error(`${context}: ${error.message}`)),
       });
       workers.push(worker);
+      edge?.add(worker);
       closers.push(() => worker.close());
     }
     const view = (): SystemView => {
@@ -155,6 +181,7 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
       thinkTimeMs: options.thinkTimeMs,
       onSummary: (window) => options.onSummary(window, view()),
       onWarning: warn,
+      ...(agents === undefined ? {} : { onAgent: (agent) => agents.add(agent) }),
       ...(options.onFinished === undefined ? {} : { onFinished: options.onFinished }),
     });
     return { summary, view: view() };

@@ -1,0 +1,82 @@
+/** The `--metrics-*` options of the long-running commands and the server they start. */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  DEFAULT_METRICS_HOST,
+  DEFAULT_UE_CAP,
+  type MetricsServer,
+  ProcessMetrics,
+  startMetricsServer,
+} from '../metrics/index.js';
+import { parseInteger, parsePort } from './options.js';
+
+export interface MetricsFlags {
+  /** Absent: no metrics server. */
+  readonly metricsPort?: number;
+  readonly metricsHost: string;
+  readonly metricsPerUe: 'on' | 'off';
+  readonly metricsUeCap: number;
+}
+
+/** Adds `--metrics-port`, `--metrics-host`, `--metrics-per-ue` and `--metrics-ue-cap`. */
+export function addMetricsOptions(command: Command, defaultPort?: number): Command {
+  const port = new Option(
+    '--metrics-port <n>',
+    'serve /metrics, /healthz and /readyz on this port (0: a free one)' +
+      (defaultPort === undefined ? '; off without it' : ''),
+  ).argParser(parsePort);
+  if (defaultPort !== undefined) port.default(defaultPort);
+  return command
+    .addOption(port)
+    .option(
+      '--metrics-host <addr>',
+      'address the metrics endpoints bind to (0.0.0.0 for a scraper on another host)',
+      DEFAULT_METRICS_HOST,
+    )
+    .addOption(
+      new Option('--metrics-per-ue <mode>', 'per-UE metric series (cut, units, latency)')
+        .choices(['on', 'off'])
+        .default('on'),
+    )
+    .option(
+      '--metrics-ue-cap <n>',
+      'most UEs with series of their own (the slowest for decisions; the rest as ue="other")',
+      parseUeCap,
+      DEFAULT_UE_CAP,
+    );
+}
+
+function parseUeCap(value: string): number {
+  const cap = parseInteger(value);
+  if (cap > 100_000) throw new InvalidArgumentError('must be at most 100000');
+  return cap;
+}
+
+/** A process's metrics and their server. */
+export interface ServedMetrics {
+  readonly metrics: ProcessMetrics;
+  readonly server: MetricsServer;
+  close(): Promise<void>;
+}
+
+/**
+ * With `--metrics-port`, the process's registry and its endpoints, announced on stderr
+ * (`{name}: metrics on URL`); undefined without (nothing is measured then). Rejects when the
+ * port cannot be bound.
+ */
+export async function serveMetrics(
+  flags: MetricsFlags,
+  name: string,
+  announce: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<ServedMetrics | undefined> {
+  if (flags.metricsPort === undefined) return undefined;
+  const metrics = new ProcessMetrics({
+    perUe: flags.metricsPerUe === 'on',
+    ueCap: flags.metricsUeCap,
+  });
+  const server = await startMetricsServer(metrics, {
+    port: flags.metricsPort,
+    host: flags.metricsHost,
+  });
+  announce(`${name}: metrics on ${server.url}`);
+  return { metrics, server, close: () => server.close() };
+}
