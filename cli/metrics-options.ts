@@ -7,7 +7,14 @@ import {
   ProcessMetrics,
   startMetricsServer,
 } from '../metrics/index.js';
+import { envValue } from '../proto/index.js';
 import { parseInteger, parsePort } from './options.js';
+
+/** Environment variables that stand for `--metrics-port` and `--metrics-host` (flags win). */
+export const METRICS_ENV = {
+  port: 'EDGESPLIT_METRICS_PORT',
+  host: 'EDGESPLIT_METRICS_HOST',
+} as const;
 
 export interface MetricsFlags {
   /** Absent: no metrics server. */
@@ -17,20 +24,24 @@ export interface MetricsFlags {
   readonly metricsUeCap: number;
 }
 
-/** Adds `--metrics-port`, `--metrics-host`, `--metrics-per-ue` and `--metrics-ue-cap`. */
+/**
+ * Adds `--metrics-port`, `--metrics-host`, `--metrics-per-ue` and `--metrics-ue-cap`. Without a
+ * port (flag or environment) there is no server, unless `defaultPort` gives one (`up`: 0).
+ */
 export function addMetricsOptions(command: Command, defaultPort?: number): Command {
-  const port = new Option(
-    '--metrics-port <n>',
-    'serve /metrics, /healthz and /readyz on this port (0: a free one)' +
-      (defaultPort === undefined ? '; off without it' : ''),
-  ).argParser(parsePort);
-  if (defaultPort !== undefined) port.default(defaultPort);
+  const fallback =
+    defaultPort === undefined ? 'off without it' : `default ${defaultPort}: a free one`;
   return command
-    .addOption(port)
+    .addOption(
+      new Option(
+        '--metrics-port <n>',
+        `serve /metrics, /healthz and /readyz on this port, 0 for a free one (env ${METRICS_ENV.port}; ${fallback})`,
+      ).argParser(parsePort),
+    )
     .option(
       '--metrics-host <addr>',
-      'address the metrics endpoints bind to (0.0.0.0 for a scraper on another host)',
-      DEFAULT_METRICS_HOST,
+      `address the metrics endpoints bind to, 0.0.0.0 for a scraper on another host (env ${METRICS_ENV.host})`,
+      envValue(METRICS_ENV.host) ?? DEFAULT_METRICS_HOST,
     )
     .addOption(
       new Option('--metrics-per-ue <mode>', 'per-UE metric series (cut, units, latency)')
@@ -66,15 +77,25 @@ export interface ServedMetrics {
 export async function serveMetrics(
   flags: MetricsFlags,
   name: string,
+  defaultPort?: number,
   announce: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<ServedMetrics | undefined> {
-  if (flags.metricsPort === undefined) return undefined;
+  const fromEnv = envValue(METRICS_ENV.port);
+  let port = flags.metricsPort ?? defaultPort;
+  if (flags.metricsPort === undefined && fromEnv !== undefined) {
+    try {
+      port = parsePort(fromEnv);
+    } catch (error) {
+      throw new Error(`${METRICS_ENV.port}: ${(error as Error).message}`);
+    }
+  }
+  if (port === undefined) return undefined;
   const metrics = new ProcessMetrics({
     perUe: flags.metricsPerUe === 'on',
     ueCap: flags.metricsUeCap,
   });
   const server = await startMetricsServer(metrics, {
-    port: flags.metricsPort,
+    port,
     host: flags.metricsHost,
   });
   announce(`${name}: metrics on ${server.url}`);

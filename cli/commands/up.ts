@@ -36,6 +36,9 @@ import { formatFinal, formatLive, jsonSummary, lostRequests } from '../up/up-rep
 /** Environment variable of the embedded broker's port (flag wins). */
 export const UP_PORT_ENV = 'MQTT_PORT';
 
+/** `up` serves its metrics unless told otherwise, on a free port (the URL is its first line). */
+const UP_METRICS_PORT = 0;
+
 interface UpFlags extends MetricsFlags {
   readonly port?: number;
   readonly host: string;
@@ -97,7 +100,7 @@ export function registerUpCommand(program: Command): void {
       false,
     );
   // On by default here, on a free port: the URL is the first line up prints (on stderr).
-  addMetricsOptions(up, 0).action(runUp);
+  addMetricsOptions(up, UP_METRICS_PORT).action(runUp);
 }
 
 /** Why the broker cannot listen on `port`, and how to choose another. */
@@ -131,7 +134,7 @@ async function runUp(flags: UpFlags): Promise<void> {
   if (portError !== undefined) return fail(portMessage(port, portError), 1);
   let served: ServedMetrics | undefined;
   try {
-    served = await serveMetrics(flags, 'edgesplit up');
+    served = await serveMetrics(flags, 'edgesplit up', UP_METRICS_PORT);
   } catch (error) {
     return fail(`metrics: ${(error as Error).message}`, 1);
   }
