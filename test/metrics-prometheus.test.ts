@@ -45,7 +45,7 @@ async function scalar(base: string, promql: string): Promise<number | undefined>
   return first === undefined ? undefined : Number(first.value[1]);
 }
 
-const valueOf = (samples: readonly Sample[], label: string, value: string) =>
+const valuesWith = (samples: readonly Sample[], label: string, value: string) =>
   samples.filter((sample) => sample.metric[label] === value).map((s) => Number(s.value[1]));
 
 describe.skipIf(missing !== undefined)(
@@ -166,7 +166,7 @@ describe.skipIf(missing !== undefined)(
       ]);
       const busy = await query(base, 'edgesplit_edge_units_busy');
       for (const sample of busy) {
-        const units = valueOf(declared, 'worker', sample.metric.worker ?? '')[0] ?? 0;
+        const units = valuesWith(declared, 'worker', sample.metric.worker ?? '')[0] ?? 0;
         expect(Number(sample.value[1])).toBeLessThanOrEqual(units);
       }
 
@@ -194,9 +194,9 @@ describe.skipIf(missing !== undefined)(
 
       // Requests: accepted ones stored their tensors; none failed.
       const requests = await query(base, 'edgesplit_ingress_requests_total');
-      expect(valueOf(requests, 'outcome', 'accepted')[0]).toBeGreaterThan(0);
-      expect(valueOf(requests, 'outcome', 'failed')).toEqual([0]);
-      expect(valueOf(requests, 'outcome', 'rejected')).toEqual([0]);
+      expect(valuesWith(requests, 'outcome', 'accepted')[0]).toBeGreaterThan(0);
+      expect(valuesWith(requests, 'outcome', 'failed')).toEqual([0]);
+      expect(valuesWith(requests, 'outcome', 'rejected')).toEqual([0]);
       expect(await scalar(base, 'edgesplit_ingress_stored_bytes_total')).toBeGreaterThan(0);
       const queueWaits = await scalar(base, 'sum(edgesplit_edge_queue_wait_seconds_count)');
       const computes = await scalar(base, 'sum(edgesplit_edge_compute_duration_seconds_count)');
