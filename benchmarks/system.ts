@@ -4,6 +4,12 @@ import { BenchRun } from './results.js';
 import { type FloodResult, floodLines, floodPlanOf, measureFlood } from './system-flood.js';
 import { loopbackCeiling, measureLoopback } from './system-loopback.js';
 import {
+  METRICS_MODES,
+  type MetricsMode,
+  metricsComparisons,
+  metricsCostLines,
+} from './system-metrics-cost.js';
+import {
   type BrokerRun,
   printTable,
   type RunSettings,
@@ -15,12 +21,15 @@ import { BROKER_KINDS, type BrokerKind, LAYOUTS, type Layout } from './system-st
 
 /**
  * `npm run bench:system [-- --quick] [--json] [--save] [--brokers embedded,mosquitto]
- *   [--only reaction,requests,flood] [--layout single|processes] [--edge-workers 1] [--seed 3]`
+ *   [--only reaction,requests,flood] [--layout single|processes] [--edge-workers 1] [--seed 3]
+ *   [--metrics on,off]`
  *
  * For each broker (the embedded aedes broker and a private Mosquitto): the reaction time from a
  * link change to the new decision at N = 200 UEs, and the overhead of a zero-compute request
  * through broker, ingress, BullMQ and edge workers, one at a time and under load. Once, for the
- * embedded broker: login time and round trips of a legitimate client during floods.
+ * embedded broker: login time and round trips of a legitimate client during floods. With
+ * `--metrics on,off`, each broker's scenarios run twice, the services' metrics on then off,
+ * and the figures are compared side by side (system-metrics-cost.ts).
  */
 
 interface Args {
@@ -32,6 +41,8 @@ interface Args {
   readonly save: boolean;
   readonly seed: number;
   readonly edgeWorkers: number;
+  /** Metrics modes to run, in order; empty: metrics off, not compared. */
+  readonly metrics: readonly MetricsMode[];
 }
 
 function listOf<T extends string>(flag: string, text: string, known: readonly T[]): T[] {
@@ -54,6 +65,7 @@ function parseCliArgs(argv: readonly string[]): Args {
       save: { type: 'boolean', default: false },
       seed: { type: 'string', default: '3' },
       'edge-workers': { type: 'string', default: '1' },
+      metrics: { type: 'string' },
     },
   });
   const layout = values.layout as Layout;
@@ -73,6 +85,7 @@ function parseCliArgs(argv: readonly string[]): Args {
     save: values.save,
     seed,
     edgeWorkers,
+    metrics: values.metrics === undefined ? [] : listOf('metrics', values.metrics, METRICS_MODES),
   };
 }
 
@@ -95,7 +108,11 @@ async function main(): Promise<number> {
       edgeWorkers: args.edgeWorkers,
       log,
     };
-    runs.push(await benchBroker(options, broker, runId));
+    if (args.metrics.length === 0) runs.push(await benchBroker(options, broker, runId));
+    for (const mode of args.metrics) {
+      log(`metrics ${mode}:`);
+      runs.push(await benchBroker({ ...options, metrics: mode === 'on' }, broker, runId));
+    }
   }
   let flood: FloodResult | undefined;
   if (args.scenarios.includes('flood')) {
@@ -119,14 +136,18 @@ async function main(): Promise<number> {
       ? {}
       : { ceiling: loopbackCeiling(loopback, tensorBytes, TARGETS.perSecond) }),
   };
-  if (args.save) process.stderr.write(`saved ${run.save({ settings, runs, targets, machine })}\n`);
+  const metricsCost = metricsComparisons(runs);
+  if (args.save)
+    process.stderr.write(`saved ${run.save({ settings, runs, targets, machine, metricsCost })}\n`);
   if (args.json)
     process.stdout.write(
-      `${JSON.stringify({ settings, runs, targets, machine, ...(flood === undefined ? {} : { flood }) }, null, 2)}\n`,
+      `${JSON.stringify({ settings, runs, targets, machine, metricsCost, ...(flood === undefined ? {} : { flood }) }, null, 2)}\n`,
     );
   else {
     // With --only flood there is no per-broker table to print.
     if (runs.length > 0) printTable(runs, targets, settings, machine);
+    const cost = metricsCostLines(runs);
+    if (cost.length > 0) process.stdout.write(`${cost.join('\n')}\n`);
     if (flood !== undefined) process.stdout.write(`\n${floodLines(flood).join('\n')}\n`);
   }
   return 0;
