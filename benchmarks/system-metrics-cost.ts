@@ -2,7 +2,10 @@
  * `bench:system --metrics on,off`: the same scenarios with the services' metrics on and off in
  * one run, side by side. Throughput with metrics on as a share of throughput off (the issue's
  * bar: at least 95%), and the reaction time on against off (lower is better, so off / on).
+ * Modes may repeat (`--metrics on,off,off,on`): each figure is then the median over the runs of
+ * its mode, which evens out a machine whose load changes during the run.
  */
+import { median } from '../stats/quantile.js';
 import type { BrokerRun } from './system-report.js';
 
 export const METRICS_MODES = ['on', 'off'] as const;
@@ -18,30 +21,48 @@ interface Comparison {
   readonly on: number;
   /** on as a share of off, for a figure where more is better (off / on for a time). */
   readonly share: number;
+  /** Runs of each mode the figures are medians of. */
+  readonly runs: number;
+}
+
+type Figure = (run: BrokerRun) => number | undefined;
+
+const FIGURES: readonly (readonly [string, Figure, 'more' | 'less'])[] = [
+  ['requests/s, 100 KiB tensors', (run) => run.concurrent?.perSecond, 'more'],
+  ['requests/s, 2 KiB tensors', (run) => run.concurrentSmall?.perSecond, 'more'],
+  ['one request, p50 ms', (run) => run.sequential?.latency.p50Ms, 'less'],
+  ['reaction p50 ms', (run) => run.reaction?.latency.p50Ms, 'less'],
+  ['reaction p99 ms', (run) => run.reaction?.latency.p99Ms, 'less'],
+];
+
+function medianOf(runs: readonly BrokerRun[], figure: Figure): number | undefined {
+  const values = runs.map(figure).filter((value): value is number => value !== undefined);
+  return median(values) ?? undefined;
 }
 
 export function metricsComparisons(runs: readonly BrokerRun[]): Comparison[] {
   const comparisons: Comparison[] = [];
-  for (const on of runs.filter((run) => run.metrics === true)) {
-    const off = runs.find((run) => run.metrics === false && run.broker === on.broker);
-    if (off === undefined) continue;
-    const more = (what: string, a: number | undefined, b: number | undefined) => {
-      if (a !== undefined && b !== undefined && a > 0)
-        comparisons.push({ broker: on.broker, what, off: a, on: b, share: b / a });
-    };
-    const less = (what: string, a: number | undefined, b: number | undefined) => {
-      if (a !== undefined && b !== undefined && b > 0)
-        comparisons.push({ broker: on.broker, what, off: a, on: b, share: a / b });
-    };
-    more('requests/s, 100 KiB tensors', off.concurrent?.perSecond, on.concurrent?.perSecond);
-    more(
-      'requests/s, 2 KiB tensors',
-      off.concurrentSmall?.perSecond,
-      on.concurrentSmall?.perSecond,
-    );
-    less('one request, p50 ms', off.sequential?.latency.p50Ms, on.sequential?.latency.p50Ms);
-    less('reaction p50 ms', off.reaction?.latency.p50Ms, on.reaction?.latency.p50Ms);
-    less('reaction p99 ms', off.reaction?.latency.p99Ms, on.reaction?.latency.p99Ms);
+  const brokers = [
+    ...new Set(runs.filter((run) => run.metrics !== undefined).map((r) => r.broker)),
+  ];
+  for (const broker of brokers) {
+    const on = runs.filter((run) => run.broker === broker && run.metrics === true);
+    const off = runs.filter((run) => run.broker === broker && run.metrics === false);
+    if (on.length === 0 || off.length === 0) continue;
+    for (const [what, figure, better] of FIGURES) {
+      const a = medianOf(off, figure);
+      const b = medianOf(on, figure);
+      if (a === undefined || b === undefined || a <= 0 || b <= 0) continue;
+      const share = better === 'more' ? b / a : a / b;
+      comparisons.push({
+        broker,
+        what,
+        off: a,
+        on: b,
+        share,
+        runs: Math.min(on.length, off.length),
+      });
+    }
   }
   return comparisons;
 }
@@ -56,7 +77,8 @@ export function metricsCostLines(runs: readonly BrokerRun[]): string[] {
     ...comparisons.map(
       (c) =>
         `  ${c.share >= METRICS_COST_BAR ? 'met   ' : 'MISSED'} ${c.broker}: ${c.what}: ` +
-        `off ${fmt(c.off)}, on ${fmt(c.on)}, ${(c.share * 100).toFixed(1)}%`,
+        `off ${fmt(c.off)}, on ${fmt(c.on)}, ${(c.share * 100).toFixed(1)}%` +
+        (c.runs > 1 ? ` (medians of ${c.runs} runs each)` : ''),
     ),
   ];
 }
