@@ -10,15 +10,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../cli/up/net.js';
+import { freePort, onPath } from '../cli/up/net.js';
 import { deleteKeys } from '../cli/up/redis-keys.js';
 import { assertCliBuilt } from './cli-process.js';
 import { assertStoppedCleanly, ProcessGroup } from './process-harness.js';
 import { testRedisUrl } from './services.js';
-import { missingTools, titled } from './tools.js';
+import { titled, unavailable } from './tools.js';
 import { waitUntil } from './wait-until.js';
 
-const missing = missingTools('prometheus');
+const missing = onPath('prometheus')
+  ? undefined
+  : unavailable('prometheus not on PATH (apt-get install prometheus; .ci/run installs it)');
 const UES = 6;
 
 interface Sample {
