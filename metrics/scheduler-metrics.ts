@@ -4,6 +4,7 @@
  * the highest predicted latency, at most the process's UE cap of them.
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Decision } from '../proto/index.js';
 import type { Scheduler, SolveReport } from '../scheduler/index.js';
 import { perProcess } from './once.js';
 import type { ProcessMetrics } from './process-metrics.js';
@@ -34,6 +35,8 @@ export class SchedulerMetrics {
   #role: SchedulerRole | undefined;
   /** UEs with per-UE series now. */
   #shown = new Set<string>();
+  #pending: { readonly scheduler: Scheduler; readonly report: SolveReport } | undefined;
+  #timer: NodeJS.Immediate | undefined;
 
   constructor(metrics: ProcessMetrics) {
     const registers = [metrics.registry];
@@ -133,29 +136,55 @@ export class SchedulerMetrics {
     this.#units.set(report.units);
     if (report.maxPredictedMs === null) this.#maxPredicted.set(0);
     else this.#maxPredicted.set(report.maxPredictedMs / 1000);
-    if (this.#cap > 0) this.showSlowest(scheduler);
+    if (this.#cap === 0) return;
+    // After the decisions just handed to the broker have gone out.
+    this.#pending = { scheduler, report };
+    this.#timer ??= setImmediate(() => {
+      this.#timer = undefined;
+      const pending = this.#pending;
+      this.#pending = undefined;
+      if (pending !== undefined) this.showSlowest(pending.scheduler, pending.report);
+    });
   }
 
-  /** Per-UE series for the `cap` UEs with the highest predicted latency. */
-  private showSlowest(scheduler: Scheduler): void {
+  /**
+   * Per-UE series for the `cap` UEs with the highest predicted latency. While the fleet fits
+   * the cap, only the UEs whose decision changed (or that have no series yet) are touched.
+   */
+  private showSlowest(scheduler: Scheduler, report: SolveReport): void {
     const decisions = scheduler.state().decisions;
+    if (decisions.size <= this.#cap && this.#shown.size <= this.#cap) {
+      for (const [ue, decision] of decisions) if (!this.#shown.has(ue)) this.show(ue, decision);
+      for (const ue of report.published) {
+        const decision = decisions.get(ue);
+        if (decision !== undefined && this.#shown.has(ue)) this.show(ue, decision);
+      }
+      for (const ue of this.#shown) if (!decisions.has(ue)) this.hide(ue);
+      this.#shown = new Set(decisions.keys());
+      return;
+    }
     const slowest = [...decisions]
       .sort((a, b) => b[1].predictedMs - a[1].predictedMs || (a[0] < b[0] ? -1 : 1))
       .slice(0, this.#cap);
     const shown = new Set<string>();
     for (const [ue, decision] of slowest) {
       shown.add(ue);
-      this.#cut.set({ ue }, decision.cut);
-      this.#ueUnits.set({ ue }, decision.units);
-      this.#predicted.set({ ue }, decision.predictedMs / 1000);
+      this.show(ue, decision);
     }
-    for (const ue of this.#shown) {
-      if (shown.has(ue)) continue;
-      this.#cut.remove({ ue });
-      this.#ueUnits.remove({ ue });
-      this.#predicted.remove({ ue });
-    }
+    for (const ue of this.#shown) if (!shown.has(ue)) this.hide(ue);
     this.#shown = shown;
+  }
+
+  private show(ue: string, decision: Decision): void {
+    this.#cut.set({ ue }, decision.cut);
+    this.#ueUnits.set({ ue }, decision.units);
+    this.#predicted.set({ ue }, decision.predictedMs / 1000);
+  }
+
+  private hide(ue: string): void {
+    this.#cut.remove({ ue });
+    this.#ueUnits.remove({ ue });
+    this.#predicted.remove({ ue });
   }
 }
 

@@ -120,4 +120,62 @@ describe('readiness of the services', () => {
     });
     expect(await sample(standbyMetrics, 'edgesplit_scheduler_leader')).toBe(0);
   });
+
+  it('an agent and a simulated fleet are ready once every agent is connected, and count their tasks', async () => {
+    assertCliBuilt();
+    const [mqttPort, agentMetrics, fleetMetrics] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    const env = {
+      MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
+      REDIS_URL: testRedisUrl(),
+      EDGESPLIT_REDIS_PREFIX: `${redisPrefix}-agents`,
+      EDGESPLIT_TOPIC_PREFIX: `ready/${redisPrefix}-agents`,
+    };
+    const broker = group.start(
+      'broker (agents)',
+      ['broker', '--no-auth', '--host', '127.0.0.1', '--port', String(mqttPort)],
+      env,
+    );
+    await broker.waitFor('stderr', /ingress in the broker takes/);
+    // No scheduler: the agents run their models locally (--before-decision local).
+    const agent = group.start(
+      'agent',
+      [
+        'agent',
+        ...['--id', 'ue-solo', '--model', 'alexnet', '--speed', '0.01', '--think-ms', '20'],
+        ...['--before-decision', 'local', '--metrics-port', String(agentMetrics)],
+      ],
+      env,
+    );
+    const fleet = group.start(
+      'fleet run',
+      [
+        'fleet',
+        'run',
+        ...['--ues', '3', '--seed', '1', '--speed', '0.01', '--think-ms', '20'],
+        ...['--before-decision', 'local', '--metrics-port', String(fleetMetrics)],
+      ],
+      env,
+    );
+    await agent.waitFor('stderr', /online/);
+    for (const [port, count] of [
+      [agentMetrics, 1],
+      [fleetMetrics, 3],
+    ] as const) {
+      await waitUntil(`readyz of :${port}`, async () => (await readyz(port)).status === 200);
+      expect(await sample(port, 'edgesplit_agents')).toBe(count);
+      expect(await sample(port, 'edgesplit_agents_connected')).toBe(count);
+      await waitUntil(
+        `tasks counted on :${port}`,
+        async () => ((await sample(port, 'edgesplit_agent_tasks_total{outcome="ok"}')) ?? 0) > 0,
+      );
+    }
+    expect(
+      await sample(agentMetrics, 'edgesplit_agent_latency_seconds_count{ue="ue-solo"}'),
+    ).toBeGreaterThan(0);
+    expect(await fleet.stop()).toEqual({ code: 0, signal: null });
+  });
 });
