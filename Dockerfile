@@ -10,6 +10,7 @@ COPY broker broker
 COPY agents agents
 COPY edge-worker edge-worker
 COPY runtime runtime
+COPY metrics metrics
 COPY experiments experiments
 COPY stats stats
 # experiment scale loads the MILP reference (benchmarks/milp.ts) when HiGHS is installed
@@ -21,9 +22,17 @@ RUN npm ci --ignore-scripts && npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# Every long-running command serves /metrics, /healthz and /readyz here (docs/operations.md);
+# the container's network is private, so the endpoints listen on all of its addresses.
+ENV EDGESPLIT_METRICS_PORT=9464 EDGESPLIT_METRICS_HOST=0.0.0.0
+EXPOSE 9464
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
 COPY examples examples
 USER node
+# Healthy once ready: connected to the broker and Redis (a scheduler's role known, an edge
+# worker's units declared). Commands that serve no metrics (solve, experiment) do not need it.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.EDGESPLIT_METRICS_PORT || 9464) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli/main.js"]

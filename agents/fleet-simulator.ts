@@ -76,6 +76,8 @@ export interface FleetRunOptions {
     device: DeviceSpec,
   ) => { readonly profile: readonly DeviceCut[]; readonly executor: Executor };
   readonly mqttOptions?: IClientOptions;
+  /** Called with each agent once started, before its first task (e.g. to follow its metrics). */
+  readonly onAgent?: (agent: UeAgent) => void;
 }
 
 type WindowTask = Pick<TaskRecord, 'predictedMs' | 'measuredMs' | 'ok'>;
@@ -105,6 +107,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetSummary> 
   const elapsedS = () => (performance.now() - started) / 1000;
   let window: WindowTask[] = [];
   for (const { agent } of members) {
+    options.onAgent?.(agent);
     agent.on('task', (task) => window.push(task));
     agent.on('warning', (error) => options.onWarning?.(agent.id, error));
     agent.start();

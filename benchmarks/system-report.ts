@@ -9,6 +9,10 @@ import { tableText } from './table-text.js';
 /** Everything measured with one broker. */
 export interface BrokerRun {
   readonly broker: BrokerKind;
+  /** Services ran with their metrics on (`--metrics on,off`); absent when not asked. */
+  readonly metrics?: boolean;
+  /** Scrapes of /metrics during the run (metrics on, `single` layout). */
+  readonly scrapes?: number;
   /** Absent when the scenario was not run (`--only`). */
   readonly reaction?: ReactionResult;
   /** One request at a time from one UE. */
@@ -325,7 +329,13 @@ export function printTable(
   settings: RunSettings,
   machine: MachineLimits,
 ): void {
-  const header = ['', 'target', ...runs.map((r) => r.broker)];
+  const header = [
+    '',
+    'target',
+    ...runs.map((r) =>
+      r.metrics === undefined ? r.broker : `${r.broker}, metrics ${r.metrics ? 'on' : 'off'}`,
+    ),
+  ];
   const body = ROWS.filter(([, , cell]) => runs.some((run) => cell(run) !== undefined)).map(
     ([label, target, cell]) => [label, target, ...runs.map((run) => cell(run) ?? '-')],
   );

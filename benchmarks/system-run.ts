@@ -1,5 +1,7 @@
 /** One broker's share of `npm run bench:system`: its services, scenarios and clean-up. */
+import { METRICS_ENV } from '../cli/metrics-options.js';
 import { deleteKeys } from '../cli/up/redis-keys.js';
+import { ProcessMetrics, startMetricsServer } from '../metrics/index.js';
 import { startBarePath } from './system-bare.js';
 import { measureBrokerCeiling } from './system-broker-ceiling.js';
 import type { BrokerProcess, ServiceEnv } from './system-children.js';
@@ -34,6 +36,12 @@ export interface RunOptions {
   readonly quick: boolean;
   readonly seed: number;
   readonly edgeWorkers: number;
+  /**
+   * Services with their metrics on (`--metrics`): in the `single` layout one registry for all,
+   * its /metrics scraped every second as a Prometheus with a 1 s interval would; in `processes`,
+   * each process serves its own on a free port (not scraped).
+   */
+  readonly metrics?: boolean;
   /** Progress lines (stderr). */
   readonly log: (line: string) => void;
 }
@@ -55,16 +63,41 @@ export async function benchBroker(
   kind: BrokerKind,
   runId: string,
 ): Promise<BrokerRun> {
-  const base = `bench-${runId}-${kind}`;
+  const base = `bench-${runId}-${kind}${options.metrics === true ? '-metrics' : ''}`;
   const redisUrl = options.redisUrl;
   const running: Running[] = [];
+  const metrics = options.metrics === true ? new ProcessMetrics() : undefined;
+  const savedPort = process.env[METRICS_ENV.port];
+  let scrapes = 0;
+  if (options.metrics === true && options.layout === 'processes')
+    process.env[METRICS_ENV.port] = '0';
   try {
+    if (metrics !== undefined) {
+      const server = await startMetricsServer(metrics, { port: 0 });
+      const scrape = setInterval(() => {
+        fetch(server.url)
+          .then((response) => response.text())
+          .then(
+            () => {
+              scrapes += 1;
+            },
+            (error: unknown) => options.log(`scrape failed: ${String(error)}`),
+          );
+      }, 1000);
+      running.push({
+        stop: async () => {
+          clearInterval(scrape);
+          await server.close();
+        },
+      });
+    }
     // The embedded broker hosts its ingress, configured for the request scenario.
-    const broker = await startBroker(kind, options.layout, {
-      redisUrl,
-      topicPrefix: `${base}/requests`,
-      redisPrefix: `${base}-requests`,
-    });
+    const broker = await startBroker(
+      kind,
+      options.layout,
+      { redisUrl, topicPrefix: `${base}/requests`, redisPrefix: `${base}-requests` },
+      metrics,
+    );
     running.push(broker);
     // Each scenario has prefixes of its own: the reaction's fake edge workers must not take a
     // share of the request scenario's UEs.
@@ -74,29 +107,35 @@ export async function benchBroker(
       topicPrefix: `${base}/${scenario}`,
       redisPrefix: `${base}-${scenario}`,
     });
-    let result: BrokerRun = { broker: kind };
+    let result: BrokerRun = {
+      broker: kind,
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    };
     if (options.scenarios.includes('reaction')) {
-      const reaction = await benchReaction(options, envOf('reaction'));
+      const reaction = await benchReaction(options, envOf('reaction'), metrics);
       result = { ...result, reaction };
     }
     if (options.scenarios.includes('requests')) {
       options.log('requests ...');
-      result = { ...result, ...(await benchRequests(options, envOf('requests'), broker, running)) };
+      const requests = await benchRequests(options, envOf('requests'), broker, running, metrics);
+      result = { ...result, ...requests };
       const ratios = bareRatios(result);
       if (ratios !== undefined) result = { ...result, ratios };
     }
-    return result;
+    return metrics === undefined ? result : { ...result, scrapes };
   } finally {
+    if (savedPort === undefined) delete process.env[METRICS_ENV.port];
+    else process.env[METRICS_ENV.port] = savedPort;
     await stopAll(running);
     await deleteKeys(redisUrl, `${base}-*`);
   }
 }
 
-async function benchReaction(options: RunOptions, env: ServiceEnv) {
+async function benchReaction(options: RunOptions, env: ServiceEnv, metrics?: ProcessMetrics) {
   const sizes = sizesOf(options.quick).reaction;
   options.log(`reaction, N = ${sizes.ues} ...`);
   return measureReaction(env.mqttUrl, env.topicPrefix, { ...sizes, seed: options.seed }, () =>
-    startSchedulerService(options.layout, env),
+    startSchedulerService(options.layout, env, metrics),
   );
 }
 
@@ -105,6 +144,7 @@ async function benchRequests(
   env: ServiceEnv,
   broker: BrokerProcess,
   running: Running[],
+  metrics?: ProcessMetrics,
 ): Promise<{
   sequential: RequestResult;
   concurrent: RequestResult;
@@ -114,11 +154,16 @@ async function benchRequests(
 }> {
   const sizes = sizesOf(options.quick);
   const load = sizes.concurrent;
-  running.push(await startIngressService(options.layout, env, broker));
+  running.push(await startIngressService(options.layout, env, broker, metrics));
   const ids = Array.from({ length: options.edgeWorkers }, (_, i) => `bench-edge-${i + 1}`);
   const unitsEach = Math.ceil((load.ues * load.unitsEach) / options.edgeWorkers);
   running.push(
-    await startEdgeWorkers(options.layout, env, { ids, unitsEach, models: [REQUEST_MODEL] }),
+    await startEdgeWorkers(
+      options.layout,
+      env,
+      { ids, unitsEach, models: [REQUEST_MODEL] },
+      metrics,
+    ),
   );
   const field = await openRequestField(env, load.ues, load.unitsEach);
   running.push({ stop: () => field.close() });

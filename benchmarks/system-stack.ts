@@ -5,6 +5,13 @@
  */
 import { attachIngress, createBroker, silentLogger, startIngress } from '../broker/index.js';
 import { startEdgeWorker } from '../edge-worker/index.js';
+import {
+  edgeMetrics,
+  type ProcessMetrics,
+  schedulerMetrics,
+  watchBroker,
+  watchIngress,
+} from '../metrics/index.js';
 import { startScheduler } from '../scheduler/index.js';
 import {
   type BrokerProcess,
@@ -36,6 +43,7 @@ export async function startBroker(
   kind: BrokerKind,
   layout: Layout,
   env: Omit<ServiceEnv, 'mqttUrl'>,
+  metrics?: ProcessMetrics,
 ): Promise<BrokerProcess> {
   if (kind === 'mosquitto') return startMosquitto();
   if (layout === 'processes') return startEmbeddedBrokerProcess(env);
@@ -47,6 +55,10 @@ export async function startBroker(
     logger: silentLogger,
   });
   const ingress = attachIngress(broker, { ...env, logger: silentLogger });
+  if (metrics !== undefined) {
+    watchBroker(metrics, broker);
+    watchIngress(metrics, ingress);
+  }
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const stop = async () => {
     await broker.close();
@@ -55,11 +67,25 @@ export async function startBroker(
   return { name: 'broker', pids: [], url, hasIngress: true, stop };
 }
 
-export async function startSchedulerService(layout: Layout, env: ServiceEnv): Promise<Running> {
+export async function startSchedulerService(
+  layout: Layout,
+  env: ServiceEnv,
+  metrics?: ProcessMetrics,
+): Promise<Running> {
   if (layout === 'processes')
     return startCli('scheduler', ['scheduler', '--id', 'bench-scheduler'], env, /started/);
   const scheduler = await startScheduler({ ...env, id: 'bench-scheduler' });
-  return { stop: () => scheduler.close() };
+  if (metrics === undefined) return { stop: () => scheduler.close() };
+  // A metric set follows one scheduler at a time: the reaction scenario starts several.
+  const leader = schedulerMetrics(metrics);
+  leader.role('leader');
+  const unfollow = leader.follow(scheduler);
+  return {
+    stop: async () => {
+      unfollow();
+      await scheduler.close();
+    },
+  };
 }
 
 /** The ingress, unless `broker` runs one inside. */
@@ -67,12 +93,14 @@ export async function startIngressService(
   layout: Layout,
   env: ServiceEnv,
   broker: BrokerProcess,
+  metrics?: ProcessMetrics,
 ): Promise<Running> {
   if (broker.hasIngress) return { stop: async () => undefined };
   const clientId = `bench-ingress-${env.redisPrefix}`.slice(0, 64);
   if (layout === 'processes')
     return startCli('ingress', ['ingress', '--client-id', clientId], env, /connected/);
   const ingress = await startIngress({ ...env, clientId, logger: silentLogger });
+  if (metrics !== undefined) watchIngress(metrics, ingress);
   return { stop: () => ingress.close() };
 }
 
@@ -87,7 +115,9 @@ export async function startEdgeWorkers(
   layout: Layout,
   env: ServiceEnv,
   plan: EdgeWorkerPlan,
+  metrics?: ProcessMetrics,
 ): Promise<Running> {
+  const edge = metrics === undefined ? undefined : edgeMetrics(metrics);
   const started: Running[] = [];
   const stop = async () => {
     await Promise.all(started.map((worker) => worker.stop()));
@@ -106,7 +136,9 @@ export async function startEdgeWorkers(
           units: plan.unitsEach,
           models: plan.models,
           speedFactor: 0,
+          ...(edge === undefined ? {} : { jobTimes: edge.jobTimes(id) }),
         });
+        edge?.add(worker);
         started.push({ stop: () => worker.close() });
       }
     }

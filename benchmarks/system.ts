@@ -6,6 +6,12 @@ import { type ClaimCheckResult, measureClaimCheck } from './system-claim.js';
 import { type FloodResult, floodLines, floodPlanOf, measureFlood } from './system-flood.js';
 import { loopbackCeiling, measureLoopback } from './system-loopback.js';
 import {
+  METRICS_MODES,
+  type MetricsMode,
+  metricsComparisons,
+  metricsCostLines,
+} from './system-metrics-cost.js';
+import {
   type BrokerRun,
   printTable,
   type RunSettings,
@@ -17,12 +23,15 @@ import { BROKER_KINDS, type BrokerKind, LAYOUTS, type Layout } from './system-st
 
 /**
  * `npm run bench:system [-- --quick] [--json] [--save] [--brokers embedded,mosquitto]
- *   [--only reaction,requests,flood] [--layout single|processes] [--edge-workers 1] [--seed 3]`
+ *   [--only reaction,requests,flood] [--layout single|processes] [--edge-workers 1] [--seed 3]
+ *   [--metrics on,off]`
  *
  * For each broker (the embedded aedes broker and a private Mosquitto): the reaction time from a
  * link change to the new decision at N = 200 UEs, and the overhead of a zero-compute request
  * through broker, ingress, BullMQ and edge workers, one at a time and under load. Once, for the
- * embedded broker: login time and round trips of a legitimate client during floods.
+ * embedded broker: login time and round trips of a legitimate client during floods. With
+ * `--metrics on,off`, each broker's scenarios run twice, the services' metrics on then off,
+ * and the figures are compared side by side (system-metrics-cost.ts).
  */
 
 interface Args {
@@ -34,6 +43,8 @@ interface Args {
   readonly save: boolean;
   readonly seed: number;
   readonly edgeWorkers: number;
+  /** Metrics modes to run, in order; empty: metrics off, not compared. */
+  readonly metrics: readonly MetricsMode[];
 }
 
 function listOf<T extends string>(flag: string, text: string, known: readonly T[]): T[] {
@@ -56,6 +67,7 @@ function parseCliArgs(argv: readonly string[]): Args {
       save: { type: 'boolean', default: false },
       seed: { type: 'string', default: '3' },
       'edge-workers': { type: 'string', default: '1' },
+      metrics: { type: 'string' },
     },
   });
   const layout = values.layout as Layout;
@@ -75,6 +87,7 @@ function parseCliArgs(argv: readonly string[]): Args {
     save: values.save,
     seed,
     edgeWorkers,
+    metrics: values.metrics === undefined ? [] : listOf('metrics', values.metrics, METRICS_MODES),
   };
 }
 
@@ -119,7 +132,11 @@ async function main(): Promise<number> {
       edgeWorkers: args.edgeWorkers,
       log,
     };
-    runs.push(await benchBroker(options, broker, runId));
+    if (args.metrics.length === 0) runs.push(await benchBroker(options, broker, runId));
+    for (const mode of args.metrics) {
+      log(`metrics ${mode}:`);
+      runs.push(await benchBroker({ ...options, metrics: mode === 'on' }, broker, runId));
+    }
   }
   let flood: FloodResult | undefined;
   if (args.scenarios.includes('flood')) {
@@ -160,7 +177,9 @@ async function main(): Promise<number> {
       ? {}
       : { ceiling: loopbackCeiling(loopback, tensorBytes, TARGETS.perSecond) }),
   };
+  const metricsCost = metricsComparisons(runs);
   const extra = {
+    metricsCost,
     ...(claimCheck === undefined ? {} : { claimCheck }),
     ...(brokerAuth === undefined ? {} : { brokerAuth }),
     ...(flood === undefined ? {} : { flood }),
@@ -176,6 +195,8 @@ async function main(): Promise<number> {
     if (runs.length > 0) printTable(runs, targets, settings, machine);
     if (claimCheck !== undefined) process.stdout.write(`\n${claimLine(claimCheck)}\n`);
     if (brokerAuth !== undefined) process.stdout.write(`${authLine(brokerAuth)}\n`);
+    const cost = metricsCostLines(runs);
+    if (cost.length > 0) process.stdout.write(`${cost.join('\n')}\n`);
     if (flood !== undefined) process.stdout.write(`\n${floodLines(flood).join('\n')}\n`);
   }
   return 0;

@@ -1,5 +1,6 @@
 /** The embedded MQTT broker: aedes with authentication, ACLs and a payload limit. */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import {
@@ -172,6 +173,9 @@ export interface BrokerStats {
   readonly logins: LoginStats | undefined;
   /** Connections accepted but not logged in yet. */
   readonly pendingLogins: number;
+  /** Bytes read from and written to client connections (WebSocket: the underlying socket). */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
 }
 
 /** A running broker. */
@@ -234,6 +238,20 @@ function frameRefusal(problem: FrameProblem): { kind: RefusalKind; reason: strin
         reason: `packet incomplete after ${problem.ms} ms`,
       };
   }
+}
+
+/** Bytes of the closed connections plus those of the open ones. */
+function socketBytes(
+  closed: { readonly in: number; readonly out: number },
+  open: ReadonlySet<Socket>,
+): { bytesIn: number; bytesOut: number } {
+  let bytesIn = closed.in;
+  let bytesOut = closed.out;
+  for (const socket of open) {
+    bytesIn += socket.bytesRead;
+    bytesOut += socket.bytesWritten;
+  }
+  return { bytesIn, bytesOut };
 }
 
 /** The address of an `address:port` remote (IPv6 addresses hold colons too). */
@@ -421,8 +439,20 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   publishOfflineOnDisconnect(aedes, topicPrefix, access.identityOf, logger);
 
   let connections = 0;
+  // Bytes of closed connections, and the sockets open now (read at stats()).
+  const bytes = { in: 0, out: 0 };
+  const sockets = new Set<Socket>();
   const accept = (stream: Duplex, request?: IncomingMessage) => {
     connections += 1;
+    const socket = (request?.socket ?? stream) as Socket;
+    if (typeof socket.bytesRead === 'number' && !sockets.has(socket)) {
+      sockets.add(socket);
+      socket.once('close', () => {
+        bytes.in += socket.bytesRead;
+        bytes.out += socket.bytesWritten;
+        sockets.delete(socket);
+      });
+    }
     const client = aedes.handle(stream, request);
     const limits = { maxFrameBytes, maxPreAuthBytes, packetTimeoutMs };
     const guard = guardFrames(stream, limits, (problem) => {
@@ -478,6 +508,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       refused: refusals.counts(),
       logins: logins?.stats(),
       pendingLogins: gate.pending,
+      ...socketBytes(bytes, sockets),
     }),
     publish: (topic, payload) =>
       new Promise<void>((resolve, reject) => {

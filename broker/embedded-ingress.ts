@@ -68,5 +68,6 @@ export function attachIngress(broker: Broker, options: EmbeddedIngressOptions): 
       return closing;
     },
     stats: () => intake.stats(),
+    connected: () => ({ mqtt: true, redis: intake.redisConnected() }),
   };
 }

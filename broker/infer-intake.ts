@@ -118,6 +118,8 @@ export interface IntakeOptions {
 export interface IngressStats {
   /** Requests enqueued as new jobs. */
   readonly accepted: number;
+  /** Tensor bytes of the requests enqueued as new jobs. */
+  readonly storedBytes: number;
   /** Requests whose job already existed (a QoS 1 redelivery or a resend): nothing enqueued. */
   readonly duplicates: number;
   /** Duplicates of finished requests answered again from the kept answer. */
@@ -145,6 +147,8 @@ export interface Ingress {
   /** Stops taking requests, finishes those in flight, and disconnects. Safe to call twice. */
   close(): Promise<void>;
   stats(): IngressStats;
+  /** Whether it is connected to the broker (always, inside it) and to Redis now. */
+  connected(): { readonly mqtt: boolean; readonly redis: boolean };
 }
 
 /** Publishes an answer (QoS 1, not retained) to a UE; failures are the publisher's to log. */
@@ -165,6 +169,8 @@ export interface InferIntake {
   /** Requests being handled right now. */
   readonly inFlight: number;
   stats(): IngressStats;
+  /** Both Redis connections are ready. */
+  redisConnected(): boolean;
   /** Waits for the requests in flight, then closes the queues and Redis. */
   close(): Promise<void>;
 }
@@ -242,6 +248,7 @@ export function openInferIntake(
   });
   const counts = {
     accepted: 0,
+    storedBytes: 0,
     duplicates: 0,
     answeredAgain: 0,
     rejected: 0,
@@ -314,6 +321,7 @@ export function openInferIntake(
         throw error;
       }
       counts.accepted += 1;
+      counts.storedBytes += size;
     } finally {
       queues.release(ue);
     }
@@ -405,6 +413,7 @@ export function openInferIntake(
     get inFlight() {
       return inFlight.size;
     },
+    redisConnected: () => redis.status === 'ready' && tensors.status === 'ready',
     stats: () => ({
       ...counts,
       expired: sweeper.expired,

@@ -201,5 +201,9 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
       return closing;
     },
     stats: () => intake.stats(),
+    connected: () => ({
+      mqtt: opened.every((client) => client.connected),
+      redis: intake.redisConnected(),
+    }),
   };
 }

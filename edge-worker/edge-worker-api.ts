@@ -31,6 +31,8 @@ export interface EdgeWorker {
   readonly id: string;
   readonly units: number;
   stats(): EdgeWorkerStats;
+  /** Whether it is connected to the broker and to Redis now. */
+  connected(): { readonly mqtt: boolean; readonly redis: boolean };
   /** Stops taking jobs, finishes those in flight, publishes `offline`, disconnects. */
   close(): Promise<void>;
 }

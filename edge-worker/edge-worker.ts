@@ -86,6 +86,7 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
     onPacking: options.onPacking,
     onJobStart: options.onJobStart,
     onJobEnd: options.onJobEnd,
+    jobTimes: options.jobTimes,
     onError,
     closeExecutor: ownsExecutor,
     calibration:
@@ -106,6 +107,7 @@ interface ProcessHooks {
   onPacking: EdgeWorkerOptions['onPacking'];
   onJobStart: EdgeWorkerOptions['onJobStart'];
   onJobEnd: EdgeWorkerOptions['onJobEnd'];
+  jobTimes: EdgeWorkerOptions['jobTimes'];
   onError: (error: Error, context: string) => void;
   closeExecutor: boolean;
   calibration: EdgeCalibration | undefined;
@@ -151,6 +153,7 @@ class EdgeWorkerProcess implements EdgeWorker {
       },
       onJobStart: hooks.onJobStart,
       onJobEnd: hooks.onJobEnd,
+      jobTimes: hooks.jobTimes,
       onServed: (model, cut, computeMs, serviceMs) =>
         this.calibrate(model, cut, computeMs, serviceMs),
       onError: hooks.onError,
@@ -222,6 +225,13 @@ class EdgeWorkerProcess implements EdgeWorker {
     }
     const { running, maxRunning, waitingForSlot, completed, failed } = this.runner;
     return { running, maxRunning, waitingForSlot, completed, failed, perQueue };
+  }
+
+  connected(): { readonly mqtt: boolean; readonly redis: boolean } {
+    return {
+      mqtt: this.mqtt.connected,
+      redis: this.redis.status === 'ready' && this.jobRedis.status === 'ready',
+    };
   }
 
   close(): Promise<void> {

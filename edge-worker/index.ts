@@ -16,6 +16,7 @@ export {
   type EdgeWorkerOptions,
   type JobEndEvent,
   type JobStartEvent,
+  type JobTimesObserver,
   type PackingReport,
   type ResolvedEdgeWorkerOptions,
   resolveEdgeWorkerOptions,

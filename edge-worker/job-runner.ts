@@ -14,7 +14,12 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { TailJobError } from './errors.js';
-import type { JobEndEvent, JobStartEvent, ResolvedEdgeWorkerOptions } from './options.js';
+import type {
+  JobEndEvent,
+  JobStartEvent,
+  JobTimesObserver,
+  ResolvedEdgeWorkerOptions,
+} from './options.js';
 import { Semaphore } from './semaphore.js';
 import { parseTailJobData, requestIdOf, runTailJob, type TailContext } from './tail-job.js';
 
@@ -34,6 +39,7 @@ export interface TailJobRunnerOptions {
   publish(topic: string, payload: Buffer): Promise<void>;
   onJobStart?: ((event: JobStartEvent) => void) | undefined;
   onJobEnd?: ((event: JobEndEvent) => void) | undefined;
+  jobTimes?: JobTimesObserver | undefined;
   /** A job answered: the cut its tail started at, its computation and its whole time on a unit. */
   onServed?:
     | ((model: string, cut: number, computeMs: number, serviceMs: number) => void)
@@ -95,6 +101,7 @@ export class TailJobRunner {
     }
     const release = await this.slots.acquire();
     const startedAt = Date.now();
+    this.options.jobTimes?.queued(Math.max(0, startedAt - data.enqueuedAt));
     const counters = this.countersOf(ue);
     this.running++;
     counters.running++;
@@ -110,6 +117,7 @@ export class TailJobRunner {
         this.keepAnswer(ue, data.requestId, 'result', payload),
       ]);
       const { computeMs } = result.timings;
+      this.options.jobTimes?.computed(computeMs);
       this.hook(() =>
         this.options.onServed?.(data.model, data.cut, computeMs, Date.now() - startedAt),
       );

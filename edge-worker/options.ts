@@ -32,6 +32,17 @@ export interface JobEndEvent {
   readonly error?: Error;
 }
 
+/**
+ * Times of each tail job, for metrics: called on the job's path with plain numbers (nothing is
+ * allocated for them).
+ */
+export interface JobTimesObserver {
+  /** A job got its unit, this long after the ingress enqueued it (clocks of both machines). */
+  queued(ms: number): void;
+  /** A job's tail computed in this long. */
+  computed(ms: number): void;
+}
+
 /** Options of `startEdgeWorker`. */
 export interface EdgeWorkerOptions {
   /**
@@ -113,6 +124,8 @@ export interface EdgeWorkerOptions {
   onJobStart?: (event: JobStartEvent) => void;
   /** Called when a job has published its result or error and given its slot back. @defaultValue none */
   onJobEnd?: (event: JobEndEvent) => void;
+  /** Times of each job (metrics). */
+  jobTimes?: JobTimesObserver;
   /**
    * Declare what the jobs really take: the worker fits its declared edgeMs to the compute and
    * overhead of its finished jobs and declares again when they moved (`EdgeCalibration`).

@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { parseTokens, type TokenRecord } from '../broker/index.js';
 import { BROKER_ENV, LOGIN_ENV } from '../cli/commands/broker-env.js';
 import { UP_PORT_ENV } from '../cli/commands/up.js';
+import { METRICS_ENV } from '../cli/metrics-options.js';
 import { buildProgram } from '../cli/program.js';
 import { ENV } from '../proto/index.js';
 
@@ -19,6 +20,7 @@ const KNOWN_ENV: ReadonlySet<string> = new Set([
   ...Object.values(ENV),
   ...Object.values(BROKER_ENV),
   ...Object.values(LOGIN_ENV),
+  ...Object.values(METRICS_ENV),
   UP_PORT_ENV,
 ]);
 
@@ -320,6 +322,87 @@ describe('docker-compose.yml', () => {
       expect(result.status, result.stderr).toBe(0);
     },
   );
+});
+
+/** The metrics port the image sets (`ENV EDGESPLIT_METRICS_PORT=...`). */
+function imageMetricsPort(dockerfile: string): number | undefined {
+  const match = new RegExp(`^ENV .*\\b${METRICS_ENV.port}=(\\d+)`, 'm').exec(dockerfile);
+  return match === null ? undefined : Number(match[1]);
+}
+
+describe('metrics in docker-compose.yml', () => {
+  const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
+  const port = imageMetricsPort(dockerfile);
+
+  it('checks every edgesplit service for readiness on /readyz at the metrics port of the image', () => {
+    expect(port).toBe(9464);
+    const checked: string[] = [];
+    for (const [name, service] of services) {
+      if (!usesOurImage(service)) continue;
+      const health = isRecord(service.healthcheck) ? service.healthcheck : {};
+      const test = commandArgs(health.test)?.join(' ') ?? '';
+      expect(test, name).toContain(`http://127.0.0.1:${port}/readyz`);
+      expect(health.disable ?? false, name).toBe(false);
+      checked.push(name);
+    }
+    expect(checked).toEqual(
+      expect.arrayContaining(['broker', 'scheduler', 'edge-worker-1', 'edge-worker-2', 'fleet']),
+    );
+    // The image's own HEALTHCHECK asks the same.
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\\\n\s+CMD .*\/readyz/m);
+  });
+
+  it('has Prometheus scrape every edgesplit service, and only services that exist, at that port', () => {
+    const prometheus = services.get('prometheus');
+    expect(prometheus).toBeDefined();
+    const mounts = (prometheus?.volumes as string[] | undefined) ?? [];
+    const configMount = mounts.find((mount) =>
+      mount.endsWith(':/etc/prometheus/prometheus.yml:ro'),
+    );
+    expect(configMount).toBeDefined();
+    const file = configMount!.split(':')[0]!.replace(/^\.\//, '');
+    const config: unknown = parse(readFileSync(`${root}${file}`, 'utf8'));
+    const jobs =
+      isRecord(config) && Array.isArray(config.scrape_configs) ? config.scrape_configs : [];
+    const scraped = new Set<string>();
+    for (const job of jobs.filter(isRecord)) {
+      for (const sd of (Array.isArray(job.dns_sd_configs) ? job.dns_sd_configs : []).filter(
+        isRecord,
+      )) {
+        expect(sd.port).toBe(port);
+        for (const name of Array.isArray(sd.names) ? sd.names : []) scraped.add(String(name));
+      }
+    }
+    const ours = [...services].filter(([, service]) => usesOurImage(service)).map(([name]) => name);
+    expect([...scraped].sort()).toEqual(ours.sort());
+  });
+
+  it('provisions Grafana with the Prometheus data source the dashboard uses, and the dashboard', () => {
+    const grafana = services.get('grafana');
+    const mounts = (grafana?.volumes as string[] | undefined) ?? [];
+    const host = (target: string) =>
+      mounts
+        .find((mount) => mount.split(':')[1] === target)
+        ?.split(':')[0]
+        ?.replace(/^\.\//, '');
+    const provisioning = host('/etc/grafana/provisioning');
+    const dashboards = host('/var/lib/grafana/dashboards');
+    expect(provisioning).toBe('deploy/grafana/provisioning');
+    expect(dashboards).toBe('deploy/grafana/dashboards');
+    const sources: unknown = parse(
+      readFileSync(`${root}${provisioning}/datasources/prometheus.yml`, 'utf8'),
+    );
+    const source =
+      isRecord(sources) && Array.isArray(sources.datasources) ? sources.datasources[0] : undefined;
+    expect(source).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090' });
+    const provider: unknown = parse(
+      readFileSync(`${root}${provisioning}/dashboards/edgesplit.yml`, 'utf8'),
+    );
+    expect(JSON.stringify(provider)).toContain('"path":"/var/lib/grafana/dashboards"');
+    const dashboard = readFileSync(`${root}${dashboards}/edgesplit.json`, 'utf8');
+    const uids = new Set([...dashboard.matchAll(/"uid": "([^"]+)"/g)].map((match) => match[1]));
+    expect(uids).toContain((source as { uid: string }).uid);
+  });
 });
 
 describe('Dockerfile', () => {

@@ -19,9 +19,16 @@ import {
   ProfileFileError,
   ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
+import { agentMetrics } from '../../metrics/index.js';
 import { logText } from '../../proto/index.js';
 import type { Logger } from '../../runtime/log.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
 import {
   addAgentBehaviourOptions,
   mqttFromEnv,
@@ -46,7 +53,7 @@ export function formatTask(ue: string, task: TaskResult): string {
   );
 }
 
-interface AgentFlags extends LogFlags {
+interface AgentFlags extends LogFlags, MetricsFlags {
   readonly id: string;
   readonly model: string;
   readonly device: string;
@@ -109,7 +116,9 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   const log = startLogging(flags, 'agent', { ueId: flags.id });
   let agent: UeAgent;
   let executor: ThreadedOnnxExecutor | undefined;
+  let served: ServedMetrics | undefined;
   try {
+    served = await serveMetrics(flags, `edgesplit agent ${flags.id}`);
     const measured =
       flags.profile === undefined ? undefined : await loadProfile(flags.profile, flags.model);
     const linkMode = linkModeOf(flags);
@@ -142,10 +151,12 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     log.fatal(`edgesplit agent: ${message}`);
     await executor?.close();
+    await served?.close();
     process.exitCode =
       error instanceof AgentOptionsError || error instanceof ProfileFileError ? 2 : 1;
     return;
   }
+  if (served !== undefined) agentMetrics(served.metrics).add(agent);
   log.info(
     `edgesplit agent ${agent.id} online (${flags.model} on ${flags.device}, batch ${flags.batch})`,
     { model: flags.model, device: flags.device, batch: flags.batch },
@@ -189,6 +200,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   if (signal !== undefined && !stdoutClosed()) log.info(`edgesplit agent: ${signal}, stopping`);
   await agent.stop({ graceMs: signal === undefined ? 0 : 1000 });
   await executor?.close();
+  await served?.close();
   const stats = agent.counters();
   log.info(
     `edgesplit agent ${agent.id}: ${stats.tasks} tasks, requests ok ${stats.ok} failed ${stats.failed} retried ${stats.retried}`,
@@ -283,5 +295,5 @@ export function registerAgentCommand(program: Command): void {
         .default('emulated'),
     )
     .option('--json', 'one JSON line per task on stdout', false);
-  addLogOptions(agent).action(runAgent);
+  addMetricsOptions(addLogOptions(agent)).action(runAgent);
 }

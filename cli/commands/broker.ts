@@ -21,6 +21,7 @@ import {
   type TokenRecord,
   upsertUser,
 } from '../../broker/index.js';
+import { watchBroker, watchIngress } from '../../metrics/index.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_REDIS_PREFIX,
@@ -32,12 +33,18 @@ import {
 } from '../../proto/index.js';
 import type { Logger } from '../../runtime/log.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
 import { EXIT_USAGE, parsePort } from '../options.js';
 import { BROKER_ENV, ENV_HELP, LOGIN_ENV } from './broker-env.js';
 import { queueBoundsFromEnv } from './queue-bounds-env.js';
 import { registerUeKeyCommand } from './ue-key.js';
 
-interface BrokerFlags extends LogFlags {
+interface BrokerFlags extends LogFlags, MetricsFlags {
   readonly port?: number;
   readonly host?: string;
   readonly wsPort?: number;
@@ -184,6 +191,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
   const log = startLogging(flags, 'broker');
   let broker: Broker | undefined;
   let ingress: Ingress | undefined;
+  let served: ServedMetrics | undefined;
   try {
     const tokens = fromEnv(undefined, BROKER_ENV.tokens, parseTokens) ?? [];
     const options = await brokerOptions(flags, tokens);
@@ -207,6 +215,11 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
         maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
         ...queueBoundsFromEnv(),
       });
+    served = await serveMetrics(flags, 'edgesplit broker');
+    if (served !== undefined) {
+      watchBroker(served.metrics, broker);
+      if (ingress !== undefined) watchIngress(served.metrics, ingress);
+    }
   } catch (error) {
     fail(error, log);
     // The broker first, so that no request is acknowledged once the ingress stops taking them.
@@ -226,6 +239,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
   });
   await broker.close();
   await ingress?.close();
+  await served?.close();
 }
 
 /** Reads a password from stdin (all of it, without the final newline). */
@@ -332,7 +346,7 @@ export function registerBrokerCommands(program: Command): void {
   broker.exitOverride((error: CommanderError) =>
     process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE),
   );
-  broker.action(runBroker);
+  addMetricsOptions(broker).action(runBroker);
 
   broker
     .command('hash-password')

@@ -12,13 +12,20 @@ import {
   EdgeWorkerOptionsError,
   startEdgeWorker,
 } from '../../edge-worker/index.js';
+import { edgeMetrics } from '../../metrics/index.js';
 import { ENV, envValue, MAX_UNITS } from '../../proto/index.js';
 import type { Logger } from '../../runtime/log.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
 import { addConnectionOptions, type ConnectionFlags, parseModels } from '../options.js';
 import { loadEdgeProfiles } from '../profiles.js';
 
-interface EdgeWorkerFlags extends ConnectionFlags, LogFlags {
+interface EdgeWorkerFlags extends ConnectionFlags, LogFlags, MetricsFlags {
   readonly id: string;
   readonly units: number;
   readonly models?: readonly string[];
@@ -81,7 +88,10 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   const stopSignal = firstStopSignal(log);
   const username = envValue(ENV.mqttUsername);
   const password = envValue(ENV.mqttPassword);
+  let served: ServedMetrics | undefined;
   try {
+    served = await serveMetrics(flags, `edge worker ${flags.id}`);
+    const metrics = served === undefined ? undefined : edgeMetrics(served.metrics);
     const edgeProfiles = await loadEdgeProfiles(flags.profile ?? []);
     worker = await startEdgeWorker({
       edgeProfiles,
@@ -96,6 +106,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
         : {}),
       id: flags.id,
       units: flags.units,
+      ...(metrics === undefined ? {} : { jobTimes: metrics.jobTimes(flags.id) }),
       onPacking: (packing) =>
         log.info(
           `edge worker ${flags.id}: packing ${packing.digest}: serves ${packing.served} UEs ` +
@@ -114,6 +125,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
       lockDurationMs: flags.lockDurationMs,
       stalledIntervalMs: flags.stalledIntervalMs,
     });
+    metrics?.add(worker);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     log.fatal(`edgesplit edge-worker: cannot start: ${reason}`);
@@ -134,6 +146,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
     log.error(`edge worker ${worker.id}: close failed: ${reason}`);
     process.exit(1);
   }
+  await served?.close();
   const { completed, failed } = worker.stats();
   log.info(`edge worker ${worker.id}: offline (${completed} completed, ${failed} failed)`, {
     completed,
@@ -215,5 +228,5 @@ export function registerEdgeWorkerCommand(program: Command): void {
       parsePositiveInt,
       EDGE_WORKER_DEFAULTS.stalledIntervalMs,
     );
-  addLogOptions(addConnectionOptions(command)).action(runEdgeWorker);
+  addMetricsOptions(addLogOptions(addConnectionOptions(command))).action(runEdgeWorker);
 }

@@ -9,6 +9,7 @@ import {
   runFleet,
   TraceError,
   type TraceSpec,
+  type UeAgent,
 } from '../../agents/index.js';
 import {
   FleetOptionsError,
@@ -23,6 +24,7 @@ import {
   ScenarioError,
   ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
+import { agentMetrics } from '../../metrics/index.js';
 import {
   currentUeKeyGeneration,
   deriveUeKey,
@@ -35,6 +37,12 @@ import {
 import type { InstanceInput } from '../../proto/schemas/instance.js';
 import { contentionLine } from '../contention-text.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
 import {
   addAgentBehaviourOptions,
   addFleetRunOptions,
@@ -165,10 +173,10 @@ export function registerFleetCommands(program: Command): void {
       'print the final summary as JSON on stdout (summary lines go to stderr)',
       false,
     );
-  addLogOptions(run).action(runFleetCommand);
+  addMetricsOptions(addLogOptions(run)).action(runFleetCommand);
 }
 
-interface RunFlags extends LogFlags {
+interface RunFlags extends LogFlags, MetricsFlags {
   readonly ues: number;
   readonly seed: number;
   readonly models?: readonly string[];
@@ -218,6 +226,14 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     process.exitCode = EXIT_USAGE;
     return;
   }
+  let served: ServedMetrics | undefined;
+  try {
+    served = await serveMetrics(flags, 'edgesplit fleet run');
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  const agents = served === undefined ? undefined : agentMetrics(served.metrics);
   const lines = flags.json ? process.stderr : process.stdout;
   const controller = new AbortController();
   // One pool of threads for the whole fleet, as big as this machine: the devices share its cores.
@@ -250,6 +266,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     beforeDecision: flags.beforeDecision,
     onSummary: (window) => lines.write(`${formatWindow(window)}\n`),
     onWarning: rateLimitedWarnings(log),
+    ...(agents === undefined ? {} : { onAgent: (agent: UeAgent) => agents.add(agent) }),
   });
   void untilSignal(run).then((signal) => {
     if (signal === undefined) return;
@@ -264,6 +281,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     return;
   } finally {
     await executor?.close();
+    await served?.close();
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else process.stdout.write(`${formatFleetSummary(summary)}\n`);

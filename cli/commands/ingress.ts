@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type Ingress, type IngressStats, startIngress } from '../../broker/index.js';
+import { watchIngress } from '../../metrics/index.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_REDIS_PREFIX,
@@ -8,6 +9,12 @@ import {
   isValidId,
 } from '../../proto/index.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
 import {
   EXIT_USAGE,
   mqttFromEnv,
@@ -18,7 +25,7 @@ import {
 import { BROKER_ENV } from './broker-env.js';
 import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
 
-interface IngressFlags extends LogFlags {
+interface IngressFlags extends LogFlags, MetricsFlags {
   readonly clientId?: string;
   readonly group?: string;
   readonly statsEvery: number;
@@ -66,7 +73,7 @@ export function registerIngressCommand(program: Command): void {
       `\nEnvironment: ${ENV.mqttUrl}, ${ENV.mqttUsername}, ${ENV.mqttPassword}, ${ENV.redisUrl}, ` +
         `${ENV.redisPrefix}, ${ENV.topicPrefix}, ${BROKER_ENV.maxPayload}; ${QUEUE_BOUNDS_HELP}`,
     );
-  addLogOptions(command).action(runIngress);
+  addMetricsOptions(addLogOptions(command)).action(runIngress);
 }
 
 async function runIngress(flags: IngressFlags): Promise<void> {
@@ -97,7 +104,9 @@ async function runIngress(flags: IngressFlags): Promise<void> {
   }
   const mqtt = mqttFromEnv();
   let ingress: Ingress;
+  let served: ServedMetrics | undefined;
   try {
+    served = await serveMetrics(flags, 'edgesplit ingress');
     ingress = await startIngress({
       mqttUrl: mqtt.mqttUrl,
       topicPrefix: mqtt.topicPrefix,
@@ -113,8 +122,10 @@ async function runIngress(flags: IngressFlags): Promise<void> {
   } catch (error) {
     log.fatal(`edgesplit ingress: ${error instanceof Error ? error.message : error}`);
     process.exitCode = 1;
+    await served?.close();
     return;
   }
+  if (served !== undefined) watchIngress(served.metrics, ingress);
   log.info(`edgesplit ingress: connected to ${mqtt.mqttUrl}`);
   let logged = '';
   const logStats = () => {
@@ -129,4 +140,5 @@ async function runIngress(flags: IngressFlags): Promise<void> {
   log.info(`edgesplit ingress: ${signal}, finishing requests in flight`);
   await ingress.close();
   log.info(`edgesplit ingress: stopped: ${statsLine(ingress.stats())}`);
+  await served?.close();
 }

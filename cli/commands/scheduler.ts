@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { schedulerMetrics } from '../../metrics/index.js';
 import { ENV, envValue, logText } from '../../proto/index.js';
 import type { Logger } from '../../runtime/log.js';
 import {
@@ -12,6 +13,7 @@ import {
   startStandbyScheduler,
 } from '../../scheduler/index.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
+import { addMetricsOptions, type MetricsFlags, serveMetrics } from '../metrics-options.js';
 import {
   addConnectionOptions,
   type ConnectionFlags,
@@ -20,7 +22,7 @@ import {
 } from '../options.js';
 import { logSchedulerEvents } from '../scheduler-log.js';
 
-interface SchedulerFlags extends ConnectionFlags, LogFlags {
+interface SchedulerFlags extends ConnectionFlags, LogFlags, MetricsFlags {
   readonly solver: SolverName;
   readonly coalesceMs: number;
   readonly hysteresis: number;
@@ -37,6 +39,16 @@ function logLeader(scheduler: Scheduler, log: Logger): void {
 async function run(flags: SchedulerFlags): Promise<void> {
   let scheduler: StandbyScheduler;
   let log = startLogging(flags, 'scheduler');
+  let served: Awaited<ReturnType<typeof serveMetrics>>;
+  try {
+    served = await serveMetrics(flags, 'edgesplit scheduler');
+  } catch (error) {
+    log.fatal(`edgesplit scheduler: metrics: ${(error as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+  const metrics = served === undefined ? undefined : schedulerMetrics(served.metrics);
+  let unfollow: (() => void) | undefined;
   try {
     scheduler = startStandbyScheduler(
       {
@@ -53,12 +65,22 @@ async function run(flags: SchedulerFlags): Promise<void> {
       },
       {
         lockTtlMs: flags.lockTtlMs,
-        onLeading: (leading) => logLeader(leading, log),
-        onStandby: (leader) =>
+        onLeading: (leading) => {
+          logLeader(leading, log);
+          metrics?.role('leader');
+          unfollow = metrics?.follow(leading);
+        },
+        onStandby: (leader) => {
+          metrics?.role('standby');
           log.info(`edgesplit scheduler: standing by (leader: ${logText(leader ?? undefined)})`, {
             leaderId: leader?.slice(0, 64) ?? null,
-          }),
-        onStepDown: (reason) => log.warn(`edgesplit scheduler: no longer leading: ${reason}`),
+          });
+        },
+        onStepDown: (reason) => {
+          unfollow?.();
+          metrics?.role('standby');
+          log.warn(`edgesplit scheduler: no longer leading: ${reason}`);
+        },
         onError: (error) => log.error(`error: ${error.message}`),
       },
     );
@@ -66,8 +88,18 @@ async function run(flags: SchedulerFlags): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     log.fatal(`edgesplit scheduler: ${message}`);
     process.exitCode = error instanceof SchedulerOptionsError ? 2 : 1;
+    await served?.close();
     return;
   }
+  // A standby holds no MQTT connection: it is ready with Redis alone.
+  served?.metrics.watchConnections(
+    'scheduler',
+    {
+      mqtt: () => scheduler.current()?.connected().mqtt ?? false,
+      redis: () => scheduler.redisConnected() && (scheduler.current()?.connected().redis ?? true),
+    },
+    { mqtt: () => scheduler.role() === 'leader' },
+  );
   log = log.child({ schedulerId: scheduler.id });
   log.info(`edgesplit scheduler ${scheduler.id} started`);
   await new Promise<void>((resolve) => {
@@ -75,11 +107,14 @@ async function run(flags: SchedulerFlags): Promise<void> {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       log.info(`edgesplit scheduler: ${signal}, closing`);
-      scheduler.close().then(resolve, (error: unknown) => {
-        log.error(`edgesplit scheduler: close failed: ${String(error)}`);
-        process.exitCode = 1;
-        resolve();
-      });
+      scheduler
+        .close()
+        .catch((error: unknown) => {
+          log.error(`edgesplit scheduler: close failed: ${String(error)}`);
+          process.exitCode = 1;
+        })
+        .then(() => served?.close())
+        .then(resolve, resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -125,5 +160,5 @@ export function registerSchedulerCommand(program: Command): void {
       parseInteger,
       DEFAULT_LOCK_TTL_MS,
     );
-  addLogOptions(addConnectionOptions(command)).action(run);
+  addMetricsOptions(addLogOptions(addConnectionOptions(command))).action(run);
 }

@@ -10,7 +10,14 @@ import {
   REAL_MODELS,
 } from '../../dnn/index.js';
 import { ENV, envValue } from '../../proto/index.js';
+import type { Logger } from '../../runtime/log.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
 import {
   addFleetRunOptions,
   EXIT_USAGE,
@@ -31,7 +38,10 @@ import { formatFinal, formatLive, jsonSummary, lostRequests } from '../up/up-rep
 /** Environment variable of the embedded broker's port (flag wins). */
 export const UP_PORT_ENV = 'MQTT_PORT';
 
-interface UpFlags extends LogFlags {
+/** `up` serves its metrics unless told otherwise, on a free port (the URL is its first line). */
+const UP_METRICS_PORT = 0;
+
+interface UpFlags extends LogFlags, MetricsFlags {
   readonly port?: number;
   readonly host: string;
   readonly workers: number;
@@ -92,7 +102,8 @@ export function registerUpCommand(program: Command): void {
       false,
     );
   // The live lines are what `up` shows: its parts log only warnings and errors unless asked.
-  addLogOptions(up, 'warn').action(runUp);
+  // Metrics on by default here, on a free port: the URL is the first line up prints (on stderr).
+  addMetricsOptions(addLogOptions(up, 'warn'), UP_METRICS_PORT).action(runUp);
 }
 
 /** Why the broker cannot listen on `port`, and how to choose another. */
@@ -125,6 +136,31 @@ async function runUp(flags: UpFlags): Promise<void> {
   // Before measuring models (up to half a minute the first time): a taken port fails at once.
   const portError = port === 0 ? undefined : await bindError(flags.host, port);
   if (portError !== undefined) return fail(portMessage(port, portError), 1);
+  let served: ServedMetrics | undefined;
+  try {
+    served = await serveMetrics(flags, 'edgesplit up', UP_METRICS_PORT);
+  } catch (error) {
+    return fail(`metrics: ${(error as Error).message}`, 1);
+  }
+  try {
+    await runUpServed(flags, port, units, served, log);
+  } finally {
+    await served?.close();
+  }
+}
+
+async function runUpServed(
+  flags: UpFlags,
+  port: number,
+  units: number,
+  served: ServedMetrics | undefined,
+  log: Logger,
+): Promise<void> {
+  const fail = (message: string, code: number) => {
+    log.fatal(`edgesplit up: ${message}`);
+    process.exitCode = code;
+  };
+  const onnx = flags.executor === 'onnx';
   let trace: TraceSpec;
   try {
     trace = await loadTrace(flags.trace);
@@ -176,11 +212,13 @@ async function runUp(flags: UpFlags): Promise<void> {
     signal: controller.signal,
     summaryEveryS: flags.summaryEvery,
     stopGraceMs: flags.graceS * 1000,
+    ...(served === undefined ? {} : { metrics: served.metrics }),
     onReady: ({ mqttUrl }) =>
       live.write(
         `edgesplit up: broker ${mqttUrl} (authentication OFF), ` +
           `Redis ${privateRedis === undefined ? redisUrl : `${redisUrl} (private redis-server)`}, ` +
-          `${flags.workers} edge workers x ${units} unit${units === 1 ? '' : 's'}, ${flags.ues} simulated UEs; Ctrl-C stops\n`,
+          `${flags.workers} edge workers x ${units} unit${units === 1 ? '' : 's'}, ${flags.ues} simulated UEs` +
+          `${served === undefined ? '' : `, metrics ${served.server.url}`}; Ctrl-C stops\n`,
       ),
     onSummary: (window, view) => live.write(`${formatLive(window, view)}\n`),
     onWarning: rateLimitedWarnings(log.child({ component: 'fleet' })),

@@ -19,6 +19,14 @@ import {
 } from '../../broker/index.js';
 import type { Scenario } from '../../dnn/index.js';
 import { type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
+import {
+  agentMetrics,
+  edgeMetrics,
+  type ProcessMetrics,
+  schedulerMetrics,
+  watchBroker,
+  watchIngress,
+} from '../../metrics/index.js';
 import { asError, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
 import type { Logger } from '../../runtime/log.js';
 import { type Scheduler, startScheduler } from '../../scheduler/index.js';
@@ -66,6 +74,8 @@ export interface StackOptions {
   readonly log?: Logger;
   /** Every UE's stats at the end. */
   readonly onFinished?: FleetRunOptions['onFinished'];
+  /** Where every part's metrics go; none without. */
+  readonly metrics?: ProcessMetrics;
   /** Called once every part is up, before the fleet starts. */
   readonly onReady?: (info: { readonly mqttUrl: string; readonly redisPrefix: string }) => void;
 }
@@ -126,6 +136,20 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
     closers.push(() => scheduler.close());
     if (options.log !== undefined)
       logSchedulerEvents(scheduler, options.log.child({ component: 'scheduler' }));
+    const metrics = options.metrics;
+    if (metrics !== undefined) {
+      watchBroker(metrics, broker);
+      watchIngress(metrics, ingress);
+      const leader = schedulerMetrics(metrics);
+      leader.role('leader');
+      leader.follow(scheduler);
+      metrics.watchConnections('scheduler', {
+        mqtt: () => scheduler.connected().mqtt,
+        redis: () => scheduler.connected().redis,
+      });
+    }
+    const edge = metrics === undefined ? undefined : edgeMetrics(metrics);
+    const agents = metrics === undefined || options.ues === 0 ? undefined : agentMetrics(metrics);
     const workers: EdgeWorker[] = [];
     for (let index = 1; index <= options.workers; index++) {
       const workerLog = options.log?.child({ component: 'edge-worker', workerId: `edge-${index}` });
@@ -137,12 +161,14 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
           ? {}
           : { executor: real.tails, edgeProfiles: real.edgeProfiles(), calibrate: true }),
         units: options.unitsPerWorker,
+        ...(edge === undefined ? {} : { jobTimes: edge.jobTimes(`edge-${index}`) }),
         onError: (error, context) =>
           workerLog === undefined
             ? warn(`edge-${index}`, new Error(`${context}: ${error.message}`))
             : workerLog.error(`edge worker edge-${index}: ${context}: ${error.message}`),
       });
       workers.push(worker);
+      edge?.add(worker);
       closers.push(() => worker.close());
     }
     const view = (): SystemView => {
@@ -177,6 +203,7 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
       thinkTimeMs: options.thinkTimeMs,
       onSummary: (window) => options.onSummary(window, view()),
       onWarning: warn,
+      ...(agents === undefined ? {} : { onAgent: (agent) => agents.add(agent) }),
       ...(options.onFinished === undefined ? {} : { onFinished: options.onFinished }),
     });
     return { summary, view: view() };

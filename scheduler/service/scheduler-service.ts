@@ -41,6 +41,8 @@ export interface Scheduler {
   on<K extends keyof SchedulerEvents>(event: K, listener: Listener<SchedulerEvents[K]>): () => void;
   /** Resolves once no solve is pending or running. */
   idle(): Promise<void>;
+  /** Whether it is connected to the broker and to Redis now. */
+  connected(): { readonly mqtt: boolean; readonly redis: boolean };
 }
 
 /** How long `close` waits for unacknowledged publishes before dropping the connection. */
@@ -123,6 +125,7 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
     stats: () => engine.stats(),
     on: (event, listener) => engine.on(event, listener),
     idle: () => engine.idle(),
+    connected: () => ({ mqtt: client.connected, redis: redis.status === 'ready' }),
   };
 }
 

@@ -41,6 +41,8 @@ export interface StandbyScheduler {
   role(): 'leader' | 'standby';
   /** The running service while leading. */
   current(): Scheduler | undefined;
+  /** Whether its own Redis connection (the leadership lock's) is ready. */
+  redisConnected(): boolean;
   /** Stops (releasing the leadership if held). Idempotent. */
   close(): Promise<void>;
 }
@@ -140,6 +142,7 @@ export function startStandbyScheduler(
     id: config.id,
     role: () => (leading === undefined ? 'standby' : 'leader'),
     current: () => leading,
+    redisConnected: () => redis.status === 'ready',
     close: () => {
       closing ??= (async () => {
         markClosed();

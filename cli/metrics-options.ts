@@ -1,0 +1,103 @@
+/** The `--metrics-*` options of the long-running commands and the server they start. */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  DEFAULT_METRICS_HOST,
+  DEFAULT_UE_CAP,
+  type MetricsServer,
+  ProcessMetrics,
+  startMetricsServer,
+} from '../metrics/index.js';
+import { envValue } from '../proto/index.js';
+import { parseInteger, parsePort } from './options.js';
+
+/** Environment variables that stand for `--metrics-port` and `--metrics-host` (flags win). */
+export const METRICS_ENV = {
+  port: 'EDGESPLIT_METRICS_PORT',
+  host: 'EDGESPLIT_METRICS_HOST',
+} as const;
+
+export interface MetricsFlags {
+  /** Absent: no metrics server. */
+  readonly metricsPort?: number;
+  readonly metricsHost: string;
+  readonly metricsPerUe: 'on' | 'off';
+  readonly metricsUeCap: number;
+}
+
+/**
+ * Adds `--metrics-port`, `--metrics-host`, `--metrics-per-ue` and `--metrics-ue-cap`. Without a
+ * port (flag or environment) there is no server, unless `defaultPort` gives one (`up`: 0).
+ */
+export function addMetricsOptions(command: Command, defaultPort?: number): Command {
+  const fallback =
+    defaultPort === undefined ? 'off without it' : `default ${defaultPort}: a free one`;
+  return command
+    .addOption(
+      new Option(
+        '--metrics-port <n>',
+        `serve /metrics, /healthz and /readyz on this port, 0 for a free one (env ${METRICS_ENV.port}; ${fallback})`,
+      ).argParser(parsePort),
+    )
+    .option(
+      '--metrics-host <addr>',
+      `address the metrics endpoints bind to, 0.0.0.0 for a scraper on another host (env ${METRICS_ENV.host})`,
+      envValue(METRICS_ENV.host) ?? DEFAULT_METRICS_HOST,
+    )
+    .addOption(
+      new Option('--metrics-per-ue <mode>', 'per-UE metric series (cut, units, latency)')
+        .choices(['on', 'off'])
+        .default('on'),
+    )
+    .option(
+      '--metrics-ue-cap <n>',
+      'most UEs with series of their own (the slowest for decisions; the rest as ue="other")',
+      parseUeCap,
+      DEFAULT_UE_CAP,
+    );
+}
+
+function parseUeCap(value: string): number {
+  const cap = parseInteger(value);
+  if (cap > 100_000) throw new InvalidArgumentError('must be at most 100000');
+  return cap;
+}
+
+/** A process's metrics and their server. */
+export interface ServedMetrics {
+  readonly metrics: ProcessMetrics;
+  readonly server: MetricsServer;
+  close(): Promise<void>;
+}
+
+/**
+ * With `--metrics-port`, the process's registry and its endpoints, announced on stderr
+ * (`{name}: metrics on URL`); undefined without (nothing is measured then). Rejects when the
+ * port cannot be bound.
+ */
+export async function serveMetrics(
+  flags: MetricsFlags,
+  name: string,
+  defaultPort?: number,
+  announce: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<ServedMetrics | undefined> {
+  const fromEnv = envValue(METRICS_ENV.port);
+  let port = flags.metricsPort ?? defaultPort;
+  if (flags.metricsPort === undefined && fromEnv !== undefined) {
+    try {
+      port = parsePort(fromEnv);
+    } catch (error) {
+      throw new Error(`${METRICS_ENV.port}: ${(error as Error).message}`);
+    }
+  }
+  if (port === undefined) return undefined;
+  const metrics = new ProcessMetrics({
+    perUe: flags.metricsPerUe === 'on',
+    ueCap: flags.metricsUeCap,
+  });
+  const server = await startMetricsServer(metrics, {
+    port,
+    host: flags.metricsHost,
+  });
+  announce(`${name}: metrics on ${server.url}`);
+  return { metrics, server, close: () => server.close() };
+}
