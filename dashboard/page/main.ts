@@ -204,6 +204,8 @@ class Chart {
   constructor(
     private readonly element: HTMLElement,
     private readonly unit: string,
+    /** Latencies span milliseconds to seconds: a log scale shows both. */
+    private readonly log = false,
   ) {}
 
   update(
@@ -220,7 +222,7 @@ class Chart {
           width: Math.max(320, this.element.clientWidth),
           height: 240,
           legend: { show: series.length <= 3 },
-          scales: { x: { time: true } },
+          scales: { x: { time: true }, y: this.log ? { distr: 3 } : {} },
           axes: [{}, { label: this.unit, size: 60 }],
           series: [{}, ...series],
         },
@@ -240,9 +242,9 @@ class Chart {
   }
 }
 
-const latencyChart = new Chart(byId('plot-latency'), 'ms');
+const latencyChart = new Chart(byId('plot-latency'), 'ms', true);
 const bandwidthChart = new Chart(byId('plot-bandwidth'), 'Mbps');
-const fleetChart = new Chart(byId('plot-fleet'), 'ms');
+const fleetChart = new Chart(byId('plot-fleet'), 'ms', true);
 let rows: PlotRow[] = [];
 
 function lastValue(values: readonly (number | null)[]): number | null {
