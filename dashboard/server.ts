@@ -166,13 +166,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     edgeStatusFilter(prefix),
     schedulerStatusTopic(prefix),
   ];
+  const refusal = (what: string) =>
+    new Error(`the broker refused ${what}: the dashboard needs observer credentials`);
   try {
-    const granted = await client.subscribeAsync(filters, { qos: MESSAGE_QOS });
+    const granted = await client.subscribeAsync(filters, { qos: MESSAGE_QOS }).catch((error) => {
+      throw refusal(`its subscriptions (${asError(error).message})`);
+    });
     const refused = granted.filter((grant) => grant.qos === 0x80).map((grant) => grant.topic);
-    if (refused.length > 0)
-      throw new Error(
-        `the broker refused the subscriptions ${refused.join(', ')}: the dashboard needs observer credentials`,
-      );
+    if (refused.length > 0) throw refusal(`the subscriptions ${refused.join(', ')}`);
   } catch (error) {
     await client.endAsync(true);
     throw error;
