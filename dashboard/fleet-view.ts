@@ -30,6 +30,7 @@ const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 
 export class FleetView {
   private fleet: FleetState = EMPTY_FLEET;
+  private readonly known = new Set<string>();
   private readonly decisions = new Map<string, WireDecision>();
   private readonly stats = new Map<string, { readonly stats: UeStats; readonly seenAt: number }>();
   private scheduler: SchedulerStatus | undefined;
@@ -96,8 +97,12 @@ export class FleetView {
     }
   }
 
+  /** Whether `ue` is (now) tracked: every UE id seen counts, whatever it published. */
   private knows(ue: string): boolean {
-    return this.fleet.ues.has(ue) || this.decisions.has(ue) || this.fleet.ues.size < MAX_UES;
+    if (this.known.has(ue)) return true;
+    if (this.known.size >= MAX_UES) return false;
+    this.known.add(ue);
+    return true;
   }
 
   private decision(ue: string, payload: Uint8Array): void {
