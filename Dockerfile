@@ -13,6 +13,9 @@ COPY runtime runtime
 COPY metrics metrics
 COPY experiments experiments
 COPY stats stats
+# the dashboard's server and page; scripts/build-dashboard.ts bundles the page in `npm run build`
+COPY dashboard dashboard
+COPY scripts/build-dashboard.ts scripts/build-dashboard.ts
 # experiment scale loads the MILP reference (benchmarks/milp.ts) when HiGHS is installed
 COPY benchmarks benchmarks
 # No install scripts: `prepare` would build a second time, and the dependencies' own scripts are

@@ -15,7 +15,9 @@ import {
   DEFAULT_TOPIC_PREFIX,
   isValidId,
   MAX_BATCH,
+  MAX_STATS_WINDOW_MS,
   type Profile,
+  STATS_INTERVAL_MS,
   validateMessage,
 } from '../proto/index.js';
 import { checkLinkRates, type LinkMode, type LinkRates } from './emulated-link.js';
@@ -71,6 +73,10 @@ interface AgentBaseOptions {
   readonly decisionWaitMs?: number;
   /** Most task records `stats().latencies` keeps (the oldest go first). @defaultValue 100000 */
   readonly historyLimit?: number;
+  /** Publish `ue/{ue}/stats` this often; 0: never. @defaultValue 2000 */
+  readonly statsIntervalMs?: number;
+  /** The window of tasks that `ue/{ue}/stats` summarises. @defaultValue 30000 */
+  readonly statsWindowMs?: number;
   /** Extra mqtt.js options (TLS material, keepalive, reconnectPeriod, ...). */
   readonly mqttOptions?: IClientOptions;
 }
@@ -115,7 +121,18 @@ export interface AgentConfig {
   readonly beforeDecision: BeforeDecision;
   readonly decisionWaitMs: number;
   readonly historyLimit: number;
+  readonly statsIntervalMs: number;
+  readonly statsWindowMs: number;
   readonly mqttOptions: IClientOptions;
+}
+
+function statsWindow(value: number): number {
+  if (!(Number.isFinite(value) && value > 0 && value <= MAX_STATS_WINDOW_MS))
+    throw new AgentOptionsError(
+      'statsWindowMs',
+      `must be a number > 0 and <= ${MAX_STATS_WINDOW_MS}`,
+    );
+  return value;
 }
 
 function nonNegative(option: string, value: number, integer = false): number {
@@ -226,6 +243,8 @@ export function resolveAgentOptions(options: AgentOptions): AgentConfig {
     beforeDecision: options.beforeDecision ?? 'wait',
     decisionWaitMs: nonNegative('decisionWaitMs', options.decisionWaitMs ?? 30_000),
     historyLimit,
+    statsIntervalMs: nonNegative('statsIntervalMs', options.statsIntervalMs ?? STATS_INTERVAL_MS),
+    statsWindowMs: statsWindow(options.statsWindowMs ?? 30_000),
     mqttOptions: options.mqttOptions ?? {},
   };
 }

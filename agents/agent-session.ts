@@ -15,6 +15,7 @@ import {
   type Profile,
   STATUS_REFRESH_MS,
   type UeChannel,
+  type UeStats,
   ueProbeTopic,
   ueTopic,
   type ValidationError,
@@ -164,6 +165,11 @@ export class AgentSession {
 
   publishLink(link: LinkEstimate): void {
     this.publish('link', link, true);
+  }
+
+  /** Publishes the UE's recent measurements (`ue/{ue}/stats`, not retained). */
+  publishStats(stats: UeStats): void {
+    this.publish('stats', stats, false);
   }
 
   /** Publishes a retained `offline` status (if connected) and disconnects. */

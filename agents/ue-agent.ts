@@ -32,6 +32,7 @@ import type { ResultArrival } from './link-estimator.js';
 import { LinkMeter } from './link-meter.js';
 import { type RequestOutcome, RequestTracker, requestIdOf } from './request-tracker.js';
 import { sampleInputs } from './sample-input.js';
+import { StatsWindow } from './stats-window.js';
 import {
   planTask,
   type SampleOutcomes,
@@ -73,6 +74,8 @@ export class UeAgent extends TypedEvents<AgentEvents> {
   private readonly tracker: RequestTracker;
   private readonly recorder: StatsRecorder;
   private readonly lifetime = new AbortController();
+  private readonly window: StatsWindow;
+  private statsTimer: NodeJS.Timeout | undefined;
   private readonly running = new Set<Promise<void>>();
   // Request ids must not repeat across restarts: the ingress drops a job id it has seen.
   private readonly runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -108,6 +111,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
         : undefined;
     this.gate = new DecisionGate(config.profile.cuts.length);
     this.recorder = new StatsRecorder(config.historyLimit);
+    this.window = new StatsWindow(config.statsWindowMs);
     this.tracker = new RequestTracker({
       timeoutMs: config.requestTimeoutMs,
       maxRetries: config.maxRetries,
@@ -131,6 +135,17 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       () => ({ profile: this.profile, link: this.link }),
     );
     this.meter?.start();
+    if (this.config.statsIntervalMs > 0) {
+      this.statsTimer = setInterval(() => this.publishStats(), this.config.statsIntervalMs);
+      this.statsTimer.unref();
+    }
+  }
+
+  /** Publishes `ue/{ue}/stats` when connected (a summary missed offline is not worth a queue). */
+  private publishStats(): void {
+    const session = this.session;
+    if (session === undefined || !session.connected) return;
+    session.publishStats(this.window.summary(Date.now()));
   }
 
   /** The MQTT client (for diagnostics and tests). */
@@ -219,6 +234,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     }
     this.lifetime.abort();
     this.meter?.stop();
+    clearInterval(this.statsTimer);
     this.tracker.cancelAll('agent stopped');
     await Promise.all(this.running);
     await this.loop;
@@ -321,6 +337,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     const { epoch, cut, units, predictedMs } = plan;
     const at = Date.now();
     const offloaded = cut < this.config.profile.cuts.length - 1;
+    this.window.add({ at, measuredMs, predictedMs, ok });
     this.recorder.task({
       task,
       at,

@@ -58,7 +58,7 @@ export function accessRules(identity: Identity, prefix: string): AccessRules {
   switch (identity.role) {
     case 'ue':
       return make(
-        ue(identity.ue, 'status', 'profile', 'link', 'infer', 'probe'),
+        ue(identity.ue, 'status', 'profile', 'link', 'infer', 'probe', 'stats'),
         ue(identity.ue, 'decision', 'result', 'error'),
       );
     case 'scheduler':

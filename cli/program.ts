@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { PACKAGE_VERSION } from '../runtime/package-version.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerBrokerCommands } from './commands/broker.js';
+import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerEdgeWorkerCommand } from './commands/edge-worker.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerFleetCommands } from './commands/fleet.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerIngressCommand(program);
   registerAgentCommand(program);
   registerUpCommand(program);
+  registerDashboardCommand(program);
   registerLabCommand(program);
   registerModelCommands(program);
   registerProfileCommand(program);

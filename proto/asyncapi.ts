@@ -79,6 +79,15 @@ const CHANNELS: Readonly<Record<string, ChannelSpec>> = {
     description: 'Why something the UE sent was refused; with a requestId it fails that request.',
     device: 'receive',
   },
+  ueStats: {
+    kind: 'stats',
+    address: `ue/${UE}/stats`,
+    sender: 'the UE (the agent: every 2 s)',
+    receivers: 'observers (the dashboard)',
+    description:
+      'What the UE measured over its recently finished tasks (latency p50 and p99, the latest task against its prediction). Optional for devices; nothing in the fleet acts on it.',
+    device: 'send',
+  },
   edgeStatus: {
     kind: 'edgeStatus',
     address: 'edge/{worker}/status',

@@ -154,6 +154,12 @@ export {
   type Tensor,
   tensorSchema,
 } from './schemas/tensor.js';
+export {
+  MAX_STATS_WINDOW_MS,
+  STATS_INTERVAL_MS,
+  type UeStats,
+  ueStatsSchema,
+} from './schemas/ue-stats.js';
 export { type UeStatus, ueStatusSchema } from './schemas/ue-status.js';
 export {
   allTopicsFilter,

@@ -8,6 +8,7 @@ import { inferResultSchema } from './schemas/infer-result.js';
 import { linkEstimateSchema } from './schemas/link.js';
 import { profileSchema } from './schemas/profile.js';
 import { schedulerStatusSchema } from './schemas/scheduler-status.js';
+import { ueStatsSchema } from './schemas/ue-stats.js';
 import { ueStatusSchema } from './schemas/ue-status.js';
 import type { ParsedTopic } from './topics.js';
 import { type Validated, validate } from './validate.js';
@@ -25,6 +26,7 @@ export const messageSchemas = {
   infer: inferRequestSchema,
   result: inferResultSchema,
   error: errorReportSchema,
+  stats: ueStatsSchema,
   edgeStatus: edgeStatusSchema,
   schedulerStatus: schedulerStatusSchema,
 } as const;
@@ -70,6 +72,7 @@ export const RETAINED: Readonly<Record<MessageKind, boolean>> = {
   infer: false,
   result: false,
   error: false,
+  stats: false,
   edgeStatus: true,
   schedulerStatus: true,
 };

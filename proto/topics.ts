@@ -13,6 +13,7 @@ export const UE_CHANNELS = [
   'infer',
   'result',
   'error',
+  'stats',
 ] as const;
 
 export type UeChannel = (typeof UE_CHANNELS)[number];

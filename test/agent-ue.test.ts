@@ -130,6 +130,25 @@ describe('UE agent announcements', () => {
     await until(() => edge.values(ue.id, 'status').at(-1)?.state === 'offline', WAIT_MS, 'offline');
   });
 
+  it('publishes what it measured on ue/{id}/stats, not retained, every statsIntervalMs', async () => {
+    const ue = await agent({ beforeDecision: 'local', statsIntervalMs: 100 });
+    await until(() => edge.values(ue.id, 'stats').length > 0, WAIT_MS, 'a first stats message');
+    expect(edge.values(ue.id, 'stats')[0]).toMatchObject({ tasks: 0, p50Ms: null, lastMs: null });
+    const task = await ue.runTask();
+    await until(
+      () => (edge.values(ue.id, 'stats').at(-1)?.totalTasks ?? 0) >= 1,
+      WAIT_MS,
+      'stats after a task',
+    );
+    const stats = edge.values(ue.id, 'stats').at(-1)!;
+    expect(stats).toMatchObject({ tasks: 1, failed: 0, windowMs: 30_000, totalTasks: 1 });
+    expect(stats.lastMs).toBeCloseTo(task.measuredMs, 6);
+    expect(stats.p50Ms).toBe(stats.lastMs);
+    expect(stats.predictedMs).toBe(task.predictedMs);
+    expect(edge.messages.filter((m) => m.kind === 'stats').every((m) => !m.retain)).toBe(true);
+    await expect(agent({ statsWindowMs: 0 })).rejects.toThrow(/^statsWindowMs: /);
+  });
+
   it('rejects bad options with the option named', async () => {
     await expect(agent({ model: 'lenet' })).rejects.toThrow(/^model: unknown model/);
     await expect(agent({ batch: 0 })).rejects.toThrow(AgentOptionsError);

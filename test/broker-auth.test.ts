@@ -163,9 +163,12 @@ describe('UE ACL', () => {
     expect(line).toMatch(/client="ue-1:[^"]*" username="ue-1" topic=".*ue-2\/link"/);
   });
 
-  it('may publish only status, profile, link and infer under its own id', async () => {
-    for (const channel of ['status', 'profile', 'link', 'infer'])
+  it('may publish only status, profile, link, infer and stats under its own id', async () => {
+    for (const channel of ['status', 'profile', 'link', 'infer', 'stats'])
       expect(await publishes('ue-1', `${P}/ue/ue-1/${channel}`)).toBe(true);
+    expect(await publishes('ue-1', `${P}/ue/ue-2/stats`)).toBe(false);
+    // Stats are never retained: a late observer must not take an old summary for a current one.
+    expect(await publishes('ue-1', `${P}/ue/ue-1/stats`, 'x', true)).toBe(false);
     for (const topic of ['decision', 'result', 'error'].map((c) => `${P}/ue/ue-1/${c}`))
       expect(await publishes('ue-1', topic)).toBe(false);
     expect(await publishes('ue-1', `${P}/edge/ue-1/status`)).toBe(false);

@@ -265,6 +265,7 @@ describe('docker-compose.yml', () => {
       'fleet run': 'ue',
       agent: 'ue',
       ingress: 'ingress',
+      dashboard: 'observer',
     };
     const fleetKey = environmentOf(services.get('broker')!)[ENV.ueFleetKey];
     for (const [name, service] of services) {

@@ -21,7 +21,7 @@ describe('docs/asyncapi.yaml', () => {
       .map((d) => `${d.path.join('.')}: ${d.message}`);
     expect(errors).toEqual([]);
     expect(document?.version()).toBe('3.0.0');
-    expect(document?.channels().length).toBe(9);
+    expect(document?.channels().length).toBe(10);
     const sent = document
       ?.operations()
       .filter((op) => op.action() === 'send')

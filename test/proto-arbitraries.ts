@@ -103,6 +103,17 @@ export const arbitraries: { [K in MessageKind]: fc.Arbitrary<MessageMap[K]> } = 
     },
     { requiredKeys: ['code', 'message', 'issues'] },
   ),
+  stats: fc.record({
+    at,
+    windowMs: fc.double({ min: 1e-3, max: 3_600_000, noNaN: true }),
+    tasks: nat,
+    failed: nat,
+    p50Ms: fc.option(ms, { nil: null }),
+    p99Ms: fc.option(ms, { nil: null }),
+    lastMs: fc.option(ms, { nil: null }),
+    predictedMs: fc.option(ms, { nil: null }),
+    totalTasks: nat,
+  }),
   edgeStatus: fc.record({
     state: presence,
     units: fc.integer({ min: 0, max: 1_000_000 }),
@@ -212,6 +223,17 @@ function fullSamples(): MessageMap {
       requestId: 'r-1',
       issues: ['profile.batch: must be an integer from 1 to 1000000'],
     },
+    stats: {
+      at: 1_700_000_000_000,
+      windowMs: 30_000,
+      tasks: 12,
+      failed: 1,
+      p50Ms: 41.5,
+      p99Ms: 88,
+      lastMs: 40,
+      predictedMs: 38.2,
+      totalTasks: 310,
+    },
     edgeStatus: {
       state: 'online',
       units: 8,
@@ -233,7 +255,13 @@ function fullSamples(): MessageMap {
 
 export const SAMPLES = fullSamples();
 export const OPTIONAL = new Set(['link.downlinkMbps', 'error.topic', 'error.requestId']);
-export const NULLABLE = new Set(['schedulerStatus.maxPredictedMs']);
+export const NULLABLE = new Set([
+  'schedulerStatus.maxPredictedMs',
+  'stats.p50Ms',
+  'stats.p99Ms',
+  'stats.lastMs',
+  'stats.predictedMs',
+]);
 export const ID_FIELDS: { kind: MessageKind; path: Path }[] = [
   { kind: 'profile', path: ['model'] },
   { kind: 'infer', path: ['requestId'] },

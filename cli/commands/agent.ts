@@ -55,6 +55,7 @@ export function formatTask(ue: string, task: TaskResult): string {
 
 interface AgentFlags extends LogFlags, MetricsFlags {
   readonly id: string;
+  readonly statsIntervalS: number;
   readonly model: string;
   readonly device: string;
   readonly link: readonly string[];
@@ -146,6 +147,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
       requestTimeoutMs: flags.timeoutMs,
       maxRetries: flags.maxRetries,
       beforeDecision: flags.beforeDecision,
+      statsIntervalMs: flags.statsIntervalS * 1000,
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -293,6 +295,12 @@ export function registerAgentCommand(program: Command): void {
       new Option('--executor <kind>', 'head executor: emulated (sleep the profile) or onnx')
         .choices(['emulated', 'onnx'])
         .default('emulated'),
+    )
+    .option(
+      '--stats-interval-s <s>',
+      'publish ue/{id}/stats (measured latency, for the dashboard) this often; 0: never',
+      parseNonNegative,
+      2,
     )
     .option('--json', 'one JSON line per task on stdout', false);
   addMetricsOptions(addLogOptions(agent)).action(runAgent);

@@ -56,6 +56,9 @@ interface UpFlags extends LogFlags, MetricsFlags {
   readonly json: boolean;
   readonly executor: 'emulated' | 'onnx';
   readonly thinkMs?: number;
+  /** false with --no-dashboard. */
+  readonly dashboard: boolean;
+  readonly dashboardPort: number;
 }
 
 export function registerUpCommand(program: Command): void {
@@ -96,6 +99,13 @@ export function registerUpCommand(program: Command): void {
       parseNonNegative,
     )
     .option('--grace-s <s>', 'seconds requests in flight at the end may take', parseNonNegative, 30)
+    .option(
+      '--dashboard-port <n>',
+      'HTTP port of the live dashboard (docs/dashboard.md), on --host; 0 for a free one',
+      parsePort,
+      0,
+    )
+    .option('--no-dashboard', 'do not serve the dashboard')
     .option(
       '--json',
       'print one JSON summary on stdout at the end (live lines go to stderr)',
@@ -213,12 +223,14 @@ async function runUpServed(
     summaryEveryS: flags.summaryEvery,
     stopGraceMs: flags.graceS * 1000,
     ...(served === undefined ? {} : { metrics: served.metrics }),
-    onReady: ({ mqttUrl }) =>
+    ...(flags.dashboard ? { dashboardPort: flags.dashboardPort } : {}),
+    onReady: ({ mqttUrl, dashboardUrl }) =>
       live.write(
         `edgesplit up: broker ${mqttUrl} (authentication OFF), ` +
           `Redis ${privateRedis === undefined ? redisUrl : `${redisUrl} (private redis-server)`}, ` +
-          `${flags.workers} edge workers x ${units} unit${units === 1 ? '' : 's'}, ${flags.ues} simulated UEs` +
-          `${served === undefined ? '' : `, metrics ${served.server.url}`}; Ctrl-C stops\n`,
+          `${flags.workers} edge workers x ${units} unit${units === 1 ? '' : 's'}, ${flags.ues} simulated UEs; ` +
+          `${dashboardUrl === undefined ? '' : `dashboard ${dashboardUrl}; `}` +
+          `${served === undefined ? '' : `metrics ${served.server.url}; `}Ctrl-C stops\n`,
       ),
     onSummary: (window, view) => live.write(`${formatLive(window, view)}\n`),
     onWarning: rateLimitedWarnings(log.child({ component: 'fleet' })),

@@ -17,6 +17,7 @@ import {
   createBroker,
   type Ingress,
 } from '../../broker/index.js';
+import { startDashboard } from '../../dashboard/server.js';
 import type { Scenario } from '../../dnn/index.js';
 import { type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
 import {
@@ -76,8 +77,15 @@ export interface StackOptions {
   readonly onFinished?: FleetRunOptions['onFinished'];
   /** Where every part's metrics go; none without. */
   readonly metrics?: ProcessMetrics;
+  /** The dashboard's HTTP port (0: a free one; it binds to `host`); none without. */
+  readonly dashboardPort?: number;
   /** Called once every part is up, before the fleet starts. */
-  readonly onReady?: (info: { readonly mqttUrl: string; readonly redisPrefix: string }) => void;
+  readonly onReady?: (info: {
+    readonly mqttUrl: string;
+    readonly redisPrefix: string;
+    /** The dashboard's page, when `dashboardPort` is given. */
+    readonly dashboardUrl?: string;
+  }) => void;
 }
 
 /** What the edge and the scheduler look like at a summary. */
@@ -186,7 +194,24 @@ export async function runStack(options: StackOptions): Promise<StackResult> {
         ingressRejected: ingress.stats().rejected,
       };
     };
-    options.onReady?.({ mqttUrl: `mqtt://${options.host}:${broker.port}`, redisPrefix });
+    let dashboardUrl: string | undefined;
+    if (options.dashboardPort !== undefined) {
+      const dashboard = await startDashboard({
+        mqttUrl,
+        topicPrefix,
+        host: options.host,
+        port: options.dashboardPort,
+        onWarning: (error) => warn('dashboard', error),
+      });
+      dashboardUrl = dashboard.url;
+      // Closed first: it only reads.
+      closers.push(() => dashboard.close());
+    }
+    options.onReady?.({
+      mqttUrl: `mqtt://${options.host}:${broker.port}`,
+      redisPrefix,
+      ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
+    });
     const summary = await runFleet({
       mqttUrl,
       topicPrefix,

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { type Dashboard, startDashboard } from '../../dashboard/server.js';
+import { ENV, logText } from '../../proto/index.js';
+import { mqttFromEnv, parsePort, untilSignal } from '../options.js';
+
+/** Default HTTP port of `edgesplit dashboard`. */
+export const DASHBOARD_PORT = 8080;
+
+interface DashboardFlags {
+  readonly port: number;
+  readonly host: string;
+}
+
+/**
+ * `edgesplit dashboard`: the fleet operator's page (docs/dashboard.md), reading the broker at
+ * MQTT_URL as an observer.
+ */
+export function registerDashboardCommand(program: Command): void {
+  program
+    .command('dashboard')
+    .description(
+      'serve the live dashboard: fleet table, edge units, epochs, latency and bandwidth plots, ' +
+        'every solver on the current fleet; reads the broker at MQTT_URL as an observer',
+    )
+    .option('--port <n>', 'HTTP port, 0 for a free one', parsePort, DASHBOARD_PORT)
+    .option(
+      '--host <addr>',
+      'address to serve on (with credentials set, the page asks for them)',
+      '127.0.0.1',
+    )
+    .addHelpText(
+      'after',
+      `\nEnvironment: ${ENV.mqttUrl}, ${ENV.topicPrefix}; with authentication on, ` +
+        `${ENV.mqttUsername} and ${ENV.mqttPassword} of an observer credential, which the page ` +
+        'then asks for as well (HTTP Basic).',
+    )
+    .action(runDashboard);
+}
+
+async function runDashboard(flags: DashboardFlags): Promise<void> {
+  const mqtt = mqttFromEnv();
+  let dashboard: Dashboard;
+  try {
+    dashboard = await startDashboard({
+      mqttUrl: mqtt.mqttUrl,
+      topicPrefix: mqtt.topicPrefix,
+      ...(mqtt.username === undefined ? {} : { username: mqtt.username }),
+      ...(mqtt.password === undefined ? {} : { password: mqtt.password }),
+      host: flags.host,
+      port: flags.port,
+      onWarning: (error) => process.stderr.write(`warning: ${logText(error.message)}\n`),
+    });
+  } catch (error) {
+    process.stderr.write(
+      `edgesplit dashboard: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+  const auth = mqtt.username === undefined ? '' : ' (observer credentials required)';
+  process.stdout.write(`edgesplit dashboard: ${dashboard.url}${auth}, broker ${mqtt.mqttUrl}\n`);
+  const signal = await untilSignal();
+  process.stderr.write(`edgesplit dashboard: ${signal}, stopping\n`);
+  await dashboard.close();
+}
