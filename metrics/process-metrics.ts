@@ -143,14 +143,26 @@ export class ProcessMetrics {
   }
 }
 
+/** A metric's name, help and label names. */
+interface ReadSpec<L extends string> {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames?: readonly L[];
+}
+
+/** Hands each value `read` reports, with its labels, to `put`. */
+type Reader<L extends string> = (
+  set: (value: number, labels?: Partial<Record<L, string>>) => void,
+) => void;
+
 /**
  * A counter whose values are read from a component's own counts at each scrape (the component
  * keeps them anyway): `read` returns the value of each label set.
  */
 export function countedCounter<L extends string>(
   metrics: ProcessMetrics,
-  spec: { readonly name: string; readonly help: string; readonly labelNames?: readonly L[] },
-  read: (set: (value: number, labels?: Partial<Record<L, string>>) => void) => void,
+  spec: ReadSpec<L>,
+  read: Reader<L>,
 ): Counter<L> {
   return new Counter<L>({
     name: spec.name,
@@ -159,10 +171,7 @@ export function countedCounter<L extends string>(
     registers: [metrics.registry],
     collect() {
       this.reset();
-      read((value, labels) => {
-        if (labels === undefined) this.inc(value);
-        else this.inc(labels as Record<L, string>, value);
-      });
+      read((value, labels) => this.inc((labels ?? {}) as Record<L, string>, value));
     },
   });
 }
@@ -170,8 +179,8 @@ export function countedCounter<L extends string>(
 /** A gauge read at each scrape, like {@link countedCounter}. */
 export function readGauge<L extends string>(
   metrics: ProcessMetrics,
-  spec: { readonly name: string; readonly help: string; readonly labelNames?: readonly L[] },
-  read: (set: (value: number, labels?: Partial<Record<L, string>>) => void) => void,
+  spec: ReadSpec<L>,
+  read: Reader<L>,
 ): Gauge<L> {
   return new Gauge<L>({
     name: spec.name,
@@ -180,10 +189,7 @@ export function readGauge<L extends string>(
     registers: [metrics.registry],
     collect() {
       this.reset();
-      read((value, labels) => {
-        if (labels === undefined) this.set(value);
-        else this.set(labels as Record<L, string>, value);
-      });
+      read((value, labels) => this.set((labels ?? {}) as Record<L, string>, value));
     },
   });
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { quantile } from '../stats/quantile.js';
 import { mosquittoMissing } from './services.js';
-import { predictionErrors, runRequests, startFleet, useSystem } from './system-fleet.js';
+import {
+  everyUeOffloads,
+  predictionErrors,
+  runRequests,
+  startFleet,
+  useSystem,
+} from './system-fleet.js';
 import { type BrokerKind, RunningSystem } from './system-harness.js';
 import { titled } from './tools.js';
 import { waitUntil } from './wait-until.js';
@@ -35,12 +41,7 @@ describe.each<BrokerKind>(['embedded', 'mosquitto'])('the live system on the %s 
       await waitUntil('a decision for every UE', () => system.observer.decisions.size === UES);
       // Until the fleet has settled, an early decision may still say local and change under a
       // task; with one unit each available, every UE ends up offloading.
-      await waitUntil('every UE to offload', () =>
-        fleet.every((ue) => {
-          const decision = ue.agent.decision;
-          return decision !== undefined && decision.cut < ue.agent.profile.cuts.length - 1;
-        }),
-      );
+      await waitUntil('every UE to offload', () => everyUeOffloads(fleet));
 
       const sent = await runRequests(fleet, REQUESTS, THINK_MS);
       expect(sent).toBe(REQUESTS);

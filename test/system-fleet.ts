@@ -94,6 +94,14 @@ function lastCut(ue: FleetUe): number {
   return ue.agent.profile.cuts.length - 1;
 }
 
+/** Whether every UE's decision offloads (a cut before its model's output). */
+export function everyUeOffloads(fleet: readonly FleetUe[]): boolean {
+  return fleet.every((ue) => {
+    const decision = ue.agent.decision;
+    return decision !== undefined && decision.cut < ue.agent.profile.cuts.length - 1;
+  });
+}
+
 export async function stopFleet(fleet: readonly FleetUe[]): Promise<void> {
   await Promise.all(fleet.map((ue) => ue.agent.stop({ graceMs: 5000 })));
 }

@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CliProcess } from './cli-process.js';
 import { startOwnMosquitto } from './own-services.js';
-import { type FleetUe, runRequests, startFleet, useSystem } from './system-fleet.js';
+import {
+  everyUeOffloads,
+  type FleetUe,
+  runRequests,
+  startFleet,
+  useSystem,
+} from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
 import { missingTools, titled } from './tools.js';
 import { waitUntil } from './wait-until.js';
@@ -75,12 +81,7 @@ describe(titled('several ingresses sharing the requests (Mosquitto)', noMosquitt
       });
       started.fleet = fleet;
       await waitUntil('a decision for every UE', () => system.observer.decisions.size === UES);
-      await waitUntil('every UE to offload', () =>
-        fleet.every((ue) => {
-          const decision = ue.agent.decision;
-          return decision !== undefined && decision.cut < ue.agent.profile.cuts.length - 1;
-        }),
-      );
+      await waitUntil('every UE to offload', () => everyUeOffloads(fleet));
 
       const progress = setInterval(() => {
         const counters = fleet.map((ue) => ue.agent.counters());

@@ -12,7 +12,7 @@ import {
 } from '../proto/index.js';
 import { leaderKey } from '../scheduler/service/leader-lock.js';
 import { type OwnCluster, startOwnCluster } from './own-services.js';
-import { runRequests, startFleet, useSystem } from './system-fleet.js';
+import { everyUeOffloads, runRequests, startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
 import { missingTools, titled } from './tools.js';
 import { waitUntil } from './wait-until.js';
@@ -51,12 +51,7 @@ describe(titled('the live system on a Redis Cluster of three masters', noTools),
       });
       started.fleet = fleet;
       await waitUntil('a decision for every UE', () => system.observer.decisions.size === UES);
-      await waitUntil('every UE to offload', () =>
-        fleet.every((ue) => {
-          const decision = ue.agent.decision;
-          return decision !== undefined && decision.cut < ue.agent.profile.cuts.length - 1;
-        }),
-      );
+      await waitUntil('every UE to offload', () => everyUeOffloads(fleet));
 
       const sent = await runRequests(fleet, REQUESTS);
       expect(sent).toBeGreaterThanOrEqual(REQUESTS);
