@@ -84,6 +84,7 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
   const calibrate = options.calibrate ?? false;
   const worker = new EdgeWorkerProcess(config, models, mqtt, redis, jobRedis, executor, {
     onPacking: options.onPacking,
+    onReconfirm: options.onReconfirm,
     onJobStart: options.onJobStart,
     onJobEnd: options.onJobEnd,
     jobTimes: options.jobTimes,
@@ -105,6 +106,7 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
 
 interface ProcessHooks {
   onPacking: EdgeWorkerOptions['onPacking'];
+  onReconfirm: EdgeWorkerOptions['onReconfirm'];
   onJobStart: EdgeWorkerOptions['onJobStart'];
   onJobEnd: EdgeWorkerOptions['onJobEnd'];
   jobTimes: EdgeWorkerOptions['jobTimes'];
@@ -194,8 +196,10 @@ class EdgeWorkerProcess implements EdgeWorker {
       // Workers that do not announce themselves again within the grace period died meanwhile.
       this.fleet.reconnected();
       setTimeout(() => {
-        if (this.closing === undefined && this.fleet.dropUnconfirmed().changed)
-          this.scheduleReconcile();
+        if (this.closing !== undefined) return;
+        const { changed, dropped, kept } = this.fleet.dropUnconfirmed();
+        this.hooks.onReconfirm?.({ dropped, kept });
+        if (changed) this.scheduleReconcile();
       }, RECONFIRM_MS).unref();
     });
     this.drainTimer = setInterval(() => {

@@ -98,15 +98,23 @@ export class FleetView {
     this.confirmed = new Set();
   }
 
-  /** Forgets the workers not heard from since `reconnected`. */
-  dropUnconfirmed(): FleetUpdate {
+  /**
+   * Forgets the workers not heard from since `reconnected`; says which it forgot and which it
+   * kept (both empty when no reconnect was pending).
+   */
+  dropUnconfirmed(): FleetUpdate & { readonly dropped: string[]; readonly kept: string[] } {
     const confirmed = this.confirmed;
     this.confirmed = undefined;
-    if (confirmed === undefined) return UNCHANGED;
-    let changed = false;
+    const dropped: string[] = [];
+    const kept: string[] = [];
+    if (confirmed === undefined) return { changed: false, dropped, kept };
     for (const worker of [...this.workers.keys()])
-      if (!confirmed.has(worker)) changed = this.workers.delete(worker) || changed;
-    return { changed };
+      if (confirmed.has(worker)) kept.push(worker);
+      else {
+        this.workers.delete(worker);
+        dropped.push(worker);
+      }
+    return { changed: dropped.length > 0, dropped, kept };
   }
 
   private applyWorker(worker: string, payload: Uint8Array): FleetUpdate {

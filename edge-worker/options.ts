@@ -120,6 +120,15 @@ export interface EdgeWorkerOptions {
    * @defaultValue none
    */
   onPacking?: (report: PackingReport) => void;
+  /**
+   * Called a grace period after each reconnect to the broker, once the other workers that did not
+   * announce themselves again were forgotten (they died while the connection was down).
+   * @defaultValue none
+   */
+  onReconfirm?: (report: {
+    readonly dropped: readonly string[];
+    readonly kept: readonly string[];
+  }) => void;
   /** Called when a job takes its slot and starts. @defaultValue none */
   onJobStart?: (event: JobStartEvent) => void;
   /** Called when a job has published its result or error and given its slot back. @defaultValue none */

@@ -113,6 +113,12 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
             `with ${packing.units} units (${packing.ues} UEs on ${packing.workers} workers)`,
           { packing: packing.digest, servedUes: packing.served, servedUnits: packing.units },
         ),
+      onReconfirm: ({ dropped, kept }) =>
+        log.info(
+          `edge worker ${flags.id}: reconnected: other workers kept [${kept.join(', ')}], ` +
+            `taken offline [${dropped.join(', ')}]`,
+          { kept, dropped },
+        ),
       calibrate: flags.calibrate,
       ...(flags.models === undefined ? {} : { models: flags.models }),
       speedFactor: flags.speedFactor,
