@@ -54,6 +54,8 @@ export interface DashboardOptions {
 export interface Dashboard {
   readonly url: string;
   readonly port: number;
+  /** Whether its observer connection to the broker is up. */
+  connected(): boolean;
   close(): Promise<void>;
 }
 
@@ -278,6 +280,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   return {
     url: `http://${host}:${port}/`,
     port,
+    connected: () => client.connected,
     close: () => {
       closing ??= (async () => {
         clearInterval(tick);

@@ -1,12 +1,19 @@
 import type { Command } from 'commander';
 import { type Dashboard, startDashboard } from '../../dashboard/server.js';
 import { ENV, logText } from '../../proto/index.js';
+import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type ServedMetrics,
+  serveMetrics,
+} from '../metrics-options.js';
 import { mqttFromEnv, parsePort, untilSignal } from '../options.js';
 
 /** Default HTTP port of `edgesplit dashboard`. */
 export const DASHBOARD_PORT = 8080;
 
-interface DashboardFlags {
+interface DashboardFlags extends LogFlags, MetricsFlags {
   readonly port: number;
   readonly host: string;
 }
@@ -16,7 +23,7 @@ interface DashboardFlags {
  * MQTT_URL as an observer.
  */
 export function registerDashboardCommand(program: Command): void {
-  program
+  const command = program
     .command('dashboard')
     .description(
       'serve the live dashboard: fleet table, edge units, epochs, latency and bandwidth plots, ' +
@@ -33,14 +40,17 @@ export function registerDashboardCommand(program: Command): void {
       `\nEnvironment: ${ENV.mqttUrl}, ${ENV.topicPrefix}; with authentication on, ` +
         `${ENV.mqttUsername} and ${ENV.mqttPassword} of an observer credential, which the page ` +
         'then asks for as well (HTTP Basic).',
-    )
-    .action(runDashboard);
+    );
+  addMetricsOptions(addLogOptions(command)).action(runDashboard);
 }
 
 async function runDashboard(flags: DashboardFlags): Promise<void> {
+  const log = startLogging(flags, 'dashboard');
   const mqtt = mqttFromEnv();
+  let served: ServedMetrics | undefined;
   let dashboard: Dashboard;
   try {
+    served = await serveMetrics(flags, 'edgesplit dashboard');
     dashboard = await startDashboard({
       mqttUrl: mqtt.mqttUrl,
       topicPrefix: mqtt.topicPrefix,
@@ -48,18 +58,19 @@ async function runDashboard(flags: DashboardFlags): Promise<void> {
       ...(mqtt.password === undefined ? {} : { password: mqtt.password }),
       host: flags.host,
       port: flags.port,
-      onWarning: (error) => process.stderr.write(`warning: ${logText(error.message)}\n`),
+      onWarning: (error) => log.warn(`warning: ${logText(error.message)}`),
     });
   } catch (error) {
-    process.stderr.write(
-      `edgesplit dashboard: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
+    log.fatal(`edgesplit dashboard: ${error instanceof Error ? error.message : String(error)}`);
+    await served?.close();
     process.exitCode = 1;
     return;
   }
+  served?.metrics.watchConnections('dashboard', { mqtt: () => dashboard.connected() });
   const auth = mqtt.username === undefined ? '' : ' (observer credentials required)';
   process.stdout.write(`edgesplit dashboard: ${dashboard.url}${auth}, broker ${mqtt.mqttUrl}\n`);
   const signal = await untilSignal();
-  process.stderr.write(`edgesplit dashboard: ${signal}, stopping\n`);
+  log.info(`edgesplit dashboard: ${signal}, stopping`);
   await dashboard.close();
+  await served?.close();
 }
