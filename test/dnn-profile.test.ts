@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { measureProfile, modelCuts, OnnxExecutor, readProfileFile } from '../dnn/index.js';
 import type { Tensor } from '../proto/index.js';
 import { runCli } from './cli-run.js';
+import { messageText } from './log-lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgesplit-profile-'));
 const executor = new OnnxExecutor();
@@ -87,7 +88,7 @@ describe('measured profiles (ONNX Runtime)', () => {
       out,
     ]);
     expect(wrongModel.code).toBe(2);
-    expect(wrongModel.stderr).toMatch(/profiles "tiny-cnn", not "resnet18"/);
+    expect(messageText(wrongModel.stderr)).toMatch(/profiles "tiny-cnn", not "resnet18"/);
     expect(runCli(['profile', '--model', 'lenet']).code).toBe(2);
   }, 600_000);
 });
