@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Broker, createBroker, type TokenRecord } from '../broker/index.js';
 import { assertCliBuilt } from './cli-process.js';
+import { messageText } from './log-lines.js';
 import { assertStoppedCleanly, ProcessGroup } from './process-harness.js';
 import { recordingLogger } from './recording-logger.js';
 
@@ -52,6 +53,6 @@ describe('edgesplit dashboard', () => {
     });
     const exit = await dashboard.exited;
     expect(exit.code).toBe(1);
-    expect(dashboard.lines.stderr.join('\n')).toMatch(/^edgesplit dashboard: /m);
+    expect(messageText(dashboard.lines.stderr.join('\n'))).toMatch(/^edgesplit dashboard: /m);
   });
 });
