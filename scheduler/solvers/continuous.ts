@@ -72,6 +72,10 @@ export function allocationTarget(fleet: PreparedFleet, cuts: ArrayLike<number>):
   let floor = 0;
   let aMax = Number.NEGATIVE_INFINITY;
   let totalW = 0;
+  // The offloading UEs with tail compute, packed once: the root search reads only these.
+  const fixed = new Float64Array(fleet.n);
+  const work = new Float64Array(fleet.n);
+  let m = 0;
   for (let i = 0; i < fleet.n; i++) {
     const p = cuts[i]!;
     if (p === fleet.last[i]) {
@@ -83,29 +87,43 @@ export function allocationTarget(fleet: PreparedFleet, cuts: ArrayLike<number>):
     const w = fleet.batch[i]! * fleet.edgeMs[k]!;
     floor = Math.max(floor, a);
     if (w === 0) continue;
+    fixed[m] = a;
+    work[m] = w;
+    m++;
     totalW += w;
     aMax = Math.max(aMax, a);
   }
   if (totalW === 0) return floor;
   if (fleet.units <= 0) return Number.POSITIVE_INFINITY;
-  return Math.max(floor, allocationRoot(fleet, cuts, aMax, totalW));
+  const terms: Terms = { fixed, work, count: m, units: fleet.units };
+  return Math.max(floor, allocationRoot(terms, aMax, totalW));
 }
 
-/** `excess` = Σ w_i / (T − a_i) − R over the offloading UEs and `slope` = −d excess / dT. */
-function excessAt(fleet: PreparedFleet, cuts: ArrayLike<number>, T: number) {
-  let excess = -fleet.units;
+/** The offloading UEs' fixed parts a_i and tail work w_i = B·edgeMs, the first `count` entries. */
+interface Terms {
+  readonly fixed: Float64Array;
+  readonly work: Float64Array;
+  readonly count: number;
+  readonly units: number;
+}
+
+/** Σ w_i / (T − a_i) − R over the terms. */
+function excessAt(terms: Terms, T: number): number {
+  const { fixed, work, count } = terms;
+  let excess = -terms.units;
+  for (let j = 0; j < count; j++) excess += work[j]! / (T - fixed[j]!);
+  return excess;
+}
+
+/** −d excess / dT = Σ w_i / (T − a_i)² over the terms. */
+function slopeAt(terms: Terms, T: number): number {
+  const { fixed, work, count } = terms;
   let slope = 0;
-  for (let i = 0; i < fleet.n; i++) {
-    const p = cuts[i]!;
-    if (p === fleet.last[i]) continue;
-    const k = fleet.off[i]! + p;
-    const w = fleet.batch[i]! * fleet.edgeMs[k]!;
-    if (w === 0) continue;
-    const gap = T - fleet.fixedMs[k]!;
-    excess += w / gap;
-    slope += w / (gap * gap);
+  for (let j = 0; j < count; j++) {
+    const gap = T - fixed[j]!;
+    slope += work[j]! / (gap * gap);
   }
-  return { excess, slope };
+  return slope;
 }
 
 /** A step of at least one unit in the last place of `x` (and above 0 at 0). */
@@ -119,39 +137,34 @@ const ulpOf = (x: number): number => Math.max(Math.abs(x) * Number.EPSILON, Numb
  * would be 0 (a tail tiny next to its fixed part used to make aMax + w/R round to aMax and the
  * step 0/0). Returns hi: the needs at the result add up to at most R.
  */
-function allocationRoot(
-  fleet: PreparedFleet,
-  cuts: ArrayLike<number>,
-  aMax: number,
-  totalW: number,
-): number {
+function allocationRoot(terms: Terms, aMax: number, totalW: number): number {
   // Each term is at most w_i / (Σw / R) at aMax + Σw / R, so the sum is at most R there; where
   // rounding says otherwise (or the step vanishes next to aMax), widen until it holds.
-  let step = totalW / fleet.units;
+  let step = totalW / terms.units;
   let hi = aMax + step;
-  let at = excessAt(fleet, cuts, hi);
-  for (let k = 0; k < 2200 && !(hi > aMax && at.excess <= 0); k++) {
+  let excess = excessAt(terms, hi);
+  for (let k = 0; k < 2200 && !(hi > aMax && excess <= 0); k++) {
     step = Math.max(2 * step, ulpOf(aMax));
     hi = aMax + step;
-    at = excessAt(fleet, cuts, hi);
+    excess = excessAt(terms, hi);
   }
   let lo = aMax;
   let T = hi;
-  for (let iter = 0; iter < 200 && at.excess !== 0; iter++) {
-    let next = T + at.excess / at.slope;
+  for (let iter = 0; iter < 200 && excess !== 0; iter++) {
+    let next = T + excess / slopeAt(terms, T);
     const newton = next > lo && next < hi;
     // From the left Newton climbs monotonically; no progress there means T is the root.
     if (!newton && T === lo && next <= T) break;
     if (!newton) next = lo + (hi - lo) / 2;
     if (!(next > lo && next < hi)) break;
-    at = excessAt(fleet, cuts, next);
-    if (at.excess > 0) lo = next;
+    excess = excessAt(terms, next);
+    if (excess > 0) lo = next;
     else hi = next;
     T = next;
   }
   // lo is within rounding of the root: the first point a few ulps above it that fits.
   for (let d = ulpOf(lo), k = 0; k < 64 && lo > aMax && lo + d < hi; d *= 2, k++) {
-    if (excessAt(fleet, cuts, lo + d).excess <= 0) return lo + d;
+    if (excessAt(terms, lo + d) <= 0) return lo + d;
   }
   return hi;
 }
