@@ -72,6 +72,7 @@ export function allocationTarget(fleet: PreparedFleet, cuts: ArrayLike<number>):
   let floor = 0;
   let aMax = Number.NEGATIVE_INFINITY;
   let totalW = 0;
+  let least = Number.NEGATIVE_INFINITY;
   // The offloading UEs with tail compute, packed once: the root search reads only these.
   const fixed = new Float64Array(fleet.n);
   const work = new Float64Array(fleet.n);
@@ -92,11 +93,12 @@ export function allocationTarget(fleet: PreparedFleet, cuts: ArrayLike<number>):
     m++;
     totalW += w;
     aMax = Math.max(aMax, a);
+    least = Math.max(least, a + w / fleet.units);
   }
   if (totalW === 0) return floor;
   if (fleet.units <= 0) return Number.POSITIVE_INFINITY;
   const terms: Terms = { fixed, work, count: m, units: fleet.units };
-  return Math.max(floor, allocationRoot(terms, aMax, totalW));
+  return Math.max(floor, allocationRoot(terms, aMax, totalW, least));
 }
 
 /** The offloading UEs' fixed parts a_i and tail work w_i = B·edgeMs, the first `count` entries. */
@@ -131,13 +133,14 @@ const ulpOf = (x: number): number => Math.max(Math.abs(x) * Number.EPSILON, Numb
 
 /**
  * The least T > aMax with Σ w_i / (T − a_i) <= R (R > 0, some w_i > 0): the root of a convex,
- * decreasing function that is +∞ at aMax. Safeguarded Newton on a bracket [lo, hi] with
+ * decreasing function that is +∞ at aMax. Safeguarded Newton (on the reciprocal, from the lower
+ * bound `least` = max a_i + w_i / R when that lies above aMax) on a bracket [lo, hi] with
  * excess(lo) > 0 >= excess(hi): a Newton step that leaves the bracket (or is not a number) is
  * replaced by bisection, and nothing is ever evaluated at T <= aMax, where a gap T − a_i
  * would be 0 (a tail tiny next to its fixed part used to make aMax + w/R round to aMax and the
  * step 0/0). Returns hi: the needs at the result add up to at most R.
  */
-function allocationRoot(terms: Terms, aMax: number, totalW: number): number {
+function allocationRoot(terms: Terms, aMax: number, totalW: number, least: number): number {
   // Each term is at most w_i / (Σw / R) at aMax + Σw / R, so the sum is at most R there; where
   // rounding says otherwise (or the step vanishes next to aMax), widen until it holds.
   let step = totalW / terms.units;
@@ -150,8 +153,21 @@ function allocationRoot(terms: Terms, aMax: number, totalW: number): number {
   }
   let lo = aMax;
   let T = hi;
+  // No UE can meet a T below a_i + w_i / R even with all R units, so the root is at least
+  // `least`: Newton starts there, on the left, and climbs to the root without a bisection.
+  if (least > aMax && least < hi) {
+    const atLeast = excessAt(terms, least);
+    if (atLeast <= 0) return least;
+    lo = least;
+    T = least;
+    excess = atLeast;
+  }
   for (let iter = 0; iter < 200 && excess !== 0; iter++) {
-    let next = T + excess / slopeAt(terms, T);
+    // Newton on 1/S(T) = 1/R, S = Σ w_i / (T − a_i) = excess + R: 1/S is concave and close to
+    // linear (exactly so for one UE), so its steps land at or left of the root and then climb
+    // quadratically, where Newton on S itself only doubles the gap per step next to the pole.
+    const sum = excess + terms.units;
+    let next = T + (sum * excess) / (terms.units * slopeAt(terms, T));
     const newton = next > lo && next < hi;
     // From the left Newton climbs monotonically; no progress there means T is the root.
     if (!newton && T === lo && next <= T) break;
@@ -161,6 +177,12 @@ function allocationRoot(terms: Terms, aMax: number, totalW: number): number {
     if (excess > 0) lo = next;
     else hi = next;
     T = next;
+    // Within the rounding error of the sum, T is the root as far as it can be computed: a fit
+    // is the answer, a point just short of it leaves only the last few ulps below.
+    if (Math.abs(excess) <= terms.count * Number.EPSILON * (excess + terms.units)) {
+      if (excess <= 0) return T;
+      break;
+    }
   }
   // lo is within rounding of the root: the first point a few ulps above it that fits.
   for (let d = ulpOf(lo), k = 0; k < 64 && lo > aMax && lo + d < hi; d *= 2, k++) {
