@@ -66,6 +66,7 @@ export {
 export { connectMqtt, type MqttConnectOptions } from './mqtt-connect.js';
 export {
   type CreateRedisOptions,
+  connectRedis,
   createRedis,
   hashTagOf,
   isCluster,
