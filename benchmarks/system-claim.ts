@@ -101,3 +101,14 @@ export async function measureClaimCheck(
     ratio: claimMs / setGetMs,
   };
 }
+
+/** One line for the claim check's figures. */
+export function claimLine(c: ClaimCheckResult): string {
+  const cpu = (ms: number | null) => (ms === null ? '-' : ms.toFixed(3));
+  return (
+    `Claim check (EXISTS, SET EX, GET, DEL) of ${c.bytes.toLocaleString('en-US')} bytes: ` +
+    `${c.claimMs.toFixed(3)} ms per request against ${c.setGetMs.toFixed(3)} ms for a plain SET ` +
+    `and GET (${c.ratio.toFixed(2)}x, target <= 1.2x; Redis CPU ${cpu(c.claimRedisCpuMs)} against ` +
+    `${cpu(c.setGetRedisCpuMs)} ms), ${c.requests} each, alternating.`
+  );
+}
