@@ -21,7 +21,9 @@ const result = await measureClaimCheck(
 );
 const loadAfter = load();
 if (args.has('--json'))
-  process.stdout.write(`${JSON.stringify({ claimCheck: result, loadBefore, loadAfter }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ claimCheck: result, loadBefore, loadAfter }, null, 2)}\n`,
+  );
 else
   process.stdout.write(
     `${claimLine(result)}\nload average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')}\n`,
