@@ -1,9 +1,10 @@
 /**
  * The claim check against the plainest use of Redis for the same bytes, in the same run. The
- * claim check is what the project sends to Redis for one request's tensor: the ingress asks
- * whether the request's job exists (EXISTS, the duplicate check) and stores the tensor under its
- * claim key with a TTL (SET ... EX, on a connection of its own), the edge worker reads it
- * (GET) and drops it once the job is done (DEL). The baseline is a SET and a GET of the same
+ * claim check is what the project sends to Redis for one request's tensor: the ingress stores
+ * the tensor under its claim key with a TTL (SET ... EX, on a connection of its own), the edge
+ * worker reads it (GET) and drops it once the job is done (DEL). The duplicate check is no
+ * command of its own: the ingress's backlog script, which runs for every request anyway, looks
+ * for the request's job (`broker/backlog.ts`). The baseline is a SET and a GET of the same
  * bytes. Both one at a time, alternating in rounds, each on fresh connections.
  */
 import { randomBytes } from 'node:crypto';
@@ -39,7 +40,6 @@ export async function measureClaimCheck(
   bytes: number,
   requests: number,
 ): Promise<ClaimCheckResult> {
-  const ingress = new Redis(redisUrl);
   const tensors = new Redis(redisUrl);
   const worker = new Redis(redisUrl);
   const data = randomBytes(bytes);
@@ -65,7 +65,6 @@ export async function measureClaimCheck(
         for (let k = 0; k < perRound; k++) {
           const requestId = `r${n++}`;
           const key = claimKey(redisPrefix, 'ue-1', requestId);
-          await ingress.exists(`${redisPrefix}:bull:ue-1:ue-1.${requestId}`);
           await tensors.set(key, data, 'EX', TTL_SECONDS);
           await worker.getBuffer(key);
           await worker.del(key);
@@ -86,7 +85,7 @@ export async function measureClaimCheck(
     }
     await tensors.del(`${redisPrefix}:plain`);
   } finally {
-    for (const connection of [ingress, tensors, worker]) connection.disconnect();
+    for (const connection of [tensors, worker]) connection.disconnect();
   }
   const total = perRound * ROUNDS;
   const claimMs = median(claim);
@@ -100,4 +99,15 @@ export async function measureClaimCheck(
     setGetRedisCpuMs: plainCpu === null ? null : plainCpu / total,
     ratio: claimMs / setGetMs,
   };
+}
+
+/** One line for the claim check's figures. */
+export function claimLine(c: ClaimCheckResult): string {
+  const cpu = (ms: number | null) => (ms === null ? '-' : ms.toFixed(3));
+  return (
+    `Claim check (SET EX, GET, DEL) of ${c.bytes.toLocaleString('en-US')} bytes: ` +
+    `${c.claimMs.toFixed(3)} ms per request against ${c.setGetMs.toFixed(3)} ms for a plain SET ` +
+    `and GET (${c.ratio.toFixed(2)}x, target <= 1.2x; Redis CPU ${cpu(c.claimRedisCpuMs)} against ` +
+    `${cpu(c.setGetRedisCpuMs)} ms), ${c.requests} each, alternating.`
+  );
 }

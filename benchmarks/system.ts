@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { BenchRun } from './results.js';
 import { type BrokerAuthResult, measureBrokerAuth } from './system-broker-auth.js';
-import { type ClaimCheckResult, measureClaimCheck } from './system-claim.js';
+import { type ClaimCheckResult, claimLine, measureClaimCheck } from './system-claim.js';
 import { type FloodResult, floodLines, floodPlanOf, measureFlood } from './system-flood.js';
 import { loopbackCeiling, measureLoopback } from './system-loopback.js';
 import {
@@ -93,16 +93,6 @@ function parseCliArgs(argv: readonly string[]): Args {
 
 /** The claim check's tensor: the request scenario's (resnet18 after layer4.0). */
 const REQUEST_TENSOR_BYTES = 100_352;
-
-function claimLine(c: ClaimCheckResult): string {
-  const cpu = (ms: number | null) => (ms === null ? '-' : ms.toFixed(3));
-  return (
-    `Claim check (EXISTS, SET EX, GET, DEL) of ${c.bytes.toLocaleString('en-US')} bytes: ` +
-    `${c.claimMs.toFixed(3)} ms per request against ${c.setGetMs.toFixed(3)} ms for a plain SET ` +
-    `and GET (${c.ratio.toFixed(2)}x, target <= 1.2x; Redis CPU ${cpu(c.claimRedisCpuMs)} against ` +
-    `${cpu(c.setGetRedisCpuMs)} ms), ${c.requests} each, alternating.`
-  );
-}
 
 function authLine(a: BrokerAuthResult): string {
   const list = (values: readonly number[]) => values.map((v) => v.toFixed(0)).join(', ');

@@ -6,14 +6,28 @@
  * job reaches a final state, the sweeper when the job expires) or its job life is over, so a
  * crash between recording and enqueueing costs a place for one job life at most.
  */
-import { backlogKey, claimKey, type RedisClient, sweptQueuesKey } from '../proto/index.js';
+import {
+  backlogKey,
+  claimKey,
+  incomingKey,
+  type RedisClient,
+  sweptQueuesKey,
+} from '../proto/index.js';
 
-// KEYS: backlog (zset id -> taken ms), its bytes (hash id -> bytes).
+// KEYS: backlog (zset id -> taken ms), its bytes (hash id -> bytes), the request's job (BullMQ's
+// hash), the request's incoming tensor, its claim key.
 // ARGV: now ms, request id, bytes, max jobs, max bytes, job life ms, claim key prefix.
-// The request's own claim key is written before this runs, so every entry of a request still
-// being taken has its claim key and is counted. Every key it reads (the claim keys too) carries
-// the UE's hash tag: one Redis Cluster slot.
+// The ingress writes the tensor to the incoming key, then runs this. A request whose job exists
+// is a duplicate (returns 2): its incoming tensor is dropped, the job keeps its own. Otherwise
+// the tensor becomes the claim key (replacing one an ingress that died before enqueueing left),
+// so every entry of a request still being taken has its claim key and is counted. Every key it
+// reads (the claim keys too) carries the UE's hash tag: one Redis Cluster slot.
 const ADMIT = `
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('DEL', KEYS[4])
+  return {2, 0, 0}
+end
+if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('RENAME', KEYS[4], KEYS[5]) end
 local now = tonumber(ARGV[1])
 local life = tonumber(ARGV[6])
 local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
@@ -52,9 +66,13 @@ interface BacklogCommands {
   edgesplitRelease(...args: string[]): Promise<number>;
 }
 
-/** The outcome of `Backlog.admit`: the UE's backlog counting this request, or why not. */
+/**
+ * The outcome of `Backlog.admit`: the UE's backlog counting this request, a duplicate (its job
+ * exists), or the bound it would pass.
+ */
 export type Admission =
   | { readonly ok: true; readonly jobs: number; readonly bytes: number }
+  | { readonly ok: false; readonly limit: 'duplicate' }
   | {
       readonly ok: false;
       readonly limit: 'jobs' | 'bytes';
@@ -80,7 +98,7 @@ export class Backlog {
     for (const [name, value] of Object.entries(limits))
       if (!Number.isSafeInteger(value) || value < 1)
         throw new RangeError(`${name} must be a positive integer, not ${value}`);
-    redis.defineCommand('edgesplitAdmit', { numberOfKeys: 2, lua: ADMIT });
+    redis.defineCommand('edgesplitAdmit', { numberOfKeys: 5, lua: ADMIT });
     redis.defineCommand('edgesplitRelease', { numberOfKeys: 2, lua: RELEASE });
     this.#redis = redis as RedisClient & BacklogCommands;
     this.#prefix = redisPrefix;
@@ -91,8 +109,13 @@ export class Backlog {
     return this.#limits;
   }
 
-  /** Records a request of `bytes` whose claim key is stored, unless the UE is at its bound. */
-  async admit(ue: string, requestId: string, bytes: number): Promise<Admission> {
+  /**
+   * Records a request of `bytes` whose tensor is stored under `incomingKey`, unless its job
+   * (`jobKey`, BullMQ's key of the job) exists (the tensor is dropped) or the UE is at its bound
+   * (the tensor is under `claimKey`, for the caller to delete). The duplicate check is here
+   * rather than before storing the tensor to save the ingress a round trip per request.
+   */
+  async admit(ue: string, requestId: string, bytes: number, jobKey: string): Promise<Admission> {
     const key = backlogKey(this.#prefix, ue);
     const { maxJobs, maxBytes, lifeMs } = this.#limits;
     const now = Date.now();
@@ -102,6 +125,9 @@ export class Backlog {
     const [verdict, jobs, total] = await this.#redis.edgesplitAdmit(
       key,
       `${key}:bytes`,
+      jobKey,
+      incomingKey(this.#prefix, ue, requestId),
+      claimKey(this.#prefix, ue, requestId),
       now,
       requestId,
       bytes,
@@ -111,6 +137,7 @@ export class Backlog {
       claimKey(this.#prefix, ue, ''),
     );
     if (verdict === 1) return { ok: true, jobs, bytes: total };
+    if (verdict === 2) return { ok: false, limit: 'duplicate' };
     return { ok: false, limit: verdict === 0 ? 'jobs' : 'bytes', jobs, bytes: total };
   }
 

@@ -12,7 +12,14 @@
  * hand it units for ever. Sessions, subscriptions and queued messages stay in memory only.
  */
 import { createRequire } from 'node:module';
-import { asError, createRedis, decodeMessage, logText, tryParseTopic } from '../proto/index.js';
+import {
+  asError,
+  connectRedis,
+  createRedis,
+  decodeMessage,
+  logText,
+  tryParseTopic,
+} from '../proto/index.js';
 import type { Logger } from './log.js';
 
 /** Where and how much the broker keeps. */
@@ -54,6 +61,9 @@ interface RetainedPacket {
   readonly qos: 0 | 1 | 2;
   readonly retain: boolean;
 }
+
+/** How long the broker's start waits for Redis (a cluster: every slot served). */
+const CONNECT_TIMEOUT_MS = 30_000;
 
 /** Sets the field unless that adds a topic beyond ARGV[3]. 1: kept, 0: full. */
 const STORE = `
@@ -136,7 +146,7 @@ export function redisRetainedStore(
   Object.assign(memory, {
     setup: async (broker: unknown): Promise<void> => {
       await memorySetup(broker);
-      await redis.connect();
+      await connectRedis(redis, CONNECT_TIMEOUT_MS);
       const kept = await redis.hgetallBuffer(key);
       let loaded = 0;
       for (const [topic, payload] of Object.entries(kept)) {

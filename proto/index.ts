@@ -40,6 +40,7 @@ export {
   DEFAULT_MAX_WAITING_JOBS,
   DEFAULT_REDIS_PREFIX,
   FAILED_JOB_AGE_SECONDS,
+  incomingKey,
   JOB_TTL_SECONDS,
   QUEUE_EVENTS_MAX_LEN,
   redisPrefixProblem,
@@ -66,6 +67,7 @@ export {
 export { connectMqtt, type MqttConnectOptions } from './mqtt-connect.js';
 export {
   type CreateRedisOptions,
+  connectRedis,
   createRedis,
   hashTagOf,
   isCluster,

@@ -93,6 +93,15 @@ export function claimKey(redisPrefix: string, ueId: string, requestId: string): 
   return `${redisPrefix}:claim:${ueTag(ueId)}:${requestId}`;
 }
 
+/**
+ * Redis key a request's tensor is written to before the ingress knows whether the request is new
+ * (its job absent): the backlog script moves it to `claimKey` for a new request and drops it for
+ * a duplicate, so a duplicate never overwrites the tensor of a job that exists.
+ */
+export function incomingKey(redisPrefix: string, ueId: string, requestId: string): string {
+  return `${redisPrefix}:incoming:${ueTag(ueId)}:${requestId}`;
+}
+
 /** What a tail job carries: small metadata only, never the tensor itself. */
 export interface TailJobData {
   readonly ue: string;

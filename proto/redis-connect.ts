@@ -118,6 +118,40 @@ export function createRedis(url: string, options: CreateRedisOptions = {}): Redi
   );
 }
 
+/**
+ * Connects a client made with `lazyConnect`, within `timeoutMs`. On a cluster it waits for
+ * ioredis's `ready` rather than `connect()`'s promise: when the first ready check finds
+ * `cluster_state:fail` (a cluster just created, or failing over), ioredis reconnects under a new
+ * promise and never settles the first one.
+ */
+export async function connectRedis(client: RedisClient, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let onReady: (() => void) | undefined;
+  let onEnd: (() => void) | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Redis not ready after ${timeoutMs} ms (${client.status})`)),
+      timeoutMs,
+    );
+    if (!isCluster(client)) {
+      client.connect().then(resolve, reject);
+      return;
+    }
+    onReady = resolve;
+    onEnd = () => reject(new Error('none of the cluster nodes is available'));
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+    client.connect().catch(reject);
+  });
+  try {
+    await ready;
+  } finally {
+    clearTimeout(timer);
+    if (onReady !== undefined) client.off('ready', onReady);
+    if (onEnd !== undefined) client.off('end', onEnd);
+  }
+}
+
 /** Whether a client is a cluster client. */
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;

@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Cluster } from 'ioredis';
 import { freePort, waitForPort } from '../cli/up/net.js';
 import { waitUntil } from './wait-until.js';
 
@@ -69,7 +68,7 @@ export interface OwnCluster {
 
 /**
  * Three `redis-server --cluster-enabled yes` masters on free loopback ports, joined with
- * `redis-cli --cluster create` (no replicas), resolved once every slot is served.
+ * `redis-cli --cluster create` (no replicas), resolved once every node reports every slot served.
  */
 export async function startOwnCluster(masters = 3): Promise<OwnCluster> {
   const nodes: Owned[] = [];
@@ -96,16 +95,22 @@ export async function startOwnCluster(masters = 3): Promise<OwnCluster> {
       ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-yes'],
       { timeout: 60_000 },
     );
-    const probe = new Cluster([{ host: '127.0.0.1', port: ports[0]! }], { lazyConnect: true });
-    try {
-      await probe.connect();
-      await waitUntil('every slot of the cluster served', async () => {
-        const info = await probe.cluster('INFO');
-        return /cluster_state:ok/.test(String(info)) && /cluster_slots_ok:16384/.test(String(info));
-      });
-    } finally {
-      probe.disconnect();
-    }
+    // `--cluster create` returns once it has assigned the slots; each node only reports
+    // cluster_state:ok once gossip has told it every slot is served. A client that meets a node
+    // still in `fail` retries or, connecting, waits: every node must be ok before use.
+    await waitUntil('every node of the cluster to serve every slot', async () => {
+      for (const port of ports) {
+        const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info'], {
+          timeout: 5000,
+        });
+        const ok =
+          /cluster_state:ok/.test(stdout) &&
+          /cluster_slots_ok:16384/.test(stdout) &&
+          new RegExp(`cluster_known_nodes:${masters}\\b`).test(stdout);
+        if (!ok) return false;
+      }
+      return true;
+    });
   } catch (error) {
     await stop();
     throw error;

@@ -6,6 +6,7 @@ import {
   decisionsKey,
   epochKey,
   hashTagOf,
+  incomingKey,
   parseRedisUrl,
   redisPrefixProblem,
   ueOfQueue,
@@ -14,13 +15,14 @@ import {
 import { leaderKey } from '../scheduler/service/leader-lock.js';
 
 describe('Redis key layout for Redis Cluster', () => {
-  it('gives every key of one UE (queue, claims, answers, backlog) the same hash tag, its own', () => {
+  it('gives every key of one UE (queue, claims, incoming tensors, answers, backlog) the same hash tag, its own', () => {
     for (const ue of ['ue-7', 'cam.1', 'A_b-9']) {
       const tags = new Set(
         [
           `edgesplit:${ueQueueName(ue)}:wait`,
           `edgesplit:${ueQueueName(ue)}:${ue}.r-1`,
           claimKey('edgesplit', ue, 'r-1'),
+          incomingKey('edgesplit', ue, 'r-1'),
           answerKey('edgesplit', ue, 'r-2'),
           backlogKey('edgesplit', ue),
           `${backlogKey('edgesplit', ue)}:bytes`,

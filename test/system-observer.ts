@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
+import { unpack } from 'msgpackr';
 import {
   allTopicsFilter,
   connectMqtt,
@@ -32,6 +33,13 @@ export class SystemObserver {
   scheduler: SchedulerStatus | undefined;
   /** Messages of the system's services that do not conform to docs/asyncapi.yaml. */
   readonly contractViolations: string[] = [];
+  /**
+   * Set to record every request id seen on `infer` and answered on `result` or `error`, by UE
+   * (off by default: it decodes every request).
+   */
+  trackRequests = false;
+  readonly requested = new Map<string, Set<string>>();
+  readonly answered = new Map<string, Set<string>>();
 
   private constructor(
     private readonly client: MqttClient,
@@ -56,6 +64,20 @@ export class SystemObserver {
     if (SERVICE_KINDS.has(kind))
       for (const problem of contract.problemsOfBytes(kind, payload))
         this.contractViolations.push(`${topic}: ${problem}`);
+    if (this.trackRequests && parsed.value.kind === 'ue') {
+      const book =
+        kind === 'infer'
+          ? this.requested
+          : kind === 'result' || kind === 'error'
+            ? this.answered
+            : undefined;
+      const requestId = book === undefined ? undefined : requestIdIn(payload);
+      if (book !== undefined && requestId !== undefined) {
+        const ids = book.get(parsed.value.ue) ?? new Set<string>();
+        ids.add(requestId);
+        book.set(parsed.value.ue, ids);
+      }
+    }
     if (
       kind !== 'decision' &&
       kind !== 'edgeStatus' &&
@@ -79,6 +101,17 @@ export class SystemObserver {
     }
   }
 
+  /** Request ids seen on `infer` with no result or error seen yet, by UE (`trackRequests`). */
+  unanswered(): Map<string, string[]> {
+    const open = new Map<string, string[]>();
+    for (const [ue, ids] of this.requested) {
+      const answered = this.answered.get(ue);
+      const missing = [...ids].filter((id) => !answered?.has(id));
+      if (missing.length > 0) open.set(ue, missing);
+    }
+    return open;
+  }
+
   /** Sum of the units of online edge workers, as the observer sees them. */
   onlineUnits(): number {
     let units = 0;
@@ -88,5 +121,15 @@ export class SystemObserver {
 
   async close(): Promise<void> {
     await this.client.endAsync(true);
+  }
+}
+
+/** The `requestId` of an encoded request, result or error report, if it has one. */
+function requestIdIn(payload: Buffer): string | undefined {
+  try {
+    const requestId = (unpack(payload) as { requestId?: unknown } | null)?.requestId;
+    return typeof requestId === 'string' ? requestId : undefined;
+  } catch {
+    return undefined;
   }
 }

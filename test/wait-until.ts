@@ -6,16 +6,39 @@
  */
 export const WAIT_MS = 60_000;
 
-/** Polls `check` every 10 ms until it holds; fails naming `what` after `timeoutMs`. */
+/**
+ * Polls `check` every 10 ms until it holds; fails naming `what` after `timeoutMs`, also when a
+ * check itself never settles (a request to a server that does not answer).
+ */
 export async function waitUntil(
   what: string,
   check: () => boolean | Promise<boolean>,
   timeoutMs = WAIT_MS,
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  const timedOut = () => new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  for (;;) {
+    const outcome = check();
+    if (typeof outcome === 'boolean' ? outcome : await beforeDeadline(outcome, deadline, timedOut))
+      return;
+    if (performance.now() > deadline) throw timedOut();
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** `work`'s value, or `error()` thrown once `deadline` (performance.now()) has passed. */
+export async function beforeDeadline<T>(
+  work: Promise<T>,
+  deadline: number,
+  error: () => Error,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), Math.max(0, deadline - performance.now()));
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

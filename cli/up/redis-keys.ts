@@ -1,4 +1,7 @@
-import { createRedis, scanKeys, unlinkKeys } from '../../proto/index.js';
+import { connectRedis, createRedis, scanKeys, unlinkKeys } from '../../proto/index.js';
+
+/** How long the clean-up waits for Redis (a cluster: every slot served) before giving up. */
+const CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * Deletes every key matching `pattern` (SCAN + UNLINK, so a large keyspace does not block), on
@@ -6,7 +9,12 @@ import { createRedis, scanKeys, unlinkKeys } from '../../proto/index.js';
  */
 export async function deleteKeys(redisUrl: string, pattern: string): Promise<number> {
   const redis = createRedis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  await redis.connect();
+  try {
+    await connectRedis(redis, CONNECT_TIMEOUT_MS);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
   let deleted = 0;
   try {
     await scanKeys(redis, pattern, async (keys) => {
