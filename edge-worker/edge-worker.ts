@@ -131,7 +131,8 @@ class EdgeWorkerProcess implements EdgeWorker {
   /** The ledger epoch whose decisions the view has taken; undefined before the first read. */
   private syncedEpoch: number | undefined;
   private syncing: Promise<void> | undefined;
-  private reportedDigest: string | undefined;
+  /** The packing digest and online workers last reported. */
+  private reported: string | undefined;
 
   constructor(
     private readonly config: ResolvedEdgeWorkerOptions,
@@ -318,16 +319,25 @@ class EdgeWorkerProcess implements EdgeWorker {
     return this.syncing;
   }
 
+  /**
+   * Reports the packing when it or the set of online workers changed: a worker taken offline
+   * that served nothing leaves the packing as it was, but not the view it was computed from.
+   */
   private reportPacking(packing: Packing, serve: ReadonlyMap<string, number>): void {
     const digest = packingDigest(packing);
-    if (digest === this.reportedDigest || this.hooks.onPacking === undefined) return;
-    this.reportedDigest = digest;
+    const workers = this.fleet
+      .onlineWorkers()
+      .map((worker) => worker.id)
+      .sort();
+    const reported = `${digest} ${workers.join(' ')}`;
+    if (reported === this.reported || this.hooks.onPacking === undefined) return;
+    this.reported = reported;
     let units = 0;
     for (const share of serve.values()) units += share;
     const report: PackingReport = {
       digest,
       ues: servedUes(packing).size,
-      workers: this.fleet.onlineWorkers().length,
+      workers: workers.length,
       served: serve.size,
       units,
     };

@@ -116,7 +116,8 @@ export interface EdgeWorkerOptions {
   drainCheckMs?: number;
   /**
    * Called whenever the packing this worker serves by changes (its fingerprint, what this worker
-   * serves of it), after the queues were set to it.
+   * serves of it), or the set of online workers it was computed from does, after the queues were
+   * set to it.
    * @defaultValue none
    */
   onPacking?: (report: PackingReport) => void;
