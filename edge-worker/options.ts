@@ -122,8 +122,10 @@ export interface EdgeWorkerOptions {
    */
   onPacking?: (report: PackingReport) => void;
   /**
-   * Called a grace period after each reconnect to the broker, once the other workers that did not
-   * announce themselves again were forgotten (they died while the connection was down).
+   * Called a grace period after a reconnect to the broker (counted from the acknowledgement of
+   * the subscription to the edge statuses; not for a reconnect a later one superseded), once the
+   * other workers that did not announce themselves again were forgotten (they died while the
+   * connection was down).
    * @defaultValue none
    */
   onReconfirm?: (report: {
