@@ -253,14 +253,7 @@ function reconfirmWorkers(
     client.on('message', listen);
     const settle = () => {
       client.off('message', listen);
-      if (reconnect !== reconnects) return;
-      for (const [worker, status] of engine.snapshot().fleet.workers)
-        if (!heard.has(worker))
-          engine.apply({
-            type: 'edgeStatus',
-            worker,
-            status: { ...status, state: 'offline', models: [] },
-          });
+      if (reconnect === reconnects) engine.reconfirmWorkers(heard);
     };
     client.subscribeAsync(edgeStatusFilter(prefix), { qos: MESSAGE_QOS }).then(
       () => setTimeout(settle, RECONFIRM_MS).unref(),
