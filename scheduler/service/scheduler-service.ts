@@ -224,7 +224,7 @@ function expireSilentUes(
 
 /**
  * After a reconnect, how long edge workers have to announce themselves again (they do on every
- * reconnect, and every few seconds) before they are taken for offline, counted from the broker's
+ * reconnect, and every 10 s) before they are taken for offline, counted from the broker's
  * acknowledgement of the subscription to their statuses: one that died while the broker was
  * down never had its last will published.
  */
