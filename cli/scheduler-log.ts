@@ -45,5 +45,11 @@ export function logSchedulerEvents(scheduler: Scheduler, log: Logger): void {
       ...(worker === undefined ? {} : { workerId: worker }),
     }),
   );
+  scheduler.on('reconfirmed', ({ kept, dropped }) =>
+    log.info(
+      `reconnected: edge workers kept [${kept.join(', ')}], taken offline [${dropped.join(', ')}]`,
+      { kept, dropped },
+    ),
+  );
   scheduler.on('error', (error) => log.error(`error: ${error.message}`));
 }

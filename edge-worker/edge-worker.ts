@@ -33,10 +33,17 @@ import { QueueWorkers } from './queue-workers.js';
 import { TailWarmup } from './tail-warmup.js';
 
 /**
- * After a reconnect, how long other workers have to announce themselves again before they are
- * taken for dead (the scheduler waits as long: scheduler-service.ts).
+ * After a reconnect, how long other workers have to announce themselves again, counted from the
+ * broker's acknowledgement of the subscription to their statuses, before they are taken for dead
+ * (the scheduler waits as long: scheduler-service.ts).
  */
 export const RECONFIRM_MS = 5000;
+
+/**
+ * How often a connected worker publishes its status again (retained, unchanged but for its time),
+ * so that a process that took it for dead after a reconnect takes it back.
+ */
+export const ANNOUNCE_MS = 10_000;
 
 /** How long a closing worker waits for the broker to take its `offline` status. */
 const OFFLINE_PUBLISH_TIMEOUT_MS = 5000;
@@ -128,10 +135,12 @@ class EdgeWorkerProcess implements EdgeWorker {
   private again = false;
   private closing: Promise<void> | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
+  private announceTimer: NodeJS.Timeout | undefined;
   /** The ledger epoch whose decisions the view has taken; undefined before the first read. */
   private syncedEpoch: number | undefined;
   private syncing: Promise<void> | undefined;
-  private reportedDigest: string | undefined;
+  /** The packing digest and online workers last reported. */
+  private reported: string | undefined;
 
   constructor(
     private readonly config: ResolvedEdgeWorkerOptions,
@@ -190,23 +199,53 @@ class EdgeWorkerProcess implements EdgeWorker {
     // A restarted broker may have lost retained messages: declare again on every reconnect.
     this.mqtt.on('connect', () => {
       if (this.closing !== undefined) return;
-      this.publishStatus('online').catch((error: unknown) =>
-        this.hooks.onError(asError(error), 'publishing status'),
-      );
-      // Workers that do not announce themselves again within the grace period died meanwhile.
-      this.fleet.reconnected();
-      setTimeout(() => {
-        if (this.closing !== undefined) return;
-        const { changed, dropped, kept } = this.fleet.dropUnconfirmed();
-        this.hooks.onReconfirm?.({ dropped, kept });
-        if (changed) this.scheduleReconcile();
-      }, RECONFIRM_MS).unref();
+      this.announce();
+      this.reconfirm(this.fleet.reconnected());
     });
     this.drainTimer = setInterval(() => {
       this.scheduleReconcile();
       void this.syncDecisions();
     }, this.config.drainCheckMs);
     this.drainTimer.unref();
+    // A process that took this worker for dead (it did not hear it within its grace period after
+    // a reconnect) learns otherwise at the next announcement.
+    this.announceTimer = setInterval(() => {
+      if (this.mqtt.connected) this.announce();
+    }, ANNOUNCE_MS);
+    this.announceTimer.unref();
+  }
+
+  private announce(): void {
+    if (this.closing !== undefined) return;
+    this.publishStatus('online').catch((error: unknown) =>
+      this.hooks.onError(asError(error), 'publishing status'),
+    );
+  }
+
+  /**
+   * After reconnect number `reconnect`: subscribes to the edge statuses again and, RECONFIRM_MS
+   * after the broker acknowledged it (the statuses it retains follow that acknowledgement, the
+   * others' announcements come live), forgets the workers not heard from since the reconnect:
+   * they died while the connection was down. The grace period counts from the acknowledgement,
+   * not from the reconnect, so a slow replay of the session does not eat it up.
+   */
+  private reconfirm(reconnect: number): void {
+    this.mqtt.subscribeAsync(edgeStatusFilter(this.config.topicPrefix), { qos: 1 }).then(
+      () => {
+        setTimeout(() => {
+          if (this.closing !== undefined) return;
+          const outcome = this.fleet.dropUnconfirmed(reconnect);
+          if (outcome === undefined) return;
+          this.hooks.onReconfirm?.({ dropped: outcome.dropped, kept: outcome.kept });
+          if (outcome.changed) this.scheduleReconcile();
+        }, RECONFIRM_MS).unref();
+      },
+      // The connection went down again: the next reconnect subscribes again.
+      (error: unknown) => {
+        if (this.closing === undefined)
+          this.hooks.onError(asError(error), 'subscribing again to edge statuses');
+      },
+    );
   }
 
   stats(): EdgeWorkerStats {
@@ -245,6 +284,7 @@ class EdgeWorkerProcess implements EdgeWorker {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.drainTimer);
+    clearInterval(this.announceTimer);
     await this.syncing;
     await this.reconciling;
     await this.queues.close();
@@ -318,16 +358,25 @@ class EdgeWorkerProcess implements EdgeWorker {
     return this.syncing;
   }
 
+  /**
+   * Reports the packing when it or the set of online workers changed: a worker taken offline
+   * that served nothing leaves the packing as it was, but not the view it was computed from.
+   */
   private reportPacking(packing: Packing, serve: ReadonlyMap<string, number>): void {
     const digest = packingDigest(packing);
-    if (digest === this.reportedDigest || this.hooks.onPacking === undefined) return;
-    this.reportedDigest = digest;
+    const workers = this.fleet
+      .onlineWorkers()
+      .map((worker) => worker.id)
+      .sort();
+    const reported = `${digest} ${workers.join(' ')}`;
+    if (reported === this.reported || this.hooks.onPacking === undefined) return;
+    this.reported = reported;
     let units = 0;
     for (const share of serve.values()) units += share;
     const report: PackingReport = {
       digest,
       ues: servedUes(packing).size,
-      workers: this.fleet.onlineWorkers().length,
+      workers: workers.length,
       served: serve.size,
       units,
     };

@@ -33,6 +33,8 @@ export class FleetView {
   private readonly workers = new Map<string, number>();
   /** Workers whose status arrived since the last reconnect; undefined when none is pending. */
   private confirmed: Set<string> | undefined;
+  /** Reconnects so far. */
+  private reconnects = 0;
 
   /** `self` is always counted online with its declared units, whatever its retained status says. */
   constructor(
@@ -92,22 +94,27 @@ export class FleetView {
   /**
    * The connection to the broker was made again: a worker that died meanwhile never had its last
    * will published (a restarted broker does not know it). Live workers announce themselves again
-   * on reconnecting; `dropUnconfirmed`, a grace period later, forgets the others.
+   * on reconnecting; `dropUnconfirmed`, a grace period later, forgets the others. Returns this
+   * reconnect's number: a later reconnect starts the count again and supersedes it.
    */
-  reconnected(): void {
+  reconnected(): number {
     this.confirmed = new Set();
+    return ++this.reconnects;
   }
 
   /**
-   * Forgets the workers not heard from since `reconnected`; says which it forgot and which it
-   * kept (both empty when no reconnect was pending).
+   * Forgets the workers not heard from since reconnect number `reconnect`; says which it forgot
+   * and which it kept. Undefined when that reconnect was superseded by a later one (whose own
+   * call decides) or already settled.
    */
-  dropUnconfirmed(): FleetUpdate & { readonly dropped: string[]; readonly kept: string[] } {
+  dropUnconfirmed(
+    reconnect: number,
+  ): (FleetUpdate & { readonly dropped: string[]; readonly kept: string[] }) | undefined {
     const confirmed = this.confirmed;
+    if (confirmed === undefined || reconnect !== this.reconnects) return undefined;
     this.confirmed = undefined;
     const dropped: string[] = [];
     const kept: string[] = [];
-    if (confirmed === undefined) return { changed: false, dropped, kept };
     for (const worker of [...this.workers.keys()])
       if (confirmed.has(worker)) kept.push(worker);
       else {

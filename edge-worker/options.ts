@@ -116,13 +116,16 @@ export interface EdgeWorkerOptions {
   drainCheckMs?: number;
   /**
    * Called whenever the packing this worker serves by changes (its fingerprint, what this worker
-   * serves of it), after the queues were set to it.
+   * serves of it), or the set of online workers it was computed from does, after the queues were
+   * set to it.
    * @defaultValue none
    */
   onPacking?: (report: PackingReport) => void;
   /**
-   * Called a grace period after each reconnect to the broker, once the other workers that did not
-   * announce themselves again were forgotten (they died while the connection was down).
+   * Called a grace period after a reconnect to the broker (counted from the acknowledgement of
+   * the subscription to the edge statuses; not for a reconnect a later one superseded), once the
+   * other workers that did not announce themselves again were forgotten (they died while the
+   * connection was down).
    * @defaultValue none
    */
   onReconfirm?: (report: {

@@ -127,6 +127,15 @@ export class EdgeTestBed {
     );
   }
 
+  /** A retained status on `worker`'s topic, as its last will or its own announcement would be. */
+  async publishStatus(worker: string, status: EdgeStatus): Promise<void> {
+    await this.client.publishAsync(
+      `${this.topicPrefix}/edge/${worker}/status`,
+      encodeMessage(status),
+      { qos: 1, retain: true },
+    );
+  }
+
   queue(ue: string): Queue {
     let queue = this.queues.get(ue);
     if (queue === undefined) {

@@ -133,14 +133,18 @@ describe('FleetView and the recorded decisions', () => {
     expect(servedUes(b.packing())).toEqual(new Set(['u1', 'u2', 'u3']));
   });
 
-  it('after a reconnect, forgets the workers that did not announce themselves again', () => {
+  it('after the last reconnect, forgets the workers that did not announce themselves again, once', () => {
     const view = new FleetView(prefix, { id: 'w1', units: 2 });
     view.apply(`${prefix}/edge/w2/status`, status('online', 2));
     view.apply(`${prefix}/edge/w3/status`, status('online', 2));
-    expect(view.dropUnconfirmed().changed).toBe(false);
-    view.reconnected();
+    expect(view.dropUnconfirmed(0)).toBeUndefined();
+    const first = view.reconnected();
+    const second = view.reconnected();
     view.apply(`${prefix}/edge/w2/status`, status('online', 2));
-    expect(view.dropUnconfirmed().changed).toBe(true);
+    // The first reconnect's grace period ending forgets nothing: the second one decides.
+    expect(view.dropUnconfirmed(first)).toBeUndefined();
+    expect(view.dropUnconfirmed(second)).toEqual({ changed: true, dropped: ['w3'], kept: ['w2'] });
+    expect(view.dropUnconfirmed(second)).toBeUndefined();
     expect(
       view
         .onlineWorkers()

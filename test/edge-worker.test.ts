@@ -4,6 +4,7 @@ import {
   type EdgeWorker,
   type EdgeWorkerOptions,
   emulatedEdgeExecutor,
+  type PackingReport,
   startEdgeWorker,
 } from '../edge-worker/index.js';
 import { EdgeTestBed, REDIS_URL, startBroker } from './edge-harness.js';
@@ -233,5 +234,23 @@ describe('edge worker', () => {
     await a.close();
     await waitUntil('takeover', () => b.stats().perQueue.u1?.share === 1);
     expect(b.stats().perQueue.u2?.share ?? 0).toBe(0);
+  });
+
+  it('a live worker taken for offline by the others (a stale last will) is back in their packing at its next announcement', async () => {
+    const reports: PackingReport[] = [];
+    await start({ id: 'edge-a', units: 1, onPacking: (report) => reports.push(report) });
+    await start({ id: 'edge-b', units: 1 });
+    await bed.decide('u1', 1);
+    await bed.decide('u2', 1);
+    const last = () => reports.at(-1);
+    await waitUntil('edge-a to pack both UEs on 2 workers', () => last()?.ues === 2);
+    expect(last()?.workers).toBe(2);
+
+    await bed.publishStatus('edge-b', { state: 'offline', units: 1, models: [], at: Date.now() });
+    await waitUntil('edge-a to take edge-b for offline', () => last()?.workers === 1);
+    expect(last()?.ues).toBe(1);
+    await waitUntil('edge-b online again', () => bed.statusOf('edge-b')?.state === 'online');
+    await waitUntil('edge-a to pack both UEs on 2 workers again', () => last()?.workers === 2);
+    expect(last()?.ues).toBe(2);
   });
 });

@@ -215,4 +215,26 @@ describe('SchedulerEngine (fake ports)', () => {
     expect(engine.stats().concurrencyFailures).toBe(1);
     await engine.close();
   });
+
+  it('after a reconnect, takes the workers not heard from again for offline, says which, and solves on the units left', async () => {
+    const ports = fakePorts();
+    const { engine, solved } = engineWith(ports);
+    const reports: Array<{ kept: readonly string[]; dropped: readonly string[] }> = [];
+    engine.on('reconfirmed', (report) => reports.push(report));
+    engine.apply(edge('w1', worker(2, { m: [30, 10, 0] })));
+    engine.apply(edge('w2', worker(3, { m: [30, 10, 0] })));
+    engine.apply(online('a'));
+    engine.apply(profileEvent('a'));
+    engine.apply(linkEvent('a', link(50)));
+    engine.start();
+    await engine.idle();
+    expect(solved.at(-1)?.units).toBe(5);
+
+    engine.reconfirmWorkers(new Set(['w1']));
+    await engine.idle();
+    expect(reports).toEqual([{ kept: ['w1'], dropped: ['w2'] }]);
+    expect([...engine.snapshot().fleet.workers.keys()]).toEqual(['w1']);
+    expect(solved.at(-1)?.units).toBe(2);
+    await engine.close();
+  });
 });

@@ -77,6 +77,40 @@ function lastPacking(
   return { digest: match[1] ?? '', units: Number(match[2]), workers: Number(match[3]) };
 }
 
+/**
+ * What the system decided and logged, for the failure message of a fault test: the observer's
+ * scheduler status, decisions and edge statuses, then the scheduler's, the workers' and the
+ * broker's last log lines.
+ */
+function systemReport(system: RunningSystem, workers: readonly CliProcess[]): string {
+  const { observer } = system;
+  const decisions = [...observer.decisions]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([ue, d]) => `${ue} epoch ${d.epoch} cut ${d.cut} units ${d.units}`)
+    .join('; ');
+  const edge = [...observer.edge].map(([id, s]) => `${id} ${s.state} ${s.units}`).join('; ');
+  return [
+    `scheduler status ${JSON.stringify(observer.scheduler)}`,
+    `decisions ${decisions}`,
+    `edge statuses ${edge}`,
+    system.scheduler.tail(30),
+    ...workers.map((worker) => worker.tail(15)),
+    system.broker?.tail(15) ?? '',
+  ].join('\n');
+}
+
+/** `waitUntil`, failing with the system's report. */
+async function waitOrReport(
+  system: RunningSystem,
+  workers: readonly CliProcess[],
+  what: string,
+  check: () => boolean,
+): Promise<void> {
+  await waitUntil(what, check).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n${systemReport(system, workers)}`);
+  });
+}
+
 describe('faults', () => {
   const started = useSystem();
 
@@ -178,9 +212,7 @@ describe('faults', () => {
       expect(ue.agent.counters().retried, `${ue.agent.id}\n${ue.warnings.join('\n')}`).toBe(0);
   }, 300_000);
 
-  // Skipped: fails on a clean CI run (R or the packing does not converge after a broker restart);
-  // the cause is open, see the stop's note.
-  it.skip('SIGKILL of the broker, then of an edge worker: decisions and status come back from Redis, both workers log the same packing covering every unit, all 200 requests answered once', async () => {
+  it('SIGKILL of the broker, then of an edge worker: decisions and status come back from Redis, R drops to 4 and back to 8, both workers log the same packing covering every unit, all 200 requests answered once', async () => {
     const system = await RunningSystem.start({
       broker: 'embedded',
       workers: 2,
@@ -192,8 +224,10 @@ describe('faults', () => {
     const observer = system.observer;
     const fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 20_000 });
     started.fleet = fleet;
-    await waitUntil('a decision for every UE', () => observer.decisions.size === 8);
-    await waitUntil('R = 8', () => observer.scheduler?.units === 8);
+    const wait = (what: string, check: () => boolean, workers = system.workers) =>
+      waitOrReport(system, workers, what, check);
+    await wait('a decision for every UE', () => observer.decisions.size === 8);
+    await wait('R = 8', () => observer.scheduler?.units === 8);
     const firstBroker = system.broker!;
     expect(firstBroker.logMatching(/retained decisions kept in redis/)).toHaveLength(1);
 
@@ -205,49 +239,51 @@ describe('faults', () => {
     // A client subscribing afresh finds them retained.
     const fresh = await SystemObserver.open(system.mqttUrl, system.topicPrefix);
     try {
-      await waitUntil('retained decisions for all 8 UEs', () => fresh.decisions.size === 8);
-      await waitUntil('the retained scheduler status', () => fresh.scheduler !== undefined);
+      await wait('retained decisions for all 8 UEs', () => fresh.decisions.size === 8);
+      await wait('the retained scheduler status', () => fresh.scheduler !== undefined);
       for (const [ue, decision] of observer.decisions)
         expect(fresh.decisions.get(ue)?.epoch, ue).toBeGreaterThanOrEqual(decision.epoch);
       // Both workers reconnected to the new broker (a fresh subscriber sees their statuses), so
       // it holds their last wills.
-      await waitUntil('both workers online on the new broker', () => fresh.onlineUnits() === 8);
+      await wait('both workers online on the new broker', () => fresh.onlineUnits() === 8);
     } finally {
       await fresh.close();
     }
 
     const victim = system.workers[1]!;
     await victim.kill();
-    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4).catch((error) => {
-      throw new Error(`${error}\n${system.scheduler.tail(40)}\n${broker.tail(40)}`);
-    });
+    await wait('R to drop to 4', () => observer.scheduler?.units === 4);
     const restarted = system.startWorker('w2');
     await restarted.waitForLog(/online with 4 units/);
-    await waitUntil('R = 8 again', () => observer.scheduler?.units === 8);
     const workers = [system.workers[0]!, restarted];
+    await wait('R = 8 again', () => observer.scheduler?.units === 8, workers);
     const unitsDecided = () =>
       [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
-    await waitUntil('both workers to log the same packing, covering every unit decided', () => {
-      const [a, b] = workers.map(lastPacking);
-      return (
-        a !== undefined &&
-        b !== undefined &&
-        a.digest === b.digest &&
-        a.units + b.units === unitsDecided()
-      );
-    });
+    await wait(
+      'both workers to log the same packing on 2 workers, covering every unit decided',
+      () => {
+        const [a, b] = workers.map(lastPacking);
+        return (
+          a !== undefined &&
+          b !== undefined &&
+          a.digest === b.digest &&
+          a.workers === 2 &&
+          b.workers === 2 &&
+          a.units + b.units === unitsDecided()
+        );
+      },
+      workers,
+    );
     expect(unitsDecided()).toBeGreaterThan(4);
 
     const sent = await runRequests(fleet, 200);
     expect(sent).toBeGreaterThanOrEqual(200);
     expectEachAnsweredOnce(fleet, sent);
     const [a, b] = workers.map(lastPacking);
-    expect(a?.digest).toBe(b?.digest);
+    expect(a?.digest, systemReport(system, workers)).toBe(b?.digest);
   }, 180_000);
 
-  // Skipped: fails on a clean CI run (R or the packing does not converge after a broker restart);
-  // the cause is open, see the stop's note.
-  it.skip('an edge worker killed while the broker is down is taken for offline once the broker is back: R drops to 4, the other serves every unit, all 100 requests answered once', async () => {
+  it('an edge worker killed while the broker is down is taken for offline once the broker is back: R drops to 4, the other serves every unit alone, all 100 requests answered once', async () => {
     const system = await RunningSystem.start({
       broker: 'embedded',
       workers: 2,
@@ -258,26 +294,22 @@ describe('faults', () => {
     const observer = system.observer;
     const fleet = await startFleet(system, 6, { link: FAST_LINK, requestTimeoutMs: 20_000 });
     started.fleet = fleet;
-    await waitUntil('a decision for every UE', () => observer.decisions.size === 6);
-    await waitUntil('R = 8', () => observer.scheduler?.units === 8);
+    const wait = (what: string, check: () => boolean) =>
+      waitOrReport(system, system.workers, what, check);
+    await wait('a decision for every UE', () => observer.decisions.size === 6);
+    await wait('R = 8', () => observer.scheduler?.units === 8);
 
     await system.broker!.kill();
     await system.workers[1]!.kill();
     await system.startBroker();
     // No last will tells anyone: the scheduler and the other worker notice it did not come back.
-    await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4).catch((error) => {
-      const status = JSON.stringify(observer.scheduler);
-      throw new Error(`${error}\nstatus ${status}\n${system.scheduler.tail(30)}`);
-    });
+    await wait('R to drop to 4', () => observer.scheduler?.units === 4);
     const survivor = system.workers[0]!;
     const unitsDecided = () =>
       [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
-    await waitUntil('the surviving worker to serve every unit decided, alone', () => {
+    await wait('the surviving worker to serve every unit decided, alone', () => {
       const packing = lastPacking(survivor);
       return packing?.workers === 1 && packing.units === unitsDecided();
-    }).catch((error) => {
-      const decided = JSON.stringify([...observer.decisions]);
-      throw new Error(`${error}\ndecisions ${decided}\n${survivor.tail(30)}`);
     });
     expect(unitsDecided()).toBeGreaterThan(0);
 

@@ -147,6 +147,30 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     if (resolve) this.requestSolve();
   }
 
+  /**
+   * Takes for offline every edge worker not in `heard` (after a reconnect, those that did not
+   * announce themselves again: they died while the connection was down) and reports which
+   * workers it kept and which it took offline.
+   */
+  reconfirmWorkers(heard: ReadonlySet<string>): void {
+    if (this.closed) return;
+    const kept: string[] = [];
+    const dropped: string[] = [];
+    for (const [worker, status] of [...this.fleet.workers]) {
+      if (heard.has(worker)) {
+        kept.push(worker);
+        continue;
+      }
+      dropped.push(worker);
+      this.apply({
+        type: 'edgeStatus',
+        worker,
+        status: { ...status, state: 'offline', models: [] },
+      });
+    }
+    this.emit('reconfirmed', { kept, dropped });
+  }
+
   /** Records an invalid payload: state unchanged, an `error` to the UE the topic names. */
   reject(rejected: RejectedPayload): void {
     this.counters.rejected++;

@@ -58,6 +58,11 @@ export interface SchedulerEvents {
    * the engine publishes nothing more.
    */
   deposed: { readonly reason: string };
+  /**
+   * A grace period after a reconnect to the broker: the edge workers heard from since it were
+   * kept, the others taken for offline.
+   */
+  reconfirmed: { readonly kept: readonly string[]; readonly dropped: readonly string[] };
 }
 
 export interface SchedulerStats {

@@ -110,9 +110,10 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
   expiring = expireSilentUes(engine, expiry, config.statusExpiryMs);
   // A broker that restarted may have lost the retained decisions and status: publish them all
   // again (fenced like any solve). The first connection is made before this listener exists.
+  const reconfirm = reconfirmWorkers(client, engine, config.topicPrefix, fail);
   client.on('connect', () => {
     engine.republish(true);
-    reconfirmWorkers(client, engine, config.topicPrefix);
+    reconfirm();
   });
   let closing: Promise<void> | undefined;
   return {
@@ -223,28 +224,50 @@ function expireSilentUes(
 
 /**
  * After a reconnect, how long edge workers have to announce themselves again (they do on every
- * reconnect) before they are taken for offline: one that died while the broker was down never had
- * its last will published.
+ * reconnect, and every 10 s) before they are taken for offline, counted from the broker's
+ * acknowledgement of the subscription to their statuses: one that died while the broker was
+ * down never had its last will published.
  */
 const RECONFIRM_MS = 5000;
 
-function reconfirmWorkers(client: MqttClient, engine: SchedulerEngine, prefix: string): void {
-  const heard = new Set<string>();
-  const listen = (topic: string) => {
-    const parsed = tryParseTopic(prefix, topic);
-    if (parsed.ok && parsed.value.kind === 'edge') heard.add(parsed.value.worker);
+/**
+ * Returns the handler of every reconnect: it subscribes to the edge statuses again and, once the
+ * broker acknowledged that (the statuses it retains follow), waits RECONFIRM_MS, then takes for
+ * offline every worker not heard from since the reconnect. A later reconnect supersedes an
+ * earlier one's wait.
+ */
+function reconfirmWorkers(
+  client: MqttClient,
+  engine: SchedulerEngine,
+  prefix: string,
+  onError: (error: Error) => void,
+): () => void {
+  let reconnects = 0;
+  return () => {
+    const reconnect = ++reconnects;
+    const heard = new Set<string>();
+    const listen = (topic: string) => {
+      const parsed = tryParseTopic(prefix, topic);
+      if (parsed.ok && parsed.value.kind === 'edge') heard.add(parsed.value.worker);
+    };
+    client.on('message', listen);
+    const settle = () => {
+      client.off('message', listen);
+      if (reconnect === reconnects) engine.reconfirmWorkers(heard);
+    };
+    client.subscribeAsync(edgeStatusFilter(prefix), { qos: MESSAGE_QOS }).then(
+      () => setTimeout(settle, RECONFIRM_MS).unref(),
+      (error: unknown) => {
+        // The connection went down again: the next reconnect's handler takes over.
+        client.off('message', listen);
+        onError(
+          new SchedulerTransportError('subscribe', 'subscribing again to edge statuses', {
+            cause: error,
+          }),
+        );
+      },
+    );
   };
-  client.on('message', listen);
-  setTimeout(() => {
-    client.off('message', listen);
-    for (const [worker, status] of engine.snapshot().fleet.workers)
-      if (!heard.has(worker))
-        engine.apply({
-          type: 'edgeStatus',
-          worker,
-          status: { ...status, state: 'offline', models: [] },
-        });
-  }, RECONFIRM_MS).unref();
 }
 
 /**
