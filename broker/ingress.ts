@@ -138,17 +138,20 @@ async function drainStaleSessions(
         });
       },
     );
-    if (present) {
-      await client.unsubscribeAsync(shareFilter);
-      // The broker sends what the session holds right behind the CONNACK, a few at a time.
-      const deadline = performance.now() + STALE_DRAIN_MS;
-      while (
-        (pending > 0 || performance.now() - lastAt < DECISIONS_QUIET_MS) &&
-        performance.now() < deadline
-      )
-        await new Promise((resolve) => setTimeout(resolve, DECISIONS_QUIET_MS / 4));
+    try {
+      if (present) {
+        await client.unsubscribeAsync(shareFilter);
+        // The broker sends what the session holds right behind the CONNACK, a few at a time.
+        const deadline = performance.now() + STALE_DRAIN_MS;
+        while (
+          (pending > 0 || performance.now() - lastAt < DECISIONS_QUIET_MS) &&
+          performance.now() < deadline
+        )
+          await new Promise((resolve) => setTimeout(resolve, DECISIONS_QUIET_MS / 4));
+      }
+    } finally {
+      await client.endAsync();
     }
-    await client.endAsync();
     await (
       await connectMqtt({ ...common, clientId: id, clean: true, reconnectPeriod: 0 })
     ).endAsync();
