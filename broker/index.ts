@@ -53,7 +53,12 @@ export type {
   IntakeOptions,
 } from './infer-intake.js';
 export { type InferOutcome, readInferMessage } from './infer-request.js';
-export { type IngressOptions, startIngress } from './ingress.js';
+export {
+  DEFAULT_INGRESS_CONNECTIONS,
+  type IngressOptions,
+  MAX_INGRESS_CONNECTIONS,
+  startIngress,
+} from './ingress.js';
 export type { PublishInterceptor } from './interceptors.js';
 export type { TlsMaterial } from './listeners.js';
 export {

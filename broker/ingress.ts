@@ -1,17 +1,22 @@
 /**
  * The ingress as an MQTT client (role `ingress`) of any broker: it reads the retained
  * `ue/+/decision` messages (the UEs' units) on a connection without session, then subscribes
- * to `ue/+/infer` on its persistent session, and hands each request to the intake
+ * to `ue/+/infer` on its request connections, and hands each request to the intake
  * (infer-intake.ts). It acknowledges a request (its own PUBACK to the broker) only once the job
  * is stored or the UE has been sent an error, so a request the ingress took but did not finish
- * when it died is delivered again by the broker from its persistent session. An embedded broker
- * can host it without the client (embedded-ingress.ts).
+ * when it died is delivered again by the broker from the connection's persistent session. An
+ * embedded broker can host it without the client (embedded-ingress.ts).
  *
- * With a `group`, several ingresses share the requests through an MQTT shared subscription
- * (`$share/{group}/{prefix}/ue/+/infer`: Mosquitto 1.6+, EMQX; not aedes): the broker gives each
- * request to one member. Members use clean sessions, since a broker keeps routing requests to a
+ * mqtt.js acknowledges one message of a connection at a time, so one connection stores one
+ * request at a time. The ingress opens several (`connections`), each with a persistent session
+ * and a stable id, in a shared-subscription group private to it (`$share/{clientId}/...`:
+ * Mosquitto 1.6+, EMQX); a broker without them (aedes) gets one connection.
+ *
+ * With a `group`, several ingresses share the requests through that group
+ * (`$share/{group}/{prefix}/ue/+/infer`): the broker gives each request to one connection of
+ * one member. Members use clean sessions, since a broker keeps routing requests to a
  * disconnected member's persistent session; what a killed member held unacknowledged is lost
- * with its session, and the UE's resend (same request id) reaches a live member
+ * with its sessions, and the UE's resend (same request id) reaches a live member
  * (docs/scale-out.md).
  */
 import { randomBytes } from 'node:crypto';
@@ -23,6 +28,7 @@ import {
   isValidId,
   logText,
   MESSAGE_QOS,
+  type MqttConnectOptions,
   ueChannelFilter,
 } from '../proto/index.js';
 import { type Ingress, type IntakeOptions, openInferIntake } from './infer-intake.js';
@@ -37,9 +43,10 @@ export interface IngressOptions extends IntakeOptions {
   /** @defaultValue none */
   password?: string;
   /**
-   * MQTT client id. The session is persistent (`clean: false`), so a restarted ingress gets the
-   * requests published while it was away; two ingress processes need different ids. The
-   * connection that reads decisions uses this id with `-decisions` appended.
+   * MQTT client id of the first request connection; the others append `-1`, `-2`, ... and the
+   * one that reads decisions `-decisions`. Without a group the sessions are persistent
+   * (`clean: false`), so a restarted ingress gets the requests published while it was away and
+   * those it had not finished; two ingress processes need different ids.
    * @defaultValue 'edgesplit-ingress'
    */
   clientId?: string;
@@ -55,12 +62,23 @@ export interface IngressOptions extends IntakeOptions {
    * @defaultValue none
    */
   mqttOptions?: IClientOptions;
+  /**
+   * Request connections, each with a session of its own (`{clientId}`, `{clientId}-1`, ...),
+   * all in one shared-subscription group (the `group`, else one private to this ingress,
+   * `$share/{clientId}/...`): the broker spreads the requests over them, and each stores one at
+   * a time. A broker without shared subscriptions (aedes) gets one connection, subscribed to
+   * the filter itself, without a group. 1-16.
+   * @defaultValue 8 (`DEFAULT_INGRESS_CONNECTIONS`)
+   */
+  connections?: number;
   /** @defaultValue timestamped lines on stderr */
   logger?: Logger;
 }
 
 /** Retained decisions are read until none arrived for this long, ms (at most 20 times it). */
 const DECISIONS_QUIET_MS = 100;
+/** Longest a stale request session is drained before it is deleted, ms. */
+const STALE_DRAIN_MS = 30_000;
 
 /** Resolves once `lastAt()` is `quietMs` in the past, or after 20 × `quietMs` at most. */
 async function quietFor(lastAt: () => number, quietMs: number): Promise<void> {
@@ -73,6 +91,76 @@ async function quietFor(lastAt: () => number, quietMs: number): Promise<void> {
       setTimeout(resolve, Math.min(quietMs - silentFor, deadline - now)),
     );
   }
+}
+
+/** Request connections of one ingress by default, where the broker takes shared subscriptions. */
+export const DEFAULT_INGRESS_CONNECTIONS = 8;
+/** Most request connections of one ingress. */
+export const MAX_INGRESS_CONNECTIONS = 16;
+
+/** The client id of request connection `k`: the first keeps the ingress's own id. */
+function connectionId(clientId: string, k: number): string {
+  return k === 0 ? clientId : `${clientId}-${k}`;
+}
+
+/**
+ * Takes what the persistent sessions of request connections `from` .. MAX-1 (an earlier run
+ * with more connections) still hold, then deletes those sessions: left alone, each would go on
+ * receiving its share of the requests with nobody to take them. Resolves to how many existed.
+ */
+async function drainStaleSessions(
+  common: MqttConnectOptions,
+  clientId: string,
+  from: number,
+  shareFilter: string,
+  setup: (client: MqttClient) => void,
+): Promise<number> {
+  const drain = async (id: string): Promise<boolean> => {
+    let present = false;
+    let pending = 0;
+    let lastAt = performance.now();
+    const client = await connectMqtt(
+      { ...common, clientId: id, clean: false, reconnectPeriod: 0 },
+      (connecting) => {
+        setup(connecting);
+        const handle = connecting.handleMessage;
+        connecting.handleMessage = (packet, callback) => {
+          pending += 1;
+          lastAt = performance.now();
+          handle(packet, (error) => {
+            pending -= 1;
+            lastAt = performance.now();
+            callback(error);
+          });
+        };
+        connecting.once('connect', (connack) => {
+          present = connack.sessionPresent;
+        });
+      },
+    );
+    try {
+      if (present) {
+        await client.unsubscribeAsync(shareFilter);
+        // The broker sends what the session holds right behind the CONNACK, a few at a time.
+        const deadline = performance.now() + STALE_DRAIN_MS;
+        while (
+          (pending > 0 || performance.now() - lastAt < DECISIONS_QUIET_MS) &&
+          performance.now() < deadline
+        )
+          await new Promise((resolve) => setTimeout(resolve, DECISIONS_QUIET_MS / 4));
+      }
+    } finally {
+      await client.endAsync();
+    }
+    await (
+      await connectMqtt({ ...common, clientId: id, clean: true, reconnectPeriod: 0 })
+    ).endAsync();
+    return present;
+  };
+  const ids = Array.from({ length: MAX_INGRESS_CONNECTIONS - from }, (_, index) =>
+    connectionId(clientId, from + index),
+  );
+  return (await Promise.all(ids.map(drain))).filter(Boolean).length;
 }
 
 /** Connects to the broker and Redis and starts turning requests into jobs. */
@@ -156,38 +244,103 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
   }
 
   // mqtt.js sends the PUBACK of a QoS 1 message once handleMessage calls back, and handles the
-  // next packet only after that: requests are stored one at a time, each acknowledged once
-  // stored (or answered with an error), and the rest wait in the broker's session.
+  // next packet of that connection only after that: each connection stores one request at a
+  // time, acknowledged once stored (or answered with an error), and the rest wait in the
+  // broker's session. Several connections in one share group store several at once.
   const setup = (client: MqttClient) => {
-    mqtt = client;
     client.handleMessage = (packet, callback) => {
       const payload = Buffer.isBuffer(packet.payload)
         ? packet.payload
         : Buffer.from(packet.payload);
       void intake.take(packet.topic, payload).then(() => callback());
     };
-    client.on('error', (error) => logger.error(`mqtt: ${error.message}`));
-    client.on('offline', () => logger.warn('mqtt: disconnected from the broker, reconnecting'));
+    client.on('error', (error) =>
+      logger.error(`mqtt (${client.options.clientId}): ${error.message}`),
+    );
+    client.on('offline', () =>
+      logger.warn(`mqtt (${client.options.clientId}): disconnected from the broker, reconnecting`),
+    );
   };
   const inferFilter = ueChannelFilter(topicPrefix, 'infer');
-  const filter = group === undefined ? inferFilter : `$share/${group}/${inferFilter}`;
-  let requests: MqttClient;
+  // Without a group the share group is private to this ingress (its client id): its connections
+  // split the requests among themselves.
+  const shareFilter = `$share/${group ?? clientId}/${inferFilter}`;
+  // A member of a group has clean sessions: a persistent one would keep receiving its share of
+  // the requests while its ingress is dead, and hold them until it came back. A lone ingress
+  // restarts with the same ids, so each persistent session gets back what it held.
+  const clean = group !== undefined;
+  const requested = options.connections ?? DEFAULT_INGRESS_CONNECTIONS;
+  if (!Number.isSafeInteger(requested) || requested < 1 || requested > MAX_INGRESS_CONNECTIONS)
+    return fail(
+      new RangeError(
+        `the ingress connections must be 1-${MAX_INGRESS_CONNECTIONS}, not ${requested}`,
+      ),
+    );
+  let filter = shareFilter;
+  let connections = requested;
   try {
-    // A member of a group has a clean session: a persistent one would keep receiving its share
-    // of the requests while its ingress is dead, and hold them until it came back.
-    requests = await connectMqtt({ ...common, clientId, clean: group !== undefined }, setup);
-    opened.push(requests);
+    const first = await connectMqtt(
+      { ...common, clientId: connectionId(clientId, 0), clean },
+      setup,
+    );
+    opened.push(first);
+    mqtt = first;
     try {
-      await requests.subscribeAsync(filter, { qos: MESSAGE_QOS });
+      await first.subscribeAsync(shareFilter, { qos: MESSAGE_QOS });
     } catch (cause) {
-      throw refused(filter, cause);
+      if (group !== undefined) throw refused(shareFilter, cause);
+      // A broker without shared subscriptions (aedes): one connection takes every request.
+      filter = inferFilter;
+      connections = 1;
+      try {
+        await first.subscribeAsync(inferFilter, { qos: MESSAGE_QOS });
+      } catch (plainCause) {
+        throw refused(inferFilter, plainCause);
+      }
+      logger.warn(
+        `the broker refused the shared subscription ${shareFilter}: one connection stores one ` +
+          'request at a time (Mosquitto 1.6+ and EMQX take shared subscriptions)',
+      );
+    }
+    if (filter === shareFilter && group === undefined)
+      // An earlier version subscribed this session to the filter itself: that subscription
+      // would deliver every request to this connection once more.
+      await first.unsubscribeAsync(inferFilter);
+    const others = await Promise.allSettled(
+      Array.from({ length: connections - 1 }, async (_, index) => {
+        const client = await connectMqtt(
+          { ...common, clientId: connectionId(clientId, index + 1), clean },
+          setup,
+        );
+        opened.push(client);
+        try {
+          await client.subscribeAsync(shareFilter, { qos: MESSAGE_QOS });
+        } catch (cause) {
+          throw refused(shareFilter, cause);
+        }
+      }),
+    );
+    for (const other of others) if (other.status === 'rejected') throw other.reason;
+    if (filter === shareFilter && group === undefined) {
+      const drained = await drainStaleSessions(
+        { ...common },
+        clientId,
+        connections,
+        shareFilter,
+        setup,
+      );
+      if (drained > 0)
+        logger.info(
+          `ingress ${clientId}: closed ${drained} sessions of an earlier run with more connections`,
+        );
     }
   } catch (error) {
     return fail(error);
   }
   const prefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
   logger.info(
-    `ingress ${clientId} subscribed to ${filter}, enqueueing to Redis prefix "${prefix}"`,
+    `ingress ${clientId} subscribed to ${filter} on ${connections} connection` +
+      `${connections === 1 ? '' : 's'}, enqueueing to Redis prefix "${prefix}"`,
   );
 
   let closing: Promise<void> | undefined;

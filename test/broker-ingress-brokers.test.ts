@@ -29,7 +29,7 @@ import { waitUntil } from './wait-until.js';
 
 const PREFIX = `edgesplit-test-${randomBytes(6).toString('hex')}`;
 const FRONT_ENDS = ['as an MQTT client', 'inside the embedded broker'] as const;
-const { logger } = recordingLogger();
+const { lines, logger } = recordingLogger();
 let redis: Redis;
 
 beforeAll(() => {
@@ -71,6 +71,36 @@ describe.each(FRONT_ENDS)('a UE id in the topic that is not an id, ingress %s', 
       client.end(true);
       await open.close();
       await second.close();
+    }
+  });
+});
+
+describe('the ingress as an MQTT client of the embedded broker (no shared subscriptions)', () => {
+  it('falls back to one connection subscribed to the filter itself, and logs why', async () => {
+    const open = await createBroker({ port: 0, host: '127.0.0.1', auth: 'off', logger });
+    const logged = lines.length;
+    const ingress = await startIngress({
+      redisUrl: REDIS_URL,
+      redisPrefix: `${PREFIX}-fallback`,
+      topicPrefix: P,
+      mqttUrl: `mqtt://127.0.0.1:${open.port}`,
+      clientId: 'ingress-fallback',
+      logger,
+    });
+    try {
+      const started = lines.slice(logged);
+      expect(
+        started.filter((line) =>
+          line.startsWith('the broker refused the shared subscription $share/ingress-fallback/'),
+        ),
+      ).toHaveLength(1);
+      expect(
+        started.filter((line) => line.includes(`subscribed to ${P}/ue/+/infer on 1 connection,`)),
+      ).toHaveLength(1);
+      expect(ingress.connected().mqtt).toBe(true);
+    } finally {
+      await ingress.close();
+      await open.close();
     }
   });
 });
@@ -149,7 +179,10 @@ const noMosquitto = mosquittoMissing();
 
 describe('on Mosquitto, with its persistent session', () => {
   it.skipIf(noMosquitto !== undefined)(
-    titled('enqueues the requests published while the ingress was away', noMosquitto),
+    titled(
+      'enqueues the requests published while the ingress (8 connections) was away, also those held by the sessions of connections it no longer opens when restarted with 2',
+      noMosquitto,
+    ),
     async () => {
       const broker = { url: testMosquittoUrl() };
       const topicPrefix = `${PREFIX}/mosq`;
@@ -167,7 +200,8 @@ describe('on Mosquitto, with its persistent session', () => {
       let back: Ingress | undefined;
       try {
         await (await startIngress(options)).close();
-        const sent = Array.from({ length: 5 }, () => request());
+        // Mosquitto spreads them over the 8 sessions of the share group, held while away.
+        const sent = Array.from({ length: 16 }, () => request());
         for (const infer of sent)
           await publisher.publishAsync(`${topicPrefix}/ue/ue-7/infer`, encodeMessage(infer), {
             qos: 1,
@@ -179,9 +213,15 @@ describe('on Mosquitto, with its persistent session', () => {
           encodeMessage(decision(1)),
           { qos: 1, retain: true },
         );
-        back = await startIngress({ ...options, decisionGraceMs: 0 });
+        const logged = lines.length;
+        back = await startIngress({ ...options, connections: 2, decisionGraceMs: 0 });
         const running = back;
-        await until(() => running.stats().accepted === 5);
+        await until(() => running.stats().accepted === 16);
+        const restart = lines.slice(logged);
+        expect(restart.filter((line) => /on 2 connections/.test(line))).toHaveLength(1);
+        expect(
+          restart.filter((line) => /closed 6 sessions of an earlier run/.test(line)),
+        ).toHaveLength(1);
         await back.close();
         const ue7 = new Queue(ueQueueName('ue-7'), { connection: redis, prefix: redisPrefix });
         const ids = (await ue7.getJobs(['waiting'])).map((job) => job.id).sort();
@@ -194,10 +234,16 @@ describe('on Mosquitto, with its persistent session', () => {
         });
         publisher.end(true);
         await back?.close();
-        // Drop the persistent session so that a shared Mosquitto keeps nothing of this test.
-        (await connectMqtt({ url: broker.url, clientId, clean: true, reconnectPeriod: 0 })).end(
-          true,
-        );
+        // Drop the persistent sessions so that a shared Mosquitto keeps nothing of this test.
+        for (const id of [clientId, `${clientId}-1`]) {
+          const dropping = await connectMqtt({
+            url: broker.url,
+            clientId: id,
+            clean: true,
+            reconnectPeriod: 0,
+          });
+          await dropping.endAsync();
+        }
         await deleteKeys(REDIS_URL, `${redisPrefix}:*`);
       }
     },

@@ -7,6 +7,7 @@ import { type FleetUe, runRequests, startFleet, useSystem } from './system-fleet
 import { RunningSystem } from './system-harness.js';
 import { SystemObserver } from './system-observer.js';
 import { waitUntil } from './wait-until.js';
+import { workerCounts } from './worker-counts.js';
 
 const FAST_LINK = { uplinkMbps: 200, downlinkMbps: 200, rttMs: 2 };
 
@@ -187,7 +188,7 @@ describe('faults', () => {
     for (const worker of system.workers) expect(worker.alive()).toBe(true);
   }, 300_000);
 
-  it('SIGKILL of the standalone ingress (Mosquitto) mid-run: the broker delivers again what it had not finished; every request answered once, none resent by its agent', async () => {
+  it('SIGKILL of the standalone ingress (Mosquitto, 8 request connections) mid-run: the broker delivers again what it had not finished; every request answered once, none resent by its agent, each job run once', async () => {
     const system = await RunningSystem.start({
       broker: 'mosquitto',
       workers: 2,
@@ -196,6 +197,10 @@ describe('faults', () => {
     });
     started.system = system;
     const observer = system.observer;
+    // Its requests spread over 8 connections, each with a persistent session of its own.
+    expect(system.ingress.logMatching(/subscribed to \$share\/.* on 8 connections/)).toHaveLength(
+      1,
+    );
     // Agents that would wait a minute before resending: the run must not need them to.
     const fleet = await startFleet(system, 8, { link: FAST_LINK, requestTimeoutMs: 60_000 });
     started.fleet = fleet;
@@ -210,6 +215,14 @@ describe('faults', () => {
     expectEachAnsweredOnce(fleet, sent);
     for (const ue of fleet)
       expect(ue.agent.counters().retried, `${ue.agent.id}\n${ue.warnings.join('\n')}`).toBe(0);
+    // A request stored before the kill and delivered again is a duplicate: no job ran twice.
+    for (const worker of system.workers) {
+      const exit = await worker.stop(30_000);
+      expect(exit.signal, worker.tail()).toBeNull();
+    }
+    const workers = system.workers.map(workerCounts);
+    expect(workers.map((worker) => worker.failed)).toEqual([0, 0]);
+    expect(workers.reduce((sum, worker) => sum + worker.completed, 0)).toBe(sent);
   }, 300_000);
 
   it('SIGKILL of the broker, then of an edge worker: decisions and status come back from Redis, R drops to 4 and back to 8, both workers log the same packing covering every unit, all 200 requests answered once', async () => {

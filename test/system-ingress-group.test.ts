@@ -11,6 +11,7 @@ import {
 import { RunningSystem } from './system-harness.js';
 import { missingTools, titled } from './tools.js';
 import { waitUntil } from './wait-until.js';
+import { workerCounts } from './worker-counts.js';
 
 /** As many UEs as units, so that every UE offloads. */
 const UES = 12;
@@ -38,14 +39,6 @@ function stoppedCounters(ingress: CliProcess): { accepted: number; duplicates: n
     accepted: Number(/accepted (\d+)/.exec(line ?? '')?.[1]),
     duplicates: Number(/duplicates (\d+)/.exec(line ?? '')?.[1]),
   };
-}
-
-/** The jobs an edge worker logged as completed and failed when it stopped. */
-function workerCounts(worker: CliProcess): { completed: number; failed: number } {
-  const line = worker.matching('stderr', /offline \(\d+ completed, \d+ failed\)/).at(-1) ?? '';
-  const match = /offline \((\d+) completed, (\d+) failed\)/.exec(line);
-  expect(match, `${worker.name} logged no final counts\n${worker.tail()}`).not.toBeNull();
-  return { completed: Number(match?.[1]), failed: Number(match?.[2]) };
 }
 
 describe(titled('several ingresses sharing the requests (Mosquitto)', noMosquitto), () => {

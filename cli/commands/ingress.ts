@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
-import { type Ingress, type IngressStats, startIngress } from '../../broker/index.js';
+import {
+  DEFAULT_INGRESS_CONNECTIONS,
+  type Ingress,
+  type IngressStats,
+  MAX_INGRESS_CONNECTIONS,
+  startIngress,
+} from '../../broker/index.js';
 import { watchIngress } from '../../metrics/index.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -28,6 +34,7 @@ import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
 interface IngressFlags extends LogFlags, MetricsFlags {
   readonly clientId?: string;
   readonly group?: string;
+  readonly connections: number;
   readonly statsEvery: number;
 }
 
@@ -63,6 +70,14 @@ export function registerIngressCommand(program: Command): void {
         'what a killed member held is resent by its UEs (docs/scale-out.md)',
     )
     .option(
+      '--connections <n>',
+      `request connections (1-${MAX_INGRESS_CONNECTIONS}), each storing one request at a time, ` +
+        'sharing the requests through a shared subscription of their own (with --group, of ' +
+        "the group's); a broker without shared subscriptions gets one (docs/scale-out.md)",
+      parseInteger,
+      DEFAULT_INGRESS_CONNECTIONS,
+    )
+    .option(
       '--stats-every <seconds>',
       'log the counters (accepted, duplicates, ...) this often when they changed; 0: only on exit',
       parseInteger,
@@ -85,6 +100,11 @@ async function runIngress(flags: IngressFlags): Promise<void> {
   }
   if (flags.group !== undefined && !isValidId(flags.group)) {
     log.fatal('edgesplit ingress: --group must be 1-64 characters of [A-Za-z0-9._-]');
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  if (flags.connections < 1 || flags.connections > MAX_INGRESS_CONNECTIONS) {
+    log.fatal(`edgesplit ingress: --connections must be 1-${MAX_INGRESS_CONNECTIONS}`);
     process.exitCode = EXIT_USAGE;
     return;
   }
@@ -114,6 +134,7 @@ async function runIngress(flags: IngressFlags): Promise<void> {
       ...(mqtt.password === undefined ? {} : { password: mqtt.password }),
       ...(flags.clientId === undefined ? {} : { clientId: flags.clientId }),
       ...(flags.group === undefined ? {} : { group: flags.group }),
+      connections: flags.connections,
       redisUrl,
       redisPrefix,
       maxPayloadBytes: maxPayload === undefined ? DEFAULT_MAX_PAYLOAD_BYTES : Number(maxPayload),
