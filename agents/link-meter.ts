@@ -10,8 +10,15 @@ import {
   type LinkEstimateView,
   LinkEstimator,
   type ResultArrival,
+  type UploadInFlight,
   type UploadSample,
 } from './link-estimator.js';
+
+/** A task's upload being timed: each publish's size, then each PUBACK. */
+export interface UploadTiming {
+  sent(bytes: number): void;
+  acked(error?: Error): void;
+}
 
 /** How the meter reaches the network (the agent's session). */
 export interface LinkMeterPort {
@@ -19,8 +26,6 @@ export interface LinkMeterPort {
   probe(bytes: number): Promise<void>;
   /** Publishes the estimate, retained. */
   publish(link: LinkEstimate): void;
-  /** Whether an upload of the agent's own is on the wire (a probe then would time both). */
-  uploading(): boolean;
   warn(error: Error): void;
 }
 
@@ -50,8 +55,13 @@ const PING_BYTES = 64;
 const PING_INTERVAL_MS = 2000;
 /** Round trips timed before each bandwidth probe. */
 const PINGS = 3;
-/** How often staleness is checked. */
+/** How often staleness, and an upload on the wire running late, are checked. */
 const TICK_MS = 250;
+/**
+ * A late upload that nothing followed for this long (the UE stopped uploading, say because the
+ * lower estimate made it local) is confirmed or undone by a probe.
+ */
+const CONFIRM_AFTER_MS = 1000;
 
 /** The probe size that takes about PROBE_TARGET_MS at `mbps`. */
 export function probeBytesFor(mbps: number | undefined): number {
@@ -119,6 +129,8 @@ export class LinkMeter {
   #probes = 0;
   #pingedAt = Number.NEGATIVE_INFINITY;
   #recheck: NodeJS.Timeout | undefined;
+  /** Uploads on the wire (the agent's and probes), no probe while one of the agent's is. */
+  readonly #inFlight = new Set<{ bytes: number; readonly startedAt: number; probe: boolean }>();
 
   constructor(port: LinkMeterPort, options: LinkMeterOptions = {}) {
     this.#port = port;
@@ -161,6 +173,30 @@ export class LinkMeter {
     this.#recheck = undefined;
   }
 
+  /**
+   * Times one task's upload of `requests` publishes: from the first byte handed to the socket
+   * to the last PUBACK. While it is on the wire it can lower the estimate (it runs late); a
+   * publish that fails spoils the sample.
+   */
+  timeUpload(requests: number): UploadTiming {
+    const upload = { bytes: 0, startedAt: this.#now(), probe: false };
+    let pending = requests;
+    let spoiled = false;
+    this.#inFlight.add(upload);
+    return {
+      sent: (size) => {
+        upload.bytes += size;
+      },
+      acked: (error) => {
+        if (error !== undefined) spoiled = true;
+        pending -= 1;
+        if (pending !== 0) return;
+        this.#inFlight.delete(upload);
+        if (!spoiled) this.recordUpload({ ...upload, ackedAt: this.#now() });
+      },
+    };
+  }
+
   /** A task's upload: bytes written from `startedAt` to the last PUBACK. */
   recordUpload(sample: UploadSample): void {
     this.#lastTrafficAt = sample.ackedAt;
@@ -183,8 +219,16 @@ export class LinkMeter {
     this.#probeBackoffUntil = this.#now() + this.#probeIntervalMs;
   }
 
+  /** The one upload on the wire, if exactly one is (two at once would share the link). */
+  #onWire(): UploadInFlight | undefined {
+    if (this.#inFlight.size !== 1) return undefined;
+    const [upload] = this.#inFlight;
+    return upload;
+  }
+
   #tick(): void {
-    if (this.#probing || this.#port.uploading()) return;
+    if (this.#onWire() !== undefined) this.#maybePublish(); // it may run late
+    if (this.#probing || [...this.#inFlight].some((upload) => !upload.probe)) return;
     const now = this.#now();
     // An agent that keeps uploading never probes: its round trips are timed between uploads.
     if (
@@ -201,7 +245,8 @@ export class LinkMeter {
     }
     if (now < this.#probeBackoffUntil) return;
     const stale = now - Math.max(this.#lastTrafficAt, this.estimator.lastUplinkAt ?? -Infinity);
-    if (stale < this.#probeIntervalMs) return;
+    const interval = this.estimator.provisional ? CONFIRM_AFTER_MS : this.#probeIntervalMs;
+    if (stale < interval) return;
     this.#probing = true;
     this.#probe()
       .catch((error: unknown) => {
@@ -225,7 +270,13 @@ export class LinkMeter {
     for (;;) {
       const startedAt = this.#now();
       this.#probes += 1;
-      await this.#port.probe(bytes);
+      const upload = { bytes, startedAt, probe: true };
+      this.#inFlight.add(upload);
+      try {
+        await this.#port.probe(bytes);
+      } finally {
+        this.#inFlight.delete(upload);
+      }
       const ackedAt = this.#now();
       this.#lastTrafficAt = ackedAt;
       const taken = this.estimator.addUpload({ bytes, startedAt, ackedAt });
@@ -253,7 +304,11 @@ export class LinkMeter {
 
   #maybePublish(): void {
     const now = this.#now();
-    const next = linkMessageOf(this.estimator.estimate(now), Date.now(), this.#initial);
+    const next = linkMessageOf(
+      this.estimator.estimate(now, this.#onWire()),
+      Date.now(),
+      this.#initial,
+    );
     if (next === undefined || next.source !== 'measured') return;
     const last = this.#published;
     if (last !== undefined && last.source === 'measured') {
