@@ -56,7 +56,14 @@ const PING_INTERVAL_MS = 2000;
 /** Round trips timed before each bandwidth probe. */
 const PINGS = 3;
 /** How often staleness, and an upload on the wire running late, are checked. */
-const TICK_MS = 250;
+const TICK_MS = 100;
+/**
+ * An uplink estimate this much (relative) below the one last published goes out at once,
+ * without waiting for the link interval: a step down costs every task until the scheduler
+ * knows. A late upload's bound falls as 1/elapsed, so a fall by a third takes half as long
+ * again as the upload has run: at most log1.5(drop) such publishes (6 for 20 -> 2 Mbps).
+ */
+const URGENT_DROP = 1 / 3;
 /**
  * A late upload that nothing followed for this long (the UE stopped uploading, say because the
  * lower estimate made it local) is confirmed or undone by a probe.
@@ -312,7 +319,8 @@ export class LinkMeter {
     if (next === undefined || next.source !== 'measured') return;
     const last = this.#published;
     if (last !== undefined && last.source === 'measured') {
-      if (now - this.#publishedAt < this.#linkIntervalMs) {
+      const urgent = next.uplinkMbps <= last.uplinkMbps * (1 - URGENT_DROP);
+      if (!urgent && now - this.#publishedAt < this.#linkIntervalMs) {
         // Too soon: look again once the interval is over (one timer at a time).
         this.#recheck ??= setTimeout(
           () => {
