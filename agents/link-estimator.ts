@@ -12,8 +12,8 @@
  *   down needs less evidence: an upload that runs late (far longer than the estimate
  *   predicts) lowers the estimate while it is still on the wire, to the upper bound its bytes
  *   over the time so far give, and once done stays the estimate until the next sample either
- *   confirms it (far below the window too: the window restarts) or finds the old rate (a
- *   stall: it is one more sample of the window).
+ *   confirms it (nearer it than the window's rate, by ratio: the window restarts from both) or
+ *   does not (a stall: it is one more sample of the window).
  *   Uploads too short to time (fewer than `minUploadBytes` or less than
  *   `minTransferMs` on the wire) are not samples.
  * - RTT: the minimum of small QoS 1 round trips over `rttWindowMs`, as BBR's min-RTT filter:
@@ -217,9 +217,9 @@ export class LinkEstimator {
     const suspect = this.#suspect;
     this.#suspect = undefined;
     if (suspect !== undefined && before !== undefined) {
-      // The sample after a late one decides: far below the window too, the link stepped down
-      // (the window restarts from both); near the window's rate, the late one was a stall.
-      const confirmed = rate(record) < before * (1 - STEP_SIZE);
+      // The sample after a late one decides: nearer the late one than the window's rate (by
+      // ratio), the link stepped down and the window restarts from both; else it was a stall.
+      const confirmed = rate(record) < Math.sqrt(rate(suspect) * before);
       this.#uplink = confirmed
         ? [suspect, record]
         : stepped(this.#keep([...this.#uplink, suspect, record], sample.ackedAt), rate);

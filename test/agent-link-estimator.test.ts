@@ -90,6 +90,16 @@ describe('LinkEstimator on recorded timelines', () => {
     within(estimator.estimate(3700).uplinkMbps?.value, 20, 0.001);
   });
 
+  it('takes a stall for a stall when the next sample, slowed too, is still nearer the old rate', () => {
+    const estimator = new LinkEstimator();
+    for (let k = 0; k < 5; k++) estimator.addUpload(upload(k * 300, 400_000, 80, 0));
+    estimator.addUpload(upload(2000, 400_000, 5, 0)); // a stall reads 5
+    expect(estimator.provisional).toBe(true);
+    estimator.addUpload(upload(3000, 400_000, 30, 0)); // a busy host's 30: nearer 80 than 5
+    expect(estimator.provisional).toBe(false);
+    within(estimator.estimate(3500).uplinkMbps?.value, 80, 0.001);
+  });
+
   it('follows a 2 -> 20 Mbps step up only after two agreeing uploads, never on one in flight', () => {
     const estimator = new LinkEstimator();
     let at = 0;
