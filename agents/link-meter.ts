@@ -3,6 +3,7 @@
  * round trips, probes when the estimate is stale, and publishes `ue/{ue}/link` when the estimate
  * moved past the hysteresis (docs/links-and-lab.md).
  */
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { type LinkEstimate, MAX_PROBE_BYTES } from '../proto/index.js';
 import type { LinkRates } from './emulated-link.js';
@@ -13,6 +14,7 @@ import {
   type UploadInFlight,
   type UploadSample,
 } from './link-estimator.js';
+import { SendQueueWatch } from './tcp-delivery.js';
 
 /** A task's upload being timed: each publish's size, then each PUBACK. */
 export interface UploadTiming {
@@ -27,6 +29,8 @@ export interface LinkMeterPort {
   /** Publishes the estimate, retained. */
   publish(link: LinkEstimate): void;
   warn(error: Error): void;
+  /** The connection's TCP socket, to time uploads to the broker's TCP acknowledgement. */
+  socket?(): Socket | undefined;
 }
 
 export interface LinkMeterOptions {
@@ -69,6 +73,11 @@ const URGENT_DROP = 1 / 3;
  * lower estimate made it local) is confirmed or undone by a probe.
  */
 const CONFIRM_AFTER_MS = 1000;
+/**
+ * Uplink samples a UE takes a second apart at start, probing if it sends nothing: the
+ * statistic rejects one sample that a busy start-up slowed only from three on.
+ */
+const FIRST_SAMPLES = 3;
 
 /** The probe size that takes about PROBE_TARGET_MS at `mbps`. */
 export function probeBytesFor(mbps: number | undefined): number {
@@ -137,7 +146,12 @@ export class LinkMeter {
   #pingedAt = Number.NEGATIVE_INFINITY;
   #recheck: NodeJS.Timeout | undefined;
   /** Uploads on the wire (the agent's and probes), no probe while one of the agent's is. */
-  readonly #inFlight = new Set<{ bytes: number; readonly startedAt: number; probe: boolean }>();
+  readonly #inFlight = new Set<{
+    bytes: number;
+    readonly startedAt: number;
+    readonly probe: boolean;
+    readonly watch: SendQueueWatch | undefined;
+  }>();
 
   constructor(port: LinkMeterPort, options: LinkMeterOptions = {}) {
     this.#port = port;
@@ -186,20 +200,24 @@ export class LinkMeter {
    * publish that fails spoils the sample.
    */
   timeUpload(requests: number): UploadTiming {
-    const upload = { bytes: 0, startedAt: this.#now(), probe: false };
+    const watch = this.#watch();
+    const upload = { bytes: 0, startedAt: this.#now(), probe: false, watch };
     let pending = requests;
     let spoiled = false;
     this.#inFlight.add(upload);
     return {
       sent: (size) => {
         upload.bytes += size;
+        watch?.written();
       },
       acked: (error) => {
         if (error !== undefined) spoiled = true;
         pending -= 1;
         if (pending !== 0) return;
         this.#inFlight.delete(upload);
-        if (!spoiled) this.recordUpload({ ...upload, ackedAt: this.#now() });
+        const ackedAt = this.#ackedAt(watch);
+        if (!spoiled)
+          this.recordUpload({ bytes: upload.bytes, startedAt: upload.startedAt, ackedAt });
       },
     };
   }
@@ -226,11 +244,31 @@ export class LinkMeter {
     this.#probeBackoffUntil = this.#now() + this.#probeIntervalMs;
   }
 
-  /** The one upload on the wire, if exactly one is (two at once would share the link). */
+  /** A watch of the connection's send queue, if the port gives the socket. */
+  #watch(): SendQueueWatch | undefined {
+    const socket = this.#port.socket;
+    return socket === undefined ? undefined : new SendQueueWatch(() => socket(), this.#now);
+  }
+
+  /**
+   * When an upload was acknowledged: by the broker's TCP if that was seen (the broker may take
+   * its time to PUBACK, storing a tensor or busy), else by the PUBACK, now.
+   */
+  #ackedAt(watch: SendQueueWatch | undefined): number {
+    const now = this.#now();
+    return Math.min(now, watch?.stop() ?? now);
+  }
+
+  /**
+   * The one upload on the wire, if exactly one is (two at once would share the link) and its
+   * bytes are not all acknowledged by the broker's TCP.
+   */
   #onWire(): UploadInFlight | undefined {
     if (this.#inFlight.size !== 1) return undefined;
     const [upload] = this.#inFlight;
-    return upload;
+    // Acknowledged by the broker's TCP, it is off the wire: the PUBACK waits on the broker.
+    if (upload === undefined || upload.watch?.drained === true) return undefined;
+    return { bytes: upload.bytes, startedAt: upload.startedAt };
   }
 
   #tick(): void {
@@ -252,7 +290,8 @@ export class LinkMeter {
     }
     if (now < this.#probeBackoffUntil) return;
     const stale = now - Math.max(this.#lastTrafficAt, this.estimator.lastUplinkAt ?? -Infinity);
-    const interval = this.estimator.provisional ? CONFIRM_AFTER_MS : this.#probeIntervalMs;
+    const early = this.estimator.provisional || this.estimator.uplinkSamplesTaken < FIRST_SAMPLES;
+    const interval = early ? CONFIRM_AFTER_MS : this.#probeIntervalMs;
     if (stale < interval) return;
     this.#probing = true;
     this.#probe()
@@ -277,14 +316,20 @@ export class LinkMeter {
     for (;;) {
       const startedAt = this.#now();
       this.#probes += 1;
-      const upload = { bytes, startedAt, probe: true };
+      const watch = this.#watch();
+      const upload = { bytes, startedAt, probe: true, watch };
       this.#inFlight.add(upload);
       try {
-        await this.#port.probe(bytes);
+        const acked = this.#port.probe(bytes);
+        watch?.written();
+        await acked;
+      } catch (error) {
+        watch?.stop();
+        throw error;
       } finally {
         this.#inFlight.delete(upload);
       }
-      const ackedAt = this.#now();
+      const ackedAt = this.#ackedAt(watch);
       this.#lastTrafficAt = ackedAt;
       const taken = this.estimator.addUpload({ bytes, startedAt, ackedAt });
       if (taken !== undefined || bytes >= MAX_PROBE_BYTES) {

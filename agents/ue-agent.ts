@@ -91,6 +91,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
                 this.emit('link', link);
               },
               warn: (error) => this.emit('warning', error),
+              socket: () => this.session?.socket,
             },
             {
               initial: config.link,
