@@ -91,9 +91,15 @@ function convergence(o: LabObservations, ue: string, shaped: number, untilAt: nu
  */
 function firstEstimateAfter(o: LabObservations, ue: string, changeAt: number) {
   const link = o.links.find((l) => l.ue === ue && l.at > changeAt && l.source === 'measured');
+  const after = o.links.filter((l) => l.ue === ue && l.at > changeAt);
   return {
     estimateAfterChangeMs: link === undefined ? null : Math.round(link.at - changeAt),
     firstEstimateMbps: link?.uplinkMbps ?? null,
+    // Every estimate published after the change: [ms after it, Mbps].
+    estimatesAfterChange: after.map((l) => [Math.round(l.at - changeAt), l.uplinkMbps] as const),
+    decisionsAfterChange: o.decisions
+      .filter((d) => d.ue === ue && d.at > changeAt)
+      .map((d) => [Math.round(d.at - changeAt), d.cut] as const),
   };
 }
 
@@ -179,7 +185,12 @@ else {
         fmt(row.decisionAfterChangeMs, 0),
         row.cut,
       ]),
-    )}\n\n${tableText(
+    )}\n\n${perClass
+      .map(
+        (row) =>
+          `${row.ue} after the change: estimates ${row.estimatesAfterChange.map(([ms, mbps]) => `${ms} ms ${mbps}`).join(', ') || '-'}; decisions ${row.decisionsAfterChange.map(([ms, cut]) => `${ms} ms cut ${cut}`).join(', ') || '-'}`,
+      )
+      .join('\n')}\n\n${tableText(
       ['links', 'tasks', 'max ms', 'mean ms', 'requests ok', 'failed'],
       (['measured', 'fixed'] as const).map((name) => [
         name,
