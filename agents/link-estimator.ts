@@ -181,7 +181,6 @@ export class LinkEstimator {
   #uplink: UploadRecord[] = [];
   /** A late upload awaiting the next sample: a downward step, or a stall (docs: "late uploads"). */
   #suspect: UploadRecord | undefined;
-  #taken = 0;
   #downlink: RateSample[] = [];
   #rtt: { at: number; ms: number }[] = [];
 
@@ -214,7 +213,6 @@ export class LinkEstimator {
     if (!(timed || (force && transferMs > 0))) return undefined;
     const record = { at: sample.ackedAt, bytes: sample.bytes, elapsedMs };
     const rate = (r: UploadRecord) => mbpsOf(r.bytes, wireMs(r.elapsedMs, rtt));
-    this.#taken += 1;
     const before = this.#windowRate(sample.ackedAt, rtt);
     const suspect = this.#suspect;
     this.#suspect = undefined;
@@ -231,11 +229,6 @@ export class LinkEstimator {
       this.#uplink = stepped(this.#keep([...this.#uplink, record], sample.ackedAt), rate);
     }
     return rate(record);
-  }
-
-  /** Uplink samples taken since the start (also those that left the window). */
-  get uplinkSamplesTaken(): number {
-    return this.#taken;
   }
 
   /** Whether a late upload awaits confirmation (the meter then probes soon if nothing is sent). */

@@ -73,11 +73,6 @@ const URGENT_DROP = 1 / 3;
  * lower estimate made it local) is confirmed or undone by a probe.
  */
 const CONFIRM_AFTER_MS = 1000;
-/**
- * Uplink samples a UE takes a second apart at start, probing if it sends nothing: the
- * statistic rejects one sample that a busy start-up slowed only from three on.
- */
-const FIRST_SAMPLES = 3;
 
 /** The probe size that takes about PROBE_TARGET_MS at `mbps`. */
 export function probeBytesFor(mbps: number | undefined): number {
@@ -293,8 +288,7 @@ export class LinkMeter {
     }
     if (now < this.#probeBackoffUntil) return;
     const stale = now - Math.max(this.#lastTrafficAt, this.estimator.lastUplinkAt ?? -Infinity);
-    const early = this.estimator.provisional || this.estimator.uplinkSamplesTaken < FIRST_SAMPLES;
-    const interval = early ? CONFIRM_AFTER_MS : this.#probeIntervalMs;
+    const interval = this.estimator.provisional ? CONFIRM_AFTER_MS : this.#probeIntervalMs;
     if (stale < interval) return;
     this.#probing = true;
     this.#probe()
