@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import {
   asError,
@@ -142,6 +143,12 @@ export class AgentSession {
 
   get connected(): boolean {
     return this.client.connected;
+  }
+
+  /** The connection's TCP socket, if it is one (the link meter reads its send queue). */
+  get socket(): Socket | undefined {
+    const stream: unknown = this.client.stream;
+    return stream instanceof Socket ? stream : undefined;
   }
 
   /**

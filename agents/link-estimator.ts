@@ -8,7 +8,12 @@
  *   moment the estimate is read (so later, better RTT samples correct earlier uploads; at most
  *   a quarter of the upload's time is taken off, should an RTT sample be inflated by a busy host). The
  *   estimate is the second largest of the latest samples (see `secondLargest`; a step, two
- *   agreeing samples far from the window's median, restarts the window from them).
+ *   agreeing samples far from the window's median, restarts the window from them). A step
+ *   down needs less evidence: an upload that runs late (far longer than the estimate
+ *   predicts) lowers the estimate while it is still on the wire, to the upper bound its bytes
+ *   over the time so far give, and once done stays the estimate until the next sample either
+ *   confirms it (nearer it than the window's rate, by ratio: the window restarts from both) or
+ *   does not (a stall: it is one more sample of the window).
  *   Uploads too short to time (fewer than `minUploadBytes` or less than
  *   `minTransferMs` on the wire) are not samples.
  * - RTT: the minimum of small QoS 1 round trips over `rttWindowMs`, as BBR's min-RTT filter:
@@ -30,6 +35,12 @@ export interface UploadSample {
   readonly bytes: number;
   readonly startedAt: number;
   readonly ackedAt: number;
+}
+
+/** An upload still on the wire: `bytes` written since `startedAt` (ms), not all acknowledged. */
+export interface UploadInFlight {
+  readonly bytes: number;
+  readonly startedAt: number;
 }
 
 /** One small QoS 1 publish: sent at `sentAt`, PUBACK at `ackedAt` (ms). */
@@ -54,6 +65,11 @@ export interface Estimated {
   readonly samples: number;
   /** Age of the newest of them, ms. */
   readonly ageMs: number;
+  /**
+   * The value is an upper bound from one late upload (still on the wire, or done and not yet
+   * confirmed by the next one), not the window's statistic.
+   */
+  readonly provisional?: boolean;
 }
 
 export interface LinkEstimateView {
@@ -123,6 +139,24 @@ const STEP_AGREEMENT = 0.25;
 const STEP_SIZE = 0.5;
 
 /**
+ * An upload is late when its time on the wire exceeds LATE_FACTOR times what the estimate
+ * predicts (it reads below half the estimate: "far" in the sense of STEP_SIZE)...
+ */
+const LATE_FACTOR = 1 / (1 - STEP_SIZE);
+/** ...and by at least this much: a busy host stalls an upload by a few hundred ms. */
+const LATE_MIN_MS = 300;
+
+/**
+ * Whether an upload of `bytes` that has taken `elapsedMs` so far (or in all) runs late against
+ * `mbps`: far longer than the rate predicts, by more than a host stall.
+ */
+export function runsLate(bytes: number, elapsedMs: number, mbps: number, rttMs: number): boolean {
+  const predictedMs = (bytes * 8) / (mbps * 1000);
+  const onWireMs = elapsedMs - rttMs;
+  return onWireMs > LATE_FACTOR * predictedMs && onWireMs - predictedMs >= LATE_MIN_MS;
+}
+
+/**
  * A step change: the two newest samples agree with each other and both lie far from the median
  * of the others. Then the link changed (one outlier does not agree with the next), and the
  * window restarts from them instead of waiting for a third sample to move the median.
@@ -145,6 +179,8 @@ export class LinkEstimator {
   readonly #minTransferMs: number;
   readonly #minBytes: number;
   #uplink: UploadRecord[] = [];
+  /** A late upload awaiting the next sample: a downward step, or a stall (docs: "late uploads"). */
+  #suspect: UploadRecord | undefined;
   #downlink: RateSample[] = [];
   #rtt: { at: number; ms: number }[] = [];
 
@@ -177,8 +213,27 @@ export class LinkEstimator {
     if (!(timed || (force && transferMs > 0))) return undefined;
     const record = { at: sample.ackedAt, bytes: sample.bytes, elapsedMs };
     const rate = (r: UploadRecord) => mbpsOf(r.bytes, wireMs(r.elapsedMs, rtt));
-    this.#uplink = stepped(this.#keep([...this.#uplink, record], sample.ackedAt), rate);
+    const before = this.#windowRate(sample.ackedAt, rtt);
+    const suspect = this.#suspect;
+    this.#suspect = undefined;
+    if (suspect !== undefined && before !== undefined) {
+      // The sample after a late one decides: nearer the late one than the window's rate (by
+      // ratio), the link stepped down and the window restarts from both; else it was a stall.
+      const confirmed = rate(record) < Math.sqrt(rate(suspect) * before);
+      this.#uplink = confirmed
+        ? [suspect, record]
+        : stepped(this.#keep([...this.#uplink, suspect, record], sample.ackedAt), rate);
+    } else if (before !== undefined && runsLate(sample.bytes, elapsedMs, before, rtt)) {
+      this.#suspect = record; // the estimate follows it at once; the window waits for the next
+    } else {
+      this.#uplink = stepped(this.#keep([...this.#uplink, record], sample.ackedAt), rate);
+    }
     return rate(record);
+  }
+
+  /** Whether a late upload awaits confirmation (the meter then probes soon if nothing is sent). */
+  get provisional(): boolean {
+    return this.#suspect !== undefined;
   }
 
   /**
@@ -204,19 +259,46 @@ export class LinkEstimator {
     return taken;
   }
 
-  /** The estimate at `now` (ms, the clock the samples use). */
-  estimate(now: number): LinkEstimateView {
+  /**
+   * The estimate at `now` (ms, the clock the samples use). `inFlight`, an upload still on the
+   * wire, lowers the uplink once it runs late: it has not been acknowledged, so the link is
+   * slower than its bytes over the time so far.
+   */
+  estimate(now: number, inFlight?: UploadInFlight): LinkEstimateView {
     const view: {
       uplinkMbps?: Estimated;
       rttMs?: Estimated;
       downlinkMbps?: Estimated;
     } = {};
     const rtt = this.#minRtt(now) ?? 0;
-    const uplink = this.#rate(
+    let uplink: Estimated | undefined = this.#rate(
       this.#uplink.map((r) => ({ at: r.at, mbps: mbpsOf(r.bytes, wireMs(r.elapsedMs, rtt)) })),
       now,
       secondLargest,
     );
+    const suspect = this.#suspect;
+    if (suspect !== undefined)
+      uplink = {
+        value: Math.min(
+          uplink?.value ?? Number.POSITIVE_INFINITY,
+          mbpsOf(suspect.bytes, wireMs(suspect.elapsedMs, rtt)),
+        ),
+        samples: 1,
+        ageMs: now - suspect.at,
+        provisional: true,
+      };
+    const elapsedMs = inFlight === undefined ? 0 : now - inFlight.startedAt;
+    if (
+      uplink !== undefined &&
+      inFlight !== undefined &&
+      runsLate(inFlight.bytes, elapsedMs, uplink.value, rtt)
+    )
+      uplink = {
+        value: Math.min(uplink.value, mbpsOf(inFlight.bytes, wireMs(elapsedMs, rtt))),
+        samples: 1,
+        ageMs: 0,
+        provisional: true,
+      };
     if (uplink !== undefined) view.uplinkMbps = uplink;
     const downlink = this.#rate(this.#downlink, now, median);
     if (downlink !== undefined) view.downlinkMbps = downlink;
@@ -235,7 +317,14 @@ export class LinkEstimator {
 
   /** When the newest uplink sample was taken, if any. */
   get lastUplinkAt(): number | undefined {
-    return this.#uplink.at(-1)?.at;
+    return this.#suspect?.at ?? this.#uplink.at(-1)?.at;
+  }
+
+  /** The window's statistic at `now` with `rttMs` taken off, if it has samples. */
+  #windowRate(now: number, rttMs: number): number | undefined {
+    const kept = this.#keep([...this.#uplink], now);
+    if (kept.length === 0) return undefined;
+    return secondLargest(kept.map((r) => mbpsOf(r.bytes, wireMs(r.elapsedMs, rttMs))));
   }
 
   #minRtt(now: number): number | undefined {

@@ -3,6 +3,7 @@
  * round trips, probes when the estimate is stale, and publishes `ue/{ue}/link` when the estimate
  * moved past the hysteresis (docs/links-and-lab.md).
  */
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { type LinkEstimate, MAX_PROBE_BYTES } from '../proto/index.js';
 import type { LinkRates } from './emulated-link.js';
@@ -10,8 +11,16 @@ import {
   type LinkEstimateView,
   LinkEstimator,
   type ResultArrival,
+  type UploadInFlight,
   type UploadSample,
 } from './link-estimator.js';
+import { SendQueueWatch } from './tcp-delivery.js';
+
+/** A task's upload being timed: each publish's size, then each PUBACK. */
+export interface UploadTiming {
+  sent(bytes: number): void;
+  acked(error?: Error): void;
+}
 
 /** How the meter reaches the network (the agent's session). */
 export interface LinkMeterPort {
@@ -19,9 +28,9 @@ export interface LinkMeterPort {
   probe(bytes: number): Promise<void>;
   /** Publishes the estimate, retained. */
   publish(link: LinkEstimate): void;
-  /** Whether an upload of the agent's own is on the wire (a probe then would time both). */
-  uploading(): boolean;
   warn(error: Error): void;
+  /** The connection's TCP socket, to time uploads to the broker's TCP acknowledgement. */
+  socket?(): Socket | undefined;
 }
 
 export interface LinkMeterOptions {
@@ -50,8 +59,20 @@ const PING_BYTES = 64;
 const PING_INTERVAL_MS = 2000;
 /** Round trips timed before each bandwidth probe. */
 const PINGS = 3;
-/** How often staleness is checked. */
-const TICK_MS = 250;
+/** How often staleness, and an upload on the wire running late, are checked. */
+const TICK_MS = 100;
+/**
+ * An uplink estimate this much (relative) below the one last published goes out at once,
+ * without waiting for the link interval: a step down costs every task until the scheduler
+ * knows. A late upload's bound falls as 1/elapsed, so a fall by a third takes half as long
+ * again as the upload has run: at most log1.5(drop) such publishes (6 for 20 -> 2 Mbps).
+ */
+const URGENT_DROP = 1 / 3;
+/**
+ * A late upload that nothing followed for this long (the UE stopped uploading, say because the
+ * lower estimate made it local) is confirmed or undone by a probe.
+ */
+const CONFIRM_AFTER_MS = 1000;
 
 /** The probe size that takes about PROBE_TARGET_MS at `mbps`. */
 export function probeBytesFor(mbps: number | undefined): number {
@@ -119,6 +140,13 @@ export class LinkMeter {
   #probes = 0;
   #pingedAt = Number.NEGATIVE_INFINITY;
   #recheck: NodeJS.Timeout | undefined;
+  /** Uploads on the wire (the agent's and probes), no probe while one of the agent's is. */
+  readonly #inFlight = new Set<{
+    bytes: number;
+    startedAt: number;
+    readonly probe: boolean;
+    readonly watch: SendQueueWatch | undefined;
+  }>();
 
   constructor(port: LinkMeterPort, options: LinkMeterOptions = {}) {
     this.#port = port;
@@ -161,6 +189,37 @@ export class LinkMeter {
     this.#recheck = undefined;
   }
 
+  /**
+   * Times one task's upload of `requests` publishes: from the first byte handed to the socket
+   * to the last PUBACK. While it is on the wire it can lower the estimate (it runs late); a
+   * publish that fails spoils the sample.
+   */
+  timeUpload(requests: number): UploadTiming {
+    const watch = this.#watch();
+    const upload = { bytes: 0, startedAt: this.#now(), probe: false, watch };
+    let pending = requests;
+    let spoiled = false;
+    this.#inFlight.add(upload);
+    return {
+      sent: (size) => {
+        // The clock starts when the first publish was handed to the socket, not before its
+        // tensor was encoded (tens of ms on a busy host, against 100 ms on the wire at 50 Mbps).
+        if (upload.bytes === 0) upload.startedAt = this.#now();
+        upload.bytes += size;
+        watch?.written();
+      },
+      acked: (error) => {
+        if (error !== undefined) spoiled = true;
+        pending -= 1;
+        if (pending !== 0) return;
+        this.#inFlight.delete(upload);
+        const ackedAt = this.#ackedAt(watch);
+        if (!spoiled)
+          this.recordUpload({ bytes: upload.bytes, startedAt: upload.startedAt, ackedAt });
+      },
+    };
+  }
+
   /** A task's upload: bytes written from `startedAt` to the last PUBACK. */
   recordUpload(sample: UploadSample): void {
     this.#lastTrafficAt = sample.ackedAt;
@@ -183,8 +242,36 @@ export class LinkMeter {
     this.#probeBackoffUntil = this.#now() + this.#probeIntervalMs;
   }
 
+  /** A watch of the connection's send queue, if the port gives the socket. */
+  #watch(): SendQueueWatch | undefined {
+    const socket = this.#port.socket;
+    return socket === undefined ? undefined : new SendQueueWatch(() => socket(), this.#now);
+  }
+
+  /**
+   * When an upload was acknowledged: by the broker's TCP if that was seen (the broker may take
+   * its time to PUBACK, storing a tensor or busy), else by the PUBACK, now.
+   */
+  #ackedAt(watch: SendQueueWatch | undefined): number {
+    const now = this.#now();
+    return Math.min(now, watch?.stop() ?? now);
+  }
+
+  /**
+   * The one upload on the wire, if exactly one is (two at once would share the link) and its
+   * bytes are not all acknowledged by the broker's TCP.
+   */
+  #onWire(): UploadInFlight | undefined {
+    if (this.#inFlight.size !== 1) return undefined;
+    const [upload] = this.#inFlight;
+    // Acknowledged by the broker's TCP, it is off the wire: the PUBACK waits on the broker.
+    if (upload === undefined || upload.watch?.drained === true) return undefined;
+    return { bytes: upload.bytes, startedAt: upload.startedAt };
+  }
+
   #tick(): void {
-    if (this.#probing || this.#port.uploading()) return;
+    if (this.#onWire() !== undefined) this.#maybePublish(); // it may run late
+    if (this.#probing || [...this.#inFlight].some((upload) => !upload.probe)) return;
     const now = this.#now();
     // An agent that keeps uploading never probes: its round trips are timed between uploads.
     if (
@@ -201,7 +288,8 @@ export class LinkMeter {
     }
     if (now < this.#probeBackoffUntil) return;
     const stale = now - Math.max(this.#lastTrafficAt, this.estimator.lastUplinkAt ?? -Infinity);
-    if (stale < this.#probeIntervalMs) return;
+    const interval = this.estimator.provisional ? CONFIRM_AFTER_MS : this.#probeIntervalMs;
+    if (stale < interval) return;
     this.#probing = true;
     this.#probe()
       .catch((error: unknown) => {
@@ -225,8 +313,20 @@ export class LinkMeter {
     for (;;) {
       const startedAt = this.#now();
       this.#probes += 1;
-      await this.#port.probe(bytes);
-      const ackedAt = this.#now();
+      const watch = this.#watch();
+      const upload = { bytes, startedAt, probe: true, watch };
+      this.#inFlight.add(upload);
+      try {
+        const acked = this.#port.probe(bytes);
+        watch?.written();
+        await acked;
+      } catch (error) {
+        watch?.stop();
+        throw error;
+      } finally {
+        this.#inFlight.delete(upload);
+      }
+      const ackedAt = this.#ackedAt(watch);
       this.#lastTrafficAt = ackedAt;
       const taken = this.estimator.addUpload({ bytes, startedAt, ackedAt });
       if (taken !== undefined || bytes >= MAX_PROBE_BYTES) {
@@ -253,11 +353,16 @@ export class LinkMeter {
 
   #maybePublish(): void {
     const now = this.#now();
-    const next = linkMessageOf(this.estimator.estimate(now), Date.now(), this.#initial);
+    const next = linkMessageOf(
+      this.estimator.estimate(now, this.#onWire()),
+      Date.now(),
+      this.#initial,
+    );
     if (next === undefined || next.source !== 'measured') return;
     const last = this.#published;
     if (last !== undefined && last.source === 'measured') {
-      if (now - this.#publishedAt < this.#linkIntervalMs) {
+      const urgent = next.uplinkMbps <= last.uplinkMbps * (1 - URGENT_DROP);
+      if (!urgent && now - this.#publishedAt < this.#linkIntervalMs) {
         // Too soon: look again once the interval is over (one timer at a time).
         this.#recheck ??= setTimeout(
           () => {

@@ -29,7 +29,7 @@ import {
 import { AgentStoppedError, NoDecisionError } from './errors.js';
 import { runHeads } from './head.js';
 import type { ResultArrival } from './link-estimator.js';
-import { LinkMeter } from './link-meter.js';
+import { LinkMeter, type UploadTiming } from './link-meter.js';
 import { type RequestOutcome, RequestTracker, requestIdOf } from './request-tracker.js';
 import { sampleInputs } from './sample-input.js';
 import { StatsWindow } from './stats-window.js';
@@ -41,12 +41,6 @@ import {
   type TaskResult,
 } from './task-result.js';
 import { TypedEvents } from './typed-events.js';
-
-/** A task's upload being timed: each publish's size, then each PUBACK. */
-interface UploadTiming {
-  sent(bytes: number): void;
-  acked(error?: Error): void;
-}
 
 /** Options of `UeAgent.stop`. */
 export interface StopOptions {
@@ -67,8 +61,6 @@ export class UeAgent extends TypedEvents<AgentEvents> {
   private link: LinkEstimate | undefined;
   /** With `linkMode: 'measure'`: what measures the link. */
   private readonly meter: LinkMeter | undefined;
-  /** Uploads on the wire now (`measure`: no probe meanwhile). */
-  private uploads = 0;
   /** `measure`: results received of tasks still running, by request id. */
   private readonly arrivals = new Map<string, ResultArrival>();
   private readonly tracker: RequestTracker;
@@ -98,8 +90,8 @@ export class UeAgent extends TypedEvents<AgentEvents> {
                 this.session?.publishLink(link);
                 this.emit('link', link);
               },
-              uploading: () => this.uploads > 0,
               warn: (error) => this.emit('warning', error),
+              socket: () => this.session?.socket,
             },
             {
               initial: config.link,
@@ -272,7 +264,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
     const link = this.config.linkMode === 'emulated' ? this.link : undefined;
     if (link !== undefined)
       await this.wait(uploadWaitMs(link, batch * (profile.cuts[plan.cut]?.bytes ?? 0)));
-    const upload = this.meter === undefined ? undefined : this.timeUpload(heads.length);
+    const upload = this.meter?.timeUpload(heads.length);
     const outcomes = await Promise.all(
       heads.map((tensor, sample) => this.send(task, plan, sample, tensor, upload)),
     );
@@ -284,32 +276,6 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       await this.wait(downloadWaitMs(link, profile.resultBytes));
     const samples = sampleOutcomes(outcomes, (sample) => requestIdOf(this.runId, task, sample));
     return this.finish(task, plan, started, samples);
-  }
-
-  /**
-   * Times one task's upload of `requests` publishes for the link meter: from the first byte
-   * handed to the socket to the last PUBACK. A publish that fails spoils the sample.
-   */
-  private timeUpload(requests: number): UploadTiming {
-    const meter = this.meter;
-    const startedAt = meter?.now() ?? 0;
-    let bytes = 0;
-    let pending = requests;
-    let spoiled = false;
-    this.uploads += 1;
-    return {
-      sent: (size) => {
-        bytes += size;
-      },
-      acked: (error) => {
-        if (error !== undefined) spoiled = true;
-        pending -= 1;
-        if (pending !== 0) return;
-        this.uploads -= 1;
-        if (!spoiled && meter !== undefined)
-          meter.recordUpload({ bytes, startedAt, ackedAt: meter.now() });
-      },
-    };
   }
 
   private takeArrivals(ids: readonly string[]): ResultArrival[] {

@@ -4,7 +4,8 @@
  * 1. One UE per link class (3g, 4g, 5g, wifi uplinks), measuring: the estimate's error and its
  *    time to converge (first published estimate within 15% of the shaped rate that stays so),
  *    the prediction error of each offloading UE, then every uplink shaped down to 2 Mbps: the
- *    time from that change to the new decision at each UE.
+ *    time from that change to the UE's first estimate published after it (and its value), and
+ *    to the new decision at each UE.
  * 2. The same fleet and trace twice, links measured and links fixed at their catalog value
  *    (`--fixed-links`): achieved max and mean end-to-end task latency of each.
  *
@@ -84,6 +85,24 @@ function convergence(o: LabObservations, ue: string, shaped: number, untilAt: nu
   };
 }
 
+/**
+ * After the change at `changeAt`: when the UE first published a measured estimate (ms) and
+ * which, so that an adaptation's time splits into estimating and deciding.
+ */
+function firstEstimateAfter(o: LabObservations, ue: string, changeAt: number) {
+  const link = o.links.find((l) => l.ue === ue && l.at > changeAt && l.source === 'measured');
+  const after = o.links.filter((l) => l.ue === ue && l.at > changeAt);
+  return {
+    estimateAfterChangeMs: link === undefined ? null : Math.round(link.at - changeAt),
+    firstEstimateMbps: link?.uplinkMbps ?? null,
+    // Every estimate published after the change: [ms after it, Mbps].
+    estimatesAfterChange: after.map((l) => [Math.round(l.at - changeAt), l.uplinkMbps] as const),
+    decisionsAfterChange: o.decisions
+      .filter((d) => d.ue === ue && d.at > changeAt)
+      .map((d) => [Math.round(d.at - changeAt), d.cut] as const),
+  };
+}
+
 /** Median |measured - predicted| / predicted of a UE's offloaded tasks before the change. */
 function predictionError(o: LabObservations, ue: string, localCut: number, untilAt: number) {
   const tasks = o.tasks.filter(
@@ -122,6 +141,7 @@ const perClass = ues.map((ue) => {
     errorPct: c.errorPct,
     convergeS: c.convergeS,
     predictionError: predictionError(o, ue.id, localCut, changeAt),
+    ...firstEstimateAfter(o, ue.id, changeAt),
     decisionAfterChangeMs: adaptation?.newDecisionAfterMs ?? null,
     cut: `${adaptation?.oldCut ?? '-'} -> ${adaptation?.newCut ?? '-'}`,
   };
@@ -148,6 +168,7 @@ else {
         'error %',
         'converge s',
         'pred. error',
+        'first estimate after change',
         'decision after change ms',
         'cut',
       ],
@@ -158,10 +179,18 @@ else {
         fmt(row.errorPct),
         fmt(row.convergeS, 2),
         row.predictionError === null ? 'local' : `${(100 * row.predictionError).toFixed(1)}%`,
+        row.estimateAfterChangeMs === null
+          ? '-'
+          : `${row.estimateAfterChangeMs} ms: ${fmt(row.firstEstimateMbps, 2)} Mbps`,
         fmt(row.decisionAfterChangeMs, 0),
         row.cut,
       ]),
-    )}\n\n${tableText(
+    )}\n\n${perClass
+      .map(
+        (row) =>
+          `${row.ue} after the change: estimates ${row.estimatesAfterChange.map(([ms, mbps]) => `${ms} ms ${mbps}`).join(', ') || '-'}; decisions ${row.decisionsAfterChange.map(([ms, cut]) => `${ms} ms cut ${cut}`).join(', ') || '-'}`,
+      )
+      .join('\n')}\n\n${tableText(
       ['links', 'tasks', 'max ms', 'mean ms', 'requests ok', 'failed'],
       (['measured', 'fixed'] as const).map((name) => [
         name,

@@ -40,30 +40,96 @@ describe('LinkEstimator on recorded timelines', () => {
     within(estimator.estimate(3000).uplinkMbps?.value, 10, 0.001);
   });
 
-  it('follows a 20 -> 2 Mbps step after two agreeing uploads at the new rate', () => {
+  it('moves down to the bound of a 20 -> 2 Mbps upload running late while it is on the wire, then confirms the step with the next upload', () => {
     const estimator = new LinkEstimator();
     let at = 0;
     for (let k = 0; k < 5; k++) {
-      estimator.addUpload(upload(at, 400_000, 20, 1));
+      estimator.addUpload(upload(at, 400_000, 20, 0));
       at += 300;
     }
-    const seen: number[] = [];
-    for (let k = 0; k < 3; k++) {
-      const sample = upload(at, 400_000, 2, 1);
-      estimator.addUpload(sample);
-      at = sample.ackedAt + 10;
-      seen.push(estimator.estimate(at).uplinkMbps?.value ?? 0);
-    }
-    expect(seen[0]).toBeGreaterThan(15); // one low sample is an outlier
-    within(seen[1], 2, 0.01); // two that agree are a step: the window restarts from them
-    within(seen[2], 2, 0.01);
+    // The link drops to 2 Mbps: this upload takes 1.6 s where 20 Mbps predicts 160 ms.
+    const inFlight = { bytes: 400_000, startedAt: at };
+    const during = (ms: number) => estimator.estimate(at + ms, inFlight).uplinkMbps;
+    within(during(300)?.value, 20, 0.001); // late, but not yet by more than a host stall
+    expect(during(300)?.provisional).toBeUndefined();
+    within(during(500)?.value, mbpsOf(400_000, 500), 0.001); // its bytes over the time so far
+    expect(during(500)).toMatchObject({ samples: 1, provisional: true });
+    within(during(1000)?.value, mbpsOf(400_000, 1000), 0.001); // the bound keeps falling
+    const late = upload(at, 400_000, 2, 0);
+    estimator.addUpload(late);
+    expect(estimator.provisional).toBe(true);
+    within(estimator.estimate(late.ackedAt).uplinkMbps?.value, 2, 0.001);
+    const next = upload(late.ackedAt + 300, 400_000, 2, 0);
+    estimator.addUpload(next);
+    expect(estimator.provisional).toBe(false);
+    expect(estimator.estimate(next.ackedAt).uplinkMbps).toMatchObject({ samples: 2 });
+    within(estimator.estimate(next.ackedAt).uplinkMbps?.value, 2, 0.001);
+    expect(estimator.estimate(next.ackedAt).uplinkMbps?.provisional).toBeUndefined();
   });
 
-  it('takes two disagreeing low samples as outliers, not a step', () => {
+  it('keeps the rate through an upload stalled by less than 300 ms, on the wire and after', () => {
+    const estimator = new LinkEstimator();
+    for (let k = 0; k < 5; k++) estimator.addUpload(upload(k * 300, 400_000, 20, 0));
+    // 160 ms at 20 Mbps, stalled 250 ms by a busy host: 2.6 times the prediction.
+    const inFlight = { bytes: 400_000, startedAt: 2000 };
+    for (let ms = 0; ms <= 410; ms += 10)
+      within(estimator.estimate(2000 + ms, inFlight).uplinkMbps?.value, 20, 0.001);
+    estimator.addUpload({ bytes: 400_000, startedAt: 2000, ackedAt: 2410 });
+    expect(estimator.provisional).toBe(false);
+    within(estimator.estimate(2500).uplinkMbps?.value, 20, 0.001);
+  });
+
+  it('returns to the rate at once when the upload after a long stall reads it again', () => {
+    const estimator = new LinkEstimator();
+    for (let k = 0; k < 5; k++) estimator.addUpload(upload(k * 300, 400_000, 20, 0));
+    // Stalled 1.2 s: nothing tells it from a step until the next upload.
+    estimator.addUpload({ bytes: 400_000, startedAt: 2000, ackedAt: 3360 });
+    expect(estimator.estimate(3400).uplinkMbps?.value).toBeLessThan(3);
+    estimator.addUpload(upload(3500, 400_000, 20, 0));
+    expect(estimator.provisional).toBe(false);
+    within(estimator.estimate(3700).uplinkMbps?.value, 20, 0.001);
+  });
+
+  it('takes a stall for a stall when the next sample, slowed too, is still nearer the old rate', () => {
+    const estimator = new LinkEstimator();
+    for (let k = 0; k < 5; k++) estimator.addUpload(upload(k * 300, 400_000, 80, 0));
+    estimator.addUpload(upload(2000, 400_000, 5, 0)); // a stall reads 5
+    expect(estimator.provisional).toBe(true);
+    estimator.addUpload(upload(3000, 400_000, 30, 0)); // a busy host's 30: nearer 80 than 5
+    expect(estimator.provisional).toBe(false);
+    within(estimator.estimate(3500).uplinkMbps?.value, 80, 0.001);
+  });
+
+  it('follows a 2 -> 20 Mbps step up only after two agreeing uploads, never on one in flight', () => {
+    const estimator = new LinkEstimator();
+    let at = 0;
+    for (let k = 0; k < 5; k++) {
+      estimator.addUpload(upload(at, 400_000, 2, 0));
+      at += 2000;
+    }
+    // An upload on the wire bounds the rate from above only: it can never raise it.
+    within(
+      estimator.estimate(at + 50, { bytes: 400_000, startedAt: at }).uplinkMbps?.value,
+      2,
+      0.001,
+    );
+    const first = upload(at, 400_000, 20, 0);
+    estimator.addUpload(first);
+    within(estimator.estimate(first.ackedAt).uplinkMbps?.value, 2, 0.001); // one is an outlier
+    const second = upload(first.ackedAt + 300, 400_000, 20, 0);
+    estimator.addUpload(second);
+    within(estimator.estimate(second.ackedAt).uplinkMbps?.value, 20, 0.001);
+  });
+
+  it('moves down on two late uploads in a row even when they disagree, and back on two at the old rate', () => {
     const estimator = new LinkEstimator();
     for (const [k, mbps] of [20, 20, 20, 5, 2].entries())
       estimator.addUpload(upload(k * 1000, 400_000, mbps, 0));
-    within(estimator.estimate(6000).uplinkMbps?.value, 20, 0.001);
+    within(estimator.estimate(6000).uplinkMbps?.value, 3.5, 0.001); // the median of the two
+    estimator.addUpload(upload(6000, 400_000, 20, 0));
+    expect(estimator.estimate(6500).uplinkMbps?.value).toBeLessThan(20); // one is an outlier
+    estimator.addUpload(upload(7000, 400_000, 20, 0));
+    within(estimator.estimate(7500).uplinkMbps?.value, 20, 0.001);
   });
 
   it('does not time uploads too small or too short, unless forced', () => {

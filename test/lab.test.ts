@@ -29,7 +29,12 @@ interface LabReport {
   requests: number;
   ok: number;
   failed: number;
-  links: { ue: string; shapedMbps: number; estimatedMbps: number | null }[];
+  links: {
+    ue: string;
+    shapedMbps: number;
+    estimatedMbps: number | null;
+    referenceMbps?: number | null;
+  }[];
   adaptations: {
     ue: string;
     changeAtMs: number;
@@ -65,7 +70,11 @@ const labNamespaces = (): string[] =>
 const RESNET_LOCAL = modelCuts('resnet18').length - 1;
 
 describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)', () => {
-  it.skip('estimates uplinks shaped at 2, 10 and 50 Mbps within 15% after 5 s of traffic, losing no request', () => {
+  // Skipped: in 8 runs at load 2-31 none passed. The bulk TCP reference got 93-96% of the
+  // shaped rate; the estimates read 8-23% below it at load 2, up to 82% at load 17-31, most
+  // often the 50 Mbps UE's and those of UEs running locally, measured by probes only
+  // (docs/links-and-lab.md, "Reference transfers").
+  it.skip('estimates uplinks shaped at 2, 10 and 50 Mbps within 15% of a bulk TCP transfer over the same link after 5 s of traffic, losing no request', () => {
     const { code, report, stderr } = lab([
       '--ues',
       '3',
@@ -75,14 +84,26 @@ describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)
       'rpi3-cpu',
       '--duration',
       '5',
+      '--reference',
     ]);
     expect(code, stderr).toBe(0);
     expect(report.failed).toBe(0);
     expect(report.links.map((link) => link.shapedMbps)).toEqual([2, 10, 50]);
+    for (const { ue, shapedMbps, estimatedMbps, referenceMbps } of report.links)
+      process.stderr.write(
+        `lab.test.ts: ${ue} shaped ${shapedMbps} Mbps, estimated ${estimatedMbps}, bulk TCP ${referenceMbps}\n`,
+      );
     for (const link of report.links) {
-      expect(link.estimatedMbps, `${link.ue} has an estimate`).not.toBeNull();
-      const error = Math.abs((link.estimatedMbps ?? 0) - link.shapedMbps) / link.shapedMbps;
-      expect(error, `${link.ue}: ${link.estimatedMbps} for ${link.shapedMbps}`).toBeLessThanOrEqual(
+      const { ue, shapedMbps, estimatedMbps, referenceMbps } = link;
+      expect(estimatedMbps, `${ue} has an estimate`).not.toBeNull();
+      expect(referenceMbps, `${ue} has a reference`).toBeTypeOf('number');
+      const reference = referenceMbps ?? 0;
+      // The reference went through the shaped link: tbf lets no more through.
+      expect(reference, `${ue}: bulk TCP ${reference} on ${shapedMbps}`).toBeLessThanOrEqual(
+        shapedMbps * 1.05,
+      );
+      const error = Math.abs((estimatedMbps ?? 0) - reference) / reference;
+      expect(error, `${ue}: ${estimatedMbps} against bulk TCP ${reference}`).toBeLessThanOrEqual(
         0.15,
       );
     }

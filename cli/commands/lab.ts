@@ -31,6 +31,7 @@ interface LabFlags extends LogFlags {
   readonly units: number;
   readonly json: boolean;
   readonly verbose: boolean;
+  readonly reference: boolean;
 }
 
 function parseMbpsList(value: string): number[] {
@@ -108,6 +109,11 @@ export function registerLabCommand(program: Command): void {
     .option('--probe-interval <s>', 'probe a link with no traffic this long', parsePositive, 10)
     .option('--workers <n>', 'edge workers', parseInteger, 1)
     .option('--units <n>', 'units per edge worker', parseInteger, 4)
+    .option(
+      '--reference',
+      'after the run, time a bulk TCP transfer over each shaped uplink and report it with the estimate',
+      false,
+    )
     .option('--json', 'print one JSON report on stdout at the end', false)
     .option('--verbose', "pass on the edge's and the agents' log lines", false);
   addLogOptions(command).action(runLabCommand);
@@ -152,6 +158,7 @@ async function runLabCommand(flags: LabFlags): Promise<void> {
     signal: controller.signal,
     log: (line) => labLog.info(line),
     verbose: flags.verbose,
+    reference: flags.reference,
     // The edge's and the agents' own log lines, at their level and with their fields.
     relay: (name, line) => relayLine(labLog.child({ source: name }), line),
   });
@@ -167,7 +174,10 @@ async function runLabCommand(flags: LabFlags): Promise<void> {
       log(`requests ${report.requests}: ok ${report.ok} failed ${report.failed}`);
       for (const link of report.links)
         log(
-          `${link.ue}: shaped ${link.shapedMbps} Mbps, estimated ${link.estimatedMbps ?? 'none'} Mbps`,
+          `${link.ue}: shaped ${link.shapedMbps} Mbps, estimated ${link.estimatedMbps ?? 'none'} Mbps` +
+            (link.referenceMbps === undefined
+              ? ''
+              : `, bulk TCP ${link.referenceMbps ?? 'none'} Mbps`),
         );
       for (const a of report.adaptations)
         log(

@@ -40,6 +40,8 @@ export interface LabObservations {
   /** UE ids with the last cut index (local) of their model. */
   readonly ues: readonly { readonly ue: string; readonly localCut: number }[];
   readonly shapedMbps: ReadonlyMap<string, number>;
+  /** With `--reference`: each uplink's rate as a bulk TCP transfer got it after the run. */
+  readonly referenceMbps?: ReadonlyMap<string, number>;
   readonly tasks: readonly LabTask[];
   readonly decisions: readonly LabDecision[];
   readonly links: readonly LabLink[];
@@ -66,6 +68,8 @@ export interface LabReport {
     readonly ue: string;
     readonly shapedMbps: number | null;
     readonly estimatedMbps: number | null;
+    /** With `--reference` only. */
+    readonly referenceMbps?: number | null;
   }[];
   readonly adaptations: readonly LabAdaptation[];
   readonly prediction: {
@@ -81,6 +85,9 @@ export interface LabReport {
 }
 
 const errorOf = (task: LabTask) => Math.abs(task.measuredMs - task.predictedMs) / task.predictedMs;
+
+const round3 = (value: number | undefined) =>
+  value === undefined ? null : Math.round(value * 1000) / 1000;
 
 const p50 = (values: readonly number[]) => (values.length === 0 ? null : median(values));
 
@@ -146,6 +153,7 @@ export function labReport(o: LabObservations): LabReport {
       ue,
       shapedMbps: o.shapedMbps.get(ue) ?? null,
       estimatedMbps: o.links.filter((l) => l.ue === ue).at(-1)?.uplinkMbps ?? null,
+      ...(o.referenceMbps === undefined ? {} : { referenceMbps: round3(o.referenceMbps.get(ue)) }),
     })),
     adaptations: o.changes.map((change) => adaptation(o, change)),
     prediction: { offloadingP50: p50(errors(true)), localP50: p50(errors(false)), perUe },

@@ -34,6 +34,7 @@ import {
   type TcSupport,
   teardown,
 } from './netns.js';
+import { referenceMbps } from './reference-transfer.js';
 
 /** One UE of the lab: its model, device and starting link. */
 export interface LabUe {
@@ -69,6 +70,11 @@ export interface LabOptions {
   readonly verbose?: boolean;
   /** With `verbose`: passes on one line `name` (the edge, a UE) wrote. @defaultValue `log` */
   readonly relay?: (name: string, line: string) => void;
+  /**
+   * After the run, time a bulk TCP transfer over each UE's shaped uplink (cli/lab/reference-transfer.ts)
+   * and report it with the estimate. @defaultValue false
+   */
+  readonly reference?: boolean;
   /** The command that runs the edgesplit CLI. @defaultValue this process's own */
   readonly cli?: readonly string[];
 }
@@ -340,11 +346,21 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
         log(`lab: ${agent.name} printed no counters: ${agent.stderr.trim().slice(-500)}`);
       }
     }
+    // The agents are stopped: each link carries the reference transfer alone.
+    const reference = new Map<string, number>();
+    if (options.reference === true && !signal.aborted)
+      for (const [index, link] of topology.ues.entries()) {
+        const ue = options.ues[index];
+        const rate = ue === undefined ? undefined : shaped.get(ue.id);
+        if (ue === undefined || rate === undefined) continue;
+        reference.set(ue.id, await referenceMbps(topology.edgeNs, link, rate));
+      }
     const observations: LabObservations = {
       startedAt,
       durationMs: Math.min(options.durationS * 1000, Date.now() - startedAt),
       ues: options.ues.map((ue) => ({ ue: ue.id, localCut: modelCuts(ue.model).length - 1 })),
       shapedMbps: shaped,
+      ...(options.reference === true ? { referenceMbps: reference } : {}),
       tasks,
       decisions,
       links,

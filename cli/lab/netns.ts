@@ -6,7 +6,6 @@
  * is gone) and removed at the next start, and concurrent runs never touch each other's.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -79,13 +78,17 @@ export function ownerOf(ns: string): number | undefined {
   return Number.isSafeInteger(pid) ? pid : undefined;
 }
 
-/** Whether `pid` is a running lab (a process whose command line has ` lab`). */
-function isLab(pid: number): boolean {
+/**
+ * Whether process `pid` still runs. Any process counts, not only `edgesplit lab`: a benchmark
+ * runs the lab inside its own process, and a lab's namespaces must never go while it runs (a
+ * pid reused by another process only delays their removal until that one ends).
+ */
+function isRunning(pid: number): boolean {
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return cmdline.includes('lab');
-  } catch {
-    return false;
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -114,7 +117,7 @@ export async function removeNamespace(ns: string): Promise<void> {
 export async function removeStale(): Promise<string[]> {
   const stale = (await listNamespaces()).filter((ns) => {
     const owner = ownerOf(ns);
-    return owner !== undefined && owner !== process.pid && !isLab(owner);
+    return owner !== undefined && owner !== process.pid && !isRunning(owner);
   });
   for (const ns of stale) await removeNamespace(ns);
   return stale;
