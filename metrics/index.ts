@@ -20,5 +20,6 @@ export {
   DEFAULT_METRICS_HOST,
   type MetricsServer,
   type MetricsServerOptions,
+  type MetricsSource,
   startMetricsServer,
 } from './server.js';

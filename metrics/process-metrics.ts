@@ -125,6 +125,11 @@ export class ProcessMetrics {
     }
   }
 
+  /** The body of `/metrics`: every metric of the registry in the Prometheus text format. */
+  async render(): Promise<{ readonly contentType: string; readonly text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+
   /** The names of the conditions not met now; empty when the process is ready. */
   notReady(): string[] {
     const failing: string[] = [];
