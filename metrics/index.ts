@@ -15,7 +15,12 @@ export {
   type ReadinessCheck,
   UeLabels,
 } from './process-metrics.js';
-export { SchedulerMetrics, type SchedulerRole, schedulerMetrics } from './scheduler-metrics.js';
+export {
+  highest,
+  SchedulerMetrics,
+  type SchedulerRole,
+  schedulerMetrics,
+} from './scheduler-metrics.js';
 export {
   DEFAULT_METRICS_HOST,
   type MetricsServer,

@@ -51,6 +51,9 @@ export class UeLabels {
   }
 }
 
+/** How long one rendering of `/metrics` answers further scrapes, in ms. */
+export const RENDER_REUSE_MS = 250;
+
 /** The label value of every UE beyond the cap (or of all when per-UE series are off). */
 export const OTHER_UE = 'other';
 
@@ -62,6 +65,8 @@ export class ProcessMetrics {
   readonly #checks: ReadinessCheck[] = [];
   readonly #mqtt = new Map<string, () => boolean>();
   readonly #redis = new Map<string, () => boolean>();
+  #rendered: Promise<{ readonly contentType: string; readonly text: string }> | undefined;
+  #renderedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: MetricsOptions = {}) {
     const cap = options.ueCap ?? DEFAULT_UE_CAP;
@@ -125,9 +130,25 @@ export class ProcessMetrics {
     }
   }
 
-  /** The body of `/metrics`: every metric of the registry in the Prometheus text format. */
-  async render(): Promise<{ readonly contentType: string; readonly text: string }> {
-    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  /**
+   * The body of `/metrics`: every metric of the registry in the Prometheus text format. Scrapes
+   * within {@link RENDER_REUSE_MS} of a rendering (several Prometheus servers, a probe) share
+   * it, as they share the components' stats ({@link sampled}).
+   */
+  render(): Promise<{ readonly contentType: string; readonly text: string }> {
+    const now = performance.now();
+    if (this.#rendered === undefined || now - this.#renderedAt >= RENDER_REUSE_MS) {
+      this.#renderedAt = now;
+      const rendering = this.registry
+        .metrics()
+        .then((text) => ({ contentType: this.registry.contentType, text }));
+      // A failed rendering is not reused.
+      rendering.catch(() => {
+        if (this.#rendered === rendering) this.#rendered = undefined;
+      });
+      this.#rendered = rendering;
+    }
+    return this.#rendered;
   }
 
   /** The names of the conditions not met now; empty when the process is ready. */
