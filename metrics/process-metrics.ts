@@ -3,6 +3,7 @@
  * runs register on it, and its readiness checks on its health. Counters the components keep
  * anyway (`stats()`) are read when Prometheus scrapes, so the hot paths pay nothing for them.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 /** Default cap of per-UE series (`--metrics-ue-cap`). */
@@ -131,17 +132,20 @@ export class ProcessMetrics {
   }
 
   /**
-   * The body of `/metrics`: every metric of the registry in the Prometheus text format. Scrapes
-   * within {@link RENDER_REUSE_MS} of a rendering (several Prometheus servers, a probe) share
-   * it, as they share the components' stats ({@link sampled}).
+   * The body of `/metrics`: every metric of the registry in the Prometheus text format, as
+   * `registry.metrics()` writes it, but one metric per turn of the event loop, so that a scrape
+   * does not hold the process for all of them at once (messages and requests are handled in
+   * between). Scrapes within {@link RENDER_REUSE_MS} of a rendering (several Prometheus servers,
+   * a probe) share it, as they share the components' stats ({@link sampled}).
    */
   render(): Promise<{ readonly contentType: string; readonly text: string }> {
     const now = performance.now();
     if (this.#rendered === undefined || now - this.#renderedAt >= RENDER_REUSE_MS) {
       this.#renderedAt = now;
-      const rendering = this.registry
-        .metrics()
-        .then((text) => ({ contentType: this.registry.contentType, text }));
+      const rendering = this.renderInTurns().then((text) => ({
+        contentType: this.registry.contentType,
+        text,
+      }));
       // A failed rendering is not reused.
       rendering.catch(() => {
         if (this.#rendered === rendering) this.#rendered = undefined;
@@ -149,6 +153,16 @@ export class ProcessMetrics {
       this.#rendered = rendering;
     }
     return this.#rendered;
+  }
+
+  private async renderInTurns(): Promise<string> {
+    const parts: string[] = [];
+    for (const { name } of this.registry.getMetricsAsArray()) {
+      await nextTurn();
+      if (this.registry.getSingleMetric(name) !== undefined)
+        parts.push(await this.registry.getSingleMetricAsString(name));
+    }
+    return `${parts.join('\n\n')}\n`;
   }
 
   /** The names of the conditions not met now; empty when the process is ready. */
