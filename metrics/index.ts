@@ -12,6 +12,7 @@ export {
   type MetricsOptions,
   OTHER_UE,
   ProcessMetrics,
+  RENDER_REUSE_MS,
   type ReadinessCheck,
   UeLabels,
 } from './process-metrics.js';
