@@ -62,6 +62,21 @@ function parseUeCap(value: string): number {
   return cap;
 }
 
+/**
+ * The port of the metrics endpoints: `--metrics-port`, else `EDGESPLIT_METRICS_PORT`, else
+ * `defaultPort`; undefined for none. Throws on a bad value in the environment.
+ */
+export function metricsPort(flags: MetricsFlags, defaultPort?: number): number | undefined {
+  if (flags.metricsPort !== undefined) return flags.metricsPort;
+  const fromEnv = envValue(METRICS_ENV.port);
+  if (fromEnv === undefined) return defaultPort;
+  try {
+    return parsePort(fromEnv);
+  } catch (error) {
+    throw new Error(`${METRICS_ENV.port}: ${(error as Error).message}`);
+  }
+}
+
 /** A process's metrics and their server. */
 export interface ServedMetrics {
   readonly metrics: ProcessMetrics;
@@ -80,15 +95,7 @@ export async function serveMetrics(
   defaultPort?: number,
   announce: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<ServedMetrics | undefined> {
-  const fromEnv = envValue(METRICS_ENV.port);
-  let port = flags.metricsPort ?? defaultPort;
-  if (flags.metricsPort === undefined && fromEnv !== undefined) {
-    try {
-      port = parsePort(fromEnv);
-    } catch (error) {
-      throw new Error(`${METRICS_ENV.port}: ${(error as Error).message}`);
-    }
-  }
+  const port = metricsPort(flags, defaultPort);
   if (port === undefined) return undefined;
   const metrics = new ProcessMetrics({
     perUe: flags.metricsPerUe === 'on',

@@ -17,8 +17,9 @@ export class AgentMetrics {
   readonly #agents: UeAgent[] = [];
   readonly #labels: UeLabels;
   readonly #latency: Histogram<'ue'>;
-  readonly #error: Histogram<'placement'>;
-  readonly #tasks: Counter<'outcome'>;
+  // Each label set's child, looked up once: a task does no label work.
+  readonly #error: Record<'offloaded' | 'local', Histogram.Internal<'placement'>>;
+  readonly #tasks: Record<'ok' | 'failed', Counter.Internal>;
 
   constructor(metrics: ProcessMetrics) {
     const registers = [metrics.registry];
@@ -33,7 +34,7 @@ export class AgentMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.#error = new Histogram({
+    const error = new Histogram({
       name: 'edgesplit_agent_prediction_error_ratio',
       help:
         '|measured - predicted| / predicted of tasks that got every result, by placement ' +
@@ -42,12 +43,20 @@ export class AgentMetrics {
       buckets: ERROR_BUCKETS,
       registers,
     });
-    this.#tasks = new Counter({
+    this.#error = {
+      offloaded: error.labels({ placement: 'offloaded' }),
+      local: error.labels({ placement: 'local' }),
+    };
+    const tasks = new Counter({
       name: 'edgesplit_agent_tasks_total',
       help: 'Tasks finished, by outcome (ok: every sample answered; failed)',
       labelNames: ['outcome'],
       registers,
     });
+    this.#tasks = {
+      ok: tasks.labels({ outcome: 'ok' }),
+      failed: tasks.labels({ outcome: 'failed' }),
+    };
     readGauge(metrics, { name: 'edgesplit_agents', help: 'Agents run by this process' }, (set) =>
       set(agents.length),
     );
@@ -68,12 +77,14 @@ export class AgentMetrics {
   }
 
   private task(latency: Histogram.Internal<'ue'>, task: TaskResult): void {
-    this.#tasks.inc({ outcome: task.ok ? 'ok' : 'failed' });
-    if (!task.ok) return;
+    if (!task.ok) {
+      this.#tasks.failed.inc();
+      return;
+    }
+    this.#tasks.ok.inc();
     latency.observe(task.measuredMs / 1000);
     if (task.predictedMs > 0)
-      this.#error.observe(
-        { placement: task.units > 0 ? 'offloaded' : 'local' },
+      (task.units > 0 ? this.#error.offloaded : this.#error.local).observe(
         Math.abs(task.measuredMs - task.predictedMs) / task.predictedMs,
       );
   }

@@ -12,13 +12,20 @@ export {
   type MetricsOptions,
   OTHER_UE,
   ProcessMetrics,
+  RENDER_REUSE_MS,
   type ReadinessCheck,
   UeLabels,
 } from './process-metrics.js';
-export { SchedulerMetrics, type SchedulerRole, schedulerMetrics } from './scheduler-metrics.js';
+export {
+  highest,
+  SchedulerMetrics,
+  type SchedulerRole,
+  schedulerMetrics,
+} from './scheduler-metrics.js';
 export {
   DEFAULT_METRICS_HOST,
   type MetricsServer,
   type MetricsServerOptions,
+  type MetricsSource,
   startMetricsServer,
 } from './server.js';

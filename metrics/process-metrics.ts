@@ -3,6 +3,7 @@
  * runs register on it, and its readiness checks on its health. Counters the components keep
  * anyway (`stats()`) are read when Prometheus scrapes, so the hot paths pay nothing for them.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 /** Default cap of per-UE series (`--metrics-ue-cap`). */
@@ -51,6 +52,9 @@ export class UeLabels {
   }
 }
 
+/** How long one rendering of `/metrics` answers further scrapes, in ms. */
+export const RENDER_REUSE_MS = 250;
+
 /** The label value of every UE beyond the cap (or of all when per-UE series are off). */
 export const OTHER_UE = 'other';
 
@@ -62,6 +66,8 @@ export class ProcessMetrics {
   readonly #checks: ReadinessCheck[] = [];
   readonly #mqtt = new Map<string, () => boolean>();
   readonly #redis = new Map<string, () => boolean>();
+  #rendered: Promise<{ readonly contentType: string; readonly text: string }> | undefined;
+  #renderedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: MetricsOptions = {}) {
     const cap = options.ueCap ?? DEFAULT_UE_CAP;
@@ -123,6 +129,40 @@ export class ProcessMetrics {
       this.#redis.set(component, redis);
       this.requireReady({ name: `${component} connected to Redis`, ready: redis });
     }
+  }
+
+  /**
+   * The body of `/metrics`: every metric of the registry in the Prometheus text format, as
+   * `registry.metrics()` writes it, but one metric per turn of the event loop, so that a scrape
+   * does not hold the process for all of them at once (messages and requests are handled in
+   * between). Scrapes within {@link RENDER_REUSE_MS} of a rendering (several Prometheus servers,
+   * a probe) share it, as they share the components' stats ({@link sampled}).
+   */
+  render(): Promise<{ readonly contentType: string; readonly text: string }> {
+    const now = performance.now();
+    if (this.#rendered === undefined || now - this.#renderedAt >= RENDER_REUSE_MS) {
+      this.#renderedAt = now;
+      const rendering = this.renderInTurns().then((text) => ({
+        contentType: this.registry.contentType,
+        text,
+      }));
+      // A failed rendering is not reused.
+      rendering.catch(() => {
+        if (this.#rendered === rendering) this.#rendered = undefined;
+      });
+      this.#rendered = rendering;
+    }
+    return this.#rendered;
+  }
+
+  private async renderInTurns(): Promise<string> {
+    const parts: string[] = [];
+    for (const { name } of this.registry.getMetricsAsArray()) {
+      await nextTurn();
+      if (this.registry.getSingleMetric(name) !== undefined)
+        parts.push(await this.registry.getSingleMetricAsString(name));
+    }
+    return `${parts.join('\n\n')}\n`;
   }
 
   /** The names of the conditions not met now; empty when the process is ready. */

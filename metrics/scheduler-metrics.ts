@@ -1,7 +1,9 @@
 /**
  * The scheduler's metrics: solves, their duration and reaction, the epoch, the leadership, the
  * fleet's predicted maximum, and per-UE decisions (cut, units, predicted latency) of the UEs with
- * the highest predicted latency, at most the process's UE cap of them.
+ * the highest predicted latency, at most the process's UE cap of them. A solve only counts and
+ * observes; the per-UE series are brought up to date when Prometheus scrapes, once for all the
+ * solves since the last scrape, so a solve's path does no per-UE work.
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Decision } from '../proto/index.js';
@@ -33,13 +35,15 @@ export class SchedulerMetrics {
   readonly #predicted: Gauge<'ue'>;
   readonly #cap: number;
   #role: SchedulerRole | undefined;
-  /** UEs with per-UE series now. */
-  #shown = new Set<string>();
-  #pending: { readonly scheduler: Scheduler; readonly report: SolveReport } | undefined;
-  #timer: NodeJS.Immediate | undefined;
+  /** UEs with per-UE series now, and the decision each shows. */
+  #shown = new Map<string, Decision>();
+  /** The scheduler whose solves since the last scrape the per-UE series do not show yet. */
+  #unshown: Scheduler | undefined;
 
   constructor(metrics: ProcessMetrics) {
     const registers = [metrics.registry];
+    // Whichever per-UE gauge is collected first updates all three.
+    const collect = () => this.showSlowest();
     this.#cap = metrics.ueCap;
     this.#solves = new Counter({
       name: 'edgesplit_scheduler_solves_total',
@@ -93,18 +97,21 @@ export class SchedulerMetrics {
       help: "Cut of the UE's decision (index into its profile's cuts; the last is all local)",
       labelNames: ['ue'],
       registers,
+      collect,
     });
     this.#ueUnits = new Gauge({
       name: 'edgesplit_ue_decision_units',
       help: "Edge units of the UE's decision",
       labelNames: ['ue'],
       registers,
+      collect,
     });
     this.#predicted = new Gauge({
       name: 'edgesplit_ue_predicted_latency_seconds',
       help: "Predicted latency of the UE's decision",
       labelNames: ['ue'],
       registers,
+      collect,
     });
     metrics.requireReady({ name: 'scheduler role known', ready: () => this.#role !== undefined });
   }
@@ -136,42 +143,26 @@ export class SchedulerMetrics {
     this.#units.set(report.units);
     if (report.maxPredictedMs === null) this.#maxPredicted.set(0);
     else this.#maxPredicted.set(report.maxPredictedMs / 1000);
-    if (this.#cap === 0) return;
-    // After the decisions just handed to the broker have gone out.
-    this.#pending = { scheduler, report };
-    this.#timer ??= setImmediate(() => {
-      this.#timer = undefined;
-      const pending = this.#pending;
-      this.#pending = undefined;
-      if (pending !== undefined) this.showSlowest(pending.scheduler, pending.report);
-    });
+    if (this.#cap > 0) this.#unshown = scheduler;
   }
 
   /**
-   * Per-UE series for the `cap` UEs with the highest predicted latency. While the fleet fits
-   * the cap, only the UEs whose decision changed (or that have no series yet) are touched.
+   * At a scrape after a solve: per-UE series for the `cap` UEs with the highest predicted
+   * latency. Only the UEs whose decision changed (a decision is replaced, never modified), that
+   * have no series yet, or that leave the set are touched.
    */
-  private showSlowest(scheduler: Scheduler, report: SolveReport): void {
+  private showSlowest(): void {
+    const scheduler = this.#unshown;
+    if (scheduler === undefined) return;
+    this.#unshown = undefined;
     const decisions = scheduler.state().decisions;
-    if (decisions.size <= this.#cap && this.#shown.size <= this.#cap) {
-      for (const [ue, decision] of decisions) if (!this.#shown.has(ue)) this.show(ue, decision);
-      for (const ue of report.published) {
-        const decision = decisions.get(ue);
-        if (decision !== undefined && this.#shown.has(ue)) this.show(ue, decision);
-      }
-      for (const ue of this.#shown) if (!decisions.has(ue)) this.hide(ue);
-      this.#shown = new Set(decisions.keys());
-      return;
-    }
-    const slowest = [...decisions]
-      .sort((a, b) => b[1].predictedMs - a[1].predictedMs || (a[0] < b[0] ? -1 : 1))
-      .slice(0, this.#cap);
-    const shown = new Set<string>();
+    const slowest = decisions.size <= this.#cap ? decisions : highest(decisions, this.#cap);
+    const shown = new Map<string, Decision>();
     for (const [ue, decision] of slowest) {
-      shown.add(ue);
-      this.show(ue, decision);
+      shown.set(ue, decision);
+      if (this.#shown.get(ue) !== decision) this.show(ue, decision);
     }
-    for (const ue of this.#shown) if (!shown.has(ue)) this.hide(ue);
+    for (const ue of this.#shown.keys()) if (!shown.has(ue)) this.hide(ue);
     this.#shown = shown;
   }
 
@@ -186,6 +177,56 @@ export class SchedulerMetrics {
     this.#ueUnits.remove({ ue });
     this.#predicted.remove({ ue });
   }
+}
+
+/** Whether `a` comes after `b`: lower predicted latency, or the same and a later UE id. */
+function after(a: readonly [string, Decision], b: readonly [string, Decision]): boolean {
+  const difference = a[1].predictedMs - b[1].predictedMs;
+  return difference < 0 || (difference === 0 && a[0] > b[0]);
+}
+
+/**
+ * The `count` decisions with the highest predicted latency (ties: the lower UE id), in no
+ * particular order: a min-heap of `count`, so O(N log count) over the fleet.
+ */
+export function highest(
+  decisions: ReadonlyMap<string, Decision>,
+  count: number,
+): [string, Decision][] {
+  const heap: [string, Decision][] = [];
+  const sift = (start: number) => {
+    let i = start;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let last = i;
+      const at = (k: number) => heap[k] as [string, Decision];
+      if (left < heap.length && after(at(left), at(last))) last = left;
+      if (right < heap.length && after(at(right), at(last))) last = right;
+      if (last === i) return;
+      [heap[i], heap[last]] = [at(last), at(i)];
+      i = last;
+    }
+  };
+  for (const entry of decisions) {
+    if (heap.length < count) {
+      heap.push(entry);
+      // Up: the entry's parents that come before it.
+      let i = heap.length - 1;
+      while (i > 0) {
+        const up = (i - 1) >> 1;
+        const parent = heap[up] as [string, Decision];
+        if (!after(entry, parent)) break;
+        heap[i] = parent;
+        heap[up] = entry;
+        i = up;
+      }
+    } else if (count > 0 && after(heap[0] as [string, Decision], entry)) {
+      heap[0] = entry;
+      sift(0);
+    }
+  }
+  return heap;
 }
 
 /** The scheduler metric set of a process. */

@@ -6,7 +6,17 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ProcessMetrics } from './process-metrics.js';
+
+/**
+ * What the endpoints serve: a process's own registry ({@link ProcessMetrics}), or what another
+ * process reports (the lab relays its edge's).
+ */
+export interface MetricsSource {
+  /** The body of `/metrics` and its content type. */
+  render(): Promise<{ readonly contentType: string; readonly text: string }>;
+  /** The readiness conditions not met now; empty when ready. */
+  notReady(): readonly string[] | Promise<readonly string[]>;
+}
 
 /** Address of the metrics endpoints unless `--metrics-host` says otherwise. */
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
@@ -34,7 +44,7 @@ const PATHS = new Set(['/metrics', '/healthz', '/readyz']);
 
 /** Starts the endpoints of `metrics`; rejects if the port cannot be bound. */
 export async function startMetricsServer(
-  metrics: ProcessMetrics,
+  metrics: MetricsSource,
   options: MetricsServerOptions,
 ): Promise<MetricsServer> {
   const host = options.host ?? DEFAULT_METRICS_HOST;
@@ -74,7 +84,7 @@ export async function startMetricsServer(
 }
 
 async function handle(
-  metrics: ProcessMetrics,
+  metrics: MetricsSource,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
@@ -92,12 +102,12 @@ async function handle(
   const head = request.method === 'HEAD';
   if (path === '/healthz') return reply(response, 200, 'ok\n', head);
   if (path === '/readyz') {
-    const failing = metrics.notReady();
+    const failing = await metrics.notReady();
     if (failing.length === 0) return reply(response, 200, 'ready\n', head);
     return reply(response, 503, `not ready: ${failing.join('; ')}\n`, head);
   }
-  const text = await metrics.registry.metrics();
-  response.setHeader('Content-Type', metrics.registry.contentType);
+  const { contentType, text } = await metrics.render();
+  response.setHeader('Content-Type', contentType);
   reply(response, 200, text, head);
 }
 

@@ -11,7 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../cli/up/net.js';
 import { modelCuts } from '../dnn/index.js';
-import { connectMqtt, decodeMessage, type InferResult, ueTopic } from '../proto/index.js';
+import {
+  connectMqtt,
+  decodeMessage,
+  type InferResult,
+  type UeStats,
+  ueTopic,
+} from '../proto/index.js';
 import { CliProcess } from './cli-process.js';
 import { guideExampleBytes } from './protocol-example.js';
 import { type BrokerKind, RunningSystem } from './system-harness.js';
@@ -108,6 +114,57 @@ describe.each<BrokerKind>(['embedded', 'mosquitto'])(
       it(name.replace('test_', '').replaceAll('_', ' '), () => {
         conformance(name, env());
       });
+
+    it('publishes ue/{id}/stats that the protocol schema accepts; the last, at its stop, counts every task it ran, none failed, with its latency quantiles and prediction', async () => {
+      const ue = `py-stats-${broker}`;
+      const listener = await connectMqtt({
+        url: system.mqttUrl,
+        clientId: `stats-${process.pid}-${broker}`,
+      });
+      const valid: UeStats[] = [];
+      const invalid: string[] = [];
+      listener.on('message', (_topic, payload) => {
+        const decoded = decodeMessage('stats', payload);
+        if (decoded.ok) valid.push(decoded.value);
+        else invalid.push(decoded.error.message);
+      });
+      try {
+        await listener.subscribeAsync(ueTopic(system.topicPrefix, ue, 'stats'), { qos: 1 });
+        const tasks = 10;
+        const device = spawn(
+          PYTHON,
+          [
+            ...['-m', 'edgesplit_client', '--url', system.mqttUrl, '--prefix', system.topicPrefix],
+            ...['--id', ue, '--model-file', modelFile, '--uplink-mbps', '200', '--rtt-ms', '1'],
+            ...['--tasks', String(tasks), '--stats-interval-s', '0.2'],
+          ],
+          { cwd: clientDir, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let output = '';
+        device.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+        });
+        device.stderr.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+        });
+        const code = await new Promise<number | null>((resolve) => device.once('exit', resolve));
+        expect(code, output).toBe(0);
+        await waitUntil('its last stats', () => valid.some((s) => s.totalTasks === tasks));
+        expect(invalid).toEqual([]);
+        const last = valid.find((s) => s.totalTasks === tasks);
+        expect(last?.tasks).toBe(tasks);
+        expect(last?.failed).toBe(0);
+        expect(last?.windowMs).toBe(30_000);
+        expect(last?.p50Ms).toBeGreaterThan(0);
+        expect(last?.p99Ms).toBeGreaterThanOrEqual(last?.p50Ms ?? Number.POSITIVE_INFINITY);
+        expect(last?.lastMs).toBeGreaterThan(0);
+        expect(last?.predictedMs).toBeGreaterThan(0);
+        // Every message summarises no more tasks than the device had finished.
+        for (const stats of valid) expect(stats.tasks).toBeLessThanOrEqual(stats.totalTasks);
+      } finally {
+        await listener.endAsync(true);
+      }
+    });
 
     it("mosquitto_pub -f publishing the protocol guide's infer example gets a result", async () => {
       // cam-1 joins (birth, profile and link) and stays online, so that it has units.

@@ -5,9 +5,12 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../cli/up/net.js';
 import { modelCuts } from '../dnn/index.js';
 import { assertCliBuilt, CliProcess } from './cli-process.js';
 import { runCli } from './cli-run.js';
+import { readyz, sample } from './metrics-scrape.js';
+import { waitUntil } from './wait-until.js';
 
 function labUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root';
@@ -154,6 +157,55 @@ describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)
     expect(report.prediction.offloadingP50).toBeLessThanOrEqual(0.15);
     const local = report.prediction.perUe.filter((ue) => !ue.offloading);
     expect(report.prediction.localP50 === null).toBe(local.every((ue) => ue.errorP50 === null));
+  }, 300_000);
+
+  it("serves its edge's /metrics, /healthz and /readyz on the host while it runs: ready, one leading scheduler solving for every UE on every unit, requests accepted, units declared; closed after", async () => {
+    assertCliBuilt();
+    const port = await freePort();
+    // A faster link than the class's and a slower device than the default: the UEs offload.
+    const args = [
+      ...['--ues', '2', '--uplink-mbps', '20', '--device', 'rpi3-cpu', '--duration', '30'],
+      ...['--json', '--metrics-port', String(port)],
+    ];
+    const run = CliProcess.start('lab', ['lab', ...args]);
+    try {
+      await run.waitFor(
+        'stderr',
+        new RegExp(`^edgesplit lab: metrics on http://127\\.0\\.0\\.1:${port}/metrics$`),
+      );
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      await waitUntil(
+        'the lab edge ready',
+        async () => (await readyz(port)).status === 200,
+        120_000,
+      );
+      const series = (name: string) => sample(port, name);
+      await waitUntil(
+        'both UEs in a solve and requests accepted',
+        async () => {
+          const ues = await series('edgesplit_scheduler_ues');
+          const accepted = await series('edgesplit_ingress_requests_total{outcome="accepted"}');
+          return ues === 2 && (accepted ?? 0) > 0;
+        },
+        120_000,
+      );
+      expect(await series('edgesplit_scheduler_leader')).toBe(1);
+      expect(await series('edgesplit_scheduler_units')).toBe(4);
+      expect(await series('edgesplit_scheduler_epoch')).toBeGreaterThanOrEqual(1);
+      expect(await series('edgesplit_fleet_predicted_max_latency_seconds')).toBeGreaterThan(0);
+      for (const ue of ['ue-001', 'ue-002'])
+        expect(await series(`edgesplit_ue_decision_units{ue="${ue}"}`), ue).toBeGreaterThanOrEqual(
+          0,
+        );
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toMatch(/^edgesplit_edge_units_declared\{worker="[^"]+"\} 4$/m);
+      expect(text).toMatch(/^edgesplit_mqtt_connected\{component="scheduler"\} 1$/m);
+      const exit = await run.exited;
+      expect(exit.code, run.tail()).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    } finally {
+      await run.kill();
+    }
   }, 300_000);
 
   it('starts cleanly after a lab was killed with SIGKILL, removing what it left', async () => {

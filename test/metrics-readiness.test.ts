@@ -8,21 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../cli/up/net.js';
 import { deleteKeys } from '../cli/up/redis-keys.js';
 import { assertCliBuilt, type CliProcess } from './cli-process.js';
+import { readyz, sample } from './metrics-scrape.js';
 import { assertStoppedCleanly, ProcessGroup } from './process-harness.js';
 import { testRedisUrl } from './services.js';
 import { waitUntil } from './wait-until.js';
-
-async function readyz(port: number): Promise<{ status: number; text: string }> {
-  const response = await fetch(`http://127.0.0.1:${port}/readyz`);
-  return { status: response.status, text: await response.text() };
-}
-
-/** The value of one series (`name` or `name{labels}` exactly) in a scrape of `port`. */
-async function sample(port: number, series: string): Promise<number | undefined> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('readiness of the services', () => {
   const group = new ProcessGroup();

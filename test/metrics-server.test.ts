@@ -63,6 +63,16 @@ describe('metrics endpoints', () => {
     expect(text).toContain('edgesplit_mqtt_connected{component="scheduler"} 1');
   });
 
+  it("serve on /metrics, rendered a metric at a time, the text prom-client's own rendering of the same registry gives", async () => {
+    const metrics = new ProcessMetrics({ processMetrics: false });
+    agentMetrics(metrics);
+    metrics.watchConnections('ingress', { mqtt: () => true, redis: () => false });
+    const base = await serve(metrics);
+    const served = await (await fetch(`${base}/metrics`)).text();
+    expect(served).toBe(await metrics.registry.metrics());
+    expect(served).toContain('edgesplit_redis_connected{component="ingress"} 0');
+  });
+
   it('answer another path with 404, another method with 405, and a malformed request with nothing', async () => {
     const metrics = new ProcessMetrics({ processMetrics: false });
     const base = await serve(metrics);

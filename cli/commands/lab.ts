@@ -1,10 +1,16 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseTraceArg, TraceError } from '../../agents/index.js';
 import { DEVICE_CLASSES, LINK_CLASSES } from '../../dnn/index.js';
+import { type MetricsServer, startMetricsServer } from '../../metrics/index.js';
 import { relayLine } from '../../runtime/log.js';
+import { edgeMetricsSource } from '../lab/edge-metrics-source.js';
 import { type LabUe, runLab } from '../lab/lab-run.js';
 import { LabUnavailableError, MAX_LAB_UES } from '../lab/netns.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
+import { addMetricsOptions, type MetricsFlags, metricsPort } from '../metrics-options.js';
 import {
   EXIT_USAGE,
   parseInteger,
@@ -14,7 +20,7 @@ import {
   untilSignal,
 } from '../options.js';
 
-interface LabFlags extends LogFlags {
+interface LabFlags extends LogFlags, MetricsFlags {
   readonly ues: number;
   readonly duration: number;
   readonly trace?: string;
@@ -116,7 +122,7 @@ export function registerLabCommand(program: Command): void {
     )
     .option('--json', 'print one JSON report on stdout at the end', false)
     .option('--verbose', "pass on the edge's and the agents' log lines", false);
-  addLogOptions(command).action(runLabCommand);
+  addMetricsOptions(addLogOptions(command)).action(runLabCommand);
 }
 
 async function runLabCommand(flags: LabFlags): Promise<void> {
@@ -142,6 +148,46 @@ async function runLabCommand(flags: LabFlags): Promise<void> {
       return fail(`--trace: ${(error as Error).message}`, EXIT_USAGE);
     }
   }
+  let port: number | undefined;
+  try {
+    port = metricsPort(flags);
+  } catch (error) {
+    return fail((error as Error).message, EXIT_USAGE);
+  }
+  // The edge's metrics, relayed from its namespace through a Unix socket in a private folder.
+  let metrics: { server: MetricsServer; folder: string; socket: string } | undefined;
+  if (port !== undefined) {
+    const folder = await mkdtemp(join(tmpdir(), 'edgesplit-lab-'));
+    const socket = join(folder, 'edge-metrics.sock');
+    try {
+      const server = await startMetricsServer(edgeMetricsSource(socket), {
+        port,
+        host: flags.metricsHost,
+      });
+      metrics = { server, folder, socket };
+    } catch (error) {
+      await rm(folder, { recursive: true, force: true });
+      return fail(`metrics: ${(error as Error).message}`, 1);
+    }
+    process.stderr.write(`edgesplit lab: metrics on ${metrics.server.url}\n`);
+  }
+  try {
+    await runAndReport(flags, labLog, fail, steps, metrics?.socket);
+  } finally {
+    if (metrics !== undefined) {
+      await metrics.server.close();
+      await rm(metrics.folder, { recursive: true, force: true });
+    }
+  }
+}
+
+async function runAndReport(
+  flags: LabFlags,
+  labLog: ReturnType<typeof startLogging>,
+  fail: (message: string, code: number) => void,
+  steps: { atS: number; mbps: number }[],
+  metricsSocket: string | undefined,
+): Promise<void> {
   const controller = new AbortController();
   // The report (without --json) is the command's result: plain lines on stderr, as before.
   const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -161,6 +207,19 @@ async function runLabCommand(flags: LabFlags): Promise<void> {
     reference: flags.reference,
     // The edge's and the agents' own log lines, at their level and with their fields.
     relay: (name, line) => relayLine(labLog.child({ source: name }), line),
+    ...(metricsSocket === undefined
+      ? {}
+      : {
+          metrics: {
+            socket: metricsSocket,
+            args: [
+              '--metrics-per-ue',
+              flags.metricsPerUe,
+              '--metrics-ue-cap',
+              String(flags.metricsUeCap),
+            ],
+          },
+        }),
   });
   void untilSignal(run).then((signal) => {
     if (signal === undefined) return;

@@ -8,12 +8,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { modelCuts } from '../../dnn/index.js';
 
 export type { LabObservations } from './lab-report.js';
 
 import { onPath } from '../up/net.js';
 import { REDIS_INSTALL_HINT } from '../up/private-redis.js';
+import { LAB_EDGE_METRICS_PORT } from './edge-metrics-source.js';
 import {
   type LabChange,
   type LabDecision,
@@ -77,6 +79,11 @@ export interface LabOptions {
   readonly reference?: boolean;
   /** The command that runs the edgesplit CLI. @defaultValue this process's own */
   readonly cli?: readonly string[];
+  /**
+   * The edge's metrics relayed to the Unix socket `socket` (`lab --metrics-port`); `args`: the
+   * other `--metrics-*` options of its `up`.
+   */
+  readonly metrics?: { readonly socket: string; readonly args: readonly string[] };
 }
 
 export interface LabResult {
@@ -146,6 +153,13 @@ async function stop(child: Child, signal: NodeJS.Signals, waitMs: number): Promi
     child.process.kill('SIGKILL');
     await child.exited;
   }
+}
+
+/** The command that runs metrics-relay in a namespace, with this process's Node.js and loader. */
+function relayCommand(): string[] {
+  const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const script = fileURLToPath(new URL(`./metrics-relay.${extension}`, import.meta.url));
+  return [process.execPath, ...process.execArgv, script];
 }
 
 /** Resolves once `predicate` holds, checking every 50 ms; rejects after `timeoutMs` or on abort. */
@@ -224,6 +238,9 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
         String(options.units),
         '--summary-every',
         '3600',
+        ...(options.metrics === undefined
+          ? []
+          : ['--metrics-port', String(LAB_EDGE_METRICS_PORT), ...options.metrics.args]),
       ],
       { REDIS_URL: 'redis://127.0.0.1:6379', EDGESPLIT_REDIS_PREFIX: 'eslab' },
       (line) => {
@@ -239,6 +256,26 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
       signal,
     );
     if (!edgeReady) throw new Error(`the edge exited: ${edge.stderr.trim()}`);
+    if (options.metrics !== undefined) {
+      let relaying = false;
+      const relay = startIn(
+        topology.edgeNs,
+        'metrics-relay',
+        [...relayCommand(), options.metrics.socket, String(LAB_EDGE_METRICS_PORT)],
+        {},
+        (line) => {
+          if (line === 'relaying') relaying = true;
+        },
+      );
+      children.push(relay);
+      await until(
+        () => relaying || relay.process.exitCode !== null,
+        30_000,
+        'the metrics relay did not start',
+        signal,
+      );
+      if (!relaying) throw new Error(`the metrics relay exited: ${relay.stderr.trim()}`);
+    }
 
     const agents = topology.ues.map((link, index) => {
       const ue = options.ues[index];

@@ -3,6 +3,7 @@
 from .client import DEFAULT_PREFIX, VERSION, TaskResult, UeClient
 from .keys import derive_ue_key
 from .model import Cut, ModelDescription
+from .stats import StatsWindow
 from .wire import InvalidMessage, decode, encode, encode_tensor
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "Cut",
     "InvalidMessage",
     "ModelDescription",
+    "StatsWindow",
     "TaskResult",
     "UeClient",
     "decode",

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from .client import DEFAULT_PREFIX, UeClient
+from .client import DEFAULT_PREFIX, STATS_INTERVAL_S, UeClient
 from .keys import derive_ue_key
 from .model import ModelDescription
 
@@ -27,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ca-file", help="CA certificate for mqtts:// and wss://")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds before a request is resent")
     parser.add_argument("--wait-decision", type=float, default=10.0, help="seconds to wait for a first decision")
+    parser.add_argument(
+        "--stats-interval-s",
+        type=float,
+        default=STATS_INTERVAL_S,
+        help="publish ue/{id}/stats this often and once at the end, 0 for never",
+    )
     args = parser.parse_args(argv)
 
     password = args.password or (derive_ue_key(args.fleet_key, args.id) if args.fleet_key else None)
@@ -43,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         password=password,
         timeout_s=args.timeout,
         ca_file=args.ca_file,
+        stats_interval_s=args.stats_interval_s,
     )
     try:
         client.start()

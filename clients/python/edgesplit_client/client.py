@@ -1,4 +1,5 @@
-"""A UE of an edgesplit fleet: birth and will, profile, link, decisions, head, infer, results.
+"""A UE of an edgesplit fleet: birth and will, profile, link, decisions, head, infer, results,
+and the optional `stats` of its recent tasks.
 
 The same contract as the TypeScript agent (docs/protocol.md): a persistent session with a stable
 client id, a retained `offline` will, everything QoS 1; status, profile and link re-published on
@@ -21,6 +22,7 @@ import paho.mqtt.client as mqtt
 from . import wire
 from .model import ModelDescription
 from .requests import RequestTracker
+from .stats import DEFAULT_WINDOW_MS, StatsWindow
 
 VERSION = "python-0.1.0"
 PROTOCOL = 1  # the protocol version this client speaks (docs/protocol.md, "Versions")
@@ -29,6 +31,8 @@ RETRYABLE = frozenset({"NO_UNITS", "QUEUE_FULL", "UNAVAILABLE", "EPOCH_AHEAD"})
 RETRY_PAUSE_S = 0.5
 # A UE stating a protocol version republishes its status this often (docs/protocol.md, "status").
 STATUS_REFRESH_S = 30.0
+# How often a UE publishes `stats` by default, as the TypeScript agent does (docs/protocol.md).
+STATS_INTERVAL_S = 2.0
 DEFAULT_PREFIX = "edgesplit/v1"
 
 Head = Callable[[int, int], np.ndarray]
@@ -42,6 +46,10 @@ class TaskResult:
     cut: int
     outputs: list[np.ndarray | None]
     errors: list[dict] = field(default_factory=list)
+    # Task start to its last result (or its head, when local), and the latency its decision
+    # predicted (a local run before any decision: the model on the device).
+    measured_ms: float = 0.0
+    predicted_ms: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -64,6 +72,8 @@ class UeClient:
         timeout_s: float = 5.0,
         max_attempts: int = 4,
         ca_file: str | None = None,
+        stats_interval_s: float = STATS_INTERVAL_S,
+        stats_window_s: float = DEFAULT_WINDOW_MS / 1000,
     ):
         self.ue_id = ue_id
         self.model = model
@@ -82,6 +92,9 @@ class UeClient:
         self._connect_rc: int | None = None
         self._stopping = threading.Event()
         self.tracker = RequestTracker(timeout_s, max_attempts, self._resend)
+        # `ue/{id}/stats` every stats_interval_s while connected (0: never), and once at stop.
+        self.stats_interval_s = stats_interval_s
+        self.stats = StatsWindow(stats_window_s * 1000)
 
         parsed = urlparse(url)
         transport = "websockets" if parsed.scheme in ("ws", "wss") else "tcp"
@@ -110,6 +123,8 @@ class UeClient:
         self._client.loop_start()
         self._stopping.clear()
         threading.Thread(target=self._refresh_status, name="status-refresh", daemon=True).start()
+        if self.stats_interval_s > 0:
+            threading.Thread(target=self._publish_stats_every, name="stats", daemon=True).start()
         if not self._connected.wait(timeout_s):
             self._client.loop_stop()
             rc = self._connect_rc
@@ -119,8 +134,11 @@ class UeClient:
             )
 
     def stop(self, publish_offline: bool = True) -> None:
-        """Publishes `offline` (a clean disconnect cancels the will) and disconnects."""
+        """Publishes its last `stats` and `offline` (a clean disconnect cancels the will) and
+        disconnects."""
         self._stopping.set()
+        if self.stats_interval_s > 0:
+            self.publish_stats(wait_s=5)
         if publish_offline and self._client.is_connected():
             info = self._client.publish(self.topic("status"), self._status("offline"), qos=1, retain=True)
             try:
@@ -148,6 +166,23 @@ class UeClient:
         while not self._stopping.wait(STATUS_REFRESH_S):
             if self._client.is_connected():
                 self._client.publish(self.topic("status"), self._status("online"), qos=1, retain=True)
+
+    def _publish_stats_every(self) -> None:
+        while not self._stopping.wait(self.stats_interval_s):
+            self.publish_stats()
+
+    def publish_stats(self, wait_s: float = 0) -> None:
+        """Publishes `ue/{id}/stats` (not retained) if connected: a summary missed offline is
+        not worth a queue. With `wait_s`, waits that long at most for the broker's PUBACK."""
+        if not self._client.is_connected():
+            return
+        payload = wire.encode(self.stats.summary(time.time() * 1000), keep_none=True)
+        info = self._client.publish(self.topic("stats"), payload, qos=1, retain=False)
+        if wait_s > 0:
+            try:
+                info.wait_for_publish(wait_s)
+            except RuntimeError:
+                pass  # the connection dropped meanwhile
 
     def _status(self, state: str) -> bytes:
         return wire.encode({"state": state, "agentVersion": VERSION, "at": time.time() * 1000, "protocol": PROTOCOL})
@@ -213,11 +248,17 @@ class UeClient:
 
     def run_task(self, task: int) -> TaskResult:
         """Runs one task of `batch` samples under the current decision (local without one)."""
+        started = time.monotonic()
         decision = self.decision
         cut = self.model.last if decision is None else min(decision["cut"], self.model.last)
         epoch = None if decision is None else decision["epoch"]
+        if decision is None:
+            predicted_ms = self.model.batch * self.model.cuts[self.model.last].device_ms
+        else:
+            predicted_ms = float(decision["predictedMs"])
         if cut == self.model.last:
-            return TaskResult(task, epoch, cut, [self.head(cut, s) for s in range(self.model.batch)])
+            outputs = [self.head(cut, s) for s in range(self.model.batch)]
+            return self._finish(TaskResult(task, epoch, cut, outputs), started, predicted_ms)
         entries = []
         for sample in range(self.model.batch):
             request_id = self.request_id(task, sample)
@@ -239,6 +280,12 @@ class UeClient:
             result.outputs.append(None if entry.result is None else entry.result["tensor"])
             if entry.error is not None:
                 result.errors.append(entry.error)
+        return self._finish(result, started, predicted_ms)
+
+    def _finish(self, result: TaskResult, started: float, predicted_ms: float) -> TaskResult:
+        result.measured_ms = (time.monotonic() - started) * 1000
+        result.predicted_ms = predicted_ms
+        self.stats.add(time.time() * 1000, result.measured_ms, predicted_ms, result.ok)
         return result
 
     def _resend(self, entry) -> None:

@@ -39,9 +39,11 @@ def _ext_hook(code: int, data: bytes) -> Any:
     return msgpack.ExtType(code, data)
 
 
-def encode(message: Mapping[str, Any]) -> bytes:
-    """A message as MessagePack bytes (None values left out, as optional fields are)."""
-    return msgpack.packb({k: v for k, v in message.items() if v is not None}, use_bin_type=True)
+def encode(message: Mapping[str, Any], keep_none: bool = False) -> bytes:
+    """A message as MessagePack bytes: None values left out, as optional fields are, or with
+    `keep_none` sent as nil (the fields of `stats` that are null when no task finished)."""
+    kept = message if keep_none else {k: v for k, v in message.items() if v is not None}
+    return msgpack.packb(dict(kept), use_bin_type=True)
 
 
 def decode(kind: str, payload: bytes) -> dict[str, Any]:
