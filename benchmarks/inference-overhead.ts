@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { attachIngress, createBroker, silentLogger } from '../broker/index.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import { modelCuts, OnnxExecutor } from '../dnn/index.js';
 import { startEdgeWorker } from '../edge-worker/index.js';
 import {
@@ -18,6 +17,7 @@ import {
   type Tensor,
   ueTopic,
 } from '../proto/index.js';
+import { deleteKeys } from '../system/index.js';
 import { median } from './timing.js';
 
 export interface OverheadRow {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, onPath, waitForPort } from '../cli/up/net.js';
+import { freePort, onPath, waitForPort } from '../system/index.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const CLI_SOURCE = fileURLToPath(new URL('../cli/main.ts', import.meta.url));

@@ -13,7 +13,6 @@ import {
   isInferTopic,
   startIngress,
 } from '../broker/index.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import {
   connectMqtt,
   type ErrorReport,
@@ -21,6 +20,7 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import { connect, decision, errorCollector, P, REDIS_URL, request } from './ingress-fixtures.js';
 import { recordingLogger } from './recording-logger.js';
 import { mosquittoMissing, testMosquittoUrl } from './services.js';

@@ -12,7 +12,6 @@ import {
   startIngress,
   type TokenRecord,
 } from '../broker/index.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import {
   answerKey,
   claimKey,
@@ -22,6 +21,7 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import {
   connect,
   decision,

@@ -6,7 +6,6 @@ import { Aedes } from 'aedes';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import { modelCuts } from '../dnn/index.js';
 import {
   CLAIM_TTL_SECONDS,
@@ -22,6 +21,7 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
+import { deleteKeys } from '../system/redis-keys.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 

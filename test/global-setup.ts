@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, onPath, reachable, waitForPort } from '../cli/up/net.js';
-import { type PrivateRedis, startPrivateRedis } from '../cli/up/private-redis.js';
+import { freePort, onPath, reachable, waitForPort } from '../system/net.js';
+import { type PrivateRedis, startPrivateRedis } from '../system/private-redis.js';
 import { inCi } from './tools.js';
 
 /**

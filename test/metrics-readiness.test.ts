@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../cli/up/net.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
+import { freePort } from '../system/net.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import { assertCliBuilt, type CliProcess } from './cli-process.js';
 import { assertStoppedCleanly, ProcessGroup } from './process-harness.js';
 import { testRedisUrl } from './services.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
-import { freePort, waitForPort } from '../cli/up/net.js';
+import { freePort, waitForPort } from '../system/net.js';
 import { waitUntil } from './wait-until.js';
 
 const run = promisify(execFile);

@@ -6,7 +6,6 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
 import {
   connectMqtt,
@@ -27,6 +26,7 @@ import {
 } from '../proto/index.js';
 import { type Scheduler, type SolveReport, startScheduler } from '../scheduler/index.js';
 import { quantile } from '../stats/quantile.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import { WAIT_MS } from './wait-until.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

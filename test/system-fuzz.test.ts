@@ -12,7 +12,6 @@ import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInferMessage } from '../broker/index.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import { DEVICE_CLASSES, deviceProfile, modelCuts } from '../dnn/index.js';
 import {
   claimKey,
@@ -28,6 +27,7 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { routeMessage } from '../scheduler/index.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import { assertCliBuilt, CliProcess } from './cli-process.js';
 import { testRedisUrl, uniquePrefix } from './services.js';
 import { connectAs, type Login, Observer, retainedSnapshot } from './system-fuzz-observer.js';

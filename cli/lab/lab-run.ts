@@ -12,8 +12,7 @@ import { modelCuts } from '../../dnn/index.js';
 
 export type { LabObservations } from './lab-report.js';
 
-import { onPath } from '../up/net.js';
-import { REDIS_INSTALL_HINT } from '../up/private-redis.js';
+import { onPath, REDIS_INSTALL_HINT } from '../../system/index.js';
 import {
   type LabChange,
   type LabDecision,

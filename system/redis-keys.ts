@@ -1,4 +1,4 @@
-import { createRedis, scanKeys, unlinkKeys } from '../../proto/index.js';
+import { createRedis, scanKeys, unlinkKeys } from '../proto/index.js';
 
 /**
  * Deletes every key matching `pattern` (SCAN + UNLINK, so a large keyspace does not block), on
