@@ -4,7 +4,7 @@ import type { Instance } from '../proto/schemas/instance.js';
 import { contentionOf } from '../scheduler/contention.js';
 import { parseInstance } from '../scheduler/instance.js';
 import { prepareFleet, solve } from '../scheduler/solvers/index.js';
-import { loadHighs, solveMilp } from './milp.js';
+import { loadHighs, solveMilp } from '../scheduler/reference/milp.js';
 import { BenchRun } from './results.js';
 import { type BenchRow, printTable, type TargetCheck } from './solver-report.js';
 import { median, timeMedian } from './timing.js';
