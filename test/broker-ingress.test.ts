@@ -31,6 +31,7 @@ import {
   request,
   TOKEN,
 } from './ingress-fixtures.js';
+import { keysMatching } from './keys-matching.js';
 import { recordingLogger } from './recording-logger.js';
 import { waitUntil } from './wait-until.js';
 
@@ -113,7 +114,7 @@ async function jobTotal(): Promise<number> {
 }
 
 async function claimKeys(): Promise<string[]> {
-  return redis.keys(`${prefix}:claim:*`);
+  return keysMatching(redis, `${prefix}:claim:*`);
 }
 
 /** Publishes `payload` as ue-1 and waits for the ingress to count one more outcome. */
