@@ -1,5 +1,5 @@
 /** How the `broker` commands fail: a usage error exits 2, any other 1, each with its message. */
-import { BrokerListenError, CredentialsError } from '../../broker/index.js';
+import { AedesInternalsError, BrokerListenError, CredentialsError } from '../../broker/index.js';
 import type { Logger } from '../../runtime/log.js';
 import { EXIT_USAGE } from '../options.js';
 
@@ -11,7 +11,8 @@ export function fail(error: unknown, log?: Logger): void {
   const known =
     error instanceof UsageError ||
     error instanceof CredentialsError ||
-    error instanceof BrokerListenError;
+    error instanceof BrokerListenError ||
+    error instanceof AedesInternalsError;
   const message = `edgesplit broker: ${error instanceof Error ? error.message : String(error)}`;
   const stack = !known && error instanceof Error ? error.stack : undefined;
   if (log !== undefined) log.fatal(message, stack === undefined ? {} : { stack });

@@ -79,8 +79,8 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
     await ingress?.close();
     return;
   }
-  const signal = await firstStopSignal(() => process.exit(1));
   // A second signal while closing gives up on a clean close.
+  const signal = await firstStopSignal(() => process.exit(1));
   log.info(`edgesplit broker: ${signal}, closing`);
   await broker.close();
   await ingress?.close();
