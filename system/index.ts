@@ -7,6 +7,11 @@ export { type EmbeddedBroker, type EmbeddedBrokerOptions, startEmbeddedBroker } 
 export { type EdgeWorkers, type EdgeWorkersOptions, startEdgeWorkers } from './edge-workers.js';
 export { bindError, freePort, onPath, reachable, waitForPort } from './net.js';
 export {
+  type PrivateMosquitto,
+  type PrivateMosquittoOptions,
+  startPrivateMosquitto,
+} from './private-mosquitto.js';
+export {
   NoRedisServerError,
   type PrivateRedis,
   REDIS_INSTALL_HINT,
