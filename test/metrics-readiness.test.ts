@@ -165,7 +165,13 @@ describe('readiness of the services', () => {
       [agentMetrics, 1],
       [fleetMetrics, 3],
     ] as const) {
-      await waitUntil(`readyz of :${port}`, async () => (await readyz(port)).status === 200);
+      // The fleet process may not listen yet when the agent is online: refused means not yet.
+      await waitUntil(`readyz of :${port}`, () =>
+        readyz(port).then(
+          (response) => response.status === 200,
+          () => false,
+        ),
+      );
       expect(await sample(port, 'edgesplit_agents')).toBe(count);
       expect(await sample(port, 'edgesplit_agents_connected')).toBe(count);
       await waitUntil(
