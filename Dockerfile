@@ -10,6 +10,7 @@ COPY broker broker
 COPY agents agents
 COPY edge-worker edge-worker
 COPY runtime runtime
+COPY system system
 COPY metrics metrics
 COPY experiments experiments
 COPY stats stats

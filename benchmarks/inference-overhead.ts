@@ -5,8 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { attachIngress, createBroker, silentLogger } from '../broker/index.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
+import { silentLogger } from '../broker/index.js';
 import { modelCuts, OnnxExecutor } from '../dnn/index.js';
 import { startEdgeWorker } from '../edge-worker/index.js';
 import {
@@ -18,6 +17,7 @@ import {
   type Tensor,
   ueTopic,
 } from '../proto/index.js';
+import { deleteKeys, startEmbeddedBroker } from '../system/index.js';
 import { median } from './timing.js';
 
 export interface OverheadRow {
@@ -41,16 +41,16 @@ export async function benchOverhead(
   const topicPrefix = `bench/${randomBytes(3).toString('hex')}`;
   const redisPrefix = `bench-inf-${randomBytes(3).toString('hex')}`;
   const ue = 'bench-ue';
-  const broker = await createBroker({
+  const broker = await startEmbeddedBroker({
     port: 0,
     host: '127.0.0.1',
-    auth: 'off',
+    redisUrl,
+    redisPrefix,
     topicPrefix,
-    logger: silentLogger,
+    logFor: () => silentLogger,
   });
-  const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
+  const { mqttUrl } = broker;
   const common = { mqttUrl, redisUrl, redisPrefix, topicPrefix };
-  const ingress = attachIngress(broker, { ...common, logger: silentLogger });
   const tails = new OnnxExecutor({ threads: 1 });
   const worker = await startEdgeWorker({
     ...common,
@@ -133,7 +133,6 @@ export async function benchOverhead(
     await client.endAsync(true);
     await worker.close();
     await broker.close();
-    await ingress.close();
     await Promise.all([tails.close(), heads.close()]);
     await deleteKeys(redisUrl, `${redisPrefix}:*`);
   }

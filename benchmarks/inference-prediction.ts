@@ -13,8 +13,8 @@ import {
   ueErrors,
 } from '../agents/index.js';
 import { REAL_INFERENCE_MODELS, RealInference, storedProfile } from '../cli/up/real-inference.js';
-import { runStack } from '../cli/up/stack.js';
 import type { MeasuredProfile } from '../dnn/index.js';
+import { runStack } from '../system/index.js';
 
 export interface PredictionResult {
   readonly ues: number;

@@ -12,18 +12,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { deleteKeys } from '../cli/up/redis-keys.js';
+import { deleteKeys } from '../system/index.js';
 import { BenchRun } from './results.js';
-import {
-  type BrokerProcess,
-  type Child,
-  type ServiceEnv,
-  startCli,
-  startEmbeddedBrokerProcess,
-  startMosquitto,
-} from './system-children.js';
+import { type BrokerProcess, type Child, type ServiceEnv, startCli } from './system-children.js';
 import { measureReaction, type ReactionResult } from './system-reaction.js';
-import { BROKER_KINDS, type BrokerKind, stopAll } from './system-stack.js';
+import { BROKER_KINDS, type BrokerKind, startBroker, stopAll } from './system-stack.js';
 
 /** Targets of issue #16 at N = 10,000. */
 export const SCALE_TARGETS = { p50Ms: 20, p99Ms: 100 } as const;
@@ -92,10 +85,6 @@ function parse(argv: readonly string[]) {
   return { sizes, changes, brokers, seed, json: values.json, save: values.save };
 }
 
-async function startBrokerProcess(kind: BrokerKind, env: Omit<ServiceEnv, 'mqttUrl'>) {
-  return kind === 'mosquitto' ? startMosquitto() : startEmbeddedBrokerProcess(env);
-}
-
 async function measureOne(
   kind: BrokerKind,
   ues: number,
@@ -109,7 +98,7 @@ async function measureOne(
   const partial = { redisUrl, topicPrefix: `${base}/reaction`, redisPrefix: `${base}-reaction` };
   const running: (Child | BrokerProcess)[] = [];
   try {
-    const broker = await startBrokerProcess(kind, partial);
+    const broker = await startBroker(kind, 'processes', partial);
     running.push(broker);
     const env: ServiceEnv = { ...partial, mqttUrl: broker.url };
     let scheduler: Child | undefined;

@@ -3,11 +3,9 @@
  * (`node dist/cli/main.js ...`), as deployed, and a private Mosquitto.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { freePort, onPath, waitForPort } from '../cli/up/net.js';
+import { freePort, onPath, startPrivateMosquitto } from '../system/index.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const CLI_SOURCE = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
@@ -164,34 +162,11 @@ export async function startMosquitto(): Promise<BrokerProcess> {
     throw new Error(
       'mosquitto is not on PATH: apt-get install mosquitto, or use --brokers embedded',
     );
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'edgesplit-bench-'));
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'set_tcp_nodelay true',
-      'max_inflight_messages 0',
-      'max_queued_messages 100000',
-      'persistence false',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const { exited } = watch('mosquitto', child);
-  const stopChild = stopper(child, exited);
-  const stop = async () => {
-    await stopChild();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitForPort(port, 'mosquitto');
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  const pids = child.pid === undefined ? [] : [child.pid];
-  return { name: 'mosquitto', pids, url: `mqtt://127.0.0.1:${port}`, hasIngress: false, stop };
+  const mosquitto = await startPrivateMosquitto({
+    config: ['max_inflight_messages 0'],
+    output: 'pipe',
+  });
+  watch('mosquitto', mosquitto.child);
+  const pids = mosquitto.child.pid === undefined ? [] : [mosquitto.child.pid];
+  return { name: 'mosquitto', pids, url: mosquitto.url, hasIngress: false, stop: mosquitto.stop };
 }

@@ -1,7 +1,7 @@
 /** One broker's share of `npm run bench:system`: its services, scenarios and clean-up. */
 import { METRICS_ENV } from '../cli/metrics-options.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import { ProcessMetrics, startMetricsServer } from '../metrics/index.js';
+import { deleteKeys } from '../system/index.js';
 import { startBarePath } from './system-bare.js';
 import { measureBrokerCeiling } from './system-broker-ceiling.js';
 import type { BrokerProcess, ServiceEnv } from './system-children.js';

@@ -3,16 +3,13 @@
  * benchmark process (only Mosquitto is a process of its own), `processes` runs each service as
  * its own process through the built CLI, as deployed.
  */
-import { attachIngress, createBroker, silentLogger, startIngress } from '../broker/index.js';
-import { startEdgeWorker } from '../edge-worker/index.js';
+import { silentLogger, startIngress } from '../broker/index.js';
+import { type ProcessMetrics, watchIngress } from '../metrics/index.js';
 import {
-  edgeMetrics,
-  type ProcessMetrics,
-  schedulerMetrics,
-  watchBroker,
-  watchIngress,
-} from '../metrics/index.js';
-import { startScheduler } from '../scheduler/index.js';
+  startEmbeddedBroker,
+  startSchedulerPart,
+  startEdgeWorkers as startWorkersInProcess,
+} from '../system/index.js';
 import {
   type BrokerProcess,
   type Child,
@@ -47,24 +44,20 @@ export async function startBroker(
 ): Promise<BrokerProcess> {
   if (kind === 'mosquitto') return startMosquitto();
   if (layout === 'processes') return startEmbeddedBrokerProcess(env);
-  const broker = await createBroker({
+  const embedded = await startEmbeddedBroker({
+    ...env,
     port: 0,
     host: '127.0.0.1',
-    auth: 'off',
-    topicPrefix: env.topicPrefix,
-    logger: silentLogger,
+    logFor: () => silentLogger,
+    ...(metrics === undefined ? {} : { metrics }),
   });
-  const ingress = attachIngress(broker, { ...env, logger: silentLogger });
-  if (metrics !== undefined) {
-    watchBroker(metrics, broker);
-    watchIngress(metrics, ingress);
-  }
-  const url = `mqtt://127.0.0.1:${broker.port}`;
-  const stop = async () => {
-    await broker.close();
-    await ingress.close();
+  return {
+    name: 'broker',
+    pids: [],
+    url: embedded.mqttUrl,
+    hasIngress: true,
+    stop: embedded.close,
   };
-  return { name: 'broker', pids: [], url, hasIngress: true, stop };
 }
 
 export async function startSchedulerService(
@@ -74,18 +67,11 @@ export async function startSchedulerService(
 ): Promise<Running> {
   if (layout === 'processes')
     return startCli('scheduler', ['scheduler', '--id', 'bench-scheduler'], env, /started/);
-  const scheduler = await startScheduler({ ...env, id: 'bench-scheduler' });
-  if (metrics === undefined) return { stop: () => scheduler.close() };
-  // A metric set follows one scheduler at a time: the reaction scenario starts several.
-  const leader = schedulerMetrics(metrics);
-  leader.role('leader');
-  const unfollow = leader.follow(scheduler);
-  return {
-    stop: async () => {
-      unfollow();
-      await scheduler.close();
-    },
-  };
+  const scheduler = await startSchedulerPart({
+    scheduler: { ...env, id: 'bench-scheduler' },
+    ...(metrics === undefined ? {} : { metrics }),
+  });
+  return { stop: scheduler.close };
 }
 
 /** The ingress, unless `broker` runs one inside. */
@@ -117,36 +103,29 @@ export async function startEdgeWorkers(
   plan: EdgeWorkerPlan,
   metrics?: ProcessMetrics,
 ): Promise<Running> {
-  const edge = metrics === undefined ? undefined : edgeMetrics(metrics);
+  if (layout === 'single') {
+    const workers = await startWorkersInProcess({
+      ids: plan.ids,
+      worker: () => ({ ...env, units: plan.unitsEach, models: plan.models, speedFactor: 0 }),
+      ...(metrics === undefined ? {} : { metrics }),
+    });
+    return { stop: workers.close };
+  }
   const started: Running[] = [];
   const stop = async () => {
     await Promise.all(started.map((worker) => worker.stop()));
   };
-  const pids = () => started.flatMap((worker) => worker.pids ?? []);
   try {
     for (const id of plan.ids) {
-      if (layout === 'processes') {
-        const args = ['edge-worker', '--id', id, '--units', `${plan.unitsEach}`];
-        args.push('--speed-factor', '0', '--models', plan.models.join(','));
-        started.push(await startCli(`edge worker ${id}`, args, env, /online with/));
-      } else {
-        const worker = await startEdgeWorker({
-          ...env,
-          id,
-          units: plan.unitsEach,
-          models: plan.models,
-          speedFactor: 0,
-          ...(edge === undefined ? {} : { jobTimes: edge.jobTimes(id) }),
-        });
-        edge?.add(worker);
-        started.push({ stop: () => worker.close() });
-      }
+      const args = ['edge-worker', '--id', id, '--units', `${plan.unitsEach}`];
+      args.push('--speed-factor', '0', '--models', plan.models.join(','));
+      started.push(await startCli(`edge worker ${id}`, args, env, /online with/));
     }
   } catch (error) {
     await stop();
     throw error;
   }
-  return { pids: pids(), stop };
+  return { pids: started.flatMap((worker) => worker.pids ?? []), stop };
 }
 
 /** Stops everything in reverse order of start, reporting but not throwing failures. */

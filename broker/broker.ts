@@ -10,6 +10,7 @@ import {
   type UeKeyRevocations,
 } from '../proto/index.js';
 import { accessControl, remoteOf } from './access-control.js';
+import { checkAedesInternals } from './aedes-internals.js';
 import { Authenticator } from './authenticator.js';
 import { ConnectionGate, type GateRefusal, type SocketAddress } from './connection-gate.js';
 import { readCredentialsFile, type TokenRecord, type UserRecord } from './credentials.js';
@@ -335,6 +336,8 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     0,
   );
 
+  // Flow control needs aedes internals: a changed aedes stops here, not under load.
+  await checkAedesInternals();
   const logins = await loadLogins(options);
   const refusals = new RefusalLog(logger);
   const access = accessControl({ logins, topicPrefix, maxPayloadBytes, refusals });

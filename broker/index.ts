@@ -15,6 +15,14 @@ export {
   type Role,
 } from './acl.js';
 export {
+  AEDES_CHECKED_VERSION,
+  AedesInternalsError,
+  aedesVersion,
+  assertClientInternals,
+  checkAedesInternals,
+  missingClientInternals,
+} from './aedes-internals.js';
+export {
   Authenticator,
   type AuthenticatorOptions,
   type AuthOutcome,

@@ -46,6 +46,13 @@ export function parseInteger(value: string): number {
   return Number(value);
 }
 
+/** An integer >= 1, decimal digits only. */
+export function parsePositiveInteger(value: string): number {
+  if (!/^\d{1,16}$/.test(value) || Number(value) < 1)
+    throw new InvalidArgumentError('must be an integer >= 1');
+  return Number(value);
+}
+
 /** A TCP port, 0 to 65535 (0: pick a free one). */
 export function parsePort(value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535)
@@ -166,6 +173,27 @@ export function untilSignal(done?: Promise<unknown>): Promise<NodeJS.Signals | u
       () => finish(),
       () => finish(),
     );
+  });
+}
+
+/**
+ * Resolves on the first SIGINT or SIGTERM of a service's life; a second one, while the service
+ * finishes what it was doing, calls `onAgain` (which should exit without waiting).
+ */
+export function firstStopSignal(
+  onAgain: (signal: NodeJS.Signals) => void,
+): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let received = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (received) onAgain(signal);
+      else {
+        received = true;
+        resolve(signal);
+      }
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
 }
 

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { AgentStats } from '../agents/index.js';
-import { type PrivateRedis, startPrivateRedis } from '../cli/up/private-redis.js';
-import { runStack } from '../cli/up/stack.js';
 import { CONTENDED_SCENARIO } from '../dnn/index.js';
 import { ENV, envValue } from '../proto/index.js';
 import type { SolverName } from '../scheduler/solvers/index.js';
+import { type PrivateRedis, runStack, startPrivateRedis } from '../system/index.js';
 import type { Experiment, ExperimentContext, ExperimentResult } from './context.js';
 import { writeCsv } from './csv.js';
 import { EXPERIMENT_TITLES } from './names.js';

@@ -63,12 +63,12 @@ function retainedMB(instance: Instance, solver: SolverName, gc: () => void): num
 
 const peakRssMB = () => process.resourceUsage().maxRSS / 1024;
 
-type MilpModule = typeof import('../benchmarks/milp.js');
+type MilpModule = typeof import('../scheduler/reference/milp.js');
 
-/** HiGHS from the benchmarks' MILP, or why not (it is a development dependency). */
+/** HiGHS solving the reference MILP, or why not (it is a development dependency). */
 async function loadMilp(): Promise<MilpModule | string> {
   try {
-    const milp: MilpModule = await import('../benchmarks/milp.js');
+    const milp: MilpModule = await import('../scheduler/reference/milp.js');
     await milp.loadHighs();
     return milp;
   } catch (error) {

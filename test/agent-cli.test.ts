@@ -15,6 +15,7 @@ import {
 } from './agent-harness.js';
 import { FLEET_SUMMARY_KEYS } from './cli-run.js';
 import { logRecords, messageText } from './log-lines.js';
+import { WAIT_MS } from './wait-until.js';
 
 interface Run {
   readonly child: ChildProcess;
@@ -69,7 +70,7 @@ describe('edgesplit agent', () => {
       env,
     );
     // Without --tasks it runs until SIGTERM.
-    await until(() => run.stdout.split('\n').length > 2, 15_000, 'task lines');
+    await until(() => run.stdout.split('\n').length > 2, WAIT_MS, 'task lines');
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
     // Its log: JSON lines on stderr (a pipe), each naming the UE.
@@ -153,7 +154,7 @@ describe('edgesplit fleet run', () => {
       ],
       env,
     );
-    await until(() => /online 2\/2 .*tasks [1-9]/.test(run.stderr), 15_000, 'a summary line');
+    await until(() => /online 2\/2 .*tasks [1-9]/.test(run.stderr), WAIT_MS, 'a summary line');
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
     const summary = JSON.parse(run.stdout) as FleetSummary;

@@ -1,11 +1,9 @@
 /**
- * Test doubles for the agent tests: an in-process aedes broker that can be restarted on the same
- * port, and a fake scheduler + edge (a plain MQTT client publishing decisions and answering
+ * Test doubles for the agent tests (with `startBroker` of bare-broker.ts, which can be restarted
+ * on the same port): a fake scheduler + edge (a plain MQTT client publishing decisions and answering
  * `infer` with `result` through the real codec).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes } from 'aedes';
 import type { MqttClient } from 'mqtt';
 import { modelCuts } from '../dnn/index.js';
 import {
@@ -25,39 +23,7 @@ import {
 } from '../proto/index.js';
 import { WAIT_MS } from './wait-until.js';
 
-export interface TestBroker {
-  readonly port: number;
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-/** A bare aedes broker on 127.0.0.1 (`port` 0: any free port). */
-export async function startBroker(port = 0): Promise<TestBroker> {
-  const broker = await Aedes.createBroker();
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    // Nagle on the broker side delays small packets by tens of ms (see proto/mqtt-connect.ts).
-    socket.setNoDelay(true);
-    socket.on('close', () => sockets.delete(socket));
-    broker.handle(socket);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return {
-    port: address.port,
-    url: `mqtt://127.0.0.1:${address.port}`,
-    async close() {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+export { startBroker, type TestBroker } from './bare-broker.js';
 
 /** A unique topic prefix, so tests never see each other's retained messages. */
 export function uniquePrefix(): string {

@@ -26,6 +26,7 @@ import {
   type TailJobData,
   ueQueueName,
 } from '../proto/index.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import {
   connect,
   decision,
@@ -35,6 +36,7 @@ import {
   request,
   TOKEN,
 } from './ingress-fixtures.js';
+import { keysMatching } from './keys-matching.js';
 import { recordingLogger } from './recording-logger.js';
 import { waitUntil } from './wait-until.js';
 
@@ -58,8 +60,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(REDIS_URL, `${PREFIX}*`);
   await redis.quit();
 });
 
@@ -152,12 +153,12 @@ class World {
 
   /** Keys of this world that name `ue`. */
   keysOf(ue: string): Promise<string[]> {
-    return redis.keys(`${this.prefix}:*${ue}*`);
+    return keysMatching(redis, `${this.prefix}:*${ue}*`);
   }
 
   /** Total bytes of `ue`'s stored tensors. */
   async storedBytes(ue: string): Promise<number> {
-    const keys = await redis.keys(`${claimKey(this.prefix, ue, '')}*`);
+    const keys = await keysMatching(redis, `${claimKey(this.prefix, ue, '')}*`);
     const sizes = await Promise.all(keys.map((key) => redis.strlen(key)));
     return sizes.reduce((sum, n) => sum + n, 0);
   }
@@ -220,7 +221,7 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
     expect(full.map((e) => e.code)).toEqual(Array(25).fill('QUEUE_FULL'));
     expect(new Set(ids(full)).size).toBe(25);
     expect(await world.jobCount('ue-1')).toBe(5);
-    expect((await redis.keys(`${claimKey(world.prefix, 'ue-1', '')}*`)).length).toBe(5);
+    expect((await keysMatching(redis, `${claimKey(world.prefix, 'ue-1', '')}*`)).length).toBe(5);
     const queued = small.filter((r) => !full.some((e) => e.requestId === r.requestId));
     expect(queued).toHaveLength(5);
 
@@ -259,7 +260,7 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
     // Through another broker the UE's PUBACK comes from that broker, before the ingress has it.
     await waitUntil('3 requests queued', () => world?.ingress.stats().accepted === 3);
     expect(await world.jobCount('ue-1')).toBe(3);
-    const claims = await redis.keys(`${claimKey(world.prefix, 'ue-1', '')}*`);
+    const claims = await keysMatching(redis, `${claimKey(world.prefix, 'ue-1', '')}*`);
     expect(claims).toHaveLength(3);
     for (const key of claims) expect(await redis.ttl(key)).toBeLessThanOrEqual(2);
 
@@ -268,7 +269,7 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
     expect(expired.map((e) => e.code)).toEqual(['EXPIRED', 'EXPIRED', 'EXPIRED']);
     expect(ids(expired)).toEqual(ids(requests));
     expect(await world.jobCount('ue-1')).toBe(0);
-    expect(await redis.keys(`${claimKey(world.prefix, 'ue-1', '')}*`)).toEqual([]);
+    expect(await keysMatching(redis, `${claimKey(world.prefix, 'ue-1', '')}*`)).toEqual([]);
     expect(await redis.zcard(backlogKey(world.prefix, 'ue-1'))).toBe(0);
     expect(world.ingress.stats().expired).toBe(3);
   });

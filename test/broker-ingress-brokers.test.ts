@@ -13,7 +13,6 @@ import {
   isInferTopic,
   startIngress,
 } from '../broker/index.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import {
   connectMqtt,
   type ErrorReport,
@@ -21,7 +20,9 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import { connect, decision, errorCollector, P, REDIS_URL, request } from './ingress-fixtures.js';
+import { keysMatching } from './keys-matching.js';
 import { recordingLogger } from './recording-logger.js';
 import { mosquittoMissing, testMosquittoUrl } from './services.js';
 import { titled } from './tools.js';
@@ -66,7 +67,7 @@ describe.each(FRONT_ENDS)('a UE id in the topic that is not an id, ingress %s', 
         'topic: UE id "not an id!" must be 1-64 characters of [A-Za-z0-9._-]',
       ]);
       expect(second.stats()).toMatchObject({ accepted: 0, rejected: 1 });
-      expect(await redis.keys(`${openPrefix}:*`)).toEqual([]);
+      expect(await keysMatching(redis, `${openPrefix}:*`)).toEqual([]);
     } finally {
       client.end(true);
       await open.close();

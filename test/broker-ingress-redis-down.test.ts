@@ -17,7 +17,6 @@ import {
   startIngress,
   type TokenRecord,
 } from '../broker/index.js';
-import { freePort, waitForPort } from '../cli/up/net.js';
 import {
   type ErrorReport,
   encodeMessage,
@@ -27,6 +26,7 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
+import { freePort, waitForPort } from '../system/net.js';
 import { connect, decision, errorCollector, P, request, TOKEN } from './ingress-fixtures.js';
 import { recordingLogger } from './recording-logger.js';
 import { waitUntil } from './wait-until.js';

@@ -12,7 +12,6 @@ import {
   startIngress,
   type TokenRecord,
 } from '../broker/index.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import {
   answerKey,
   claimKey,
@@ -22,6 +21,7 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import {
   connect,
   decision,
@@ -31,6 +31,7 @@ import {
   request,
   TOKEN,
 } from './ingress-fixtures.js';
+import { keysMatching } from './keys-matching.js';
 import { recordingLogger } from './recording-logger.js';
 import { waitUntil } from './wait-until.js';
 
@@ -113,7 +114,7 @@ async function jobTotal(): Promise<number> {
 }
 
 async function claimKeys(): Promise<string[]> {
-  return redis.keys(`${prefix}:claim:*`);
+  return keysMatching(redis, `${prefix}:claim:*`);
 }
 
 /** Publishes `payload` as ue-1 and waits for the ingress to count one more outcome. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { summarizeFleet } from '../agents/index.js';
-import type { SystemView } from '../cli/up/stack.js';
 import { formatFinal, jsonSummary, outsideRequests } from '../cli/up/up-report.js';
+import type { SystemView } from '../system/index.js';
 
 const record = (predictedMs: number, measuredMs: number, offloaded: boolean) => ({
   task: 1,

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../cli/up/net.js';
 import { modelCuts } from '../dnn/index.js';
 import {
   connectMqtt,
@@ -18,6 +17,7 @@ import {
   type UeStats,
   ueTopic,
 } from '../proto/index.js';
+import { freePort } from '../system/net.js';
 import { CliProcess } from './cli-process.js';
 import { guideExampleBytes } from './protocol-example.js';
 import { type BrokerKind, RunningSystem } from './system-harness.js';

@@ -1,12 +1,8 @@
 /** Shared by the edge-worker tests: a broker, a fake scheduler, a fake ingress, a listener. */
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { Aedes } from 'aedes';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import { modelCuts } from '../dnn/index.js';
 import {
   CLAIM_TTL_SECONDS,
@@ -22,25 +18,11 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
+import { deleteKeys } from '../system/redis-keys.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** An in-process aedes broker on a free port. */
-export async function startBroker(): Promise<{ url: string; close(): Promise<void> }> {
-  const broker = await Aedes.createBroker();
-  const server = createServer(broker.handle);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return {
-    url: `mqtt://127.0.0.1:${address.port}`,
-    close: async () => {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+export { startBroker } from './bare-broker.js';
 
 export interface Request {
   readonly ue: string;

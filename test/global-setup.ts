@@ -1,9 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, onPath, reachable, waitForPort } from '../cli/up/net.js';
-import { type PrivateRedis, startPrivateRedis } from '../cli/up/private-redis.js';
+import { onPath, reachable } from '../system/net.js';
+import { type PrivateMosquitto, startPrivateMosquitto } from '../system/private-mosquitto.js';
+import { type PrivateRedis, startPrivateRedis } from '../system/private-redis.js';
 import { inCi } from './tools.js';
 
 /**
@@ -13,8 +10,7 @@ import { inCi } from './tools.js';
  * MOSQUITTO_URL, else a private `mosquitto` on a free port with Nagle off. Without a mosquitto
  * binary, CI=true fails here; elsewhere the tests on Mosquitto are skipped, saying why.
  */
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
+const mosquittos: PrivateMosquitto[] = [];
 let redis: PrivateRedis | undefined;
 
 /** Start-up is only waited for: generous, it costs time only when a service never comes up. */
@@ -42,23 +38,16 @@ export async function setup(): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
-  for (const child of children) child.kill('SIGTERM');
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await Promise.all(mosquittos.map((mosquitto) => mosquitto.stop()));
   await redis?.stop();
 }
 
 async function startMosquitto(): Promise<number> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'edgesplit-test-'));
-  dirs.push(dir);
-  const conf = join(dir, 'mosquitto.conf');
-  // The tests use persistent sessions; set_tcp_nodelay keeps small round trips under 1 ms.
-  writeFileSync(
-    conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\nmax_inflight_messages 0\nmax_queued_messages 100000\n`,
-  );
-  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-  children.push(child);
-  await waitForPort(port, 'mosquitto', STARTUP_MS);
-  return port;
+  // The tests use persistent sessions and many messages in flight.
+  const mosquitto = await startPrivateMosquitto({
+    config: ['max_inflight_messages 0'],
+    startupMs: STARTUP_MS,
+  });
+  mosquittos.push(mosquitto);
+  return mosquitto.port;
 }

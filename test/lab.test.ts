@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../cli/up/net.js';
+import { freePort } from '../system/net.js';
 import { modelCuts } from '../dnn/index.js';
 import { assertCliBuilt, CliProcess } from './cli-process.js';
 import { runCli } from './cli-run.js';

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../cli/up/net.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
+import { freePort } from '../system/net.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import { assertCliBuilt, type CliProcess } from './cli-process.js';
 import { readyz, sample } from './metrics-scrape.js';
 import { assertStoppedCleanly, ProcessGroup } from './process-harness.js';
@@ -154,7 +154,13 @@ describe('readiness of the services', () => {
       [agentMetrics, 1],
       [fleetMetrics, 3],
     ] as const) {
-      await waitUntil(`readyz of :${port}`, async () => (await readyz(port)).status === 200);
+      // The fleet process may not listen yet when the agent is online: refused means not yet.
+      await waitUntil(`readyz of :${port}`, () =>
+        readyz(port).then(
+          (response) => response.status === 200,
+          () => false,
+        ),
+      );
       expect(await sample(port, 'edgesplit_agents')).toBe(count);
       expect(await sample(port, 'edgesplit_agents_connected')).toBe(count);
       await waitUntil(

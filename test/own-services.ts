@@ -4,11 +4,12 @@
  * `redis-cli --cluster create`, every node on a free loopback port, persisting nothing.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, waitForPort } from '../cli/up/net.js';
+import { freePort, waitForPort } from '../system/net.js';
+import { startPrivateMosquitto } from '../system/private-mosquitto.js';
 import { waitUntil } from './wait-until.js';
 
 const run = promisify(execFile);
@@ -41,22 +42,8 @@ export interface OwnMosquitto {
 
 /** A `mosquitto` of the test's own on a free loopback port, anonymous, Nagle off. */
 export async function startOwnMosquitto(): Promise<OwnMosquitto> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'edgesplit-mosquitto-'));
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n` +
-      'max_queued_messages 100000\n',
-  );
-  const owned = own(spawn('mosquitto', ['-c', conf], { stdio: 'ignore' }), dir);
-  try {
-    await waitForPort(port, 'mosquitto');
-  } catch (error) {
-    await owned.stop();
-    throw error;
-  }
-  return { url: `mqtt://127.0.0.1:${port}`, stop: owned.stop };
+  const { url, stop } = await startPrivateMosquitto();
+  return { url, stop };
 }
 
 export interface OwnCluster {

@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import { ueQueueName } from '../proto/index.js';
 import { BullmqConcurrency, MAX_KEPT_QUEUES } from '../scheduler/service/bullmq-concurrency.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import { testRedisUrl, uniquePrefix } from './services.js';
 
 const prefix = uniquePrefix('sched-conc');

@@ -1,12 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:net';
-import { Aedes } from 'aedes';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
 import {
   connectMqtt,
@@ -27,34 +23,12 @@ import {
 } from '../proto/index.js';
 import { type Scheduler, type SolveReport, startScheduler } from '../scheduler/index.js';
 import { quantile } from '../stats/quantile.js';
+import { deleteKeys } from '../system/redis-keys.js';
+import { startBroker, type TestBroker } from './bare-broker.js';
 import { WAIT_MS } from './wait-until.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const AT = 1_700_000_000_000;
-
-interface Broker {
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-/** A bare in-process aedes broker on a free port. */
-async function startBroker(): Promise<Broker> {
-  const aedes = await Aedes.createBroker();
-  // Nagle off on the broker's side too, or every small publish waits for a delayed ACK.
-  const server: Server = createServer((socket) => {
-    socket.setNoDelay(true);
-    aedes.handle(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    close: async () => {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 interface TestFleet {
   readonly ues: readonly string[];
@@ -206,7 +180,7 @@ async function queueConcurrency(redis: Redis, prefix: string, ue: string) {
   }
 }
 
-let broker: Broker;
+let broker: TestBroker;
 let redis: Redis;
 
 beforeAll(async () => {

@@ -1,13 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Broker, createBroker, silentLogger } from '../broker/index.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import {
   LeaderLock,
   leaderKey,
   type StandbyScheduler,
   startStandbyScheduler,
 } from '../scheduler/index.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import { testRedisUrl, uniquePrefix } from './services.js';
 import { waitUntil } from './wait-until.js';
 

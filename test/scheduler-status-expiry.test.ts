@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
 import {
   connectMqtt,
@@ -16,6 +15,7 @@ import {
 } from '../proto/index.js';
 import { type Scheduler, startScheduler } from '../scheduler/index.js';
 import { StatusExpiry } from '../scheduler/service/status-expiry.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import { testRedisUrl } from './services.js';
 import { waitUntil } from './wait-until.js';
 

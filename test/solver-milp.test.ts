@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadHighs, solveMilp } from '../benchmarks/milp.js';
+import { loadHighs, solveMilp } from '../scheduler/reference/milp.js';
 import { solve } from '../scheduler/solvers/index.js';
 import { instanceArb } from './solver-arbitraries.js';
 

@@ -12,7 +12,6 @@ import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInferMessage } from '../broker/index.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
 import { DEVICE_CLASSES, deviceProfile, modelCuts } from '../dnn/index.js';
 import {
   claimKey,
@@ -28,7 +27,9 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { routeMessage } from '../scheduler/index.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import { assertCliBuilt, CliProcess } from './cli-process.js';
+import { keysMatching } from './keys-matching.js';
 import { testRedisUrl, uniquePrefix } from './services.js';
 import { connectAs, type Login, Observer, retainedSnapshot } from './system-fuzz-observer.js';
 import {
@@ -146,7 +147,7 @@ async function jobTotal(queue: Queue = fuzzQueue): Promise<number> {
 }
 
 async function claimCount(ue = FUZZ_UE): Promise<number> {
-  return (await redis.keys(`${claimKey(redisPrefix, ue, '')}*`)).length;
+  return (await keysMatching(redis, `${claimKey(redisPrefix, ue, '')}*`)).length;
 }
 
 /** The error report the system owes the UE for `bytes` on `topic`; undefined if it is valid. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { freePort } from '../cli/up/net.js';
-import { deleteKeys } from '../cli/up/redis-keys.js';
+import { freePort } from '../system/net.js';
+import { deleteKeys } from '../system/redis-keys.js';
 import type { CliProcess } from './cli-process.js';
 import { ProcessGroup } from './process-harness.js';
 import { testMosquittoUrl, testRedisUrl } from './services.js';

@@ -4,7 +4,7 @@
  * on stderr; under CI=true a missing tool fails the run loudly instead, so that CI never passes
  * by skipping.
  */
-import { onPath } from '../cli/up/net.js';
+import { onPath } from '../system/net.js';
 
 /** Whether this is a CI run (CI=true or CI=1), where nothing may be skipped for a missing tool. */
 export function inCi(): boolean {

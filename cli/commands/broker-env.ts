@@ -1,6 +1,7 @@
-/** The environment `edgesplit broker` reads, and its help text. */
+/** The environment `edgesplit broker` reads, its help text, and a flag's value from it. */
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits, ROLES } from '../../broker/index.js';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, ENV } from '../../proto/index.js';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../../proto/index.js';
+import { UsageError } from './broker-fail.js';
 import { QUEUE_BOUNDS_HELP } from './queue-bounds-env.js';
 
 /** Environment variables of `edgesplit broker`, besides proto's `ENV`. */
@@ -61,3 +62,19 @@ Environment (flags win):
 Login throttling and hashing limits (defaults; see docs/security.md):
 ${loginEnvHelp}
 Roles: ${ROLES.join(', ')}.`;
+
+/** A flag's value, else its environment variable's (parsed alike), else undefined. */
+export function fromEnv<T>(
+  flag: T | undefined,
+  name: string,
+  parse: (text: string) => T,
+): T | undefined {
+  if (flag !== undefined) return flag;
+  const text = envValue(name);
+  if (text === undefined) return undefined;
+  try {
+    return parse(text);
+  } catch (error) {
+    throw new UsageError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -14,7 +14,6 @@ import {
 } from '../../edge-worker/index.js';
 import { edgeMetrics } from '../../metrics/index.js';
 import { ENV, envValue, MAX_UNITS } from '../../proto/index.js';
-import type { Logger } from '../../runtime/log.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -22,7 +21,14 @@ import {
   type ServedMetrics,
   serveMetrics,
 } from '../metrics-options.js';
-import { addConnectionOptions, type ConnectionFlags, parseModels } from '../options.js';
+import {
+  addConnectionOptions,
+  type ConnectionFlags,
+  firstStopSignal,
+  parseModels,
+  parseNonNegative,
+  parsePositiveInteger,
+} from '../options.js';
 import { loadEdgeProfiles } from '../profiles.js';
 
 interface EdgeWorkerFlags extends ConnectionFlags, LogFlags, MetricsFlags {
@@ -46,46 +52,19 @@ function defaultWorkerId(): string {
   return `${host.slice(0, 63 - pid.length)}-${pid}`;
 }
 
-function parsePositiveInt(value: string): number {
-  if (!/^\d{1,16}$/.test(value) || Number(value) < 1)
-    throw new InvalidArgumentError('must be an integer >= 1');
-  return Number(value);
-}
-
 function parseUnits(value: string): number {
-  const units = parsePositiveInt(value);
+  const units = parsePositiveInteger(value);
   if (units > MAX_UNITS) throw new InvalidArgumentError(`must be at most ${MAX_UNITS}`);
   return units;
-}
-
-function parseSpeedFactor(value: string): number {
-  const factor = Number(value);
-  if (value.trim() === '' || !Number.isFinite(factor) || factor < 0)
-    throw new InvalidArgumentError('must be a finite number >= 0');
-  return factor;
-}
-
-/** Resolves on the first SIGTERM or SIGINT; a second one exits at once. */
-function firstStopSignal(log: Logger): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    let received = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (received) {
-        log.warn(`edge worker: ${signal} again, exiting without finishing jobs`);
-        process.exit(1);
-      }
-      received = true;
-      resolve(signal);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
 }
 
 async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   let worker: EdgeWorker;
   const log = startLogging(flags, 'edge-worker', { workerId: flags.id });
-  const stopSignal = firstStopSignal(log);
+  const stopSignal = firstStopSignal((signal) => {
+    log.warn(`edge worker: ${signal} again, exiting without finishing jobs`);
+    process.exit(1);
+  });
   const username = envValue(ENV.mqttUsername);
   const password = envValue(ENV.mqttPassword);
   let served: ServedMetrics | undefined;
@@ -188,7 +167,7 @@ export function registerEdgeWorkerCommand(program: Command): void {
     .option(
       '--speed-factor <x>',
       'multiplies emulated compute time and declared edgeMs',
-      parseSpeedFactor,
+      parseNonNegative,
       EDGE_WORKER_DEFAULTS.speedFactor,
     )
     .addOption(
@@ -207,14 +186,14 @@ export function registerEdgeWorkerCommand(program: Command): void {
     .option(
       '--threads <n>',
       'onnx: intra-op threads of each running tail (one unit = one tail at a time)',
-      parsePositiveInt,
+      parsePositiveInteger,
       1,
     )
     .option(
       '--max-sessions <n>',
       'onnx: tail sessions each unit keeps open; the least recently used is closed beyond it ' +
         '(a resnet18 tail holds 36-78 MiB)',
-      parsePositiveInt,
+      parsePositiveInteger,
       DEFAULT_MAX_SESSIONS,
     )
     .option(
@@ -225,13 +204,13 @@ export function registerEdgeWorkerCommand(program: Command): void {
     .option(
       '--lock-duration-ms <ms>',
       'BullMQ job lock; a dead worker is noticed after it expires',
-      parsePositiveInt,
+      parsePositiveInteger,
       EDGE_WORKER_DEFAULTS.lockDurationMs,
     )
     .option(
       '--stalled-interval-ms <ms>',
       'how often stalled jobs are looked for',
-      parsePositiveInt,
+      parsePositiveInteger,
       EDGE_WORKER_DEFAULTS.stalledIntervalMs,
     );
   addMetricsOptions(addLogOptions(addConnectionOptions(command))).action(runEdgeWorker);

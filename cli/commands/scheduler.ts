@@ -12,6 +12,7 @@ import {
   type StandbyScheduler,
   startStandbyScheduler,
 } from '../../scheduler/index.js';
+import { logSchedulerEvents } from '../../system/index.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import { addMetricsOptions, type MetricsFlags, serveMetrics } from '../metrics-options.js';
 import {
@@ -20,7 +21,6 @@ import {
   parseInteger,
   parseNonNegative,
 } from '../options.js';
-import { logSchedulerEvents } from '../scheduler-log.js';
 
 interface SchedulerFlags extends ConnectionFlags, LogFlags, MetricsFlags {
   readonly solver: SolverName;

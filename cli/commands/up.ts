@@ -11,6 +11,7 @@ import {
 } from '../../dnn/index.js';
 import { ENV, envValue } from '../../proto/index.js';
 import type { Logger } from '../../runtime/log.js';
+import { bindError, type PrivateRedis, runStack, startPrivateRedis } from '../../system/index.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -29,10 +30,7 @@ import {
   untilSignal,
 } from '../options.js';
 import { stdoutClosed } from '../stdout-epipe.js';
-import { bindError } from '../up/net.js';
-import { type PrivateRedis, startPrivateRedis } from '../up/private-redis.js';
 import { REAL_INFERENCE_MODELS, RealInference, storedProfile } from '../up/real-inference.js';
-import { runStack } from '../up/stack.js';
 import { formatFinal, formatLive, jsonSummary, lostRequests } from '../up/up-report.js';
 
 /** Environment variable of the embedded broker's port (flag wins). */

@@ -13,8 +13,7 @@ import { modelCuts } from '../../dnn/index.js';
 
 export type { LabObservations } from './lab-report.js';
 
-import { onPath } from '../up/net.js';
-import { REDIS_INSTALL_HINT } from '../up/private-redis.js';
+import { onPath, REDIS_INSTALL_HINT } from '../../system/index.js';
 import { LAB_EDGE_METRICS_PORT } from './edge-metrics-source.js';
 import {
   type LabChange,

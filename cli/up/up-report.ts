@@ -5,7 +5,7 @@ import {
   formatWindow,
   type WindowSummary,
 } from '../../agents/index.js';
-import type { SystemView } from './stack.js';
+import type { SystemView } from '../../system/index.js';
 
 const ms = (value: number | null) => (value === null ? '-' : `${value.toFixed(1)} ms`);
 

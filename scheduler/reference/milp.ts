@@ -1,9 +1,9 @@
 import highsPackage, { type Highs, type InitOptions } from 'highs';
-import type { Instance, UeSpec } from '../proto/schemas/instance.js';
+import type { Instance, UeSpec } from '../../proto/schemas/instance.js';
 
 /**
  * docs/model.md's integer model as a MILP, written by hand and solved by HiGHS: an independent check
- * of the `optimal` solver (no code shared with scheduler/). For UE i there is one binary per
+ * of the `optimal` solver (no code shared with scheduler/solvers/). For UE i there is one binary per
  * option (p, r): every offload cut p < L with every useful unit count r <= R, plus the local
  * option (L, 0).
  *
