@@ -5,8 +5,8 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../system/net.js';
 import { modelCuts } from '../dnn/index.js';
+import { freePort } from '../system/net.js';
 import { assertCliBuilt, CliProcess } from './cli-process.js';
 import { runCli } from './cli-run.js';
 import { readyz, sample } from './metrics-scrape.js';
