@@ -91,9 +91,11 @@ describe('readiness of the services', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     await waitUntil('w1 not ready', async () => (await readyz(workerMetrics)).status === 503);
     expect((await readyz(workerMetrics)).text).toContain('edge-worker w1 connected to MQTT');
-    expect(
-      await sample(workerMetrics, 'edgesplit_mqtt_connected{component="edge-worker w1"}'),
-    ).toBe(0);
+    await waitUntil(
+      'w1 reporting MQTT down',
+      async () =>
+        (await sample(workerMetrics, 'edgesplit_mqtt_connected{component="edge-worker w1"}')) === 0,
+    );
     await waitUntil(
       'the leader not ready',
       async () => (await readyz(leaderMetrics)).status === 503,
