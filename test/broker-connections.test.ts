@@ -60,11 +60,13 @@ function rawSocket(
   localAddress = '127.0.0.1',
 ): Promise<{ socket: Socket; openedAt: number; closed: Promise<number> }> {
   return new Promise((resolve, reject) => {
+    // Taken before connecting: the broker accepts (and starts its deadline) only after this.
+    const openedAt = Date.now();
     const socket = connectTcp({ port, host: '127.0.0.1', localAddress });
     sockets.push(socket);
     socket.on('error', () => undefined);
     const closed = new Promise<number>((done) => socket.once('close', () => done(Date.now())));
-    socket.once('connect', () => resolve({ socket, openedAt: Date.now(), closed }));
+    socket.once('connect', () => resolve({ socket, openedAt, closed }));
     socket.once('close', () => reject(new Error('closed before connecting')));
   });
 }
@@ -120,8 +122,8 @@ describe('login deadline', () => {
     const wss = await Promise.all(Array.from({ length: 5 }, () => rawSocket(wsPort)));
     for (const { socket } of wss.slice(0, 2)) socket.write(CLIENT_HELLO_START);
     const all = [...silent, ...hello, ...wss];
-    // The broker may accept a socket a little after the client sees it connected.
-    await until(() => broker.stats().pendingLogins === all.length);
+    // Every socket is closed by the broker, so each was accepted (on a busy machine the first may
+    // already be closed before the last is accepted: no moment need have all of them pending).
     const lifetimes = await Promise.all(all.map(async (s) => (await s.closed) - s.openedAt));
     // Closed by the broker's deadline, not earlier (Node's own TLS handshake timeout is 120 s).
     for (const lifetime of lifetimes) expect(lifetime).toBeGreaterThanOrEqual(timeoutMs - 20);
