@@ -74,8 +74,9 @@ export async function benchBroker(
   try {
     if (metrics !== undefined) {
       const server = await startMetricsServer(metrics, { port: 0 });
+      let inFlight: Promise<void> = Promise.resolve();
       const scrape = setInterval(() => {
-        fetch(server.url)
+        inFlight = fetch(server.url)
           .then((response) => response.text())
           .then(
             () => {
@@ -87,6 +88,8 @@ export async function benchBroker(
       running.push({
         stop: async () => {
           clearInterval(scrape);
+          // A scrape still in flight would fail against the closed server.
+          await inFlight;
           await server.close();
         },
       });

@@ -77,7 +77,9 @@ async function run(context: ExperimentContext): Promise<ExperimentResult> {
   const ues = context.quick ? 4 : 12;
   const durationS = context.quick ? 4 : 60;
   const workers = 2;
-  const unitsPerWorker = Math.ceil(ues / workers);
+  // With one unit per UE every solver gives this fleet the same maximum (each UE takes one
+  // unit); two units fewer than UEs make the allocation decide it (docs/experiments.md).
+  const unitsPerWorker = context.quick ? Math.ceil(ues / workers) : (ues - 2) / workers;
   let privateRedis: PrivateRedis | undefined;
   let redisUrl = envValue(ENV.redisUrl);
   if (redisUrl === undefined) {
