@@ -127,7 +127,11 @@ async function main(): Promise<number> {
       // The first run in a process pays for JIT compilation and cold connections; without
       // this discarded round, whichever mode comes first would look slower.
       log('warm-up round (quick, not counted):');
-      await benchBroker({ ...options, quick: true, metrics: args.metrics[0] === 'on' }, broker, runId);
+      await benchBroker(
+        { ...options, quick: true, metrics: args.metrics[0] === 'on' },
+        broker,
+        runId,
+      );
     }
     for (const mode of args.metrics) {
       log(`metrics ${mode}:`);
