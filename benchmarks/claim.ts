@@ -1,30 +1,64 @@
 /**
- * The claim check alone (`npm run bench:claim [-- --quick] [-- --json]`): `system-claim.ts`'s
- * measurement without the rest of `bench:system`, on `REDIS_URL` (default the local Redis),
- * with the load average before and after.
+ * The claim check alone (`npm run bench:claim [-- --quick] [-- --json] [-- --sizes B,...]
+ * [-- --claim-dir DIR]`): `system-claim.ts`'s measurement without the rest of `bench:system`,
+ * on `REDIS_URL` (default the local Redis), for each tensor size, with the claim directory's arm
+ * beside Redis's (default: a fresh directory under /dev/shm, else the temporary directory;
+ * `--claim-dir none` leaves it out), and the load average before and after.
  */
 import { randomBytes } from 'node:crypto';
-import { loadavg } from 'node:os';
-import { claimLine, measureClaimCheck } from './system-claim.js';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type ClaimCheckResult, claimLine, measureClaimCheck } from './system-claim.js';
 
-const TENSOR_BYTES = 100_352;
-
-const args = new Set(process.argv.slice(2));
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    sizes: { type: 'string', default: '100352' },
+    'claim-dir': { type: 'string' },
+  },
+});
+const sizes = values.sizes.split(',').map((text) => {
+  const size = Number(text);
+  if (!Number.isSafeInteger(size) || size < 1 || size > 512 * 1024 * 1024)
+    throw new Error(`--sizes: ${JSON.stringify(text)} is not a byte count from 1 to 512 MiB`);
+  return size;
+});
+const given = values['claim-dir'];
+const ownDir =
+  given === undefined
+    ? mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'edgesplit-claim-'))
+    : undefined;
+const claimDir = given === 'none' ? undefined : (given ?? ownDir);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const load = () => loadavg().map((value) => value.toFixed(2));
 const loadBefore = load();
-const result = await measureClaimCheck(
-  redisUrl,
-  `bench-${randomBytes(3).toString('hex')}-claim`,
-  TENSOR_BYTES,
-  args.has('--quick') ? 1000 : 5000,
-);
+const results: ClaimCheckResult[] = [];
+try {
+  for (const size of sizes) {
+    // Fewer requests of large tensors: each round still takes about the same time.
+    const requests = Math.max(100, Math.round(((values.quick ? 1000 : 5000) * 100_352) / size));
+    results.push(
+      await measureClaimCheck(
+        redisUrl,
+        `bench-${randomBytes(3).toString('hex')}-claim`,
+        size,
+        requests,
+        claimDir,
+      ),
+    );
+  }
+} finally {
+  if (ownDir !== undefined) rmSync(ownDir, { recursive: true, force: true });
+}
 const loadAfter = load();
-if (args.has('--json'))
+if (values.json)
   process.stdout.write(
-    `${JSON.stringify({ claimCheck: result, loadBefore, loadAfter }, null, 2)}\n`,
+    `${JSON.stringify({ claimCheck: results, loadBefore, loadAfter }, null, 2)}\n`,
   );
 else
   process.stdout.write(
-    `${claimLine(result)}\nload average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')}\n`,
+    `${results.map(claimLine).join('\n')}\nload average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')}\n`,
   );

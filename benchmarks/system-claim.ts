@@ -6,10 +6,15 @@
  * command of its own: the ingress's backlog script, which runs for every request anyway, looks
  * for the request's job (`broker/backlog.ts`). The baseline is a SET and a GET of the same
  * bytes. Both one at a time, alternating in rounds, each on fresh connections.
+ *
+ * Given a claim directory (runtime/claim-files.ts), a third arm alternates with them: the same
+ * claim check with the bytes in a file there (staged, marker SET EX, renamed; read; DEL and
+ * unlink), as an ingress and edge workers on one host do with `EDGESPLIT_CLAIM_DIR`.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { claimKey } from '../proto/index.js';
+import { ClaimFiles, FILE_CLAIM_MARKER } from '../runtime/claim-files.js';
 import { redisCpuMs } from './system-cpu.js';
 
 export interface ClaimCheckResult {
@@ -23,6 +28,14 @@ export interface ClaimCheckResult {
   readonly setGetRedisCpuMs: number | null;
   /** claimMs / setGetMs: the target is at most 1.2. */
   readonly ratio: number;
+  /** The claim check with a claim directory, when one was given. */
+  readonly files?: {
+    readonly dir: string;
+    readonly ms: number;
+    readonly redisCpuMs: number | null;
+    /** ms / setGetMs. */
+    readonly ratio: number;
+  };
 }
 
 const ROUNDS = 10;
@@ -39,7 +52,11 @@ export async function measureClaimCheck(
   redisPrefix: string,
   bytes: number,
   requests: number,
+  claimDir?: string,
 ): Promise<ClaimCheckResult> {
+  const files = claimDir === undefined ? undefined : new ClaimFiles(claimDir);
+  const inFiles: number[] = [];
+  let filesCpu: number | null = 0;
   const tensors = new Redis(redisUrl);
   const worker = new Redis(redisUrl);
   const data = randomBytes(bytes);
@@ -82,6 +99,22 @@ export async function measureClaimCheck(
       });
       plain.push((performance.now() - started) / perRound);
       plainCpu = add(plainCpu, plainDelta);
+      if (files === undefined) continue;
+      const filesDelta = await cpuDelta(async () => {
+        started = performance.now();
+        for (let k = 0; k < perRound; k++) {
+          const requestId = `r${n++}`;
+          const key = claimKey(redisPrefix, 'ue-1', requestId);
+          const staged = files.stage(key, data);
+          await tensors.set(key, FILE_CLAIM_MARKER, 'EX', TTL_SECONDS);
+          files.commit(staged, key);
+          files.load(key);
+          await worker.del(key);
+          files.remove(key);
+        }
+      });
+      inFiles.push((performance.now() - started) / perRound);
+      filesCpu = add(filesCpu, filesDelta);
     }
     await tensors.del(`${redisPrefix}:plain`);
   } finally {
@@ -98,6 +131,16 @@ export async function measureClaimCheck(
     claimRedisCpuMs: claimCpu === null ? null : claimCpu / total,
     setGetRedisCpuMs: plainCpu === null ? null : plainCpu / total,
     ratio: claimMs / setGetMs,
+    ...(files === undefined
+      ? {}
+      : {
+          files: {
+            dir: files.dir,
+            ms: median(inFiles),
+            redisCpuMs: filesCpu === null ? null : filesCpu / total,
+            ratio: median(inFiles) / setGetMs,
+          },
+        }),
   };
 }
 
@@ -108,6 +151,10 @@ export function claimLine(c: ClaimCheckResult): string {
     `Claim check (SET EX, GET, DEL) of ${c.bytes.toLocaleString('en-US')} bytes: ` +
     `${c.claimMs.toFixed(3)} ms per request against ${c.setGetMs.toFixed(3)} ms for a plain SET ` +
     `and GET (${c.ratio.toFixed(2)}x, target <= 1.2x; Redis CPU ${cpu(c.claimRedisCpuMs)} against ` +
-    `${cpu(c.setGetRedisCpuMs)} ms), ${c.requests} each, alternating.`
+    `${cpu(c.setGetRedisCpuMs)} ms), ${c.requests} each, alternating.` +
+    (c.files === undefined
+      ? ''
+      : ` With the tensor in a file of ${c.files.dir} instead: ${c.files.ms.toFixed(3)} ms ` +
+        `(${c.files.ratio.toFixed(2)}x the plain SET and GET; Redis CPU ${cpu(c.files.redisCpuMs)} ms).`)
   );
 }

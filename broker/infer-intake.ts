@@ -31,6 +31,7 @@ import {
   ValidationError,
   withTimeout,
 } from '../proto/index.js';
+import { ClaimFiles, FILE_CLAIM_MARKER } from '../runtime/claim-files.js';
 import { Backlog } from './backlog.js';
 import { DecisionBook } from './decision-book.js';
 import { readInferMessage } from './infer-request.js';
@@ -98,6 +99,13 @@ export interface IntakeOptions {
    * @defaultValue 5000
    */
   decisionGraceMs?: number;
+  /**
+   * A directory for the tensors (a tmpfs such as `/dev/shm/edgesplit`) instead of Redis values,
+   * when every edge worker runs on this host with the same directory (`EDGESPLIT_CLAIM_DIR`;
+   * runtime/claim-files.ts). Claim keys stay in Redis, holding a marker.
+   * @defaultValue undefined: tensors in Redis
+   */
+  claimDir?: string;
   /**
    * Largest `infer` payload decoded; a bigger one gets a PAYLOAD_TOO_LARGE error.
    * @defaultValue 16 MiB (`DEFAULT_MAX_PAYLOAD_BYTES`)
@@ -202,6 +210,12 @@ export function openInferIntake(
   if (ttl < jobTtl)
     throw new RangeError(`claimTtlSeconds (${ttl}) must be at least jobTtlSeconds (${jobTtl})`);
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const files = options.claimDir === undefined ? undefined : new ClaimFiles(options.claimDir);
+  if (files !== undefined && !files.tmpfs)
+    logger.warn(
+      `claim directory ${files.dir} is not on a tmpfs: every request waits for its file to be ` +
+        'written there (use a tmpfs such as /dev/shm)',
+    );
   const timeoutMs = positive('redisTimeoutMs', options.redisTimeoutMs ?? 5000);
   const decisions = new DecisionBook(
     topicPrefix,
@@ -246,6 +260,7 @@ export function openInferIntake(
     ),
     publish,
     logger,
+    ...(files === undefined ? {} : { claimFiles: files, claimLifeMs: ttl * 1000 }),
   });
   const counts = {
     accepted: 0,
@@ -283,6 +298,7 @@ export function openInferIntake(
     const key = claimKey(redisPrefix, ue, requestId);
     const jobId = tailJobId(ue, requestId);
     const queue = queues.acquire(ue);
+    let staged: string | undefined;
     try {
       // The tensor is written to the request's incoming key and the backlog script then checks
       // whether its job exists already: a duplicate's tensor is dropped there, a new request's
@@ -292,7 +308,14 @@ export function openInferIntake(
       // there: an ingress that died between storing and enqueueing leaves one behind, and the
       // resend must not be refused for it. Two copies racing here both store their bytes and
       // BullMQ adds their job once.
-      await tensors.set(incomingKey(redisPrefix, ue, requestId), bytes, 'EX', ttl);
+      // With a claim directory the bytes go to a staging file, and the claim key holds a marker.
+      if (files !== undefined) staged = files.stage(key, bytes);
+      await tensors.set(
+        incomingKey(redisPrefix, ue, requestId),
+        staged === undefined ? bytes : FILE_CLAIM_MARKER,
+        'EX',
+        ttl,
+      );
       const admission = await backlog.admit(ue, requestId, size, queue.toKey(jobId));
       if (!admission.ok && admission.limit === 'duplicate') {
         counts.duplicates += 1;
@@ -312,6 +335,10 @@ export function openInferIntake(
         );
       }
       try {
+        if (staged !== undefined && files !== undefined) {
+          files.commit(staged, key);
+          staged = undefined;
+        }
         await queue.add('tail', request, {
           jobId,
           removeOnComplete: { age: COMPLETED_JOB_AGE_SECONDS },
@@ -319,13 +346,25 @@ export function openInferIntake(
         });
       } catch (error) {
         // Let a resend of this request store its tensor again.
-        await Promise.allSettled([redis.del(key), backlog.release(ue, requestId)]);
+        await Promise.allSettled([
+          redis.del(key),
+          backlog.release(ue, requestId),
+          Promise.resolve().then(() => files?.remove(key)),
+        ]);
         throw error;
       }
       counts.accepted += 1;
       counts.storedBytes += size;
     } finally {
       queues.release(ue);
+      // A duplicate's or refused request's bytes, or a request that failed before its commit.
+      if (staged !== undefined) {
+        try {
+          files?.discard(staged);
+        } catch (error) {
+          logger.error(`removing ${staged}: ${asError(error).message}`);
+        }
+      }
     }
   };
 

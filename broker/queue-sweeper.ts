@@ -6,6 +6,7 @@
  * removed, their tensors deleted and their UE told (`EXPIRED`); finished jobs older than their
  * kept age are removed; a UE fed nothing for longer than all of these is forgotten.
  */
+
 import {
   asError,
   COMPLETED_JOB_AGE_SECONDS,
@@ -18,6 +19,7 @@ import {
   sweptQueuesKey,
   ueTopic,
 } from '../proto/index.js';
+import type { ClaimFiles } from '../runtime/claim-files.js';
 import type { Backlog } from './backlog.js';
 import type { Logger } from './log.js';
 import type { QueueCache } from './queue-cache.js';
@@ -40,6 +42,10 @@ export interface QueueSweeperOptions {
   readonly intervalMs: number;
   publish(topic: string, payload: Buffer): void;
   readonly logger: Logger;
+  /** The claim directory, if tensors are in files: swept of files older than `claimLifeMs`. */
+  readonly claimFiles?: ClaimFiles;
+  /** How long a stored tensor may live, ms (the claim TTL). */
+  readonly claimLifeMs?: number;
 }
 
 export class QueueSweeper {
@@ -85,6 +91,9 @@ export class QueueSweeper {
     await redis.zremrangebyscore(registry, '-inf', now - forgetMs);
     const ues = await redis.zrange(registry, 0, -1);
     for (const ue of ues) await this.#sweepQueue(ue);
+    // Tensors whose request ended without its cleanup (a process killed between the steps).
+    const { claimFiles, claimLifeMs } = this.#options;
+    if (claimFiles !== undefined) await claimFiles.sweep(claimLifeMs ?? forgetMs);
   }
 
   async #sweepQueue(ue: string): Promise<void> {
@@ -108,6 +117,7 @@ export class QueueSweeper {
     // Job ids are `tailJobId(ue, requestId)`.
     const requestId = jobId.slice(ue.length + 1);
     await redis.del(claimKey(redisPrefix, ue, requestId));
+    this.#options.claimFiles?.remove(claimKey(redisPrefix, ue, requestId));
     await backlog.release(ue, requestId);
     this.#expired += 1;
     const error = new EdgesplitError(

@@ -13,6 +13,7 @@ import {
   type Message,
   ueTopic,
 } from '../proto/index.js';
+import { ClaimFiles } from '../runtime/claim-files.js';
 import { TailJobError } from './errors.js';
 import type {
   JobEndEvent,
@@ -22,6 +23,7 @@ import type {
 } from './options.js';
 import { Semaphore } from './semaphore.js';
 import { parseTailJobData, requestIdOf, runTailJob, type TailContext } from './tail-job.js';
+import { tensorLoader } from './tensor-loader.js';
 
 /** Counters of one UE queue. */
 export interface QueueCounters {
@@ -66,6 +68,8 @@ export class TailJobRunner {
   /** Jobs whose failure the UE was already told about. */
   private readonly reported = new Set<string>();
   private readonly cleanups = new Set<Promise<void>>();
+  /** The claim directory's files, when tensors are kept there instead of in Redis. */
+  private readonly files: ClaimFiles | undefined;
   readonly perQueue = new Map<string, QueueCounters>();
   running = 0;
   maxRunning = 0;
@@ -75,12 +79,14 @@ export class TailJobRunner {
   constructor(private readonly options: TailJobRunnerOptions) {
     const { config, executor, redis } = options;
     this.slots = new Semaphore(config.units);
+    const files = config.claimDir === undefined ? undefined : new ClaimFiles(config.claimDir);
+    this.files = files;
     this.context = {
       workerId: config.id,
       redisPrefix: config.redisPrefix,
       executor,
       models: new Set(config.models),
-      loadTensor: (key) => redis.getBuffer(key),
+      loadTensor: tensorLoader(redis, files),
     };
   }
 
@@ -163,6 +169,11 @@ export class TailJobRunner {
         (cause: unknown) => this.options.onError(asError(cause), `deleting ${key}`),
       ),
     );
+    try {
+      this.files?.remove(key);
+    } catch (cause) {
+      this.options.onError(asError(cause), `deleting the file of ${key}`);
+    }
   }
 
   /** Resolves once every claim-key deletion and late error report has been sent. */

@@ -87,6 +87,11 @@ export interface EdgeWorkerOptions {
   /** Topic prefix. @defaultValue `edgesplit/v1` */
   topicPrefix?: string;
   /**
+   * The ingress's claim directory, when it keeps tensors in files on this host
+   * (`EDGESPLIT_CLAIM_DIR`, runtime/claim-files.ts). @defaultValue none: tensors in Redis
+   */
+  claimDir?: string;
+  /**
    * BullMQ lock duration: a job whose worker stops renewing its lock (renewed every half of
    * this) is considered stalled after it expires.
    * @defaultValue 4000
@@ -177,6 +182,7 @@ export interface ResolvedEdgeWorkerOptions {
   readonly maxStalledCount: number;
   readonly keepaliveSeconds: number;
   readonly drainCheckMs: number;
+  readonly claimDir?: string;
 }
 
 export const EDGE_WORKER_DEFAULTS = {
@@ -255,5 +261,6 @@ export function resolveEdgeWorkerOptions(options: EdgeWorkerOptions): ResolvedEd
       'drainCheckMs',
       options.drainCheckMs ?? EDGE_WORKER_DEFAULTS.drainCheckMs,
     ),
+    ...(options.claimDir === undefined ? {} : { claimDir: options.claimDir }),
   };
 }

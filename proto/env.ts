@@ -13,6 +13,11 @@ export const ENV = {
   topicPrefix: 'EDGESPLIT_TOPIC_PREFIX',
   /** Redis key prefix, default `edgesplit`. */
   redisPrefix: 'EDGESPLIT_REDIS_PREFIX',
+  /**
+   * A directory (tmpfs) where the ingress keeps tensors and the edge workers on its host read
+   * them, instead of Redis values; unset: Redis (runtime/claim-files.ts).
+   */
+  claimDir: 'EDGESPLIT_CLAIM_DIR',
   /** Fleet key from which every UE's MQTT password is derived (`proto/ue-key.ts`). */
   ueFleetKey: 'EDGESPLIT_UE_FLEET_KEY',
   /** Revoked derived UE keys: `UE` or `UE:N`, comma-separated (`proto/ue-key.ts`). */

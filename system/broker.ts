@@ -23,6 +23,8 @@ export interface EmbeddedBrokerOptions {
   readonly logFor: (component: 'broker' | 'ingress') => BrokerLogger;
   /** Where their metrics go; none without. */
   readonly metrics?: ProcessMetrics;
+  /** The ingress's claim directory (IntakeOptions.claimDir); tensors in Redis without. */
+  readonly claimDir?: string;
 }
 
 export interface EmbeddedBroker {
@@ -48,6 +50,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     redisPrefix: options.redisPrefix,
     topicPrefix: options.topicPrefix,
     logger: options.logFor('ingress'),
+    ...(options.claimDir === undefined ? {} : { claimDir: options.claimDir }),
   });
   if (options.metrics !== undefined) {
     watchBroker(options.metrics, broker);

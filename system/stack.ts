@@ -50,6 +50,8 @@ export interface StackOptions {
   readonly metrics?: ProcessMetrics;
   /** The dashboard's HTTP port (0: a free one; it binds to `host`); none without. */
   readonly dashboardPort?: number;
+  /** Tensors in files of this directory rather than in Redis (runtime/claim-files.ts). */
+  readonly claimDir?: string;
 }
 
 /** What the edge and the scheduler look like now. */
@@ -124,6 +126,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       topicPrefix,
       logFor: componentLog,
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      ...(options.claimDir === undefined ? {} : { claimDir: options.claimDir }),
     });
     closers.push(() => broker.close());
     const { mqttUrl } = broker;
@@ -145,6 +148,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         const workerLog = options.log?.child({ component: 'edge-worker', workerId: id });
         return {
           ...common,
+          ...(options.claimDir === undefined ? {} : { claimDir: options.claimDir }),
           units: options.unitsPerWorker,
           // Real tails drift from the idle machine's profile under load: declare what they take.
           ...(inference === undefined

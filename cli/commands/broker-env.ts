@@ -59,6 +59,8 @@ Environment (flags win):
                            --max-connect-bytes, --packet-timeout
   ${ENV.redisUrl} (redis://127.0.0.1:6379; redis+cluster://host:port,... for a cluster), ${ENV.redisPrefix} (${DEFAULT_REDIS_PREFIX}), ${ENV.topicPrefix} (${DEFAULT_TOPIC_PREFIX})
   ${QUEUE_BOUNDS_HELP}
+  ${ENV.claimDir}      a tmpfs directory for the ingress's tensors instead of Redis values,
+                           read by edge workers on this host (docs/scale-out.md)
 Login throttling and hashing limits (defaults; see docs/security.md):
 ${loginEnvHelp}
 Roles: ${ROLES.join(', ')}.`;

@@ -36,6 +36,7 @@ import {
   parseCount,
   parseMs,
 } from './broker-options.js';
+import { claimDirFromEnv } from './claim-dir-env.js';
 import { queueBoundsFromEnv } from './queue-bounds-env.js';
 import { registerUeKeyCommand } from './ue-key.js';
 
@@ -66,6 +67,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
         topicPrefix: options.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
         maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
         ...queueBoundsFromEnv(),
+        ...claimDirFromEnv(),
       });
     served = await serveMetrics(flags, 'edgesplit broker');
     if (served !== undefined) {

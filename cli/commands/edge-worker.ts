@@ -30,6 +30,7 @@ import {
   parsePositiveInteger,
 } from '../options.js';
 import { loadEdgeProfiles } from '../profiles.js';
+import { claimDirFromEnv } from './claim-dir-env.js';
 
 interface EdgeWorkerFlags extends ConnectionFlags, LogFlags, MetricsFlags {
   readonly id: string;
@@ -109,6 +110,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
       topicPrefix: flags.topicPrefix,
       lockDurationMs: flags.lockDurationMs,
       stalledIntervalMs: flags.stalledIntervalMs,
+      ...claimDirFromEnv(),
     });
     metrics?.add(worker);
   } catch (error) {
@@ -212,6 +214,11 @@ export function registerEdgeWorkerCommand(program: Command): void {
       'how often stalled jobs are looked for',
       parsePositiveInteger,
       EDGE_WORKER_DEFAULTS.stalledIntervalMs,
+    )
+    .addHelpText(
+      'after',
+      `\n${ENV.claimDir}: the ingress's claim directory, when it keeps tensors in files on ` +
+        'this host instead of in Redis (docs/scale-out.md).',
     );
   addMetricsOptions(addLogOptions(addConnectionOptions(command))).action(runEdgeWorker);
 }

@@ -29,6 +29,7 @@ import {
   untilSignal,
 } from '../options.js';
 import { BROKER_ENV } from './broker-env.js';
+import { claimDirFromEnv } from './claim-dir-env.js';
 import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
 
 interface IngressFlags extends LogFlags, MetricsFlags {
@@ -86,7 +87,9 @@ export function registerIngressCommand(program: Command): void {
     .addHelpText(
       'after',
       `\nEnvironment: ${ENV.mqttUrl}, ${ENV.mqttUsername}, ${ENV.mqttPassword}, ${ENV.redisUrl}, ` +
-        `${ENV.redisPrefix}, ${ENV.topicPrefix}, ${BROKER_ENV.maxPayload}; ${QUEUE_BOUNDS_HELP}`,
+        `${ENV.redisPrefix}, ${ENV.topicPrefix}, ${BROKER_ENV.maxPayload}; ${QUEUE_BOUNDS_HELP}; ` +
+        `${ENV.claimDir}: a tmpfs directory for tensors instead of Redis values, shared with ` +
+        'the edge workers of this host (docs/scale-out.md)',
     );
   addMetricsOptions(addLogOptions(command)).action(runIngress);
 }
@@ -139,6 +142,7 @@ async function runIngress(flags: IngressFlags): Promise<void> {
       redisPrefix,
       maxPayloadBytes: maxPayload === undefined ? DEFAULT_MAX_PAYLOAD_BYTES : Number(maxPayload),
       ...queueBoundsFromEnv(),
+      ...claimDirFromEnv(),
     });
   } catch (error) {
     log.fatal(`edgesplit ingress: ${error instanceof Error ? error.message : error}`);

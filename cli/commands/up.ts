@@ -32,6 +32,7 @@ import {
 import { stdoutClosed } from '../stdout-epipe.js';
 import { REAL_INFERENCE_MODELS, RealInference, storedProfile } from '../up/real-inference.js';
 import { formatFinal, formatLive, jsonSummary, lostRequests } from '../up/up-report.js';
+import { claimDirFromEnv } from './claim-dir-env.js';
 
 /** Environment variable of the embedded broker's port (flag wins). */
 export const UP_PORT_ENV = 'MQTT_PORT';
@@ -222,6 +223,7 @@ async function runUpServed(
     stopGraceMs: flags.graceS * 1000,
     ...(served === undefined ? {} : { metrics: served.metrics }),
     ...(flags.dashboard ? { dashboardPort: flags.dashboardPort } : {}),
+    ...claimDirFromEnv(),
     onReady: ({ mqttUrl, dashboardUrl }) =>
       live.write(
         `edgesplit up: broker ${mqttUrl} (authentication OFF), ` +
