@@ -37,6 +37,8 @@ export async function benchOverhead(
   cutsToTry: readonly number[],
   runs: number,
   redisUrl: string,
+  /** Tensors in files of this directory rather than in Redis (`EDGESPLIT_CLAIM_DIR`). */
+  claimDir?: string,
 ): Promise<OverheadRow[]> {
   const topicPrefix = `bench/${randomBytes(3).toString('hex')}`;
   const redisPrefix = `bench-inf-${randomBytes(3).toString('hex')}`;
@@ -48,6 +50,7 @@ export async function benchOverhead(
     redisPrefix,
     topicPrefix,
     logFor: () => silentLogger,
+    ...(claimDir === undefined ? {} : { claimDir }),
   });
   const { mqttUrl } = broker;
   const common = { mqttUrl, redisUrl, redisPrefix, topicPrefix };
@@ -58,6 +61,7 @@ export async function benchOverhead(
     units: 1,
     models: [model],
     executor: tails,
+    ...(claimDir === undefined ? {} : { claimDir }),
   });
   const heads = new OnnxExecutor({ threads: 1 });
   const waiting = new Map<string, (result: InferResult) => void>();

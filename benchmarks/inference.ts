@@ -1,6 +1,8 @@
 /**
- * `npm run bench:inference [-- --json] [--save] [--models a,b] [--runs N] [--prediction-s S]`: real ONNX Runtime inference
- * per zoo model, and the queue and transport overhead of VGG-16 tails at cuts 0 to 5.
+ * `npm run bench:inference [-- --json] [--save] [--models a,b] [--runs N] [--prediction-s S]
+ * [--claim-dir DIR]`: real ONNX Runtime inference per zoo model, and the queue and transport
+ * overhead of VGG-16 tails at cuts 0 to 5; with `--claim-dir`, that overhead again with the
+ * tensors in files of DIR (a tmpfs) instead of Redis, after it.
  */
 import { formatPredictionErrors } from '../agents/index.js';
 import { listModels } from '../dnn/index.js';
@@ -23,12 +25,18 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const rows: ModelRow[] = [];
 for (const model of models) rows.push(await benchModel(model, runs));
 const overhead: OverheadRow[] = await benchOverhead('vgg16', [0, 1, 2, 3, 4, 5], runs, redisUrl);
+const claimDir = arg('--claim-dir');
+const overheadClaimDir: OverheadRow[] | undefined =
+  claimDir === undefined
+    ? undefined
+    : await benchOverhead('vgg16', [0, 1, 2, 3, 4, 5], runs, redisUrl, claimDir);
 const worst = Math.max(...overhead.map((row) => row.fraction));
 const prediction = await benchPrediction(Number(arg('--prediction-s') ?? 40), redisUrl);
 
 const result = {
   models: rows,
   overhead,
+  ...(overheadClaimDir === undefined ? {} : { overheadClaimDir, claimDir }),
   target: { maxFraction: 0.1, worst, met: worst <= 0.1 },
   prediction,
 };
@@ -56,10 +64,13 @@ if (json) {
     'cut  name            tensor KiB  compute ms  round trip ms  overhead ms  overhead',
     '---  --------------  ----------  ----------  -------------  -----------  --------',
   );
-  for (const row of overhead)
-    lines.push(
-      `${String(row.cut).padStart(3)}  ${row.cutName.padEnd(14)}  ${(row.tensorBytes / 1024).toFixed(0).padStart(10)}  ${f(row.computeMs).padStart(10)}  ${f(row.roundTripMs).padStart(13)}  ${f(row.overheadMs).padStart(11)}  ${(row.fraction * 100).toFixed(1).padStart(7)}%`,
-    );
+  const overheadLine = (row: OverheadRow) =>
+    `${String(row.cut).padStart(3)}  ${row.cutName.padEnd(14)}  ${(row.tensorBytes / 1024).toFixed(0).padStart(10)}  ${f(row.computeMs).padStart(10)}  ${f(row.roundTripMs).padStart(13)}  ${f(row.overheadMs).padStart(11)}  ${(row.fraction * 100).toFixed(1).padStart(7)}%`;
+  for (const row of overhead) lines.push(overheadLine(row));
+  if (overheadClaimDir !== undefined) {
+    lines.push('', `the same with the tensors in files of ${claimDir} (EDGESPLIT_CLAIM_DIR)`);
+    for (const row of overheadClaimDir) lines.push(overheadLine(row));
+  }
   lines.push(
     '',
     `target: overhead <= 10% of tail compute for VGG-16 cuts <= 5: ${worst <= 0.1 ? 'met' : 'missed'} (worst ${(worst * 100).toFixed(1)}%)`,
