@@ -20,6 +20,7 @@ import {
   STATS_INTERVAL_MS,
   validateMessage,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { checkLinkRates, type LinkMode, type LinkRates } from './emulated-link.js';
 import { AgentOptionsError } from './errors.js';
 
@@ -202,7 +203,7 @@ export function resolveAgentOptions(options: AgentOptions): AgentConfig {
   const profile: Profile = {
     model: options.model,
     batch,
-    resultBytes: zoo[zoo.length - 1]!.bytes,
+    resultBytes: defined(zoo.at(-1), `the output cut of model "${options.model}"`).bytes,
     cuts,
   };
   const checked = validateMessage('profile', profile);
@@ -221,7 +222,7 @@ export function resolveAgentOptions(options: AgentOptions): AgentConfig {
     model: options.model,
     batch,
     profile,
-    inputShape: [...zoo[0]!.shape],
+    inputShape: [...defined(zoo[0], `the input cut of model "${options.model}"`).shape],
     link: linkOption(options),
     linkMode: options.linkMode ?? 'emulated',
     probeIntervalMs: positive('probeIntervalMs', options.probeIntervalMs ?? 10_000),
@@ -230,7 +231,9 @@ export function resolveAgentOptions(options: AgentOptions): AgentConfig {
     executor:
       options.executor ??
       new EmulatedExecutor({
-        segmentMs: (_model, from, to) => cuts[to]!.deviceMs - cuts[from]!.deviceMs,
+        segmentMs: (model, from, to) =>
+          defined(cuts[to], `cut ${to} of model "${model}"`).deviceMs -
+          defined(cuts[from], `cut ${from} of model "${model}"`).deviceMs,
       }),
     mqttUrl: options.mqttUrl,
     username: options.username,

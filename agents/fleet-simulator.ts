@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IClientOptions } from 'mqtt';
 import { type DeviceCut, type Executor, planFleet, type Scenario } from '../dnn/index.js';
+import { defined } from '../runtime/defined.js';
 import type { BeforeDecision, DeviceSpec } from './agent-options.js';
 import type { AgentStats, TaskRecord } from './agent-stats.js';
 import type { LinkMode } from './emulated-link.js';
@@ -155,7 +156,7 @@ async function startMembers(
   plan: ReturnType<typeof planFleet>,
 ): Promise<Member[]> {
   const pending = plan.members.map(async (member, index): Promise<Member> => {
-    const ue = plan.instance.ues[index]!;
+    const ue = defined(plan.instance.ues[index], `UE ${index} of the planned instance`);
     const trace = traceForUe(options.trace, ue.uplinkMbps, options.seed, index);
     const mbps = trace.mbpsAt(0);
     const credentials = options.credentialsFor?.(member.id) ?? options;

@@ -33,7 +33,10 @@ export class StatsWindow {
   summary(now: number): UeStats {
     const from = now - this.windowMs;
     let first = 0;
-    while (first < this.tasks.length && this.tasks[first]!.at < from) first += 1;
+    for (const task of this.tasks) {
+      if (task.at >= from) break;
+      first += 1;
+    }
     if (first > 0) this.tasks = this.tasks.slice(first);
     const recent = this.tasks.slice(-MAX_WINDOW_TASKS);
     const sorted = recent.map((task) => task.measuredMs).sort((a, b) => a - b);

@@ -1,4 +1,5 @@
 import type { Decision, Profile, Tensor } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import type { AgentConfig } from './agent-options.js';
 import type { DecisionGate } from './decision-gate.js';
 import { AgentStoppedError, NoDecisionError } from './errors.js';
@@ -47,7 +48,7 @@ export function planOf(decision: Decision): TaskPlan {
 /** Everything on the device, before any decision: docs/model.md's T_i(L, 0) = B·deviceMs[L]. */
 export function localPlan(profile: Profile): TaskPlan {
   const last = profile.cuts.length - 1;
-  const cut = profile.cuts[last]!;
+  const cut = defined(profile.cuts[last], `the last cut of model "${profile.model}"`);
   return {
     epoch: null,
     cut: last,

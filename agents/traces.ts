@@ -1,6 +1,7 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { mersenne } from 'pure-rand/generator/mersenne';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
+import { defined } from '../runtime/defined.js';
 import { TraceError } from './errors.js';
 
 /** From `atS` seconds after the start on, the bandwidth is `mbps`. */
@@ -57,6 +58,7 @@ export function randomWalkTrace(options: RandomWalkOptions): BandwidthTrace {
     throw new TraceError(`walk seed must be an integer from 0 to 2^32 − 1, got ${seed}`);
   const rng: RandomGenerator = mersenne(seed);
   const values = [startMbps];
+  let latest = startMbps;
   const next = (previous: number): number => {
     let value = previous * (1 + volatility * (2 * uniformFloat64(rng) - 1));
     // Reflect in log space, so the walk neither sticks to a bound nor leaves the range.
@@ -68,8 +70,11 @@ export function randomWalkTrace(options: RandomWalkOptions): BandwidthTrace {
     description: `walk from ${startMbps} Mbps in [${minMbps}, ${maxMbps}], ±${volatility * 100}% every ${stepS} s`,
     mbpsAt(tS) {
       const step = Math.floor(Math.max(0, tS) / stepS);
-      while (values.length <= step) values.push(next(values[values.length - 1]!));
-      return values[step]!;
+      while (values.length <= step) {
+        latest = next(latest);
+        values.push(latest);
+      }
+      return defined(values[step], `step ${step} of the walk`);
     },
   };
 }
@@ -117,8 +122,7 @@ export function parseTraceCsv(text: string, source = 'trace.csv'): TracePoint[] 
   const points: TracePoint[] = [];
   const lines = text.split(/\r?\n/);
   let sawContent = false;
-  for (let index = 0; index < lines.length; index++) {
-    const raw = lines[index]!;
+  for (const [index, raw] of lines.entries()) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const isFirst = !sawContent;
@@ -137,16 +141,23 @@ export function parseTraceCsv(text: string, source = 'trace.csv'): TracePoint[] 
 
 /** A first line like `seconds,Mbps`: two fields, the first not a number. */
 function isHeader(line: string): boolean {
-  const fields = line.split(',');
-  return fields.length === 2 && parseDecimal(fields[0]!) === undefined && /[a-z]/i.test(line);
+  const [first, second, ...rest] = line.split(',');
+  return (
+    first !== undefined &&
+    second !== undefined &&
+    rest.length === 0 &&
+    parseDecimal(first) === undefined &&
+    /[a-z]/i.test(line)
+  );
 }
 
 /** The point a CSV line holds, or why it holds none. */
 function parseCsvLine(line: string, previous: TracePoint | undefined): TracePoint | string {
-  const fields = line.split(',');
-  if (fields.length !== 2) return 'expected "seconds,Mbps"';
-  const atS = parseDecimal(fields[0]!);
-  const mbps = parseDecimal(fields[1]!);
+  const [atField, mbpsField, ...rest] = line.split(',');
+  if (atField === undefined || mbpsField === undefined || rest.length > 0)
+    return 'expected "seconds,Mbps"';
+  const atS = parseDecimal(atField);
+  const mbps = parseDecimal(mbpsField);
   if (atS === undefined) return 'seconds must be a number >= 0';
   if (mbps === undefined || mbps <= 0) return 'Mbps must be a number > 0';
   if (previous !== undefined && atS <= previous.atS)
@@ -199,7 +210,7 @@ function valueAt(points: readonly TracePoint[], tS: number): number | undefined 
   let found: number | undefined;
   while (low <= high) {
     const middle = (low + high) >> 1;
-    const point = points[middle]!;
+    const point = defined(points[middle], 'a trace point inside the search range');
     if (point.atS <= tS) {
       found = point.mbps;
       low = middle + 1;

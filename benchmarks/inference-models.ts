@@ -9,6 +9,7 @@ import {
   openSegmentSession,
 } from '../dnn/index.js';
 import type { Tensor } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { median } from './timing.js';
 
 export interface ModelRow {
@@ -33,7 +34,7 @@ export async function benchModel(model: string, runs: number): Promise<ModelRow>
   start = performance.now();
   const session = await openSegmentSession(buildSegment(onnx, 0, last), { threads: 1 });
   const sessionMs = performance.now() - start;
-  const shape = cuts[0]!.shape;
+  const shape = defined(cuts[0], `the input cut of model "${model}"`).shape;
   const input: Tensor = {
     dtype: 'float32',
     shape: [...shape],

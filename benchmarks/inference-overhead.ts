@@ -17,6 +17,7 @@ import {
   type Tensor,
   ueTopic,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { deleteKeys, startEmbeddedBroker } from '../system/index.js';
 import { median } from './timing.js';
 
@@ -75,17 +76,21 @@ export async function benchOverhead(
   try {
     await client.subscribeAsync(ueTopic(topicPrefix, ue, 'result'), { qos: 1 });
     const cuts = modelCuts(model);
-    const shape = cuts[0]!.shape;
+    const shape = defined(cuts[0], `the input cut of model "${model}"`).shape;
     const input: Tensor = {
       dtype: 'float32',
       shape: [...shape],
       data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.5),
     };
     for (const [index, cut] of cutsToTry.entries()) {
+      const { name: cutName, bytes: tensorBytes } = defined(
+        cuts[cut],
+        `cut ${cut} of model "${model}"`,
+      );
       const decision: Decision = {
         epoch: index + 1,
         cut,
-        cutName: cuts[cut]!.name,
+        cutName,
         units: 1,
         predictedMs: 1,
         solver: 'optimal',
@@ -125,8 +130,8 @@ export async function benchOverhead(
       rows.push({
         model,
         cut,
-        cutName: cuts[cut]!.name,
-        tensorBytes: cuts[cut]!.bytes,
+        cutName,
+        tensorBytes,
         computeMs,
         roundTripMs,
         overheadMs: roundTripMs - computeMs,

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { defined } from '../runtime/defined.js';
 import { deleteKeys } from '../system/index.js';
 import { BenchRun } from './results.js';
 import { type BrokerProcess, type Child, type ServiceEnv, startCli } from './system-children.js';
@@ -120,8 +121,8 @@ async function measureOne(
         maxPublished: changes * 25,
         measured: () => {
           memory = {
-            broker: memoryOf(broker.pids[0]!),
-            scheduler: memoryOf(scheduler!.pids[0]!),
+            broker: memoryOf(defined(broker.pids[0], `the ${kind} broker's process id`)),
+            scheduler: memoryOf(defined(scheduler?.pids[0], "the scheduler's process id")),
             bench: memoryOf('self'),
           };
         },
@@ -140,7 +141,8 @@ async function measureOne(
         return scheduler;
       },
     );
-    return { broker: kind, reaction, memory: memory!, loadAverage: loadavg() };
+    const measuredMemory = defined(memory, 'the memory taken when the reaction was measured');
+    return { broker: kind, reaction, memory: measuredMemory, loadAverage: loadavg() };
   } catch (error) {
     for (const child of running)
       log(`${child.name}'s last lines:\n  ${(child.lastLines?.() ?? []).join('\n  ')}`);
@@ -180,8 +182,9 @@ function printRows(rows: readonly ScaleRow[]): void {
     f1(r.memory.bench.rssMiB),
     r.loadAverage.map((l) => l.toFixed(2)).join(' '),
   ]);
-  const widths = head.map((h, k) => Math.max(h.length, ...lines.map((l) => l[k]!.length)));
-  const row = (cells: readonly string[]) => cells.map((c, k) => c.padEnd(widths[k]!)).join('  ');
+  const widths = head.map((h, k) => Math.max(h.length, ...lines.map((l) => (l[k] ?? '').length)));
+  const row = (cells: readonly string[]) =>
+    cells.map((c, k) => c.padEnd(widths[k] ?? 0)).join('  ');
   process.stdout.write(`${[row(head), ...lines.map(row)].join('\n')}\n`);
   for (const r of rows.filter((r) => r.reaction.ues >= 10_000)) {
     const ok = (hit: boolean) => (hit ? 'met' : 'MISSED');

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
 import { createBroker, silentLogger } from '../broker/index.js';
 import { deriveUeKey, ueTopic } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { type CeilingPlan, measureBrokerCeiling } from './system-broker-ceiling.js';
 import { ueIdsFor } from './system-requests.js';
 
@@ -25,7 +26,9 @@ export interface BrokerAuthResult {
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const upper = defined(sorted[mid], 'a value to take the median of');
+  if (sorted.length % 2 === 1) return upper;
+  return (defined(sorted[mid - 1], 'the value below the middle') + upper) / 2;
 }
 
 async function listen(server: ReturnType<typeof createServer>): Promise<number> {
@@ -43,7 +46,7 @@ async function rawAedesRun(prefix: string, plan: CeilingPlan): Promise<number> {
   try {
     const ues = ueIdsFor(plan.ues);
     return await measureBrokerCeiling(`mqtt://127.0.0.1:${port}`, prefix, plan, {
-      topicOf: (i) => ueTopic(prefix, ues[i]!, 'infer'),
+      topicOf: (i) => ueTopic(prefix, defined(ues[i], 'the UE id of a publisher'), 'infer'),
       filter: `${prefix}/ue/+/infer`,
     });
   } finally {
@@ -65,9 +68,12 @@ async function embeddedRun(prefix: string, plan: CeilingPlan): Promise<number> {
   try {
     const ues = ueIdsFor(plan.ues);
     return await measureBrokerCeiling(`mqtt://127.0.0.1:${broker.port}`, prefix, plan, {
-      topicOf: (i) => ueTopic(prefix, ues[i]!, 'infer'),
+      topicOf: (i) => ueTopic(prefix, defined(ues[i], 'the UE id of a publisher'), 'infer'),
       filter: `${prefix}/ue/+/infer`,
-      publisherLogin: (i) => ({ username: ues[i]!, password: deriveUeKey(fleetKey, ues[i]!) }),
+      publisherLogin: (i) => {
+        const ue = defined(ues[i], 'the UE id of a publisher');
+        return { username: ue, password: deriveUeKey(fleetKey, ue) };
+      },
       subscriberLogin: { username: 'bench-ingress', password: token },
     });
   } finally {
@@ -86,6 +92,8 @@ export async function measureBrokerAuth(
     rawAedes.push(await rawAedesRun(`${prefix}-raw${k}`, plan));
     embedded.push(await embeddedRun(`${prefix}-auth${k}`, plan));
   }
-  const ratios = embedded.map((value, k) => value / rawAedes[k]!);
+  const ratios = embedded.map(
+    (value, k) => value / defined(rawAedes[k], 'the raw aedes run paired with an embedded run'),
+  );
   return { bytes: plan.bytes, rawAedes, embedded, ratio: median(ratios) };
 }

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { claimKey } from '../proto/index.js';
 import { ClaimFiles, FILE_CLAIM_MARKER } from '../runtime/claim-files.js';
+import { defined } from '../runtime/defined.js';
 import { redisCpuMs } from './system-cpu.js';
 
 export interface ClaimCheckResult {
@@ -44,7 +45,9 @@ const TTL_SECONDS = 120;
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const upper = defined(sorted[mid], 'a value to take the median of');
+  if (sorted.length % 2 === 1) return upper;
+  return (defined(sorted[mid - 1], 'the value below the middle') + upper) / 2;
 }
 
 export async function measureClaimCheck(

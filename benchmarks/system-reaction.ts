@@ -16,6 +16,7 @@ import {
   schedulerStatusTopic,
   ueTopic,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { closeUes, connectUes, type UeClient } from './system-clients.js';
 import { type LatencySummary, summarize, waitFor } from './system-stats.js';
 
@@ -68,7 +69,7 @@ function fleetOf(count: number, seed: number) {
   const { instance, members } = planFleet({ ues: count, units: 0, seed });
   return instance.ues.map((ue, i) => {
     const profile: Profile = {
-      model: members[i]!.model,
+      model: defined(members[i], `member ${i} of the planned fleet`).model,
       batch: ue.batch,
       resultBytes: ue.resultBytes ?? 0,
       cuts: ue.cuts.map(({ name, deviceMs, bytes }) => ({ name, deviceMs, bytes })),
@@ -105,7 +106,7 @@ export async function measureReaction(
   let scheduler: { stop(): Promise<void> } | undefined;
   try {
     const ues = agents.map((agent, i): Ue => {
-      const { profile, link } = fleet[i]!;
+      const { profile, link } = defined(fleet[i], `UE ${i} of the fleet`);
       return { agent, profile, base: link, toggled: false, epoch: 0, units: 0, decidedAt: 0 };
     });
     for (const ue of ues)
@@ -176,9 +177,14 @@ export async function measureReaction(
       }
       if (published >= maxPublished || rotation.length === 0)
         throw new Error(`only ${samples.length} of ${published} link changes changed a decision`);
-      const ue = rotation[next++]!;
+      const ue = defined(rotation[next++], 'a UE left in the rotation');
       ue.toggled = !ue.toggled;
-      const link = ue.toggled ? ue.other! : ue.base;
+      const link = ue.toggled
+        ? defined(
+            ue.other,
+            `the other link estimate of ${ue.agent.ue} (set after its first decision)`,
+          )
+        : ue.base;
       const epoch = ue.epoch;
       const statusesBefore = statuses;
       const sent = performance.now();

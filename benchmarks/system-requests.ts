@@ -16,6 +16,7 @@ import {
   ueQueueName,
   ueTopic,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import type { ServiceEnv } from './system-children.js';
 import { closeUes, connectUes, type UeClient } from './system-clients.js';
 import { type LatencySummary, summarize } from './system-stats.js';
@@ -81,7 +82,10 @@ async function decide(env: ServiceEnv, ueIds: readonly string[], units: number):
   const clientId = `bench-decider-${env.redisPrefix}`;
   const client = await connectMqtt({ url: env.mqttUrl, clientId, clean: true });
   try {
-    const cutName = modelCuts(REQUEST_MODEL)[REQUEST_CUT]!.name;
+    const cutName = defined(
+      modelCuts(REQUEST_MODEL)[REQUEST_CUT],
+      `cut ${REQUEST_CUT} of model "${REQUEST_MODEL}"`,
+    ).name;
     for (const ue of ueIds) {
       const queue = new Queue(ueQueueName(ue), { connection: redis, prefix: env.redisPrefix });
       await queue.setGlobalConcurrency(units);
@@ -138,7 +142,7 @@ async function runLoad(
   plan: RequestPlan,
 ): Promise<RequestResult> {
   const cut = plan.cut ?? REQUEST_CUT;
-  const input = modelCuts(REQUEST_MODEL)[cut]!;
+  const input = defined(modelCuts(REQUEST_MODEL)[cut], `cut ${cut} of model "${REQUEST_MODEL}"`);
   const data = new Float32Array(input.bytes / 4).map((_, k) => (k % 97) / 97);
   const tensor = { dtype: 'float32' as const, shape: [...input.shape], data };
   const total = plan.warmup + plan.measured;

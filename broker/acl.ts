@@ -88,7 +88,8 @@ export function accessRules(identity: Identity, prefix: string): AccessRules {
 function matchesTopic(rule: Rule, levels: readonly string[], idsOnly: boolean): boolean {
   if (rule.length !== levels.length) return false;
   return rule.every((expected, i) => {
-    const level = levels[i]!;
+    const level = levels[i];
+    if (level === undefined) return false;
     if (expected === ANY_ID) return !idsOnly || isValidId(level);
     return expected === level;
   });
@@ -122,7 +123,8 @@ export function canSubscribe(rules: AccessRules, filter: string): boolean {
     (rule) =>
       rule.length === levels.length &&
       rule.every((expected, i) => {
-        const level = levels[i]!;
+        const level = levels[i];
+        if (level === undefined) return false;
         if (level === '+') return expected === ANY_ID;
         return expected === ANY_ID || expected === level;
       }),

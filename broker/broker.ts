@@ -9,6 +9,7 @@ import {
   DEFAULT_TOPIC_PREFIX,
   type UeKeyRevocations,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { accessControl, remoteOf } from './access-control.js';
 import { checkAedesInternals } from './aedes-internals.js';
 import { Authenticator } from './authenticator.js';
@@ -488,18 +489,19 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     await closeAll();
     throw error;
   }
-  const [mqtt, ws] = listeners;
+  const mqtt = defined(listeners[0], 'the MQTT listener (opened first)');
+  const ws = listeners[1];
 
   if (logins === undefined)
     logger.warn(
-      `AUTHENTICATION IS OFF: any client that reaches ${host}:${mqtt!.port} can connect, ` +
+      `AUTHENTICATION IS OFF: any client that reaches ${host}:${mqtt.port} can connect, ` +
         'publish and subscribe to any topic. Use credentials (--credentials or EDGESPLIT_TOKENS) ' +
         'outside a trusted test machine.',
     );
 
   let closing: Promise<void> | undefined;
   return {
-    port: mqtt!.port,
+    port: mqtt.port,
     wsPort: ws?.port,
     close: () => {
       closing ??= closeAll();

@@ -149,11 +149,11 @@ export function parseTokens(text: string): TokenRecord[] {
       const shape = role === 'ue' ? 'username:ue:UE:token' : 'username:role:token';
       throw new CredentialsError(`${where}: must be ${shape}`);
     }
-    const token = parts[expected - 1]!;
+    const token = parts[expected - 1] ?? '';
     if (token.length < MIN_TOKEN_LENGTH)
       throw new CredentialsError(`${where}: token must be at least ${MIN_TOKEN_LENGTH} characters`);
     if (role !== 'ue') return { username, role, token };
-    const ue = parts[2]!;
+    const ue = parts[2] ?? '';
     if (!isValidId(ue))
       throw new CredentialsError(`${where}: UE id must be 1-64 characters of [A-Za-z0-9._-]`);
     return { username, role, ue, token };

@@ -7,6 +7,7 @@
  * the keepalive (0 turns aedes's own idle check off).
  */
 import type { Duplex } from 'node:stream';
+import { defined } from '../runtime/defined.js';
 
 /** MQTT control packet types by the high nibble of the first byte [MQTT-2.2.1]. */
 export const PACKET_TYPES: Readonly<Record<number, string>> = {
@@ -70,7 +71,7 @@ export class FrameMeter {
         if (this.#remaining === 0) this.#state = 'header';
         continue;
       }
-      const byte = chunk[i++]!;
+      const byte = defined(chunk[i++], 'a byte inside the chunk');
       if (this.#state === 'header') {
         this.#type = byte >> 4;
         this.#length = 0;

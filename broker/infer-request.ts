@@ -62,6 +62,7 @@ export function firstNonFinite(data: Float32Array): number {
   const n = bits.length;
   let acc = 0;
   let i = 0;
+  // biome-ignore-start lint/style/noNonNullAssertion: i + 3 < n and i < n bound every read; a check per element would cost the speed this loop is written for
   for (; i + 4 <= n; i += 4)
     acc |=
       ((bits[i]! & EXPONENT) + CARRY) |
@@ -69,9 +70,9 @@ export function firstNonFinite(data: Float32Array): number {
       ((bits[i + 2]! & EXPONENT) + CARRY) |
       ((bits[i + 3]! & EXPONENT) + CARRY);
   for (; i < n; i++) acc |= (bits[i]! & EXPONENT) + CARRY;
+  // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded scan
   if ((acc & 0x80000000) === 0) return -1;
-  for (let k = 0; k < n; k++) if ((bits[k]! & EXPONENT) === EXPONENT) return k;
-  return -1;
+  return bits.findIndex((b) => (b & EXPONENT) === EXPONENT);
 }
 
 function rejected(

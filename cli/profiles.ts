@@ -21,7 +21,7 @@ export async function loadProfile(path: string, model?: string): Promise<Measure
   const same =
     cuts.length === profile.cuts.length &&
     cuts.every(
-      (cut, i) => cut.name === profile.cuts[i]!.name && cut.bytes === profile.cuts[i]!.bytes,
+      (cut, i) => cut.name === profile.cuts[i]?.name && cut.bytes === profile.cuts[i]?.bytes,
     );
   if (!same)
     throw new ProfileFileError(`${path}: its cuts are not those of the zoo's "${profile.model}"`);

@@ -7,7 +7,11 @@ export function renderTable(
   const numeric = /^[-+]?[\d.,]+( ?[a-z%x]+)?$/i;
   const line = (cells: readonly string[]) =>
     cells
-      .map((cell, c) => (numeric.test(cell) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .map((cell, c) => {
+        // A cell past the header has no column width to pad to.
+        const width = widths[c] ?? 0;
+        return numeric.test(cell) ? cell.padStart(width) : cell.padEnd(width);
+      })
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');

@@ -11,6 +11,7 @@ import {
   type UeStats,
   type Decision as WireDecision,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { applyFleetEvent, EMPTY_FLEET, type FleetState, routeMessage } from '../scheduler/index.js';
 import type { EpochMark, PlotRow, Snapshot, UeRow, WhatIf, WorkerRow } from './snapshot.js';
 
@@ -240,7 +241,11 @@ export class FleetView {
       online: record?.online === true,
       model: profile?.model ?? null,
       batch: profile?.batch ?? null,
-      localMs: profile === undefined ? null : profile.batch * profile.cuts.at(-1)!.deviceMs,
+      localMs:
+        profile === undefined
+          ? null
+          : profile.batch *
+            defined(profile.cuts.at(-1), `the last cut of ${ue}'s profile`).deviceMs,
       link:
         link === undefined
           ? null

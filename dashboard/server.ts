@@ -221,7 +221,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         .end('observer credentials required\n');
       return;
     }
-    const path = (req.url ?? '/').split('?')[0]!;
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
     if (path === '/events') {
       if (clients.size >= MAX_CLIENTS) {
         res.writeHead(503, { 'retry-after': '5' }).end('too many open pages\n');

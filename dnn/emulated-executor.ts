@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Tensor } from '../proto/schemas/tensor.js';
+import { defined } from '../runtime/defined.js';
 import { type Executor, SegmentError, type SegmentRequest } from './executor.js';
 import { hasModel, modelCuts } from './zoo.js';
 
@@ -43,16 +44,18 @@ export class EmulatedExecutor implements Executor {
         `model "${model}" has cuts 0..${cuts.length - 1}: cannot run ${from} to ${to}`,
       );
     }
-    const expected = cuts[from]!.bytes / 4;
+    const fromCut = defined(cuts[from], `cut ${from} of model "${model}"`);
+    const toCut = defined(cuts[to], `cut ${to} of model "${model}"`);
+    const expected = fromCut.bytes / 4;
     if (input.data.length !== expected) {
       throw new SegmentError(
-        `model "${model}" expects ${expected} elements at cut ${from} ("${cuts[from]!.name}"), got ${input.data.length}`,
+        `model "${model}" expects ${expected} elements at cut ${from} ("${fromCut.name}"), got ${input.data.length}`,
       );
     }
     const ms = this.options.segmentMs(model, from, to) * this.speed;
     if (ms > 0) await sleep(ms);
-    const shape = [...cuts[to]!.shape];
-    return { dtype: 'float32', shape, data: deterministicOutput(input.data, cuts[to]!.bytes / 4) };
+    const shape = [...toCut.shape];
+    return { dtype: 'float32', shape, data: deterministicOutput(input.data, toCut.bytes / 4) };
   }
 
   async close(): Promise<void> {}
@@ -63,7 +66,7 @@ function deterministicOutput(input: Float32Array, length: number): Float32Array 
   let seed = 0;
   const step = Math.max(1, Math.floor(input.length / 64));
   for (let k = 0; k < input.length; k += step)
-    seed = (seed * 31 + Math.round(input[k]! * 1000)) | 0;
+    seed = (seed * 31 + Math.round(defined(input[k], 'an input element') * 1000)) | 0;
   const out = new Float32Array(length);
   for (let k = 0; k < length; k++) out[k] = (((seed + k * 2654435761) >>> 0) % 1000) / 1000;
   return out;

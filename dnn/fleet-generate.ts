@@ -4,6 +4,7 @@ import { mersenne } from 'pure-rand/generator/mersenne';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import type { Cut } from '../proto/schemas/cuts.js';
 import { type InstanceInput, MAX_UNITS } from '../proto/schemas/instance.js';
+import { defined, mapGet } from '../runtime/defined.js';
 import { DEVICE_CLASSES, type DeviceClass } from './device-classes.js';
 import { EDGE_UNIT } from './edge-unit.js';
 import { FleetOptionsError, UnknownModelError } from './errors.js';
@@ -119,7 +120,7 @@ function checkedModels(models: readonly string[] | undefined): readonly string[]
 }
 
 function pick<T>(rng: RandomGenerator, items: readonly T[]): T {
-  return items[uniformInt(rng, 0, items.length - 1)]!;
+  return defined(items[uniformInt(rng, 0, items.length - 1)], 'an item to pick from');
 }
 
 function jitter(rng: RandomGenerator, amount: number, value: number, decimals: number): number {
@@ -159,8 +160,8 @@ export function planFleet(options: FleetOptions): FleetPlan {
   const members: FleetMember[] = [];
   for (let i = 0; i < options.ues; i++) {
     const id = `ue-${String(i + 1).padStart(width, '0')}`;
-    const model = models[i % models.length]!;
-    const template = templates.get(model)!;
+    const model = defined(models[i % models.length], 'a model to assign (the list is empty)');
+    const template = mapGet(templates, model, `the template of model "${model}"`);
     // Draw order is part of the format: changing it changes every generated fleet.
     const device = pick(rng, devices);
     const link: LinkClass = pick(rng, links);

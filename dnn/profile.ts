@@ -1,3 +1,4 @@
+import { defined } from '../runtime/defined.js';
 import { ModelShapeError } from './errors.js';
 import { elementCount, LayerShapeError, layersCost, type Shape } from './layer-cost.js';
 import type { ModelSpec } from './model-spec.js';
@@ -78,9 +79,10 @@ export function profileModel(spec: ModelSpec): ModelProfile {
   const cuts: CutProfile[] = [];
   let before = 0;
   for (let p = 0; p <= blocks.length; p++) {
-    const cutShape = p === 0 ? spec.inputShape : blocks[p - 1]!.outputShape;
-    const name = p === 0 ? 'input' : p === blocks.length ? 'output' : blocks[p - 1]!.name;
-    if (p > 0) before += blocks[p - 1]!.flops;
+    const block = blocks[p - 1]; // the block before cut p: none before the input
+    const cutShape = block === undefined ? spec.inputShape : block.outputShape;
+    const name = block === undefined ? 'input' : p === blocks.length ? 'output' : block.name;
+    if (block !== undefined) before += block.flops;
     // Summing the remaining blocks (not total − before) makes the last flopsAfter exactly 0.
     const after = sum(blocks.slice(p).map((b) => b.flops));
     cuts.push({
@@ -98,8 +100,8 @@ export function profileModel(spec: ModelSpec): ModelProfile {
     totalFlops,
     totalMacs: sum(blocks.map((b) => b.macs)),
     paramCount: sum(blocks.map((b) => b.params)),
-    inputBytes: cuts[0]!.bytes,
-    outputBytes: cuts[cuts.length - 1]!.bytes,
+    inputBytes: defined(cuts[0], `the input cut of ${spec.name}`).bytes,
+    outputBytes: defined(cuts.at(-1), `the output cut of ${spec.name}`).bytes,
   };
 }
 

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Tensor } from '../proto/schemas/tensor.js';
+import { defined } from '../runtime/defined.js';
 import { median } from '../stats/quantile.js';
 import { OnnxExecutor } from './onnx-executor.js';
 import type { MeasuredProfile } from './profile-file.js';
@@ -63,7 +64,7 @@ export async function measureProfile(
     return { ms: median(times) ?? Number.NaN, output };
   };
   try {
-    const input = profileInput(cuts[0]!.shape);
+    const input = profileInput(defined(cuts[0], `the input cut of model "${model}"`).shape);
     const deviceMs = [0];
     const edgeMs: number[] = [];
     for (let cut = 1; cut <= last; cut++) deviceMs.push((await time(0, cut, input)).ms * slowdown);
@@ -73,10 +74,8 @@ export async function measureProfile(
       activation = await executor.run({ model, from: cut, to: cut + 1, input: activation });
     }
     edgeMs.push(0);
-    for (let cut = 1; cut <= last; cut++)
-      deviceMs[cut] = Math.max(deviceMs[cut]!, deviceMs[cut - 1]!);
-    for (let cut = last - 1; cut >= 0; cut--)
-      edgeMs[cut] = Math.max(edgeMs[cut]!, edgeMs[cut + 1]!);
+    const device = runningMax(deviceMs);
+    const edge = runningMax(edgeMs.toReversed()).toReversed();
     return {
       model,
       runs,
@@ -86,11 +85,20 @@ export async function measureProfile(
       cuts: cuts.map((cut, index) => ({
         name: cut.name,
         bytes: cut.bytes,
-        deviceMs: deviceMs[index]!,
-        edgeMs: edgeMs[index]!,
+        deviceMs: defined(device[index], `the device time to cut ${index}`),
+        edgeMs: defined(edge[index], `the edge time from cut ${index}`),
       })),
     };
   } finally {
     if (own) await executor.close();
   }
+}
+
+/** Each value raised to the largest one before it. */
+function runningMax(values: readonly number[]): number[] {
+  let most = Number.NEGATIVE_INFINITY;
+  return values.map((value) => {
+    most = Math.max(most, value);
+    return most;
+  });
 }

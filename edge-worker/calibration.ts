@@ -10,6 +10,7 @@
  * re-solves on real drift, not on noise.
  */
 import type { EdgeModel } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 
 export interface CalibrationOptions {
   /** Jobs of a model seen before its first new declaration. @defaultValue 20 */
@@ -91,7 +92,10 @@ export class EdgeCalibration {
     });
     const moved = next.some(({ edgeMs }, index) =>
       edgeMs.some((ms, cut) => {
-        const before = this.published[index]!.edgeMs[cut]!;
+        const before = defined(
+          this.published[index]?.edgeMs[cut],
+          `the published time of cut ${cut} of model ${index}`,
+        );
         // Relative to the cut's time, but never less than a millisecond: noise on tails of a
         // fraction of a millisecond is no reason to re-solve the fleet.
         return Math.abs(ms - before) > Math.max(this.threshold * before, MIN_SCALED_MS);

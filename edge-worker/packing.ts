@@ -49,8 +49,9 @@ export function packUnits(workers: readonly WorkerUnits[], ues: readonly UeUnits
   let w = 0;
   for (const demand of demands) {
     let need = demand.units;
-    while (need > 0 && w < slots.length) {
-      const slot = slots[w]!;
+    while (need > 0) {
+      const slot = slots[w];
+      if (slot === undefined) break; // every worker is full
       const take = Math.min(need, slot.free);
       let shares = packing.get(slot.id);
       if (shares === undefined) {

@@ -89,8 +89,8 @@ export function decodeMessage<K extends MessageKind>(
   const problem = msgpackFrameProblem(bytes);
   if (problem !== undefined) return { ok: false, error: undecodable(kind, problem) };
   // Every payload of ours is a map: anything else is refused without building it.
-  const first = bytes[0]!;
-  if ((first & 0xf0) !== 0x80 && first !== 0xde && first !== 0xdf) {
+  const first = bytes[0];
+  if (first === undefined || ((first & 0xf0) !== 0x80 && first !== 0xde && first !== 0xdf)) {
     const issue = `${kind}: must be a msgpack map (an object)`;
     return { ok: false, error: new ValidationError('INVALID_PAYLOAD', [issue]) };
   }

@@ -25,7 +25,11 @@ const DEFAULT_MAX_DEPTH = 32;
 /** Reads a big-endian unsigned integer of `size` bytes (1, 2 or 4) at `pos`. */
 function readUint(bytes: Uint8Array, pos: number, size: number): number {
   let value = 0;
-  for (let i = 0; i < size; i++) value = value * 256 + bytes[pos + i]!;
+  for (let i = 0; i < size; i++) {
+    const byte = bytes[pos + i];
+    if (byte === undefined) throw new RangeError(`readUint: byte ${pos + i} is past the end`);
+    value = value * 256 + byte;
+  }
   return value;
 }
 
@@ -50,16 +54,16 @@ export function msgpackFrameProblem(
     }
     if (depth === 0 && topLevelRead) break;
     let expectKey = false;
-    if (depth > 0) {
-      const left = remaining[depth - 1]!;
-      expectKey = isMap[depth - 1]! && left % 2 === 0;
+    const left = remaining[depth - 1]; // the innermost open container's, if any
+    if (left !== undefined) {
+      expectKey = isMap[depth - 1] === true && left % 2 === 0;
       remaining[depth - 1] = left - 1;
     }
     topLevelRead = true;
 
-    if (pos >= end) return `truncated: a value is missing at byte ${pos}`;
     const at = pos;
-    const token = bytes[pos++]!;
+    const token = bytes[pos++];
+    if (token === undefined) return `truncated: a value is missing at byte ${at}`;
     let header = 0; // bytes of length/size that follow the token
     let payload = 0; // bytes of data after the header
     let items = -1; // >= 0 for a container
@@ -160,10 +164,10 @@ export function msgpackFrameProblem(
     if (ext) {
       const dataBytes = header > 0 ? size : payload;
       if (pos + 1 + dataBytes > end) return `truncated: the extension at byte ${at} is cut off`;
-      const type = bytes[pos]!;
+      const type = bytes[pos];
       if (type !== TYPED_ARRAY_EXT)
         return `byte ${at}: extension type ${type} is not allowed (only typed arrays, 0x74)`;
-      const code = dataBytes > 0 ? bytes[pos + 1]! : -1;
+      const code = dataBytes > 0 ? (bytes[pos + 1] ?? -1) : -1;
       const elementBytes = TYPED_ARRAY_ELEMENT_BYTES[code];
       if (elementBytes === undefined) return `byte ${at}: unknown typed array code ${code}`;
       if ((dataBytes - 1) % elementBytes !== 0)

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FleetSummary } from '../agents/index.js';
+import { defined } from '../runtime/defined.js';
 import {
   FakeEdge,
   fakeScheduler,
@@ -127,7 +128,7 @@ describe('edgesplit agent', () => {
     const codes = await Promise.all(runs.map((run) => run.exit));
     expect(codes).toEqual([2, 2, 2, 2]);
     cases.forEach(([, message], i) => {
-      expect(messageText(runs[i]!.stderr)).toMatch(message);
+      expect(messageText(defined(runs[i], `run ${i}`).stderr)).toMatch(message);
     });
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runFleet, summarizeFleet, type WindowSummary } from '../agents/index.js';
 import { planFleet } from '../dnn/index.js';
+import { defined } from '../runtime/defined.js';
 import {
   FakeEdge,
   fakeScheduler,
@@ -45,15 +46,14 @@ describe('runFleet', () => {
     const { members, instance } = planFleet({ ues: 3, units: 0, seed: 4, models: ['tiny-cnn'] });
     // Every UE announced the profile of its model, device and batch, and its own link first.
     members.forEach((member, i) => {
-      const profile = edge.values(member.id, 'profile')[0]!;
-      expect(profile.batch).toBe(instance.ues[i]!.batch);
-      expect(profile.cuts.map((c) => c.deviceMs)).toEqual(
-        instance.ues[i]!.cuts.map((c) => c.deviceMs),
-      );
+      const ue = defined(instance.ues[i], `UE ${i} of the planned instance`);
+      const profile = defined(edge.values(member.id, 'profile')[0], `${member.id}'s profile`);
+      expect(profile.batch).toBe(ue.batch);
+      expect(profile.cuts.map((c) => c.deviceMs)).toEqual(ue.cuts.map((c) => c.deviceMs));
       const links = edge.values(member.id, 'link');
-      expect(links[0]!.uplinkMbps).toBe(instance.ues[i]!.uplinkMbps);
-      expect(links.at(-1)!.uplinkMbps).toBe(50);
-      expect(edge.values(member.id, 'status').at(-1)!.state).toBe('offline');
+      expect(links[0]?.uplinkMbps).toBe(ue.uplinkMbps);
+      expect(links.at(-1)?.uplinkMbps).toBe(50);
+      expect(edge.values(member.id, 'status').at(-1)?.state).toBe('offline');
     });
 
     expect(summary.ues).toBe(3);
@@ -65,7 +65,8 @@ describe('runFleet', () => {
     expect(summary.epochs).toBe(6);
     expect(summary.maxPredictedMs).toBeGreaterThan(0);
     expect(summary.measured.p50Ms).toBeGreaterThan(0);
-    expect(summary.measured.p99Ms!).toBeGreaterThanOrEqual(summary.measured.p50Ms!);
+    const p50Ms = defined(summary.measured.p50Ms, 'the measured p50');
+    expect(summary.measured.p99Ms).toBeGreaterThanOrEqual(p50Ms);
     // Every UE offloads at cut 2: its tasks count among the offloaded ones. (How close the
     // emulation comes to the prediction on a shared machine is a benchmark's figure.)
     expect(summary.predictionError.offloaded.ues).toBe(3);
@@ -73,7 +74,7 @@ describe('runFleet', () => {
 
     expect(windows.length).toBeGreaterThanOrEqual(3);
     expect(windows[0]).toMatchObject({ ues: 3, online: 3 });
-    expect(windows.at(-1)!.epoch).toBe(6);
+    expect(windows.at(-1)?.epoch).toBe(6);
     expect(windows.some((w) => w.tasks > 0 && w.measured !== null)).toBe(true);
   });
 

@@ -21,6 +21,7 @@ import {
   probeTopicUe,
   ueTopic,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { WAIT_MS } from './wait-until.js';
 
 export { startBroker, type TestBroker } from './bare-broker.js';
@@ -127,7 +128,7 @@ export class FakeEdge {
   private async answer(infer: ReceivedInfer, delayMs: number, copies: number): Promise<void> {
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const { requestId, epoch, cut, sample, model } = infer.request;
-    const output = modelCuts(model).at(-1)!;
+    const output = defined(modelCuts(model).at(-1), `the output cut of ${model}`);
     const result: InferResult = {
       requestId,
       epoch,
@@ -154,9 +155,10 @@ export function slottedEdge(units: number, edgeMs: number): (infer: ReceivedInfe
   return (infer) => {
     const slots = free.get(infer.ue) ?? Array.from({ length: units }, () => 0);
     free.set(infer.ue, slots);
-    let best = 0;
-    for (let k = 1; k < slots.length; k++) if (slots[k]! < slots[best]!) best = k;
-    const start = Math.max(infer.at, slots[best]!);
+    const earliest = Math.min(...slots);
+    const best = slots.indexOf(earliest); // the first free slot
+    if (best < 0) throw new RangeError('slottedEdge needs at least one unit');
+    const start = Math.max(infer.at, earliest);
     slots[best] = start + edgeMs;
     return { kind: 'answer', delayMs: start + edgeMs - infer.at };
   };
@@ -192,7 +194,7 @@ export function fakeScheduler(
     const link = links.get(ue);
     if (profile === undefined || link === undefined) return;
     const cut = Math.min(options.cut, profile.cuts.length - 2);
-    const at = profile.cuts[cut]!;
+    const at = defined(profile.cuts[cut], `cut ${cut} of ${ue}'s profile`);
     const predictedMs =
       profile.batch * at.deviceMs +
       (profile.batch * at.bytes * 8) / (link.uplinkMbps * 1000) +

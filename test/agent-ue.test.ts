@@ -11,6 +11,7 @@ import {
 } from '../agents/index.js';
 import { deviceProfile, type Executor, modelCuts } from '../dnn/index.js';
 import { type Decision, encodeMessage } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import {
   FakeEdge,
   slottedEdge,
@@ -29,15 +30,17 @@ const EDGE_MS = 20;
 const cuts = modelCuts(MODEL);
 const device = deviceProfile(MODEL, DEVICE);
 const LAST = cuts.length - 1;
-const RESULT_BYTES = cuts[LAST]!.bytes;
+/** Cut `p` of the model; every index used here is one of its cuts. */
+const cutAt = (p: number) => defined(cuts[p], `cut ${p} of ${MODEL}`);
+const RESULT_BYTES = cutAt(LAST).bytes;
 
 /** docs/model.md's T_i(p, r), with this test's edge time per sample. */
 function predicted(cut: number, units: number, batch: number, link = LINK): number {
-  const head = batch * device[cut]!.deviceMs;
+  const head = batch * defined(device[cut], `the device time of cut ${cut}`).deviceMs;
   if (cut === LAST) return head;
   return (
     head +
-    (batch * cuts[cut]!.bytes * 8) / (link.uplinkMbps * 1000) +
+    (batch * cutAt(cut).bytes * 8) / (link.uplinkMbps * 1000) +
     link.rttMs +
     Math.ceil(batch / units) * EDGE_MS +
     (RESULT_BYTES * 8) / ((link.downlinkMbps ?? Number.POSITIVE_INFINITY) * 1000)
@@ -48,7 +51,7 @@ function decision(epoch: number, cut: number, units: number, batch: number): Dec
   return {
     epoch,
     cut,
-    cutName: cuts[cut]!.name,
+    cutName: cutAt(cut).name,
     units,
     predictedMs: predicted(cut, units, batch),
     solver: 'optimal',
@@ -99,10 +102,11 @@ describe('UE agent announcements', () => {
     const retained = (kind: string) =>
       edge.messages.filter((m) => m.topic === `${prefix}/ue/${ue.id}/${kind}`);
     expect(edge.values(ue.id, 'status')[0]?.state).toBe('online');
-    const profile = edge.values(ue.id, 'profile')[0]!;
+    const profile = defined(edge.values(ue.id, 'profile')[0], `the profile of ${ue.id}`);
     expect(profile).toMatchObject({ model: MODEL, batch: 4, resultBytes: RESULT_BYTES });
     expect(profile.cuts.map((c) => c.bytes)).toEqual(cuts.map((c) => c.bytes));
-    expect(profile.cuts[LAST]!.deviceMs).toBeCloseTo(device[LAST]!.deviceMs, 9);
+    const local = defined(device[LAST], 'the device time of the last cut');
+    expect(profile.cuts[LAST]?.deviceMs).toBeCloseTo(local.deviceMs, 9);
     expect(edge.values(ue.id, 'link')[0]).toMatchObject(LINK);
 
     // A late subscriber gets all three as retained messages.
@@ -140,7 +144,7 @@ describe('UE agent announcements', () => {
       WAIT_MS,
       'stats after a task',
     );
-    const stats = edge.values(ue.id, 'stats').at(-1)!;
+    const stats = defined(edge.values(ue.id, 'stats').at(-1), 'the stats after a task');
     expect(stats).toMatchObject({ tasks: 1, failed: 0, windowMs: 30_000, totalTasks: 1 });
     expect(stats.lastMs).toBeCloseTo(task.measuredMs, 6);
     expect(stats.p50Ms).toBe(stats.lastMs);
@@ -173,12 +177,12 @@ describe('UE agent tasks', () => {
     expect(infers.map((i) => i.request.sample).sort()).toEqual([0, 1, 2, 3]);
     for (const { request } of infers) {
       expect(request).toMatchObject({ epoch: 7, cut, model: MODEL });
-      expect(request.tensor.shape).toEqual([...cuts[cut]!.shape]);
-      expect(request.tensor.data.length).toBe(cuts[cut]!.bytes / 4);
+      expect(request.tensor.shape).toEqual([...cutAt(cut).shape]);
+      expect(request.tensor.data.length).toBe(cutAt(cut).bytes / 4);
     }
     expect(new Set(infers.map((i) => i.request.requestId)).size).toBe(4);
     expect(task.outputs).toHaveLength(4);
-    expect(task.outputs[0]?.shape).toEqual([...cuts[LAST]!.shape]);
+    expect(task.outputs[0]?.shape).toEqual([...cutAt(LAST).shape]);
     expect(task.predictedMs).toBe(d.predictedMs);
     // The emulated link and edge wait out docs/model.md's latency: a task cannot beat it (how much
     // overhead comes on top depends on the machine, a benchmark's figure).
@@ -193,7 +197,10 @@ describe('UE agent tasks', () => {
     expect(second.ok).toBe(true);
     const again = edge.infers.filter((i) => i.ue === ue.id).slice(4);
     const bySample = (s: number, list: typeof infers) =>
-      list.find((i) => i.request.sample === s)!.request.tensor.data;
+      defined(
+        list.find((i) => i.request.sample === s),
+        `the request of sample ${s}`,
+      ).request.tensor.data;
     expect(bySample(1, again)).toEqual(bySample(1, infers));
   });
 
@@ -203,7 +210,7 @@ describe('UE agent tasks', () => {
     const task = await ue.runTask();
     expect(task).toMatchObject({ cut: LAST, units: 0, ok: true });
     expect(edge.infers).toHaveLength(0);
-    expect(task.outputs.map((o) => o?.shape)).toEqual(Array(4).fill([...cuts[LAST]!.shape]));
+    expect(task.outputs.map((o) => o?.shape)).toEqual(Array(4).fill([...cutAt(LAST).shape]));
     expect(task.measuredMs).toBeGreaterThan(task.predictedMs - 2);
   });
 
@@ -212,7 +219,7 @@ describe('UE agent tasks', () => {
     await edge.publishDecision(ue.id, decision(1, 0, 1, 1));
     const task = await ue.runTask();
     expect(task.ok).toBe(true);
-    expect(edge.infers[0]!.request.tensor.data).toEqual(sampleInput(ue.id, 0, cuts[0]!.shape).data);
+    expect(edge.infers[0]?.request.tensor.data).toEqual(sampleInput(ue.id, 0, cutAt(0).shape).data);
   });
 
   it('waits for the first decision, or fails after decisionWaitMs, or runs locally', async () => {
@@ -262,7 +269,8 @@ describe('UE agent tasks', () => {
     expect(task).toMatchObject({ ok: true, retries: 1 });
     const sample1 = edge.infers.filter((i) => i.request.sample === 1);
     expect(sample1).toHaveLength(2);
-    expect(sample1[1]!.request.requestId).toBe(sample1[0]!.request.requestId);
+    const first = defined(sample1[0], 'the first request of sample 1');
+    expect(sample1[1]?.request.requestId).toBe(first.request.requestId);
     expect(ue.stats()).toMatchObject({ requests: 4, ok: 4, retried: 1, failed: 0 });
   });
 
@@ -287,7 +295,10 @@ describe('UE agent tasks', () => {
     await edge.publishDecision(ue.id, decision(1, 2, 2, 2));
     const task = ue.runTask();
     await until(() => edge.infers.length === 2, WAIT_MS, 'infers');
-    const requestId = edge.infers.find((i) => i.request.sample === 0)!.request.requestId;
+    const { requestId } = defined(
+      edge.infers.find((i) => i.request.sample === 0),
+      'the request of sample 0',
+    ).request;
     await edge.client.publishAsync(
       `${prefix}/ue/${ue.id}/error`,
       encodeMessage({ code: 'INVALID_PAYLOAD', message: 'bad tensor', requestId, issues: [] }),
@@ -322,7 +333,7 @@ describe('UE agent tasks', () => {
       [2, 5],
       [2, 5],
     ]);
-    expect(later[0]!.request.tensor.data.length).toBe(cuts[5]!.bytes / 4);
+    expect(later[0]?.request.tensor.data.length).toBe(cutAt(5).bytes / 4);
     expect(seen).toEqual([1, 2]);
     expect(ue.stats().epochs).toEqual([1, 2]);
   });

@@ -21,6 +21,7 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { deleteKeys } from '../system/redis-keys.js';
 import {
   connect,
@@ -229,7 +230,7 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
       await until(() => errors.length > count);
       expect(await jobTotal()).toBe(jobs);
       expect((await claimKeys()).length).toBe(claims);
-      return errors.at(-1)!;
+      return defined(errors.at(-1), 'the error report');
     }
 
     it('answer garbage bytes with UNDECODABLE', async () => {

@@ -33,13 +33,14 @@ describe('PublishFlow', () => {
     const flow = new PublishFlow({ perClient: 2, total: 100, totalBytes: 1e9 });
     const flooding = new FakeClient();
     const quiet = new FakeClient();
-    const works = [deferred(), deferred()];
+    const first = deferred();
+    const works = [first, deferred()];
     for (const work of works) flow.track(flooding, work.promise, 10);
     flow.track(quiet, deferred().promise, 10);
     expect(flooding.reading).toBe(false);
     expect(quiet.reading).toBe(true);
     expect(flow.pending).toBe(3);
-    works[0]!.resolve();
+    first.resolve();
     await settle();
     expect(flooding.reading).toBe(true);
     // Resumed so that aedes reads on at once (see publish-flow.ts).

@@ -10,6 +10,7 @@ import { UP_PORT_ENV } from '../cli/commands/up.js';
 import { METRICS_ENV } from '../cli/metrics-options.js';
 import { buildProgram } from '../cli/program.js';
 import { ENV } from '../proto/index.js';
+import { defined, mapGet } from '../runtime/defined.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const composeText = readFileSync(`${root}docker-compose.yml`, 'utf8');
@@ -90,12 +91,11 @@ function environmentOf(service: Service): Record<string, string> {
 function resolveCommand(program: Command, args: readonly string[]): [Command, number] {
   let command = program;
   let i = 0;
-  for (; i < args.length; i++) {
-    const sub = command.commands.find(
-      (c) => c.name() === args[i] || c.aliases().includes(args[i]!),
-    );
+  for (const arg of args) {
+    const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
     if (sub === undefined) break;
     command = sub;
+    i++;
   }
   return [command, i];
 }
@@ -109,7 +109,7 @@ function checkArgs(program: Command, args: readonly string[]): string[] {
   const given = new Set<string>();
   const positionals: string[] = [];
   for (let i = start; i < args.length; i++) {
-    const arg = args[i]!;
+    const arg = defined(args[i], `argument ${i}`);
     if (!arg.startsWith('-') || arg === '-') {
       positionals.push(arg);
       continue;
@@ -149,7 +149,9 @@ function checkArgs(program: Command, args: readonly string[]): string[] {
   const declared = command.registeredArguments;
   const required = declared.filter((a) => a.required).length;
   if (positionals.length < required)
-    problems.push(`${path}: missing argument <${declared[positionals.length]!.name()}>`);
+    problems.push(
+      `${path}: missing argument <${defined(declared[positionals.length], 'a declared argument').name()}>`,
+    );
   if (!declared.some((a) => a.variadic) && positionals.length > declared.length)
     problems.push(`${path}: unexpected argument "${positionals[declared.length]}"`);
   return problems;
@@ -188,7 +190,7 @@ function interpolate(text: string, vars: Readonly<Record<string, string>>): stri
 function dotenv(text: string): Record<string, string> {
   const lines = text.split('\n').filter((line) => /^\w+=/.test(line));
   return Object.fromEntries(
-    lines.map((line) => [line.split('=')[0]!, line.slice(line.indexOf('=') + 1)]),
+    lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
 }
 
@@ -228,11 +230,12 @@ describe('docker-compose.yml', () => {
   it('catches an unknown flag, value, command or environment variable', () => {
     const copy = structuredClone(compose);
     const edited = new Map(servicesOf(copy));
-    edited.get('scheduler')!.command = ['scheduler', '--no-such-flag', '--solver', 'fastest'];
-    edited.get('fleet')!.command = 'fleet run --ues 1 --seed "not a number"';
-    edited.get('edge-worker-1')!.command = 'edge-worker-pool';
-    edited.get('broker')!.environment = { EDGESPLIT_NO_SUCH_VAR: '1' };
-    edited.get('edge-worker-2')!.environment = ['MQTT_URL=mqtt://broker:1883', 'NO_SUCH_VAR'];
+    const service = (name: string) => mapGet(edited, name, `service ${name}`);
+    service('scheduler').command = ['scheduler', '--no-such-flag', '--solver', 'fastest'];
+    service('fleet').command = 'fleet run --ues 1 --seed "not a number"';
+    service('edge-worker-1').command = 'edge-worker-pool';
+    service('broker').environment = { EDGESPLIT_NO_SUCH_VAR: '1' };
+    service('edge-worker-2').environment = ['MQTT_URL=mqtt://broker:1883', 'NO_SUCH_VAR'];
     expect(checkCompose(copy).problems).toEqual([
       'broker: environment variable EDGESPLIT_NO_SUCH_VAR is not one the CLI reads',
       'scheduler: scheduler: unknown option --no-such-flag',
@@ -258,7 +261,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives every MQTT client a credential of its role that the broker accepts', () => {
-    const tokens = parseTokens(environmentOf(services.get('broker')!)[BROKER_ENV.tokens] ?? '');
+    const broker = environmentOf(mapGet(services, 'broker', 'service broker'));
+    const tokens = parseTokens(broker[BROKER_ENV.tokens] ?? '');
     const roles: Record<string, TokenRecord['role'] | undefined> = {
       scheduler: 'scheduler',
       'edge-worker': 'edge',
@@ -267,7 +271,7 @@ describe('docker-compose.yml', () => {
       ingress: 'ingress',
       dashboard: 'observer',
     };
-    const fleetKey = environmentOf(services.get('broker')!)[ENV.ueFleetKey];
+    const fleetKey = broker[ENV.ueFleetKey];
     for (const [name, service] of services) {
       const env = environmentOf(service);
       if (name === 'broker' || !usesOurImage(service) || env[ENV.mqttUrl] === undefined) continue;
@@ -361,7 +365,8 @@ describe('metrics in docker-compose.yml', () => {
       mount.endsWith(':/etc/prometheus/prometheus.yml:ro'),
     );
     expect(configMount).toBeDefined();
-    const file = configMount!.split(':')[0]!.replace(/^\.\//, '');
+    const mount = defined(configMount, 'the mount of prometheus.yml');
+    const file = mount.slice(0, mount.indexOf(':')).replace(/^\.\//, '');
     const config: unknown = parse(readFileSync(`${root}${file}`, 'utf8'));
     const jobs =
       isRecord(config) && Array.isArray(config.scrape_configs) ? config.scrape_configs : [];

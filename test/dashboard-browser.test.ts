@@ -17,6 +17,7 @@ import {
   MESSAGE_QOS,
   ueTopic,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { assertCliBuilt } from './cli-process.js';
 import { assertStoppedCleanly, ProcessGroup } from './process-harness.js';
 import { testRedisUrl } from './services.js';
@@ -62,8 +63,8 @@ describe.skipIf(skip !== undefined)(titled('the dashboard in a real browser', sk
       { REDIS_URL: testRedisUrl() },
     );
     const ready = await up.waitFor('stdout', /dashboard http:\/\/\S+\//);
-    const mqttUrl = /broker (mqtt:\/\/\S+)/.exec(ready)![1]!;
-    const pageUrl = /dashboard (http:\/\/\S+\/)/.exec(ready)![1]!;
+    const mqttUrl = defined(/broker (mqtt:\/\/\S+)/.exec(ready)?.[1], 'the broker URL');
+    const pageUrl = defined(/dashboard (http:\/\/\S+\/)/.exec(ready)?.[1], 'the page URL');
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -107,7 +108,7 @@ describe.skipIf(skip !== undefined)(titled('the dashboard in a real browser', sk
     );
 
     // The link of ue-0002 changes, as its device would say it (retained, on its own topic).
-    const ue = ids[1]!;
+    const ue = defined(ids[1], 'the second UE id');
     client = await connectMqtt({ url: mqttUrl, clientId: 'dashboard-test' });
     const link: LinkEstimate = {
       uplinkMbps: 7.77,

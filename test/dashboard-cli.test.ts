@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Broker, createBroker, type TokenRecord } from '../broker/index.js';
+import { defined } from '../runtime/defined.js';
 import { assertCliBuilt } from './cli-process.js';
 import { messageText } from './log-lines.js';
 import { assertStoppedCleanly, ProcessGroup } from './process-harness.js';
@@ -35,7 +36,7 @@ describe('edgesplit dashboard', () => {
     const dashboard = group.start('dashboard', ['dashboard', '--port', '0'], env);
     const line = await dashboard.waitFor('stdout', /^edgesplit dashboard: http:\/\//);
     expect(line).toMatch(/http:\/\/127\.0\.0\.1:\d+\/ \(observer credentials required\)/);
-    const url = /(http:\/\/\S+\/)/.exec(line)![1]!;
+    const url = defined(/(http:\/\/\S+\/)/.exec(line)?.[1], 'the URL in the line');
     expect((await fetch(url)).status).toBe(401);
     const auth = `Basic ${Buffer.from(`watcher:${TOKEN}`).toString('base64')}`;
     const page = await fetch(url, { headers: { authorization: auth } });

@@ -14,6 +14,7 @@ import {
   type Message,
   ueTopic,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { recordingLogger } from './recording-logger.js';
 import { waitUntil } from './wait-until.js';
 
@@ -235,7 +236,7 @@ describe('the dashboard server', () => {
             const match = /^data: (.*)$/m.exec(buffer);
             if (match !== null) {
               req.destroy();
-              resolve(JSON.parse(match[1]!) as Snapshot);
+              resolve(JSON.parse(defined(match[1], 'the data of the event')) as Snapshot);
             }
           });
         },

@@ -4,8 +4,8 @@ import type { Tensor } from '../proto/index.js';
 export function maxAbsDiff(a: Tensor, b: Tensor): number {
   if (a.shape.join() !== b.shape.join() || a.data.length !== b.data.length) return Infinity;
   let worst = 0;
-  for (let k = 0; k < a.data.length; k++) {
-    const d = Math.abs(a.data[k]! - b.data[k]!);
+  for (const [k, x] of a.data.entries()) {
+    const d = Math.abs(x - (b.data[k] ?? Number.NaN));
     if (Number.isNaN(d)) return Infinity;
     if (d > worst) worst = d;
   }

@@ -26,6 +26,7 @@ import {
   WeightGenerator,
 } from '../dnn/index.js';
 import type { Tensor } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { runCli } from './cli-run.js';
 import { maxAbsDiff } from './dnn-onnx-helpers.js';
 
@@ -34,9 +35,9 @@ const root = join(work, 'store');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function seededInput(model: OnnxModel): Tensor {
-  const [first] = model.cuts;
-  const data = new WeightGenerator(5).uniform('import-input', first!.bytes / 4, 1);
-  return { dtype: 'float32', shape: [...first!.shape], data };
+  const first = defined(model.cuts[0], `the input cut of ${model.name}`);
+  const data = new WeightGenerator(5).uniform('import-input', first.bytes / 4, 1);
+  return { dtype: 'float32', shape: [...first.shape], data };
 }
 
 async function runSegment(model: OnnxModel, from: number, to: number, input: Tensor) {
@@ -129,18 +130,18 @@ describe('importModel on zoo models written to ONNX files', () => {
       const found = new Map(imported.cuts.map((cut, index) => [cut.name, { cut, index }]));
       let previous = -1;
       for (const cut of modelCuts(name)) {
-        const match = found.get(cut.name);
-        expect(match, `${name}: cut ${cut.name}`).toBeDefined();
-        expect(match!.cut.shape).toEqual(cut.shape);
-        expect(match!.cut.bytes).toBe(cut.bytes);
-        expect(match!.index).toBeGreaterThan(previous);
-        previous = match!.index;
+        const match = defined(found.get(cut.name), `${name}: cut ${cut.name}`);
+        expect(match.cut.shape).toEqual(cut.shape);
+        expect(match.cut.bytes).toBe(cut.bytes);
+        expect(match.index).toBeGreaterThan(previous);
+        previous = match.index;
       }
       // Same weights, same graph: the imported model computes what the zoo model computes.
       const input = seededInput(zoo);
       const expected = await runSegment(zoo, 0, zoo.cuts.length - 1, input);
       const last = imported.cuts.length - 1;
-      const middle = found.get(zoo.cuts[Math.floor(zoo.cuts.length / 2)]!.name)!.index;
+      const halfway = defined(zoo.cuts[Math.floor(zoo.cuts.length / 2)], 'the middle cut');
+      const middle = defined(found.get(halfway.name), `${name}: cut ${halfway.name}`).index;
       const head = await runSegment(imported, 0, middle, input);
       const output = await runSegment(imported, middle, last, head);
       expect(maxAbsDiff(output, expected)).toBeLessThan(1e-4);
@@ -188,7 +189,9 @@ describe('importModel on a graph with branches', () => {
     const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
     const d = [...input.data].map((x) => 3 * (-Math.max(x, 0) + sigmoid(Math.max(x, 0))));
     const w = [1, -1, 0.5, 2, -0.5, 1, 0.25, -2];
-    const y = [0, 1].map((j) => d.reduce((sum, v, i) => sum + v * w[2 * i + j]!, 0));
+    const y = [0, 1].map((j) =>
+      d.reduce((sum, v, i) => sum + v * defined(w[2 * i + j], `weight ${2 * i + j}`), 0),
+    );
     expect(
       maxAbsDiff(whole, { dtype: 'float32', shape: [1, 2], data: Float32Array.from(y) }),
     ).toBeLessThan(1e-5);
@@ -219,7 +222,7 @@ describe('importModel errors', () => {
 
   it('rejects external data outside the model folder', async () => {
     const proto = onnx.ModelProto.decode(branchyGraph());
-    const graph = proto.graph!;
+    const graph = defined(proto.graph, 'the graph');
     graph.initializer = [
       {
         name: 'w',
@@ -271,14 +274,14 @@ describe('edgesplit model', () => {
     const printed = JSON.parse(result.stdout) as { cuts: { name: string; bytes: number }[] };
     const names = printed.cuts.map((cut) => cut.name);
     for (const cut of modelCuts('tiny-cnn')) expect(names).toContain(cut.name);
-    expect(printed.cuts.find((cut) => cut.name === 'res3')!.bytes).toBe(16 * 16 * 16 * 4);
+    expect(printed.cuts.find((cut) => cut.name === 'res3')?.bytes).toBe(16 * 16 * 16 * 4);
     // The head and tail files are ONNX models in their own right: importing them gives the
     // model's cuts up to and from `res3`.
     const head = await importModel(join(work, 'tiny.res3.head.onnx'), { root });
     const tail = await importModel(join(work, 'tiny.res3.tail.onnx'), { root });
-    expect(head.cuts.at(-1)!.shape).toEqual([1, 16, 16, 16]);
-    expect(tail.cuts[0]!.shape).toEqual([1, 16, 16, 16]);
-    expect(tail.cuts.at(-1)!.shape).toEqual([1, 10]);
+    expect(head.cuts.at(-1)?.shape).toEqual([1, 16, 16, 16]);
+    expect(tail.cuts[0]?.shape).toEqual([1, 16, 16, 16]);
+    expect(tail.cuts.at(-1)?.shape).toEqual([1, 10]);
   });
 
   it('rejects an unknown cut to split at and an unknown zoo model with exit code 2', () => {
@@ -310,7 +313,7 @@ describe('`edgesplit model import` refuses files that declare too much or reach 
   /** branchy with its weight `w` as external data (`entries` besides `location`). */
   function externalWeights(location: string, entries: Record<string, string> = {}, dims = [4, 2]) {
     const proto = onnx.ModelProto.decode(branchyGraph());
-    proto.graph!.initializer = [
+    defined(proto.graph, 'the graph').initializer = [
       {
         name: 'w',
         dims,
@@ -388,7 +391,7 @@ describe('`edgesplit model import` refuses files that declare too much or reach 
 
   it('an inline initializer declared [2^20, 2^20] holding 32 bytes: exit 2 on the model limit', () => {
     const proto = onnx.ModelProto.decode(branchyGraph());
-    proto.graph!.initializer = [
+    defined(proto.graph, 'the graph').initializer = [
       { name: 'w', dims: [2 ** 20, 2 ** 20], dataType: 1, rawData: wBytes },
     ];
     const result = importCli(writeFixture('huge-inline.onnx', encodeModel(proto)));

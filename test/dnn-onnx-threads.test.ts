@@ -9,9 +9,10 @@ import {
   WeightGenerator,
 } from '../dnn/index.js';
 import type { Tensor } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 
 function inputOf(model: string, cut: number): Tensor {
-  const { shape, bytes } = modelCuts(model)[cut]!;
+  const { shape, bytes } = defined(modelCuts(model)[cut], `cut ${cut} of ${model}`);
   return {
     dtype: 'float32',
     shape: [...shape],

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { modelCuts, OnnxExecutor, WeightGenerator } from '../dnn/index.js';
 import { SessionCache } from '../dnn/session-cache.js';
 import type { Tensor } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 
 /** A session that records whether it was closed. */
 class Fake {
@@ -80,7 +81,7 @@ describe('OnnxExecutor with maxSessions', () => {
     const executor = new OnnxExecutor({ maxSessions: 2 });
     try {
       const last = modelCuts('tiny-cnn').length - 1;
-      const { shape, bytes } = modelCuts('tiny-cnn')[1]!;
+      const { shape, bytes } = defined(modelCuts('tiny-cnn')[1], "tiny-cnn's cut 1");
       const input: Tensor = {
         dtype: 'float32',
         shape: [...shape],

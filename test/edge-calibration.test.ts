@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EdgeCalibration } from '../edge-worker/index.js';
+import { defined } from '../runtime/defined.js';
 
 const DECLARED = [{ model: 'm', edgeMs: [40, 30, 20, 10, 0.5, 0] }];
 
@@ -21,7 +22,7 @@ describe('edge profile calibration', () => {
     feed(calibration, 1, 1, 60, 4);
     const [fitted] = calibration.due(1) ?? [];
     // Cut 1 computed twice its declared 30 ms: every cut scales alike, plus 4 ms outside.
-    expect(fitted!.edgeMs.map((ms) => Math.round(ms * 10) / 10)).toEqual([84, 64, 44, 24, 5, 0]);
+    expect(fitted?.edgeMs.map((ms) => Math.round(ms * 10) / 10)).toEqual([84, 64, 44, 24, 5, 0]);
     expect(calibration.current()).toEqual([fitted]);
   });
 
@@ -44,10 +45,10 @@ describe('edge profile calibration', () => {
     // A tail under 1 ms declared (cut 4) moves the overhead but not the scale.
     feed(calibration, 30, 4, 3, 3);
     const [fitted] = calibration.due(1) ?? [];
-    const edgeMs = fitted!.edgeMs;
+    const { edgeMs } = defined(fitted, 'the fitted model');
     expect(edgeMs.at(-1)).toBe(0);
-    for (let cut = 1; cut < edgeMs.length; cut++)
-      expect(edgeMs[cut]!).toBeLessThanOrEqual(edgeMs[cut - 1]!);
+    for (const [cut, ms] of edgeMs.entries())
+      if (cut > 0) expect(ms).toBeLessThanOrEqual(defined(edgeMs[cut - 1], `cut ${cut - 1}`));
     expect(edgeMs[0]).toBeCloseTo(43, 0);
   });
 });

@@ -18,6 +18,7 @@ import {
   tailJobId,
   ueQueueName,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { deleteKeys } from '../system/redis-keys.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -131,7 +132,7 @@ export class EdgeTestBed {
   async enqueue(request: Request, storeTensor = true): Promise<TailJobData> {
     const model = request.model ?? 'tiny-cnn';
     const cut = request.cut ?? 2;
-    const input = modelCuts(model)[cut]!;
+    const input = defined(modelCuts(model)[cut], `cut ${cut} of ${model}`);
     const key = claimKey(this.redisPrefix, request.ue, request.requestId);
     if (storeTensor) {
       const data = new Float32Array(input.bytes / 4).map((_, k) => (k % 13) / 13);

@@ -13,6 +13,7 @@ import {
   tensorFromBytes,
 } from '../edge-worker/index.js';
 import { claimKey, type Decision, type EdgeStatus, encodeMessage } from '../proto/index.js';
+import { defined, mapGet } from '../runtime/defined.js';
 
 const prefix = 'edgesplit/test';
 
@@ -27,7 +28,7 @@ function status(state: EdgeStatus['state'], units: number): Buffer {
 
 function job(overrides: Record<string, unknown> = {}) {
   const cut = 2;
-  const input = modelCuts('tiny-cnn')[cut]!;
+  const input = defined(modelCuts('tiny-cnn')[cut], `tiny-cnn's cut ${cut}`);
   return {
     ue: 'u1',
     requestId: 'r1',
@@ -55,7 +56,7 @@ function context(bytes: Uint8Array | null, models = ['tiny-cnn']): TailContext {
 }
 
 function inputBytes(cut: number, offset = 0): Buffer {
-  const length = modelCuts('tiny-cnn')[cut]!.bytes;
+  const length = defined(modelCuts('tiny-cnn')[cut], `tiny-cnn's cut ${cut}`).bytes;
   const host = Buffer.alloc(length + offset);
   const floats = new Float32Array(length / 4).map((_, k) => k / 7);
   host.set(new Uint8Array(floats.buffer), offset);
@@ -68,8 +69,8 @@ describe('FleetView', () => {
     expect(view.apply(`${prefix}/ue/u1/decision`, decision(3)).changed).toBe(true);
     expect(view.apply(`${prefix}/edge/edge-a/status`, status('online', 1)).changed).toBe(true);
     const packing = view.packing();
-    expect(Object.fromEntries(packing.get('edge-a')!)).toEqual({ u1: 1 });
-    expect(Object.fromEntries(packing.get('edge-b')!)).toEqual({ u1: 2 });
+    expect(Object.fromEntries(mapGet(packing, 'edge-a', "edge-a's shares"))).toEqual({ u1: 1 });
+    expect(Object.fromEntries(mapGet(packing, 'edge-b', "edge-b's shares"))).toEqual({ u1: 2 });
   });
 
   it('forgets cleared decisions and offline workers, and ignores its own status', () => {
@@ -203,7 +204,7 @@ describe('tail jobs', () => {
   it('reads float32 bytes at any offset, copying only when misaligned', () => {
     for (const offset of [0, 1, 2, 3, 4]) {
       const bytes = inputBytes(2, offset);
-      const tensor = tensorFromBytes(bytes, modelCuts('tiny-cnn')[2]!.shape);
+      const tensor = tensorFromBytes(bytes, defined(modelCuts('tiny-cnn')[2], 'cut 2').shape);
       expect(tensor.data[7]).toBeCloseTo(1, 6);
       expect(tensor.data.buffer === bytes.buffer).toBe(bytes.byteOffset % 4 === 0);
     }
@@ -240,7 +241,8 @@ describe('tail jobs', () => {
       { failure: 'modelNotServed' },
     );
     const last = modelCuts('tiny-cnn').length - 1;
-    const output = parse({ cut: last, shape: [...modelCuts('tiny-cnn')[last]!.shape] });
+    const { shape } = defined(modelCuts('tiny-cnn')[last], "tiny-cnn's output cut");
+    const output = parse({ cut: last, shape: [...shape] });
     await expect(runTailJob(output, context(inputBytes(last)), 0)).rejects.toMatchObject({
       failure: 'segment',
     });

@@ -7,6 +7,7 @@ import {
   type PackingReport,
   startEdgeWorker,
 } from '../edge-worker/index.js';
+import { defined } from '../runtime/defined.js';
 import { EdgeTestBed, REDIS_URL, startBroker } from './edge-harness.js';
 import { waitUntil } from './wait-until.js';
 
@@ -16,7 +17,7 @@ const workers: EdgeWorker[] = [];
 
 /** A speed factor that makes a tiny-cnn tail from `cut` take about `ms`. */
 function speedFor(ms: number, cut = 2): number {
-  return ms / edgeProfile('tiny-cnn')[cut]!;
+  return ms / defined(edgeProfile('tiny-cnn')[cut], `the edge time of tiny-cnn's cut ${cut}`);
 }
 
 async function start(options: Partial<EdgeWorkerOptions> & { id: string }): Promise<EdgeWorker> {
@@ -56,7 +57,7 @@ describe('edge worker', () => {
   it('declares its units and models, retained, and goes offline on close', async () => {
     const worker = await start({ id: 'edge-s', units: 3, speedFactor: 2 });
     await waitUntil('online status', () => bed.statusOf('edge-s')?.state === 'online');
-    const status = bed.statusOf('edge-s')!;
+    const status = defined(bed.statusOf('edge-s'), 'the status of edge-s');
     expect(status.units).toBe(3);
     expect(status.models).toEqual([
       { model: 'tiny-cnn', edgeMs: edgeProfile('tiny-cnn').map((ms) => ms * 2) },
@@ -76,20 +77,20 @@ describe('edge worker', () => {
       calibrate: { minSamples: 8, minIntervalMs: 0 },
     });
     await waitUntil('online status', () => bed.statusOf('edge-c')?.state === 'online');
-    expect(bed.statusOf('edge-c')!.models[0]!.edgeMs).toEqual(claimed);
+    expect(bed.statusOf('edge-c')?.models[0]?.edgeMs).toEqual(claimed);
     await bed.decide('u1', 2);
     for (let k = 0; k < 12; k++) await bed.enqueue({ ue: 'u1', requestId: `c${k}` });
     await waitUntil(
       'a calibrated status',
-      () => bed.statusOf('edge-c')!.models[0]!.edgeMs[2]! > 15,
+      () => (bed.statusOf('edge-c')?.models[0]?.edgeMs[2] ?? 0) > 15,
     );
-    const edgeMs = bed.statusOf('edge-c')!.models[0]!.edgeMs;
+    const edgeMs = defined(bed.statusOf('edge-c')?.models[0], "edge-c's model").edgeMs;
     // At least the 20 ms really taken from cut 2 (plus what a job spends outside the
     // computation, which depends on the machine), not the 10 ms claimed.
     expect(edgeMs[2]).toBeGreaterThan(18);
     expect(edgeMs.at(-1)).toBe(0);
-    for (let cut = 1; cut < edgeMs.length; cut++)
-      expect(edgeMs[cut]!).toBeLessThanOrEqual(edgeMs[cut - 1]!);
+    for (const [cut, ms] of edgeMs.entries())
+      if (cut > 0) expect(ms).toBeLessThanOrEqual(defined(edgeMs[cut - 1], `cut ${cut - 1}`));
   });
 
   it('opens the tail of each UE it serves once, ahead of the first job', async () => {
@@ -120,7 +121,7 @@ describe('edge worker', () => {
     const ids = ['r0', 'r1', 'r2', 'r3'];
     for (const requestId of ids) await bed.enqueue({ ue: 'u1', requestId });
     await waitUntil('4 results', () => bed.results.length === 4);
-    const output = modelCuts('tiny-cnn').at(-1)!;
+    const output = defined(modelCuts('tiny-cnn').at(-1), "tiny-cnn's output cut");
     for (const { ue, result } of bed.results) {
       expect(ue).toBe('u1');
       expect(ids).toContain(result.requestId);

@@ -12,6 +12,7 @@ import {
   REAL_MODELS,
 } from '../dnn/index.js';
 import { instanceSchema } from '../proto/schemas/instance.js';
+import { defined } from '../runtime/defined.js';
 import { runCli } from './cli-run.js';
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
@@ -46,19 +47,26 @@ describe('generateFleet', () => {
     const { instance, members } = planFleet({ ues: 40, units: 8, seed: 1 });
     expect(members.map((m) => m.model).slice(0, 5)).toEqual(REAL_MODELS);
     instance.ues.forEach((ue, i) => {
-      const member = members[i]!;
+      const member = defined(members[i], `member ${i}`);
       expect(ue.id).toBe(member.id);
       expect(ue.id).toMatch(/^ue-\d{4}$/);
       expect([1, 2, 4, 8]).toContain(ue.batch);
       const zoo = modelCuts(member.model);
-      const device = DEVICE_CLASSES.find((d) => d.id === member.device)!;
-      const link = LINK_CLASSES.find((l) => l.id === member.link)!;
+      const device = defined(
+        DEVICE_CLASSES.find((d) => d.id === member.device),
+        `device class ${member.device}`,
+      );
+      const link = defined(
+        LINK_CLASSES.find((l) => l.id === member.link),
+        `link class ${member.link}`,
+      );
       expect(ue.resultBytes).toBe(zoo.at(-1)?.bytes);
       expect(ue.cuts.map((c) => c.name)).toEqual(zoo.map((c) => c.name));
       ue.cuts.forEach((cut, p) => {
         expect(cut.bytes).toBe(zoo[p]?.bytes);
-        expect(cut.deviceMs).toBeCloseTo(zoo[p]!.flopsBefore / device.gflops / 1e6, 9);
-        expect(cut.edgeMs).toBeCloseTo(zoo[p]!.flopsAfter / EDGE_UNIT.gflops / 1e6, 9);
+        const { flopsBefore, flopsAfter } = defined(zoo[p], `${member.model}'s cut ${p}`);
+        expect(cut.deviceMs).toBeCloseTo(flopsBefore / device.gflops / 1e6, 9);
+        expect(cut.edgeMs).toBeCloseTo(flopsAfter / EDGE_UNIT.gflops / 1e6, 9);
       });
       const within = (value: number | undefined, base: number) => {
         expect(value).toBeGreaterThanOrEqual(base * (1 - LINK_JITTER) - 0.01);

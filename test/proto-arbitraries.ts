@@ -11,6 +11,7 @@ import {
   type ProfileCut,
   type Tensor,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 
 // Arbitraries of valid messages, fully populated samples and path helpers for the proto tests.
 
@@ -40,7 +41,11 @@ const tensor: fc.Arbitrary<Tensor> = fc
 /** Running sums of non-negative steps never decrease, also in floating point. */
 function cumulative(steps: readonly number[]): number[] {
   const out = [0];
-  for (const step of steps) out.push(out[out.length - 1]! + step);
+  let sum = 0;
+  for (const step of steps) {
+    sum += step;
+    out.push(sum);
+  }
   return out;
 }
 
@@ -48,7 +53,11 @@ const profileCuts: fc.Arbitrary<ProfileCut[]> = fc
   .array(fc.record({ name, step: ms, bytes: nat }), { minLength: 2, maxLength: 12 })
   .map((rows) => {
     const deviceMs = cumulative(rows.slice(1).map((r) => r.step));
-    return rows.map((r, i) => ({ name: r.name, deviceMs: deviceMs[i]!, bytes: r.bytes }));
+    return rows.map((r, i) => ({
+      name: r.name,
+      deviceMs: defined(deviceMs[i], 'a running sum per row'),
+      bytes: r.bytes,
+    }));
   });
 
 const edgeModel: fc.Arbitrary<EdgeModel> = fc
@@ -175,7 +184,7 @@ export function withValueAt(message: unknown, path: Path, value: unknown, remove
   const copy: unknown = structuredClone(message);
   let node = copy as Record<string | number, unknown>;
   for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
-  const last = path[path.length - 1]!;
+  const last = defined(path.at(-1), 'the last key of the path');
   if (remove) delete node[last];
   else node[last] = value;
   return copy;

@@ -11,6 +11,7 @@ import {
   type Validated,
   ValidationError,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { encodeAny } from './proto-arbitraries.js';
 
 const tensorData = new Float32Array([0.5, -1.25, 3e-8, Number.NaN, -0, 65504]);
@@ -104,7 +105,7 @@ describe('encodeMessage / decodeMessage', () => {
 
   it('writes plain msgpack maps and tensor data as a msgpack bin of little-endian float32', () => {
     const bytes = encodeMessage(infer);
-    expect(bytes[0]! & 0xf0).toBe(0x80);
+    expect(defined(bytes[0], 'the first byte') & 0xf0).toBe(0x80);
     // "data" (fixstr 4), then bin 8 of 24 bytes: the raw little-endian floats
     const header = Buffer.concat([
       Buffer.from([0xa4]),

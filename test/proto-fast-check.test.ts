@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseTailJobData, tailJobDataSchema } from '../edge-worker/tail-job.js';
 import { inferRequestSchema, validate, validateMessage } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 
 /** A deterministic generator (mulberry32). */
 function random(seed: number): () => number {
@@ -83,7 +84,7 @@ function mutate(value: Record<string, unknown>, path: string[], to: unknown, rem
   const copy = structuredClone(value) as Record<string, unknown>;
   let at = copy;
   for (const key of path.slice(0, -1)) at = at[key] as Record<string, unknown>;
-  const last = path.at(-1)!;
+  const last = defined(path.at(-1), 'the last key of the path');
   if (remove) delete at[last];
   else at[last] = to;
   return copy;
@@ -110,10 +111,11 @@ describe('the hand-written checks of the request path', () => {
       let input: unknown = validInfer();
       const changes = Math.floor(next() * 3);
       for (let c = 0; c < changes; c++) {
-        const path = paths[Math.floor(next() * paths.length)]!;
+        const path = defined(paths[Math.floor(next() * paths.length)], 'a path to change');
         const to = HOSTILE[Math.floor(next() * HOSTILE.length)];
-        if (typeof input === 'object' && input !== null && path.length > 1) {
-          const parent = (input as Record<string, unknown>)[path[0]!];
+        const [head] = path;
+        if (typeof input === 'object' && input !== null && head !== undefined && path.length > 1) {
+          const parent = (input as Record<string, unknown>)[head];
           if (typeof parent !== 'object' || parent === null) continue;
         }
         input = mutate(input as Record<string, unknown>, path, to, next() < 0.1);
@@ -138,7 +140,7 @@ describe('the hand-written checks of the request path', () => {
       let input: Record<string, unknown> = validJob();
       const changes = Math.floor(next() * 3);
       for (let c = 0; c < changes; c++) {
-        const field = fields[Math.floor(next() * fields.length)]!;
+        const field = defined(fields[Math.floor(next() * fields.length)], 'a field to change');
         const to = HOSTILE[Math.floor(next() * HOSTILE.length)];
         input = mutate(input, [field], to, next() < 0.1);
       }

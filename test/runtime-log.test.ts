@@ -4,6 +4,7 @@ import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RefusalLog } from '../broker/log.js';
 import { logText } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import {
   createLogger,
   type LoggerOptions,
@@ -54,7 +55,8 @@ describe('the logger off a terminal', () => {
       msg: 'online',
       pid: process.pid,
     });
-    expect(new Date(agent!.time).toISOString()).toBe(agent!.time);
+    const { time } = defined(agent, 'the agent line');
+    expect(new Date(time).toISOString()).toBe(time);
     expect(worker).toMatchObject({ level: 'warn', component: 'edge-worker', workerId: 'edge-1' });
   });
 
@@ -86,7 +88,7 @@ describe('the logger off a terminal', () => {
     expect(lines.join('').split('\n')).toHaveLength(3); // two lines and the empty rest
     const [warned, informed] = records();
     expect(warned).toMatchObject({ level: 'warn', component: 'broker', ueId: HOSTILE });
-    expect(warned!.msg).toBe(`rejected request on ${JSON.stringify(HOSTILE)}`);
+    expect(warned?.msg).toBe(`rejected request on ${JSON.stringify(HOSTILE)}`);
     expect(informed).toMatchObject({ level: 'info', msg: 'payload %s %d %j {"level":"fatal"}\n' });
     for (const line of lines) for (const char of ['\r', '\u001b']) expect(line).not.toContain(char);
   });
@@ -97,7 +99,7 @@ describe('the logger off a terminal', () => {
       .child({ component: 'up' })
       .child({ component: 'fleet' })
       .info('m', { level: 'fatal', time: 'then', msg: 'forged', ueId: 'a', component: 'agent' });
-    const record = records()[0]!;
+    const record = defined(records()[0], 'the line');
     expect(record).toMatchObject({
       level: 'info',
       msg: 'm',
@@ -107,8 +109,8 @@ describe('the logger off a terminal', () => {
       component: 'agent',
       ueId: 'a',
     });
-    expect(lines[0]!.match(/"component":/g)).toHaveLength(1);
-    expect(lines[0]!.match(/"level":/g)).toHaveLength(1);
+    expect(lines[0]?.match(/"component":/g)).toHaveLength(1);
+    expect(lines[0]?.match(/"level":/g)).toHaveLength(1);
   });
 
   it('a RefusalLog line carries who was refused as fields, quoted in the message', () => {
@@ -130,7 +132,7 @@ describe('the logger off a terminal', () => {
       username: 'ue-1',
       topic: 'es/ue/ue-2/link',
     });
-    expect(line!.msg).toContain(`client=${JSON.stringify(HOSTILE)}`);
+    expect(line?.msg).toContain(`client=${JSON.stringify(HOSTILE)}`);
   });
 });
 
@@ -150,7 +152,7 @@ describe('the logger on a terminal', () => {
     const { lines, log } = capture({ isTty: true, color: false });
     log.child({ component: 'broker' }).warn(`rejected ${HOSTILE}`, { ueId: HOSTILE, n: 3 });
     expect(lines).toHaveLength(1);
-    const line = lines[0]!;
+    const line = defined(lines[0], 'the line');
     expect(line.indexOf('\n')).toBe(line.length - 1);
     for (const char of ['\r', '\u001b']) expect(line).not.toContain(char);
     expect(line).toContain(`ueId=${JSON.stringify(HOSTILE)}`);
@@ -249,8 +251,9 @@ describe('edgesplit broker writing to a pipe', () => {
     child.stderr?.on('data', (chunk: Buffer) => {
       output.stderr += chunk.toString();
     });
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
-    return { port, output, exited };
+    const spawned = child;
+    const exited = new Promise<number | null>((resolve) => spawned.once('exit', resolve));
+    return { port, output, exited, spawned };
   }
 
   /** A login with a username that tries to forge a log line; refused (wrong password). */
@@ -267,11 +270,11 @@ describe('edgesplit broker writing to a pipe', () => {
   }
 
   it('writes JSON lines on stderr (none on stdout), refusals quoted, at its --log-level', async () => {
-    const { port, output, exited } = await startBroker({});
+    const { port, output, exited, spawned } = await startBroker({});
     await waitUntil('the broker listening', () => /listening on mqtt/.test(output.stderr));
     await hostileLogin(port);
     await waitUntil('the refusal logged', () => /refused connect/.test(output.stderr));
-    child!.kill('SIGTERM');
+    spawned.kill('SIGTERM');
     expect(await exited).toBe(0);
 
     expect(output.stdout).toBe('');
@@ -287,7 +290,7 @@ describe('edgesplit broker writing to a pipe', () => {
     const refused = records.filter((r) => r.refused === 'connect');
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ level: 'warn', username: HOSTILE });
-    expect(refused[0]!.msg).toContain(`username=${JSON.stringify(HOSTILE)}`);
+    expect(refused[0]?.msg).toContain(`username=${JSON.stringify(HOSTILE)}`);
     expect(records.some((r) => r.msg === 'forged' || r.level === 'fatal')).toBe(false);
     expect(records.at(-1)).toMatchObject({
       level: 'info',
@@ -296,13 +299,13 @@ describe('edgesplit broker writing to a pipe', () => {
   });
 
   it('EDGESPLIT_LOG_LEVEL=warn leaves out the info lines', async () => {
-    const { port, output, exited } = await startBroker({ EDGESPLIT_LOG_LEVEL: 'warn' });
+    const { port, output, exited, spawned } = await startBroker({ EDGESPLIT_LOG_LEVEL: 'warn' });
     // Nothing says it listens at this level: try until the refusal is logged.
     await waitUntil('the refusal logged', async () => {
       await hostileLogin(port).catch(() => {});
       return /refused connect/.test(output.stderr);
     });
-    child!.kill('SIGTERM');
+    spawned.kill('SIGTERM');
     expect(await exited).toBe(0);
     const records = logRecords(output.stderr);
     expect(records.length).toBeGreaterThan(0);

@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ueQueueName } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { BullmqConcurrency, MAX_KEPT_QUEUES } from '../scheduler/service/bullmq-concurrency.js';
 import { deleteKeys } from '../system/redis-keys.js';
 import { testRedisUrl, uniquePrefix } from './services.js';
@@ -30,7 +31,7 @@ describe('BullmqConcurrency', () => {
     expect(errors).toEqual([]);
     const reader = (ue: string) => new Queue(ueQueueName(ue), { connection: redis, prefix });
     for (const k of [0, 1, 500, MAX_KEPT_QUEUES + 199]) {
-      const ue = ues[k]!;
+      const ue = defined(ues[k], `UE ${k}`);
       const queue = reader(ue);
       const expected = 2 + ((ues.length - 1 - k) % 3);
       expect(await queue.getGlobalConcurrency()).toBe(expected);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Decision, LinkEstimate, Profile } from '../proto/index.js';
+import { defined, mapGet } from '../runtime/defined.js';
 import {
   applyFleetEvent,
   applyFleetEventInPlace,
@@ -80,7 +81,8 @@ describe('IncrementalFleet', () => {
     const kept = new IncrementalFleet();
     let state = EMPTY_FLEET;
     const inPlace: MutableFleetState = { ues: new Map(), workers: new Map() };
-    const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
+    const pick = <T>(list: readonly T[]): T =>
+      defined(list[Math.floor(next() * list.length)], 'an item of a non-empty list');
     for (let step = 0; step < 3000; step++) {
       const ue = pick(ids);
       const roll = next();
@@ -191,15 +193,15 @@ describe('SchedulerEngine at 2,000 UEs', () => {
     expect(engine.inputStats()).toMatchObject({ rebuilds: 1, prepares: 1 });
 
     for (let change = 0; change < 30; change++) {
-      const ue = ids[Math.floor(next() * ids.length)]!;
-      const before = links.get(ue)!;
+      const ue = defined(ids[Math.floor(next() * ids.length)], 'a UE id');
+      const before = mapGet(links, ue, `the link of ${ue}`);
       const after = { ...before, uplinkMbps: before.uplinkMbps * (change % 2 === 0 ? 0.1 : 10) };
       links.set(ue, after);
       published.length = 0;
       const decisionsBefore = new Map(engine.snapshot().decisions);
       engine.apply(linkEvent(ue, after));
       await engine.idle();
-      const report = solved.at(-1)!;
+      const report = defined(solved.at(-1), 'the report of the solve');
       // Exactly the decisions that differ from the published ones went out, each once.
       const differing = [...engine.snapshot().decisions]
         .filter(([id, decision]) => decisionsBefore.get(id) !== decision)
@@ -209,7 +211,7 @@ describe('SchedulerEngine at 2,000 UEs', () => {
       expect([...report.published].sort()).toEqual(differing);
       expect(published.length).toBeLessThan(ids.length);
       for (const { ue: id, decision } of published) {
-        const old = current.get(id)!;
+        const old = mapGet(current, id, `the decision published before for ${id}`);
         const changed =
           old.cut !== decision.cut ||
           old.units !== decision.units ||

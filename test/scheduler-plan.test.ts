@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Decision, encodeMessage, type Message } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { planDecisions, routeMessage, type TargetDecision } from '../scheduler/index.js';
 import { AT, link, profile, worker } from './scheduler-fixtures.js';
 
@@ -137,7 +138,7 @@ describe('planDecisions', () => {
         epoch,
       });
       expect(plan.epoch).toBe(epoch + 1);
-      seen.push(plan.publish[0]!.decision.epoch);
+      seen.push(defined(plan.publish[0], 'the published decision').decision.epoch);
       previous = plan.decisions;
       epoch = plan.epoch;
     }

@@ -21,6 +21,7 @@ import {
   ueQueueName,
   ueTopic,
 } from '../proto/index.js';
+import { defined, mapGet } from '../runtime/defined.js';
 import { type Scheduler, type SolveReport, startScheduler } from '../scheduler/index.js';
 import { quantile } from '../stats/quantile.js';
 import { deleteKeys } from '../system/redis-keys.js';
@@ -43,7 +44,7 @@ function testFleet(count: number, seed: number): TestFleet {
   const links = new Map<string, LinkEstimate>();
   instance.ues.forEach((ue, i) => {
     profiles.set(ue.id, {
-      model: members[i]!.model,
+      model: defined(members[i], `member ${i} of the fleet`).model,
       batch: ue.batch,
       resultBytes: ue.resultBytes ?? 0,
       cuts: ue.cuts.map(({ name, deviceMs, bytes }) => ({ name, deviceMs, bytes })),
@@ -133,8 +134,8 @@ class Field {
     await Promise.all(
       fleet.ues.flatMap((ue) => [
         this.publishUe(ue, 'status', { state: 'online', agentVersion: 'test', at: AT }),
-        this.publishUe(ue, 'profile', fleet.profiles.get(ue)!),
-        this.publishUe(ue, 'link', fleet.links.get(ue)!),
+        this.publishUe(ue, 'profile', mapGet(fleet.profiles, ue, `the profile of ${ue}`)),
+        this.publishUe(ue, 'link', mapGet(fleet.links, ue, `the link of ${ue}`)),
       ]),
     );
   }
@@ -222,7 +223,8 @@ describe('scheduler service (aedes + Redis)', () => {
 
   beforeAll(async () => {
     field = await Field.open(broker.url, topicPrefix);
-    for (const ue of fleet.ues) fleet.links.set(ue, { ...fleet.links.get(ue)!, uplinkMbps: 50 });
+    for (const ue of fleet.ues)
+      fleet.links.set(ue, { ...mapGet(fleet.links, ue, `the link of ${ue}`), uplinkMbps: 50 });
     await Promise.all(workers.map((w) => field.publishWorker(w, edgeWorker(12))));
     await field.publishFleet(fleet);
     scheduler = await startScheduler({ ...options, mqttUrl: broker.url });
@@ -240,37 +242,44 @@ describe('scheduler service (aedes + Redis)', () => {
       fleet.ues.every((ue) => field.decisions.get(ue)),
     );
     await scheduler.idle();
-    const decisions = fleet.ues.map((ue) => field.decisions.get(ue)!);
+    const decisions = fleet.ues.map((ue) => mapGet(field.decisions, ue, `the decision of ${ue}`));
     const used = decisions.reduce((sum, d) => sum + d.units, 0);
     expect(used).toBeLessThanOrEqual(24);
     expect(new Set(decisions.map((d) => d.epoch))).toEqual(new Set([1]));
     // Each decision names the UE's model, so that edge workers can open its tail ahead.
     expect(decisions.map((d) => d.model)).toEqual(
-      fleet.ues.map((ue) => fleet.profiles.get(ue)!.model),
+      fleet.ues.map((ue) => mapGet(fleet.profiles, ue, `the profile of ${ue}`).model),
     );
     await waitFor('scheduler/status', () => field.status !== undefined);
     expect(field.status).toMatchObject({ leaderId: 'sched-test-1', epoch: 1, ues: 12, units: 24 });
     expect(field.status?.maxPredictedMs).toBe(Math.max(...decisions.map((d) => d.predictedMs)));
     await expectQueuesMatch();
-    target = fleet.ues.find((ue) => field.decisions.get(ue)!.units > 0)!;
-    expect(target).toBeDefined();
+    target = defined(
+      fleet.ues.find((ue) => (field.decisions.get(ue)?.units ?? 0) > 0),
+      'a UE with edge units',
+    );
   });
 
   it('re-solves a 50 -> 2 Mbps link drop into a new decision with a higher epoch', async () => {
-    const before = field.decisions.get(target)!;
+    const before = mapGet(field.decisions, target, `the decision of ${target}`);
     const count = field.received.length;
     const sent = performance.now();
-    await field.publishUe(target, 'link', { ...fleet.links.get(target)!, uplinkMbps: 2 });
+    const link = mapGet(fleet.links, target, `the link of ${target}`);
+    await field.publishUe(target, 'link', { ...link, uplinkMbps: 2 });
     await waitFor('the new decision', () =>
       field.received.slice(count).some((r) => r.ue === target),
     );
-    const got = field.received.slice(count).find((r) => r.ue === target)!;
+    const got = defined(
+      field.received.slice(count).find((r) => r.ue === target),
+      `the new decision of ${target}`,
+    );
     console.info(`link change -> decision: ${(got.at - sent).toFixed(2)} ms`);
-    expect(got.decision!.epoch).toBeGreaterThan(before.epoch);
+    const { epoch } = defined(got.decision, `the new decision of ${target}`);
+    expect(epoch).toBeGreaterThan(before.epoch);
     await scheduler.idle();
     // Only decisions that changed were published, all under the new epoch.
     const epochs = field.received.slice(count).map((r) => r.decision?.epoch);
-    expect(new Set(epochs)).toEqual(new Set([got.decision!.epoch]));
+    expect(new Set(epochs)).toEqual(new Set([epoch]));
     await expectQueuesMatch();
   });
 
@@ -291,12 +300,13 @@ describe('scheduler service (aedes + Redis)', () => {
     await waitFor('4 errors', () => (field.errors.get(ue)?.length ?? 0) >= 4);
     await waitFor('5 rejections', () => rejected.length >= 5);
     off();
-    const issues = field.errors.get(ue)!.map((e) => `${e.code} ${e.issues.join('; ')}`);
+    const errors = mapGet(field.errors, ue, `the errors sent to ${ue}`);
+    const issues = errors.map((e) => `${e.code} ${e.issues.join('; ')}`);
     expect(issues[0]).toMatch(/^INVALID_PAYLOAD .*status\.state/);
     expect(issues[1]).toMatch(/^INVALID_PAYLOAD .*profile\.batch/);
     expect(issues[2]).toMatch(/^INVALID_PAYLOAD .*link\.uplinkMbps/);
     expect(issues[3]).toMatch(/^UNDECODABLE link: truncated/);
-    expect(field.errors.get(ue)!.every((e) => e.topic?.startsWith(topicPrefix))).toBe(true);
+    expect(errors.every((e) => e.topic?.startsWith(topicPrefix))).toBe(true);
     await scheduler.idle();
     expect(scheduler.state()).toEqual(state);
     expect(scheduler.stats().solves).toBe(solves);
@@ -304,7 +314,10 @@ describe('scheduler service (aedes + Redis)', () => {
   });
 
   it('clears the decision of a UE going offline and drains its queue; a lost worker shrinks R', async () => {
-    const leaving = fleet.ues.find((ue) => ue !== target)!;
+    const leaving = defined(
+      fleet.ues.find((ue) => ue !== target),
+      'a UE other than the target',
+    );
     await field.publishUe(leaving, 'status', { state: 'offline', agentVersion: 'test', at: AT });
     await waitFor('the cleared decision', () => field.decisions.get(leaving) === null);
     await field.publishWorker('edge-b', edgeWorker(12, false));
@@ -312,7 +325,10 @@ describe('scheduler service (aedes + Redis)', () => {
     await scheduler.idle();
     const live = fleet.ues.filter((ue) => ue !== leaving);
     expect(live.every((ue) => field.decisions.get(ue))).toBe(true);
-    const used = live.reduce((sum, ue) => sum + field.decisions.get(ue)!.units, 0);
+    const used = live.reduce(
+      (sum, ue) => sum + mapGet(field.decisions, ue, `the decision of ${ue}`).units,
+      0,
+    );
     expect(used).toBeLessThanOrEqual(12);
     expect(field.status?.ues).toBe(11);
     expect(await queueConcurrency(redis, redisPrefix, leaving)).toBe(1);
@@ -338,12 +354,16 @@ describe('scheduler service (aedes + Redis)', () => {
     await waitFor('status from the new scheduler', () => field.status?.leaderId === 'sched-test-2');
     await expectQueuesMatch();
 
-    const other = fleet.ues.find((ue) => ue !== target && field.decisions.get(ue)?.units)!;
-    await field.publishUe(other, 'link', { ...fleet.links.get(other)!, uplinkMbps: 1 });
+    const other = defined(
+      fleet.ues.find((ue) => ue !== target && field.decisions.get(ue)?.units),
+      'another UE with edge units',
+    );
+    const link = mapGet(fleet.links, other, `the link of ${other}`);
+    await field.publishUe(other, 'link', { ...link, uplinkMbps: 1 });
     await waitFor('a decision after the restart', () => field.received.length > count);
-    expect(field.received.at(-1)!.decision!.epoch).toBe(epoch + 1);
+    expect(field.received.at(-1)?.decision?.epoch).toBe(epoch + 1);
     await scheduler.idle();
-    expect(solved.at(-1)!.epoch).toBe(epoch + 1);
+    expect(solved.at(-1)?.epoch).toBe(epoch + 1);
     await expectQueuesMatch();
   });
 });
@@ -375,16 +395,22 @@ describe('scheduler service reaction time, N = 200', () => {
         inside.push(r.reactionMs);
       });
       const reactions: number[] = [];
-      const offloading = fleet.ues.filter((ue) => field.decisions.get(ue)!.units > 0);
+      const offloading = fleet.ues.filter(
+        (ue) => mapGet(field.decisions, ue, `the decision of ${ue}`).units > 0,
+      );
       for (const ue of offloading.slice(0, 40)) {
         const count = field.received.length;
-        const link = fleet.links.get(ue)!;
+        const link = mapGet(fleet.links, ue, `the link of ${ue}`);
         const sent = performance.now();
         await field.publishUe(ue, 'link', { ...link, uplinkMbps: link.uplinkMbps / 25 });
         await waitFor(`decision for ${ue}`, () =>
           field.received.slice(count).some((r) => r.ue === ue),
         );
-        reactions.push(field.received.slice(count).find((r) => r.ue === ue)!.at - sent);
+        const got = defined(
+          field.received.slice(count).find((r) => r.ue === ue),
+          `the new decision of ${ue}`,
+        );
+        reactions.push(got.at - sent);
         await scheduler.idle();
       }
       const ms = (values: number[], q: number) => (quantile(values, q) ?? Number.NaN).toFixed(2);

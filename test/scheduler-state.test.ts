@@ -134,10 +134,11 @@ describe('buildInstance', () => {
     expect(forcedLocal).toEqual([]);
     expect(instance.edge.units).toBe(7);
     expect(instance.ues.map((u) => u.id)).toEqual(['a', 'b']);
-    const a = instance.ues[0]!;
+    const [a, b] = instance.ues;
+    if (a === undefined || b === undefined) throw new Error('the instance has UEs a and b');
     expect(a.cuts.map((c) => c.edgeMs)).toEqual([30, 12, 0]);
     expect(a).toMatchObject({ batch: 2, uplinkMbps: 20, rttMs: 5, downlinkMbps: 40 });
-    expect('downlinkMbps' in instance.ues[1]!).toBe(false);
+    expect('downlinkMbps' in b).toBe(false);
     expect(parseInstance(instance).ok).toBe(true);
   });
 

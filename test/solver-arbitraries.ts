@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { Instance, UeSpec } from '../proto/schemas/instance.js';
+import { defined } from '../runtime/defined.js';
 import { parseInstance } from '../scheduler/instance.js';
 
 /** Small integer-valued times make ties between cuts and UEs common: that is where bugs hide. */
@@ -34,10 +35,11 @@ const ueArb = (id: string, maxCuts: number, maxBatch: number): fc.Arbitrary<UeSp
       let edge = r.edgeSteps.slice(0, L).reduce((s, x) => s + x, 0);
       for (let p = 0; p <= L; p++) {
         if (p > 0) {
-          device += r.deviceSteps[p - 1]!;
-          edge -= r.edgeSteps[p - 1]!;
+          device += defined(r.deviceSteps[p - 1], 'a device step before each cut');
+          edge -= defined(r.edgeSteps[p - 1], 'an edge step before each cut');
         }
-        cuts.push({ name: `c${p}`, deviceMs: device, bytes: r.bytes[p]!, edgeMs: edge });
+        const bytes = defined(r.bytes[p], 'the bytes of each cut');
+        cuts.push({ name: `c${p}`, deviceMs: device, bytes, edgeMs: edge });
       }
       const ue: Record<string, unknown> = {
         id,
@@ -93,7 +95,7 @@ export function tinyTailInstanceArb(limits: SizeLimits): fc.Arbitrary<Instance> 
     })
     .map(({ instance, exponents, units }) => {
       const ues = instance.ues.map((ue, i) => {
-        const scale = 10 ** -exponents[i]!;
+        const scale = 10 ** -defined(exponents[i], 'an exponent per UE');
         return {
           ...ue,
           rttMs: Math.max(1, ue.rttMs ?? 0),

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Instance } from '../proto/schemas/instance.js';
+import { defined } from '../runtime/defined.js';
 import { parseInstance } from '../scheduler/instance.js';
 import { prepareFleet, solve, solveIaoContinuous } from '../scheduler/solvers/index.js';
 import { instanceArb, tinyTailInstanceArb } from './solver-arbitraries.js';
@@ -91,8 +92,8 @@ describe('iao (continuous relaxation)', () => {
         (instance) => {
           const { history, iterations } = solveIaoContinuous(prepareFleet(instance));
           expect(history.length).toBe(iterations + 1);
-          for (let k = 1; k < history.length; k++)
-            expect(history[k]!).toBeLessThan(history[k - 1]!);
+          for (const [k, T] of history.entries())
+            if (k > 0) expect(T).toBeLessThan(defined(history[k - 1], `step ${k - 1}`));
         },
       ),
       { seed: 5, numRuns: 500 },
@@ -107,7 +108,11 @@ describe('iao (continuous relaxation)', () => {
           const c = solveIaoContinuous(prepareFleet(instance));
           expectWithinUnits(instance, c.units);
           instance.ues.forEach((ue, i) => {
-            const latency = continuousLatency(ue, c.cuts[i]!, c.units[i]!);
+            const latency = continuousLatency(
+              ue,
+              defined(c.cuts[i], `the cut of UE ${i}`),
+              defined(c.units[i], `the units of UE ${i}`),
+            );
             expect(latency).toBeLessThanOrEqual(c.maxLatencyMs * (1 + 1e-9));
           });
         },
@@ -132,8 +137,9 @@ describe('iao (continuous relaxation)', () => {
     });
     if (!parsed.ok) throw parsed.error;
     const solution = solve(parsed.value, 'iao');
-    expect(solution.continuous!.iterations).toBeGreaterThanOrEqual(1);
-    expect(closeTo(solution.continuous!.maxLatencyMs, continuousOptimum(parsed.value))).toBe(true);
+    const continuous = defined(solution.continuous, "IAO's continuous solution");
+    expect(continuous.iterations).toBeGreaterThanOrEqual(1);
+    expect(closeTo(continuous.maxLatencyMs, continuousOptimum(parsed.value))).toBe(true);
   });
 });
 
@@ -148,7 +154,7 @@ describe('iao rounded to integer units', () => {
         expect(iao.unitsUsed).toBeLessThanOrEqual(instance.edge.units);
         expect(iao.maxLatencyMs).toBeGreaterThanOrEqual(optimal.maxLatencyMs * (1 - 1e-12));
         iao.decisions.forEach((d, i) => {
-          expect(d.units).toBeLessThanOrEqual(instance.ues[i]!.batch);
+          expect(d.units).toBeLessThanOrEqual(defined(instance.ues[i], `UE ${i}`).batch);
         });
       }),
       { seed: 3, numRuns: 500 },
@@ -162,7 +168,7 @@ describe('iao rounded to integer units', () => {
         const iao = solve(instance, 'iao');
         iao.decisions.forEach((d, i) => {
           if (d.units === 0) return;
-          const ue = instance.ues[i]!;
+          const ue = defined(instance.ues[i], `UE ${i}`);
           expect(bestIntegerLatency(ue, d.units - 1)).toBeGreaterThan(
             bestIntegerLatency(ue, d.units),
           );

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Instance } from '../proto/schemas/instance.js';
+import { defined } from '../runtime/defined.js';
 import { parseInstance } from '../scheduler/instance.js';
 import { SOLVER_NAMES, type Solution, solve } from '../scheduler/solvers/index.js';
 import { instanceArb } from './solver-arbitraries.js';
@@ -9,10 +10,10 @@ import { bruteForce, closeTo, integerLatency } from './solver-reference.js';
 function expectFeasible(instance: Instance, solution: Solution): void {
   let used = 0;
   solution.decisions.forEach((d, i) => {
-    const ue = instance.ues[i]!;
+    const ue = defined(instance.ues[i], `UE ${i} of the instance`);
     const L = ue.cuts.length - 1;
     expect(d.id).toBe(ue.id);
-    expect(d.cutName).toBe(ue.cuts[d.cut]!.name);
+    expect(d.cutName).toBe(ue.cuts[d.cut]?.name);
     if (d.cut === L) expect(d.units).toBe(0);
     else expect(d.units).toBeGreaterThanOrEqual(1);
     expect(closeTo(d.latencyMs, integerLatency(ue, d.cut, d.units))).toBe(true);
@@ -32,7 +33,7 @@ describe('optimal solver', () => {
         expect(closeTo(solution.maxLatencyMs, truth.max)).toBe(true);
         const sorted = solution.decisions.map((d) => d.latencyMs).sort((x, y) => y - x);
         sorted.forEach((v, k) => {
-          expect(closeTo(v, truth.lex[k]!)).toBe(true);
+          expect(closeTo(v, defined(truth.lex[k], `latency ${k} of the optimum`))).toBe(true);
         });
       }),
       { seed: 20260101, numRuns: 1500 },
@@ -90,7 +91,7 @@ describe('optimal solver edge cases', () => {
     const slowLink = ue('slow', 1, 0.001, vision);
     const s = solve(instanceOf(8, [slowLink, ue('fast', 1, 100, vision)]), 'optimal');
     expect(s.decisions[0]).toMatchObject({ cut: 3, units: 0, latencyMs: 100 });
-    expect(s.decisions[1]!.units).toBeGreaterThan(0);
+    expect(s.decisions[1]?.units).toBeGreaterThan(0);
   });
 
   it('bandwidth near 0 forces local: no unit and the finite local latency', () => {
@@ -100,19 +101,19 @@ describe('optimal solver edge cases', () => {
 
   it('batch 1 with many units uses exactly one unit', () => {
     const s = solve(instanceOf(50, [ue('a', 1, 1000, vision)]), 'optimal');
-    expect(s.decisions[0]!.units).toBe(1);
+    expect(s.decisions[0]?.units).toBe(1);
   });
 
   it('a single UE with R far above its batch takes exactly B units', () => {
     const s = solve(instanceOf(1000, [ue('a', 6, 1000, vision)]), 'optimal');
-    expect(s.decisions[0]!.units).toBe(6);
+    expect(s.decisions[0]?.units).toBe(6);
     expect(s.unitsUsed).toBe(6);
   });
 
   it('identical UEs get identical decisions when units divide evenly', () => {
     const ues = Array.from({ length: 4 }, (_, i) => ue(`u${i}`, 4, 50, vision));
     const s = solve(instanceOf(8, ues), 'optimal');
-    const first = s.decisions[0]!;
+    const first = defined(s.decisions[0], 'the first decision');
     for (const d of s.decisions)
       expect([d.cut, d.units, d.latencyMs]).toEqual([first.cut, first.units, first.latencyMs]);
   });

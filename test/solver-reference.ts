@@ -1,4 +1,5 @@
 import type { Instance, UeSpec } from '../proto/schemas/instance.js';
+import { defined } from '../runtime/defined.js';
 
 /**
  * Independent reference implementations for the solver tests, written straight from docs/model.md's
@@ -8,9 +9,9 @@ import type { Instance, UeSpec } from '../proto/schemas/instance.js';
 export function integerLatency(ue: UeSpec, p: number, r: number): number {
   const L = ue.cuts.length - 1;
   const B = ue.batch;
-  if (p === L) return B * ue.cuts[L]!.deviceMs;
+  const cut = defined(ue.cuts[p], 'the cut asked for');
+  if (p === L) return B * cut.deviceMs;
   if (r < 1) return Number.POSITIVE_INFINITY;
-  const cut = ue.cuts[p]!;
   const download =
     ue.downlinkMbps === undefined ? 0 : (ue.resultBytes * 8) / (ue.downlinkMbps * 1000);
   return (
@@ -42,7 +43,7 @@ export function bruteForce(instance: Instance): { max: number; lex: number[] } {
       return;
     }
     for (let r = 0; r <= left; r++) {
-      current.push(table[i]![r]!);
+      current.push(defined(table[i]?.[r], 'a best latency per UE and unit count'));
       visit(i + 1, left - r);
       current.pop();
     }
@@ -53,8 +54,9 @@ export function bruteForce(instance: Instance): { max: number; lex: number[] } {
 }
 
 export function lexLess(a: readonly number[], b: readonly number[]): boolean {
-  for (let k = 0; k < a.length; k++) {
-    if (!closeTo(a[k]!, b[k]!)) return a[k]! < b[k]!;
+  for (const [k, x] of a.entries()) {
+    const y = defined(b[k], 'an element of the second vector (both are as long)');
+    if (!closeTo(x, y)) return x < y;
   }
   return false;
 }
@@ -71,8 +73,8 @@ export function closeTo(a: number, b: number, rel = 1e-9): boolean {
 export function continuousLatency(ue: UeSpec, p: number, r: number): number {
   const L = ue.cuts.length - 1;
   const B = ue.batch;
-  if (p === L) return B * ue.cuts[L]!.deviceMs;
-  const edgeMs = ue.cuts[p]!.edgeMs;
+  const { deviceMs, edgeMs } = defined(ue.cuts[p], 'the cut asked for');
+  if (p === L) return B * deviceMs;
   const fixed = integerLatency(ue, p, B) - edgeMs;
   if (edgeMs === 0) return fixed;
   return r > 0 ? fixed + (B * edgeMs) / r : Number.POSITIVE_INFINITY;
@@ -82,11 +84,11 @@ export function continuousLatency(ue: UeSpec, p: number, r: number): number {
 function continuousNeed(ue: UeSpec, T: number): number {
   const L = ue.cuts.length - 1;
   const B = ue.batch;
-  if (B * ue.cuts[L]!.deviceMs <= T) return 0;
+  if (B * defined(ue.cuts[L], 'the last cut').deviceMs <= T) return 0;
   let need = Number.POSITIVE_INFINITY;
-  for (let p = 0; p < L; p++) {
-    const a = integerLatency(ue, p, B) - ue.cuts[p]!.edgeMs;
-    const w = B * ue.cuts[p]!.edgeMs;
+  for (const [p, cut] of ue.cuts.slice(0, L).entries()) {
+    const a = integerLatency(ue, p, B) - cut.edgeMs;
+    const w = B * cut.edgeMs;
     if (w === 0) {
       if (a <= T) need = 0;
     } else if (T > a) need = Math.min(need, w / (T - a));
@@ -98,7 +100,7 @@ function continuousNeed(ue: UeSpec, T: number): number {
 export function continuousOptimum(instance: Instance): number {
   let hi = 0;
   for (const ue of instance.ues)
-    hi = Math.max(hi, ue.batch * ue.cuts[ue.cuts.length - 1]!.deviceMs);
+    hi = Math.max(hi, ue.batch * defined(ue.cuts.at(-1), `the last cut of UE "${ue.id}"`).deviceMs);
   let lo = 0;
   const fits = (T: number) =>
     instance.ues.reduce((s, ue) => s + continuousNeed(ue, T), 0) <= instance.edge.units;

@@ -1,21 +1,22 @@
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { ueQueueName } from '../proto/index.js';
+import { defined, mapGet } from '../runtime/defined.js';
 import { startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
 import { waitUntil } from './wait-until.js';
 
 /** Most intervals [start, end) open at once; an end at the same ms as a start closes first. */
 function maxOverlap(intervals: readonly (readonly [number, number])[]): number {
-  const events = intervals.flatMap(([start, end]) => [
+  const events = intervals.flatMap(([start, end]): [number, number][] => [
     [start, 1],
     [end, -1],
   ]);
-  events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let open = 0;
   let most = 0;
   for (const [, step] of events) {
-    open += step!;
+    open += step;
     most = Math.max(most, open);
   }
   return most;
@@ -41,7 +42,10 @@ describe('allocated concurrency across two edge worker processes', () => {
     started.fleet = fleet;
     await waitUntil('decisions', () => system.observer.decisions.size === 2);
     const units = new Map(
-      fleet.map((ue) => [ue.agent.id, system.observer.decisions.get(ue.agent.id)!.units]),
+      fleet.map((ue) => {
+        const { id } = ue.agent;
+        return [id, mapGet(system.observer.decisions, id, `the decision of ${id}`).units];
+      }),
     );
     // ue-01 gets 4 units (3 on w1 and 1 on w2), ue-02 the other 2.
     expect(units).toEqual(
@@ -75,14 +79,21 @@ describe('allocated concurrency across two edge worker processes', () => {
       const jobs = await queue.getJobs(['completed']);
       await queue.close();
       expect(jobs.length).toBe(3 * (ue.agent.id === 'ue-01' ? 12 : 4));
-      const intervals = jobs.map((job) => [job.processedOn!, job.finishedOn!] as const);
-      const u = units.get(ue.agent.id)!;
+      const intervals = jobs.map(
+        (job) =>
+          [
+            defined(job.processedOn, `the start of completed job ${job.id}`),
+            defined(job.finishedOn, `the end of completed job ${job.id}`),
+          ] as const,
+      );
+      const u = mapGet(units, ue.agent.id, `the units of ${ue.agent.id}`);
+      const workers = mapGet(workersOf, ue.agent.id, `the workers of ${ue.agent.id}`);
       console.log(
-        `${ue.agent.id}: ${u} units, at most ${maxOverlap(intervals)} jobs at once, workers ${[...workersOf.get(ue.agent.id)!].join(',')}`,
+        `${ue.agent.id}: ${u} units, at most ${maxOverlap(intervals)} jobs at once, workers ${[...workers].join(',')}`,
       );
       expect(maxOverlap(intervals)).toBeLessThanOrEqual(u);
       expect(maxOverlap(intervals)).toBe(u);
-      if (u > 3) expect(workersOf.get(ue.agent.id)!.size).toBe(2);
+      if (u > 3) expect(workers.size).toBe(2);
     }
   });
 });

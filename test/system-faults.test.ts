@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { answerKey, tailJobId, ueQueueName } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import type { CliProcess } from './cli-process.js';
 import { PubackLog } from './puback-log.js';
 import { type FleetUe, runRequests, startFleet, useSystem } from './system-fleet.js';
@@ -129,22 +130,22 @@ describe('faults', () => {
     started.fleet = fleet;
     await waitUntil('a decision for every UE', () => observer.decisions.size === 8);
     await waitUntil('R = 8', () => observer.scheduler?.units === 8);
-    const epochBefore = observer.scheduler!.epoch;
+    const epochBefore = defined(observer.scheduler, 'the scheduler status').epoch;
 
     const run = runRequests(fleet, 300);
     await waitUntil('100 requests sent', () => requestsSent(fleet) >= 100);
-    const victim = system.workers[1]!;
+    const victim = defined(system.workers[1], 'edge worker w2');
     expect(victim.alive()).toBe(true);
     await victim.kill();
     await waitUntil('R to drop to 4', () => observer.scheduler?.units === 4).catch((error) => {
       throw new Error(`${error}\n${system.scheduler.tail(40)}\n${system.broker?.tail(40)}`);
     });
-    expect(observer.scheduler!.epoch).toBeGreaterThan(epochBefore);
+    expect(observer.scheduler?.epoch).toBeGreaterThan(epochBefore);
     const sent = await run;
 
     expect(sent).toBeGreaterThanOrEqual(300);
     expectEachAnsweredOnce(fleet, sent);
-    expect(system.workers[0]!.alive()).toBe(true);
+    expect(system.workers[0]?.alive()).toBe(true);
     expect(system.scheduler.alive()).toBe(true);
   });
 
@@ -171,7 +172,7 @@ describe('faults', () => {
     const pubacks = logPubacks(fleet);
     const run = runRequests(fleet, 300);
     await waitUntil('100 requests sent', () => requestsSent(fleet) >= 100);
-    await system.broker!.kill();
+    await defined(system.broker, 'the broker process').kill();
     // The broker acknowledges a request only once its job is stored: none of those is lost.
     const acked = ackedSoFar(pubacks);
     const ackedCount = [...acked.values()].reduce((sum, ids) => sum + ids.size, 0);
@@ -241,7 +242,7 @@ describe('faults', () => {
       waitOrReport(system, workers, what, check);
     await wait('a decision for every UE', () => observer.decisions.size === 8);
     await wait('R = 8', () => observer.scheduler?.units === 8);
-    const firstBroker = system.broker!;
+    const firstBroker = defined(system.broker, 'the broker process');
     expect(firstBroker.logMatching(/retained decisions kept in redis/)).toHaveLength(1);
 
     await firstBroker.kill();
@@ -263,12 +264,12 @@ describe('faults', () => {
       await fresh.close();
     }
 
-    const victim = system.workers[1]!;
+    const victim = defined(system.workers[1], 'edge worker w2');
     await victim.kill();
     await wait('R to drop to 4', () => observer.scheduler?.units === 4);
     const restarted = system.startWorker('w2');
     await restarted.waitForLog(/online with 4 units/);
-    const workers = [system.workers[0]!, restarted];
+    const workers = [defined(system.workers[0], 'edge worker w1'), restarted];
     await wait('R = 8 again', () => observer.scheduler?.units === 8, workers);
     const unitsDecided = () =>
       [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
@@ -312,12 +313,12 @@ describe('faults', () => {
     await wait('a decision for every UE', () => observer.decisions.size === 6);
     await wait('R = 8', () => observer.scheduler?.units === 8);
 
-    await system.broker!.kill();
-    await system.workers[1]!.kill();
+    await defined(system.broker, 'the broker process').kill();
+    await defined(system.workers[1], 'edge worker w2').kill();
     await system.startBroker();
     // No last will tells anyone: the scheduler and the other worker notice it did not come back.
     await wait('R to drop to 4', () => observer.scheduler?.units === 4);
-    const survivor = system.workers[0]!;
+    const survivor = defined(system.workers[0], 'edge worker w1');
     const unitsDecided = () =>
       [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
     await wait('the surviving worker to serve every unit decided, alone', () => {

@@ -1,5 +1,6 @@
 import { afterEach, expect } from 'vitest';
 import { type AgentOptions, startAgent, type TaskResult, type UeAgent } from '../agents/index.js';
+import { defined } from '../runtime/defined.js';
 import { assertStoppedCleanly } from './process-harness.js';
 import type { RunningSystem } from './system-harness.js';
 
@@ -28,7 +29,7 @@ export async function startFleet(
     Array.from({ length: count }, async (_, index) => {
       const agent = await startAgent({
         id: `ue-${String(index + 1).padStart(2, '0')}`,
-        model: MODELS[index % MODELS.length]!,
+        model: defined(MODELS[index % MODELS.length], 'a model'),
         device: { gflops: 2 },
         batch: 1,
         link: { uplinkMbps: 10, downlinkMbps: 20, rttMs: 10 },

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { MAX_CUTS, type MessageKind } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import {
   arbitraries,
   arbitraryOf,
@@ -151,7 +152,8 @@ function nonFinite(channel: FuzzedChannel): fc.Arbitrary<Buffer> {
     .tuple(base(channel), fc.nat(), fc.constantFrom(...BAD_NUMBERS))
     .map(([message, pick, bad]) => {
       const paths = numericPaths(message);
-      return encoded(replaced(message, paths[pick % paths.length]!, bad));
+      const path = defined(paths[pick % paths.length], 'a numeric field of the message');
+      return encoded(replaced(message, path, bad));
     });
   if (channel !== 'infer') return inFields;
   // A NaN or infinite element inside an otherwise valid tensor.

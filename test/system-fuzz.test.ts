@@ -27,6 +27,7 @@ import {
   ueQueueName,
   ueTopic,
 } from '../proto/index.js';
+import { defined, mapGet } from '../runtime/defined.js';
 import { routeMessage } from '../scheduler/index.js';
 import { deleteKeys } from '../system/redis-keys.js';
 import { assertCliBuilt, CliProcess } from './cli-process.js';
@@ -62,11 +63,12 @@ const logins: Record<string, Login> = Object.fromEntries(
     { username: name, password: `${name}-${randomBytes(12).toString('hex')}` },
   ]),
 );
+const loginOf = (name: string): Login => defined(logins[name], `the login of "${name}"`);
 const tokens = [
-  `sched:scheduler:${logins.sched!.password}`,
-  `${WORKER}:edge:${logins[WORKER]!.password}`,
-  `observer:observer:${logins.observer!.password}`,
-  ...UES.map((ue) => `${ue}:ue:${ue}:${logins[ue]!.password}`),
+  `sched:scheduler:${loginOf('sched').password}`,
+  `${WORKER}:edge:${loginOf(WORKER).password}`,
+  `observer:observer:${loginOf('observer').password}`,
+  ...UES.map((ue) => `${ue}:ue:${ue}:${loginOf(ue).password}`),
 ].join(',');
 const common: NodeJS.ProcessEnv = {
   REDIS_URL: testRedisUrl(),
@@ -81,7 +83,10 @@ const common: NodeJS.ProcessEnv = {
 
 /** A slow device on a fast link, so that every UE offloads. */
 function profileOf(index: number): Profile {
-  const device = DEVICE_CLASSES.find((candidate) => candidate.id === 'rpi3-cpu')!;
+  const device = defined(
+    DEVICE_CLASSES.find((candidate) => candidate.id === 'rpi3-cpu'),
+    'device class rpi3-cpu',
+  );
   const scale = 1000 + 250 * index;
   const cuts = deviceProfile(MODEL, device).map((cut) => ({
     ...cut,
@@ -91,7 +96,8 @@ function profileOf(index: number): Profile {
 }
 
 function linkOf(index: number): LinkEstimate {
-  return { uplinkMbps: [50, 20, 30][index]!, rttMs: 2, downlinkMbps: 100, measuredAt: Date.now() };
+  const uplinkMbps = defined([50, 20, 30][index], `the uplink of UE ${index}`);
+  return { uplinkMbps, rttMs: 2, downlinkMbps: 100, measuredAt: Date.now() };
 }
 
 const processes: CliProcess[] = [];
@@ -111,7 +117,7 @@ function start(name: string, args: string[], env: NodeJS.ProcessEnv): CliProcess
 }
 
 function startScheduler(): CliProcess {
-  const { username, password } = logins.sched!;
+  const { username, password } = loginOf('sched');
   return start('scheduler', ['scheduler', '--id', SCHEDULER_ID], {
     MQTT_URL: mqttUrl,
     MQTT_USERNAME: username,
@@ -136,7 +142,7 @@ async function settled(quietMs = 400): Promise<void> {
 
 /** Every retained message, as base64 by topic (readable in a diff). */
 async function snapshot(): Promise<Record<string, string>> {
-  const retained = await retainedSnapshot(mqttUrl, topicPrefix, logins.observer!);
+  const retained = await retainedSnapshot(mqttUrl, topicPrefix, loginOf('observer'));
   // An edge worker re-announces its status every 10 s: only its time may differ.
   return Object.fromEntries(
     [...retained].map(([topic, bytes]) => {
@@ -218,8 +224,8 @@ function expectAllAlive(): void {
 }
 
 function validInfer(requestId: string): InferRequest {
-  const decision = observer.decisionOf(FUZZ_UE)!;
-  const input = modelCuts(MODEL)[decision.cut]!;
+  const decision = defined(observer.decisionOf(FUZZ_UE), `the decision of ${FUZZ_UE}`);
+  const input = defined(modelCuts(MODEL)[decision.cut], `cut ${decision.cut} of ${MODEL}`);
   return {
     requestId,
     epoch: decision.epoch,
@@ -248,7 +254,7 @@ beforeAll(async () => {
   mqttUrl = `mqtt://127.0.0.1:${listening.port}`;
   await broker.waitForLog(/ingress in the broker takes/);
   scheduler = startScheduler();
-  const { username, password } = logins[WORKER]!;
+  const { username, password } = loginOf(WORKER);
   worker = start(
     'edge-worker',
     ['edge-worker', '--id', WORKER, '--units', '4', '--models', MODEL, '--speed-factor', '0.01'],
@@ -258,10 +264,10 @@ beforeAll(async () => {
     scheduler.waitForLog(/scheduler fuzz-sched started/),
     worker.waitForLog(/online with 4 units/),
   ]);
-  observer = await Observer.open(mqttUrl, topicPrefix, logins.observer!);
+  observer = await Observer.open(mqttUrl, topicPrefix, loginOf('observer'));
   await Promise.all(
     UES.map(async (ue, index) => {
-      const client = await connectAs(mqttUrl, logins[ue]!, ue);
+      const client = await connectAs(mqttUrl, loginOf(ue), ue);
       agents.set(ue, client);
       const status = { state: 'online', agentVersion: 'fuzz', at: Date.now() } as const;
       await client.publishAsync(ueTopic(topicPrefix, ue, 'status'), encodeMessage(status), RETAIN);
@@ -309,7 +315,9 @@ describe('the live system under bad input', () => {
         (bytes) => expectedReport(channel, topic, bytes) !== undefined,
       );
       const expected = tally(
-        payloads.map((p) => canonical(expectedReport(channel, topic, p.bytes)!)),
+        payloads.map((p) =>
+          canonical(defined(expectedReport(channel, topic, p.bytes), 'the report of a payload')),
+        ),
       );
       // The ingress (inside the broker) or the scheduler logs each rejected payload once.
       const consumer =
@@ -337,7 +345,7 @@ describe('the live system under bad input', () => {
       };
 
       mark('ready');
-      const fuzzer = await connectAs(mqttUrl, logins[FUZZ_UE]!, 'fuzzer');
+      const fuzzer = await connectAs(mqttUrl, loginOf(FUZZ_UE), 'fuzzer');
       let closed = false;
       fuzzer.on('close', () => {
         closed = true;
@@ -349,7 +357,7 @@ describe('the live system under bad input', () => {
       await fuzzer.endAsync();
       mark('published');
       for (const size of OVERSIZE)
-        await expectRefused(logins[FUZZ_UE]!, topic, randomBytes(size), retain);
+        await expectRefused(loginOf(FUZZ_UE), topic, randomBytes(size), retain);
       const refused = await refusalsSince(before.refused, OVERSIZE.length);
       // Just above the limit: the publish check; far above: the frame guard, before buffering.
       expect(
@@ -417,7 +425,7 @@ describe('the live system under bad input', () => {
       predictedMs: 0,
       solver: 'optimal',
     };
-    const login = logins[FUZZ_UE]!;
+    const login = loginOf(FUZZ_UE);
     const own = (channel: 'decision' | 'result' | 'error' | 'infer') =>
       ueTopic(topicPrefix, FUZZ_UE, channel);
     const attempts: [string, Buffer, boolean][] = [
@@ -477,7 +485,7 @@ describe('the live system under bad input', () => {
     const status = (retained: Record<string, string>) => {
       const decoded = decodeMessage(
         'schedulerStatus',
-        Buffer.from(retained[statusTopic]!, 'base64'),
+        Buffer.from(defined(retained[statusTopic], 'the retained scheduler status'), 'base64'),
       );
       if (!decoded.ok) throw decoded.error;
       return {
@@ -498,26 +506,29 @@ describe('the live system under bad input', () => {
     // A valid request still gets its result from the edge worker, through the ingress.
     const jobs = await jobTotal();
     const request = validInfer(`alive-${randomBytes(3).toString('hex')}`);
-    await agents
-      .get(FUZZ_UE)!
-      .publishAsync(ueTopic(topicPrefix, FUZZ_UE, 'infer'), encodeMessage(request), { qos: 1 });
+    await mapGet(agents, FUZZ_UE, `the client of ${FUZZ_UE}`).publishAsync(
+      ueTopic(topicPrefix, FUZZ_UE, 'infer'),
+      encodeMessage(request),
+      { qos: 1 },
+    );
     await waitUntil('the result of a valid request', () =>
       observer.results.some((r) => r.result.requestId === request.requestId),
     );
-    const result = observer.results.find((r) => r.result.requestId === request.requestId)!;
+    const result = defined(
+      observer.results.find((r) => r.result.requestId === request.requestId),
+      'the result of the valid request',
+    );
     expect(result).toMatchObject({ ue: FUZZ_UE, result: { worker: WORKER, cut: request.cut } });
     expect(await jobTotal()).toBe(jobs + 1);
     // The scheduler still re-solves on a valid link change, with the next epoch.
-    const epoch = observer.schedulerEpoch!;
+    const epoch = defined(observer.schedulerEpoch, "the scheduler's epoch");
     const seen = observer.decisions.length;
     const from = scheduler.logs().length;
-    await agents
-      .get('ue-a')!
-      .publishAsync(
-        ueTopic(topicPrefix, 'ue-a', 'link'),
-        encodeMessage({ ...linkOf(0), uplinkMbps: 0.5 }),
-        RETAIN,
-      );
+    await mapGet(agents, 'ue-a', 'the client of ue-a').publishAsync(
+      ueTopic(topicPrefix, 'ue-a', 'link'),
+      encodeMessage({ ...linkOf(0), uplinkMbps: 0.5 }),
+      RETAIN,
+    );
     await waitUntil('a new decision for ue-a', () =>
       observer.decisions.slice(seen).some((d) => d.ue === 'ue-a'),
     );

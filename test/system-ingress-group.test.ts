@@ -126,9 +126,8 @@ describe(titled('several ingresses sharing the requests (Mosquitto)', noMosquitt
       // Each ingress took a share, and nothing was enqueued twice: every request's job ran once.
       for (const survivor of survivors) expect(survivor.accepted).toBeGreaterThan(0);
       expect(victimShare).toBeGreaterThan(0);
-      expect(survivors[0]!.accepted + survivors[1]!.accepted + victimShare).toBeLessThanOrEqual(
-        sent,
-      );
+      const accepted = survivors.reduce((sum, survivor) => sum + survivor.accepted, 0);
+      expect(accepted + victimShare).toBeLessThanOrEqual(sent);
       expect(workers.map((worker) => worker.failed)).toEqual([0, 0]);
       expect(completed).toBe(sent);
     },

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { sampleInput } from '../agents/index.js';
 import { listModels, modelCuts, OnnxExecutor } from '../dnn/index.js';
 import { connectMqtt, type Decision, encodeMessage, type Tensor, ueTopic } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
 import { waitUntil } from './wait-until.js';
@@ -13,7 +14,8 @@ const MODELS = listModels();
 function maxAbsDiff(a: Tensor, b: Tensor): number {
   expect(a.shape).toEqual(b.shape);
   let most = 0;
-  for (let i = 0; i < a.data.length; i++) most = Math.max(most, Math.abs(a.data[i]! - b.data[i]!));
+  for (const [i, x] of a.data.entries())
+    most = Math.max(most, Math.abs(x - (b.data[i] ?? Number.NaN)));
   return most;
 }
 
@@ -31,7 +33,7 @@ describe('real split inference through broker, ingress, queue and edge worker', 
     });
     started.system = system;
     const fleet = await startFleet(system, MODELS.length, (index) => ({
-      model: MODELS[index]!,
+      model: defined(MODELS[index], `model ${index}`),
       device: { gflops: 0.5 },
       link: { uplinkMbps: 1000, downlinkMbps: 1000, rttMs: 1 },
       executor: new OnnxExecutor(),
@@ -53,9 +55,13 @@ describe('real split inference through broker, ingress, queue and edge worker', 
             model,
             from: 0,
             to: last,
-            input: sampleInput(ue.agent.id, sample, modelCuts(model)[0]!.shape),
+            input: sampleInput(
+              ue.agent.id,
+              sample,
+              defined(modelCuts(model)[0], `${model}'s input cut`).shape,
+            ),
           });
-          const diff = maxAbsDiff(output!, expected);
+          const diff = maxAbsDiff(defined(output, `the output of sample ${sample}`), expected);
           expect(diff, `${model} ${label} cut ${task.cut} sample ${sample}`).toBeLessThanOrEqual(
             1e-4,
           );
@@ -79,7 +85,7 @@ describe('real split inference through broker, ingress, queue and edge worker', 
           const decision: Decision = {
             epoch: 1000 + (pick === 'first' ? 1 : 2),
             cut,
-            cutName: cuts[cut]!.name,
+            cutName: defined(cuts[cut], `${ue.agent.profile.model}'s cut ${cut}`).name,
             units: 1,
             predictedMs: 1,
             solver: 'optimal',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskResult } from '../agents/index.js';
+import { defined, mapGet } from '../runtime/defined.js';
 import { startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
 import { waitUntil } from './wait-until.js';
@@ -27,8 +28,8 @@ describe('live reconfiguration', () => {
     const fleet = await startFleet(system, 4, { link, batch: 2 });
     started.fleet = fleet;
     await waitUntil('a decision for every UE', () => observer.decisions.size === 4);
-    const target = fleet[0]!.agent;
-    const before = observer.decisions.get(target.id)!;
+    const target = defined(fleet[0], 'the first UE').agent;
+    const before = mapGet(observer.decisions, target.id, `the decision of ${target.id}`);
     expect(before.cut).toBeLessThan(target.profile.cuts.length - 1);
 
     const timed: Timed[] = [];
@@ -47,11 +48,11 @@ describe('live reconfiguration', () => {
       'a new decision for the UE whose link dropped',
       () => (observer.decisions.get(target.id)?.epoch ?? 0) > before.epoch,
     );
-    const after = observer.decisions.get(target.id)!;
+    const after = mapGet(observer.decisions, target.id, `the new decision of ${target.id}`);
     const reactionMs = Date.now() - changedAt;
     // Less bandwidth: the planner moves the cut to a smaller tensor (or runs locally).
-    expect(target.profile.cuts[after.cut]!.bytes).toBeLessThan(
-      target.profile.cuts[before.cut]!.bytes,
+    expect(target.profile.cuts[after.cut]?.bytes).toBeLessThan(
+      defined(target.profile.cuts[before.cut], `cut ${before.cut}`).bytes,
     );
     await waitUntil(
       'a task under the new decision',
@@ -70,7 +71,7 @@ describe('live reconfiguration', () => {
     expect(
       targetTasks.filter((t) => t.start < changedAt).every((t) => t.task.epoch === before.epoch),
     ).toBe(true);
-    expect(targetTasks.at(-1)!.task.cut).toBe(after.cut);
+    expect(targetTasks.at(-1)?.task.cut).toBe(after.cut);
     const delivered = fleet.flatMap((ue) => [...ue.delivered.values()]);
     expect(delivered.every((count) => count === 1)).toBe(true);
     expect(delivered.length).toBe(fleet.reduce((sum, ue) => sum + ue.agent.counters().requests, 0));

@@ -11,6 +11,7 @@ import {
   scanKeys,
   ueQueueName,
 } from '../proto/index.js';
+import { defined } from '../runtime/defined.js';
 import { leaderKey } from '../scheduler/service/leader-lock.js';
 import { failOnStall } from './fleet-stall.js';
 import { type OwnCluster, startOwnCluster } from './own-services.js';
@@ -85,7 +86,7 @@ describe(titled('the live system on a Redis Cluster of three masters', noTools),
         ];
         const ueSlots = new Set(await Promise.all(keys.map(slotOf)));
         expect([...ueSlots], ue).toHaveLength(1);
-        slots.set(ue, [...ueSlots][0]!);
+        slots.set(ue, defined([...ueSlots][0], `the slot of ${ue}`));
       }
 
       // Where each UE's queue really is: every master's keys of the system, by UE.
@@ -104,11 +105,11 @@ describe(titled('the live system on a Redis Cluster of three masters', noTools),
       }
       expect([...nodeOfUe.keys()].sort()).toEqual(fleet.map((ue) => ue.agent.id).sort());
       for (const [ue, nodes] of nodeOfUe) expect([...nodes], ue).toHaveLength(1);
-      const nodesUsed = new Set([...nodeOfUe.values()].map((nodes) => [...nodes][0]));
+      const nodesUsed = new Set([...nodeOfUe.values()].flatMap((nodes) => [...nodes].slice(0, 1)));
       console.log(
         `queues by node: ${[...nodesUsed]
           .map((node) => {
-            const ues = [...nodeOfUe].filter(([, nodes]) => nodes.has(node!)).map(([ue]) => ue);
+            const ues = [...nodeOfUe].filter(([, nodes]) => nodes.has(node)).map(([ue]) => ue);
             return `${node} ${ues.join(',')}`;
           })
           .join('; ')}; slots ${[...slots].map(([ue, slot]) => `${ue}=${slot}`).join(' ')}`,

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { defined } from '../runtime/defined.js';
 import { leaderKey } from '../scheduler/index.js';
 import { runRequests, startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
@@ -19,7 +20,7 @@ describe('a standby scheduler', () => {
     started.fleet = fleet;
     await waitUntil('a decision for every UE', () => observer.decisions.size === 3);
     await waitUntil('the leader status', () => observer.scheduler !== undefined);
-    const leader = observer.scheduler!.leaderId;
+    const leader = defined(observer.scheduler, 'the leader status').leaderId;
 
     const standby = system.group.start(
       'standby scheduler',
@@ -32,34 +33,36 @@ describe('a standby scheduler', () => {
     expect(standing.msg).toBe(`edgesplit scheduler: standing by (leader: "${leader}")`);
     expect(standing).toMatchObject({ level: 'info', component: 'scheduler' });
     // The standby solves and publishes nothing while the leader lives, even across changes.
-    fleet[0]!.agent.setLink({ ...LINK, uplinkMbps: 5 });
-    await waitUntil('the leader to re-solve', () => observer.scheduler!.epoch > 1);
+    const [first, second] = fleet;
+    if (first === undefined || second === undefined) throw new Error('the fleet has 3 UEs');
+    first.agent.setLink({ ...LINK, uplinkMbps: 5 });
+    await waitUntil('the leader to re-solve', () => (observer.scheduler?.epoch ?? 0) > 1);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(standby.logMatching(/^epoch \d+:/)).toEqual([]);
-    expect(observer.scheduler!.leaderId).toBe(leader);
+    expect(observer.scheduler?.leaderId).toBe(leader);
 
-    const epochBefore = observer.scheduler!.epoch;
+    const epochBefore = defined(observer.scheduler, 'the leader status').epoch;
     const decisionsBefore = observer.decisionLog.length;
     const killedAt = Date.now();
     await system.scheduler.kill();
     await standby.waitForLog(/standby-b: leading/);
-    await waitUntil('the new leader status', () => observer.scheduler!.leaderId === 'standby-b');
+    await waitUntil('the new leader status', () => observer.scheduler?.leaderId === 'standby-b');
     // How long the takeover took (lock life 3 s, tried every second, plus reading the retained
     // state) is printed for the record, not bounded: it depends on the machine's load.
     process.stderr.write(`standby took over ${Date.now() - killedAt} ms after SIGKILL\n`);
     // The state came back from retained messages: same UEs, same units, and the epoch continues
     // from the dead leader's. It rises only when the new leader's first solve changes a decision
     // (same retained inputs usually give the same decisions), so it is not always later.
-    expect(observer.scheduler!.ues).toBe(3);
-    expect(observer.scheduler!.units).toBe(4);
-    expect(observer.scheduler!.epoch).toBeGreaterThanOrEqual(epochBefore);
+    expect(observer.scheduler?.ues).toBe(3);
+    expect(observer.scheduler?.units).toBe(4);
+    expect(observer.scheduler?.epoch).toBeGreaterThanOrEqual(epochBefore);
 
     // It reacts to changes, with epochs above the dead leader's, and requests are answered.
-    fleet[1]!.agent.setLink({ ...LINK, uplinkMbps: 2 });
+    second.agent.setLink({ ...LINK, uplinkMbps: 2 });
     await waitUntil('a decision from the new leader', () =>
       observer.decisionLog
         .slice(decisionsBefore)
-        .some((entry) => entry.ue === fleet[1]!.agent.id && entry.decision.epoch > epochBefore),
+        .some((entry) => entry.ue === second.agent.id && entry.decision.epoch > epochBefore),
     );
     const sent = await runRequests(fleet, 20);
     for (const ue of fleet) {
@@ -78,7 +81,10 @@ describe('a standby scheduler', () => {
     await waitUntil('a decision for every UE', () => observer.decisions.size === 3);
     await waitUntil('the leader status', () => observer.scheduler !== undefined);
     const oldLeader = system.scheduler;
-    const oldId = observer.scheduler!.leaderId;
+    const oldId = defined(observer.scheduler, 'the leader status').leaderId;
+    const [first, second, third] = fleet;
+    if (first === undefined || second === undefined || third === undefined)
+      throw new Error('the fleet has 3 UEs');
     const standby = system.group.start(
       'standby scheduler',
       ['scheduler', '--id', 'standby-b'],
@@ -94,9 +100,9 @@ describe('a standby scheduler', () => {
           'the new leader status',
           () => observer.scheduler?.leaderId === 'standby-b',
         );
-        const takeoverEpoch = observer.scheduler!.epoch;
+        const takeoverEpoch = defined(observer.scheduler, 'the new leader status').epoch;
         // Changes while the old leader is stopped wait in its socket: it reads them on resuming.
-        const changed = [fleet[0]!, fleet[1]!];
+        const changed = [first, second];
         for (const ue of changed) ue.agent.setLink({ ...LINK, uplinkMbps: 2 });
         await waitUntil('the new leader to decide both changes', () =>
           changed.every((ue) => (observer.decisions.get(ue.agent.id)?.epoch ?? 0) > takeoverEpoch),
@@ -109,9 +115,9 @@ describe('a standby scheduler', () => {
       await oldLeader.waitForLog(/no longer leading/, { timeoutMs: 20_000 });
       await oldLeader.waitForLog(/standing by \(leader: "standby-b"\)/, { timeoutMs: 20_000 });
       // One more change, decided by the new leader only.
-      fleet[2]!.agent.setLink({ ...LINK, uplinkMbps: 3 });
+      third.agent.setLink({ ...LINK, uplinkMbps: 3 });
       await waitUntil('a decision for the third UE after the resume', () =>
-        observer.decisionLog.slice(logFrom).some((e) => e.ue === fleet[2]!.agent.id),
+        observer.decisionLog.slice(logFrom).some((e) => e.ue === third.agent.id),
       );
 
       // The resumed leader solved and published nothing.
@@ -126,7 +132,7 @@ describe('a standby scheduler', () => {
       }
       // The retained status names the holder of the lock, which is the new leader.
       expect(await redis.get(leaderKey(system.redisPrefix))).toBe('standby-b');
-      expect(observer.scheduler!.leaderId).toBe('standby-b');
+      expect(observer.scheduler?.leaderId).toBe('standby-b');
       expect(oldId).not.toBe('standby-b');
       // Each agent runs under the newest decision published for it.
       for (const ue of fleet)

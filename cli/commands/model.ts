@@ -12,6 +12,7 @@ import {
   OnnxImportError,
   type OnnxModel,
 } from '../../dnn/index.js';
+import { defined } from '../../runtime/defined.js';
 import { EXIT_USAGE, exitOnUsageError, parseInteger, parsePositive } from '../options.js';
 import { renderTable } from '../table.js';
 
@@ -111,7 +112,8 @@ async function runImport(file: string, flags: ImportFlags): Promise<void> {
   try {
     if (flags.out !== undefined) await writeFile(flags.out, text);
     for (const p of positions) {
-      const cut = model.cuts[p]!.name.replace(/[^A-Za-z0-9._-]/g, '-');
+      const { name } = defined(model.cuts[p], `cut ${p} of model "${model.name}"`);
+      const cut = name.replace(/[^A-Za-z0-9._-]/g, '-');
       const head = join(flags.segmentsDir, `${model.name}.${cut}.head.onnx`);
       const tail = join(flags.segmentsDir, `${model.name}.${cut}.tail.onnx`);
       await exportModel(model, head, { from: 0, to: p });

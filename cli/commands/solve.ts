@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { type Command, Option } from 'commander';
+import { defined } from '../../runtime/defined.js';
 import { type Contention, contentionOf, localCount } from '../../scheduler/contention.js';
 import {
   prepareFleet,
@@ -45,14 +46,18 @@ export function registerSolveCommand(program: Command): void {
       const contention = contentionOf(fleet, optimal);
       if (options.json) {
         const json = (s: Timed) => toJson(s, contention);
-        const out = options.solver === 'all' ? results.map(json) : json(results[0]!);
+        const out =
+          options.solver === 'all'
+            ? results.map(json)
+            : json(defined(results[0], `the solution of solver "${options.solver}"`));
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       } else if (options.solver === 'all') {
         process.stdout.write(
           `${comparisonTable(results)}\n\nfleet ${contentionText(contention)}\n`,
         );
       } else {
-        process.stdout.write(`${decisionTable(results[0]!, contention)}\n`);
+        const solution = defined(results[0], `the solution of solver "${options.solver}"`);
+        process.stdout.write(`${decisionTable(solution, contention)}\n`);
       }
     });
 }

@@ -19,6 +19,13 @@ const byId = <T extends HTMLElement>(id: string): T => {
   return element as T;
 };
 
+/** The body of table `#id`: index.html gives each table one. */
+const bodyOf = (id: string): HTMLTableSectionElement => {
+  const body = byId<HTMLTableElement>(id).tBodies[0];
+  if (body === undefined) throw new Error(`#${id} has no <tbody>`);
+  return body;
+};
+
 function color(index: number): string {
   return `hsl(${(index * 137.508) % 360} 65% 45%)`;
 }
@@ -66,7 +73,7 @@ function colourOf(ue: string): string {
 const previousCells = new Map<string, string>();
 
 function renderFleet(snapshot: Snapshot): void {
-  const body = byId<HTMLTableElement>('fleet').tBodies[0]!;
+  const body = bodyOf('fleet');
   const rows: HTMLTableRowElement[] = [];
   for (const ue of snapshot.ues) {
     const row = document.createElement('tr');
@@ -114,7 +121,7 @@ function renderHeader(snapshot: Snapshot): void {
 }
 
 function renderWorkers(snapshot: Snapshot): void {
-  const body = byId<HTMLTableElement>('workers').tBodies[0]!;
+  const body = bodyOf('workers');
   body.replaceChildren(
     ...snapshot.workers.map((worker) => {
       const row = document.createElement('tr');
@@ -129,7 +136,7 @@ function renderWorkers(snapshot: Snapshot): void {
 function renderWhatIf(snapshot: Snapshot): void {
   const whatIf = snapshot.whatIf;
   const note = byId('whatif-note');
-  const body = byId<HTMLTableElement>('whatif').tBodies[0]!;
+  const body = bodyOf('whatif');
   if (whatIf === null) {
     note.textContent = 'solving…';
     body.replaceChildren();
@@ -248,8 +255,7 @@ const fleetChart = new Chart(byId('plot-fleet'), 'ms', true);
 let rows: PlotRow[] = [];
 
 function lastValue(values: readonly (number | null)[]): number | null {
-  for (let i = values.length - 1; i >= 0; i--) if (values[i] !== null) return values[i]!;
-  return null;
+  return values.findLast((value): value is number => value !== null) ?? null;
 }
 
 function renderPlots(snapshot: Snapshot): void {

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { defined } from '../../runtime/defined.js';
 import { WEIGHTS_FILE } from './model-store.js';
 import type { OnnxModel } from './onnx-model.js';
 import { EXTERNAL, onnx } from './schema.js';
@@ -91,7 +92,8 @@ export async function exportModel(
       await write(rawPrefix(t.length));
       for (let done = 0; done < t.length; ) {
         const size = Math.min(COPY_CHUNK, t.length - done);
-        const { bytesRead } = await weights!.read(buffer, 0, size, t.offset + done);
+        const file = defined(weights, `the open ${WEIGHTS_FILE} (a tensor has data)`);
+        const { bytesRead } = await file.read(buffer, 0, size, t.offset + done);
         if (bytesRead === 0) throw new Error(`${WEIGHTS_FILE} ends before ${t.offset + t.length}`);
         await write(buffer.subarray(0, bytesRead));
         done += bytesRead;

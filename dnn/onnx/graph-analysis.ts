@@ -1,3 +1,4 @@
+import { defined } from '../../runtime/defined.js';
 import type { onnx } from './schema.js';
 
 /** Names a subgraph (If, Loop, Scan bodies) reads from the enclosing scope. */
@@ -51,28 +52,27 @@ export function topologicalOrder(graph: onnx.IGraphProto): onnx.INodeProto[] | s
   const order: onnx.INodeProto[] = [];
   for (let root = 0; root < nodes.length; root++) {
     const stack: [number, number][] = [[root, 0]];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
+    for (let top = stack.at(-1); top !== undefined; top = stack.at(-1)) {
       const [index, next] = top;
       if (state[index] === 2) {
         stack.pop();
         continue;
       }
       state[index] = 1;
-      const inputs = nodeInputs(nodes[index]!);
-      if (next < inputs.length) {
+      const node = defined(nodes[index], `node ${index} of ${nodes.length}`);
+      const name = nodeInputs(node)[next];
+      if (name !== undefined) {
         top[1] = next + 1;
-        const name = inputs[next]!;
         if (available.has(name)) continue;
         const from = producer.get(name);
         if (from === undefined)
-          return `node "${nodes[index]!.name || index}" reads "${name}", which nothing produces`;
+          return `node "${node.name || index}" reads "${name}", which nothing produces`;
         if (state[from] === 1) return `the graph has a cycle through "${name}"`;
         if (state[from] === 0) stack.push([from, 0]);
         continue;
       }
       state[index] = 2;
-      order.push(nodes[index]!);
+      order.push(node);
       stack.pop();
     }
   }

@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
+import { defined } from '../../runtime/defined.js';
 import { elementCount } from '../layer-cost.js';
 import { BYTES_PER_ELEMENT } from '../profile.js';
 import { OnnxImportError } from './errors.js';
@@ -136,7 +137,7 @@ async function probeCuts(
   const kept = candidates.filter(
     ({ tensor }, index) => index === 0 || results[tensor]?.type === 'float32',
   );
-  const last = candidates[candidates.length - 1]!;
+  const last = defined(candidates.at(-1), 'the last cut candidate');
   if (kept[kept.length - 1] !== last)
     throw new OnnxImportError(
       file,
@@ -145,8 +146,12 @@ async function probeCuts(
     );
   const names = cutNames(kept.map(({ producer }) => producer));
   return kept.map(({ tensor }, index) => {
-    const shape = index === 0 ? input.shape : [...results[tensor]!.dims];
-    return { name: names[index]!, tensor, shape, bytes: elementCount(shape) * BYTES_PER_ELEMENT };
+    const shape =
+      index === 0
+        ? input.shape
+        : [...defined(results[tensor], `the probe's float32 output "${tensor}"`).dims];
+    const name = defined(names[index], `the name of cut ${index}`);
+    return { name, tensor, shape, bytes: elementCount(shape) * BYTES_PER_ELEMENT };
   });
 }
 
@@ -170,7 +175,8 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
     throw new OnnxImportError(file, 'unreadable', `cannot read it (${reason})`, { cause: error });
   }
   const proto = parseModel(file, bytes);
-  const graph = proto.graph!;
+  const graph = proto.graph;
+  if (!graph) throw new OnnxImportError(file, 'not-onnx', 'not an ONNX model (no graph)');
   const input = checkInput(file, graph);
   const output = checkOutput(file, graph);
   checkDeclaredTensors(file, graph, limits);
@@ -185,7 +191,7 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
       'graph',
       `the output does not depend on input "${input.tensor}"`,
     );
-  if (candidates[candidates.length - 1]!.tensor !== output)
+  if (candidates.at(-1)?.tensor !== output)
     throw new OnnxImportError(file, 'outputs', `output "${output}" is not computed from the input`);
 
   const { name, key } = await importKey(file, folder, bytes, graph);

@@ -1,3 +1,4 @@
+import { defined } from '../../runtime/defined.js';
 import { LayerShapeError, layerCost } from '../layer-cost.js';
 import type { Layer } from '../layers.js';
 import { floatAttribute, type GraphBuilder, type Value } from './graph-builder.js';
@@ -24,7 +25,7 @@ function emitLayer(g: GraphBuilder, layer: Layer, x: Value, name: string, gain: 
   const out = (tensor: string): Value => ({ name: tensor, shape });
   switch (layer.op) {
     case 'conv': {
-      const inChannels = x.shape[1]!;
+      const inChannels = defined(x.shape[1], `the channels of ${name}'s input`);
       const perGroup = inChannels / layer.groups;
       const fanIn = perGroup * layer.kernel * layer.kernel;
       const dims = [layer.outChannels, perGroup, layer.kernel, layer.kernel];
@@ -41,7 +42,7 @@ function emitLayer(g: GraphBuilder, layer: Layer, x: Value, name: string, gain: 
       );
     }
     case 'batchnorm': {
-      const c = [x.shape[1]!];
+      const c = [defined(x.shape[1], `the channels of ${name}'s input`)];
       const inputs = [
         x.name,
         g.weight(`${name}.scale`, c, gain * BN_SPREAD, gain),
@@ -86,7 +87,7 @@ function emitLayer(g: GraphBuilder, layer: Layer, x: Value, name: string, gain: 
     case 'flatten':
       return out(g.node('Flatten', name, [x.name], { axis: 1 }));
     case 'fc': {
-      const features = x.shape[1]!;
+      const features = defined(x.shape[1], `the features of ${name}'s input`);
       const dims = [layer.outFeatures, features];
       const inputs = [x.name, g.weight(`${name}.weight`, dims, gain * heSpread(features))];
       if (layer.bias) inputs.push(g.weight(`${name}.bias`, [layer.outFeatures], BIAS_SPREAD));

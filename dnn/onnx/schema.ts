@@ -47,7 +47,7 @@ export function littleEndianBytes(values: Float32Array): Uint8Array {
   if (LITTLE_ENDIAN) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   const bytes = new Uint8Array(values.byteLength);
   const view = new DataView(bytes.buffer);
-  for (let k = 0; k < values.length; k++) view.setFloat32(4 * k, values[k]!, true);
+  for (const [k, value] of values.entries()) view.setFloat32(4 * k, value, true);
   return bytes;
 }
 

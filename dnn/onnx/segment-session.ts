@@ -1,5 +1,6 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { Tensor } from '../../proto/schemas/tensor.js';
+import { mapGet } from '../../runtime/defined.js';
 import { SegmentError } from '../executor.js';
 import { elementCount } from '../layer-cost.js';
 import type { OnnxSegment } from './segment.js';
@@ -79,7 +80,9 @@ export async function openSegmentSession(
     segment,
     runAll,
     async run(tensor) {
-      return (await runAll(tensor)).get(segment.output.tensor)!;
+      const outputs = await runAll(tensor);
+      const name = segment.output.tensor;
+      return mapGet(outputs, name, `output "${name}" of model "${segment.model}"'s segment`);
     },
     close: () => session.release(),
   };

@@ -1,3 +1,4 @@
+import { defined } from '../../runtime/defined.js';
 import { SegmentError } from '../executor.js';
 import { initializerNames, nodeInputs, nodeOutputs } from './graph-analysis.js';
 import type { OnnxCut, OnnxModel } from './onnx-model.js';
@@ -50,8 +51,7 @@ export function extractSubmodel(
   const picked = new Set<number>();
   const used = new Set<string>();
   const pending = outputs.map((output) => output.tensor);
-  while (pending.length > 0) {
-    const name = pending.pop()!;
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
     if (name === input.tensor || used.has(name)) continue;
     used.add(name);
     if (initializers.has(name)) continue;
@@ -60,17 +60,19 @@ export function extractSubmodel(
       throw new SegmentError(`"${name}" is needed but not computed from "${input.tensor}"`);
     if (picked.has(index)) continue;
     picked.add(index);
-    pending.push(...nodeInputs(nodes[index]!));
+    pending.push(...nodeInputs(defined(nodes[index], `node ${index} of the graph`)));
   }
-  const order = [...picked].sort((a, b) => a - b);
-  const produced = new Set(order.flatMap((index) => nodeOutputs(nodes[index]!)));
+  const order = [...picked]
+    .sort((a, b) => a - b)
+    .map((index) => defined(nodes[index], `node ${index} of the graph`));
+  const produced = new Set(order.flatMap((node) => nodeOutputs(node)));
   const declared = new Set(outputs.map((output) => output.tensor));
   const { graph: _whole, ...header } = proto;
   return {
     ...header,
     graph: {
       name: graph.name ?? 'segment',
-      node: order.map((index) => nodes[index]!),
+      node: order,
       initializer: (graph.initializer ?? []).filter((t) => used.has(t.name ?? '')),
       sparseInitializer: (graph.sparseInitializer ?? []).filter((t) =>
         used.has(t.values?.name ?? ''),
@@ -101,8 +103,8 @@ export function segmentProto(
     throw new SegmentError(
       `model "${model.name}" has cuts 0..${last}: cannot run ${from} to ${to}`,
     );
-  const input = model.cuts[from]!;
-  const output = model.cuts[to]!;
+  const input = defined(model.cuts[from], `cut ${from} of model "${model.name}"`);
+  const output = defined(model.cuts[to], `cut ${to} of model "${model.name}"`);
   const shapes = new Map(model.cuts.map((cut) => [cut.tensor, cut.shape]));
   const outputs = segmentOutputs(model, to, options).map((tensor) => {
     const shape = shapes.get(tensor);
@@ -115,12 +117,13 @@ export function segmentProto(
     if (!(error instanceof SegmentError)) throw error;
     throw new SegmentError(`model "${model.name}", segment ${from} to ${to}: ${error.message}`);
   }
-  proto.graph!.name = `${model.name}[${input.name}..${output.name}]`;
+  const graph = defined(proto.graph, `the graph of model "${model.name}"'s segment`);
+  graph.name = `${model.name}[${input.name}..${output.name}]`;
   return proto;
 }
 
 function segmentOutputs(model: OnnxModel, to: number, options: SegmentOptions): string[] {
-  const output = model.cuts[to]!.tensor;
+  const output = defined(model.cuts[to], `cut ${to} of model "${model.name}"`).tensor;
   return [output, ...(options.alsoOutput ?? []).filter((tensor) => tensor !== output)];
 }
 
@@ -136,8 +139,8 @@ export function buildSegment(
     model: model.name,
     from,
     to,
-    input: model.cuts[from]!,
-    output: model.cuts[to]!,
+    input: defined(model.cuts[from], `cut ${from} of model "${model.name}"`),
+    output: defined(model.cuts[to], `cut ${to} of model "${model.name}"`),
     outputs: segmentOutputs(model, to, options),
     bytes,
     weightsDir: model.dir,

@@ -1,3 +1,4 @@
+import { defined } from '../../runtime/defined.js';
 import { ModelShapeError } from '../errors.js';
 import { LayerShapeError } from '../layer-cost.js';
 import type { ModelSpec } from '../model-spec.js';
@@ -22,7 +23,7 @@ export function buildZooGraph(spec: ModelSpec, seed: number, sink: WeightSink): 
   const g = new GraphBuilder(new WeightGenerator(seed), sink);
   let x: Value = { name: g.reserve('input'), shape: spec.inputShape };
   spec.blocks.forEach((block, b) => {
-    const cut = profile.cuts[b + 1]!;
+    const cut = defined(profile.cuts[b + 1], `the cut after block "${block.name}"`);
     let y: Value;
     try {
       y = emitLayers(g, block.layers, x, `${block.name}/`);
@@ -52,7 +53,9 @@ export function buildZooGraph(spec: ModelSpec, seed: number, sink: WeightSink): 
       node: g.nodes,
       initializer: g.initializers,
       input: [floatValueInfo('input', spec.inputShape)],
-      output: [floatValueInfo('output', profile.cuts[profile.cuts.length - 1]!.shape)],
+      output: [
+        floatValueInfo('output', defined(profile.cuts.at(-1), `the output of ${spec.name}`).shape),
+      ],
       valueInfo: inner.map((cut) => floatValueInfo(cut.name, cut.shape)),
     },
   };

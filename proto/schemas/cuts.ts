@@ -36,9 +36,9 @@ export const cutListSchema = z
         message: `must be 0 at the last cut ("${final.name}")`,
       });
     }
-    for (let p = 1; p <= last; p++) {
-      const prev = cuts[p - 1]!;
-      const cut = cuts[p]!;
+    for (const [p, cut] of cuts.entries()) {
+      const prev = cuts[p - 1];
+      if (prev === undefined) continue; // the first cut has none before it
       if (cut.deviceMs < prev.deviceMs) {
         ctx.addIssue({
           code: 'custom',

@@ -18,9 +18,9 @@ export const edgeMsListSchema = z
     if (edgeMs[last] !== 0) {
       ctx.addIssue({ code: 'custom', path: [last], message: 'must be 0 at the last cut' });
     }
-    for (let p = 1; p <= last; p++) {
-      const prev = edgeMs[p - 1]!;
-      const ms = edgeMs[p]!;
+    for (const [p, ms] of edgeMs.entries()) {
+      const prev = edgeMs[p - 1];
+      if (prev === undefined) continue; // the first cut has none before it
       if (ms > prev) {
         ctx.addIssue({
           code: 'custom',

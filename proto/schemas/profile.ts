@@ -28,9 +28,9 @@ export const profileCutListSchema = z
         message: `must be 0 at the first cut ("${first.name}")`,
       });
     }
-    for (let p = 1; p < cuts.length; p++) {
-      const prev = cuts[p - 1]!;
-      const cut = cuts[p]!;
+    for (const [p, cut] of cuts.entries()) {
+      const prev = cuts[p - 1];
+      if (prev === undefined) continue; // the first cut has none before it
       if (cut.deviceMs < prev.deviceMs) {
         ctx.addIssue({
           code: 'custom',

@@ -1,5 +1,6 @@
 import highsPackage, { type Highs, type InitOptions } from 'highs';
 import type { Instance, UeSpec } from '../../proto/schemas/instance.js';
+import { defined } from '../../runtime/defined.js';
 
 /**
  * docs/model.md's integer model as a MILP, written by hand and solved by HiGHS: an independent check
@@ -71,9 +72,9 @@ export function loadHighs(): Promise<Highs> {
 export function modelLatency(ue: UeSpec, p: number, r: number): number {
   const L = ue.cuts.length - 1;
   const B = ue.batch;
-  if (p === L) return B * ue.cuts[L]!.deviceMs;
+  const cut = defined(ue.cuts[p], `cut ${p} of UE "${ue.id}"`);
+  if (p === L) return B * cut.deviceMs;
   if (r < 1) return Number.POSITIVE_INFINITY;
-  const cut = ue.cuts[p]!;
   const head = B * cut.deviceMs;
   const upload = (B * cut.bytes * 8) / (ue.uplinkMbps * 1000);
   const tail = Math.ceil(B / r) * cut.edgeMs;
@@ -190,8 +191,9 @@ export async function solveMilp(instance: Instance, timeLimitS?: number): Promis
   let used = 0;
   options.forEach((list, i) => {
     const chosen = list.filter((o) => (result.Columns[o.name]?.Primal ?? 0) > 0.5);
-    if (chosen.length !== 1) throw new Error(`HiGHS picked ${chosen.length} options for UE ${i}`);
-    const o = chosen[0]!;
+    const [o] = chosen;
+    if (o === undefined || chosen.length !== 1)
+      throw new Error(`HiGHS picked ${chosen.length} options for UE ${i}`);
     max = Math.max(max, o.latencyMs);
     used += o.units;
   });

@@ -1,4 +1,5 @@
 import type { EdgeStatus, Instance, UeSpec } from '../../proto/index.js';
+import { defined } from '../../runtime/defined.js';
 import { type FleetState, isScheduled, type UeRecord } from './fleet-state.js';
 
 /** A scheduled UE that cannot offload, so it runs everything locally; `reason` says why. */
@@ -43,9 +44,7 @@ export function modelServices(workers: ReadonlyMap<string, EdgeStatus>): Map<str
   const cached = serviceCache.get(workers);
   if (cached !== undefined) return cached;
   const serving = new Map<string, ServingWorker[]>();
-  const ids = [...workers.keys()].sort();
-  for (const worker of ids) {
-    const status = workers.get(worker)!;
+  for (const [worker, status] of [...workers].sort(byKey)) {
     if (status.state !== 'online' || status.units === 0) continue;
     for (const { model, edgeMs } of status.models) {
       const list = serving.get(model) ?? [];
@@ -61,11 +60,11 @@ export function modelServices(workers: ReadonlyMap<string, EdgeStatus>): Map<str
 
 /** Elementwise maximum (the slowest worker decides), or undefined if the cut counts differ. */
 function maxEdgeMs(list: readonly ServingWorker[]): readonly number[] | undefined {
-  const length = list[0]!.edgeMs.length;
+  const length = defined(list[0], 'a worker serving the model').edgeMs.length;
   if (list.some((w) => w.edgeMs.length !== length)) return undefined;
   const max = new Array<number>(length).fill(0);
   for (const { edgeMs } of list)
-    for (let p = 0; p < length; p++) if (edgeMs[p]! > max[p]!) max[p] = edgeMs[p]!;
+    for (const [p, ms] of edgeMs.entries()) if (ms > (max[p] ?? 0)) max[p] = ms;
   return max;
 }
 
@@ -85,11 +84,11 @@ export function edgeUnits(state: FleetState): number {
  */
 export function buildInstance(state: FleetState): FleetInstance {
   const services = modelServices(state.workers);
-  const ids = [...state.ues.keys()].filter((id) => isScheduled(state.ues.get(id))).sort();
+  const scheduled = [...state.ues].filter(([, record]) => isScheduled(record)).sort(byKey);
   const ues: UeSpec[] = [];
   const forcedLocal: ForcedLocal[] = [];
-  for (const id of ids) {
-    const entry = ueEntry(id, state.ues.get(id)!, services);
+  for (const [id, record] of scheduled) {
+    const entry = ueEntry(id, record, services);
     if ('reason' in entry) forcedLocal.push(entry);
     else ues.push(entry);
   }
@@ -124,7 +123,7 @@ function makeEntry(
   const L = profile.cuts.length - 1;
   const edgeMs = edgeMsFor(profile.model, L + 1, services.get(profile.model));
   if ('reason' in edgeMs) {
-    const last = profile.cuts[L]!;
+    const last = defined(profile.cuts[L], `the last cut of UE "${id}"'s profile`);
     const predictedMs = profile.batch * last.deviceMs;
     return { ue: id, ...edgeMs, cut: L, cutName: last.name, predictedMs };
   }
@@ -138,7 +137,7 @@ function makeEntry(
       name: cut.name,
       deviceMs: cut.deviceMs,
       bytes: cut.bytes,
-      edgeMs: edgeMs[p]!,
+      edgeMs: defined(edgeMs[p], "a cut's edge time (as many as the profile's cuts)"),
     })),
   };
   return link.downlinkMbps === undefined ? spec : { ...spec, downlinkMbps: link.downlinkMbps };
@@ -160,5 +159,10 @@ function edgeMsFor(
     return { field: 'profile.cuts', reason };
   }
   // Every serving worker agrees with the profile, so they agree with each other.
-  return service.edgeMs!;
+  return defined(service.edgeMs, `the edge times of model "${model}" its workers agree on`);
+}
+
+/** Orders map entries by key, as sorting the keys alone does. */
+function byKey([a]: readonly [string, unknown], [b]: readonly [string, unknown]): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -199,7 +199,8 @@ function sameProfile(a: Profile, b: Profile): boolean {
   if (a.model !== b.model || a.batch !== b.batch || a.resultBytes !== b.resultBytes) return false;
   if (a.cuts.length !== b.cuts.length) return false;
   return a.cuts.every((cut, k) => {
-    const other = b.cuts[k]!;
+    const other = b.cuts[k];
+    if (other === undefined) return false;
     return cut.name === other.name && cut.deviceMs === other.deviceMs && cut.bytes === other.bytes;
   });
 }

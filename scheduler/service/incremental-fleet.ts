@@ -1,4 +1,5 @@
 import type { EdgeStatus, Instance, UeSpec } from '../../proto/index.js';
+import { defined } from '../../runtime/defined.js';
 import { type PreparedFleet, prepareFleet, writePreparedUe } from '../solvers/index.js';
 import {
   buildInstance,
@@ -46,7 +47,7 @@ function search(list: readonly Entry[], id: string): number {
   let hi = list.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const at = idOf(list[mid]!);
+    const at = idOf(defined(list[mid], 'an entry inside the search range'));
     if (at < id) lo = mid + 1;
     else if (at > id) hi = mid - 1;
     else return mid;
@@ -109,17 +110,17 @@ export class IncrementalFleet {
   }
 
   private update(id: string, record: UeRecord | undefined): void {
-    const scheduled = isScheduled(record);
+    const scheduled = record !== undefined && isScheduled(record);
     const before = this.records.get(id);
     if (before === record || (before === undefined && !scheduled)) return;
-    const next = scheduled ? ueEntry(id, record!, this.services) : undefined;
-    if (scheduled) this.records.set(id, record!);
+    const next = scheduled ? ueEntry(id, record, this.services) : undefined;
+    if (scheduled) this.records.set(id, record);
     else this.records.delete(id);
     const ues = this.instance.ues;
     const at = search(ues, id);
     // In place: the UE stays in the instance with as many cuts, so its rows keep their offsets.
     if (at >= 0 && next !== undefined && !('reason' in next)) {
-      const old = ues[at]!;
+      const old = defined(ues[at], `UE "${id}" at index ${at} of the instance`);
       ues[at] = next;
       if (this.prepared !== undefined && old.cuts.length === next.cuts.length) {
         writePreparedUe(this.prepared, at, next);

@@ -89,12 +89,12 @@ export function planDecisions(input: PlanInput): DecisionPlan {
   for (const target of targets) {
     targeted.add(target.ue);
     const before = previous.get(target.ue);
-    if (decisionChanged(before, target)) {
+    if (before === undefined || decisionChanged(before, target)) {
       const { cut, cutName, units, predictedMs, solver, model } = target;
       const decision: WireDecision = { epoch, cut, cutName, units, predictedMs, solver, model };
       decisions.set(target.ue, decision);
       publish.push({ ue: target.ue, decision });
-    } else decisions.set(target.ue, before!);
+    } else decisions.set(target.ue, before);
     const from = applied.get(target.ue);
     const to = queueConcurrency(target.units);
     if (from === undefined || to > from) raise.push({ ue: target.ue, from, to });

@@ -174,9 +174,10 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
   /** Records an invalid payload: state unchanged, an `error` to the UE the topic names. */
   reject(rejected: RejectedPayload): void {
     this.counters.rejected++;
-    if (rejected.ue !== undefined) {
+    const { ue } = rejected;
+    if (ue !== undefined) {
       const report = errorReportFrom(rejected.error, { topic: rejected.topic });
-      this.send(() => this.options.sink.publishError(rejected.ue!, report));
+      this.send(() => this.options.sink.publishError(ue, report));
     }
     this.emit('rejected', rejected);
   }

@@ -10,7 +10,13 @@ export function solveLocal(fleet: PreparedFleet): Solution {
 export function solveEdge(fleet: PreparedFleet): Solution {
   const units = evenSplit(fleet);
   const cuts = new Int32Array(fleet.n);
-  for (let i = 0; i < fleet.n; i++) cuts[i] = units[i]! > 0 ? 0 : fleet.last[i]!;
+  for (let i = 0; i < fleet.n; i++) {
+    const r = units[i];
+    const L = fleet.last[i];
+    if (r === undefined || L === undefined)
+      throw new RangeError(`no units or last cut for UE ${i} of ${fleet.n}`);
+    cuts[i] = r > 0 ? 0 : L;
+  }
   return solutionFrom(fleet, 'edge', cuts, units);
 }
 

@@ -15,19 +15,23 @@ export function bottleneckFill(fleet: PreparedFleet, start?: Int32Array): Int32A
   const latency = new Float64Array(n);
   let used = 0;
   for (let i = 0; i < n; i++) {
-    latency[i] = bestCut(fleet, i, units[i]!).ms;
-    used += units[i]!;
+    const r = units[i];
+    if (r === undefined) throw new RangeError(`no start units for UE ${i} of ${n}`);
+    latency[i] = bestCut(fleet, i, r).ms;
+    used += r;
   }
   const heap = new MaxHeap(latency, n);
   heap.fill(n);
   while (heap.length > 0) {
     const i = heap.top();
+    // biome-ignore-start lint/style/noNonNullAssertion: the fill's main loop; the heap holds only indices i < n
     const next = nextDrop(fleet, i, units[i]!, latency[i]!);
     if (next < 0 || used + next - units[i]! > fleet.units) {
       heap.pop();
       continue;
     }
     used += next - units[i]!;
+    // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
     units[i] = next;
     latency[i] = bestCut(fleet, i, next).ms;
     heap.updateTop();

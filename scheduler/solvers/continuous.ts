@@ -13,9 +13,11 @@ export function offloadNeed(
   T: number,
   strict: boolean,
 ): number {
+  // biome-ignore-start lint/style/noNonNullAssertion: IAO's inner loop; i < n and p < L keep k = off[i] + p within UE i's rows
   const k = fleet.off[i]! + p;
   const a = fleet.fixedMs[k]!;
   const w = fleet.batch[i]! * fleet.edgeMs[k]!;
+  // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
   if (w === 0) return a < T || (!strict && a === T) ? 0 : Number.POSITIVE_INFINITY;
   return T > a ? w / (T - a) : Number.POSITIVE_INFINITY;
 }
@@ -29,6 +31,7 @@ export function cutNeed(
   strict: boolean,
 ): number {
   if (p === fleet.last[i]) {
+    // biome-ignore lint/style/noNonNullAssertion: IAO's inner loop; i < n
     const local = fleet.localMs[i]!;
     return local < T || (!strict && local === T) ? 0 : Number.POSITIVE_INFINITY;
   }
@@ -45,6 +48,7 @@ export function leastNeedCut(
   T: number,
   strict: boolean,
 ): { cut: number; need: number } {
+  // biome-ignore-start lint/style/noNonNullAssertion: IAO's partition step, once per UE and iteration; i < n, and base + p, base + cut (both < L) stay within UE i's rows
   const L = fleet.last[i]!;
   let cut = L;
   let need = cutNeed(fleet, i, L, T, strict);
@@ -59,6 +63,7 @@ export function leastNeedCut(
       need = r;
     }
   }
+  // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
   return { cut, need };
 }
 
@@ -78,6 +83,7 @@ export function allocationTarget(fleet: PreparedFleet, cuts: ArrayLike<number>):
   const work = new Float64Array(fleet.n);
   let m = 0;
   for (let i = 0; i < fleet.n; i++) {
+    // biome-ignore-start lint/style/noNonNullAssertion: IAO's allocation step, every iteration; i < n, cuts has a cut p <= L per UE, and k = off[i] + p < off[i + 1]
     const p = cuts[i]!;
     if (p === fleet.last[i]) {
       floor = Math.max(floor, fleet.localMs[i]!);
@@ -86,6 +92,7 @@ export function allocationTarget(fleet: PreparedFleet, cuts: ArrayLike<number>):
     const k = fleet.off[i]! + p;
     const a = fleet.fixedMs[k]!;
     const w = fleet.batch[i]! * fleet.edgeMs[k]!;
+    // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
     floor = Math.max(floor, a);
     if (w === 0) continue;
     fixed[m] = a;
@@ -113,6 +120,7 @@ interface Terms {
 function excessAt(terms: Terms, T: number): number {
   const { fixed, work, count } = terms;
   let excess = -terms.units;
+  // biome-ignore lint/style/noNonNullAssertion: the root search's inner loop; j < count <= the arrays' length
   for (let j = 0; j < count; j++) excess += work[j]! / (T - fixed[j]!);
   return excess;
 }
@@ -122,8 +130,10 @@ function slopeAt(terms: Terms, T: number): number {
   const { fixed, work, count } = terms;
   let slope = 0;
   for (let j = 0; j < count; j++) {
+    // biome-ignore-start lint/style/noNonNullAssertion: the root search's inner loop; j < count <= the arrays' length
     const gap = T - fixed[j]!;
     slope += work[j]! / (gap * gap);
+    // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
   }
   return slope;
 }
@@ -195,7 +205,8 @@ function allocationRoot(terms: Terms, aMax: number, totalW: number, least: numbe
 export function unitsAtTarget(fleet: PreparedFleet, cuts: ArrayLike<number>, T: number): number[] {
   const units: number[] = [];
   for (let i = 0; i < fleet.n; i++) {
-    const p = cuts[i]!;
+    const p = cuts[i];
+    if (p === undefined) throw new RangeError(`no cut for UE ${i} of ${fleet.n}`);
     units.push(p === fleet.last[i] ? 0 : offloadNeed(fleet, i, p, T, false));
   }
   return units;

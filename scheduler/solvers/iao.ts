@@ -52,6 +52,7 @@ export function solveIaoContinuous(fleet: PreparedFleet): ContinuousSolution {
 
 /** Best cut of UE i for a real share of units (continuous tail time B·edgeMs / share). */
 function startCut(fleet: PreparedFleet, i: number, share: number): number {
+  // biome-ignore-start lint/style/noNonNullAssertion: once per UE over its cuts; i < n, and k = base + p with p < L stays within UE i's rows
   if (share <= 0) return fleet.last[i]!;
   const L = fleet.last[i]!;
   const base = fleet.off[i]!;
@@ -65,6 +66,7 @@ function startCut(fleet: PreparedFleet, i: number, share: number): number {
       ms = t;
     }
   }
+  // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
   return cut;
 }
 
@@ -85,11 +87,20 @@ export function roundIaoUnits(fleet: PreparedFleet, continuous: ContinuousSoluti
   let used = 0;
   for (let i = 0; i < n; i++) {
     if (continuous.cuts[i] === fleet.last[i]) continue;
-    units[i] = Math.min(fleet.batch[i]!, Math.max(1, Math.floor(continuous.units[i]!)));
-    used += units[i]!;
+    const B = fleet.batch[i];
+    const share = continuous.units[i];
+    if (B === undefined || share === undefined)
+      throw new RangeError(`no batch or continuous units for UE ${i} of ${n}`);
+    const r = Math.min(B, Math.max(1, Math.floor(share)));
+    units[i] = r;
+    used += r;
   }
   if (used > fleet.units) used = shedUnits(fleet, continuous, units, used);
-  for (let i = 0; i < n; i++) units[i] = fewestUnitsForLatency(fleet, i, units[i]!);
+  for (let i = 0; i < n; i++) {
+    const r = units[i];
+    if (r === undefined) throw new RangeError(`no units for UE ${i} of ${n}`);
+    units[i] = fewestUnitsForLatency(fleet, i, r);
+  }
   return units;
 }
 
@@ -99,6 +110,7 @@ export function roundIaoUnits(fleet: PreparedFleet, continuous: ContinuousSoluti
  * plateau (at most about 2·sqrt(B) of them).
  */
 function fewestUnitsForLatency(fleet: PreparedFleet, i: number, r: number): number {
+  // biome-ignore lint/style/noNonNullAssertion: once per UE, then bestCut per plateau; i < n
   const B = fleet.batch[i]!;
   const ms = bestCut(fleet, i, r).ms;
   let least = r;
@@ -117,6 +129,7 @@ function shedUnits(
   units: Int32Array,
   used: number,
 ): number {
+  // biome-ignore-start lint/style/noNonNullAssertion: the sorts and rounds below run O(N log N) times per IAO solve; every index is a UE index i < n, from units.keys()
   const surplus = (i: number) => units[i]! - continuous.units[i]!;
   // Every holder of more than 1 unit holds floor(r_i) <= r_i; after one unit is taken it is
   // below all others, so taking in rounds, in order of surplus, follows "most above share".
@@ -124,8 +137,8 @@ function shedUnits(
   holders.sort((x, y) => surplus(y) - surplus(x) || x - y);
   let left = used;
   while (left > fleet.units && holders.length > 0) {
-    for (let k = 0; k < holders.length && left > fleet.units; k++) {
-      const i = holders[k]!;
+    for (const i of holders) {
+      if (left <= fleet.units) break;
       units[i]!--;
       left--;
     }
@@ -133,8 +146,10 @@ function shedUnits(
   }
   const ones = [...units.keys()].filter((i) => units[i] === 1);
   ones.sort((x, y) => fleet.localMs[x]! - fleet.localMs[y]! || x - y);
-  for (let k = 0; k < ones.length && left > fleet.units; k++) {
-    units[ones[k]!] = 0;
+  // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
+  for (const i of ones) {
+    if (left <= fleet.units) break;
+    units[i] = 0;
     left--;
   }
   return left;

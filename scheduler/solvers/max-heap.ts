@@ -26,6 +26,7 @@ export class MaxHeap {
 
   top(): number {
     if (this.size === 0) throw new RangeError('heap is empty');
+    // biome-ignore lint/style/noNonNullAssertion: at every step of the fill; size > 0 was just checked
     return this.items[0]!;
   }
 
@@ -33,6 +34,7 @@ export class MaxHeap {
     const top = this.top();
     this.size--;
     if (this.size > 0) {
+      // biome-ignore lint/style/noNonNullAssertion: at every step of the fill; size < capacity
       this.items[0] = this.items[this.size]!;
       this.siftDown(0);
     }
@@ -45,14 +47,17 @@ export class MaxHeap {
   }
 
   private above(a: number, b: number): boolean {
+    // biome-ignore-start lint/style/noNonNullAssertion: the heap's comparison; items are indices < capacity <= keys.length
     const ka = this.keys[a]!;
     const kb = this.keys[b]!;
+    // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
     return ka > kb || (ka === kb && a < b);
   }
 
   private siftDown(start: number): void {
     const items = this.items;
     let i = start;
+    // biome-ignore-start lint/style/noNonNullAssertion: the heap's sift, at every step of the fill; i, left, right and child are all < size
     const item = items[i]!;
     for (;;) {
       const left = 2 * i + 1;
@@ -63,6 +68,7 @@ export class MaxHeap {
       items[i] = items[child]!;
       i = child;
     }
+    // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
     items[i] = item;
   }
 }

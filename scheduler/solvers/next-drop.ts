@@ -6,6 +6,7 @@ import type { PreparedFleet } from './prepared.js';
  * changes only at r = ceil(B/k)), so this jumps straight to the next useful unit count.
  */
 export function nextDrop(fleet: PreparedFleet, i: number, r: number, current: number): number {
+  // biome-ignore-start lint/style/noNonNullAssertion: called at every step of the fill; i < n, and base + p with p < L stays within UE i's rows
   const B = fleet.batch[i]!;
   const L = fleet.last[i]!;
   const base = fleet.off[i]!;
@@ -14,6 +15,7 @@ export function nextDrop(fleet: PreparedFleet, i: number, r: number, current: nu
     const a = fleet.fixedMs[base + p]!;
     if (!(a < current)) continue;
     const e = fleet.edgeMs[base + p]!;
+    // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
     const slots = maxSlotsBelow(a, e, B, current);
     if (slots < 1) continue;
     // Least r with ceil(B / r) <= slots.

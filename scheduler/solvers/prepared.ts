@@ -29,8 +29,13 @@ export function prepareFleet(instance: Instance): PreparedFleet {
   const last = new Int32Array(n);
   const localMs = new Float64Array(n);
   const off = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) off[i + 1] = off[i]! + instance.ues[i]!.cuts.length - 1;
-  const total = off[n]!;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const ue = instance.ues[i];
+    if (ue === undefined) throw new RangeError(`the instance has no UE ${i} of ${n}`);
+    total += ue.cuts.length - 1;
+    off[i + 1] = total;
+  }
   const fixedMs = new Float64Array(total);
   const edgeMs = new Float64Array(total);
   const uploadBytes = new Float64Array(total);
@@ -74,12 +79,17 @@ export function writePreparedUe(
   const L = ue.cuts.length - 1;
   fleet.batch[i] = B;
   fleet.last[i] = L;
-  fleet.localMs[i] = B * ue.cuts[L]!.deviceMs;
+  const local = ue.cuts[L];
+  if (local === undefined) throw new RangeError(`UE "${ue.id}" has no cuts`);
+  fleet.localMs[i] = B * local.deviceMs;
   const resultMs =
     ue.downlinkMbps === undefined ? 0 : (ue.resultBytes * 8) / (ue.downlinkMbps * 1000);
+  const base = fleet.off[i];
+  if (base === undefined) throw new RangeError(`UE ${i} is past the fleet's row offsets`);
   for (let p = 0; p < L; p++) {
-    const cut = ue.cuts[p]!;
-    const k = fleet.off[i]! + p;
+    const cut = ue.cuts[p];
+    if (cut === undefined) throw new RangeError(`UE "${ue.id}" has no cut ${p} of ${L}`);
+    const k = base + p;
     fleet.fixedMs[k] =
       B * cut.deviceMs + (B * cut.bytes * 8) / (ue.uplinkMbps * 1000) + ue.rttMs + resultMs;
     fleet.edgeMs[k] = cut.edgeMs;
@@ -89,10 +99,12 @@ export function writePreparedUe(
 
 /** Latency of UE i at cut p with r units, docs/model.md's integer model. */
 export function latencyAt(fleet: PreparedFleet, i: number, p: number, r: number): number {
+  // biome-ignore-start lint/style/noNonNullAssertion: solver hot path; i < n and p < L keep the typed-array reads in bounds
   if (p === fleet.last[i]) return fleet.localMs[i]!;
   if (r < 1) return Number.POSITIVE_INFINITY;
   const k = fleet.off[i]! + p;
   return fleet.fixedMs[k]! + Math.ceil(fleet.batch[i]! / r) * fleet.edgeMs[k]!;
+  // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
 }
 
 /**
@@ -100,6 +112,7 @@ export function latencyAt(fleet: PreparedFleet, i: number, p: number, r: number)
  * then to the smaller upload, then to the earlier cut.
  */
 export function bestCut(fleet: PreparedFleet, i: number, r: number): { cut: number; ms: number } {
+  // biome-ignore-start lint/style/noNonNullAssertion: the solvers' inner loop; i < n, and k = off[i] + p with p < L stays within UE i's rows
   const L = fleet.last[i]!;
   let cut = L;
   let ms = fleet.localMs[i]!;
@@ -117,5 +130,6 @@ export function bestCut(fleet: PreparedFleet, i: number, r: number): { cut: numb
       ms = t;
     }
   }
+  // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
   return { cut, ms };
 }
