@@ -2,18 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
-import {
-  asError,
-  type Decision,
-  type ErrorReport,
-  type InferRequest,
-  type InferResult,
-  isRetryableError,
-  type LinkEstimate,
-  type Profile,
-  type Tensor,
-  ueProbeTopic,
-} from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
+import { type Decision, type ErrorReport, type InferRequest, type InferResult, isRetryableError, type LinkEstimate, type Profile, type Tensor, ueProbeTopic } from '../proto/index.js';
 import type { AgentEvents } from './agent-events.js';
 import { type AgentConfig, type AgentOptions, resolveAgentOptions } from './agent-options.js';
 import { AgentSession } from './agent-session.js';

@@ -8,15 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../broker/index.js';
 import { modelCuts, OnnxExecutor } from '../dnn/index.js';
 import { startEdgeWorker } from '../edge-worker/index.js';
-import {
-  connectMqtt,
-  type Decision,
-  decodeMessage,
-  encodeMessage,
-  type InferResult,
-  type Tensor,
-  ueTopic,
-} from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
+import { type Decision, decodeMessage, encodeMessage, type InferResult, type Tensor, ueTopic } from '../proto/index.js';
 import { deleteKeys, startEmbeddedBroker } from '../system/index.js';
 import { median } from './timing.js';
 

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { generateFleet, loadScenario, type Scenario } from '../dnn/index.js';
-import type { Instance } from '../proto/schemas/instance.js';
+import type { Instance } from '../scheduler/instance-schema.js';
 import { contentionOf } from '../scheduler/contention.js';
 import { parseInstance } from '../scheduler/instance.js';
 import { loadHighs, solveMilp } from '../scheduler/reference/milp.js';

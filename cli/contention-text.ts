@@ -1,4 +1,4 @@
-import type { InstanceInput } from '../proto/schemas/instance.js';
+import type { InstanceInput } from '../scheduler/instance-schema.js';
 import { type Contention, contentionOf } from '../scheduler/contention.js';
 import { parseInstance } from '../scheduler/instance.js';
 import { prepareFleet } from '../scheduler/solvers/index.js';

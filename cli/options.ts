@@ -3,14 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { type Command, type CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseTraceArg, parseTraceCsv, TraceError, type TraceSpec } from '../agents/index.js';
 import { hasModel, listModels, REAL_MODELS } from '../dnn/index.js';
-import {
-  DEFAULT_REDIS_PREFIX,
-  DEFAULT_TOPIC_PREFIX,
-  ENV,
-  envValue,
-  parseRedisUrl,
-  redisPrefixProblem,
-} from '../proto/index.js';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, redisPrefixProblem } from '../proto/index.js';
+import { ENV, envValue } from '../runtime/env.js';
+import { parseRedisUrl } from '../runtime/redis-connect.js';
 import type { Logger } from '../runtime/log.js';
 
 /** Exit code of a command line that cannot be acted on (bad flag, unknown model, bad file). */

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Instance } from '../proto/schemas/instance.js';
+import type { Instance } from '../scheduler/instance-schema.js';
 import { parseInstance } from '../scheduler/instance.js';
 
 /** Reads and validates an instance file; on failure, the lines to print on stderr. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { MAX_BATCH } from '../proto/schemas/instance.js';
+import { MAX_BATCH } from '../proto/index.js';
 import { issuesOf } from '../proto/validate.js';
 import { CATALOG_DEVICE_IDS, DEVICE_CLASSES } from './device-classes.js';
 import { LINK_CLASSES } from './link-classes.js';

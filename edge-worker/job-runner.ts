@@ -1,18 +1,8 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Executor } from '../dnn/index.js';
-import type { RedisClient } from '../proto/index.js';
-import {
-  ANSWER_TTL_SECONDS,
-  type AnswerChannel,
-  answerKey,
-  asError,
-  claimKey,
-  EdgesplitError,
-  encodeMessage,
-  errorReportFrom,
-  type Message,
-  ueTopic,
-} from '../proto/index.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
+import { ANSWER_TTL_SECONDS, type AnswerChannel, answerKey, claimKey, EdgesplitError, encodeMessage, errorReportFrom, type Message, ueTopic } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import { TailJobError } from './errors.js';
 import type {
   JobEndEvent,

@@ -1,14 +1,6 @@
 import { type Executor, hasModel } from '../dnn/index.js';
-import {
-  assertTopicPrefix,
-  DEFAULT_REDIS_PREFIX,
-  DEFAULT_TOPIC_PREFIX,
-  isValidId,
-  MAX_UNITS,
-  parseRedisUrl,
-  redisPrefixProblem,
-  TopicError,
-} from '../proto/index.js';
+import { assertTopicPrefix, DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, isValidId, MAX_UNITS, redisPrefixProblem, TopicError } from '../proto/index.js';
+import { parseRedisUrl } from '../runtime/redis-connect.js';
 import type { CalibrationOptions } from './calibration.js';
 import { defaultEdgeModels } from './edge-status.js';
 import { EdgeWorkerOptionsError } from './errors.js';

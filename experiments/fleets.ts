@@ -1,5 +1,5 @@
 import { CONTENDED_SCENARIO, generateFleet } from '../dnn/index.js';
-import type { Instance } from '../proto/schemas/instance.js';
+import type { Instance } from '../scheduler/instance-schema.js';
 import { parseInstance } from '../scheduler/instance.js';
 
 export interface ContendedOptions {

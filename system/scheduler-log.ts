@@ -1,5 +1,5 @@
 /** The log lines of a leading scheduler, for `edgesplit scheduler` and `up` alike. */
-import { logText, MAX_LOGGED_CHARS } from '../proto/index.js';
+import { logText, MAX_LOGGED_CHARS } from '../runtime/log-text.js';
 import type { Logger } from '../runtime/log.js';
 import type { Scheduler, SolveReport } from '../scheduler/index.js';
 

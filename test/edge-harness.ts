@@ -4,20 +4,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { modelCuts } from '../dnn/index.js';
-import {
-  CLAIM_TTL_SECONDS,
-  claimKey,
-  connectMqtt,
-  type Decision,
-  decodeMessage,
-  type EdgeStatus,
-  type ErrorReport,
-  encodeMessage,
-  type InferResult,
-  type TailJobData,
-  tailJobId,
-  ueQueueName,
-} from '../proto/index.js';
+import { CLAIM_TTL_SECONDS, claimKey, type Decision, decodeMessage, type EdgeStatus, type ErrorReport, encodeMessage, type InferResult, type TailJobData, tailJobId, ueQueueName } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { deleteKeys } from '../system/redis-keys.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -11,7 +11,7 @@ import {
   planFleet,
   REAL_MODELS,
 } from '../dnn/index.js';
-import { instanceSchema } from '../proto/schemas/instance.js';
+import { instanceSchema } from '../scheduler/instance-schema.js';
 import { runCli } from './cli-run.js';
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RefusalLog } from '../broker/log.js';
-import { logText } from '../proto/index.js';
+import { logText } from '../runtime/log-text.js';
 import {
   createLogger,
   type LoggerOptions,

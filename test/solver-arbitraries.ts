@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { Instance, UeSpec } from '../proto/schemas/instance.js';
+import type { Instance, UeSpec } from '../scheduler/instance-schema.js';
 import { parseInstance } from '../scheduler/instance.js';
 
 /** Small integer-valued times make ties between cuts and UEs common: that is where bugs hide. */

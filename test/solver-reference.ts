@@ -1,4 +1,4 @@
-import type { Instance, UeSpec } from '../proto/schemas/instance.js';
+import type { Instance, UeSpec } from '../scheduler/instance-schema.js';
 
 /**
  * Independent reference implementations for the solver tests, written straight from docs/model.md's

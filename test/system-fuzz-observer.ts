@@ -5,15 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
-import {
-  connectMqtt,
-  type Decision,
-  decodeMessage,
-  type ErrorReport,
-  type InferResult,
-  schedulerStatusTopic,
-  tryParseTopic,
-} from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
+import { type Decision, decodeMessage, type ErrorReport, type InferResult, schedulerStatusTopic, tryParseTopic } from '../proto/index.js';
 
 /** MQTT credentials. */
 export interface Login {

@@ -1,17 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { unpack } from 'msgpackr';
-import {
-  allTopicsFilter,
-  connectMqtt,
-  type Decision,
-  decodeMessage,
-  type EdgeStatus,
-  type ErrorReport,
-  messageKindOf,
-  type SchedulerStatus,
-  tryParseTopic,
-} from '../proto/index.js';
+import { allTopicsFilter, type Decision, decodeMessage, type EdgeStatus, type ErrorReport, messageKindOf, type SchedulerStatus, tryParseTopic } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { contractValidator } from './contract.js';
 
 /** Kinds the system's own services send (UE kinds may come from tests' deliberately bad clients). */

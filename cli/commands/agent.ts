@@ -20,7 +20,7 @@ import {
   ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
 import { agentMetrics } from '../../metrics/index.js';
-import { logText } from '../../proto/index.js';
+import { logText } from '../../runtime/log-text.js';
 import type { Logger } from '../../runtime/log.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {

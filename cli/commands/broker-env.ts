@@ -1,6 +1,7 @@
 /** The environment `edgesplit broker` reads, its help text, and a flag's value from it. */
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits, ROLES } from '../../broker/index.js';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../../proto/index.js';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
 import { UsageError } from './broker-fail.js';
 import { QUEUE_BOUNDS_HELP } from './queue-bounds-env.js';
 

@@ -13,14 +13,9 @@ import {
   resolveLoginLimits,
   type TokenRecord,
 } from '../../broker/index.js';
-import {
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_REDIS_PREFIX,
-  DEFAULT_TOPIC_PREFIX,
-  ENV,
-  envValue,
-  parseUeKeyRevocations,
-} from '../../proto/index.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
+import { parseUeKeyRevocations } from '../../runtime/ue-key.js';
 import type { LogFlags } from '../log-options.js';
 import type { MetricsFlags } from '../metrics-options.js';
 import { parsePort } from '../options.js';

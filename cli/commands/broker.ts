@@ -15,13 +15,8 @@ import {
   parseTokens,
 } from '../../broker/index.js';
 import { watchBroker, watchIngress } from '../../metrics/index.js';
-import {
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_REDIS_PREFIX,
-  DEFAULT_TOPIC_PREFIX,
-  ENV,
-  envValue,
-} from '../../proto/index.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
 import { addLogOptions, startLogging } from '../log-options.js';
 import { addMetricsOptions, type ServedMetrics, serveMetrics } from '../metrics-options.js';
 import { EXIT_USAGE, firstStopSignal, parsePort } from '../options.js';

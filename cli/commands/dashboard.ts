@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type Dashboard, startDashboard } from '../../dashboard/server.js';
-import { ENV, logText } from '../../proto/index.js';
+import { ENV } from '../../runtime/env.js';
+import { logText } from '../../runtime/log-text.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,

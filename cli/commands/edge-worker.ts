@@ -13,7 +13,8 @@ import {
   startEdgeWorker,
 } from '../../edge-worker/index.js';
 import { edgeMetrics } from '../../metrics/index.js';
-import { ENV, envValue, MAX_UNITS } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
+import { MAX_UNITS } from '../../proto/index.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,

@@ -18,15 +18,8 @@ import {
   ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
 import { agentMetrics } from '../../metrics/index.js';
-import {
-  currentUeKeyGeneration,
-  deriveUeKey,
-  ENV,
-  envValue,
-  fleetKeyProblem,
-  parseUeKeyRevocations,
-  type UeKeyRevocations,
-} from '../../proto/index.js';
+import { currentUeKeyGeneration, deriveUeKey, fleetKeyProblem, parseUeKeyRevocations, type UeKeyRevocations } from '../../runtime/ue-key.js';
+import { ENV, envValue } from '../../runtime/env.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,

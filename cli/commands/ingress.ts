@@ -7,13 +7,8 @@ import {
   startIngress,
 } from '../../broker/index.js';
 import { watchIngress } from '../../metrics/index.js';
-import {
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_REDIS_PREFIX,
-  ENV,
-  envValue,
-  isValidId,
-} from '../../proto/index.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REDIS_PREFIX, isValidId } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { schedulerMetrics } from '../../metrics/index.js';
-import { ENV, envValue, logText } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
+import { logText } from '../../runtime/log-text.js';
 import type { Logger } from '../../runtime/log.js';
 import {
   DEFAULT_LOCK_TTL_MS,

@@ -9,7 +9,7 @@ import {
   type MeasuredProfile,
   REAL_MODELS,
 } from '../../dnn/index.js';
-import { ENV, envValue } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
 import type { Logger } from '../../runtime/log.js';
 import { bindError, type PrivateRedis, runStack, startPrivateRedis } from '../../system/index.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';

@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { byteCount, idSchema, MAX_CUTS, nameSchema, nonNegativeMs } from './common.js';
-import { batchSchema } from './instance.js';
+import {
+  batchSchema,
+  byteCount,
+  idSchema,
+  MAX_CUTS,
+  nameSchema,
+  nonNegativeMs,
+} from './common.js';
 
 /** One partition point as the UE measured it; the edge side (`edgeMs`) comes from edge workers. */
 export const profileCutSchema = z.object(

@@ -1,9 +1,5 @@
-import type {
-  DecisionSnapshot,
-  ErrorReport,
-  SchedulerStatus,
-  Decision as WireDecision,
-} from '../../proto/index.js';
+import type { DecisionSnapshot } from '../../runtime/decision-snapshot.js';
+import type { ErrorReport, SchedulerStatus, Decision as WireDecision } from '../../proto/index.js';
 
 /**
  * Where the scheduler's output goes (MQTT in production). Calls return at once: delivery is the

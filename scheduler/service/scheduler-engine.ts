@@ -1,9 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import {
-  type DecisionSnapshot,
-  errorReportFrom,
-  type Decision as WireDecision,
-} from '../../proto/index.js';
+import { type DecisionSnapshot } from '../../runtime/decision-snapshot.js';
+import { errorReportFrom, type Decision as WireDecision } from '../../proto/index.js';
 import type { SolverName } from '../solvers/index.js';
 import { SchedulerTransportError } from './errors.js';
 import { applyFleetEventInPlace, type FleetEvent, type MutableFleetState } from './fleet-state.js';

@@ -2,16 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
-import {
-  connectMqtt,
-  createRedis,
-  edgeStatusFilter,
-  MESSAGE_QOS,
-  schedulerStatusTopic,
-  tryParseTopic,
-  ueChannelFilter,
-  withTimeout,
-} from '../../proto/index.js';
+import { connectMqtt } from '../../runtime/mqtt-connect.js';
+import { createRedis } from '../../runtime/redis-connect.js';
+import { edgeStatusFilter, MESSAGE_QOS, schedulerStatusTopic, tryParseTopic, ueChannelFilter } from '../../proto/index.js';
+import { withTimeout } from '../../runtime/with-timeout.js';
 import { BullmqConcurrency } from './bullmq-concurrency.js';
 import { RedisDecisionLedger } from './decision-ledger.js';
 import { SchedulerTransportError } from './errors.js';

@@ -1,4 +1,4 @@
-import type { Instance } from '../../proto/schemas/instance.js';
+import type { Instance } from '../instance-schema.js';
 import { solveEdge, solveEven, solveLocal } from './baselines.js';
 import { bottleneckFill } from './bottleneck-fill.js';
 import { roundIaoUnits, solveIaoContinuous } from './iao.js';

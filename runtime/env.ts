@@ -13,9 +13,9 @@ export const ENV = {
   topicPrefix: 'EDGESPLIT_TOPIC_PREFIX',
   /** Redis key prefix, default `edgesplit`. */
   redisPrefix: 'EDGESPLIT_REDIS_PREFIX',
-  /** Fleet key from which every UE's MQTT password is derived (`proto/ue-key.ts`). */
+  /** Fleet key from which every UE's MQTT password is derived (`runtime/ue-key.ts`). */
   ueFleetKey: 'EDGESPLIT_UE_FLEET_KEY',
-  /** Revoked derived UE keys: `UE` or `UE:N`, comma-separated (`proto/ue-key.ts`). */
+  /** Revoked derived UE keys: `UE` or `UE:N`, comma-separated (`runtime/ue-key.ts`). */
   ueKeyRevoked: 'EDGESPLIT_UE_KEY_REVOKED',
 } as const;
 
