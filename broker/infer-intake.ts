@@ -3,7 +3,7 @@
  * contract"): validate it, store the tensor's raw float32 bytes under the claim key, and add the
  * tail job, which carries metadata only. The front end delivers messages and publishes answers.
  */
-import { answerKey, CLAIM_TTL_SECONDS, COMPLETED_JOB_AGE_SECONDS, checkRedisPrefix, claimKey, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_WAITING_BYTES, DEFAULT_MAX_WAITING_JOBS, DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, EdgesplitError, type ErrorCode, encodeMessage, errorReportFrom, FAILED_JOB_AGE_SECONDS, incomingKey, JOB_TTL_SECONDS, type TailJobData, tailJobId, ueTopic, ValidationError } from '../proto/index.js';
+import { answerKey, CLAIM_TTL_SECONDS, COMPLETED_JOB_AGE_SECONDS, checkRedisPrefix, claimKey, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_WAITING_BYTES, DEFAULT_MAX_WAITING_JOBS, DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, EdgesplitError, encodeMessage, errorReportFrom, FAILED_JOB_AGE_SECONDS, incomingKey, JOB_TTL_SECONDS, type TailJobData, tailJobId, ueTopic, ValidationError, type WireErrorCode } from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
 import { createRedis } from '../runtime/redis-connect.js';
 import { logText, MAX_LOGGED_CHARS } from '../runtime/log-text.js';
@@ -164,7 +164,7 @@ function positive(name: string, value: number): number {
 const LOST: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
 
 /** Why a valid request was not queued: the code and message its UE gets. */
-class Refusal extends EdgesplitError {}
+class Refusal extends EdgesplitError<WireErrorCode> {}
 
 /** Opens the Redis connection and the queue cache; `publish` sends answers to UEs. */
 export function openInferIntake(
@@ -236,7 +236,7 @@ export function openInferIntake(
   };
   const inFlight = new Set<Promise<void>>();
 
-  const tell = (ue: string, requestId: string, code: ErrorCode, message: string) => {
+  const tell = (ue: string, requestId: string, code: WireErrorCode, message: string) => {
     const report = errorReportFrom(new EdgesplitError(code, message), { requestId });
     publish(ueTopic(topicPrefix, ue, 'error'), encodeMessage(report));
   };

@@ -15,10 +15,17 @@ export {
   EdgesplitError,
   type ErrorCode,
   ErrorCodes,
+  type ErrorOptions,
   isRetryableError,
+  isWireError,
+  isWireErrorCode,
+  OptionError,
   RETRYABLE_ERROR_CODES,
   TopicError,
   ValidationError,
+  WIRE_ERROR_CODES,
+  type WireError,
+  type WireErrorCode,
 } from './errors.js';
 export { type FastTailJobData, fastInferRequest, fastTailJobData } from './fast-check.js';
 export {

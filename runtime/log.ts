@@ -11,6 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { pino, stdTimeFunctions } from 'pino';
+import { type ErrorOptions, OptionError } from '../proto/index.js';
 
 /** Levels from the most to the least verbose; `silent` logs nothing. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -64,7 +65,13 @@ export interface LoggerOptions {
   readonly bindings?: LogFields;
 }
 
-export class LogOptionError extends Error {}
+/** A log level or format that is not one (a usage error: commands exit 2). */
+export class LogOptionError extends OptionError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LogOptionError';
+  }
+}
 
 const isLevel = (value: string): value is LogLevel =>
   (LOG_LEVELS as readonly string[]).includes(value);

@@ -95,7 +95,7 @@ export const arbitraries: { [K in MessageKind]: fc.Arbitrary<MessageMap[K]> } = 
   }),
   error: fc.record(
     {
-      code: fc.constantFrom(...(Object.keys(ErrorCodes) as (keyof typeof ErrorCodes)[])),
+      code: fc.constantFrom(...WIRE_ERROR_CODES),
       message: fc.string({ maxLength: 300 }),
       topic: fc.string({ maxLength: 100 }),
       requestId: fc.string({ maxLength: 80 }),

@@ -16,7 +16,6 @@ import {
   DEVICE_CLASSES,
   LINK_CLASSES,
   listModels,
-  ProfileFileError,
   ThreadedOnnxExecutor,
 } from '../../dnn/index.js';
 import { agentMetrics } from '../../metrics/index.js';
@@ -31,6 +30,7 @@ import {
 } from '../metrics-options.js';
 import {
   addAgentBehaviourOptions,
+  exitCodeOf,
   mqttFromEnv,
   parseInteger,
   parseNonNegative,
@@ -154,8 +154,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     log.fatal(`edgesplit agent: ${message}`);
     await executor?.close();
     await served?.close();
-    process.exitCode =
-      error instanceof AgentOptionsError || error instanceof ProfileFileError ? 2 : 1;
+    process.exitCode = exitCodeOf(error);
     return;
   }
   if (served !== undefined) agentMetrics(served.metrics).add(agent);

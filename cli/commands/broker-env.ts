@@ -2,7 +2,7 @@
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits, ROLES } from '../../broker/index.js';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
 import { ENV, envValue } from '../../runtime/env.js';
-import { UsageError } from './broker-fail.js';
+import { OptionError } from '../../proto/index.js';
 import { QUEUE_BOUNDS_HELP } from './queue-bounds-env.js';
 
 /** Environment variables of `edgesplit broker`, besides proto's `ENV`. */
@@ -76,6 +76,8 @@ export function fromEnv<T>(
   try {
     return parse(text);
   } catch (error) {
-    throw new UsageError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new OptionError(`${name}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }

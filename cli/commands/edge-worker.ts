@@ -1,17 +1,7 @@
 import { hostname } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import {
-  DEFAULT_MAX_SESSIONS,
-  listModels,
-  ProfileFileError,
-  ThreadedOnnxExecutor,
-} from '../../dnn/index.js';
-import {
-  EDGE_WORKER_DEFAULTS,
-  type EdgeWorker,
-  EdgeWorkerOptionsError,
-  startEdgeWorker,
-} from '../../edge-worker/index.js';
+import { DEFAULT_MAX_SESSIONS, listModels, ThreadedOnnxExecutor } from '../../dnn/index.js';
+import { EDGE_WORKER_DEFAULTS, type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
 import { edgeMetrics } from '../../metrics/index.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import { MAX_UNITS } from '../../proto/index.js';
@@ -25,6 +15,7 @@ import {
 import {
   addConnectionOptions,
   type ConnectionFlags,
+  exitCodeOf,
   firstStopSignal,
   parseModels,
   parseNonNegative,
@@ -115,9 +106,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     log.fatal(`edgesplit edge-worker: cannot start: ${reason}`);
-    process.exit(
-      error instanceof EdgeWorkerOptionsError || error instanceof ProfileFileError ? 2 : 1,
-    );
+    process.exit(exitCodeOf(error));
   }
   log.info(
     `edge worker ${worker.id}: online with ${worker.units} units (${flags.executor} executor)`,

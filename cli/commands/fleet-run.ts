@@ -1,18 +1,15 @@
 /** `edgesplit fleet run`: a simulated fleet of UE agents in this process, against a live broker. */
 import type { Command } from 'commander';
 import {
-  AgentOptionsError,
   type BeforeDecision,
   type FleetSummary,
   formatPredictionErrors,
   formatWindow,
   runFleet,
-  TraceError,
   type TraceSpec,
   type UeAgent,
 } from '../../agents/index.js';
 import {
-  FleetOptionsError,
   MAX_FLEET_UES,
   MAX_SEED,
   ThreadedOnnxExecutor,
@@ -31,6 +28,7 @@ import {
   addAgentBehaviourOptions,
   addFleetRunOptions,
   EXIT_USAGE,
+  exitCodeOf,
   loadTrace,
   mqttFromEnv,
   parseInteger,
@@ -87,11 +85,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
   const fail = (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     log.fatal(`edgesplit fleet run: ${message}`);
-    const usage =
-      error instanceof TraceError ||
-      error instanceof FleetOptionsError ||
-      error instanceof AgentOptionsError;
-    process.exitCode = usage ? EXIT_USAGE : 1;
+    process.exitCode = exitCodeOf(error);
   };
   let trace: TraceSpec;
   try {

@@ -7,7 +7,6 @@ import {
   DEFAULT_LOCK_TTL_MS,
   SCHEDULER_DEFAULTS,
   type Scheduler,
-  SchedulerOptionsError,
   SOLVER_NAMES,
   type SolverName,
   type StandbyScheduler,
@@ -19,6 +18,7 @@ import { addMetricsOptions, type MetricsFlags, serveMetrics } from '../metrics-o
 import {
   addConnectionOptions,
   type ConnectionFlags,
+  exitCodeOf,
   parseInteger,
   parseNonNegative,
 } from '../options.js';
@@ -88,7 +88,7 @@ async function run(flags: SchedulerFlags): Promise<void> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log.fatal(`edgesplit scheduler: ${message}`);
-    process.exitCode = error instanceof SchedulerOptionsError ? 2 : 1;
+    process.exitCode = exitCodeOf(error);
     await served?.close();
     return;
   }
