@@ -13,7 +13,7 @@ import {
   type OnnxModel,
 } from '../../dnn/index.js';
 import { EXIT_USAGE, exitOnUsageError, parseInteger, parsePositive } from '../options.js';
-import { renderTable } from '../table.js';
+import { renderTable } from '../../runtime/table.js';
 
 interface ImportFlags {
   readonly json: boolean;

@@ -10,7 +10,7 @@ import {
 } from '../../scheduler/solvers/index.js';
 import { contentionText } from '../contention-text.js';
 import { readInstance } from '../read-instance.js';
-import { formatMs, renderTable } from '../table.js';
+import { formatMs, renderTable } from '../../runtime/table.js';
 
 interface SolveOptions {
   solver: SolverName | 'all';
