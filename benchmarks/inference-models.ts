@@ -9,7 +9,7 @@ import {
   openSegmentSession,
 } from '../dnn/index.js';
 import type { Tensor } from '../proto/index.js';
-import { median } from './timing.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 
 export interface ModelRow {
   readonly model: string;

@@ -11,7 +11,7 @@ import { startEdgeWorker } from '../edge-worker/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { type Decision, decodeMessage, encodeMessage, type InferResult, type Tensor, ueTopic } from '../proto/index.js';
 import { deleteKeys, startEmbeddedBroker } from '../system/index.js';
-import { median } from './timing.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 
 export interface OverheadRow {
   readonly model: string;

@@ -13,7 +13,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median } from '../agents/index.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 import { type LabObservations, type LabUe, runLab } from '../cli/lab/lab-run.js';
 import { LINK_CLASSES } from '../dnn/index.js';
 import { renderTable } from '../runtime/table.js';

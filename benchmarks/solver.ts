@@ -7,7 +7,8 @@ import { loadHighs, solveMilp } from '../scheduler/reference/milp.js';
 import { prepareFleet, solve } from '../scheduler/solvers/index.js';
 import { BenchRun } from './results.js';
 import { type BenchRow, printTable, type TargetCheck } from './solver-report.js';
-import { median, timeMedian } from './timing.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
+import { timeMedian } from './timing.js';
 
 /**
  * `npm run bench:solver [-- --sizes 10,100] [--seed 1] [--scenario contended] [--json] [--save]`

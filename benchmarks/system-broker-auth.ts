@@ -13,6 +13,7 @@ import { deriveUeKey } from '../runtime/ue-key.js';
 import { ueTopic } from '../proto/index.js';
 import { type CeilingPlan, measureBrokerCeiling } from './system-broker-ceiling.js';
 import { ueIdsFor } from './system-requests.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 
 export interface BrokerAuthResult {
   readonly bytes: number;
@@ -21,12 +22,6 @@ export interface BrokerAuthResult {
   readonly embedded: readonly number[];
   /** Embedded over raw aedes, median of the pairs (target: at least 0.9). */
   readonly ratio: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function listen(server: ReturnType<typeof createServer>): Promise<number> {

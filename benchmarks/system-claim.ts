@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { claimKey } from '../proto/index.js';
 import { redisCpuMs } from './system-cpu.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 
 export interface ClaimCheckResult {
   readonly bytes: number;
@@ -27,12 +28,6 @@ export interface ClaimCheckResult {
 
 const ROUNDS = 10;
 const TTL_SECONDS = 120;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 export async function measureClaimCheck(
   redisUrl: string,
