@@ -183,44 +183,6 @@ export function mqttFromEnv(): {
   };
 }
 
-/** Resolves on the first SIGINT or SIGTERM, or when `done` settles; stops listening after. */
-export function untilSignal(done?: Promise<unknown>): Promise<NodeJS.Signals | undefined> {
-  return new Promise((resolve) => {
-    const finish = (signal?: NodeJS.Signals) => {
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
-      resolve(signal);
-    };
-    process.on('SIGINT', finish);
-    process.on('SIGTERM', finish);
-    done?.then(
-      () => finish(),
-      () => finish(),
-    );
-  });
-}
-
-/**
- * Resolves on the first SIGINT or SIGTERM of a service's life; a second one, while the service
- * finishes what it was doing, calls `onAgain` (which should exit without waiting).
- */
-export function firstStopSignal(
-  onAgain: (signal: NodeJS.Signals) => void,
-): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    let received = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (received) onAgain(signal);
-      else {
-        received = true;
-        resolve(signal);
-      }
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-}
-
 /** The options `fleet run` and `up` share: which models, which trace, how long, how often. */
 export function addFleetRunOptions(
   command: Command,

@@ -35,10 +35,10 @@ import {
   parseInteger,
   parseNonNegative,
   parsePositive,
-  untilSignal,
 } from '../options.js';
 import { deviceCutsOf, headTimeOf, loadProfile } from '../profiles.js';
 import { stdoutClosed } from '../stdout-epipe.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 
 const ms = (value: number) => value.toFixed(1);
 
@@ -197,7 +197,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
 
   const counted = flags.tasks === undefined ? undefined : runCounted(agent, flags, log);
   if (counted === undefined) agent.start();
-  const signal = await untilSignal(counted);
+  const signal = await stopSignal({ done: counted });
   if (signal !== undefined && !stdoutClosed()) log.info(`edgesplit agent: ${signal}, stopping`);
   await agent.stop({ graceMs: signal === undefined ? 0 : 1000 });
   await executor?.close();

@@ -19,7 +19,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX }
 import { ENV, envValue } from '../../runtime/env.js';
 import { addLogOptions, startLogging } from '../log-options.js';
 import { addMetricsOptions, type ServedMetrics, serveMetrics } from '../metrics-options.js';
-import { exitOnUsageError, firstStopSignal, parsePort } from '../options.js';
+import { exitOnUsageError, parsePort } from '../options.js';
 import { registerAddUserCommand } from './broker-add-user.js';
 import { BROKER_ENV, ENV_HELP, fromEnv } from './broker-env.js';
 import { fail } from './broker-fail.js';
@@ -33,6 +33,7 @@ import {
 } from './broker-options.js';
 import { queueBoundsFromEnv } from './queue-bounds-env.js';
 import { registerUeKeyCommand } from './ue-key.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 
 async function runBroker(flags: BrokerFlags): Promise<void> {
   const log = startLogging(flags, 'broker');
@@ -75,7 +76,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
     return;
   }
   // A second signal while closing gives up on a clean close.
-  const signal = await firstStopSignal(() => process.exit(1));
+  const signal = await stopSignal({ again: () => process.exit(1) });
   log.info(`edgesplit broker: ${signal}, closing`);
   await broker.close();
   await ingress?.close();

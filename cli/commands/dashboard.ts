@@ -9,7 +9,8 @@ import {
   type ServedMetrics,
   serveMetrics,
 } from '../metrics-options.js';
-import { mqttFromEnv, parsePort, untilSignal } from '../options.js';
+import { mqttFromEnv, parsePort } from '../options.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 
 /** Default HTTP port of `edgesplit dashboard`. */
 export const DASHBOARD_PORT = 8080;
@@ -70,7 +71,7 @@ async function runDashboard(flags: DashboardFlags): Promise<void> {
   served?.metrics.watchConnections('dashboard', { mqtt: () => dashboard.connected() });
   const auth = mqtt.username === undefined ? '' : ' (observer credentials required)';
   process.stdout.write(`edgesplit dashboard: ${dashboard.url}${auth}, broker ${mqtt.mqttUrl}\n`);
-  const signal = await untilSignal();
+  const signal = await stopSignal();
   log.info(`edgesplit dashboard: ${signal}, stopping`);
   await dashboard.close();
   await served?.close();

@@ -16,12 +16,12 @@ import {
   addConnectionOptions,
   type ConnectionFlags,
   exitCodeOf,
-  firstStopSignal,
   parseModels,
   parseNonNegative,
   parsePositiveInteger,
 } from '../options.js';
 import { loadEdgeProfiles } from '../profiles.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 
 interface EdgeWorkerFlags extends ConnectionFlags, LogFlags, MetricsFlags {
   readonly id: string;
@@ -53,9 +53,11 @@ function parseUnits(value: string): number {
 async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   let worker: EdgeWorker;
   const log = startLogging(flags, 'edge-worker', { workerId: flags.id });
-  const stopSignal = firstStopSignal((signal) => {
-    log.warn(`edge worker: ${signal} again, exiting without finishing jobs`);
-    process.exit(1);
+  const stopping = stopSignal({
+    again: (signal) => {
+      log.warn(`edge worker: ${signal} again, exiting without finishing jobs`);
+      process.exit(1);
+    },
   });
   const username = envValue(ENV.mqttUsername);
   const password = envValue(ENV.mqttPassword);
@@ -112,7 +114,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
     `edge worker ${worker.id}: online with ${worker.units} units (${flags.executor} executor)`,
     { units: worker.units },
   );
-  const signal = await stopSignal;
+  const signal = await stopping;
   log.info(`edge worker ${worker.id}: ${signal}: finishing jobs in flight`);
   try {
     await worker.close();

@@ -34,9 +34,9 @@ import {
   parseInteger,
   parseNonNegative,
   rateLimitedWarnings,
-  untilSignal,
 } from '../options.js';
 import { stdoutClosed } from '../stdout-epipe.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 
 /** Adds `fleet run` to `fleet`. */
 export function registerFleetRunCommand(fleet: Command): void {
@@ -151,7 +151,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     onWarning: rateLimitedWarnings(log),
     ...(agents === undefined ? {} : { onAgent: (agent: UeAgent) => agents.add(agent) }),
   });
-  void untilSignal(run).then((signal) => {
+  void stopSignal({ done: run }).then((signal) => {
     if (signal === undefined) return;
     if (!stdoutClosed()) log.info(`edgesplit fleet run: ${signal}, stopping`);
     controller.abort();

@@ -21,10 +21,10 @@ import {
   mqttFromEnv,
   parseInteger,
   redisSettingsProblem,
-  untilSignal,
 } from '../options.js';
 import { BROKER_ENV } from './broker-env.js';
 import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 
 interface IngressFlags extends LogFlags, MetricsFlags {
   readonly clientId?: string;
@@ -151,7 +151,7 @@ async function runIngress(flags: IngressFlags): Promise<void> {
   };
   const timer =
     flags.statsEvery > 0 ? setInterval(logStats, flags.statsEvery * 1000).unref() : undefined;
-  const signal = await untilSignal();
+  const signal = await stopSignal();
   clearInterval(timer);
   log.info(`edgesplit ingress: ${signal}, finishing requests in flight`);
   await ingress.close();

@@ -17,8 +17,8 @@ import {
   parseModels,
   parseNonNegative,
   parsePositive,
-  untilSignal,
 } from '../options.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 
 interface LabFlags extends LogFlags, MetricsFlags {
   readonly ues: number;
@@ -221,7 +221,7 @@ async function runAndReport(
           },
         }),
   });
-  void untilSignal(run).then((signal) => {
+  void stopSignal({ done: run }).then((signal) => {
     if (signal === undefined) return;
     labLog.info(`edgesplit lab: ${signal}, stopping and tearing the lab down`);
     controller.abort();

@@ -22,6 +22,7 @@ import {
   parseInteger,
   parseNonNegative,
 } from '../options.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 
 interface SchedulerFlags extends ConnectionFlags, LogFlags, MetricsFlags {
   readonly solver: SolverName;
@@ -103,23 +104,15 @@ async function run(flags: SchedulerFlags): Promise<void> {
   );
   log = log.child({ schedulerId: scheduler.id });
   log.info(`edgesplit scheduler ${scheduler.id} started`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      log.info(`edgesplit scheduler: ${signal}, closing`);
-      scheduler
-        .close()
-        .catch((error: unknown) => {
-          log.error(`edgesplit scheduler: close failed: ${String(error)}`);
-          process.exitCode = 1;
-        })
-        .then(() => served?.close())
-        .then(resolve, resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const signal = await stopSignal();
+  log.info(`edgesplit scheduler: ${signal}, closing`);
+  try {
+    await scheduler.close();
+  } catch (error) {
+    log.error(`edgesplit scheduler: close failed: ${String(error)}`);
+    process.exitCode = 1;
+  }
+  await served?.close().catch(() => {});
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -27,11 +27,11 @@ import {
   parseNonNegative,
   parsePort,
   rateLimitedWarnings,
-  untilSignal,
 } from '../options.js';
 import { stdoutClosed } from '../stdout-epipe.js';
 import { REAL_INFERENCE_MODELS, RealInference, storedProfile } from '../up/real-inference.js';
 import { formatFinal, formatLive, jsonSummary, lostRequests } from '../up/up-report.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 
 /** Environment variable of the embedded broker's port (flag wins). */
 export const UP_PORT_ENV = 'MQTT_PORT';
@@ -234,13 +234,13 @@ async function runUpServed(
     onWarning: rateLimitedWarnings(log.child({ component: 'fleet' })),
     log,
   });
-  void untilSignal(run).then((signal) => {
+  // A second signal does not wait.
+  const again = (signal: NodeJS.Signals) => process.exit(signal === 'SIGINT' ? 130 : 143);
+  void stopSignal({ done: run, again }).then((signal) => {
     if (signal === undefined) return;
     if (!stdoutClosed())
       log.warn(`edgesplit up: ${signal}, finishing requests in flight and stopping`);
     controller.abort();
-    // A second Ctrl-C does not wait.
-    process.once('SIGINT', () => process.exit(130));
   });
   try {
     const { summary, view } = await run;
