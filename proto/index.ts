@@ -10,6 +10,7 @@ export {
   type DecodeOptions,
   decodeMessage,
   encodeMessage,
+  UNPACK_OPTIONS,
 } from './codec.js';
 export {
   EdgesplitError,
