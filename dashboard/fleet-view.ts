@@ -9,7 +9,7 @@ import {
   type SchedulerStatus,
   tryParseTopic,
   type UeStats,
-  type Decision as WireDecision,
+  type Decision,
 } from '../proto/index.js';
 import { applyFleetEvent, EMPTY_FLEET, type FleetState, routeMessage } from '../scheduler/index.js';
 import type { EpochMark, PlotRow, Snapshot, UeRow, WhatIf, WorkerRow } from './snapshot.js';
@@ -31,7 +31,7 @@ const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 export class FleetView {
   private fleet: FleetState = EMPTY_FLEET;
   private readonly known = new Set<string>();
-  private readonly decisions = new Map<string, WireDecision>();
+  private readonly decisions = new Map<string, Decision>();
   private readonly stats = new Map<string, { readonly stats: UeStats; readonly seenAt: number }>();
   private scheduler: SchedulerStatus | undefined;
   private readonly epochs = new Map<number, EpochMark>();

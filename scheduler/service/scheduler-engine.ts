@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { type DecisionSnapshot } from '../../runtime/decision-snapshot.js';
-import { errorReportFrom, type Decision as WireDecision } from '../../proto/index.js';
+import { errorReportFrom, type Decision } from '../../proto/index.js';
 import type { SolverName } from '../solvers/index.js';
 import { emitEach } from '../../runtime/events.js';
 import { SchedulerTransportError } from './errors.js';
@@ -47,8 +47,8 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   /** The solver's input, updated for the UEs each event changed rather than rebuilt. */
   private readonly input = new IncrementalFleet();
   /** Retained decisions read before `start`: the first solve's "previous" decisions. */
-  private readonly restored = new Map<string, WireDecision>();
-  private decisions: ReadonlyMap<string, WireDecision> = this.restored;
+  private readonly restored = new Map<string, Decision>();
+  private decisions: ReadonlyMap<string, Decision> = this.restored;
   /** Concurrency last set on each UE's queue in this process; absent = unknown. */
   private readonly applied = new Map<string, number>();
   /** Why each forced-local UE runs locally, as last reported to it. */
@@ -92,7 +92,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   }
 
   /** Takes a retained decision found at start-up as already published (before `start`). */
-  restoreDecision(ue: string, decision: WireDecision): void {
+  restoreDecision(ue: string, decision: Decision): void {
     if (this.started) return;
     this.restored.set(ue, decision);
     this.restoreEpoch(decision.epoch);
@@ -346,7 +346,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   private async publishPlan(plan: DecisionPlan, everything: boolean): Promise<void> {
     const { sink } = this.options;
     const raised = new Map(plan.raise.map((change) => [change.ue, change]));
-    const waiting = new Map<string, WireDecision>();
+    const waiting = new Map<string, Decision>();
     const updates = [...plan.publish];
     const clears = [...plan.clear];
     if (everything || this.unsynced.size > 0) {

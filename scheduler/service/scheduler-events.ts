@@ -1,4 +1,4 @@
-import type { ValidationError, Decision as WireDecision } from '../../proto/index.js';
+import type { ValidationError, Decision } from '../../proto/index.js';
 import type { SolverName } from '../solvers/index.js';
 import type { FleetState } from './fleet-state.js';
 
@@ -87,6 +87,6 @@ export interface SchedulerStats {
 export interface SchedulerSnapshot {
   readonly fleet: FleetState;
   /** The decision each UE was last sent, by UE. */
-  readonly decisions: ReadonlyMap<string, WireDecision>;
+  readonly decisions: ReadonlyMap<string, Decision>;
   readonly epoch: number;
 }

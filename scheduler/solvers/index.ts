@@ -19,7 +19,7 @@ export {
 } from './prepared.js';
 export {
   type ContinuousSolution,
-  type Decision,
+  type UeAllocation,
   SOLVER_NAMES,
   type Solution,
   type SolverName,
