@@ -46,7 +46,7 @@ function sourceFiles(folder: string): string[] {
 
 /** Files that export a class, by path from the repository root. */
 const classFiles = SOURCE_FOLDERS.flatMap(sourceFiles).filter((file) =>
-  /^export class \w+ extends /m.test(readFileSync(file, 'utf8')),
+  /^export (abstract )?class \w+(<.*>)? extends /m.test(readFileSync(file, 'utf8')),
 );
 
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -58,7 +58,7 @@ async function exportedErrorClasses(): Promise<Map<string, ErrorClass>> {
     for (const [name, value] of Object.entries(module)) {
       if (typeof value !== 'function') continue;
       const prototype: unknown = value.prototype;
-      if (prototype instanceof Error || value === Error)
+      if (prototype instanceof Error)
         found.set(`${relative(root, file)}:${name}`, value as ErrorClass);
     }
   }
