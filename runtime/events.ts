@@ -28,3 +28,16 @@ export function emitEach<T extends Record<keyof T, unknown[]>, K extends keyof T
     }
   }
 }
+
+/** Adds `listener` for `event` to `emitter`; returns a function that removes it again. */
+export function subscribe<T extends Record<keyof T, unknown[]>, K extends keyof T & string>(
+  emitter: EventEmitter<T>,
+  event: K,
+  listener: Listener<T[K]>,
+): () => void {
+  const untyped = emitter as unknown as EventEmitter;
+  untyped.on(event, listener);
+  return () => {
+    untyped.off(event, listener);
+  };
+}

@@ -5,7 +5,7 @@ import { ENV, envValue } from '../../runtime/env.js';
 import { OptionError } from '../../proto/index.js';
 import { QUEUE_BOUNDS_HELP } from './queue-bounds-env.js';
 
-/** Environment variables of `edgesplit broker`, besides proto's `ENV`. */
+/** Environment variables of `edgesplit broker`, besides runtime/env.ts's `ENV`. */
 export const BROKER_ENV = {
   port: 'MQTT_PORT',
   host: 'MQTT_HOST',

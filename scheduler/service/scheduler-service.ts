@@ -17,7 +17,7 @@ import {
   type SchedulerOptions,
 } from './options.js';
 import type { ConcurrencyPort, DecisionLedger } from './ports.js';
-import type { Listener } from '../../runtime/events.js';
+import { type Listener, subscribe } from '../../runtime/events.js';
 import { SchedulerEngine } from './scheduler-engine.js';
 import type { SchedulerEvents, SchedulerSnapshot, SchedulerStats } from './scheduler-events.js';
 import { StatusExpiry } from './status-expiry.js';
@@ -118,12 +118,7 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
     },
     state: () => engine.snapshot(),
     stats: () => engine.stats(),
-    on: (event, listener) => {
-      engine.on(event, listener);
-      return () => {
-        engine.off(event, listener);
-      };
-    },
+    on: (event, listener) => subscribe(engine, event, listener),
     idle: () => engine.idle(),
     connected: () => ({ mqtt: client.connected, redis: redis.status === 'ready' }),
   };
