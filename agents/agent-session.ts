@@ -1,10 +1,28 @@
 import { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
+import {
+  type Decision,
+  decodeMessage,
+  type ErrorReport,
+  encodeMessage,
+  type InferRequest,
+  type InferResult,
+  type LinkEstimate,
+  MESSAGE_QOS,
+  type Message,
+  PROTOCOL_VERSION,
+  type Profile,
+  STATUS_REFRESH_MS,
+  type UeChannel,
+  type UeStats,
+  ueProbeTopic,
+  ueTopic,
+  type ValidationError,
+} from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { type Decision, decodeMessage, type ErrorReport, encodeMessage, type InferRequest, type InferResult, type LinkEstimate, MESSAGE_QOS, type Message, PROTOCOL_VERSION, type Profile, STATUS_REFRESH_MS, type UeChannel, type UeStats, ueProbeTopic, ueTopic, type ValidationError } from '../proto/index.js';
-import { withTimeout } from '../runtime/with-timeout.js';
 import { PACKAGE_VERSION } from '../runtime/package-version.js';
+import { withTimeout } from '../runtime/with-timeout.js';
 import type { AgentConfig } from './agent-options.js';
 
 /** Version string the agent reports in its status. */

@@ -1,10 +1,20 @@
-import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
+import {
+  type Decision,
+  type ErrorReport,
+  type InferRequest,
+  type InferResult,
+  isRetryableError,
+  type LinkEstimate,
+  type Profile,
+  type Tensor,
+  ueProbeTopic,
+} from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
-import { type Decision, type ErrorReport, type InferRequest, type InferResult, isRetryableError, type LinkEstimate, type Profile, type Tensor, ueProbeTopic } from '../proto/index.js';
 import { emitEach } from '../runtime/events.js';
 import type { AgentEvents } from './agent-events.js';
 import { type AgentConfig, type AgentOptions, resolveAgentOptions } from './agent-options.js';
@@ -369,7 +379,11 @@ export class UeAgent extends EventEmitter<AgentEvents> {
       executor.warm?.(model, 0, decision.cut).catch((error: unknown) => {
         if (this.closing !== undefined) return; // cut short by stopping: no error
         const reason = asError(error).message;
-        emitEach(this, 'warning', new Error(`preparing the head up to cut ${decision.cut}: ${reason}`));
+        emitEach(
+          this,
+          'warning',
+          new Error(`preparing the head up to cut ${decision.cut}: ${reason}`),
+        );
       });
   }
 

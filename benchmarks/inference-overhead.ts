@@ -8,10 +8,17 @@ import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../broker/index.js';
 import { modelCuts, OnnxExecutor } from '../dnn/index.js';
 import { startEdgeWorker } from '../edge-worker/index.js';
+import {
+  type Decision,
+  decodeMessage,
+  encodeMessage,
+  type InferResult,
+  type Tensor,
+  ueTopic,
+} from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { type Decision, decodeMessage, encodeMessage, type InferResult, type Tensor, ueTopic } from '../proto/index.js';
-import { deleteKeys, startEmbeddedBroker } from '../system/index.js';
 import { medianOrNaN as median } from '../stats/quantile.js';
+import { deleteKeys, startEmbeddedBroker } from '../system/index.js';
 
 export interface OverheadRow {
   readonly model: string;

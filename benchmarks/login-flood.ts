@@ -162,7 +162,9 @@ else {
         row.outcome,
         String(row.floodHashes),
         String(row.floodRefusedAtOnce),
-      ]), 'first-left')}\n`,
+      ]),
+      'first-left',
+    )}\n`,
   );
 }
 process.exit(0);

@@ -13,10 +13,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { medianOrNaN as median } from '../stats/quantile.js';
 import { type LabObservations, type LabUe, runLab } from '../cli/lab/lab-run.js';
 import { LINK_CLASSES } from '../dnn/index.js';
 import { renderTable } from '../runtime/table.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 
 const { values } = parseArgs({
   options: {
@@ -184,7 +184,9 @@ else {
           : `${row.estimateAfterChangeMs} ms: ${fmt(row.firstEstimateMbps, 2)} Mbps`,
         fmt(row.decisionAfterChangeMs, 0),
         row.cut,
-      ]), 'first-left')}\n\n${perClass
+      ]),
+      'first-left',
+    )}\n\n${perClass
       .map(
         (row) =>
           `${row.ue} after the change: estimates ${row.estimatesAfterChange.map(([ms, mbps]) => `${ms} ms ${mbps}`).join(', ') || '-'}; decisions ${row.decisionsAfterChange.map(([ms, cut]) => `${ms} ms cut ${cut}`).join(', ') || '-'}`,
@@ -198,6 +200,8 @@ else {
         fmt(side[name].meanMs),
         String(side[name].ok),
         String(side[name].failed),
-      ]), 'first-left')}\n`,
+      ]),
+      'first-left',
+    )}\n`,
   );
 }

@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import { generateFleet, loadScenario, type Scenario } from '../dnn/index.js';
-import type { Instance } from '../scheduler/instance-schema.js';
 import { contentionOf } from '../scheduler/contention.js';
 import { parseInstance } from '../scheduler/instance.js';
+import type { Instance } from '../scheduler/instance-schema.js';
 import { loadHighs, solveMilp } from '../scheduler/reference/milp.js';
 import { prepareFleet, solve } from '../scheduler/solvers/index.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 import { BenchRun } from './results.js';
 import { type BenchRow, printTable, type TargetCheck } from './solver-report.js';
-import { medianOrNaN as median } from '../stats/quantile.js';
 import { timeMedian } from './timing.js';
 
 /**

@@ -9,11 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
 import { createBroker, silentLogger } from '../broker/index.js';
-import { deriveUeKey } from '../runtime/ue-key.js';
 import { ueTopic } from '../proto/index.js';
+import { deriveUeKey } from '../runtime/ue-key.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 import { type CeilingPlan, measureBrokerCeiling } from './system-broker-ceiling.js';
 import { ueIdsFor } from './system-requests.js';
-import { medianOrNaN as median } from '../stats/quantile.js';
 
 export interface BrokerAuthResult {
   readonly bytes: number;

@@ -10,8 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { claimKey } from '../proto/index.js';
-import { redisCpuMs } from './system-cpu.js';
 import { medianOrNaN as median } from '../stats/quantile.js';
+import { redisCpuMs } from './system-cpu.js';
 
 export interface ClaimCheckResult {
   readonly bytes: number;

@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { hashPassword } from '../broker/index.js';
+import { renderTable } from '../runtime/table.js';
 import { quantileSorted } from '../stats/quantile.js';
 import { freePort } from '../system/index.js';
 import { selfSignedCert } from '../test/self-signed-cert.js';
 import { type Child, startCli } from './system-children.js';
 import { FLOOD_FROM, type FloodKind } from './system-flood-load.js';
-import { renderTable } from '../runtime/table.js';
 
 /** Latencies of one phase, in ms. */
 export interface FloodPhase {

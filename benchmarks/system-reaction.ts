@@ -4,8 +4,18 @@
  * solve has ended (its `scheduler/status` arrived), so they are never coalesced.
  */
 import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
+import {
+  decodeMessage,
+  type EdgeStatus,
+  edgeStatusTopic,
+  encodeMessage,
+  type LinkEstimate,
+  type Message,
+  type Profile,
+  schedulerStatusTopic,
+  ueTopic,
+} from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { decodeMessage, type EdgeStatus, edgeStatusTopic, encodeMessage, type LinkEstimate, type Message, type Profile, schedulerStatusTopic, ueTopic } from '../proto/index.js';
 import { closeUes, connectUes, type UeClient } from './system-clients.js';
 import { type LatencySummary, summarize, waitFor } from './system-stats.js';
 

@@ -7,8 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { modelCuts } from '../dnn/index.js';
+import {
+  type Decision,
+  decodeMessage,
+  encodeMessage,
+  type InferRequest,
+  ueQueueName,
+  ueTopic,
+} from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { type Decision, decodeMessage, encodeMessage, type InferRequest, ueQueueName, ueTopic } from '../proto/index.js';
 import type { ServiceEnv } from './system-children.js';
 import { closeUes, connectUes, type UeClient } from './system-clients.js';
 import { type LatencySummary, summarize } from './system-stats.js';

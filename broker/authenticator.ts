@@ -4,8 +4,13 @@
  * is or why not.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { currentUeKeyGeneration, deriveUeKey, fleetKeyProblem, type UeKeyRevocations } from '../runtime/ue-key.js';
 import { isValidId } from '../proto/index.js';
+import {
+  currentUeKeyGeneration,
+  deriveUeKey,
+  fleetKeyProblem,
+  type UeKeyRevocations,
+} from '../runtime/ue-key.js';
 import type { Identity } from './acl.js';
 import type { TokenRecord, UserRecord } from './credentials.js';
 import { CredentialsError } from './errors.js';

@@ -7,7 +7,7 @@
  * crash between recording and enqueueing costs a place for one job life at most.
  */
 import { backlogKey, claimKey, incomingKey, sweptQueuesKey } from '../proto/index.js';
-import { type RedisClient } from '../runtime/redis-connect.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 
 // KEYS: backlog (zset id -> taken ms), its bytes (hash id -> bytes), the request's job (BullMQ's
 // hash), the request's incoming tensor, its claim key.

@@ -3,8 +3,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
-import { assertTopicPrefix, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_TOPIC_PREFIX } from '../proto/index.js';
-import { type UeKeyRevocations } from '../runtime/ue-key.js';
+import {
+  assertTopicPrefix,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_TOPIC_PREFIX,
+} from '../proto/index.js';
+import type { UeKeyRevocations } from '../runtime/ue-key.js';
 import { accessControl, remoteOf } from './access-control.js';
 import { checkAedesInternals } from './aedes-internals.js';
 import { Authenticator } from './authenticator.js';

@@ -3,10 +3,32 @@
  * contract"): validate it, store the tensor's raw float32 bytes under the claim key, and add the
  * tail job, which carries metadata only. The front end delivers messages and publishes answers.
  */
-import { answerKey, CLAIM_TTL_SECONDS, COMPLETED_JOB_AGE_SECONDS, checkRedisPrefix, claimKey, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_WAITING_BYTES, DEFAULT_MAX_WAITING_JOBS, DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, EdgesplitError, encodeMessage, errorReportFrom, FAILED_JOB_AGE_SECONDS, incomingKey, JOB_TTL_SECONDS, type TailJobData, tailJobId, ueTopic, ValidationError, type WireErrorCode } from '../proto/index.js';
+import {
+  answerKey,
+  CLAIM_TTL_SECONDS,
+  COMPLETED_JOB_AGE_SECONDS,
+  checkRedisPrefix,
+  claimKey,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_WAITING_BYTES,
+  DEFAULT_MAX_WAITING_JOBS,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+  EdgesplitError,
+  encodeMessage,
+  errorReportFrom,
+  FAILED_JOB_AGE_SECONDS,
+  incomingKey,
+  JOB_TTL_SECONDS,
+  type TailJobData,
+  tailJobId,
+  ueTopic,
+  ValidationError,
+  type WireErrorCode,
+} from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
-import { createRedis } from '../runtime/redis-connect.js';
 import { logText, MAX_LOGGED_CHARS } from '../runtime/log-text.js';
+import { createRedis } from '../runtime/redis-connect.js';
 import { withTimeout } from '../runtime/with-timeout.js';
 import { Backlog } from './backlog.js';
 import { DecisionBook } from './decision-book.js';

@@ -21,9 +21,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { connectMqtt, type MqttConnectOptions } from '../runtime/mqtt-connect.js';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, isValidId, MESSAGE_QOS, ueChannelFilter } from '../proto/index.js';
+import {
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+  isValidId,
+  MESSAGE_QOS,
+  ueChannelFilter,
+} from '../proto/index.js';
 import { logText } from '../runtime/log-text.js';
+import { connectMqtt, type MqttConnectOptions } from '../runtime/mqtt-connect.js';
 import { type Ingress, type IntakeOptions, openInferIntake } from './infer-intake.js';
 import { componentLogger, type Logger } from './log.js';
 

@@ -5,7 +5,7 @@
  */
 import { Queue } from 'bullmq';
 import { QUEUE_EVENTS_MAX_LEN, type TailJobData, ueQueueName } from '../proto/index.js';
-import { type RedisClient } from '../runtime/redis-connect.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 import type { Logger } from './log.js';
 
 interface Entry {

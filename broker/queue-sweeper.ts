@@ -6,9 +6,19 @@
  * removed, their tensors deleted and their UE told (`EXPIRED`); finished jobs older than their
  * kept age are removed; a UE fed nothing for longer than all of these is forgotten.
  */
+
+import {
+  COMPLETED_JOB_AGE_SECONDS,
+  claimKey,
+  EdgesplitError,
+  encodeMessage,
+  errorReportFrom,
+  FAILED_JOB_AGE_SECONDS,
+  sweptQueuesKey,
+  ueTopic,
+} from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
-import { COMPLETED_JOB_AGE_SECONDS, claimKey, EdgesplitError, encodeMessage, errorReportFrom, FAILED_JOB_AGE_SECONDS, sweptQueuesKey, ueTopic } from '../proto/index.js';
-import { type RedisClient } from '../runtime/redis-connect.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 import type { Backlog } from './backlog.js';
 import type { Logger } from './log.js';
 import type { QueueCache } from './queue-cache.js';

@@ -11,8 +11,8 @@ import {
   redisPrefixProblem,
 } from '../proto/index.js';
 import { ENV, envValue } from '../runtime/env.js';
-import { parseRedisUrl } from '../runtime/redis-connect.js';
 import type { Logger } from '../runtime/log.js';
+import { parseRedisUrl } from '../runtime/redis-connect.js';
 
 /** Exit code of a command line that cannot be acted on (bad flag, unknown model, bad file). */
 export const EXIT_USAGE = 2;

@@ -4,12 +4,12 @@
  * validated with the protocol's schemas; one that fails is counted and changes nothing.
  */
 import {
+  type Decision,
   decodeMessage,
   type EdgeStatus,
   type SchedulerStatus,
   tryParseTopic,
   type UeStats,
-  type Decision,
 } from '../proto/index.js';
 import { applyFleetEvent, EMPTY_FLEET, type FleetState, routeMessage } from '../scheduler/index.js';
 import type { EpochMark, PlotRow, Snapshot, UeRow, WhatIf, WorkerRow } from './snapshot.js';

@@ -11,9 +11,14 @@ import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IClientOptions, MqttClient } from 'mqtt';
+import {
+  edgeStatusFilter,
+  MESSAGE_QOS,
+  schedulerStatusTopic,
+  ueChannelFilter,
+} from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { edgeStatusFilter, MESSAGE_QOS, schedulerStatusTopic, ueChannelFilter } from '../proto/index.js';
 import { FleetView } from './fleet-view.js';
 import type { WhatIf } from './snapshot.js';
 import { whatIf } from './what-if.js';

@@ -1,13 +1,19 @@
 import type { MqttClient } from 'mqtt';
 import type { Executor } from '../dnn/index.js';
+import {
+  type EdgeModel,
+  edgeStatusFilter,
+  edgeStatusTopic,
+  encodeMessage,
+  ueChannelFilter,
+} from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
+import { readDecisionSnapshot, readSnapshotEpoch } from '../runtime/decision-snapshot.js';
+import { logger } from '../runtime/log.js';
+import { logText } from '../runtime/log-text.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { createRedis, type RedisClient } from '../runtime/redis-connect.js';
-import { type EdgeModel, edgeStatusFilter, edgeStatusTopic, encodeMessage, ueChannelFilter } from '../proto/index.js';
-import { logText } from '../runtime/log-text.js';
-import { readDecisionSnapshot, readSnapshotEpoch } from '../runtime/decision-snapshot.js';
 import { withTimeout } from '../runtime/with-timeout.js';
-import { logger } from '../runtime/log.js';
 import { EdgeCalibration } from './calibration.js';
 import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
 import type { EdgeWorker, EdgeWorkerStats, QueueStats } from './edge-worker-api.js';

@@ -1,4 +1,9 @@
-import { EdgesplitError, type ErrorOptions, OptionError, type WireErrorCode } from '../proto/index.js';
+import {
+  EdgesplitError,
+  type ErrorOptions,
+  OptionError,
+  type WireErrorCode,
+} from '../proto/index.js';
 
 /** Options of `startEdgeWorker` that cannot be acted on (bad id, units, model, timing). */
 export class EdgeWorkerOptionsError extends OptionError {
@@ -24,12 +29,7 @@ export type TailFailure =
  */
 export class TailJobError extends EdgesplitError<WireErrorCode> {
   readonly failure: TailFailure;
-  constructor(
-    failure: TailFailure,
-    code: WireErrorCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
+  constructor(failure: TailFailure, code: WireErrorCode, message: string, options?: ErrorOptions) {
     super(code, message, options);
     this.name = 'TailJobError';
     this.failure = failure;

@@ -1,8 +1,19 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Executor } from '../dnn/index.js';
-import type { RedisClient } from '../runtime/redis-connect.js';
-import { ANSWER_TTL_SECONDS, type AnswerChannel, answerKey, claimKey, encodeMessage, errorReportFrom, isWireError, type Message, ueTopic, type WireError } from '../proto/index.js';
+import {
+  ANSWER_TTL_SECONDS,
+  type AnswerChannel,
+  answerKey,
+  claimKey,
+  encodeMessage,
+  errorReportFrom,
+  isWireError,
+  type Message,
+  ueTopic,
+  type WireError,
+} from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 import { TailJobError } from './errors.js';
 import type {
   JobEndEvent,
@@ -86,7 +97,11 @@ export class TailJobRunner {
     if (!parsed.ok) return this.reject(ue, jobId, parsed.error, requestIdOf(job.data));
     const data = parsed.value;
     if (data.ue !== ue) {
-      const error = new TailJobError('badJob', 'INVALID_PAYLOAD', `job.data.ue "${data.ue}" is not its queue's UE`);
+      const error = new TailJobError(
+        'badJob',
+        'INVALID_PAYLOAD',
+        `job.data.ue "${data.ue}" is not its queue's UE`,
+      );
       return this.reject(ue, jobId, error, data.requestId);
     }
     const release = await this.slots.acquire();
@@ -137,7 +152,11 @@ export class TailJobRunner {
       counters.failed++;
       // E.g. a job that stalled more often than maxStalledCount: BullMQ failed it unseen by us.
       if (!this.reported.delete(jobId)) {
-        const reason = new TailJobError('executor', 'TAIL_FAILED', `tail job failed: ${error.message}`);
+        const reason = new TailJobError(
+          'executor',
+          'TAIL_FAILED',
+          `tail job failed: ${error.message}`,
+        );
         this.track(this.tell(ue, reason, requestIdOf(job.data)));
       }
     }

@@ -1,5 +1,13 @@
 import { type Executor, hasModel } from '../dnn/index.js';
-import { assertTopicPrefix, DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, isValidId, MAX_UNITS, redisPrefixProblem, TopicError } from '../proto/index.js';
+import {
+  assertTopicPrefix,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+  isValidId,
+  MAX_UNITS,
+  redisPrefixProblem,
+  TopicError,
+} from '../proto/index.js';
 import { parseRedisUrl } from '../runtime/redis-connect.js';
 import type { CalibrationOptions } from './calibration.js';
 import { defaultEdgeModels } from './edge-status.js';

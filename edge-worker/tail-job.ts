@@ -87,7 +87,11 @@ export async function runTailJob(
     );
   const expectedKey = claimKey(context.redisPrefix, job.ue, job.requestId);
   if (job.claimKey !== expectedKey)
-    throw new TailJobError('badJob', 'INVALID_PAYLOAD', `job.data.claimKey must be "${expectedKey}"`);
+    throw new TailJobError(
+      'badJob',
+      'INVALID_PAYLOAD',
+      `job.data.claimKey must be "${expectedKey}"`,
+    );
   const last = modelCuts(job.model).length - 1;
   const bytes = await context.loadTensor(job.claimKey);
   if (bytes === null)
@@ -103,8 +107,11 @@ export async function runTailJob(
     tensor = await context.executor.run({ model: job.model, from: job.cut, to: last, input });
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    if (cause instanceof SegmentError) throw new TailJobError('segment', 'INVALID_PAYLOAD', reason, { cause });
-    throw new TailJobError('executor', 'TAIL_FAILED', `tail of ${job.model} failed: ${reason}`, { cause });
+    if (cause instanceof SegmentError)
+      throw new TailJobError('segment', 'INVALID_PAYLOAD', reason, { cause });
+    throw new TailJobError('executor', 'TAIL_FAILED', `tail of ${job.model} failed: ${reason}`, {
+      cause,
+    });
   }
   const computeMs = performance.now() - began;
   return {

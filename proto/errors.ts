@@ -30,7 +30,11 @@ export const ErrorCodes = {
     retryable: true,
     text: 'this UE has no edge units (no decision, or a decision of 0 units)',
   },
-  QUEUE_FULL: { wire: true, retryable: true, text: "this UE's waiting requests are at their bound" },
+  QUEUE_FULL: {
+    wire: true,
+    retryable: true,
+    text: "this UE's waiting requests are at their bound",
+  },
   UNAVAILABLE: { wire: true, retryable: true, text: 'the queue (Redis) is unavailable' },
   EXPIRED: { wire: true, text: 'the request waited in the queue longer than its life' },
   // The ingress may not have seen the decision the UE acts on yet: a resend shortly after is
@@ -80,9 +84,10 @@ export type WireErrorCode = {
 const entries = Object.entries(ErrorCodes) as [ErrorCode, CodeEntry][];
 
 /** Every wire code, in the table's order (the `code` enum of an error report). */
-export const WIRE_ERROR_CODES = entries
-  .filter(([, entry]) => entry.wire)
-  .map(([code]) => code) as [WireErrorCode, ...WireErrorCode[]];
+export const WIRE_ERROR_CODES = entries.filter(([, entry]) => entry.wire).map(([code]) => code) as [
+  WireErrorCode,
+  ...WireErrorCode[],
+];
 
 /** Whether `code` is a wire code. */
 export function isWireErrorCode(code: string): code is WireErrorCode {

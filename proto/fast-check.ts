@@ -4,8 +4,9 @@
  * than zod. They only ever accept: anything they do not recognise as valid goes on to the
  * schema, so an invalid payload gets the schema's own error, word for word.
  */
-import { ID_PATTERN } from './schemas/common.js';
+
 import type { TailJobData } from './jobs.js';
+import { ID_PATTERN } from './schemas/common.js';
 import type { InferRequest } from './schemas/infer-request.js';
 import {
   float32FromBytes,

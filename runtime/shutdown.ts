@@ -8,7 +8,7 @@ export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 export interface StopSignalOptions {
   /** Resolves the wait (with undefined) when it settles: a run that ends by itself. */
-  readonly done?: Promise<unknown>;
+  readonly done?: Promise<unknown> | undefined;
   /**
    * Called on every further signal while the process stops (to exit without waiting). Without
    * it the handlers go with the first signal, and a second one acts as if none were installed.

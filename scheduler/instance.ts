@@ -1,6 +1,6 @@
 import { ValidationError } from '../proto/errors.js';
-import { type Instance, instanceSchema } from './instance-schema.js';
 import { issuesOf, type Validated } from '../proto/validate.js';
+import { type Instance, instanceSchema } from './instance-schema.js';
 
 export type { Instance, InstanceInput, UeSpec } from './instance-schema.js';
 

@@ -6,8 +6,21 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { modelCuts } from '../dnn/index.js';
+import {
+  type Decision,
+  decodeMessage,
+  encodeMessage,
+  type InferRequest,
+  type InferResult,
+  type LinkEstimate,
+  type MessageKind,
+  type MessageMap,
+  type Profile,
+  parseTopic,
+  probeTopicUe,
+  ueTopic,
+} from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { type Decision, decodeMessage, encodeMessage, type InferRequest, type InferResult, type LinkEstimate, type MessageKind, type MessageMap, type Profile, parseTopic, probeTopicUe, ueTopic } from '../proto/index.js';
 import { WAIT_MS } from './wait-until.js';
 
 export { startBroker, type TestBroker } from './bare-broker.js';

@@ -9,8 +9,14 @@ import { fileURLToPath } from 'node:url';
 import type { MqttClient } from 'mqtt';
 import { type Browser, chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_TOPIC_PREFIX,
+  encodeMessage,
+  type LinkEstimate,
+  MESSAGE_QOS,
+  ueTopic,
+} from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { DEFAULT_TOPIC_PREFIX, encodeMessage, type LinkEstimate, MESSAGE_QOS, ueTopic } from '../proto/index.js';
 import { assertCliBuilt } from './cli-process.js';
 import { assertStoppedCleanly, ProcessGroup } from './process-harness.js';
 import { testRedisUrl } from './services.js';

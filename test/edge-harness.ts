@@ -4,7 +4,19 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { modelCuts } from '../dnn/index.js';
-import { CLAIM_TTL_SECONDS, claimKey, type Decision, decodeMessage, type EdgeStatus, type ErrorReport, encodeMessage, type InferResult, type TailJobData, tailJobId, ueQueueName } from '../proto/index.js';
+import {
+  CLAIM_TTL_SECONDS,
+  claimKey,
+  type Decision,
+  decodeMessage,
+  type EdgeStatus,
+  type ErrorReport,
+  encodeMessage,
+  type InferResult,
+  type TailJobData,
+  tailJobId,
+  ueQueueName,
+} from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { deleteKeys } from '../system/redis-keys.js';
 

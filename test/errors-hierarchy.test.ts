@@ -94,7 +94,10 @@ async function examples(): Promise<Map<string, () => Error>> {
     ['TopicError', () => new TopicError('x/y', 'not ours', options)],
     ['OptionError', () => new OptionError('--x: bad', { cause, option: 'x' })],
     ['LogOptionError', () => new log.LogOptionError('--log-level: bad', options)],
-    ['SchedulerOptionsError', () => new scheduler.SchedulerOptionsError('coalesceMs', 'bad', options)],
+    [
+      'SchedulerOptionsError',
+      () => new scheduler.SchedulerOptionsError('coalesceMs', 'bad', options),
+    ],
     [
       'SchedulerTransportError',
       () => new scheduler.SchedulerTransportError('publish', 'failed', options),
@@ -137,9 +140,10 @@ describe('the error hierarchy', () => {
     const instances = await examples();
     for (const [where, errorClass] of classes) {
       const name = where.slice(where.indexOf(':') + 1);
-      expect(errorClass === EdgesplitError || errorClass.prototype instanceof EdgesplitError, where).toBe(
-        true,
-      );
+      expect(
+        errorClass === EdgesplitError || errorClass.prototype instanceof EdgesplitError,
+        where,
+      ).toBe(true);
       const make = instances.get(name);
       expect(make, `${where}: add an example to this test`).toBeDefined();
       const error = make?.();

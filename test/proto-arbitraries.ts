@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import {
   type EdgeModel,
-  ErrorCodes,
   encodeMessage,
   ID_PATTERN,
   MESSAGE_KINDS,
@@ -10,6 +9,7 @@ import {
   type MessageMap,
   type ProfileCut,
   type Tensor,
+  WIRE_ERROR_CODES,
 } from '../proto/index.js';
 
 // Arbitraries of valid messages, fully populated samples and path helpers for the proto tests.

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { answerKey, backlogKey, claimKey, decisionsKey, epochKey, incomingKey, redisPrefixProblem, ueOfQueue, ueQueueName } from '../proto/index.js';
+import {
+  answerKey,
+  backlogKey,
+  claimKey,
+  decisionsKey,
+  epochKey,
+  incomingKey,
+  redisPrefixProblem,
+  ueOfQueue,
+  ueQueueName,
+} from '../proto/index.js';
 import { hashTagOf, parseRedisUrl } from '../runtime/redis-connect.js';
 import { leaderKey } from '../scheduler/service/leader-lock.js';
 

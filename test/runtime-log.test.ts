@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RefusalLog } from '../broker/log.js';
-import { logText } from '../runtime/log-text.js';
 import {
   createLogger,
   type LoggerOptions,
@@ -13,6 +12,7 @@ import {
   readableLine,
   relayLine,
 } from '../runtime/log.js';
+import { logText } from '../runtime/log-text.js';
 import { freePort } from '../system/net.js';
 import { type LogRecord, logRecords, parseLogLine } from './log-lines.js';
 import { waitUntil } from './wait-until.js';

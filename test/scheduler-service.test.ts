@@ -4,8 +4,23 @@ import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
+import {
+  type Decision,
+  decodeMessage,
+  type EdgeStatus,
+  type ErrorReport,
+  edgeStatusTopic,
+  encodeMessage,
+  type LinkEstimate,
+  type Message,
+  type Profile,
+  type SchedulerStatus,
+  schedulerStatusTopic,
+  tryParseTopic,
+  ueQueueName,
+  ueTopic,
+} from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { type Decision, decodeMessage, type EdgeStatus, type ErrorReport, edgeStatusTopic, encodeMessage, type LinkEstimate, type Message, type Profile, type SchedulerStatus, schedulerStatusTopic, tryParseTopic, ueQueueName, ueTopic } from '../proto/index.js';
 import { type Scheduler, type SolveReport, startScheduler } from '../scheduler/index.js';
 import { quantile } from '../stats/quantile.js';
 import { deleteKeys } from '../system/redis-keys.js';

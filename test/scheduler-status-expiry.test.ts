@@ -4,8 +4,15 @@ import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
+import {
+  type Decision,
+  decodeMessage,
+  edgeStatusTopic,
+  encodeMessage,
+  type UeStatus,
+  ueTopic,
+} from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { type Decision, decodeMessage, edgeStatusTopic, encodeMessage, type UeStatus, ueTopic } from '../proto/index.js';
 import { type Scheduler, startScheduler } from '../scheduler/index.js';
 import { StatusExpiry } from '../scheduler/service/status-expiry.js';
 import { deleteKeys } from '../system/redis-keys.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import type { Instance, UeSpec } from '../scheduler/instance-schema.js';
 import { parseInstance } from '../scheduler/instance.js';
+import type { Instance, UeSpec } from '../scheduler/instance-schema.js';
 
 /** Small integer-valued times make ties between cuts and UEs common: that is where bugs hide. */
 const ueArb = (id: string, maxCuts: number, maxBatch: number): fc.Arbitrary<UeSpec> =>

@@ -5,8 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
+import {
+  type Decision,
+  decodeMessage,
+  type ErrorReport,
+  type InferResult,
+  schedulerStatusTopic,
+  tryParseTopic,
+} from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { type Decision, decodeMessage, type ErrorReport, type InferResult, schedulerStatusTopic, tryParseTopic } from '../proto/index.js';
 
 /** MQTT credentials. */
 export interface Login {

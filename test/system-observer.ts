@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { unpack } from 'msgpackr';
-import { allTopicsFilter, type Decision, decodeMessage, type EdgeStatus, type ErrorReport, messageKindOf, type SchedulerStatus, tryParseTopic } from '../proto/index.js';
+import {
+  allTopicsFilter,
+  type Decision,
+  decodeMessage,
+  type EdgeStatus,
+  type ErrorReport,
+  messageKindOf,
+  type SchedulerStatus,
+  tryParseTopic,
+} from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { contractValidator } from './contract.js';
 

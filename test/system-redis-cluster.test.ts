@@ -1,6 +1,14 @@
 import type { Cluster } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { answerKey, backlogKey, claimKey, decisionsKey, epochKey, incomingKey, ueQueueName } from '../proto/index.js';
+import {
+  answerKey,
+  backlogKey,
+  claimKey,
+  decisionsKey,
+  epochKey,
+  incomingKey,
+  ueQueueName,
+} from '../proto/index.js';
 import { createRedis, scanKeys } from '../runtime/redis-connect.js';
 import { leaderKey } from '../scheduler/service/leader-lock.js';
 import { failOnStall } from './fleet-stall.js';

@@ -12,15 +12,11 @@ import {
   type TaskResult,
   type UeAgent,
 } from '../../agents/index.js';
-import {
-  DEVICE_CLASSES,
-  LINK_CLASSES,
-  listModels,
-  ThreadedOnnxExecutor,
-} from '../../dnn/index.js';
+import { DEVICE_CLASSES, LINK_CLASSES, listModels, ThreadedOnnxExecutor } from '../../dnn/index.js';
 import { agentMetrics } from '../../metrics/index.js';
-import { logText } from '../../runtime/log-text.js';
 import type { Logger } from '../../runtime/log.js';
+import { logText } from '../../runtime/log-text.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -38,7 +34,6 @@ import {
 } from '../options.js';
 import { deviceCutsOf, headTimeOf, loadProfile } from '../profiles.js';
 import { stdoutClosed } from '../stdout-epipe.js';
-import { stopSignal } from '../../runtime/shutdown.js';
 
 const ms = (value: number) => value.toFixed(1);
 

@@ -1,8 +1,7 @@
 /** `edgesplit broker add-user`: adds (or replaces) a user in a credentials file. */
 import type { Command } from 'commander';
 import { hashPassword, isRole, ROLES, upsertUser } from '../../broker/index.js';
-import { isValidId } from '../../proto/index.js';
-import { OptionError } from '../../proto/index.js';
+import { isValidId, OptionError } from '../../proto/index.js';
 import { fail } from './broker-fail.js';
 import { readPassword } from './broker-password.js';
 

@@ -1,8 +1,7 @@
 /** The environment `edgesplit broker` reads, its help text, and a flag's value from it. */
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits, ROLES } from '../../broker/index.js';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, OptionError } from '../../proto/index.js';
 import { ENV, envValue } from '../../runtime/env.js';
-import { OptionError } from '../../proto/index.js';
 import { QUEUE_BOUNDS_HELP } from './queue-bounds-env.js';
 
 /** Environment variables of `edgesplit broker`, besides runtime/env.ts's `ENV`. */

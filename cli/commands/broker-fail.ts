@@ -1,6 +1,7 @@
 /** How the `broker` commands fail: a usage error exits 2, any other 1, each with its message. */
-import type { Logger } from '../../runtime/log.js';
+
 import { EdgesplitError } from '../../proto/index.js';
+import type { Logger } from '../../runtime/log.js';
 import { exitCodeOf } from '../options.js';
 
 /**
@@ -9,7 +10,8 @@ import { exitCodeOf } from '../options.js';
  */
 export function fail(error: unknown, log?: Logger): void {
   const message = `edgesplit broker: ${error instanceof Error ? error.message : String(error)}`;
-  const stack = !(error instanceof EdgesplitError) && error instanceof Error ? error.stack : undefined;
+  const stack =
+    !(error instanceof EdgesplitError) && error instanceof Error ? error.stack : undefined;
   if (log !== undefined) log.fatal(message, stack === undefined ? {} : { stack });
   else process.stderr.write(`${message}\n${stack === undefined ? '' : `${stack}\n`}`);
   process.exitCode = exitCodeOf(error);

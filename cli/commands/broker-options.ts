@@ -13,14 +13,18 @@ import {
   resolveLoginLimits,
   type TokenRecord,
 } from '../../broker/index.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+  OptionError,
+} from '../../proto/index.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import { parseUeKeyRevocations } from '../../runtime/ue-key.js';
 import type { LogFlags } from '../log-options.js';
 import type { MetricsFlags } from '../metrics-options.js';
 import { parsePort } from '../options.js';
 import { BROKER_ENV, fromEnv, LOGIN_ENV } from './broker-env.js';
-import { OptionError } from '../../proto/index.js';
 import { tlsFromFlags } from './broker-tls.js';
 
 export interface BrokerFlags extends LogFlags, MetricsFlags {

@@ -1,8 +1,8 @@
 /** `edgesplit broker`'s TLS material: the PEM files of its flags or environment, read. */
 import { readFile } from 'node:fs/promises';
 import type { TlsMaterial } from '../../broker/index.js';
-import { BROKER_ENV, fromEnv } from './broker-env.js';
 import { OptionError } from '../../proto/index.js';
+import { BROKER_ENV, fromEnv } from './broker-env.js';
 
 async function readPem(path: string, what: string): Promise<Buffer> {
   try {

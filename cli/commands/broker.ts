@@ -15,8 +15,13 @@ import {
   parseTokens,
 } from '../../broker/index.js';
 import { watchBroker, watchIngress } from '../../metrics/index.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+} from '../../proto/index.js';
 import { ENV, envValue } from '../../runtime/env.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, startLogging } from '../log-options.js';
 import { addMetricsOptions, type ServedMetrics, serveMetrics } from '../metrics-options.js';
 import { exitOnUsageError, parsePort } from '../options.js';
@@ -33,7 +38,6 @@ import {
 } from './broker-options.js';
 import { queueBoundsFromEnv } from './queue-bounds-env.js';
 import { registerUeKeyCommand } from './ue-key.js';
-import { stopSignal } from '../../runtime/shutdown.js';
 
 async function runBroker(flags: BrokerFlags): Promise<void> {
   const log = startLogging(flags, 'broker');

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { type Dashboard, startDashboard } from '../../dashboard/server.js';
 import { ENV } from '../../runtime/env.js';
 import { logText } from '../../runtime/log-text.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -10,7 +11,6 @@ import {
   serveMetrics,
 } from '../metrics-options.js';
 import { mqttFromEnv, parsePort } from '../options.js';
-import { stopSignal } from '../../runtime/shutdown.js';
 
 /** Default HTTP port of `edgesplit dashboard`. */
 export const DASHBOARD_PORT = 8080;

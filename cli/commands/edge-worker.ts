@@ -3,8 +3,9 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_SESSIONS, listModels, ThreadedOnnxExecutor } from '../../dnn/index.js';
 import { EDGE_WORKER_DEFAULTS, type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
 import { edgeMetrics } from '../../metrics/index.js';
-import { ENV, envValue } from '../../runtime/env.js';
 import { MAX_UNITS } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -21,7 +22,6 @@ import {
   parsePositiveInteger,
 } from '../options.js';
 import { loadEdgeProfiles } from '../profiles.js';
-import { stopSignal } from '../../runtime/shutdown.js';
 
 interface EdgeWorkerFlags extends ConnectionFlags, LogFlags, MetricsFlags {
   readonly id: string;

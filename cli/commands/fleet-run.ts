@@ -9,14 +9,17 @@ import {
   type TraceSpec,
   type UeAgent,
 } from '../../agents/index.js';
-import {
-  MAX_FLEET_UES,
-  MAX_SEED,
-  ThreadedOnnxExecutor,
-} from '../../dnn/index.js';
+import { MAX_FLEET_UES, MAX_SEED, ThreadedOnnxExecutor } from '../../dnn/index.js';
 import { agentMetrics } from '../../metrics/index.js';
-import { currentUeKeyGeneration, deriveUeKey, fleetKeyProblem, parseUeKeyRevocations, type UeKeyRevocations } from '../../runtime/ue-key.js';
 import { ENV, envValue } from '../../runtime/env.js';
+import { stopSignal } from '../../runtime/shutdown.js';
+import {
+  currentUeKeyGeneration,
+  deriveUeKey,
+  fleetKeyProblem,
+  parseUeKeyRevocations,
+  type UeKeyRevocations,
+} from '../../runtime/ue-key.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -36,7 +39,6 @@ import {
   rateLimitedWarnings,
 } from '../options.js';
 import { stdoutClosed } from '../stdout-epipe.js';
-import { stopSignal } from '../../runtime/shutdown.js';
 
 /** Adds `fleet run` to `fleet`. */
 export function registerFleetRunCommand(fleet: Command): void {

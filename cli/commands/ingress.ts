@@ -9,6 +9,7 @@ import {
 import { watchIngress } from '../../metrics/index.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REDIS_PREFIX, isValidId } from '../../proto/index.js';
 import { ENV, envValue } from '../../runtime/env.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -16,15 +17,9 @@ import {
   type ServedMetrics,
   serveMetrics,
 } from '../metrics-options.js';
-import {
-  EXIT_USAGE,
-  mqttFromEnv,
-  parseInteger,
-  redisSettingsProblem,
-} from '../options.js';
+import { EXIT_USAGE, mqttFromEnv, parseInteger, redisSettingsProblem } from '../options.js';
 import { BROKER_ENV } from './broker-env.js';
 import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
-import { stopSignal } from '../../runtime/shutdown.js';
 
 interface IngressFlags extends LogFlags, MetricsFlags {
   readonly clientId?: string;

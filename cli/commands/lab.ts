@@ -6,6 +6,7 @@ import { parseTraceArg, TraceError } from '../../agents/index.js';
 import { DEVICE_CLASSES, LINK_CLASSES } from '../../dnn/index.js';
 import { type MetricsServer, startMetricsServer } from '../../metrics/index.js';
 import { relayLine } from '../../runtime/log.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { edgeMetricsSource } from '../lab/edge-metrics-source.js';
 import { type LabUe, runLab } from '../lab/lab-run.js';
 import { LabUnavailableError, MAX_LAB_UES } from '../lab/netns.js';
@@ -18,7 +19,6 @@ import {
   parseNonNegative,
   parsePositive,
 } from '../options.js';
-import { stopSignal } from '../../runtime/shutdown.js';
 
 interface LabFlags extends LogFlags, MetricsFlags {
   readonly ues: number;

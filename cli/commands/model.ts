@@ -12,8 +12,8 @@ import {
   OnnxImportError,
   type OnnxModel,
 } from '../../dnn/index.js';
-import { EXIT_USAGE, exitOnUsageError, parseInteger, parsePositive } from '../options.js';
 import { renderTable } from '../../runtime/table.js';
+import { EXIT_USAGE, exitOnUsageError, parseInteger, parsePositive } from '../options.js';
 
 interface ImportFlags {
   readonly json: boolean;

@@ -1,8 +1,9 @@
 import { type Command, Option } from 'commander';
 import { schedulerMetrics } from '../../metrics/index.js';
 import { ENV, envValue } from '../../runtime/env.js';
-import { logText } from '../../runtime/log-text.js';
 import type { Logger } from '../../runtime/log.js';
+import { logText } from '../../runtime/log-text.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import {
   DEFAULT_LOCK_TTL_MS,
   SCHEDULER_DEFAULTS,
@@ -22,7 +23,6 @@ import {
   parseInteger,
   parseNonNegative,
 } from '../options.js';
-import { stopSignal } from '../../runtime/shutdown.js';
 
 interface SchedulerFlags extends ConnectionFlags, LogFlags, MetricsFlags {
   readonly solver: SolverName;

@@ -11,6 +11,7 @@ import {
 } from '../../dnn/index.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import type { Logger } from '../../runtime/log.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { bindError, type PrivateRedis, runStack, startPrivateRedis } from '../../system/index.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
@@ -31,7 +32,6 @@ import {
 import { stdoutClosed } from '../stdout-epipe.js';
 import { REAL_INFERENCE_MODELS, RealInference, storedProfile } from '../up/real-inference.js';
 import { formatFinal, formatLive, jsonSummary, lostRequests } from '../up/up-report.js';
-import { stopSignal } from '../../runtime/shutdown.js';
 
 /** Environment variable of the embedded broker's port (flag wins). */
 export const UP_PORT_ENV = 'MQTT_PORT';

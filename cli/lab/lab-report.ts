@@ -89,7 +89,6 @@ const errorOf = (task: LabTask) => Math.abs(task.measuredMs - task.predictedMs) 
 const round3 = (value: number | undefined) =>
   value === undefined ? null : Math.round(value * 1000) / 1000;
 
-
 function adaptation(o: LabObservations, change: LabChange): LabAdaptation {
   const { ue, at } = change;
   const before = o.decisions.filter((d) => d.ue === ue && d.at <= at).at(-1);

@@ -46,10 +46,7 @@ function clip(text: string, max: number): string {
 }
 
 /** Builds a valid error report from an error we raised, clipping it to the report's limits. */
-export function errorReportFrom(
-  error: WireError,
-  context: ErrorReportContext = {},
-): ErrorReport {
+export function errorReportFrom(error: WireError, context: ErrorReportContext = {}): ErrorReport {
   const issues = error instanceof ValidationError ? error.issues : [];
   const report: ErrorReport = {
     code: error.code,

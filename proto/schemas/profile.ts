@@ -1,12 +1,5 @@
 import { z } from 'zod';
-import {
-  batchSchema,
-  byteCount,
-  idSchema,
-  MAX_CUTS,
-  nameSchema,
-  nonNegativeMs,
-} from './common.js';
+import { batchSchema, byteCount, idSchema, MAX_CUTS, nameSchema, nonNegativeMs } from './common.js';
 import { refineCutShape } from './cuts.js';
 
 /** One partition point as the UE measured it; the edge side (`edgeMs`) comes from edge workers. */

@@ -1,8 +1,4 @@
-import {
-  EdgesplitError,
-  type ErrorOptions,
-  OptionError,
-} from '../../proto/index.js';
+import { EdgesplitError, type ErrorOptions, OptionError } from '../../proto/index.js';
 
 /** Options of `startScheduler` or the `scheduler` command that cannot be acted on. */
 export class SchedulerOptionsError extends OptionError {

@@ -1,8 +1,8 @@
 import {
+  type Decision,
   decodeMessage,
   type SchedulerStatus,
   tryParseTopic,
-  type Decision,
 } from '../../proto/index.js';
 import type { FleetEvent } from './fleet-state.js';
 import type { RejectedPayload } from './scheduler-events.js';

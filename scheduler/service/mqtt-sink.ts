@@ -1,5 +1,6 @@
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import {
+  type Decision,
   type ErrorReport,
   encodeMessage,
   MESSAGE_QOS,
@@ -7,7 +8,6 @@ import {
   type SchedulerStatus,
   schedulerStatusTopic,
   ueTopic,
-  type Decision,
 } from '../../proto/index.js';
 import { SchedulerTransportError } from './errors.js';
 import type { DecisionSink } from './ports.js';

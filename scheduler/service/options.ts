@@ -1,5 +1,13 @@
 import { hostname } from 'node:os';
-import { assertTopicPrefix, DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, isValidId, redisPrefixProblem, STATUS_EXPIRY_MS, TopicError } from '../../proto/index.js';
+import {
+  assertTopicPrefix,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_TOPIC_PREFIX,
+  isValidId,
+  redisPrefixProblem,
+  STATUS_EXPIRY_MS,
+  TopicError,
+} from '../../proto/index.js';
 import { parseRedisUrl } from '../../runtime/redis-connect.js';
 import { SOLVER_NAMES, type SolverName } from '../solvers/index.js';
 import { SchedulerOptionsError } from './errors.js';

@@ -1,5 +1,5 @@
+import type { Decision, ErrorReport, SchedulerStatus } from '../../proto/index.js';
 import type { DecisionSnapshot } from '../../runtime/decision-snapshot.js';
-import type { ErrorReport, SchedulerStatus, Decision } from '../../proto/index.js';
 
 /**
  * Where the scheduler's output goes (MQTT in production). Calls return at once: delivery is the

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { type DecisionSnapshot } from '../../runtime/decision-snapshot.js';
-import { errorReportFrom, type Decision } from '../../proto/index.js';
-import type { SolverName } from '../solvers/index.js';
+import { type Decision, errorReportFrom } from '../../proto/index.js';
+import type { DecisionSnapshot } from '../../runtime/decision-snapshot.js';
 import { emitEach } from '../../runtime/events.js';
+import type { SolverName } from '../solvers/index.js';
 import { SchedulerTransportError } from './errors.js';
 import { applyFleetEventInPlace, type FleetEvent, type MutableFleetState } from './fleet-state.js';
 import { solveFleetTargets } from './fleet-targets.js';
@@ -442,7 +442,11 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
     try {
       call();
     } catch (cause) {
-      emitEach(this, 'error', new SchedulerTransportError('publish', 'publishing failed', { cause }));
+      emitEach(
+        this,
+        'error',
+        new SchedulerTransportError('publish', 'publishing failed', { cause }),
+      );
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { ValidationError, Decision } from '../../proto/index.js';
+import type { Decision, ValidationError } from '../../proto/index.js';
 import type { SolverName } from '../solvers/index.js';
 import type { FleetState } from './fleet-state.js';
 
@@ -62,7 +62,9 @@ export type SchedulerEvents = {
    * A grace period after a reconnect to the broker: the edge workers heard from since it were
    * kept, the others taken for offline.
    */
-  reconfirmed: [reconfirmed: { readonly kept: readonly string[]; readonly dropped: readonly string[] }];
+  reconfirmed: [
+    reconfirmed: { readonly kept: readonly string[]; readonly dropped: readonly string[] },
+  ];
 };
 
 export interface SchedulerStats {

@@ -2,9 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
+import {
+  edgeStatusFilter,
+  MESSAGE_QOS,
+  schedulerStatusTopic,
+  tryParseTopic,
+  ueChannelFilter,
+} from '../../proto/index.js';
+import { type Listener, subscribe } from '../../runtime/events.js';
 import { connectMqtt } from '../../runtime/mqtt-connect.js';
 import { createRedis } from '../../runtime/redis-connect.js';
-import { edgeStatusFilter, MESSAGE_QOS, schedulerStatusTopic, tryParseTopic, ueChannelFilter } from '../../proto/index.js';
 import { withTimeout } from '../../runtime/with-timeout.js';
 import { BullmqConcurrency } from './bullmq-concurrency.js';
 import { RedisDecisionLedger } from './decision-ledger.js';
@@ -17,7 +24,6 @@ import {
   type SchedulerOptions,
 } from './options.js';
 import type { ConcurrencyPort, DecisionLedger } from './ports.js';
-import { type Listener, subscribe } from '../../runtime/events.js';
 import { SchedulerEngine } from './scheduler-engine.js';
 import type { SchedulerEvents, SchedulerSnapshot, SchedulerStats } from './scheduler-events.js';
 import { StatusExpiry } from './status-expiry.js';

@@ -19,10 +19,10 @@ export {
 } from './prepared.js';
 export {
   type ContinuousSolution,
-  type UeAllocation,
   SOLVER_NAMES,
   type Solution,
   type SolverName,
+  type UeAllocation,
 } from './solution.js';
 
 /** IAO, rounded to integer units as `roundIaoUnits` states, leftover units to the bottleneck. */
