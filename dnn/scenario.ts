@@ -124,6 +124,7 @@ export async function loadScenario(nameOrFile: string): Promise<Scenario> {
     const reason = error instanceof Error ? error.message : String(error);
     throw new ScenarioError(
       `${nameOrFile}: neither a scenario (${SCENARIO_NAMES.join(', ')}) nor a readable file: ${reason}`,
+      { cause: error },
     );
   }
   let json: unknown;
@@ -131,7 +132,7 @@ export async function loadScenario(nameOrFile: string): Promise<Scenario> {
     json = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ScenarioError(`${nameOrFile}: not valid JSON: ${reason}`);
+    throw new ScenarioError(`${nameOrFile}: not valid JSON: ${reason}`, { cause: error });
   }
   return parseScenario(json, nameOrFile);
 }
