@@ -1,8 +1,6 @@
 import { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import {
-  asError,
-  connectMqtt,
   type Decision,
   decodeMessage,
   type ErrorReport,
@@ -20,9 +18,11 @@ import {
   ueProbeTopic,
   ueTopic,
   type ValidationError,
-  withTimeout,
 } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { PACKAGE_VERSION } from '../runtime/package-version.js';
+import { withTimeout } from '../runtime/with-timeout.js';
 import type { AgentConfig } from './agent-options.js';
 
 /** Version string the agent reports in its status. */

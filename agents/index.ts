@@ -31,7 +31,6 @@ export {
   LinkEstimator,
   type LinkEstimatorOptions,
   mbpsOf,
-  median,
   type ResultArrival,
   type RoundTripSample,
   type UploadSample,

@@ -28,7 +28,7 @@
  * Every estimate carries how many samples it rests on and how old the newest one is.
  */
 
-import { median as medianOf } from '../stats/quantile.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 
 /** One upload: `bytes` written from `startedAt` until the last PUBACK at `ackedAt` (ms). */
 export interface UploadSample {
@@ -114,11 +114,6 @@ function wireMs(elapsedMs: number, rttMs: number): number {
 /** Mbps of `bytes` in `ms` (1 Mbps = 10^6 bit/s). */
 export function mbpsOf(bytes: number, ms: number): number {
   return (bytes * 8) / (ms * 1000);
-}
-
-/** The median by the project's one quantile definition (stats/quantile.ts); NaN for none. */
-export function median(values: readonly number[]): number {
-  return medianOf(values) ?? Number.NaN;
 }
 
 /**

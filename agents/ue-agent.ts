@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
 import {
-  asError,
   type Decision,
   type ErrorReport,
   type InferRequest,
@@ -14,6 +14,8 @@ import {
   type Tensor,
   ueProbeTopic,
 } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
+import { emitEach } from '../runtime/events.js';
 import type { AgentEvents } from './agent-events.js';
 import { type AgentConfig, type AgentOptions, resolveAgentOptions } from './agent-options.js';
 import { AgentSession } from './agent-session.js';
@@ -40,7 +42,6 @@ import {
   type TaskPlan,
   type TaskResult,
 } from './task-result.js';
-import { TypedEvents } from './typed-events.js';
 
 /** Options of `UeAgent.stop`. */
 export interface StopOptions {
@@ -53,7 +54,7 @@ export interface StopOptions {
  * head of its model and sends each sample's intermediate tensor to the edge, tracking every
  * request until its result arrives. Create one with `startAgent`.
  */
-export class UeAgent extends TypedEvents<AgentEvents> {
+export class UeAgent extends EventEmitter<AgentEvents> {
   readonly id: string;
   readonly profile: Profile;
   private session: AgentSession | undefined;
@@ -88,9 +89,9 @@ export class UeAgent extends TypedEvents<AgentEvents> {
               publish: (link) => {
                 this.link = link;
                 this.session?.publishLink(link);
-                this.emit('link', link);
+                emitEach(this, 'link', link);
               },
-              warn: (error) => this.emit('warning', error),
+              warn: (error) => emitEach(this, 'warning', error),
               socket: () => this.session?.socket,
             },
             {
@@ -120,9 +121,9 @@ export class UeAgent extends TypedEvents<AgentEvents> {
         decision: (decision) => this.onDecision(decision),
         result: (result, bytes) => this.onResult(result, bytes),
         error: (report) => this.onError(report),
-        invalid: (error) => this.emit('warning', error),
-        publishFailed: (error) => this.emit('warning', error),
-        status: (status) => this.emit('status', status),
+        invalid: (error) => emitEach(this, 'warning', error),
+        publishFailed: (error) => emitEach(this, 'warning', error),
+        status: (status) => emitEach(this, 'status', status),
       },
       () => ({ profile: this.profile, link: this.link }),
     );
@@ -241,7 +242,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
         await this.runTask();
       } catch (error) {
         if (error instanceof AgentStoppedError) break;
-        this.emit('warning', asError(error));
+        emitEach(this, 'warning', asError(error));
         // Waiting for a decision already took its time; other failures must not spin.
         if (!(error instanceof NoDecisionError)) pause = Math.max(pause, 1000);
       }
@@ -316,7 +317,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       ok,
       retries,
     });
-    this.emit('task', result);
+    emitEach(this, 'task', result);
     return result;
   }
 
@@ -365,20 +366,24 @@ export class UeAgent extends TypedEvents<AgentEvents> {
   private onDecision(decision: Decision): void {
     const offer = this.gate.offer(decision);
     if (offer.kind === 'invalid') {
-      this.emit('warning', new Error(offer.reason));
+      emitEach(this, 'warning', new Error(offer.reason));
       return;
     }
     if (offer.kind === 'stale') return;
     this.recorder.epoch(decision.epoch);
     if (offer.kind !== 'changed') return;
-    this.emit('decision', decision);
+    emitEach(this, 'decision', decision);
     // A new cut's head is prepared now, while the agent thinks, not in its next task.
     const { executor, model } = this.config;
     if (decision.cut > 0)
       executor.warm?.(model, 0, decision.cut).catch((error: unknown) => {
         if (this.closing !== undefined) return; // cut short by stopping: no error
         const reason = asError(error).message;
-        this.emit('warning', new Error(`preparing the head up to cut ${decision.cut}: ${reason}`));
+        emitEach(
+          this,
+          'warning',
+          new Error(`preparing the head up to cut ${decision.cut}: ${reason}`),
+        );
       });
   }
 
@@ -390,7 +395,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
         arrivedAt: Date.now(),
         finishedAt: result.finishedAt,
       });
-    if (disposition === 'accepted') this.emit('result', result);
+    if (disposition === 'accepted') emitEach(this, 'result', result);
     else if (disposition === 'duplicate') this.recorder.count('duplicatesDropped');
     else if (disposition === 'late') this.recorder.count('lateDropped');
     else this.recorder.count('unknownDropped');
@@ -401,7 +406,7 @@ export class UeAgent extends TypedEvents<AgentEvents> {
       this.meter.probeRefused();
     if (report.requestId !== undefined)
       this.tracker.settleError(report.requestId, report.message, isRetryableError(report.code));
-    this.emit('error', report);
+    emitEach(this, 'error', report);
   }
 }
 

@@ -10,7 +10,7 @@ import {
 } from '../dnn/index.js';
 import type { Tensor } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
-import { median } from './timing.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 
 export interface ModelRow {
   readonly model: string;

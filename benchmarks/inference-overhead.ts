@@ -9,7 +9,6 @@ import { silentLogger } from '../broker/index.js';
 import { modelCuts, OnnxExecutor } from '../dnn/index.js';
 import { startEdgeWorker } from '../edge-worker/index.js';
 import {
-  connectMqtt,
   type Decision,
   decodeMessage,
   encodeMessage,
@@ -18,8 +17,9 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 import { deleteKeys, startEmbeddedBroker } from '../system/index.js';
-import { median } from './timing.js';
 
 export interface OverheadRow {
   readonly model: string;

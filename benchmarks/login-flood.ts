@@ -19,7 +19,7 @@ import {
   type LoginStats,
   silentLogger,
 } from '../broker/index.js';
-import { tableText } from './table-text.js';
+import { renderTable } from '../runtime/table.js';
 
 const FLOOD = 200;
 const UNLIMITED: Partial<LoginLimits> = {
@@ -146,7 +146,7 @@ else {
     `${cpus().length} cores, load average ${one?.toFixed(1)} / ${five?.toFixed(1)}; ${FLOOD} bad logins, scrypt N=16384\n\n`,
   );
   process.stdout.write(
-    `${tableText(
+    `${renderTable(
       [
         'limits / flood / legitimate login',
         'baseline ms',
@@ -163,6 +163,7 @@ else {
         String(row.floodHashes),
         String(row.floodRefusedAtOnce),
       ]),
+      'first-left',
     )}\n`,
   );
 }

@@ -13,10 +13,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median } from '../agents/index.js';
 import { type LabObservations, type LabUe, runLab } from '../cli/lab/lab-run.js';
 import { LINK_CLASSES } from '../dnn/index.js';
-import { tableText } from './table-text.js';
+import { renderTable } from '../runtime/table.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 
 const { values } = parseArgs({
   options: {
@@ -160,7 +160,7 @@ const side = {
 if (values.json) process.stdout.write(`${JSON.stringify({ perClass, side })}\n`);
 else {
   process.stdout.write(
-    `${tableText(
+    `${renderTable(
       [
         'UE',
         'shaped Mbps',
@@ -185,12 +185,13 @@ else {
         fmt(row.decisionAfterChangeMs, 0),
         row.cut,
       ]),
+      'first-left',
     )}\n\n${perClass
       .map(
         (row) =>
           `${row.ue} after the change: estimates ${row.estimatesAfterChange.map(([ms, mbps]) => `${ms} ms ${mbps}`).join(', ') || '-'}; decisions ${row.decisionsAfterChange.map(([ms, cut]) => `${ms} ms cut ${cut}`).join(', ') || '-'}`,
       )
-      .join('\n')}\n\n${tableText(
+      .join('\n')}\n\n${renderTable(
       ['links', 'tasks', 'max ms', 'mean ms', 'requests ok', 'failed'],
       (['measured', 'fixed'] as const).map((name) => [
         name,
@@ -200,6 +201,7 @@ else {
         String(side[name].ok),
         String(side[name].failed),
       ]),
+      'first-left',
     )}\n`,
   );
 }

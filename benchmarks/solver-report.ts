@@ -1,4 +1,4 @@
-import { tableText } from './table-text.js';
+import { renderTable } from '../runtime/table.js';
 
 /** One fleet size of `npm run bench:solver`; `null` where the MILP was not run. */
 export interface BenchRow {
@@ -99,7 +99,7 @@ export function printTable(
     "pinned: the optimum is one UE's best latency with all the units it can use (a lower bound),",
     'so the maximum cannot tell allocations apart; local: UEs running locally at the optimum.',
     '',
-    tableText(header, body),
+    renderTable(header, body, 'first-left'),
     '',
     `Pinned fleets: ${rows.filter((r) => r.pinned).length} of ${rows.length}.`,
     '',

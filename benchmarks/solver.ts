@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util';
 import { generateFleet, loadScenario, type Scenario } from '../dnn/index.js';
-import type { Instance } from '../proto/schemas/instance.js';
 import { contentionOf } from '../scheduler/contention.js';
 import { parseInstance } from '../scheduler/instance.js';
+import type { Instance } from '../scheduler/instance-schema.js';
 import { loadHighs, solveMilp } from '../scheduler/reference/milp.js';
 import { prepareFleet, solve } from '../scheduler/solvers/index.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 import { BenchRun } from './results.js';
 import { type BenchRow, printTable, type TargetCheck } from './solver-report.js';
-import { median, timeMedian } from './timing.js';
+import { timeMedian } from './timing.js';
 
 /**
  * `npm run bench:solver [-- --sizes 10,100] [--seed 1] [--scenario contended] [--json] [--save]`

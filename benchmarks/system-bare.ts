@@ -10,7 +10,7 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Packr, Unpackr } from 'msgpackr';
-import { connectMqtt } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import type { ServiceEnv } from './system-children.js';
 
 /** A running bare path. */

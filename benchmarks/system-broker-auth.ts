@@ -9,8 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
 import { createBroker, silentLogger } from '../broker/index.js';
-import { deriveUeKey, ueTopic } from '../proto/index.js';
+import { ueTopic } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
+import { deriveUeKey } from '../runtime/ue-key.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 import { type CeilingPlan, measureBrokerCeiling } from './system-broker-ceiling.js';
 import { ueIdsFor } from './system-requests.js';
 
@@ -21,14 +23,6 @@ export interface BrokerAuthResult {
   readonly embedded: readonly number[];
   /** Embedded over raw aedes, median of the pairs (target: at least 0.9). */
   readonly ratio: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const upper = defined(sorted[mid], 'a value to take the median of');
-  if (sorted.length % 2 === 1) return upper;
-  return (defined(sorted[mid - 1], 'the value below the middle') + upper) / 2;
 }
 
 async function listen(server: ReturnType<typeof createServer>): Promise<number> {

@@ -3,7 +3,7 @@
  * in flight, to one subscriber (as the ingress subscribes to every `infer`). No request can pass
  * the whole system faster than its first hop, so this is a ceiling for the throughput.
  */
-import { connectMqtt } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 
 /** Topics and logins of the ceiling's clients; by default anonymous, on `{prefix}/ceiling/{i}`. */
 export interface CeilingClients {

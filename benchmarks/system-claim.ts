@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { claimKey } from '../proto/index.js';
 import { ClaimFiles, FILE_CLAIM_MARKER } from '../runtime/claim-files.js';
-import { defined } from '../runtime/defined.js';
+import { medianOrNaN as median } from '../stats/quantile.js';
 import { redisCpuMs } from './system-cpu.js';
 
 export interface ClaimCheckResult {
@@ -41,14 +41,6 @@ export interface ClaimCheckResult {
 
 const ROUNDS = 10;
 const TTL_SECONDS = 120;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const upper = defined(sorted[mid], 'a value to take the median of');
-  if (sorted.length % 2 === 1) return upper;
-  return (defined(sorted[mid - 1], 'the value below the middle') + upper) / 2;
-}
 
 export async function measureClaimCheck(
   redisUrl: string,

@@ -1,6 +1,7 @@
 /** MQTT clients of `npm run bench:system`: one connection per UE, as agents have. */
 import type { MqttClient } from 'mqtt';
-import { connectMqtt, ueTopic } from '../proto/index.js';
+import { ueTopic } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 
 /** The channels a UE reads. */
 export type UeInbox = 'decision' | 'result' | 'error';

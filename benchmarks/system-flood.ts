@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { hashPassword } from '../broker/index.js';
+import { renderTable } from '../runtime/table.js';
 import { quantileSorted } from '../stats/quantile.js';
 import { freePort } from '../system/index.js';
 import { selfSignedCert } from '../test/self-signed-cert.js';
 import { type Child, startCli } from './system-children.js';
 import { FLOOD_FROM, type FloodKind } from './system-flood-load.js';
-import { tableText } from './table-text.js';
 
 /** Latencies of one phase, in ms. */
 export interface FloodPhase {
@@ -219,7 +219,7 @@ export function floodLines(result: FloodResult): string[] {
       `on ${CLIENT_FROM} logs in ${result.logins} times one after the other, then times ` +
       `${result.roundTrips} QoS 1 round trips to itself through the broker.`,
     '',
-    tableText(header, body),
+    renderTable(header, body, 'first-left'),
   ];
 }
 

@@ -5,7 +5,6 @@
  */
 import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
 import {
-  connectMqtt,
   decodeMessage,
   type EdgeStatus,
   edgeStatusTopic,
@@ -17,6 +16,7 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { closeUes, connectUes, type UeClient } from './system-clients.js';
 import { type LatencySummary, summarize, waitFor } from './system-stats.js';
 

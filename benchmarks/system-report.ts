@@ -1,10 +1,10 @@
 /** The table, target checks and JSON of `npm run bench:system`. */
 import { availableParallelism } from 'node:os';
+import { renderTable } from '../runtime/table.js';
 import { type LoopbackResult, TENSOR_HOPS } from './system-loopback.js';
 import type { ReactionResult } from './system-reaction.js';
 import type { RequestResult } from './system-requests.js';
 import type { BrokerKind, Layout } from './system-stack.js';
-import { tableText } from './table-text.js';
 
 /** Everything measured with one broker. */
 export interface BrokerRun {
@@ -342,7 +342,7 @@ export function printTable(
   const lines = [
     ...describe(runs, settings),
     '',
-    tableText(header, body),
+    renderTable(header, body, 'first-left'),
     '',
     'Targets:',
     ...targets.map((t) => `  ${t.met ? 'met   ' : 'MISSED'} ${t.broker}: ${t.target}: ${t.actual}`),

@@ -8,7 +8,6 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { modelCuts } from '../dnn/index.js';
 import {
-  connectMqtt,
   type Decision,
   decodeMessage,
   encodeMessage,
@@ -17,6 +16,7 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import type { ServiceEnv } from './system-children.js';
 import { closeUes, connectUes, type UeClient } from './system-clients.js';
 import { type LatencySummary, summarize } from './system-stats.js';

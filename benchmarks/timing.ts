@@ -1,4 +1,4 @@
-import { median as medianOf } from '../stats/quantile.js';
+import { medianOrNaN } from '../stats/quantile.js';
 
 /** Repetition limits of {@link timeMedian}. */
 export interface TimingBudget {
@@ -32,11 +32,6 @@ export interface Timing {
   readonly runs: number;
 }
 
-/** The median (stats/quantile.ts) of some times; NaN for none, as a missing time prints. */
-export function median(values: readonly number[]): number {
-  return medianOf(values) ?? Number.NaN;
-}
-
 /**
  * Median wall-clock time of `run` after a warm-up. The median rather than the mean, so that a
  * garbage collection or a scheduler hiccup in one run does not move the number.
@@ -63,5 +58,5 @@ export function timeMedian(run: () => void, budget: TimingBudget = {}): Timing {
     for (let k = 0; k < batch; k++) run();
     samples.push((performance.now() - start) / batch);
   }
-  return { medianMs: median(samples), runs: samples.length * batch };
+  return { medianMs: medianOrNaN(samples), runs: samples.length * batch };
 }

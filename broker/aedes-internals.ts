@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
+import { EdgesplitError, type ErrorOptions } from '../proto/index.js';
 
 /** The aedes release the internals below were read from. */
 export const AEDES_CHECKED_VERSION = '1.2.0';
@@ -25,16 +26,18 @@ const CLIENT_INTERNALS = [
 ] as const;
 
 /** aedes lacks an internal the broker's flow control needs. */
-export class AedesInternalsError extends Error {
+export class AedesInternalsError extends EdgesplitError<'AEDES_INTERNALS'> {
   /** The aedes version found. */
   readonly aedesVersion: string;
   /** Each internal missing or of another type, as `name (typeof ..., expected ...)`. */
   readonly missing: readonly string[];
-  constructor(aedesVersion: string, missing: readonly string[]) {
+  constructor(aedesVersion: string, missing: readonly string[], options?: ErrorOptions) {
     super(
+      'AEDES_INTERNALS',
       `aedes ${aedesVersion} lacks what the broker's flow control needs: ` +
         `client ${missing.join(', ')}; it was written against aedes ${AEDES_CHECKED_VERSION} ` +
         `(install the version package.json pins, or update broker/publish-flow.ts)`,
+      options,
     );
     this.name = 'AedesInternalsError';
     this.aedesVersion = aedesVersion;

@@ -4,13 +4,13 @@
  * is or why not.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isValidId } from '../proto/index.js';
 import {
   currentUeKeyGeneration,
   deriveUeKey,
   fleetKeyProblem,
-  isValidId,
   type UeKeyRevocations,
-} from '../proto/index.js';
+} from '../runtime/ue-key.js';
 import type { Identity } from './acl.js';
 import type { TokenRecord, UserRecord } from './credentials.js';
 import { CredentialsError } from './errors.js';

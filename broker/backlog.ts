@@ -6,13 +6,8 @@
  * job reaches a final state, the sweeper when the job expires) or its job life is over, so a
  * crash between recording and enqueueing costs a place for one job life at most.
  */
-import {
-  backlogKey,
-  claimKey,
-  incomingKey,
-  type RedisClient,
-  sweptQueuesKey,
-} from '../proto/index.js';
+import { backlogKey, claimKey, incomingKey, sweptQueuesKey } from '../proto/index.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 
 // KEYS: backlog (zset id -> taken ms), its bytes (hash id -> bytes), the request's job (BullMQ's
 // hash), the request's incoming tensor, its claim key.

@@ -7,9 +7,9 @@ import {
   assertTopicPrefix,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_TOPIC_PREFIX,
-  type UeKeyRevocations,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
+import type { UeKeyRevocations } from '../runtime/ue-key.js';
 import { accessControl, remoteOf } from './access-control.js';
 import { checkAedesInternals } from './aedes-internals.js';
 import { Authenticator } from './authenticator.js';

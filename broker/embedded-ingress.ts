@@ -7,7 +7,8 @@
  * than Redis stores slows down itself only, and memory stays bounded. The scheduler's
  * `ue/{ue}/decision` publishes go by the same way, for each UE's units.
  */
-import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, logText } from '../proto/index.js';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX } from '../proto/index.js';
+import { logText } from '../runtime/log-text.js';
 import type { Broker } from './broker.js';
 import { type Ingress, type IntakeOptions, openInferIntake } from './infer-intake.js';
 import { componentLogger, type Logger } from './log.js';

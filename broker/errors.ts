@@ -1,15 +1,16 @@
 /** Errors the broker and ingress raise on purpose; each names what to fix. */
+import { EdgesplitError, type ErrorOptions } from '../proto/index.js';
 
 /** A credentials file, token list or password hash that cannot be used. */
-export class CredentialsError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+export class CredentialsError extends EdgesplitError<'INVALID_CREDENTIALS'> {
+  constructor(message: string, options?: ErrorOptions) {
+    super('INVALID_CREDENTIALS', message, options);
     this.name = 'CredentialsError';
   }
 }
 
 /** A listener that could not be opened (port taken, no permission, bad address). */
-export class BrokerListenError extends Error {
+export class BrokerListenError extends EdgesplitError<'LISTEN_FAILED'> {
   readonly port: number;
   readonly host: string;
   constructor(what: string, host: string, port: number, cause: unknown) {
@@ -22,7 +23,7 @@ export class BrokerListenError extends Error {
           : code === 'EADDRNOTAVAIL'
             ? `address ${host} is not available on this machine (port ${port})`
             : `cannot listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}`;
-    super(`${what}: ${reason}`, { cause });
+    super('LISTEN_FAILED', `${what}: ${reason}`, { cause });
     this.name = 'BrokerListenError';
     this.port = port;
     this.host = host;

@@ -3,6 +3,7 @@
  * of a core and 16 MiB) and at most `maxQueued` waiting, so that a flood of logins can neither
  * take every core nor build a queue that a legitimate login waits behind for long.
  */
+import { EdgesplitError, type ErrorOptions } from '../proto/index.js';
 
 /** Limits of a `HashGate`. */
 export interface HashGateLimits {
@@ -13,9 +14,9 @@ export interface HashGateLimits {
 }
 
 /** The gate's queue is full: the login is refused at once, without hashing. */
-export class HashGateFullError extends Error {
-  constructor(maxQueued: number) {
-    super(`${maxQueued} password checks are already waiting`);
+export class HashGateFullError extends EdgesplitError<'LOGIN_QUEUE_FULL'> {
+  constructor(maxQueued: number, options?: ErrorOptions) {
+    super('LOGIN_QUEUE_FULL', `${maxQueued} password checks are already waiting`, options);
     this.name = 'HashGateFullError';
   }
 }

@@ -5,33 +5,32 @@
  */
 import {
   answerKey,
-  asError,
   CLAIM_TTL_SECONDS,
   COMPLETED_JOB_AGE_SECONDS,
   checkRedisPrefix,
   claimKey,
-  createRedis,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_MAX_WAITING_BYTES,
   DEFAULT_MAX_WAITING_JOBS,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
   EdgesplitError,
-  type ErrorCode,
   encodeMessage,
   errorReportFrom,
   FAILED_JOB_AGE_SECONDS,
   incomingKey,
   JOB_TTL_SECONDS,
-  logText,
-  MAX_LOGGED_CHARS,
   type TailJobData,
   tailJobId,
   ueTopic,
   ValidationError,
-  withTimeout,
+  type WireErrorCode,
 } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import { ClaimFiles, FILE_CLAIM_MARKER } from '../runtime/claim-files.js';
+import { logText, MAX_LOGGED_CHARS } from '../runtime/log-text.js';
+import { createRedis } from '../runtime/redis-connect.js';
+import { withTimeout } from '../runtime/with-timeout.js';
 import { Backlog } from './backlog.js';
 import { DecisionBook } from './decision-book.js';
 import { readInferMessage } from './infer-request.js';
@@ -195,7 +194,7 @@ function positive(name: string, value: number): number {
 const LOST: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
 
 /** Why a valid request was not queued: the code and message its UE gets. */
-class Refusal extends EdgesplitError {}
+class Refusal extends EdgesplitError<WireErrorCode> {}
 
 /** Opens the Redis connection and the queue cache; `publish` sends answers to UEs. */
 export function openInferIntake(
@@ -274,7 +273,7 @@ export function openInferIntake(
   };
   const inFlight = new Set<Promise<void>>();
 
-  const tell = (ue: string, requestId: string, code: ErrorCode, message: string) => {
+  const tell = (ue: string, requestId: string, code: WireErrorCode, message: string) => {
     const report = errorReportFrom(new EdgesplitError(code, message), { requestId });
     publish(ueTopic(topicPrefix, ue, 'error'), encodeMessage(report));
   };

@@ -9,6 +9,7 @@ import {
   errorReportFrom,
   type InferRequest,
   tryParseTopic,
+  UNPACK_OPTIONS,
   ValidationError,
 } from '../proto/index.js';
 
@@ -23,14 +24,8 @@ export type InferOutcome =
     };
 
 // Only used to recover the request id of an invalid request, so the agent can fail that
-// request at once instead of waiting for it to time out. Same options as proto's codec.
-const unpackr = new Unpackr({
-  useRecords: false,
-  mapsAsObjects: true,
-  moreTypes: true,
-  structuredClone: false,
-  int64AsType: 'number',
-});
+// request at once instead of waiting for it to time out.
+const unpackr = new Unpackr(UNPACK_OPTIONS);
 
 const MAX_ECHOED_ID = 256;
 

@@ -22,15 +22,14 @@
 import { randomBytes } from 'node:crypto';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import {
-  connectMqtt,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
   isValidId,
-  logText,
   MESSAGE_QOS,
-  type MqttConnectOptions,
   ueChannelFilter,
 } from '../proto/index.js';
+import { logText } from '../runtime/log-text.js';
+import { connectMqtt, type MqttConnectOptions } from '../runtime/mqtt-connect.js';
 import { type Ingress, type IntakeOptions, openInferIntake } from './infer-intake.js';
 import { componentLogger, type Logger } from './log.js';
 

@@ -3,7 +3,7 @@
  * authorizes a publish, with the flow control that keeps a flooding client unread.
  */
 import type { Client } from 'aedes';
-import { asError } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import type { Logger } from './log.js';
 import { type PausableClient, PublishFlow, type PublishFlowLimits } from './publish-flow.js';
 

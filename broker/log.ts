@@ -1,7 +1,7 @@
 /** Where the broker and ingress write their log lines, and the record of refused actions. */
 
-import { logText, MAX_LOGGED_CHARS } from '../proto/index.js';
 import { type LogFields, logger } from '../runtime/log.js';
+import { logText, MAX_LOGGED_CHARS } from '../runtime/log-text.js';
 import { ExpiringTable } from './expiring-table.js';
 
 /**

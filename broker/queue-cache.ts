@@ -4,12 +4,8 @@
  * limit, are closed (a Queue object is only a producer handle; closing it loses nothing).
  */
 import { Queue } from 'bullmq';
-import {
-  QUEUE_EVENTS_MAX_LEN,
-  type RedisClient,
-  type TailJobData,
-  ueQueueName,
-} from '../proto/index.js';
+import { QUEUE_EVENTS_MAX_LEN, type TailJobData, ueQueueName } from '../proto/index.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 import type { Logger } from './log.js';
 
 interface Entry {

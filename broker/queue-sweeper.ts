@@ -8,18 +8,18 @@
  */
 
 import {
-  asError,
   COMPLETED_JOB_AGE_SECONDS,
   claimKey,
   EdgesplitError,
   encodeMessage,
   errorReportFrom,
   FAILED_JOB_AGE_SECONDS,
-  type RedisClient,
   sweptQueuesKey,
   ueTopic,
 } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import type { ClaimFiles } from '../runtime/claim-files.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 import type { Backlog } from './backlog.js';
 import type { Logger } from './log.js';
 import type { QueueCache } from './queue-cache.js';

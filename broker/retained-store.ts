@@ -12,14 +12,10 @@
  * hand it units for ever. Sessions, subscriptions and queued messages stay in memory only.
  */
 import { createRequire } from 'node:module';
-import {
-  asError,
-  connectRedis,
-  createRedis,
-  decodeMessage,
-  logText,
-  tryParseTopic,
-} from '../proto/index.js';
+import { decodeMessage, tryParseTopic } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
+import { logText } from '../runtime/log-text.js';
+import { connectRedis, createRedis } from '../runtime/redis-connect.js';
 import type { Logger } from './log.js';
 
 /** Where and how much the broker keeps. */

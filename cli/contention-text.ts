@@ -1,8 +1,8 @@
-import type { InstanceInput } from '../proto/schemas/instance.js';
+import { formatMs } from '../runtime/table.js';
 import { type Contention, contentionOf } from '../scheduler/contention.js';
 import { parseInstance } from '../scheduler/instance.js';
+import type { InstanceInput } from '../scheduler/instance-schema.js';
 import { prepareFleet } from '../scheduler/solvers/index.js';
-import { formatMs } from './table.js';
 
 /** One line on whether a fleet is pinned and how many UEs run locally at the optimum. */
 export function contentionText(c: Contention): string {

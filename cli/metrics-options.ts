@@ -7,7 +7,7 @@ import {
   ProcessMetrics,
   startMetricsServer,
 } from '../metrics/index.js';
-import { envValue } from '../proto/index.js';
+import { envValue } from '../runtime/env.js';
 import { parseInteger, parsePort } from './options.js';
 
 /** Environment variables that stand for `--metrics-port` and `--metrics-host` (flags win). */

@@ -6,18 +6,40 @@ import { hasModel, listModels, REAL_MODELS } from '../dnn/index.js';
 import {
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
-  ENV,
-  envValue,
-  parseRedisUrl,
+  EdgesplitError,
+  type ErrorCode,
   redisPrefixProblem,
 } from '../proto/index.js';
+import { ENV, envValue } from '../runtime/env.js';
 import type { Logger } from '../runtime/log.js';
+import { parseRedisUrl } from '../runtime/redis-connect.js';
 
 /** Exit code of a command line that cannot be acted on (bad flag, unknown model, bad file). */
 export const EXIT_USAGE = 2;
 
 /** Default broker when MQTT_URL is unset (docs/live-system.md). */
 export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:1883';
+
+/**
+ * Codes of errors in what a command was given (a flag, a variable, a file named on the command
+ * line): the command exits with `EXIT_USAGE`.
+ */
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'INVALID_OPTION',
+  'INVALID_PROFILE',
+  'INVALID_SCENARIO',
+  'INVALID_TRACE',
+]);
+
+/** Whether `error` is in what the command was given rather than in what it met while running. */
+export function isUsageError(error: unknown): boolean {
+  return error instanceof EdgesplitError && USAGE_CODES.has(error.code);
+}
+
+/** The exit code of a command that failed with `error`: 2 for a usage error, else 1. */
+export function exitCodeOf(error: unknown): number {
+  return isUsageError(error) ? EXIT_USAGE : 1;
+}
 
 /** Usage errors exit with 2 (commander's default is 1); help still exits with 0. */
 export function exitOnUsageError(error: CommanderError): never {
@@ -79,7 +101,9 @@ export async function loadTrace(arg: string): Promise<TraceSpec> {
   try {
     text = await readFile(parsed.path, 'utf8');
   } catch (error) {
-    throw new TraceError(`cannot read ${parsed.path}: ${(error as Error).message}`);
+    throw new TraceError(`cannot read ${parsed.path}: ${(error as Error).message}`, undefined, {
+      cause: error,
+    });
   }
   return { kind: 'points', points: parseTraceCsv(text, parsed.path), source: parsed.path };
 }
@@ -157,44 +181,6 @@ export function mqttFromEnv(): {
     ...(username === undefined ? {} : { username }),
     ...(password === undefined ? {} : { password }),
   };
-}
-
-/** Resolves on the first SIGINT or SIGTERM, or when `done` settles; stops listening after. */
-export function untilSignal(done?: Promise<unknown>): Promise<NodeJS.Signals | undefined> {
-  return new Promise((resolve) => {
-    const finish = (signal?: NodeJS.Signals) => {
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
-      resolve(signal);
-    };
-    process.on('SIGINT', finish);
-    process.on('SIGTERM', finish);
-    done?.then(
-      () => finish(),
-      () => finish(),
-    );
-  });
-}
-
-/**
- * Resolves on the first SIGINT or SIGTERM of a service's life; a second one, while the service
- * finishes what it was doing, calls `onAgain` (which should exit without waiting).
- */
-export function firstStopSignal(
-  onAgain: (signal: NodeJS.Signals) => void,
-): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    let received = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (received) onAgain(signal);
-      else {
-        received = true;
-        resolve(signal);
-      }
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
 }
 
 /** The options `fleet run` and `up` share: which models, which trace, how long, how often. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { Instance } from '../proto/schemas/instance.js';
 import { parseInstance } from '../scheduler/instance.js';
+import type { Instance } from '../scheduler/instance-schema.js';
 
 /** Reads and validates an instance file; on failure, the lines to print on stderr. */
 export async function readInstance(

@@ -4,12 +4,12 @@
  * validated with the protocol's schemas; one that fails is counted and changes nothing.
  */
 import {
+  type Decision,
   decodeMessage,
   type EdgeStatus,
   type SchedulerStatus,
   tryParseTopic,
   type UeStats,
-  type Decision as WireDecision,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
 import { applyFleetEvent, EMPTY_FLEET, type FleetState, routeMessage } from '../scheduler/index.js';
@@ -32,7 +32,7 @@ const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 export class FleetView {
   private fleet: FleetState = EMPTY_FLEET;
   private readonly known = new Set<string>();
-  private readonly decisions = new Map<string, WireDecision>();
+  private readonly decisions = new Map<string, Decision>();
   private readonly stats = new Map<string, { readonly stats: UeStats; readonly seenAt: number }>();
   private scheduler: SchedulerStatus | undefined;
   private readonly epochs = new Map<number, EpochMark>();

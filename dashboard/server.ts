@@ -12,13 +12,13 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import {
-  asError,
-  connectMqtt,
   edgeStatusFilter,
   MESSAGE_QOS,
   schedulerStatusTopic,
   ueChannelFilter,
 } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { FleetView } from './fleet-view.js';
 import type { WhatIf } from './snapshot.js';
 import { whatIf } from './what-if.js';

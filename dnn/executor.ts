@@ -1,3 +1,4 @@
+import { EdgesplitError, type ErrorOptions } from '../proto/index.js';
 import type { Tensor } from '../proto/schemas/tensor.js';
 
 /** One segment of a model to run: from cut `from` to cut `to` (from < to) on one sample. */
@@ -24,9 +25,9 @@ export interface Executor {
 }
 
 /** A named error for segments an executor cannot run (unknown model, bad cut range, bad input). */
-export class SegmentError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+export class SegmentError extends EdgesplitError<'SEGMENT_UNRUNNABLE'> {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SEGMENT_UNRUNNABLE', message, options);
     this.name = 'SegmentError';
   }
 }

@@ -1,3 +1,4 @@
+import { EdgesplitError, type ErrorOptions } from '../proto/index.js';
 import type { Layer } from './layers.js';
 
 /** Tensor shape with the batch dimension first: `[N, C, H, W]` or `[N, F]`. */
@@ -19,9 +20,9 @@ export interface LayerCost {
 }
 
 /** A layer that does not fit its input; the caller adds the model and block. */
-export class LayerShapeError extends Error {
-  constructor(message: string) {
-    super(message);
+export class LayerShapeError extends EdgesplitError<'MODEL_SHAPE'> {
+  constructor(message: string, options?: ErrorOptions) {
+    super('MODEL_SHAPE', message, options);
     this.name = 'LayerShapeError';
   }
 }

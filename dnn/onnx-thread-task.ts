@@ -2,7 +2,7 @@
  * What passes between an `OnnxThreadPool` and its worker threads: a segment to run, and the
  * tensor or the error that comes back. Plain data, structured-cloned.
  */
-import { asError } from '../proto/errors.js';
+import { asError } from '../runtime/as-error.js';
 import { SegmentError } from './executor.js';
 
 /** Settings every thread of a pool opens its sessions with (the pool's `workerData`). */

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { EdgesplitError, type ErrorOptions } from '../proto/index.js';
 
 const finiteMs = z.number().finite().nonnegative();
 
@@ -30,9 +31,10 @@ export const measuredProfileSchema = z.object({
 
 export type MeasuredProfile = z.output<typeof measuredProfileSchema>;
 
-export class ProfileFileError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+/** A profile file that cannot be read or used; the message names the file and the field. */
+export class ProfileFileError extends EdgesplitError<'INVALID_PROFILE'> {
+  constructor(message: string, options?: ErrorOptions) {
+    super('INVALID_PROFILE', message, options);
     this.name = 'ProfileFileError';
   }
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { MAX_BATCH } from '../proto/schemas/instance.js';
+import { EdgesplitError, type ErrorOptions, MAX_BATCH } from '../proto/index.js';
 import { issuesOf } from '../proto/validate.js';
 import { CATALOG_DEVICE_IDS, DEVICE_CLASSES } from './device-classes.js';
 import { LINK_CLASSES } from './link-classes.js';
@@ -98,9 +98,9 @@ export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
 export const SCENARIO_NAMES: readonly string[] = [...SCENARIOS.keys()];
 
 /** A scenario's problem: which file or name, and every bad field. */
-export class ScenarioError extends Error {
-  constructor(message: string) {
-    super(message);
+export class ScenarioError extends EdgesplitError<'INVALID_SCENARIO'> {
+  constructor(message: string, options?: ErrorOptions) {
+    super('INVALID_SCENARIO', message, options);
     this.name = 'ScenarioError';
   }
 }
@@ -124,6 +124,7 @@ export async function loadScenario(nameOrFile: string): Promise<Scenario> {
     const reason = error instanceof Error ? error.message : String(error);
     throw new ScenarioError(
       `${nameOrFile}: neither a scenario (${SCENARIO_NAMES.join(', ')}) nor a readable file: ${reason}`,
+      { cause: error },
     );
   }
   let json: unknown;
@@ -131,7 +132,7 @@ export async function loadScenario(nameOrFile: string): Promise<Scenario> {
     json = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ScenarioError(`${nameOrFile}: not valid JSON: ${reason}`);
+    throw new ScenarioError(`${nameOrFile}: not valid JSON: ${reason}`, { cause: error });
   }
   return parseScenario(json, nameOrFile);
 }

@@ -1,21 +1,19 @@
 import type { MqttClient } from 'mqtt';
 import type { Executor } from '../dnn/index.js';
 import {
-  asError,
-  connectMqtt,
-  createRedis,
   type EdgeModel,
   edgeStatusFilter,
   edgeStatusTopic,
   encodeMessage,
-  logText,
-  type RedisClient,
-  readDecisionSnapshot,
-  readSnapshotEpoch,
   ueChannelFilter,
-  withTimeout,
 } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
+import { readDecisionSnapshot, readSnapshotEpoch } from '../runtime/decision-snapshot.js';
 import { logger } from '../runtime/log.js';
+import { logText } from '../runtime/log-text.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
+import { createRedis, type RedisClient } from '../runtime/redis-connect.js';
+import { withTimeout } from '../runtime/with-timeout.js';
 import { EdgeCalibration } from './calibration.js';
 import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
 import type { EdgeWorker, EdgeWorkerStats, QueueStats } from './edge-worker-api.js';

@@ -1,9 +1,5 @@
-import {
-  type DecisionSnapshot,
-  decodeMessage,
-  tryParseTopic,
-  type ValidationError,
-} from '../proto/index.js';
+import { decodeMessage, tryParseTopic, type ValidationError } from '../proto/index.js';
+import type { DecisionSnapshot } from '../runtime/decision-snapshot.js';
 import { type Packing, packUnits, type WorkerUnits } from './packing.js';
 
 /** What one message did to the view: whether it may change what to serve, and why it was refused. */

@@ -6,7 +6,6 @@ export { startEdgeWorker } from './edge-worker.js';
 export type { EdgeWorker, EdgeWorkerStats, QueueStats } from './edge-worker-api.js';
 export {
   EdgeWorkerOptionsError,
-  TAIL_FAILURE_CODES,
   type TailFailure,
   TailJobError,
 } from './errors.js';

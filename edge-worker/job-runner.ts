@@ -1,19 +1,20 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Executor } from '../dnn/index.js';
-import type { RedisClient } from '../proto/index.js';
 import {
   ANSWER_TTL_SECONDS,
   type AnswerChannel,
   answerKey,
-  asError,
   claimKey,
-  EdgesplitError,
   encodeMessage,
   errorReportFrom,
+  isWireError,
   type Message,
   ueTopic,
+  type WireError,
 } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import { ClaimFiles } from '../runtime/claim-files.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 import { TailJobError } from './errors.js';
 import type {
   JobEndEvent,
@@ -102,7 +103,11 @@ export class TailJobRunner {
     if (!parsed.ok) return this.reject(ue, jobId, parsed.error, requestIdOf(job.data));
     const data = parsed.value;
     if (data.ue !== ue) {
-      const error = new TailJobError('badJob', `job.data.ue "${data.ue}" is not its queue's UE`);
+      const error = new TailJobError(
+        'badJob',
+        'INVALID_PAYLOAD',
+        `job.data.ue "${data.ue}" is not its queue's UE`,
+      );
       return this.reject(ue, jobId, error, data.requestId);
     }
     const release = await this.slots.acquire();
@@ -129,7 +134,7 @@ export class TailJobRunner {
       );
     } catch (error) {
       failure = asError(error);
-      if (error instanceof EdgesplitError) await this.reject(ue, jobId, error, data.requestId);
+      if (isWireError(error)) await this.reject(ue, jobId, error, data.requestId);
       // Anything else (the broker unreachable) fails the attempt; the job's `attempts` decide.
       throw error;
     } finally {
@@ -153,7 +158,11 @@ export class TailJobRunner {
       counters.failed++;
       // E.g. a job that stalled more often than maxStalledCount: BullMQ failed it unseen by us.
       if (!this.reported.delete(jobId)) {
-        const reason = new TailJobError('executor', `tail job failed: ${error.message}`);
+        const reason = new TailJobError(
+          'executor',
+          'TAIL_FAILED',
+          `tail job failed: ${error.message}`,
+        );
         this.track(this.tell(ue, reason, requestIdOf(job.data)));
       }
     }
@@ -185,7 +194,7 @@ export class TailJobRunner {
   private async reject(
     ue: string,
     jobId: string,
-    error: EdgesplitError,
+    error: WireError,
     requestId: string | undefined,
   ): Promise<never> {
     this.reported.add(jobId);
@@ -193,7 +202,7 @@ export class TailJobRunner {
     throw new UnrecoverableError(error.message);
   }
 
-  private async tell(ue: string, error: EdgesplitError, requestId: string | undefined) {
+  private async tell(ue: string, error: WireError, requestId: string | undefined) {
     const context = {
       topic: this.topic(ue, 'infer'),
       ...(requestId === undefined ? {} : { requestId }),

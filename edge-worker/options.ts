@@ -5,10 +5,10 @@ import {
   DEFAULT_TOPIC_PREFIX,
   isValidId,
   MAX_UNITS,
-  parseRedisUrl,
   redisPrefixProblem,
   TopicError,
 } from '../proto/index.js';
+import { parseRedisUrl } from '../runtime/redis-connect.js';
 import type { CalibrationOptions } from './calibration.js';
 import { defaultEdgeModels } from './edge-status.js';
 import { EdgeWorkerOptionsError } from './errors.js';

@@ -1,6 +1,7 @@
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import type { RedisClient } from '../proto/index.js';
-import { asError, ueQueueName } from '../proto/index.js';
+import { ueQueueName } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 
 /** Why a queue has a Worker: its share of the UE's units, or leftovers of an unserved UE. */
 export type QueueMode = 'serving' | 'draining';

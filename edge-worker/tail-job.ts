@@ -54,6 +54,7 @@ export function tensorFromBytes(bytes: Uint8Array, shape: readonly number[]): Te
   if (bytes.byteLength !== expected * 4)
     throw new TailJobError(
       'tensorMismatch',
+      'INVALID_PAYLOAD',
       `tensor holds ${bytes.byteLength} bytes, shape [${shape.join(', ')}] needs ${expected * 4}`,
     );
   return { dtype: 'float32', shape: [...shape], data: float32FromBytes(bytes) };
@@ -81,16 +82,22 @@ export async function runTailJob(
   if (!context.models.has(job.model) || !hasModel(job.model))
     throw new TailJobError(
       'modelNotServed',
+      'TAIL_FAILED',
       `model "${job.model}" is not served by edge worker ${context.workerId}`,
     );
   const expectedKey = claimKey(context.redisPrefix, job.ue, job.requestId);
   if (job.claimKey !== expectedKey)
-    throw new TailJobError('badJob', `job.data.claimKey must be "${expectedKey}"`);
+    throw new TailJobError(
+      'badJob',
+      'INVALID_PAYLOAD',
+      `job.data.claimKey must be "${expectedKey}"`,
+    );
   const last = modelCuts(job.model).length - 1;
   const bytes = await context.loadTensor(job.claimKey);
   if (bytes === null)
     throw new TailJobError(
       'tensorMissing',
+      'TENSOR_MISSING',
       `the tensor of request ${job.requestId} is gone (claim-check key expired or never stored)`,
     );
   const input = tensorFromBytes(bytes, job.shape);
@@ -100,8 +107,11 @@ export async function runTailJob(
     tensor = await context.executor.run({ model: job.model, from: job.cut, to: last, input });
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    if (cause instanceof SegmentError) throw new TailJobError('segment', reason, { cause });
-    throw new TailJobError('executor', `tail of ${job.model} failed: ${reason}`, { cause });
+    if (cause instanceof SegmentError)
+      throw new TailJobError('segment', 'INVALID_PAYLOAD', reason, { cause });
+    throw new TailJobError('executor', 'TAIL_FAILED', `tail of ${job.model} failed: ${reason}`, {
+      cause,
+    });
   }
   const computeMs = performance.now() - began;
   return {

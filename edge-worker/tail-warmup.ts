@@ -6,7 +6,7 @@
  * reconcile.
  */
 import { type Executor, hasModel, modelCuts } from '../dnn/index.js';
-import { asError } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import type { Tail } from './fleet-view.js';
 
 export class TailWarmup {

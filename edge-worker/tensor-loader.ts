@@ -1,6 +1,7 @@
 /** Where a tail job's input tensor is read from: the claim key's value, or the claim directory. */
-import type { RedisClient } from '../proto/index.js';
+
 import { type ClaimFiles, isFileClaimMarker } from '../runtime/claim-files.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 import { TailJobError } from './errors.js';
 
 /**
@@ -19,6 +20,7 @@ export function tensorLoader(
       if (bytes !== null || (await redis.exists(key)) === 0) return bytes;
       throw new TailJobError(
         'tensorMissing',
+        'TENSOR_MISSING',
         `the claim key ${key} is in Redis but its file is not in ${files.dir}: the ingress ` +
           'keeps tensors elsewhere (EDGESPLIT_CLAIM_DIR must name the same directory, on its host)',
       );
@@ -28,6 +30,7 @@ export function tensorLoader(
     if (bytes !== null && isFileClaimMarker(bytes))
       throw new TailJobError(
         'tensorMissing',
+        'TENSOR_MISSING',
         'the ingress keeps tensors in a claim directory: start this edge worker on its host ' +
           'with the same directory (EDGESPLIT_CLAIM_DIR)',
       );

@@ -1,6 +1,6 @@
 import { CONTENDED_SCENARIO, generateFleet } from '../dnn/index.js';
-import type { Instance } from '../proto/schemas/instance.js';
 import { parseInstance } from '../scheduler/instance.js';
+import type { Instance } from '../scheduler/instance-schema.js';
 
 export interface ContendedOptions {
   readonly ues: number;

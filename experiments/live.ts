@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { AgentStats } from '../agents/index.js';
 import { CONTENDED_SCENARIO } from '../dnn/index.js';
-import { ENV, envValue } from '../proto/index.js';
+import { ENV, envValue } from '../runtime/env.js';
 import type { SolverName } from '../scheduler/solvers/index.js';
 import { type PrivateRedis, runStack, startPrivateRedis } from '../system/index.js';
 import type { Experiment, ExperimentContext, ExperimentResult } from './context.js';

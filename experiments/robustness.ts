@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { mersenne } from 'pure-rand/generator/mersenne';
 import type { TopLevelSpec } from 'vega-lite';
-import type { Instance } from '../proto/schemas/instance.js';
+import type { Instance } from '../scheduler/instance-schema.js';
 import { prepareFleet, type SolverName, solve } from '../scheduler/solvers/index.js';
 import type { Experiment, ExperimentContext, ExperimentResult } from './context.js';
 import { writeCsv } from './csv.js';

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { TopLevelSpec } from 'vega-lite';
-import type { Instance } from '../proto/schemas/instance.js';
+import type { Instance } from '../scheduler/instance-schema.js';
 import { prepareFleet, type SolverName, solve } from '../scheduler/solvers/index.js';
 import type { Experiment, ExperimentContext, ExperimentResult } from './context.js';
 import { writeCsv } from './csv.js';

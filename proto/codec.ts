@@ -1,4 +1,4 @@
-import { Packr, Unpackr } from 'msgpackr';
+import { type Options, Packr, Unpackr } from 'msgpackr';
 import { ValidationError } from './errors.js';
 import { type Message, type MessageKind, type MessageMap, validateMessage } from './messages.js';
 import { msgpackFrameProblem } from './msgpack-frame.js';
@@ -33,14 +33,20 @@ const packrOptions = {
 };
 const packr = new Packr(packrOptions);
 
-const unpackr = new Unpackr({
+/**
+ * How every payload of ours is unpacked: plain maps as objects, typed arrays, and 64-bit
+ * integers from other encoders as numbers (the schemas bound them anyway). Whatever else reads
+ * msgpack we received (the ingress recovering an invalid request's id) unpacks with these.
+ */
+export const UNPACK_OPTIONS = {
   useRecords: false,
   mapsAsObjects: true,
   moreTypes: true,
   structuredClone: false,
-  // 64-bit integers from other encoders arrive as numbers; the schemas bound them anyway.
   int64AsType: 'number',
-});
+} as const satisfies Options;
+
+const unpackr = new Unpackr(UNPACK_OPTIONS);
 
 /**
  * Encodes a payload as msgpack. The Buffer is a view into a slab msgpackr shares between

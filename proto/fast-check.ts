@@ -4,6 +4,8 @@
  * than zod. They only ever accept: anything they do not recognise as valid goes on to the
  * schema, so an invalid payload gets the schema's own error, word for word.
  */
+
+import type { TailJobData } from './jobs.js';
 import { ID_PATTERN } from './schemas/common.js';
 import type { InferRequest } from './schemas/infer-request.js';
 import {
@@ -66,19 +68,7 @@ export function fastInferRequest(input: unknown): InferRequest | undefined {
 }
 
 /** A tail job's data (`proto/jobs.ts`), as its schema outputs it when plainly valid. */
-export interface FastTailJobData {
-  readonly ue: string;
-  readonly requestId: string;
-  readonly epoch: number;
-  readonly model: string;
-  readonly cut: number;
-  readonly sample: number;
-  readonly claimKey: string;
-  readonly dtype: 'float32';
-  readonly shape: number[];
-  readonly sentAt: number;
-  readonly enqueuedAt: number;
-}
+export type FastTailJobData = Omit<TailJobData, 'shape'> & { readonly shape: number[] };
 
 export function fastTailJobData(input: unknown): FastTailJobData | undefined {
   if (!isObject(input)) return undefined;

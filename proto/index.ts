@@ -1,4 +1,8 @@
-/** The wire contract: topics, payload types and schemas, the msgpack codec, errors. */
+/**
+ * The wire contract: topics, payload types and schemas, the msgpack codec, the Redis key layout
+ * the services share, and the error codes. Nothing here does I/O; the helpers that do (MQTT and
+ * Redis connections, the environment, timeouts) are in runtime/.
+ */
 
 export { asyncApiDocument } from './asyncapi.js';
 export {
@@ -6,25 +10,23 @@ export {
   type DecodeOptions,
   decodeMessage,
   encodeMessage,
+  UNPACK_OPTIONS,
 } from './codec.js';
 export {
-  type DecisionSnapshot,
-  decisionsKey,
-  epochKey,
-  readDecisionSnapshot,
-  readSnapshotEpoch,
-  SCHEDULER_TAG,
-} from './decision-snapshot.js';
-export { ENV, envValue } from './env.js';
-export {
-  asError,
   EdgesplitError,
   type ErrorCode,
   ErrorCodes,
+  type ErrorOptions,
   isRetryableError,
+  isWireError,
+  isWireErrorCode,
+  OptionError,
   RETRYABLE_ERROR_CODES,
   TopicError,
   ValidationError,
+  WIRE_ERROR_CODES,
+  type WireError,
+  type WireErrorCode,
 } from './errors.js';
 export { type FastTailJobData, fastInferRequest, fastTailJobData } from './fast-check.js';
 export {
@@ -39,11 +41,14 @@ export {
   DEFAULT_MAX_WAITING_BYTES,
   DEFAULT_MAX_WAITING_JOBS,
   DEFAULT_REDIS_PREFIX,
+  decisionsKey,
+  epochKey,
   FAILED_JOB_AGE_SECONDS,
   incomingKey,
   JOB_TTL_SECONDS,
   QUEUE_EVENTS_MAX_LEN,
   redisPrefixProblem,
+  SCHEDULER_TAG,
   sweptQueuesKey,
   type TailJobData,
   tailJobId,
@@ -51,7 +56,6 @@ export {
   ueQueueName,
   ueTag,
 } from './jobs.js';
-export { logText, MAX_LOGGED_CHARS } from './log-text.js';
 export {
   isMessageKind,
   MESSAGE_KINDS,
@@ -64,25 +68,14 @@ export {
   RETAINED,
   validateMessage,
 } from './messages.js';
-export { connectMqtt, type MqttConnectOptions } from './mqtt-connect.js';
 export {
-  type CreateRedisOptions,
-  connectRedis,
-  createRedis,
-  hashTagOf,
-  isCluster,
-  isClusterUrl,
-  parseRedisUrl,
-  type RedisClient,
-  type RedisTarget,
-  scanKeys,
-  unlinkKeys,
-} from './redis-connect.js';
-export {
+  batchSchema,
   byteCount,
   ID_PATTERN,
   idSchema,
+  MAX_BATCH,
   MAX_CUTS,
+  MAX_UNITS,
   nameSchema,
   nonNegativeInt,
   nonNegativeMs,
@@ -94,6 +87,7 @@ export {
   STATUS_REFRESH_MS,
   solverNameSchema,
   timestampMs,
+  unitsSchema,
 } from './schemas/common.js';
 export { type Cut, cutListSchema, cutSchema } from './schemas/cuts.js';
 export { type Decision, decisionSchema } from './schemas/decision.js';
@@ -121,17 +115,6 @@ export {
   inferResultSchema,
   inferTimingsSchema,
 } from './schemas/infer-result.js';
-export {
-  batchSchema,
-  type Instance,
-  type InstanceInput,
-  instanceSchema,
-  MAX_BATCH,
-  MAX_UNITS,
-  type UeSpec,
-  ueSpecSchema,
-  unitsSchema,
-} from './schemas/instance.js';
 export {
   type LinkEstimate,
   type LinkSource,
@@ -187,14 +170,4 @@ export {
   ueSubtreeFilter,
   ueTopic,
 } from './topics.js';
-export {
-  currentUeKeyGeneration,
-  deriveUeKey,
-  fleetKeyProblem,
-  MAX_UE_KEY_GENERATION,
-  MIN_FLEET_KEY_LENGTH,
-  parseUeKeyRevocations,
-  type UeKeyRevocations,
-} from './ue-key.js';
 export { formatPath, issuesOf, type Validated, validate } from './validate.js';
-export { withTimeout } from './with-timeout.js';

@@ -150,3 +150,25 @@ export function answerKey(redisPrefix: string, ueId: string, requestId: string):
 
 /** The channels an answer is published on. */
 export type AnswerChannel = 'result' | 'error';
+
+/**
+ * The scheduler's decisions as Redis holds them (docs/live-system.md, "Faults"), under the Redis
+ * prefix:
+ *
+ * - `{prefix}:{scheduler}:epoch`: the epoch of the last recorded solve (a string integer).
+ * - `{prefix}:{scheduler}:decisions`: a hash, UE id to its encoded decision (the retained payload).
+ *
+ * `{scheduler}` is a Redis Cluster hash tag: these keys and the leader lock share one slot, as
+ * the ledger's script and the snapshot's transaction touch them together.
+ */
+export const SCHEDULER_TAG = '{scheduler}';
+
+/** Key of the last recorded epoch. */
+export function epochKey(redisPrefix: string): string {
+  return `${redisPrefix}:${SCHEDULER_TAG}:epoch`;
+}
+
+/** Key of the hash of current decisions. */
+export function decisionsKey(redisPrefix: string): string {
+  return `${redisPrefix}:${SCHEDULER_TAG}:decisions`;
+}

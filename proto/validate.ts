@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type ErrorCode, ValidationError } from './errors.js';
+import { ValidationError, type WireErrorCode } from './errors.js';
 
 /** Result of validating untrusted input: the typed value, or the issues that name each bad field. */
 export type Validated<T> = { ok: true; value: T } | { ok: false; error: ValidationError };
@@ -31,7 +31,7 @@ export function validate<S extends z.ZodType>(
   schema: S,
   input: unknown,
   root: string,
-  code: ErrorCode = 'INVALID_PAYLOAD',
+  code: WireErrorCode = 'INVALID_PAYLOAD',
 ): Validated<z.output<S>> {
   try {
     const result = schema.safeParse(input);

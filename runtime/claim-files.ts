@@ -32,6 +32,7 @@ import {
 } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { OptionError } from '../proto/errors.js';
 
 /** The claim key's value when its tensor is in a claim directory. */
 export const FILE_CLAIM_MARKER = Buffer.from('edgesplit-claim-file/1');
@@ -44,8 +45,11 @@ export function isFileClaimMarker(bytes: Uint8Array): boolean {
 const STAGING_SUFFIX = '.part';
 
 /** A claim directory that cannot be used: not absolute, not a directory, or not writable. */
-export class ClaimDirError extends Error {
-  override readonly name = 'ClaimDirError';
+export class ClaimDirError extends OptionError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, option: 'EDGESPLIT_CLAIM_DIR' });
+    this.name = 'ClaimDirError';
+  }
 }
 
 function codeOf(error: unknown): unknown {

@@ -5,13 +5,14 @@
  * missing rather than as an `undefined` read somewhere further on.
  */
 
+import { EdgesplitError } from '../proto/errors.js';
+
 /** A value the code relied on was absent: a bug or a broken invariant, never bad input. */
-export class MissingValueError extends Error {
-  readonly code = 'MISSING_VALUE';
+export class MissingValueError extends EdgesplitError<'MISSING_VALUE'> {
   /** What was missing, as the caller described it. */
   readonly what: string;
-  constructor(what: string) {
-    super(`${what} is missing`);
+  constructor(what: string, options?: ErrorOptions) {
+    super('MISSING_VALUE', `${what} is missing`, options);
     this.name = 'MissingValueError';
     this.what = what;
   }

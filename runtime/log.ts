@@ -11,6 +11,8 @@
  */
 import { hostname } from 'node:os';
 import { pino, stdTimeFunctions } from 'pino';
+import { type ErrorOptions, OptionError } from '../proto/index.js';
+import { envValue } from './env.js';
 
 /** Levels from the most to the least verbose; `silent` logs nothing. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -64,7 +66,13 @@ export interface LoggerOptions {
   readonly bindings?: LogFields;
 }
 
-export class LogOptionError extends Error {}
+/** A log level or format that is not one (a usage error: commands exit 2). */
+export class LogOptionError extends OptionError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LogOptionError';
+  }
+}
 
 const isLevel = (value: string): value is LogLevel =>
   (LOG_LEVELS as readonly string[]).includes(value);
@@ -81,20 +89,15 @@ export function parseLogLevel(value: string, source = '--log-level'): LogLevel {
   return level;
 }
 
-function envSetting(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  const value = env[name];
-  return value === undefined || value === '' ? undefined : value;
-}
-
 /** The level set in the environment, if any (throws on a value that is not a level). */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel | undefined {
-  const value = envSetting(LOG_ENV.level, env);
+  const value = envValue(LOG_ENV.level, env);
   return value === undefined ? undefined : parseLogLevel(value, LOG_ENV.level);
 }
 
 /** The format set in the environment, if any (throws on a value that is not a format). */
 export function logFormatFromEnv(env: NodeJS.ProcessEnv = process.env): LogFormat | undefined {
-  const value = envSetting(LOG_ENV.format, env);
+  const value = envValue(LOG_ENV.format, env);
   if (value === undefined) return undefined;
   const format = value.trim().toLowerCase();
   if (!isFormat(format))
@@ -116,7 +119,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     // the write as it always did rather than making SonicBoom sleep and retry.
     options.destination ?? process.stderr;
   const color =
-    options.color ?? (isTty === true && envSetting('NO_COLOR', process.env) === undefined);
+    options.color ?? (isTty === true && envValue('NO_COLOR', process.env) === undefined);
   const destination = text ? readableDestination(json, color) : json;
   const instance = pino(
     {

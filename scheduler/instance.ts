@@ -1,8 +1,8 @@
 import { ValidationError } from '../proto/errors.js';
-import { type Instance, instanceSchema } from '../proto/schemas/instance.js';
 import { issuesOf, type Validated } from '../proto/validate.js';
+import { type Instance, instanceSchema } from './instance-schema.js';
 
-export type { Instance, InstanceInput, UeSpec } from '../proto/schemas/instance.js';
+export type { Instance, InstanceInput, UeSpec } from './instance-schema.js';
 
 /**
  * Validates an instance (docs/model.md's file format). Every issue names the UE (index and id),

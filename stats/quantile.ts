@@ -36,3 +36,8 @@ export function quantile(values: readonly number[], q: number): number | null {
 export function median(values: readonly number[]): number | null {
   return quantile(values, 0.5);
 }
+
+/** The median of unsorted values; NaN for none, as a missing figure prints and compares. */
+export function medianOrNaN(values: readonly number[]): number {
+  return median(values) ?? Number.NaN;
+}

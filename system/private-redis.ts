@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EdgesplitError, type ErrorOptions } from '../proto/index.js';
 import { freePort, onPath, waitForPort } from './net.js';
 
 /** What to tell a user who has no `redis-server`. */
@@ -10,9 +11,13 @@ export const REDIS_INSTALL_HINT =
   'install Redis (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) ' +
   'or point REDIS_URL at a running one, e.g. REDIS_URL=redis://127.0.0.1:6379';
 
-export class NoRedisServerError extends Error {
-  constructor() {
-    super(`REDIS_URL is not set and there is no redis-server on PATH: ${REDIS_INSTALL_HINT}`);
+export class NoRedisServerError extends EdgesplitError<'NO_REDIS_SERVER'> {
+  constructor(options?: ErrorOptions) {
+    super(
+      'NO_REDIS_SERVER',
+      `REDIS_URL is not set and there is no redis-server on PATH: ${REDIS_INSTALL_HINT}`,
+      options,
+    );
     this.name = 'NoRedisServerError';
   }
 }

@@ -1,4 +1,4 @@
-import { connectRedis, createRedis, scanKeys, unlinkKeys } from '../proto/index.js';
+import { connectRedis, createRedis, scanKeys, unlinkKeys } from '../runtime/redis-connect.js';
 
 /** How long the clean-up waits for Redis (a cluster: every slot served) before giving up. */
 const CONNECT_TIMEOUT_MS = 30_000;

@@ -1,6 +1,7 @@
 /** The log lines of a leading scheduler, for `edgesplit scheduler` and `up` alike. */
-import { logText, MAX_LOGGED_CHARS } from '../proto/index.js';
+
 import type { Logger } from '../runtime/log.js';
+import { logText, MAX_LOGGED_CHARS } from '../runtime/log-text.js';
 import type { Scheduler, SolveReport } from '../scheduler/index.js';
 
 function formatMs(ms: number | null): string {

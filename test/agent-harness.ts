@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { modelCuts } from '../dnn/index.js';
 import {
-  connectMqtt,
   type Decision,
   decodeMessage,
   encodeMessage,
@@ -22,6 +21,7 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { WAIT_MS } from './wait-until.js';
 
 export { startBroker, type TestBroker } from './bare-broker.js';

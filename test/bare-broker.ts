@@ -17,7 +17,7 @@ export async function startBroker(port = 0): Promise<TestBroker> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
-    // Nagle on the broker side delays small packets by tens of ms (see proto/mqtt-connect.ts).
+    // Nagle on the broker side delays small packets by tens of ms (see runtime/mqtt-connect.ts).
     socket.setNoDelay(true);
     socket.on('close', () => sockets.delete(socket));
     broker.handle(socket);

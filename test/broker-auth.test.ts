@@ -10,7 +10,7 @@ import {
   hashPassword,
   type TokenRecord,
 } from '../broker/index.js';
-import { connectMqtt, type MqttConnectOptions } from '../proto/index.js';
+import { connectMqtt, type MqttConnectOptions } from '../runtime/mqtt-connect.js';
 import { recordingLogger } from './recording-logger.js';
 import { selfSignedCert } from './self-signed-cert.js';
 import { WAIT_MS } from './wait-until.js';

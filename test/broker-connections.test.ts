@@ -11,7 +11,7 @@ import {
   createBroker,
   type TokenRecord,
 } from '../broker/index.js';
-import { connectMqtt } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { recordingLogger } from './recording-logger.js';
 import { selfSignedCert } from './self-signed-cert.js';
 

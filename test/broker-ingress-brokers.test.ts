@@ -13,13 +13,8 @@ import {
   isInferTopic,
   startIngress,
 } from '../broker/index.js';
-import {
-  connectMqtt,
-  type ErrorReport,
-  encodeMessage,
-  tailJobId,
-  ueQueueName,
-} from '../proto/index.js';
+import { type ErrorReport, encodeMessage, tailJobId, ueQueueName } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { deleteKeys } from '../system/redis-keys.js';
 import { connect, decision, errorCollector, P, REDIS_URL, request } from './ingress-fixtures.js';
 import { keysMatching } from './keys-matching.js';

@@ -15,7 +15,7 @@ import {
   type LoginLimits,
   type LoginStats,
 } from '../broker/index.js';
-import { deriveUeKey } from '../proto/index.js';
+import { deriveUeKey } from '../runtime/ue-key.js';
 import { CliProcess } from './cli-process.js';
 import { runCli } from './cli-run.js';
 import { messageText } from './log-lines.js';

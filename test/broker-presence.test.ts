@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Broker, createBroker } from '../broker/index.js';
-import {
-  connectMqtt,
-  decodeMessage,
-  deriveUeKey,
-  encodeMessage,
-  type UeStatus,
-  ueTopic,
-} from '../proto/index.js';
+import { decodeMessage, encodeMessage, type UeStatus, ueTopic } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
+import { deriveUeKey } from '../runtime/ue-key.js';
 import { recordingLogger } from './recording-logger.js';
 import { waitUntil } from './wait-until.js';
 

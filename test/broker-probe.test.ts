@@ -1,7 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Broker, createBroker, type TokenRecord } from '../broker/index.js';
-import { connectMqtt, decodeMessage, MAX_PROBE_BYTES } from '../proto/index.js';
+import { decodeMessage, MAX_PROBE_BYTES } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { recordingLogger } from './recording-logger.js';
 
 const P = 'edgesplit/v1';

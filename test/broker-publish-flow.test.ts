@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createBroker } from '../broker/index.js';
 import { type PausableClient, PublishFlow } from '../broker/publish-flow.js';
-import { connectMqtt } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { recordingLogger } from './recording-logger.js';
 
 /** A stand-in for an aedes client that records whether it is being read. */

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Broker, createBroker, retainedKey } from '../broker/index.js';
-import { connectMqtt, encodeMessage } from '../proto/index.js';
+import { encodeMessage } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { recordingLogger } from './recording-logger.js';
 import { testRedisUrl, uniquePrefix } from './services.js';
 import { waitUntil } from './wait-until.js';

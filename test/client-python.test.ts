@@ -10,13 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelCuts } from '../dnn/index.js';
-import {
-  connectMqtt,
-  decodeMessage,
-  type InferResult,
-  type UeStats,
-  ueTopic,
-} from '../proto/index.js';
+import { decodeMessage, type InferResult, type UeStats, ueTopic } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { freePort } from '../system/net.js';
 import { CliProcess } from './cli-process.js';
 import { guideExampleBytes } from './protocol-example.js';

@@ -9,8 +9,8 @@ import { BROKER_ENV, LOGIN_ENV } from '../cli/commands/broker-env.js';
 import { UP_PORT_ENV } from '../cli/commands/up.js';
 import { METRICS_ENV } from '../cli/metrics-options.js';
 import { buildProgram } from '../cli/program.js';
-import { ENV } from '../proto/index.js';
 import { defined, mapGet } from '../runtime/defined.js';
+import { ENV } from '../runtime/env.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const composeText = readFileSync(`${root}docker-compose.yml`, 'utf8');

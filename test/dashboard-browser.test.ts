@@ -10,7 +10,6 @@ import type { MqttClient } from 'mqtt';
 import { type Browser, chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  connectMqtt,
   DEFAULT_TOPIC_PREFIX,
   encodeMessage,
   type LinkEstimate,
@@ -18,6 +17,7 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { assertCliBuilt } from './cli-process.js';
 import { assertStoppedCleanly, ProcessGroup } from './process-harness.js';
 import { testRedisUrl } from './services.js';

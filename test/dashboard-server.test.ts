@@ -7,14 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Broker, createBroker, type TokenRecord } from '../broker/index.js';
 import { type Dashboard, startDashboard } from '../dashboard/server.js';
 import type { Snapshot } from '../dashboard/snapshot.js';
-import {
-  connectMqtt,
-  DEFAULT_TOPIC_PREFIX,
-  encodeMessage,
-  type Message,
-  ueTopic,
-} from '../proto/index.js';
+import { DEFAULT_TOPIC_PREFIX, encodeMessage, type Message, ueTopic } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { recordingLogger } from './recording-logger.js';
 import { waitUntil } from './wait-until.js';
 

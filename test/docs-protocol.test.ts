@@ -38,7 +38,7 @@ describe('docs/protocol.md', () => {
 
   it('derives UE keys exactly as the guide says', async () => {
     const { createHmac } = await import('node:crypto');
-    const { deriveUeKey } = await import('../proto/ue-key.js');
+    const { deriveUeKey } = await import('../runtime/ue-key.js');
     const fleetKey = 'k'.repeat(40);
     const byGuide = createHmac('sha256', fleetKey)
       .update('edgesplit/ue-key/v1:cam-1')

@@ -7,7 +7,6 @@ import { modelCuts } from '../dnn/index.js';
 import {
   CLAIM_TTL_SECONDS,
   claimKey,
-  connectMqtt,
   type Decision,
   decodeMessage,
   type EdgeStatus,
@@ -19,6 +18,7 @@ import {
   ueQueueName,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { deleteKeys } from '../system/redis-keys.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -235,7 +235,7 @@ describe('tail jobs', () => {
     };
     await expect(runTailJob(parse(), context(null), 0)).rejects.toMatchObject({
       failure: 'tensorMissing',
-      code: 'INVALID_PAYLOAD',
+      code: 'TENSOR_MISSING',
     });
     await expect(runTailJob(parse(), context(inputBytes(2), ['alexnet']), 0)).rejects.toMatchObject(
       { failure: 'modelNotServed' },

@@ -149,7 +149,7 @@ describe('edge worker', () => {
     await waitUntil('2 errors', () => bed.errors.length === 2);
     const byRequest = new Map(bed.errors.map((entry) => [entry.report.requestId, entry]));
     expect(byRequest.get('gone')?.report).toMatchObject({
-      code: 'INVALID_PAYLOAD',
+      code: 'TENSOR_MISSING',
       topic: `${bed.topicPrefix}/ue/u1/infer`,
     });
     expect(byRequest.get('gone')?.report.message).toContain('gone');

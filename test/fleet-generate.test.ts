@@ -11,8 +11,8 @@ import {
   planFleet,
   REAL_MODELS,
 } from '../dnn/index.js';
-import { instanceSchema } from '../proto/schemas/instance.js';
 import { defined } from '../runtime/defined.js';
+import { instanceSchema } from '../scheduler/instance-schema.js';
 import { runCli } from './cli-run.js';
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);

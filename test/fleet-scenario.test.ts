@@ -10,9 +10,9 @@ import {
   planFleet,
   ScenarioError,
 } from '../dnn/index.js';
-import type { InstanceInput } from '../proto/schemas/instance.js';
 import { contentionOf } from '../scheduler/contention.js';
 import { parseInstance } from '../scheduler/instance.js';
+import type { InstanceInput } from '../scheduler/instance-schema.js';
 import { prepareFleet } from '../scheduler/solvers/index.js';
 import { runCli } from './cli-run.js';
 

@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import {
-  connectMqtt,
   type Decision,
   decodeMessage,
   type ErrorReport,
   type InferRequest,
 } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Topic prefix of the ingress suites. */

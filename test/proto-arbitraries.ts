@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import {
   type EdgeModel,
-  ErrorCodes,
   encodeMessage,
   ID_PATTERN,
   MESSAGE_KINDS,
@@ -10,6 +9,7 @@ import {
   type MessageMap,
   type ProfileCut,
   type Tensor,
+  WIRE_ERROR_CODES,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
 
@@ -104,7 +104,7 @@ export const arbitraries: { [K in MessageKind]: fc.Arbitrary<MessageMap[K]> } = 
   }),
   error: fc.record(
     {
-      code: fc.constantFrom(...(Object.keys(ErrorCodes) as (keyof typeof ErrorCodes)[])),
+      code: fc.constantFrom(...WIRE_ERROR_CODES),
       message: fc.string({ maxLength: 300 }),
       topic: fc.string({ maxLength: 100 }),
       requestId: fc.string({ maxLength: 80 }),

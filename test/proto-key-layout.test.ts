@@ -5,13 +5,12 @@ import {
   claimKey,
   decisionsKey,
   epochKey,
-  hashTagOf,
   incomingKey,
-  parseRedisUrl,
   redisPrefixProblem,
   ueOfQueue,
   ueQueueName,
 } from '../proto/index.js';
+import { hashTagOf, parseRedisUrl } from '../runtime/redis-connect.js';
 import { leaderKey } from '../scheduler/service/leader-lock.js';
 
 describe('Redis key layout for Redis Cluster', () => {

@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RefusalLog } from '../broker/log.js';
-import { logText } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
 import {
   createLogger,
@@ -14,6 +13,7 @@ import {
   readableLine,
   relayLine,
 } from '../runtime/log.js';
+import { logText } from '../runtime/log-text.js';
 import { freePort } from '../system/net.js';
 import { type LogRecord, logRecords, parseLogLine } from './log-lines.js';
 import { waitUntil } from './wait-until.js';

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Decision, decisionsKey, epochKey, readDecisionSnapshot } from '../proto/index.js';
+import { type Decision, decisionsKey, epochKey } from '../proto/index.js';
+import { readDecisionSnapshot } from '../runtime/decision-snapshot.js';
 import {
   type DecisionSink,
   LeaderLock,

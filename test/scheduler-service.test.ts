@@ -5,7 +5,6 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
 import {
-  connectMqtt,
   type Decision,
   decodeMessage,
   type EdgeStatus,
@@ -22,6 +21,7 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { defined, mapGet } from '../runtime/defined.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { type Scheduler, type SolveReport, startScheduler } from '../scheduler/index.js';
 import { quantile } from '../stats/quantile.js';
 import { deleteKeys } from '../system/redis-keys.js';

@@ -5,7 +5,6 @@ import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
 import {
-  connectMqtt,
   type Decision,
   decodeMessage,
   edgeStatusTopic,
@@ -13,6 +12,7 @@ import {
   type UeStatus,
   ueTopic,
 } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { type Scheduler, startScheduler } from '../scheduler/index.js';
 import { StatusExpiry } from '../scheduler/service/status-expiry.js';
 import { deleteKeys } from '../system/redis-keys.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import type { Instance, UeSpec } from '../proto/schemas/instance.js';
 import { defined } from '../runtime/defined.js';
 import { parseInstance } from '../scheduler/instance.js';
+import type { Instance, UeSpec } from '../scheduler/instance-schema.js';
 
 /** Small integer-valued times make ties between cuts and UEs common: that is where bugs hide. */
 const ueArb = (id: string, maxCuts: number, maxBatch: number): fc.Arbitrary<UeSpec> =>

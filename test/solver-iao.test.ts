@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Instance } from '../proto/schemas/instance.js';
 import { defined } from '../runtime/defined.js';
 import { parseInstance } from '../scheduler/instance.js';
+import type { Instance } from '../scheduler/instance-schema.js';
 import { prepareFleet, solve, solveIaoContinuous } from '../scheduler/solvers/index.js';
 import { instanceArb, tinyTailInstanceArb } from './solver-arbitraries.js';
 import {

@@ -1,5 +1,5 @@
-import type { Instance, UeSpec } from '../proto/schemas/instance.js';
 import { defined } from '../runtime/defined.js';
+import type { Instance, UeSpec } from '../scheduler/instance-schema.js';
 
 /**
  * Independent reference implementations for the solver tests, written straight from docs/model.md's

@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
 import {
-  connectMqtt,
   type Decision,
   decodeMessage,
   type ErrorReport,
@@ -14,6 +13,7 @@ import {
   schedulerStatusTopic,
   tryParseTopic,
 } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 
 /** MQTT credentials. */
 export interface Login {

@@ -3,7 +3,6 @@ import type { MqttClient } from 'mqtt';
 import { unpack } from 'msgpackr';
 import {
   allTopicsFilter,
-  connectMqtt,
   type Decision,
   decodeMessage,
   type EdgeStatus,
@@ -12,6 +11,7 @@ import {
   type SchedulerStatus,
   tryParseTopic,
 } from '../proto/index.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { contractValidator } from './contract.js';
 
 /** Kinds the system's own services send (UE kinds may come from tests' deliberately bad clients). */

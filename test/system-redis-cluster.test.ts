@@ -4,14 +4,13 @@ import {
   answerKey,
   backlogKey,
   claimKey,
-  createRedis,
   decisionsKey,
   epochKey,
   incomingKey,
-  scanKeys,
   ueQueueName,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
+import { createRedis, scanKeys } from '../runtime/redis-connect.js';
 import { leaderKey } from '../scheduler/service/leader-lock.js';
 import { failOnStall } from './fleet-stall.js';
 import { type OwnCluster, startOwnCluster } from './own-services.js';

@@ -12,16 +12,11 @@ import {
   type TaskResult,
   type UeAgent,
 } from '../../agents/index.js';
-import {
-  DEVICE_CLASSES,
-  LINK_CLASSES,
-  listModels,
-  ProfileFileError,
-  ThreadedOnnxExecutor,
-} from '../../dnn/index.js';
+import { DEVICE_CLASSES, LINK_CLASSES, listModels, ThreadedOnnxExecutor } from '../../dnn/index.js';
 import { agentMetrics } from '../../metrics/index.js';
-import { logText } from '../../proto/index.js';
 import type { Logger } from '../../runtime/log.js';
+import { logText } from '../../runtime/log-text.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -31,11 +26,11 @@ import {
 } from '../metrics-options.js';
 import {
   addAgentBehaviourOptions,
+  exitCodeOf,
   mqttFromEnv,
   parseInteger,
   parseNonNegative,
   parsePositive,
-  untilSignal,
 } from '../options.js';
 import { deviceCutsOf, headTimeOf, loadProfile } from '../profiles.js';
 import { stdoutClosed } from '../stdout-epipe.js';
@@ -154,8 +149,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     log.fatal(`edgesplit agent: ${message}`);
     await executor?.close();
     await served?.close();
-    process.exitCode =
-      error instanceof AgentOptionsError || error instanceof ProfileFileError ? 2 : 1;
+    process.exitCode = exitCodeOf(error);
     return;
   }
   if (served !== undefined) agentMetrics(served.metrics).add(agent);
@@ -198,7 +192,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
 
   const counted = flags.tasks === undefined ? undefined : runCounted(agent, flags, log);
   if (counted === undefined) agent.start();
-  const signal = await untilSignal(counted);
+  const signal = await stopSignal({ done: counted });
   if (signal !== undefined && !stdoutClosed()) log.info(`edgesplit agent: ${signal}, stopping`);
   await agent.stop({ graceMs: signal === undefined ? 0 : 1000 });
   await executor?.close();

@@ -1,8 +1,8 @@
 /** `edgesplit broker add-user`: adds (or replaces) a user in a credentials file. */
 import type { Command } from 'commander';
 import { hashPassword, isRole, ROLES, upsertUser } from '../../broker/index.js';
-import { isValidId } from '../../proto/index.js';
-import { fail, UsageError } from './broker-fail.js';
+import { isValidId, OptionError } from '../../proto/index.js';
+import { fail } from './broker-fail.js';
 import { readPassword } from './broker-password.js';
 
 interface AddUserFlags {
@@ -15,13 +15,13 @@ interface AddUserFlags {
 async function addUser(flags: AddUserFlags): Promise<void> {
   try {
     if (!isValidId(flags.username))
-      throw new UsageError('--username must be 1-64 characters of [A-Za-z0-9._-]');
+      throw new OptionError('--username must be 1-64 characters of [A-Za-z0-9._-]');
     const { role, ue } = flags;
-    if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-    if (role === 'ue' && ue === undefined) throw new UsageError('role ue needs --ue ID');
-    if (role !== 'ue' && ue !== undefined) throw new UsageError('--ue is only for role ue');
+    if (!isRole(role)) throw new OptionError(`--role must be one of ${ROLES.join(', ')}`);
+    if (role === 'ue' && ue === undefined) throw new OptionError('role ue needs --ue ID');
+    if (role !== 'ue' && ue !== undefined) throw new OptionError('--ue is only for role ue');
     if (ue !== undefined && !isValidId(ue))
-      throw new UsageError('--ue must be 1-64 characters of [A-Za-z0-9._-]');
+      throw new OptionError('--ue must be 1-64 characters of [A-Za-z0-9._-]');
     const passwordHash = await hashPassword(await readPassword());
     const user = {
       username: flags.username,

@@ -1,10 +1,10 @@
 /** The environment `edgesplit broker` reads, its help text, and a flag's value from it. */
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits, ROLES } from '../../broker/index.js';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, ENV, envValue } from '../../proto/index.js';
-import { UsageError } from './broker-fail.js';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, OptionError } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
 import { QUEUE_BOUNDS_HELP } from './queue-bounds-env.js';
 
-/** Environment variables of `edgesplit broker`, besides proto's `ENV`. */
+/** Environment variables of `edgesplit broker`, besides runtime/env.ts's `ENV`. */
 export const BROKER_ENV = {
   port: 'MQTT_PORT',
   host: 'MQTT_HOST',
@@ -77,6 +77,8 @@ export function fromEnv<T>(
   try {
     return parse(text);
   } catch (error) {
-    throw new UsageError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new OptionError(`${name}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }

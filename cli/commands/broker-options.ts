@@ -17,15 +17,14 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
-  ENV,
-  envValue,
-  parseUeKeyRevocations,
+  OptionError,
 } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
+import { parseUeKeyRevocations } from '../../runtime/ue-key.js';
 import type { LogFlags } from '../log-options.js';
 import type { MetricsFlags } from '../metrics-options.js';
 import { parsePort } from '../options.js';
 import { BROKER_ENV, fromEnv, LOGIN_ENV } from './broker-env.js';
-import { UsageError } from './broker-fail.js';
 import { tlsFromFlags } from './broker-tls.js';
 
 export interface BrokerFlags extends LogFlags, MetricsFlags {
@@ -75,7 +74,10 @@ function loginLimitsFromEnv(): Partial<LoginLimits> {
     // Name the variables, not the option names the message uses.
     const names = LOGIN_ENV as Readonly<Record<string, string>>;
     const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(message.replace(/\b\w+\b/g, (word) => names[word] ?? word));
+    throw new OptionError(
+      message.replace(/\b\w+\b/g, (word) => names[word] ?? word),
+      { cause: error },
+    );
   }
   return limits;
 }
@@ -91,7 +93,7 @@ export async function brokerOptions(
   const ueFleetKey = envValue(ENV.ueFleetKey);
   const ueKeyRevocations = fromEnv(undefined, ENV.ueKeyRevoked, parseUeKeyRevocations);
   if (!authOff && credentialsFile === undefined && tokens.length === 0 && ueFleetKey === undefined)
-    throw new UsageError(
+    throw new OptionError(
       `no credentials: pass --credentials FILE or set ${BROKER_ENV.tokens} or ${ENV.ueFleetKey}, or run with --no-auth`,
     );
   return {

@@ -1,5 +1,5 @@
 /** Reading a password for the `broker` subcommands that take one on stdin. */
-import { UsageError } from './broker-fail.js';
+import { OptionError } from '../../proto/index.js';
 
 /** Reads a password from stdin (all of it, without the final newline). */
 export async function readPassword(): Promise<string> {
@@ -9,7 +9,7 @@ export async function readPassword(): Promise<string> {
   const password = Buffer.concat(chunks)
     .toString('utf8')
     .replace(/\r?\n$/, '');
-  if (password === '') throw new UsageError('empty password on stdin');
-  if (password.length > 1024) throw new UsageError('password longer than 1024 characters');
+  if (password === '') throw new OptionError('empty password on stdin');
+  if (password.length > 1024) throw new OptionError('password longer than 1024 characters');
   return password;
 }

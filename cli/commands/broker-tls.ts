@@ -1,14 +1,16 @@
 /** `edgesplit broker`'s TLS material: the PEM files of its flags or environment, read. */
 import { readFile } from 'node:fs/promises';
 import type { TlsMaterial } from '../../broker/index.js';
+import { OptionError } from '../../proto/index.js';
 import { BROKER_ENV, fromEnv } from './broker-env.js';
-import { UsageError } from './broker-fail.js';
 
 async function readPem(path: string, what: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (error) {
-    throw new UsageError(`cannot read the TLS ${what} ${path}: ${(error as Error).message}`);
+    throw new OptionError(`cannot read the TLS ${what} ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -23,7 +25,7 @@ export async function tlsFromFlags(flags: {
   const tlsKey = fromEnv(flags.tlsKey, BROKER_ENV.tlsKey, String);
   const tlsCert = fromEnv(flags.tlsCert, BROKER_ENV.tlsCert, String);
   if ((tlsKey === undefined) !== (tlsCert === undefined))
-    throw new UsageError('--tls-key and --tls-cert go together');
+    throw new OptionError('--tls-key and --tls-cert go together');
   if (tlsKey === undefined || tlsCert === undefined) return undefined;
   return { key: await readPem(tlsKey, 'key'), cert: await readPem(tlsCert, 'certificate') };
 }

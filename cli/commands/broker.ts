@@ -2,7 +2,7 @@
  * `edgesplit broker`: runs the embedded broker (and its ingress) until SIGINT or SIGTERM; its
  * subcommands are registered here from files of their own.
  */
-import { type Command, type CommanderError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import {
   attachIngress,
   type Broker,
@@ -19,12 +19,12 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
-  ENV,
-  envValue,
 } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, startLogging } from '../log-options.js';
 import { addMetricsOptions, type ServedMetrics, serveMetrics } from '../metrics-options.js';
-import { EXIT_USAGE, firstStopSignal, parsePort } from '../options.js';
+import { exitOnUsageError, parsePort } from '../options.js';
 import { registerAddUserCommand } from './broker-add-user.js';
 import { BROKER_ENV, ENV_HELP, fromEnv } from './broker-env.js';
 import { fail } from './broker-fail.js';
@@ -82,7 +82,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
     return;
   }
   // A second signal while closing gives up on a clean close.
-  const signal = await firstStopSignal(() => process.exit(1));
+  const signal = await stopSignal({ again: () => process.exit(1) });
   log.info(`edgesplit broker: ${signal}, closing`);
   await broker.close();
   await ingress?.close();
@@ -138,9 +138,7 @@ export function registerBrokerCommands(program: Command): void {
     .addHelpText('after', ENV_HELP);
   // Set before adding subcommands: commander copies the exit handler into them on creation.
   addLogOptions(broker);
-  broker.exitOverride((error: CommanderError) =>
-    process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE),
-  );
+  broker.exitOverride(exitOnUsageError);
   addMetricsOptions(broker).action(runBroker);
 
   registerHashPasswordCommand(broker);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { type Dashboard, startDashboard } from '../../dashboard/server.js';
-import { ENV, logText } from '../../proto/index.js';
+import { ENV } from '../../runtime/env.js';
+import { logText } from '../../runtime/log-text.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -8,7 +10,7 @@ import {
   type ServedMetrics,
   serveMetrics,
 } from '../metrics-options.js';
-import { mqttFromEnv, parsePort, untilSignal } from '../options.js';
+import { mqttFromEnv, parsePort } from '../options.js';
 
 /** Default HTTP port of `edgesplit dashboard`. */
 export const DASHBOARD_PORT = 8080;
@@ -69,7 +71,7 @@ async function runDashboard(flags: DashboardFlags): Promise<void> {
   served?.metrics.watchConnections('dashboard', { mqtt: () => dashboard.connected() });
   const auth = mqtt.username === undefined ? '' : ' (observer credentials required)';
   process.stdout.write(`edgesplit dashboard: ${dashboard.url}${auth}, broker ${mqtt.mqttUrl}\n`);
-  const signal = await untilSignal();
+  const signal = await stopSignal();
   log.info(`edgesplit dashboard: ${signal}, stopping`);
   await dashboard.close();
   await served?.close();

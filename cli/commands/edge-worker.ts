@@ -1,19 +1,11 @@
 import { hostname } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import {
-  DEFAULT_MAX_SESSIONS,
-  listModels,
-  ProfileFileError,
-  ThreadedOnnxExecutor,
-} from '../../dnn/index.js';
-import {
-  EDGE_WORKER_DEFAULTS,
-  type EdgeWorker,
-  EdgeWorkerOptionsError,
-  startEdgeWorker,
-} from '../../edge-worker/index.js';
+import { DEFAULT_MAX_SESSIONS, listModels, ThreadedOnnxExecutor } from '../../dnn/index.js';
+import { EDGE_WORKER_DEFAULTS, type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
 import { edgeMetrics } from '../../metrics/index.js';
-import { ENV, envValue, MAX_UNITS } from '../../proto/index.js';
+import { MAX_UNITS } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -24,7 +16,7 @@ import {
 import {
   addConnectionOptions,
   type ConnectionFlags,
-  firstStopSignal,
+  exitCodeOf,
   parseModels,
   parseNonNegative,
   parsePositiveInteger,
@@ -62,9 +54,11 @@ function parseUnits(value: string): number {
 async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   let worker: EdgeWorker;
   const log = startLogging(flags, 'edge-worker', { workerId: flags.id });
-  const stopSignal = firstStopSignal((signal) => {
-    log.warn(`edge worker: ${signal} again, exiting without finishing jobs`);
-    process.exit(1);
+  const stopping = stopSignal({
+    again: (signal) => {
+      log.warn(`edge worker: ${signal} again, exiting without finishing jobs`);
+      process.exit(1);
+    },
   });
   const username = envValue(ENV.mqttUsername);
   const password = envValue(ENV.mqttPassword);
@@ -116,15 +110,13 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     log.fatal(`edgesplit edge-worker: cannot start: ${reason}`);
-    process.exit(
-      error instanceof EdgeWorkerOptionsError || error instanceof ProfileFileError ? 2 : 1,
-    );
+    process.exit(exitCodeOf(error));
   }
   log.info(
     `edge worker ${worker.id}: online with ${worker.units} units (${flags.executor} executor)`,
     { units: worker.units },
   );
-  const signal = await stopSignal;
+  const signal = await stopping;
   log.info(`edge worker ${worker.id}: ${signal}: finishing jobs in flight`);
   try {
     await worker.close();

@@ -13,7 +13,7 @@ import {
   type Scenario,
   ScenarioError,
 } from '../../dnn/index.js';
-import type { InstanceInput } from '../../proto/schemas/instance.js';
+import type { InstanceInput } from '../../scheduler/instance-schema.js';
 import { contentionLine } from '../contention-text.js';
 import { EXIT_USAGE, parseInteger, parseModels } from '../options.js';
 

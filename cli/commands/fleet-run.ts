@@ -1,32 +1,25 @@
 /** `edgesplit fleet run`: a simulated fleet of UE agents in this process, against a live broker. */
 import type { Command } from 'commander';
 import {
-  AgentOptionsError,
   type BeforeDecision,
   type FleetSummary,
   formatPredictionErrors,
   formatWindow,
   runFleet,
-  TraceError,
   type TraceSpec,
   type UeAgent,
 } from '../../agents/index.js';
-import {
-  FleetOptionsError,
-  MAX_FLEET_UES,
-  MAX_SEED,
-  ThreadedOnnxExecutor,
-} from '../../dnn/index.js';
+import { MAX_FLEET_UES, MAX_SEED, ThreadedOnnxExecutor } from '../../dnn/index.js';
 import { agentMetrics } from '../../metrics/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import {
   currentUeKeyGeneration,
   deriveUeKey,
-  ENV,
-  envValue,
   fleetKeyProblem,
   parseUeKeyRevocations,
   type UeKeyRevocations,
-} from '../../proto/index.js';
+} from '../../runtime/ue-key.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -38,12 +31,12 @@ import {
   addAgentBehaviourOptions,
   addFleetRunOptions,
   EXIT_USAGE,
+  exitCodeOf,
   loadTrace,
   mqttFromEnv,
   parseInteger,
   parseNonNegative,
   rateLimitedWarnings,
-  untilSignal,
 } from '../options.js';
 import { stdoutClosed } from '../stdout-epipe.js';
 
@@ -94,11 +87,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
   const fail = (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     log.fatal(`edgesplit fleet run: ${message}`);
-    const usage =
-      error instanceof TraceError ||
-      error instanceof FleetOptionsError ||
-      error instanceof AgentOptionsError;
-    process.exitCode = usage ? EXIT_USAGE : 1;
+    process.exitCode = exitCodeOf(error);
   };
   let trace: TraceSpec;
   try {
@@ -164,7 +153,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
     onWarning: rateLimitedWarnings(log),
     ...(agents === undefined ? {} : { onAgent: (agent: UeAgent) => agents.add(agent) }),
   });
-  void untilSignal(run).then((signal) => {
+  void stopSignal({ done: run }).then((signal) => {
     if (signal === undefined) return;
     if (!stdoutClosed()) log.info(`edgesplit fleet run: ${signal}, stopping`);
     controller.abort();

@@ -7,13 +7,9 @@ import {
   startIngress,
 } from '../../broker/index.js';
 import { watchIngress } from '../../metrics/index.js';
-import {
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_REDIS_PREFIX,
-  ENV,
-  envValue,
-  isValidId,
-} from '../../proto/index.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REDIS_PREFIX, isValidId } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
   addMetricsOptions,
@@ -21,13 +17,7 @@ import {
   type ServedMetrics,
   serveMetrics,
 } from '../metrics-options.js';
-import {
-  EXIT_USAGE,
-  mqttFromEnv,
-  parseInteger,
-  redisSettingsProblem,
-  untilSignal,
-} from '../options.js';
+import { EXIT_USAGE, mqttFromEnv, parseInteger, redisSettingsProblem } from '../options.js';
 import { BROKER_ENV } from './broker-env.js';
 import { claimDirFromEnv } from './claim-dir-env.js';
 import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
@@ -160,7 +150,7 @@ async function runIngress(flags: IngressFlags): Promise<void> {
   };
   const timer =
     flags.statsEvery > 0 ? setInterval(logStats, flags.statsEvery * 1000).unref() : undefined;
-  const signal = await untilSignal();
+  const signal = await stopSignal();
   clearInterval(timer);
   log.info(`edgesplit ingress: ${signal}, finishing requests in flight`);
   await ingress.close();

@@ -6,6 +6,7 @@ import { parseTraceArg, TraceError } from '../../agents/index.js';
 import { DEVICE_CLASSES, LINK_CLASSES } from '../../dnn/index.js';
 import { type MetricsServer, startMetricsServer } from '../../metrics/index.js';
 import { relayLine } from '../../runtime/log.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { edgeMetricsSource } from '../lab/edge-metrics-source.js';
 import { type LabUe, runLab } from '../lab/lab-run.js';
 import { LabUnavailableError, MAX_LAB_UES } from '../lab/netns.js';
@@ -17,7 +18,6 @@ import {
   parseModels,
   parseNonNegative,
   parsePositive,
-  untilSignal,
 } from '../options.js';
 
 interface LabFlags extends LogFlags, MetricsFlags {
@@ -221,7 +221,7 @@ async function runAndReport(
           },
         }),
   });
-  void untilSignal(run).then((signal) => {
+  void stopSignal({ done: run }).then((signal) => {
     if (signal === undefined) return;
     labLog.info(`edgesplit lab: ${signal}, stopping and tearing the lab down`);
     controller.abort();

@@ -13,8 +13,8 @@ import {
   type OnnxModel,
 } from '../../dnn/index.js';
 import { defined } from '../../runtime/defined.js';
+import { renderTable } from '../../runtime/table.js';
 import { EXIT_USAGE, exitOnUsageError, parseInteger, parsePositive } from '../options.js';
-import { renderTable } from '../table.js';
 
 interface ImportFlags {
   readonly json: boolean;

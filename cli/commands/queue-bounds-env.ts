@@ -1,6 +1,6 @@
 /** The ingress's queue bounds from the environment (`edgesplit broker` and `edgesplit ingress`). */
 import type { IntakeOptions } from '../../broker/index.js';
-import { envValue } from '../../proto/index.js';
+import { envValue } from '../../runtime/env.js';
 
 /** Environment variables of the queue bounds (docs/security.md). */
 export const QUEUE_BOUNDS_ENV = {

@@ -1,12 +1,13 @@
 import { type Command, Option } from 'commander';
 import { schedulerMetrics } from '../../metrics/index.js';
-import { ENV, envValue, logText } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
 import type { Logger } from '../../runtime/log.js';
+import { logText } from '../../runtime/log-text.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import {
   DEFAULT_LOCK_TTL_MS,
   SCHEDULER_DEFAULTS,
   type Scheduler,
-  SchedulerOptionsError,
   SOLVER_NAMES,
   type SolverName,
   type StandbyScheduler,
@@ -18,6 +19,7 @@ import { addMetricsOptions, type MetricsFlags, serveMetrics } from '../metrics-o
 import {
   addConnectionOptions,
   type ConnectionFlags,
+  exitCodeOf,
   parseInteger,
   parseNonNegative,
 } from '../options.js';
@@ -87,7 +89,7 @@ async function run(flags: SchedulerFlags): Promise<void> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log.fatal(`edgesplit scheduler: ${message}`);
-    process.exitCode = error instanceof SchedulerOptionsError ? 2 : 1;
+    process.exitCode = exitCodeOf(error);
     await served?.close();
     return;
   }
@@ -102,23 +104,15 @@ async function run(flags: SchedulerFlags): Promise<void> {
   );
   log = log.child({ schedulerId: scheduler.id });
   log.info(`edgesplit scheduler ${scheduler.id} started`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      log.info(`edgesplit scheduler: ${signal}, closing`);
-      scheduler
-        .close()
-        .catch((error: unknown) => {
-          log.error(`edgesplit scheduler: close failed: ${String(error)}`);
-          process.exitCode = 1;
-        })
-        .then(() => served?.close())
-        .then(resolve, resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const signal = await stopSignal();
+  log.info(`edgesplit scheduler: ${signal}, closing`);
+  try {
+    await scheduler.close();
+  } catch (error) {
+    log.error(`edgesplit scheduler: close failed: ${String(error)}`);
+    process.exitCode = 1;
+  }
+  await served?.close().catch(() => {});
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type Command, Option } from 'commander';
 import { defined } from '../../runtime/defined.js';
+import { formatMs, renderTable } from '../../runtime/table.js';
 import { type Contention, contentionOf, localCount } from '../../scheduler/contention.js';
 import {
   prepareFleet,
@@ -11,7 +12,6 @@ import {
 } from '../../scheduler/solvers/index.js';
 import { contentionText } from '../contention-text.js';
 import { readInstance } from '../read-instance.js';
-import { formatMs, renderTable } from '../table.js';
 
 interface SolveOptions {
   solver: SolverName | 'all';

@@ -1,14 +1,13 @@
 /** `edgesplit broker ue-key --ue ID`: the MQTT password of one UE under the fleet key. */
 import type { Command } from 'commander';
+import { isValidId } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
 import {
   currentUeKeyGeneration,
   deriveUeKey,
-  ENV,
-  envValue,
   fleetKeyProblem,
-  isValidId,
   parseUeKeyRevocations,
-} from '../../proto/index.js';
+} from '../../runtime/ue-key.js';
 import { EXIT_USAGE } from '../options.js';
 
 /** The key to print, or why none can be. */

@@ -9,8 +9,9 @@ import {
   type MeasuredProfile,
   REAL_MODELS,
 } from '../../dnn/index.js';
-import { ENV, envValue } from '../../proto/index.js';
+import { ENV, envValue } from '../../runtime/env.js';
 import type { Logger } from '../../runtime/log.js';
+import { stopSignal } from '../../runtime/shutdown.js';
 import { bindError, type PrivateRedis, runStack, startPrivateRedis } from '../../system/index.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
 import {
@@ -27,7 +28,6 @@ import {
   parseNonNegative,
   parsePort,
   rateLimitedWarnings,
-  untilSignal,
 } from '../options.js';
 import { stdoutClosed } from '../stdout-epipe.js';
 import { REAL_INFERENCE_MODELS, RealInference, storedProfile } from '../up/real-inference.js';
@@ -236,13 +236,13 @@ async function runUpServed(
     onWarning: rateLimitedWarnings(log.child({ component: 'fleet' })),
     log,
   });
-  void untilSignal(run).then((signal) => {
+  // A second signal does not wait.
+  const again = (signal: NodeJS.Signals) => process.exit(signal === 'SIGINT' ? 130 : 143);
+  void stopSignal({ done: run, again }).then((signal) => {
     if (signal === undefined) return;
     if (!stdoutClosed())
       log.warn(`edgesplit up: ${signal}, finishing requests in flight and stopping`);
     controller.abort();
-    // A second Ctrl-C does not wait.
-    process.once('SIGINT', () => process.exit(130));
   });
   try {
     const { summary, view } = await run;

@@ -1,5 +1,5 @@
 /** What `edgesplit lab --json` prints, computed from what the UEs reported during the run. */
-import { median } from '../../agents/index.js';
+import { median } from '../../stats/quantile.js';
 
 /** A task line of `agent --json`, stamped with when the lab read it. */
 export interface LabTask {
@@ -89,8 +89,6 @@ const errorOf = (task: LabTask) => Math.abs(task.measuredMs - task.predictedMs) 
 const round3 = (value: number | undefined) =>
   value === undefined ? null : Math.round(value * 1000) / 1000;
 
-const p50 = (values: readonly number[]) => (values.length === 0 ? null : median(values));
-
 function adaptation(o: LabObservations, change: LabChange): LabAdaptation {
   const { ue, at } = change;
   const before = o.decisions.filter((d) => d.ue === ue && d.at <= at).at(-1);
@@ -137,7 +135,7 @@ export function labReport(o: LabObservations): LabReport {
       ue,
       cut,
       offloading: cut !== null && cut < localCut,
-      errorP50: p50(tasks.map(errorOf)),
+      errorP50: median(tasks.map(errorOf)),
     };
   });
   const errors = (offloading: boolean) =>
@@ -156,6 +154,6 @@ export function labReport(o: LabObservations): LabReport {
       ...(o.referenceMbps === undefined ? {} : { referenceMbps: round3(o.referenceMbps.get(ue)) }),
     })),
     adaptations: o.changes.map((change) => adaptation(o, change)),
-    prediction: { offloadingP50: p50(errors(true)), localP50: p50(errors(false)), perUe },
+    prediction: { offloadingP50: median(errors(true)), localP50: median(errors(false)), perUe },
   };
 }

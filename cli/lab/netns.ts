@@ -7,6 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { EdgesplitError, type ErrorOptions } from '../../proto/index.js';
 
 const run = promisify(execFile);
 
@@ -16,9 +17,9 @@ export const LAB_PREFIX = 'eslab';
 export const MAX_LAB_UES = 60;
 
 /** Why the lab cannot run here; the command exits 2 with its message. */
-export class LabUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
+export class LabUnavailableError extends EdgesplitError<'LAB_UNAVAILABLE'> {
+  constructor(message: string, options?: ErrorOptions) {
+    super('LAB_UNAVAILABLE', message, options);
     this.name = 'LabUnavailableError';
   }
 }

@@ -1,3 +1,4 @@
+import { EdgesplitError, type ErrorOptions } from '../../proto/index.js';
 import type { ImportLimitName } from './import-limits.js';
 
 /** What is wrong with a file given to `importModel`. */
@@ -13,7 +14,7 @@ export type OnnxImportProblem =
   | 'runtime';
 
 /** A file that cannot be imported as a splittable model; the message names the file. */
-export class OnnxImportError extends Error {
+export class OnnxImportError extends EdgesplitError<'MODEL_IMPORT'> {
   readonly file: string;
   readonly problem: OnnxImportProblem;
   /** For `too-large`: the limit (of `ImportLimits`) the file exceeds. */
@@ -22,9 +23,9 @@ export class OnnxImportError extends Error {
     file: string,
     problem: OnnxImportProblem,
     reason: string,
-    options?: { cause?: unknown; limit?: ImportLimitName },
+    options?: ErrorOptions & { readonly limit?: ImportLimitName },
   ) {
-    super(`${file}: ${reason}`, options);
+    super('MODEL_IMPORT', `${file}: ${reason}`, options);
     this.name = 'OnnxImportError';
     this.file = file;
     this.problem = problem;

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { envValue } from '../../proto/index.js';
+import { envValue } from '../../runtime/env.js';
 import type { OnnxCut, OnnxModel } from './onnx-model.js';
 import { decodeModel, encodeModel, type onnx } from './schema.js';
 

@@ -76,3 +76,19 @@ export const protocolVersionSchema = z
 export const STATUS_REFRESH_MS = 30_000;
 /** A scheduler takes such a UE offline when it has heard no status of it for this long. */
 export const STATUS_EXPIRY_MS = 3 * STATUS_REFRESH_MS;
+
+/** Largest batch (samples per task) and edge size accepted from files and the network. */
+export const MAX_BATCH = 1_000_000;
+export const MAX_UNITS = 1_000_000;
+
+export const batchSchema = z
+  .number({ error: `must be an integer from 1 to ${MAX_BATCH}` })
+  .int({ error: `must be an integer from 1 to ${MAX_BATCH}` })
+  .min(1, { error: `must be an integer from 1 to ${MAX_BATCH}` })
+  .max(MAX_BATCH, { error: `must be an integer from 1 to ${MAX_BATCH}` });
+
+export const unitsSchema = z
+  .number({ error: `must be an integer from 0 to ${MAX_UNITS}` })
+  .int({ error: `must be an integer from 0 to ${MAX_UNITS}` })
+  .min(0, { error: `must be an integer from 0 to ${MAX_UNITS}` })
+  .max(MAX_UNITS, { error: `must be an integer from 0 to ${MAX_UNITS}` });

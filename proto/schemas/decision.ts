@@ -6,8 +6,8 @@ import {
   nonNegativeMs,
   protocolVersionSchema,
   solverNameSchema,
+  unitsSchema,
 } from './common.js';
-import { unitsSchema } from './instance.js';
 
 /** Payload of `ue/{ue}/decision` (retained): where the UE cuts and how many edge units it has. */
 export const decisionSchema = z.object(

@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { idSchema, MAX_CUTS, nonNegativeMs, presenceSchema, timestampMs } from './common.js';
-import { unitsSchema } from './instance.js';
+import {
+  idSchema,
+  MAX_CUTS,
+  nonNegativeMs,
+  presenceSchema,
+  timestampMs,
+  unitsSchema,
+} from './common.js';
 
 /** Most models one edge worker may declare. */
 export const MAX_EDGE_MODELS = 1024;

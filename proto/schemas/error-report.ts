@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type EdgesplitError, type ErrorCode, ErrorCodes, ValidationError } from '../errors.js';
+import { ValidationError, WIRE_ERROR_CODES, type WireError } from '../errors.js';
 
 /** Longest `message`, most `issues` and longest issue an error report may carry. */
 export const MAX_ERROR_MESSAGE = 4096;
@@ -9,7 +9,7 @@ export const MAX_ERROR_ISSUE = 1024;
 const MAX_TOPIC_LENGTH = 65_535;
 const MAX_REQUEST_ID_LENGTH = 256;
 
-const errorCodes = Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]];
+const errorCodes = WIRE_ERROR_CODES;
 
 const boundedString = (max: number) =>
   z.string({ error: 'must be a string' }).max(max, { error: `must be at most ${max} characters` });
@@ -46,10 +46,7 @@ function clip(text: string, max: number): string {
 }
 
 /** Builds a valid error report from an error we raised, clipping it to the report's limits. */
-export function errorReportFrom(
-  error: EdgesplitError,
-  context: ErrorReportContext = {},
-): ErrorReport {
+export function errorReportFrom(error: WireError, context: ErrorReportContext = {}): ErrorReport {
   const issues = error instanceof ValidationError ? error.issues : [];
   const report: ErrorReport = {
     code: error.code,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { byteCount, idSchema, MAX_CUTS, nameSchema, nonNegativeMs } from './common.js';
-import { batchSchema } from './instance.js';
+import { batchSchema, byteCount, idSchema, MAX_CUTS, nameSchema, nonNegativeMs } from './common.js';
+import { refineCutShape } from './cuts.js';
 
 /** One partition point as the UE measured it; the edge side (`edgeMs`) comes from edge workers. */
 export const profileCutSchema = z.object(
@@ -19,27 +19,7 @@ export const profileCutListSchema = z
   .array(profileCutSchema, { error: 'must be an array of cuts' })
   .min(2, { error: 'must have at least 2 cuts (input and output)' })
   .max(MAX_CUTS, { error: `must have at most ${MAX_CUTS} cuts` })
-  .superRefine((cuts, ctx) => {
-    const first = cuts[0];
-    if (first && first.deviceMs !== 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [0, 'deviceMs'],
-        message: `must be 0 at the first cut ("${first.name}")`,
-      });
-    }
-    for (const [p, cut] of cuts.entries()) {
-      const prev = cuts[p - 1];
-      if (prev === undefined) continue; // the first cut has none before it
-      if (cut.deviceMs < prev.deviceMs) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [p, 'deviceMs'],
-          message: `must not decrease along cuts: cut "${cut.name}" has ${cut.deviceMs} < ${prev.deviceMs} at "${prev.name}"`,
-        });
-      }
-    }
-  });
+  .superRefine(refineCutShape);
 
 /** Payload of `ue/{ue}/profile`: the UE's model and what each cut costs on the device. */
 export const profileSchema = z.object(

@@ -1,6 +1,6 @@
 import highsPackage, { type Highs, type InitOptions } from 'highs';
-import type { Instance, UeSpec } from '../../proto/schemas/instance.js';
 import { defined } from '../../runtime/defined.js';
+import type { Instance, UeSpec } from '../instance-schema.js';
 
 /**
  * docs/model.md's integer model as a MILP, written by hand and solved by HiGHS: an independent check

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
-import { type RedisClient, ueQueueName } from '../../proto/index.js';
+import { ueQueueName } from '../../proto/index.js';
+import type { RedisClient } from '../../runtime/redis-connect.js';
 import type { ConcurrencyPort } from './ports.js';
 
 /** Most idle `Queue` objects kept: each holds about 12 KiB, so 10,000 UEs' would hold 120 MiB. */

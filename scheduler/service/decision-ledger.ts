@@ -7,14 +7,10 @@
  * schedulers never publish the same epoch and a later leader always starts above what an earlier
  * one may still have in flight.
  */
-import {
-  type DecisionSnapshot,
-  decisionsKey,
-  encodeMessage,
-  epochKey,
-  type RedisClient,
-  readDecisionSnapshot,
-} from '../../proto/index.js';
+
+import { decisionsKey, encodeMessage, epochKey } from '../../proto/index.js';
+import { type DecisionSnapshot, readDecisionSnapshot } from '../../runtime/decision-snapshot.js';
+import type { RedisClient } from '../../runtime/redis-connect.js';
 import { leaderKey } from './leader-lock.js';
 import type { DecisionLedger, LedgerOutcome, LedgerRecord } from './ports.js';
 

@@ -1,5 +1,6 @@
-import type { EdgeStatus, Instance, UeSpec } from '../../proto/index.js';
+import type { EdgeStatus } from '../../proto/index.js';
 import { defined } from '../../runtime/defined.js';
+import type { Instance, UeSpec } from '../instance-schema.js';
 import { type FleetState, isScheduled, type UeRecord } from './fleet-state.js';
 
 /** A scheduled UE that cannot offload, so it runs everything locally; `reason` says why. */

@@ -1,8 +1,8 @@
 import {
+  type Decision,
   decodeMessage,
   type SchedulerStatus,
   tryParseTopic,
-  type Decision as WireDecision,
 } from '../../proto/index.js';
 import type { FleetEvent } from './fleet-state.js';
 import type { RejectedPayload } from './scheduler-events.js';
@@ -12,7 +12,7 @@ export type Inbound =
   | { readonly kind: 'event'; readonly event: FleetEvent }
   | { readonly kind: 'rejected'; readonly rejected: RejectedPayload }
   /** A retained decision, read at start-up to continue the epoch. */
-  | { readonly kind: 'decision'; readonly ue: string; readonly decision: WireDecision }
+  | { readonly kind: 'decision'; readonly ue: string; readonly decision: Decision }
   /** A retained `scheduler/status`, read at start-up to continue the epoch. */
   | { readonly kind: 'schedulerStatus'; readonly status: SchedulerStatus }
   | { readonly kind: 'ignored' };

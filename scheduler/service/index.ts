@@ -70,4 +70,3 @@ export {
   type StandbyScheduler,
   startStandbyScheduler,
 } from './standby.js';
-export type { Listener } from './typed-emitter.js';

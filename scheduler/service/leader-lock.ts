@@ -4,7 +4,9 @@
  * or stepped down). Renewing and releasing check the holder, so a scheduler that lost the key
  * never extends or deletes its successor's.
  */
-import { type RedisClient, SCHEDULER_TAG } from '../../proto/index.js';
+
+import { SCHEDULER_TAG } from '../../proto/index.js';
+import type { RedisClient } from '../../runtime/redis-connect.js';
 
 /** Extends the key's life only if `id` still holds it. 1: renewed, 0: lost. */
 const RENEW = `

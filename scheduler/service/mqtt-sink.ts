@@ -1,5 +1,6 @@
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import {
+  type Decision,
   type ErrorReport,
   encodeMessage,
   MESSAGE_QOS,
@@ -7,7 +8,6 @@ import {
   type SchedulerStatus,
   schedulerStatusTopic,
   ueTopic,
-  type Decision as WireDecision,
 } from '../../proto/index.js';
 import { SchedulerTransportError } from './errors.js';
 import type { DecisionSink } from './ports.js';
@@ -33,7 +33,7 @@ export class MqttDecisionSink implements DecisionSink {
     };
   }
 
-  publishDecision(ue: string, decision: WireDecision): void {
+  publishDecision(ue: string, decision: Decision): void {
     const versioned = { ...decision, protocol: PROTOCOL_VERSION };
     this.publish(this.decisionTopic(ue), encodeMessage(versioned), RETAINED);
   }

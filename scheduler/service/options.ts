@@ -4,11 +4,11 @@ import {
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
   isValidId,
-  parseRedisUrl,
   redisPrefixProblem,
   STATUS_EXPIRY_MS,
   TopicError,
 } from '../../proto/index.js';
+import { parseRedisUrl } from '../../runtime/redis-connect.js';
 import { SOLVER_NAMES, type SolverName } from '../solvers/index.js';
 import { SchedulerOptionsError } from './errors.js';
 import type { ConcurrencyPort } from './ports.js';

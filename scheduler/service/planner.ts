@@ -1,4 +1,4 @@
-import type { Decision as WireDecision } from '../../proto/index.js';
+import type { Decision } from '../../proto/index.js';
 
 /** What one solve wants for one UE (the solver's choice, or a forced-local decision). */
 export interface TargetDecision {
@@ -22,7 +22,7 @@ export interface ConcurrencyChange {
 /** A decision to publish to one UE. */
 export interface DecisionUpdate {
   readonly ue: string;
-  readonly decision: WireDecision;
+  readonly decision: Decision;
 }
 
 export interface DecisionPlan {
@@ -37,12 +37,12 @@ export interface DecisionPlan {
   /** Concurrency changes to make after publishing: lowers (a UE leaving drains at 1). */
   readonly lower: readonly ConcurrencyChange[];
   /** Every UE's published decision once the plan is carried out. */
-  readonly decisions: ReadonlyMap<string, WireDecision>;
+  readonly decisions: ReadonlyMap<string, Decision>;
 }
 
 export interface PlanInput {
   /** Decisions published so far (retained), by UE. */
-  readonly previous: ReadonlyMap<string, WireDecision>;
+  readonly previous: ReadonlyMap<string, Decision>;
   /** Global concurrency last set on each UE's queue; absent means unknown. */
   readonly applied: ReadonlyMap<string, number>;
   readonly targets: readonly TargetDecision[];
@@ -64,7 +64,7 @@ export function queueConcurrency(units: number): number {
  * Whether `next` must be published over `before`: model, cut or units changed, or predictedMs
  * by more than 1%.
  */
-export function decisionChanged(before: WireDecision | undefined, next: TargetDecision): boolean {
+export function decisionChanged(before: Decision | undefined, next: TargetDecision): boolean {
   if (before === undefined) return true;
   if (before.cut !== next.cut || before.units !== next.units || before.cutName !== next.cutName)
     return true;
@@ -81,7 +81,7 @@ export function decisionChanged(before: WireDecision | undefined, next: TargetDe
 export function planDecisions(input: PlanInput): DecisionPlan {
   const { previous, applied, targets } = input;
   const epoch = input.epoch + 1;
-  const decisions = new Map<string, WireDecision>();
+  const decisions = new Map<string, Decision>();
   const publish: DecisionUpdate[] = [];
   const raise: ConcurrencyChange[] = [];
   const lower: ConcurrencyChange[] = [];
@@ -91,7 +91,7 @@ export function planDecisions(input: PlanInput): DecisionPlan {
     const before = previous.get(target.ue);
     if (before === undefined || decisionChanged(before, target)) {
       const { cut, cutName, units, predictedMs, solver, model } = target;
-      const decision: WireDecision = { epoch, cut, cutName, units, predictedMs, solver, model };
+      const decision: Decision = { epoch, cut, cutName, units, predictedMs, solver, model };
       decisions.set(target.ue, decision);
       publish.push({ ue: target.ue, decision });
     } else decisions.set(target.ue, before);

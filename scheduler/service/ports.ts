@@ -1,9 +1,5 @@
-import type {
-  DecisionSnapshot,
-  ErrorReport,
-  SchedulerStatus,
-  Decision as WireDecision,
-} from '../../proto/index.js';
+import type { Decision, ErrorReport, SchedulerStatus } from '../../proto/index.js';
+import type { DecisionSnapshot } from '../../runtime/decision-snapshot.js';
 
 /**
  * Where the scheduler's output goes (MQTT in production). Calls return at once: delivery is the
@@ -11,7 +7,7 @@ import type {
  */
 export interface DecisionSink {
   /** Publishes `ue/{ue}/decision`, retained. */
-  publishDecision(ue: string, decision: WireDecision): void;
+  publishDecision(ue: string, decision: Decision): void;
   /** Clears the retained `ue/{ue}/decision` (an empty retained payload). */
   clearDecision(ue: string): void;
   /** Publishes `ue/{ue}/error`, not retained. */
@@ -32,7 +28,7 @@ export interface ConcurrencyPort {
 export interface LedgerRecord {
   readonly epoch: number;
   /** Decisions published under `epoch` (with `full`: every current decision). */
-  readonly set: ReadonlyArray<readonly [string, WireDecision]>;
+  readonly set: ReadonlyArray<readonly [string, Decision]>;
   /** UEs whose decision is cleared. */
   readonly clear: readonly string[];
   /** Replace everything recorded with `set`. */

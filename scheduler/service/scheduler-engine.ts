@@ -1,9 +1,8 @@
+import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import {
-  type DecisionSnapshot,
-  errorReportFrom,
-  type Decision as WireDecision,
-} from '../../proto/index.js';
+import { type Decision, errorReportFrom } from '../../proto/index.js';
+import type { DecisionSnapshot } from '../../runtime/decision-snapshot.js';
+import { emitEach } from '../../runtime/events.js';
 import type { SolverName } from '../solvers/index.js';
 import { SchedulerTransportError } from './errors.js';
 import { applyFleetEventInPlace, type FleetEvent, type MutableFleetState } from './fleet-state.js';
@@ -18,7 +17,6 @@ import type {
   SchedulerSnapshot,
   SchedulerStats,
 } from './scheduler-events.js';
-import { TypedEmitter } from './typed-emitter.js';
 
 export interface SchedulerEngineOptions {
   readonly id: string;
@@ -43,14 +41,14 @@ type MutableStats = { -readonly [K in keyof SchedulerStats]: SchedulerStats[K] }
  * a `DecisionSink` and a `ConcurrencyPort`. Solves run one at a time; events arriving during a
  * solve start the next coalescing window when it ends.
  */
-export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
+export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   /** Updated in place: one UE's change costs O(1), not a copy of the fleet. */
   private readonly fleet: MutableFleetState = { ues: new Map(), workers: new Map() };
   /** The solver's input, updated for the UEs each event changed rather than rebuilt. */
   private readonly input = new IncrementalFleet();
   /** Retained decisions read before `start`: the first solve's "previous" decisions. */
-  private readonly restored = new Map<string, WireDecision>();
-  private decisions: ReadonlyMap<string, WireDecision> = this.restored;
+  private readonly restored = new Map<string, Decision>();
+  private decisions: ReadonlyMap<string, Decision> = this.restored;
   /** Concurrency last set on each UE's queue in this process; absent = unknown. */
   private readonly applied = new Map<string, number>();
   /** Why each forced-local UE runs locally, as last reported to it. */
@@ -94,7 +92,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
   }
 
   /** Takes a retained decision found at start-up as already published (before `start`). */
-  restoreDecision(ue: string, decision: WireDecision): void {
+  restoreDecision(ue: string, decision: Decision): void {
     if (this.started) return;
     this.restored.set(ue, decision);
     this.restoreEpoch(decision.epoch);
@@ -168,7 +166,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
         status: { ...status, state: 'offline', models: [] },
       });
     }
-    this.emit('reconfirmed', { kept, dropped });
+    emitEach(this, 'reconfirmed', { kept, dropped });
   }
 
   /** Records an invalid payload: state unchanged, an `error` to the UE the topic names. */
@@ -179,12 +177,12 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
       const report = errorReportFrom(rejected.error, { topic: rejected.topic });
       this.send(() => this.options.sink.publishError(ue, report));
     }
-    this.emit('rejected', rejected);
+    emitEach(this, 'rejected', rejected);
   }
 
   /** Reports a transport failure that happened outside a solve. */
   fail(error: Error): void {
-    this.emit('error', error);
+    emitEach(this, 'error', error);
   }
 
   /** Allows solving and solves once, whatever changed, to publish status and set queues. */
@@ -269,7 +267,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
       await this.solveOnce(changedAt);
     } catch (cause) {
       const error = cause instanceof Error ? cause : new Error(String(cause));
-      this.emit('error', error);
+      emitEach(this, 'error', error);
     }
   }
 
@@ -322,7 +320,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     c.maxPredictedMs = maxPredictedMs;
     c.published += plan.publish.length;
     c.cleared += plan.clear.length;
-    this.emit('solved', {
+    emitEach(this, 'solved', {
       epoch: plan.epoch,
       solver,
       ues: targets.length,
@@ -349,7 +347,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
   private async publishPlan(plan: DecisionPlan, everything: boolean): Promise<void> {
     const { sink } = this.options;
     const raised = new Map(plan.raise.map((change) => [change.ue, change]));
-    const waiting = new Map<string, WireDecision>();
+    const waiting = new Map<string, Decision>();
     const updates = [...plan.publish];
     const clears = [...plan.clear];
     if (everything || this.unsynced.size > 0) {
@@ -386,7 +384,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
       this.counters.concurrencyFailures++;
       this.applied.delete(change.ue);
       const message = `setting the concurrency of UE "${change.ue}" to ${change.to} failed`;
-      this.emit('error', new SchedulerTransportError('concurrency', message, { cause }));
+      emitEach(this, 'error', new SchedulerTransportError('concurrency', message, { cause }));
       if (!this.closed) setTimeout(() => this.requestSolve(), this.options.retryMs).unref();
     }
   }
@@ -421,7 +419,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
       }
     } catch (cause) {
       const message = `recording epoch ${plan.epoch} failed: nothing published, retrying`;
-      this.emit('error', new SchedulerTransportError('ledger', message, { cause }));
+      emitEach(this, 'error', new SchedulerTransportError('ledger', message, { cause }));
       if (!this.closed)
         setTimeout(() => {
           if (!this.closed) this.requestSolve();
@@ -436,7 +434,7 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     this.closed = true;
     this.cancelPending?.();
     this.cancelPending = undefined;
-    this.emit('deposed', { reason });
+    emitEach(this, 'deposed', { reason });
   }
 
   /** Runs one sink call; a throwing transport is reported, never allowed into the solve loop. */
@@ -445,7 +443,11 @@ export class SchedulerEngine extends TypedEmitter<SchedulerEvents> {
     try {
       call();
     } catch (cause) {
-      this.emit('error', new SchedulerTransportError('publish', 'publishing failed', { cause }));
+      emitEach(
+        this,
+        'error',
+        new SchedulerTransportError('publish', 'publishing failed', { cause }),
+      );
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { ValidationError, Decision as WireDecision } from '../../proto/index.js';
+import type { Decision, ValidationError } from '../../proto/index.js';
 import type { SolverName } from '../solvers/index.js';
 import type { FleetState } from './fleet-state.js';
 
@@ -47,23 +47,25 @@ export interface RejectedPayload {
   readonly error: ValidationError;
 }
 
-/** Events of a running scheduler. */
-export interface SchedulerEvents {
-  solved: SolveReport;
-  rejected: RejectedPayload;
+/** Events of a running scheduler: each event's listener arguments. */
+export type SchedulerEvents = {
+  solved: [report: SolveReport];
+  rejected: [rejected: RejectedPayload];
   /** A transport step failed; the scheduler goes on (and retries concurrency). */
-  error: Error;
+  error: [error: Error];
   /**
    * The ledger refused a solve: another scheduler leads. Nothing of that solve was published and
    * the engine publishes nothing more.
    */
-  deposed: { readonly reason: string };
+  deposed: [deposed: { readonly reason: string }];
   /**
    * A grace period after a reconnect to the broker: the edge workers heard from since it were
    * kept, the others taken for offline.
    */
-  reconfirmed: { readonly kept: readonly string[]; readonly dropped: readonly string[] };
-}
+  reconfirmed: [
+    reconfirmed: { readonly kept: readonly string[]; readonly dropped: readonly string[] },
+  ];
+};
 
 export interface SchedulerStats {
   readonly solves: number;
@@ -87,6 +89,6 @@ export interface SchedulerStats {
 export interface SchedulerSnapshot {
   readonly fleet: FleetState;
   /** The decision each UE was last sent, by UE. */
-  readonly decisions: ReadonlyMap<string, WireDecision>;
+  readonly decisions: ReadonlyMap<string, Decision>;
   readonly epoch: number;
 }

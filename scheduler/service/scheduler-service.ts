@@ -3,15 +3,16 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
 import {
-  connectMqtt,
-  createRedis,
   edgeStatusFilter,
   MESSAGE_QOS,
   schedulerStatusTopic,
   tryParseTopic,
   ueChannelFilter,
-  withTimeout,
 } from '../../proto/index.js';
+import { type Listener, subscribe } from '../../runtime/events.js';
+import { connectMqtt } from '../../runtime/mqtt-connect.js';
+import { createRedis } from '../../runtime/redis-connect.js';
+import { withTimeout } from '../../runtime/with-timeout.js';
 import { BullmqConcurrency } from './bullmq-concurrency.js';
 import { RedisDecisionLedger } from './decision-ledger.js';
 import { SchedulerTransportError } from './errors.js';
@@ -26,7 +27,6 @@ import type { ConcurrencyPort, DecisionLedger } from './ports.js';
 import { SchedulerEngine } from './scheduler-engine.js';
 import type { SchedulerEvents, SchedulerSnapshot, SchedulerStats } from './scheduler-events.js';
 import { StatusExpiry } from './status-expiry.js';
-import type { Listener } from './typed-emitter.js';
 
 /** A running scheduler service. */
 export interface Scheduler {
@@ -124,7 +124,7 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
     },
     state: () => engine.snapshot(),
     stats: () => engine.stats(),
-    on: (event, listener) => engine.on(event, listener),
+    on: (event, listener) => subscribe(engine, event, listener),
     idle: () => engine.idle(),
     connected: () => ({ mqtt: client.connected, redis: redis.status === 'ready' }),
   };

@@ -10,7 +10,8 @@
  * stands by.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { asError, createRedis } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
+import { createRedis } from '../../runtime/redis-connect.js';
 import { SchedulerOptionsError } from './errors.js';
 import { LeaderLock, leaderKey } from './leader-lock.js';
 import { resolveSchedulerOptions, type SchedulerOptions } from './options.js';

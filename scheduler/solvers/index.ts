@@ -1,4 +1,4 @@
-import type { Instance } from '../../proto/schemas/instance.js';
+import type { Instance } from '../instance-schema.js';
 import { solveEdge, solveEven, solveLocal } from './baselines.js';
 import { bottleneckFill } from './bottleneck-fill.js';
 import { roundIaoUnits, solveIaoContinuous } from './iao.js';
@@ -19,10 +19,10 @@ export {
 } from './prepared.js';
 export {
   type ContinuousSolution,
-  type Decision,
   SOLVER_NAMES,
   type Solution,
   type SolverName,
+  type UeAllocation,
 } from './solution.js';
 
 /** IAO, rounded to integer units as `roundIaoUnits` states, leftover units to the bottleneck. */

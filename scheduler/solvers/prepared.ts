@@ -1,4 +1,4 @@
-import type { Instance } from '../../proto/schemas/instance.js';
+import type { Instance } from '../instance-schema.js';
 
 /**
  * An instance flattened into typed arrays so that the solvers touch no objects in their loops.

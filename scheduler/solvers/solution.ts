@@ -4,7 +4,7 @@ export type SolverName = 'optimal' | 'iao' | 'local' | 'edge' | 'even';
 export const SOLVER_NAMES: readonly SolverName[] = ['optimal', 'iao', 'local', 'edge', 'even'];
 
 /** Where one UE cuts and how many edge units it gets, with its integer-model latency. */
-export interface Decision {
+export interface UeAllocation {
   readonly id: string;
   /** Index of the cut: 0 = everything offloaded, L = everything local. */
   readonly cut: number;
@@ -26,7 +26,7 @@ export interface ContinuousSolution {
 
 export interface Solution {
   readonly solver: SolverName;
-  readonly decisions: readonly Decision[];
+  readonly decisions: readonly UeAllocation[];
   readonly maxLatencyMs: number;
   readonly meanLatencyMs: number;
   readonly unitsUsed: number;
@@ -41,7 +41,7 @@ export function solutionFrom(
   units: ArrayLike<number>,
   continuous?: ContinuousSolution,
 ): Solution {
-  const decisions: Decision[] = [];
+  const decisions: UeAllocation[] = [];
   let max = 0;
   let sum = 0;
   let used = 0;

@@ -2,31 +2,11 @@
  * The scheduler's decisions as Redis holds them (docs/live-system.md, "Faults"): the leader
  * records every solve's changes there, under the lock and before publishing any of them, so a
  * process that missed retained messages (a broker restart, a reconnect, a restart of its own)
- * reads the full current state. Keys live under the Redis prefix:
- *
- * - `{prefix}:{scheduler}:epoch`: the epoch of the last recorded solve (a string integer).
- * - `{prefix}:{scheduler}:decisions`: a hash, UE id to its encoded decision (the retained payload).
- *
- * `{scheduler}` is a Redis Cluster hash tag: these keys and the leader lock share one slot, as
- * the ledger's script and the snapshot's transaction touch them together.
+ * reads the full current state. The keys (`epochKey`, `decisionsKey`) are part of the key
+ * layout in proto/jobs.ts.
  */
-import { decodeMessage } from './codec.js';
+import { type Decision, decisionsKey, decodeMessage, epochKey, isValidId } from '../proto/index.js';
 import type { RedisClient } from './redis-connect.js';
-import type { Decision } from './schemas/decision.js';
-import { isValidId } from './topics.js';
-
-/** The hash tag of the scheduler's keys (lock, epoch, decisions): one Redis Cluster slot. */
-export const SCHEDULER_TAG = '{scheduler}';
-
-/** Key of the last recorded epoch. */
-export function epochKey(redisPrefix: string): string {
-  return `${redisPrefix}:${SCHEDULER_TAG}:epoch`;
-}
-
-/** Key of the hash of current decisions. */
-export function decisionsKey(redisPrefix: string): string {
-  return `${redisPrefix}:${SCHEDULER_TAG}:decisions`;
-}
 
 /** Every current decision and the epoch they are current at. */
 export interface DecisionSnapshot {

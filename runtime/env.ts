@@ -18,9 +18,9 @@ export const ENV = {
    * them, instead of Redis values; unset: Redis (runtime/claim-files.ts).
    */
   claimDir: 'EDGESPLIT_CLAIM_DIR',
-  /** Fleet key from which every UE's MQTT password is derived (`proto/ue-key.ts`). */
+  /** Fleet key from which every UE's MQTT password is derived (`runtime/ue-key.ts`). */
   ueFleetKey: 'EDGESPLIT_UE_FLEET_KEY',
-  /** Revoked derived UE keys: `UE` or `UE:N`, comma-separated (`proto/ue-key.ts`). */
+  /** Revoked derived UE keys: `UE` or `UE:N`, comma-separated (`runtime/ue-key.ts`). */
   ueKeyRevoked: 'EDGESPLIT_UE_KEY_REVOKED',
 } as const;
 

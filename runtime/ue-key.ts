@@ -9,7 +9,7 @@
  * never the fleet key; the fleet simulator, standing for many devices, derives each one's.
  */
 import { createHmac } from 'node:crypto';
-import { isValidId } from './topics.js';
+import { isValidId } from '../proto/index.js';
 
 /** Shortest fleet key accepted, in characters (e.g. `openssl rand -hex 32` gives 64). */
 export const MIN_FLEET_KEY_LENGTH = 32;

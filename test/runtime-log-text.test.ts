@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logText, MAX_LOGGED_CHARS } from '../proto/index.js';
+import { logText, MAX_LOGGED_CHARS } from '../runtime/log-text.js';
 
 describe('network text in log lines', () => {
   it('cannot forge a second log line or a terminal escape', () => {

@@ -1,22 +1,17 @@
+/**
+ * The instance file the solvers take (docs/model.md): the edge's units and every UE's batch,
+ * link and cuts. It never goes on the wire; its parts (cuts, units, batch) are proto's.
+ */
 import { z } from 'zod';
-import { byteCount, idSchema, nonNegativeMs, positiveMbps } from './common.js';
-import { cutListSchema } from './cuts.js';
-
-/** Largest batch (samples per task) and edge size accepted from files and the network. */
-export const MAX_BATCH = 1_000_000;
-export const MAX_UNITS = 1_000_000;
-
-export const batchSchema = z
-  .number({ error: `must be an integer from 1 to ${MAX_BATCH}` })
-  .int({ error: `must be an integer from 1 to ${MAX_BATCH}` })
-  .min(1, { error: `must be an integer from 1 to ${MAX_BATCH}` })
-  .max(MAX_BATCH, { error: `must be an integer from 1 to ${MAX_BATCH}` });
-
-export const unitsSchema = z
-  .number({ error: `must be an integer from 0 to ${MAX_UNITS}` })
-  .int({ error: `must be an integer from 0 to ${MAX_UNITS}` })
-  .min(0, { error: `must be an integer from 0 to ${MAX_UNITS}` })
-  .max(MAX_UNITS, { error: `must be an integer from 0 to ${MAX_UNITS}` });
+import {
+  batchSchema,
+  byteCount,
+  cutListSchema,
+  idSchema,
+  nonNegativeMs,
+  positiveMbps,
+  unitsSchema,
+} from '../proto/index.js';
 
 export const ueSpecSchema = z.object({
   id: idSchema,
