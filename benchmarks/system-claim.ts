@@ -58,7 +58,7 @@ interface Variant {
 }
 
 interface KeepCommand {
-  edgesplitKeepAnswer(keys: number, ...args: (string | number | Buffer)[]): Promise<number>;
+  edgesplitKeepAnswer(numberOfKeys: number, ...args: (string | number | Buffer)[]): Promise<number>;
 }
 
 export async function measureClaimCheck(

@@ -60,8 +60,18 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 if KEYS[2] then redis.call('DEL', KEYS[2]) end
 return 0`;
 
-interface KeepAnswerCommand {
-  edgesplitKeepAnswer(keys: number, ...args: (string | number | Buffer)[]): Promise<number>;
+/**
+ * The script as two commands, with one key (the answer) and with two (the answer, the claim
+ * key): a command with a fixed number of keys starts with its first key, which a cluster
+ * client's auto-pipelining routes by.
+ */
+interface KeepAnswerCommands {
+  edgesplitKeepAnswer(key: string, ...args: (string | number | Buffer)[]): Promise<number>;
+  edgesplitKeepAnswerDropClaim(
+    key: string,
+    claim: string,
+    ...args: (string | number | Buffer)[]
+  ): Promise<number>;
 }
 
 /**
@@ -72,7 +82,7 @@ interface KeepAnswerCommand {
 export class TailJobRunner {
   private readonly slots: Semaphore;
   private readonly context: TailContext;
-  private readonly redis: RedisClient & KeepAnswerCommand;
+  private readonly redis: RedisClient & KeepAnswerCommands;
   /** Jobs whose claim key went with their kept result: nothing is left to delete. */
   private readonly dropped = new WeakSet<Job>();
   /** Jobs whose failure the UE was already told about. */
@@ -86,8 +96,9 @@ export class TailJobRunner {
 
   constructor(private readonly options: TailJobRunnerOptions) {
     const { config, executor, redis } = options;
-    redis.defineCommand('edgesplitKeepAnswer', { lua: KEEP_ANSWER });
-    this.redis = redis as RedisClient & KeepAnswerCommand;
+    redis.defineCommand('edgesplitKeepAnswer', { numberOfKeys: 1, lua: KEEP_ANSWER });
+    redis.defineCommand('edgesplitKeepAnswerDropClaim', { numberOfKeys: 2, lua: KEEP_ANSWER });
+    this.redis = redis as RedisClient & KeepAnswerCommands;
     this.slots = new Semaphore(config.units);
     this.context = {
       workerId: config.id,
@@ -238,15 +249,17 @@ export class TailJobRunner {
     claim?: string,
   ): Promise<boolean> {
     const key = answerKey(this.options.config.redisPrefix, ue, requestId);
-    const keys = claim === undefined ? [key] : [key, claim];
     try {
-      await this.redis.edgesplitKeepAnswer(
-        keys.length,
-        ...keys,
-        channel,
-        payload,
-        ANSWER_TTL_SECONDS,
-      );
+      if (claim === undefined)
+        await this.redis.edgesplitKeepAnswer(key, channel, payload, ANSWER_TTL_SECONDS);
+      else
+        await this.redis.edgesplitKeepAnswerDropClaim(
+          key,
+          claim,
+          channel,
+          payload,
+          ANSWER_TTL_SECONDS,
+        );
       return true;
     } catch (cause) {
       this.options.onError(asError(cause), `keeping the answer of ${requestId}`);
