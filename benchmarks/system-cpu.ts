@@ -52,3 +52,51 @@ export async function redisCpuMs(redisUrl: string): Promise<number | undefined> 
     redis.disconnect();
   }
 }
+
+/** Calls and server time (µs) of one Redis command, as INFO commandstats counts them. */
+export interface CommandCount {
+  readonly calls: number;
+  readonly usec: number;
+}
+
+/**
+ * The Redis server's count of each command since its start (INFO commandstats: calls made from
+ * scripts count too, and a script's time includes theirs), or undefined when unreadable.
+ */
+export async function redisCommandCounts(
+  redisUrl: string,
+): Promise<Map<string, CommandCount> | undefined> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const info = await redis.info('commandstats');
+    const counts = new Map<string, CommandCount>();
+    for (const [, name, calls, usec] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
+      if (name !== undefined) counts.set(name, { calls: Number(calls), usec: Number(usec) });
+    return counts;
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Per request, the commands counted between two readings of `redisCommandCounts` (whatever else
+ * used that Redis meanwhile counts too), most calls first; commands under 0.01 calls per request
+ * are left out.
+ */
+export function commandsPerRequest(
+  before: ReadonlyMap<string, CommandCount>,
+  after: ReadonlyMap<string, CommandCount>,
+  requests: number,
+): Record<string, CommandCount> {
+  const rows: [string, CommandCount][] = [];
+  for (const [name, now] of after) {
+    const then = before.get(name) ?? { calls: 0, usec: 0 };
+    const calls = (now.calls - then.calls) / requests;
+    if (calls >= 0.01) rows.push([name, { calls, usec: (now.usec - then.usec) / requests }]);
+  }
+  rows.sort((a, b) => b[1].calls - a[1].calls);
+  return Object.fromEntries(rows);
+}

@@ -19,6 +19,7 @@ import { defined } from '../runtime/defined.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
 import type { ServiceEnv } from './system-children.js';
 import { closeUes, connectUes, type UeClient } from './system-clients.js';
+import type { CommandCount } from './system-cpu.js';
 import { type LatencySummary, summarize } from './system-stats.js';
 
 /** Requests run resnet18's tail: after layer4.0 the zoo's tensor nearest 100 KiB (98 KiB). */
@@ -60,6 +61,11 @@ export interface RequestResult {
     /** The Redis server's, whoever else used it meanwhile. */
     readonly redisMs: number | null;
   };
+  /**
+   * Redis commands per request, warm-up included (INFO commandstats; whoever else used that
+   * Redis meanwhile counts too): calls, and the server's µs on them.
+   */
+  readonly redisCommands?: Readonly<Record<string, CommandCount>>;
 }
 
 /** A running request load: UE connections with their decisions in place. */

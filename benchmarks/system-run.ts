@@ -5,7 +5,14 @@ import { deleteKeys } from '../system/index.js';
 import { startBarePath } from './system-bare.js';
 import { measureBrokerCeiling } from './system-broker-ceiling.js';
 import type { BrokerProcess, ServiceEnv } from './system-children.js';
-import { cpuMs, ownCpuMs, redisCpuMs } from './system-cpu.js';
+import {
+  type CommandCount,
+  commandsPerRequest,
+  cpuMs,
+  ownCpuMs,
+  redisCommandCounts,
+  redisCpuMs,
+} from './system-cpu.js';
 import { measureReaction } from './system-reaction.js';
 import { type BareFigures, type BrokerRun, bareFigures, bareRatios } from './system-report.js';
 import {
@@ -185,8 +192,10 @@ async function benchRequests(
     const services = cpuMs(pids);
     const bench = ownCpuMs();
     const redis = await redisCpuMs(env.redisUrl);
+    const commands = await redisCommandCounts(env.redisUrl);
     const result = await on.run(plan);
     const requests = plan.warmup + plan.measured;
+    const commandsAfter = await redisCommandCounts(env.redisUrl);
     const redisAfter = await redisCpuMs(env.redisUrl);
     const servicesAfter = cpuMs(pids);
     const servicesMs =
@@ -195,9 +204,16 @@ async function benchRequests(
         : (servicesAfter - services) / requests;
     const redisMs =
       redis === undefined || redisAfter === undefined ? null : (redisAfter - redis) / requests;
+    const redisCommands =
+      commands === undefined || commandsAfter === undefined
+        ? undefined
+        : commandsPerRequest(commands, commandsAfter, requests);
+    if (redisCommands !== undefined)
+      options.log(`  Redis per request: ${commandLine(redisCommands)}`);
     return {
       ...result,
       cpu: { servicesMs, benchMs: (ownCpuMs() - bench) / requests, redisMs },
+      ...(redisCommands === undefined ? {} : { redisCommands }),
     };
   };
   options.log('one request at a time ...');
@@ -223,4 +239,15 @@ async function benchRequests(
     brokerCeiling,
     bare: bareFigures(bare100k, bare2k),
   };
+}
+
+/**
+ * The calls in all, then `calls command (µs)` for each (a script's µs include those of the
+ * calls it made, which are listed too).
+ */
+function commandLine(commands: Readonly<Record<string, CommandCount>>): string {
+  const rows = Object.entries(commands);
+  const calls = rows.reduce((sum, [, c]) => sum + c.calls, 0);
+  const each = rows.map(([name, c]) => `${c.calls.toFixed(2)} ${name} (${c.usec.toFixed(1)})`);
+  return `${calls.toFixed(1)} calls: ${each.join(', ')}`;
 }

@@ -15,14 +15,20 @@ import type { RedisClient } from '../runtime/redis-connect.js';
 // The ingress writes the tensor to the incoming key, then runs this. A request whose job exists
 // is a duplicate (returns 2): its incoming tensor is dropped, the job keeps its own. Otherwise
 // the tensor becomes the claim key (replacing one an ingress that died before enqueueing left),
-// so every entry of a request still being taken has its claim key and is counted. Every key it
+// so every entry of a request still being taken has its claim key and is counted. Neither key
+// there (the write of the tensor failed) records nothing (returns 3); only the claim key there
+// is a copy of the same request that was taken meanwhile, whose job is being added. Every key it
 // reads (the claim keys too) carries the UE's hash tag: one Redis Cluster slot.
 const ADMIT = `
 if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('DEL', KEYS[4])
   return {2, 0, 0}
 end
-if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('RENAME', KEYS[4], KEYS[5]) end
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('RENAME', KEYS[4], KEYS[5])
+elseif redis.call('EXISTS', KEYS[5]) == 0 then
+  return {3, 0, 0}
+end
 local now = tonumber(ARGV[1])
 local life = tonumber(ARGV[6])
 local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
@@ -68,6 +74,8 @@ interface BacklogCommands {
 export type Admission =
   | { readonly ok: true; readonly jobs: number; readonly bytes: number }
   | { readonly ok: false; readonly limit: 'duplicate' }
+  /** Neither the incoming tensor nor the claim key was there: nothing was recorded. */
+  | { readonly ok: false; readonly limit: 'unstored' }
   | {
       readonly ok: false;
       readonly limit: 'jobs' | 'bytes';
@@ -84,10 +92,20 @@ export interface BacklogLimits {
   readonly lifeMs: number;
 }
 
+/**
+ * A UE's place on the sweeper's list (`sweptQueuesKey`) is renewed at most this often, ms: the
+ * sweeper forgets a UE only after hours without a request.
+ */
+const LIST_EVERY_MS = 1000;
+/** Most UEs whose last listing is remembered; beyond, all are listed again. */
+const MAX_LISTED = 4096;
+
 export class Backlog {
   readonly #redis: RedisClient & BacklogCommands;
   readonly #prefix: string;
   readonly #limits: BacklogLimits;
+  /** When each UE was last put on the sweeper's list by this process, ms. */
+  readonly #listedAt = new Map<string, number>();
 
   constructor(redis: RedisClient, redisPrefix: string, limits: BacklogLimits) {
     for (const [name, value] of Object.entries(limits))
@@ -108,16 +126,23 @@ export class Backlog {
    * Records a request of `bytes` whose tensor is stored under `incomingKey`, unless its job
    * (`jobKey`, BullMQ's key of the job) exists (the tensor is dropped) or the UE is at its bound
    * (the tensor is under `claimKey`, for the caller to delete). The duplicate check is here
-   * rather than before storing the tensor to save the ingress a round trip per request.
+   * rather than before storing the tensor to save the ingress a round trip per request. Its
+   * commands are sent at once, so a command sent just before it on the same connection (the
+   * tensor's SET) goes in the same write and runs before them.
    */
   async admit(ue: string, requestId: string, bytes: number, jobKey: string): Promise<Admission> {
     const key = backlogKey(this.#prefix, ue);
     const { maxJobs, maxBytes, lifeMs } = this.#limits;
     const now = Date.now();
     // The sweeper's list of fed UEs is one key for all UEs (another slot): the UE goes on it
-    // first, so a UE with a job is always swept (one that was refused is swept for nothing).
-    await this.#redis.zadd(sweptQueuesKey(this.#prefix), now, ue);
-    const [verdict, jobs, total] = await this.#redis.edgesplitAdmit(
+    // before its request is recorded, so a UE with a job is always swept (one that was refused
+    // is swept for nothing). Once listed, it stays so for hours; renewed every second at most.
+    const listedAt = this.#listedAt.get(ue);
+    const listing =
+      listedAt !== undefined && now - listedAt < LIST_EVERY_MS
+        ? undefined
+        : this.#redis.zadd(sweptQueuesKey(this.#prefix), now, ue);
+    const admitting = this.#redis.edgesplitAdmit(
       key,
       `${key}:bytes`,
       jobKey,
@@ -131,8 +156,14 @@ export class Backlog {
       lifeMs,
       claimKey(this.#prefix, ue, ''),
     );
+    const [[verdict, jobs, total]] = await Promise.all([admitting, listing]);
+    if (listing !== undefined) {
+      if (this.#listedAt.size >= MAX_LISTED) this.#listedAt.clear();
+      this.#listedAt.set(ue, now);
+    }
     if (verdict === 1) return { ok: true, jobs, bytes: total };
     if (verdict === 2) return { ok: false, limit: 'duplicate' };
+    if (verdict === 3) return { ok: false, limit: 'unstored' };
     return { ok: false, limit: verdict === 0 ? 'jobs' : 'bytes', jobs, bytes: total };
   }
 

@@ -29,9 +29,10 @@ import {
 import { asError } from '../runtime/as-error.js';
 import { ClaimFiles, FILE_CLAIM_MARKER } from '../runtime/claim-files.js';
 import { logText, MAX_LOGGED_CHARS } from '../runtime/log-text.js';
-import { createRedis } from '../runtime/redis-connect.js';
+import { createRedis, isClusterUrl } from '../runtime/redis-connect.js';
+import { gatherWrites } from '../runtime/redis-writes.js';
 import { withTimeout } from '../runtime/with-timeout.js';
-import { Backlog } from './backlog.js';
+import { type Admission, Backlog } from './backlog.js';
 import { DecisionBook } from './decision-book.js';
 import { readInferMessage } from './infer-request.js';
 import type { Logger } from './log.js';
@@ -196,6 +197,13 @@ const LOST: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
 /** Why a valid request was not queued: the code and message its UE gets. */
 class Refusal extends EdgesplitError<WireErrorCode> {}
 
+/**
+ * Tensors up to this size are written on the connection of the backlog script, in the same
+ * write as it (one round trip for both); bigger ones on a connection of their own first, so
+ * that the other requests' commands do not wait behind them.
+ */
+const BATCHED_TENSOR_BYTES = 1024 * 1024;
+
 /** Opens the Redis connection and the queue cache; `publish` sends answers to UEs. */
 export function openInferIntake(
   options: IntakeOptions,
@@ -222,20 +230,27 @@ export function openInferIntake(
     options.decisionGraceMs ?? 5000,
   );
 
-  // Small commands (job checks, BullMQ adds) of requests handled at once share writes; the
-  // tensors go on a connection of their own, as pipelining would copy each into its batch.
-  const redis = createRedis(options.redisUrl, { enableAutoPipelining: true });
+  // Three connections, each sending the commands that start in one turn of the event loop in
+  // one write (runtime/redis-writes.ts; on a cluster, auto-pipelining): the backlog scripts with
+  // the tensors up to BATCHED_TENSOR_BYTES, BullMQ's adds (an auto-pipelined batch would copy
+  // the dozens of scripts BullMQ defines on its connection), and bigger tensors.
+  const cluster = isClusterUrl(options.redisUrl);
+  const redis = createRedis(options.redisUrl, { enableAutoPipelining: cluster });
+  const queueRedis = createRedis(options.redisUrl);
   const tensors = createRedis(options.redisUrl);
-  // Whether both connections were ready once: from then on, one not ready has lost Redis.
+  const connections = [redis, queueRedis, tensors];
+  for (const connection of connections) gatherWrites(connection);
+  // Whether every connection was ready once: from then on, one not ready has lost Redis.
   let hadRedis = false;
-  for (const connection of [redis, tensors]) {
+  const allReady = () => connections.every((connection) => connection.status === 'ready');
+  for (const connection of connections) {
     connection.on('error', (error: Error) => logger.error(`redis: ${error.message}`));
     connection.on('ready', () => {
-      hadRedis ||= redis.status === 'ready' && tensors.status === 'ready';
+      hadRedis ||= allReady();
     });
   }
   const queues = new QueueCache({
-    connection: redis,
+    connection: queueRedis,
     prefix: redisPrefix,
     maxQueues: options.maxQueues ?? 1024,
     idleMs: options.queueIdleMs ?? 60_000,
@@ -309,13 +324,20 @@ export function openInferIntake(
       // BullMQ adds their job once.
       // With a claim directory the bytes go to a staging file, and the claim key holds a marker.
       if (files !== undefined) staged = files.stage(key, bytes);
-      await tensors.set(
-        incomingKey(redisPrefix, ue, requestId),
-        staged === undefined ? bytes : FILE_CLAIM_MARKER,
-        'EX',
-        ttl,
-      );
-      const admission = await backlog.admit(ue, requestId, size, queue.toKey(jobId));
+      const value = staged === undefined ? bytes : FILE_CLAIM_MARKER;
+      const incoming = incomingKey(redisPrefix, ue, requestId);
+      const jobKey = queue.toKey(jobId);
+      let admission: Admission;
+      if (value.length <= BATCHED_TENSOR_BYTES) {
+        // Sent together, in this order, on one connection: the SET runs first.
+        const stored = redis.set(incoming, value, 'EX', ttl);
+        [, admission] = await Promise.all([stored, backlog.admit(ue, requestId, size, jobKey)]);
+      } else {
+        await tensors.set(incoming, value, 'EX', ttl);
+        admission = await backlog.admit(ue, requestId, size, jobKey);
+      }
+      if (!admission.ok && admission.limit === 'unstored')
+        throw new Error('the tensor was not stored');
       if (!admission.ok && admission.limit === 'duplicate') {
         counts.duplicates += 1;
         await answerAgain(ue, requestId);
@@ -414,7 +436,7 @@ export function openInferIntake(
       // Commands given to a client that lost Redis would wait in its offline queue, each with
       // its tensor: refuse at once instead, so Redis being away holds no memory here. While the
       // first connection is being made (the ingress just started) they wait, within the timeout.
-      for (const connection of [redis, tensors])
+      for (const connection of connections)
         if (connection.status !== 'ready' && (hadRedis || LOST.has(connection.status)))
           throw new Error(`not connected to Redis (${connection.status})`);
       const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -453,7 +475,7 @@ export function openInferIntake(
     get inFlight() {
       return inFlight.size;
     },
-    redisConnected: () => redis.status === 'ready' && tensors.status === 'ready',
+    redisConnected: allReady,
     stats: () => ({
       ...counts,
       expired: sweeper.expired,
@@ -465,7 +487,7 @@ export function openInferIntake(
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await sweeper.close();
       await queues.close();
-      for (const connection of [redis, tensors]) {
+      for (const connection of connections) {
         // QUIT given to a client that is not connected would wait for Redis to come back.
         if (connection.status !== 'ready') connection.disconnect();
         else await connection.quit().catch(() => connection.disconnect());

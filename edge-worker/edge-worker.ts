@@ -12,7 +12,8 @@ import { readDecisionSnapshot, readSnapshotEpoch } from '../runtime/decision-sna
 import { logger } from '../runtime/log.js';
 import { logText } from '../runtime/log-text.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { createRedis, type RedisClient } from '../runtime/redis-connect.js';
+import { createRedis, isClusterUrl, type RedisClient } from '../runtime/redis-connect.js';
+import { gatherWrites } from '../runtime/redis-writes.js';
 import { withTimeout } from '../runtime/with-timeout.js';
 import { EdgeCalibration } from './calibration.js';
 import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
@@ -74,15 +75,18 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
     },
   });
   mqtt.on('error', (error) => onError(error, 'mqtt'));
-  // BullMQ needs `maxRetriesPerRequest: null` on a connection it duplicates for blocking.
+  // BullMQ needs `maxRetriesPerRequest: null` on a connection it duplicates for blocking. The
+  // commands of its Workers that start in one turn go in one write.
   const redis = createRedis(options.redisUrl, { maxRetriesPerRequest: null });
+  gatherWrites(redis);
   redis.on('error', (error: Error) => onError(error, 'redis'));
-  // The tensor reads, kept answers and claim deletes of jobs running at once share writes;
-  // BullMQ's own connection is not pipelined, as it duplicates it for blocking reads.
+  // The tensor reads and kept answers of jobs running at once share writes (auto-pipelined on a
+  // cluster, whose commands go through a client per node).
   const jobRedis = createRedis(options.redisUrl, {
     maxRetriesPerRequest: null,
-    enableAutoPipelining: true,
+    enableAutoPipelining: isClusterUrl(options.redisUrl),
   });
+  gatherWrites(jobRedis);
   jobRedis.on('error', (error: Error) => onError(error, 'redis'));
   const ownsExecutor = options.executor === undefined;
   const executor = options.executor ?? emulatedEdgeExecutor(config.speedFactor);

@@ -51,21 +51,43 @@ export interface TailJobRunnerOptions {
 }
 
 /**
- * Runs tail jobs under the process-wide unit cap, publishes their results and errors, and
- * deletes claim-check keys once a job is finished for good.
+ * Keeps a request's answer (HSET and EXPIRE) and, when a second key is given, deletes the
+ * request's claim key in the same step: a job whose result is kept needs its tensor no more.
+ * A script rather than MULTI: ioredis builds a MULTI as a Pipeline that copies every script
+ * defined on the connection. KEYS: the answer, then the claim key or none. ARGV: channel,
+ * payload, seconds to keep it.
  */
-/**
- * HSET and EXPIRE in one step. A script rather than MULTI: ioredis builds a MULTI as a Pipeline
- * that copies every script BullMQ defined on the connection, which cost more than the rest of
- * keeping the answer.
- */
-const KEEP_ANSWER = `
+export const KEEP_ANSWER = `
 redis.call('HSET', KEYS[1], 'channel', ARGV[1], 'payload', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])`;
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if KEYS[2] then redis.call('DEL', KEYS[2]) end
+return 0`;
 
+/**
+ * The script as two commands, with one key (the answer) and with two (the answer, the claim
+ * key): a command with a fixed number of keys starts with its first key, which a cluster
+ * client's auto-pipelining routes by.
+ */
+interface KeepAnswerCommands {
+  edgesplitKeepAnswer(key: string, ...args: (string | number | Buffer)[]): Promise<number>;
+  edgesplitKeepAnswerDropClaim(
+    key: string,
+    claim: string,
+    ...args: (string | number | Buffer)[]
+  ): Promise<number>;
+}
+
+/**
+ * Runs tail jobs under the process-wide unit cap, publishes their results and errors, and
+ * deletes claim-check keys once a job is finished for good: with the kept result when it
+ * succeeds, on its own when it fails.
+ */
 export class TailJobRunner {
   private readonly slots: Semaphore;
   private readonly context: TailContext;
+  private readonly redis: RedisClient & KeepAnswerCommands;
+  /** Jobs whose claim key went with their kept result: nothing is left to delete. */
+  private readonly dropped = new WeakSet<Job>();
   /** Jobs whose failure the UE was already told about. */
   private readonly reported = new Set<string>();
   private readonly cleanups = new Set<Promise<void>>();
@@ -79,6 +101,9 @@ export class TailJobRunner {
 
   constructor(private readonly options: TailJobRunnerOptions) {
     const { config, executor, redis } = options;
+    redis.defineCommand('edgesplitKeepAnswer', { numberOfKeys: 1, lua: KEEP_ANSWER });
+    redis.defineCommand('edgesplitKeepAnswerDropClaim', { numberOfKeys: 2, lua: KEEP_ANSWER });
+    this.redis = redis as RedisClient & KeepAnswerCommands;
     this.slots = new Semaphore(config.units);
     const files = config.claimDir === undefined ? undefined : new ClaimFiles(config.claimDir);
     this.files = files;
@@ -123,16 +148,31 @@ export class TailJobRunner {
     try {
       const result = await runTailJob(data, this.context, startedAt);
       const payload = encode(result);
-      await Promise.all([
+      const claim = claimKey(this.options.config.redisPrefix, ue, data.requestId);
+      const [, kept] = await Promise.all([
         this.options.publish(this.topic(ue, 'result'), payload),
-        this.keepAnswer(ue, data.requestId, 'result', payload),
+        this.keepAnswer(ue, data.requestId, 'result', payload, claim),
       ]);
+      if (kept) {
+        // The answer script deleted the claim key; the claim directory's file goes with it.
+        this.dropped.add(job);
+        this.removeFile(claim);
+      }
       const { computeMs } = result.timings;
       this.options.jobTimes?.computed(computeMs);
       this.hook(() =>
         this.options.onServed?.(data.model, data.cut, computeMs, Date.now() - startedAt),
       );
     } catch (error) {
+      // The tensor goes with the kept result, so a run of a job that already answered (its
+      // lock was lost before it completed, and it ran again) finds it gone: the UE has had
+      // its result, which the kept answer still holds. Sent again, it completes the job.
+      if (
+        error instanceof TailJobError &&
+        error.failure === 'tensorMissing' &&
+        (await this.answerAgain(ue, data.requestId).catch(() => false))
+      )
+        return;
       failure = asError(error);
       if (isWireError(error)) await this.reject(ue, jobId, error, data.requestId);
       // Anything else (the broker unreachable) fails the attempt; the job's `attempts` decide.
@@ -166,6 +206,7 @@ export class TailJobRunner {
         this.track(this.tell(ue, reason, requestIdOf(job.data)));
       }
     }
+    if (error === undefined && this.dropped.has(job)) return;
     const parsed = parseTailJobData(job.data);
     // Only the key the contract names is deleted, whatever else the job data says.
     if (!parsed.ok) return;
@@ -178,6 +219,11 @@ export class TailJobRunner {
         (cause: unknown) => this.options.onError(asError(cause), `deleting ${key}`),
       ),
     );
+    this.removeFile(key);
+  }
+
+  /** Removes a claim key's file when tensors are in a claim directory. */
+  private removeFile(key: string): void {
     try {
       this.files?.remove(key);
     } catch (cause) {
@@ -220,15 +266,43 @@ export class TailJobRunner {
 
   /**
    * Keeps the answer for the ingress to send again to a resend of the request (proto's
-   * `answerKey`); failing to keep it only costs that, so it is reported, not thrown.
+   * `answerKey`), and deletes `claim` with it when given. Failing to keep it only costs that
+   * (the claim key is then deleted once the job is finished), so it is reported, not thrown.
+   * Resolves to whether it was kept.
    */
-  private async keepAnswer(ue: string, requestId: string, channel: AnswerChannel, payload: Buffer) {
+  private async keepAnswer(
+    ue: string,
+    requestId: string,
+    channel: AnswerChannel,
+    payload: Buffer,
+    claim?: string,
+  ): Promise<boolean> {
     const key = answerKey(this.options.config.redisPrefix, ue, requestId);
     try {
-      await this.options.redis.eval(KEEP_ANSWER, 1, key, channel, payload, ANSWER_TTL_SECONDS);
+      if (claim === undefined)
+        await this.redis.edgesplitKeepAnswer(key, channel, payload, ANSWER_TTL_SECONDS);
+      else
+        await this.redis.edgesplitKeepAnswerDropClaim(
+          key,
+          claim,
+          channel,
+          payload,
+          ANSWER_TTL_SECONDS,
+        );
+      return true;
     } catch (cause) {
       this.options.onError(asError(cause), `keeping the answer of ${requestId}`);
+      return false;
     }
+  }
+
+  /** Publishes the kept result of a request again; false when there is none. */
+  private async answerAgain(ue: string, requestId: string): Promise<boolean> {
+    const key = answerKey(this.options.config.redisPrefix, ue, requestId);
+    const answer = await this.redis.hgetallBuffer(key);
+    if (answer.channel?.toString() !== 'result' || answer.payload === undefined) return false;
+    await this.options.publish(this.topic(ue, 'result'), answer.payload);
+    return true;
   }
 
   private topic(ue: string, channel: 'result' | 'error' | 'infer'): string {

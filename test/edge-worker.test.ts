@@ -7,6 +7,7 @@ import {
   type PackingReport,
   startEdgeWorker,
 } from '../edge-worker/index.js';
+import { answerKey, encodeMessage, type InferResult } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
 import { EdgeTestBed, REDIS_URL, startBroker } from './edge-harness.js';
 import { waitUntil } from './wait-until.js';
@@ -159,6 +160,32 @@ describe('edge worker', () => {
     expect((await bed.queue('u1').getJob('u1.gone'))?.attemptsMade).toBe(1);
     await waitUntil('claim deleted', async () => !(await bed.claimExists('u1', 'at-output')));
     expect(bed.results).toHaveLength(0);
+  });
+
+  it('answers a job that ran before (its tensor gone with its kept result) with that result again', async () => {
+    await start({ id: 'edge-1' });
+    await bed.decide('u1', 1);
+    // What a first run left when its lock was lost before the job completed: the kept result,
+    // and no tensor.
+    const kept: InferResult = {
+      requestId: 'again',
+      epoch: 1,
+      cut: 2,
+      sample: 0,
+      worker: 'edge-0',
+      tensor: { dtype: 'float32', shape: [1, 2], data: new Float32Array([0.25, 0.5]) },
+      timings: { queueMs: 1, computeMs: 2 },
+      finishedAt: Date.now(),
+    };
+    await bed.redis.hset(answerKey(bed.redisPrefix, 'u1', 'again'), {
+      channel: 'result',
+      payload: encodeMessage(kept),
+    });
+    await bed.enqueue({ ue: 'u1', requestId: 'again' }, false);
+    await waitUntil('completed', async () => (await bed.jobState('u1', 'again')) === 'completed');
+    await waitUntil('result', () => bed.results.length === 1);
+    expect(bed.results[0]?.result).toMatchObject({ requestId: 'again', worker: 'edge-0' });
+    expect(bed.errors).toHaveLength(0);
   });
 
   it('never runs more jobs at once than its units, across all its queues', async () => {
