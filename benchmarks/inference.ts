@@ -4,6 +4,7 @@
  * overhead of VGG-16 tails at cuts 0 to 5; with `--claim-dir`, that overhead again with the
  * tensors in files of DIR (a tmpfs) instead of Redis, after it.
  */
+import { parseArgs } from 'node:util';
 import { formatPredictionErrors } from '../agents/index.js';
 import { listModels } from '../dnn/index.js';
 import { benchModel, type ModelRow } from './inference-models.js';
@@ -11,27 +12,39 @@ import { benchOverhead, type OverheadRow } from './inference-overhead.js';
 import { benchPrediction, type UeError } from './inference-prediction.js';
 import { BenchRun, wantsSave } from './results.js';
 
-function arg(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index === -1 ? undefined : process.argv[index + 1];
-}
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    save: { type: 'boolean', default: false },
+    models: { type: 'string' },
+    runs: { type: 'string', default: '5' },
+    'prediction-s': { type: 'string', default: '40' },
+    'claim-dir': { type: 'string' },
+  },
+});
+const count = (name: string, text: string): number => {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new Error(`--${name} must be a positive whole number, not ${JSON.stringify(text)}`);
+  return value;
+};
 
 const run = new BenchRun('inference');
-const json = process.argv.includes('--json');
-const models = arg('--models')?.split(',') ?? listModels();
-const runs = Number(arg('--runs') ?? 5);
+const json = values.json;
+const models = values.models?.split(',') ?? listModels();
+const runs = count('runs', values.runs);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const rows: ModelRow[] = [];
 for (const model of models) rows.push(await benchModel(model, runs));
 const overhead: OverheadRow[] = await benchOverhead('vgg16', [0, 1, 2, 3, 4, 5], runs, redisUrl);
-const claimDir = arg('--claim-dir');
+const claimDir = values['claim-dir'];
 const overheadClaimDir: OverheadRow[] | undefined =
   claimDir === undefined
     ? undefined
     : await benchOverhead('vgg16', [0, 1, 2, 3, 4, 5], runs, redisUrl, claimDir);
 const worst = Math.max(...overhead.map((row) => row.fraction));
-const prediction = await benchPrediction(Number(arg('--prediction-s') ?? 40), redisUrl);
+const prediction = await benchPrediction(count('prediction-s', values['prediction-s']), redisUrl);
 
 const result = {
   models: rows,
