@@ -187,6 +187,10 @@ describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)
       '20',
     ]);
     expect(code, stderr).toBe(0);
+    for (const { ue, cut, offloading, errorP50 } of report.prediction.perUe)
+      process.stderr.write(
+        `lab.test.ts: ${ue} cut ${cut} ${offloading ? 'offloading' : 'local'}, median prediction error ${errorP50}\n`,
+      );
     const offloading = report.prediction.perUe.filter((ue) => ue.offloading);
     expect(offloading.length, 'some UE offloads').toBeGreaterThan(0);
     expect(report.prediction.offloadingP50).not.toBeNull();
