@@ -163,8 +163,8 @@ describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)
       process.stderr.write(
         `lab.test.ts: ${change.ue} cut ${change.oldCut} -> ${change.newCut} ${change.newDecisionAfterMs} ms after the change (first estimate after ${change.estimateAfterMs} ms)\n`,
       );
-    // Known to fail now and then on a busy machine (about 1 run in 7 at load 5-10): a UE whose
-    // upload at the fall stalls gets no decision although it published its estimate
+    // Known to fail now and then on a busy machine (3 runs of 15 at load 4-10): a UE whose
+    // upload at the fall stalls gets no decision, though it published its estimate
     // (docs/links-and-lab.md, "Benchmark", Adaptation).
     // A UE the scheduler kept local before the change (it may, on a busy machine, with three
     // UEs on four units) has nothing to adapt; every other one must.
