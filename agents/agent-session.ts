@@ -66,6 +66,14 @@ const CLOSE_TIMEOUT_MS = 2000;
 export class AgentSession {
   /** Republishes the online status (docs/protocol.md, "status"), so any broker's scheduler sees the UE is there. */
   private refresh: NodeJS.Timeout | undefined;
+  /**
+   * `linkMode: 'measure'`: a connection of its own for the link messages, so that one never
+   * waits behind an upload on the wire (docs/links-and-lab.md, "Publishing"). Undefined: the
+   * link goes on the agent's connection.
+   */
+  private control: MqttClient | undefined;
+  /** The link last published, sent again when the link connection reconnects. */
+  private lastLink: LinkEstimate | undefined;
 
   private constructor(
     readonly client: MqttClient,
@@ -134,6 +142,7 @@ export class AgentSession {
       throw error;
     }
     const opened = session;
+    if (config.linkMode === 'measure') opened.control = await opened.openControl();
     opened.refresh = setInterval(() => {
       if (opened.client.connected) opened.publishOnline();
     }, STATUS_REFRESH_MS);
@@ -170,8 +179,60 @@ export class AgentSession {
     });
   }
 
+  /**
+   * Publishes the link, retained: on the link connection when it is up, so that it does not
+   * queue behind the bytes of an upload on the agent's connection, else on that one.
+   */
   publishLink(link: LinkEstimate): void {
-    this.publish('link', link, true);
+    this.lastLink = link;
+    const control = this.control;
+    if (control?.connected !== true) {
+      this.publish('link', link, true);
+      return;
+    }
+    const topic = this.topic('link');
+    control.publish(topic, encodeMessage(link), { qos: MESSAGE_QOS, retain: true }, (error) => {
+      if (error) this.handlers.publishFailed(error, topic);
+    });
+  }
+
+  /** Whether link messages go on a connection of their own (it is up). */
+  get linkConnected(): boolean {
+    return this.control?.connected === true;
+  }
+
+  /**
+   * Opens the link connection: a clean session (`{clientId}-link`) with the agent's credentials
+   * and no last will, which only publishes `ue/{id}/link`. A broker that refuses it costs
+   * nothing but the wait: the link then goes on the agent's connection.
+   */
+  private async openControl(): Promise<MqttClient | undefined> {
+    const { config } = this;
+    try {
+      const control = await connectMqtt({
+        ...config.mqttOptions,
+        url: config.mqttUrl,
+        clientId: `${config.clientId}-link`,
+        clean: true,
+        protocolVersion: 4,
+        ...(config.username === undefined ? {} : { username: config.username }),
+        ...(config.password === undefined ? {} : { password: config.password }),
+      });
+      // A broker that restarted lost the retained link (unless the agent's connection, back
+      // first, published it): the latest goes again.
+      control.on('connect', () => {
+        if (this.lastLink !== undefined) this.publishLink(this.lastLink);
+      });
+      control.on('error', () => {}); // reconnects; meanwhile the link goes on the other one
+      return control;
+    } catch (error) {
+      const reason = asError(error).message;
+      this.handlers.publishFailed(
+        new Error(`no link connection (${reason}): link messages go on the agent's connection`),
+        this.topic('link'),
+      );
+      return undefined;
+    }
   }
 
   /** Publishes the UE's recent measurements (`ue/{ue}/stats`, not retained). */
@@ -182,6 +243,12 @@ export class AgentSession {
   /** Publishes a retained `offline` status (if connected) and disconnects. */
   async close(): Promise<void> {
     clearInterval(this.refresh);
+    const control = this.control;
+    this.control = undefined;
+    if (control !== undefined)
+      await withTimeout(control.endAsync(!control.connected), CLOSE_TIMEOUT_MS).catch(() => {
+        control.stream.destroy();
+      });
     const client = this.client;
     if (client.connected) {
       const payload = encodeMessage({
@@ -219,7 +286,7 @@ export class AgentSession {
     const { profile, link } = this.announcement();
     this.publishOnline();
     this.publish('profile', profile, true);
-    if (link !== undefined) this.publish('link', link, true);
+    if (link !== undefined) this.publishLink(link);
   }
 
   private publishOnline(): void {

@@ -35,7 +35,13 @@ export {
   type RoundTripSample,
   type UploadSample,
 } from './link-estimator.js';
-export { estimateMoved, LinkMeter, linkMessageOf, probeBytesFor } from './link-meter.js';
+export {
+  estimateMoved,
+  LinkMeter,
+  linkMessageOf,
+  probeBytesFor,
+  uploadSampleOf,
+} from './link-meter.js';
 export {
   errorPcts,
   formatPredictionErrors,

@@ -14,7 +14,7 @@ import {
   type UploadInFlight,
   type UploadSample,
 } from './link-estimator.js';
-import { SendQueueWatch } from './tcp-delivery.js';
+import { type Delivery, SendQueueWatch } from './tcp-delivery.js';
 
 /** A task's upload being timed: each publish's size, then each PUBACK. */
 export interface UploadTiming {
@@ -79,6 +79,36 @@ export function probeBytesFor(mbps: number | undefined): number {
   if (mbps === undefined) return FIRST_PROBE_BYTES;
   const bytes = Math.round((mbps * 1000 * PROBE_TARGET_MS) / 8);
   return Math.min(MAX_PROBE_BYTES, Math.max(MIN_PROBE_BYTES, bytes));
+}
+
+/**
+ * The sample an upload of `bytes` from `startedAt` gives, its last PUBACK having come at `now`:
+ * its bytes over its time on the wire, timed to the moment that reads the link fastest among
+ * those that bound it from below. Each of them is a time by which the broker had at least so
+ * many of the upload's bytes: the PUBACK (all of them), the moment the agent saw its send
+ * queue empty (all of them, acknowledged by the broker's TCP) and every reading of that queue
+ * on the way (as many as were acknowledged then; only those with half the upload or more). All
+ * come late, by different amounts: the broker's kernel may hold the acknowledgement of the last
+ * segment (a delayed ACK, up to 40 ms on Linux) until the broker answers, the PUBACK waits on
+ * the broker, and on a busy host acknowledgements are processed late and then in a burst. So
+ * the fastest reading is the least delayed one. The clock starts at the last reading that saw
+ * none of the upload in the kernel yet (its bytes leave Node's buffer on the next tick), else
+ * when it was written (docs/links-and-lab.md, "How a link is measured").
+ */
+export function uploadSampleOf(
+  bytes: number,
+  startedAt: number,
+  now: number,
+  delivery?: Delivery,
+): UploadSample {
+  const start = Math.max(startedAt, delivery?.notStartedAt ?? startedAt);
+  let best = { bytes, ackedAt: Math.min(now, delivery?.drainedAt ?? now) };
+  for (const point of delivery?.acknowledged ?? []) {
+    if (point.bytes < bytes / 2 || point.at <= start) continue;
+    if (point.bytes * (best.ackedAt - start) > best.bytes * (point.at - start))
+      best = { bytes: Math.min(bytes, point.bytes), ackedAt: point.at };
+  }
+  return { bytes: best.bytes, startedAt: start, ackedAt: best.ackedAt };
 }
 
 function moved(before: number | undefined, after: number | undefined, threshold: number) {
@@ -206,16 +236,15 @@ export class LinkMeter {
         // tensor was encoded (tens of ms on a busy host, against 100 ms on the wire at 50 Mbps).
         if (upload.bytes === 0) upload.startedAt = this.#now();
         upload.bytes += size;
-        watch?.written();
+        watch?.written(size);
       },
       acked: (error) => {
         if (error !== undefined) spoiled = true;
         pending -= 1;
         if (pending !== 0) return;
         this.#inFlight.delete(upload);
-        const ackedAt = this.#ackedAt(watch);
-        if (!spoiled)
-          this.recordUpload({ bytes: upload.bytes, startedAt: upload.startedAt, ackedAt });
+        const sample = this.#sampleOf(upload.bytes, upload.startedAt, watch);
+        if (!spoiled) this.recordUpload(sample);
       },
     };
   }
@@ -248,13 +277,9 @@ export class LinkMeter {
     return socket === undefined ? undefined : new SendQueueWatch(() => socket(), this.#now);
   }
 
-  /**
-   * When an upload was acknowledged: by the broker's TCP if that was seen (the broker may take
-   * its time to PUBACK, storing a tensor or busy), else by the PUBACK, now.
-   */
-  #ackedAt(watch: SendQueueWatch | undefined): number {
-    const now = this.#now();
-    return Math.min(now, watch?.stop() ?? now);
+  /** The sample of an upload whose last PUBACK came now. */
+  #sampleOf(bytes: number, startedAt: number, watch: SendQueueWatch | undefined): UploadSample {
+    return uploadSampleOf(bytes, startedAt, this.#now(), watch?.stop());
   }
 
   /**
@@ -318,7 +343,7 @@ export class LinkMeter {
       this.#inFlight.add(upload);
       try {
         const acked = this.#port.probe(bytes);
-        watch?.written();
+        watch?.written(bytes);
         await acked;
       } catch (error) {
         watch?.stop();
@@ -326,12 +351,12 @@ export class LinkMeter {
       } finally {
         this.#inFlight.delete(upload);
       }
-      const ackedAt = this.#ackedAt(watch);
-      this.#lastTrafficAt = ackedAt;
-      const taken = this.estimator.addUpload({ bytes, startedAt, ackedAt });
+      const sample = this.#sampleOf(bytes, startedAt, watch);
+      this.#lastTrafficAt = this.#now();
+      const taken = this.estimator.addUpload(sample);
       if (taken !== undefined || bytes >= MAX_PROBE_BYTES) {
         // A link too fast for the largest probe: its rate as timed is the best there is.
-        if (taken === undefined) this.estimator.addUpload({ bytes, startedAt, ackedAt }, true);
+        if (taken === undefined) this.estimator.addUpload(sample, true);
         break;
       }
       bytes = Math.min(MAX_PROBE_BYTES, bytes * 8);

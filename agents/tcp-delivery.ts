@@ -47,24 +47,90 @@ function readTables(): string[] {
 /** How often the send queue is read while an upload is on the wire. */
 const POLL_MS = 5;
 
+/** What a watch saw of one upload's bytes leaving the send queue. */
+export interface Delivery {
+  /** When the send queue emptied after the last write. */
+  readonly drainedAt?: number;
+  /**
+   * Readings with nothing of the upload left in Node's buffer: when, and how many of its bytes
+   * the broker's TCP had acknowledged by then.
+   */
+  readonly acknowledged: readonly { readonly at: number; readonly bytes: number }[];
+  /** The last reading at which the kernel had none of the upload's bytes yet, if any. */
+  readonly notStartedAt?: number;
+}
+
+/**
+ * One upload's delivery from readings of its connection's send queue (pure: fed the readings,
+ * so it is tested on recorded ones; docs/links-and-lab.md, "How a link is measured").
+ */
+export class DeliveryLog {
+  #queued = false;
+  #drainedAt: number | undefined;
+  #notStartedAt: number | undefined;
+  #inKernel = false;
+  #acknowledged: { at: number; bytes: number }[] = [];
+  /** Bytes of the upload written so far. */
+  #written = 0;
+
+  /** `bytes` more of the upload were written. */
+  written(bytes: number): void {
+    this.#written += bytes;
+    this.#drainedAt = undefined;
+  }
+
+  /**
+   * A reading at `at`: `tx` bytes in the kernel not yet acknowledged (`tx_queue`), `buffered`
+   * bytes still in Node's buffer (`socket.writableLength`).
+   */
+  reading(at: number, tx: number, buffered: number): void {
+    if (this.#drainedAt !== undefined) return;
+    if (tx + buffered === 0) {
+      if (this.#queued) this.#drainedAt = at;
+      return;
+    }
+    this.#queued = true;
+    // Written bytes leave Node's buffer on the next tick (mqtt.js corks the socket for a packet).
+    if (tx === 0 && !this.#inKernel) this.#notStartedAt = at;
+    else this.#inKernel = true;
+    // A write's bytes count in Node's buffer whole until it completes, even those the kernel
+    // took: only a reading with that buffer empty tells how many were acknowledged. The send
+    // queue may hold a few bytes of other messages (a PUBACK, stats): then the upload reads a
+    // little slower than it went, never faster.
+    if (buffered === 0 && tx < this.#written)
+      this.#acknowledged.push({ at, bytes: this.#written - tx });
+  }
+
+  get drained(): boolean {
+    return this.#drainedAt !== undefined;
+  }
+
+  get delivery(): Delivery {
+    return {
+      ...(this.#drainedAt === undefined ? {} : { drainedAt: this.#drainedAt }),
+      acknowledged: this.#acknowledged,
+      ...(this.#notStartedAt === undefined ? {} : { notStartedAt: this.#notStartedAt }),
+    };
+  }
+}
+
 /** Watches one upload's bytes leave the send queue of the agent's connection. */
 export class SendQueueWatch {
   readonly #socket: () => Socket | undefined;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
-  #queued = false;
-  #drainedAt: number | undefined;
+  #log = new DeliveryLog();
 
   constructor(socket: () => Socket | undefined, now: () => number) {
     this.#socket = socket;
     this.#now = now;
   }
 
-  /** Bytes of the upload were just written: watch them leave. */
-  written(): void {
-    this.#drainedAt = undefined;
+  /** `bytes` more of the upload were just written: watch them leave. */
+  written(bytes: number): void {
+    this.#log.written(bytes);
     this.#poll();
-    if (this.#timer === undefined) {
+    if (this.#timer === undefined && !this.#log.drained) {
       this.#timer = setInterval(() => this.#poll(), POLL_MS);
       this.#timer.unref();
     }
@@ -72,29 +138,26 @@ export class SendQueueWatch {
 
   /** Whether the broker's TCP has acknowledged everything written so far. */
   get drained(): boolean {
-    return this.#drainedAt !== undefined;
+    return this.#log.drained;
   }
 
-  /** Stops watching; returns when the send queue emptied after the last write, if seen. */
-  stop(): number | undefined {
+  /** Stops watching; returns what it saw (nothing: the socket was not found). */
+  stop(): Delivery {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    const drainedAt = this.#drainedAt;
-    this.#queued = false;
-    this.#drainedAt = undefined;
-    return drainedAt;
+    const seen = this.#log.delivery;
+    this.#log = new DeliveryLog();
+    return seen;
   }
 
   #poll(): void {
-    if (this.#drainedAt !== undefined) return;
+    if (this.#log.drained) return;
     const socket = this.#socket();
     if (socket?.localPort === undefined || socket.remotePort === undefined) return;
     const tx = sendQueueOf(readTables(), socket.localPort, socket.remotePort);
     if (tx === undefined) return;
-    const queued = tx + socket.writableLength;
-    if (queued > 0) this.#queued = true;
-    else if (this.#queued) {
-      this.#drainedAt = this.#now();
+    this.#log.reading(this.#now(), tx, socket.writableLength);
+    if (this.#log.drained) {
       clearInterval(this.#timer); // nothing more to see until the next write
       this.#timer = undefined;
     }

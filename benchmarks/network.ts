@@ -7,16 +7,23 @@
  *    time from that change to the UE's first estimate published after it (and its value), and
  *    to the new decision at each UE.
  * 2. The same fleet and trace twice, links measured and links fixed at their catalog value
- *    (`--fixed-links`): achieved max and mean end-to-end task latency of each.
+ *    (`--fixed-links`): achieved max and mean end-to-end task latency of each (a task still
+ *    running at the end counts at the time it had run), in all and after the change, per UE.
  *
- * Usage: npm run bench:network [-- --duration 30 --change-at 15 --device rpi3-cpu --json]
+ * The measured links must achieve a lower max and a lower mean latency than the fixed ones
+ * whenever the trace moves a rate by 2x or more (`aim` in the result).
+ *
+ * Usage: npm run bench:network [-- --duration 30 --change-at 15 --device rpi3-cpu --json --save]
+ * (`--save`: also writes benchmarks/results/network-{date}.json, benchmarks/results.ts).
  */
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type LabObservations, type LabUe, runLab } from '../cli/lab/lab-run.js';
 import { LINK_CLASSES } from '../dnn/index.js';
 import { renderTable } from '../runtime/table.js';
 import { medianOrNaN as median } from '../stats/quantile.js';
+import { BenchRun } from './results.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,8 +33,10 @@ const { values } = parseArgs({
     device: { type: 'string', default: 'rpi3-cpu' },
     model: { type: 'string', default: 'resnet18' },
     json: { type: 'boolean', default: false },
+    save: { type: 'boolean', default: false },
   },
 });
+const run = new BenchRun('network');
 const durationS = Number(values.duration);
 const changeAtS = Number(values['change-at']);
 const lowMbps = Number(values['low-mbps']);
@@ -35,6 +44,7 @@ const cli = [process.execPath, fileURLToPath(new URL('../dist/cli/main.js', impo
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const CLASSES = ['3g', '4g', '5g', 'wifi'];
+const THINK_MS = 200;
 const ues: LabUe[] = CLASSES.map((id) => {
   const link = LINK_CLASSES.find((candidate) => candidate.id === id);
   if (link === undefined) throw new Error(`no link class ${id}`);
@@ -56,7 +66,7 @@ async function lab(fixedLinks: boolean) {
     durationS,
     steps: [{ atS: changeAtS, mbps: lowMbps }],
     fixedLinks,
-    thinkMs: 200,
+    thinkMs: THINK_MS,
     batch: 1,
     probeIntervalS: 10,
     workers: 1,
@@ -112,17 +122,48 @@ function predictionError(o: LabObservations, ue: string, localCut: number, until
   return median(tasks.map((t) => Math.abs(t.measuredMs - t.predictedMs) / t.predictedMs));
 }
 
-function latencies(o: LabObservations) {
-  const all = o.tasks.filter((t) => t.ok).map((t) => t.measuredMs);
+/**
+ * Max and mean latency of the tasks that ended from `from` on (ms since the epoch), with each
+ * UE's task still running at the end of the run (none of its tasks ended after it) counted at
+ * the time it had run then: a lower bound, but a task stuck on a link that fell must not drop
+ * out of the figures (a 40 Mbps UE's upload at the fall to 2 Mbps was not done 15 s later).
+ */
+function latencies(o: LabObservations, from = Number.NEGATIVE_INFINITY) {
+  const endAt = o.startedAt + o.durationMs;
+  const all = o.tasks.filter((t) => t.ok && t.at >= from).map((t) => t.measuredMs);
+  let unfinished = 0;
+  for (const { ue } of o.ues) {
+    const ended = o.tasks.filter((t) => t.ue === ue).map((t) => t.at);
+    const lastEnd = ended.length === 0 ? o.startedAt : Math.max(...ended);
+    const running = endAt - lastEnd - THINK_MS;
+    if (lastEnd < endAt && running > 0 && o.tasks.some((t) => t.ue === ue)) {
+      all.push(running);
+      unfinished += 1;
+    }
+  }
   return {
     tasks: all.length,
+    unfinished,
     maxMs: all.length === 0 ? null : Math.max(...all),
     meanMs: all.length === 0 ? null : all.reduce((a, b) => a + b, 0) / all.length,
   };
 }
 
+/** The same, per UE, for the tasks that ended after the rate change. */
+function afterChange(o: LabObservations) {
+  const at = o.changes[0]?.at ?? Number.POSITIVE_INFINITY;
+  return Object.fromEntries(
+    ues.map((ue) => [ue.id, latencies({ ...o, tasks: o.tasks.filter((t) => t.ue === ue.id) }, at)]),
+  );
+}
+
 const fmt = (value: number | null, digits = 1) => (value === null ? '-' : value.toFixed(digits));
 
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+log(`bench:network: load average ${load()} at the start`);
 log(
   `bench:network: ${ues.length} UEs (${CLASSES.join(', ')}), ${values.model} on ${values.device}, ${durationS} s, uplinks to ${lowMbps} Mbps at ${changeAtS} s`,
 );
@@ -149,15 +190,42 @@ const perClass = ues.map((ue) => {
 log('bench:network: the same fleet and trace with links fixed at their catalog value');
 const fixed = await lab(true);
 const side = {
-  measured: { ...latencies(o), ok: measured.report.ok, failed: measured.report.failed },
+  measured: {
+    ...latencies(o),
+    ok: measured.report.ok,
+    failed: measured.report.failed,
+    afterChange: afterChange(o),
+  },
   fixed: {
     ...latencies(fixed.observations),
     ok: fixed.report.ok,
     failed: fixed.report.failed,
+    afterChange: afterChange(fixed.observations),
   },
 };
 
-if (values.json) process.stdout.write(`${JSON.stringify({ perClass, side })}\n`);
+// The trace's largest move of a UE's rate, as a ratio (>= 1).
+const largestMove = Math.max(
+  1,
+  ...ues.map((ue) => Math.max(ue.uplinkMbps / lowMbps, lowMbps / ue.uplinkMbps)),
+);
+const lower = (a: number | null, b: number | null) => a !== null && b !== null && a < b;
+const aim = {
+  applies: largestMove >= 2,
+  largestMove,
+  maxLower: lower(side.measured.maxMs, side.fixed.maxMs),
+  meanLower: lower(side.measured.meanMs, side.fixed.meanMs),
+};
+const met = !aim.applies || (aim.maxLower && aim.meanLower);
+const result = {
+  settings: { durationS, changeAtS, lowMbps, device: values.device, model: values.model },
+  perClass,
+  side,
+  aim: { ...aim, met },
+};
+log(`bench:network: load average ${load()} at the end`);
+if (values.save) log(`saved ${run.save(result)}`);
+if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
 else {
   process.stdout.write(
     `${renderTable(
@@ -192,16 +260,31 @@ else {
           `${row.ue} after the change: estimates ${row.estimatesAfterChange.map(([ms, mbps]) => `${ms} ms ${mbps}`).join(', ') || '-'}; decisions ${row.decisionsAfterChange.map(([ms, cut]) => `${ms} ms cut ${cut}`).join(', ') || '-'}`,
       )
       .join('\n')}\n\n${renderTable(
-      ['links', 'tasks', 'max ms', 'mean ms', 'requests ok', 'failed'],
+      ['links', 'tasks', 'unfinished', 'max ms', 'mean ms', 'requests ok', 'failed'],
       (['measured', 'fixed'] as const).map((name) => [
         name,
         String(side[name].tasks),
+        String(side[name].unfinished),
         fmt(side[name].maxMs),
         fmt(side[name].meanMs),
         String(side[name].ok),
         String(side[name].failed),
       ]),
       'first-left',
-    )}\n`,
+    )}\n\nafter the change (tasks, max ms, mean ms per UE): ${(['measured', 'fixed'] as const)
+      .map(
+        (name) =>
+          `${name} ${ues
+            .map((ue) => {
+              const l = side[name].afterChange[ue.id];
+              return `${ue.id} ${l?.tasks ?? 0}${l?.unfinished ? ` (${l.unfinished} unfinished)` : ''}/${fmt(l?.maxMs ?? null, 0)}/${fmt(l?.meanMs ?? null, 0)}`;
+            })
+            .join(', ')}`,
+      )
+      .join('; ')}\n\n${
+      aim.applies
+        ? `the trace moves a rate by ${largestMove.toFixed(1)}x: measured links ${met ? 'lower' : 'NOT lower'} in max (${aim.maxLower ? 'yes' : 'no'}) and mean (${aim.meanLower ? 'yes' : 'no'})`
+        : 'the trace moves no rate by 2x or more'
+    }\n`,
   );
 }

@@ -3,12 +3,15 @@
  * Needs root and `ip netns`; without them the tests are skipped with the reason, except under
  * CI=true, where they fail.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { buildNetwork, labTopology, teardown } from '../cli/lab/netns.js';
 import { modelCuts } from '../dnn/index.js';
 import { freePort } from '../system/net.js';
 import { assertCliBuilt, CliProcess } from './cli-process.js';
-import { runCli } from './cli-run.js';
+import { cliPath, runCli } from './cli-run.js';
 import { readyz, sample } from './metrics-scrape.js';
 import { waitUntil } from './wait-until.js';
 
@@ -42,6 +45,7 @@ interface LabReport {
     ue: string;
     changeAtMs: number;
     newDecisionAfterMs: number | null;
+    estimateAfterMs: number | null;
     oldCut: number | null;
     newCut: number | null;
   }[];
@@ -72,12 +76,38 @@ const labNamespaces = (): string[] =>
 
 const RESNET_LOCAL = modelCuts('resnet18').length - 1;
 
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * In a UE namespace: an AgentSession (`linkMode: 'measure'`) starts a 1 MiB probe, then
+ * publishes its link; an observer subscribed to the link topic notes when the link arrives.
+ * Prints when the probe was acknowledged and when the link arrived, ms after the probe began.
+ */
+const LINK_BEHIND_UPLOAD = `
+import { performance } from 'node:perf_hooks';
+import mqtt from 'mqtt';
+import { AgentSession } from './agents/agent-session.ts';
+import { resolveAgentOptions } from './agents/index.ts';
+const url = process.env.MQTT_URL;
+const config = resolveAgentOptions({ id: 'ue-1', model: 'resnet18', device: 'rpi3-cpu', linkMode: 'measure', mqttUrl: url });
+const noop = () => {};
+const session = await AgentSession.open(config, { decision: noop, result: noop, error: noop, invalid: noop, status: noop, publishFailed: (error) => process.stderr.write(error.message + '\\n') }, () => ({ profile: config.profile, link: undefined }));
+const observer = await mqtt.connectAsync(url, { clientId: 'observer' });
+let linkAt;
+observer.on('message', () => { linkAt ??= performance.now(); });
+await observer.subscribeAsync(session.topic('link'), { qos: 1 });
+const start = performance.now();
+const probe = session.publishProbe(1024 * 1024).then(() => performance.now());
+session.publishLink({ uplinkMbps: 1, rttMs: 1, measuredAt: Date.now(), source: 'measured' });
+const probeAt = await probe;
+for (let k = 0; k < 200 && linkAt === undefined; k++) await new Promise((r) => setTimeout(r, 100));
+process.stdout.write(JSON.stringify({ linkConnection: session.linkConnected, probeMs: probeAt - start, linkMs: linkAt === undefined ? null : linkAt - start }) + '\\n');
+await session.close();
+await observer.endAsync();
+`;
+
 describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)', () => {
-  // Skipped: in 8 runs at load 2-31 none passed. The bulk TCP reference got 93-96% of the
-  // shaped rate; the estimates read 8-23% below it at load 2, up to 82% at load 17-31, most
-  // often the 50 Mbps UE's and those of UEs running locally, measured by probes only
-  // (docs/links-and-lab.md, "Reference transfers").
-  it.skip('estimates uplinks shaped at 2, 10 and 50 Mbps within 15% of a bulk TCP transfer over the same link after 5 s of traffic, losing no request', () => {
+  it('estimates uplinks shaped at 2, 10 and 50 Mbps within 15% of the shaped rate after 5 s of traffic, losing no request', () => {
     const { code, report, stderr } = lab([
       '--ues',
       '3',
@@ -96,26 +126,22 @@ describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)
       process.stderr.write(
         `lab.test.ts: ${ue} shaped ${shapedMbps} Mbps, estimated ${estimatedMbps}, bulk TCP ${referenceMbps}\n`,
       );
-    for (const link of report.links) {
-      const { ue, shapedMbps, estimatedMbps, referenceMbps } = link;
+    for (const { ue, shapedMbps, estimatedMbps, referenceMbps } of report.links) {
       expect(estimatedMbps, `${ue} has an estimate`).not.toBeNull();
-      expect(referenceMbps, `${ue} has a reference`).toBeTypeOf('number');
-      const reference = referenceMbps ?? 0;
+      const error = Math.abs((estimatedMbps ?? 0) - shapedMbps) / shapedMbps;
+      expect(error, `${ue}: ${estimatedMbps} on ${shapedMbps}`).toBeLessThanOrEqual(0.15);
       // The reference went through the shaped link: tbf lets no more through.
-      expect(reference, `${ue}: bulk TCP ${reference} on ${shapedMbps}`).toBeLessThanOrEqual(
+      expect(referenceMbps, `${ue} has a reference`).toBeTypeOf('number');
+      expect(referenceMbps ?? 0, `${ue}: bulk TCP on ${shapedMbps}`).toBeLessThanOrEqual(
         shapedMbps * 1.05,
-      );
-      const error = Math.abs((estimatedMbps ?? 0) - reference) / reference;
-      expect(error, `${ue}: ${estimatedMbps} against bulk TCP ${reference}`).toBeLessThanOrEqual(
-        0.15,
       );
     }
   }, 300_000);
 
-  it('after a 20 -> 2 Mbps change a new decision with a higher epoch moves the cut to a smaller tensor or local, losing no request', () => {
+  it('after a 20 -> 2 Mbps change every UE that offloaded gets a new decision with a higher epoch that moves its cut to a smaller tensor or local; tasks in flight complete, no request lost', () => {
     const { code, report, stderr } = lab([
       '--ues',
-      '1',
+      '3',
       '--uplink-mbps',
       '20',
       '--device',
@@ -128,13 +154,31 @@ describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)
     expect(code, stderr).toBe(0);
     expect(report.failed).toBe(0);
     expect(report.ok).toBeGreaterThan(0);
-    expect(report.links[0]?.shapedMbps).toBe(2);
-    const [change] = report.adaptations;
-    expect(change?.oldCut, 'the UE offloaded before the change').toBeLessThan(RESNET_LOCAL);
-    expect(change?.newDecisionAfterMs, 'a new decision came').not.toBeNull();
     const bytes = (cut: number | null | undefined) =>
       cut === RESNET_LOCAL ? 0 : (modelCuts('resnet18')[cut ?? 0]?.bytes ?? Number.NaN);
-    expect(bytes(change?.newCut)).toBeLessThan(bytes(change?.oldCut));
+    expect(report.adaptations.map((change) => change.ue).sort()).toEqual(
+      report.links.map((link) => link.ue).sort(),
+    );
+    for (const change of report.adaptations)
+      process.stderr.write(
+        `lab.test.ts: ${change.ue} cut ${change.oldCut} -> ${change.newCut} ${change.newDecisionAfterMs} ms after the change (first estimate after ${change.estimateAfterMs} ms)\n`,
+      );
+    // Known to fail now and then on a busy machine (3 runs of 15 at load 4-10): a UE whose
+    // upload at the fall stalls gets no decision, though it published its estimate
+    // (docs/links-and-lab.md, "Benchmark", Adaptation).
+    // A UE the scheduler kept local before the change (it may, on a busy machine, with three
+    // UEs on four units) has nothing to adapt; every other one must.
+    const offloading = report.adaptations.filter((change) => change.oldCut !== RESNET_LOCAL);
+    expect(offloading.length, 'some UE offloaded before the change').toBeGreaterThan(0);
+    for (const change of offloading) {
+      const { ue } = change;
+      expect(report.links.find((link) => link.ue === ue)?.shapedMbps).toBe(2);
+      expect(change.oldCut, `${ue} offloaded before the change`).toBeLessThan(RESNET_LOCAL);
+      expect(change.newDecisionAfterMs, `${ue}: a new decision came`).not.toBeNull();
+      expect(bytes(change.newCut), `${ue}: cut ${change.oldCut} -> ${change.newCut}`).toBeLessThan(
+        bytes(change.oldCut),
+      );
+    }
   }, 300_000);
 
   it('predicts offloading UEs on real links within 15% (median per UE), local UEs reported apart', () => {
@@ -151,6 +195,10 @@ describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)
       '20',
     ]);
     expect(code, stderr).toBe(0);
+    for (const { ue, cut, offloading, errorP50 } of report.prediction.perUe)
+      process.stderr.write(
+        `lab.test.ts: ${ue} cut ${cut} ${offloading ? 'offloading' : 'local'}, median prediction error ${errorP50}\n`,
+      );
     const offloading = report.prediction.perUe.filter((ue) => ue.offloading);
     expect(offloading.length, 'some UE offloads').toBeGreaterThan(0);
     expect(report.prediction.offloadingP50).not.toBeNull();
@@ -207,6 +255,64 @@ describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)
       await run.kill();
     }
   }, 300_000);
+
+  it("publishes the link on a connection of its own: it arrives while a 1 MiB upload is still on the agent's 1 Mbps uplink", async () => {
+    assertCliBuilt();
+    const topology = labTopology(1);
+    const [ue] = topology.ues;
+    if (ue === undefined) throw new Error('no UE in the topology');
+    const started: ReturnType<typeof spawn>[] = [];
+    try {
+      await buildNetwork(topology, [{ uplinkMbps: 1, downlinkMbps: 100 }]);
+      const broker = spawn(
+        'ip',
+        [
+          ...['netns', 'exec', topology.edgeNs, process.execPath, cliPath, 'broker'],
+          ...['--no-auth', '--no-ingress', '--no-retained-store'],
+        ],
+        { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      started.push(broker);
+      await new Promise<void>((resolve, reject) => {
+        const lines =
+          broker.stderr === null ? undefined : createInterface({ input: broker.stderr });
+        lines?.on('line', (line) => {
+          if (line.includes('listening on')) resolve();
+        });
+        broker.once('exit', (code) => reject(new Error(`the broker exited (${code})`)));
+      });
+      const args = ['netns', 'exec', ue.ns, process.execPath, '--import', 'tsx'];
+      const client = spawn('ip', [...args, '--input-type=module', '-e', LINK_BEHIND_UPLOAD], {
+        cwd: root,
+        env: { ...process.env, MQTT_URL: `mqtt://${ue.edgeAddress}:1883` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      started.push(client);
+      let stdout = '';
+      let stderr = '';
+      client.stdout?.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      client.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const code = await new Promise((resolve) => client.once('exit', resolve));
+      expect(code, stderr).toBe(0);
+      const timing = JSON.parse(stdout) as {
+        linkConnection: boolean;
+        probeMs: number;
+        linkMs: number | null;
+      };
+      process.stderr.write(`lab.test.ts: link connection ${JSON.stringify(timing)}\n`);
+      expect(timing.linkConnection).toBe(true);
+      // 1 MiB at 1 Mbps is 8.4 s on the wire; on the agent's connection the link would follow it.
+      expect(timing.linkMs).not.toBeNull();
+      expect(timing.linkMs ?? Number.POSITIVE_INFINITY).toBeLessThan(timing.probeMs);
+    } finally {
+      for (const child of started) child.kill('SIGKILL');
+      await teardown(topology);
+    }
+  }, 120_000);
 
   it('starts cleanly after a lab was killed with SIGKILL, removing what it left', async () => {
     assertCliBuilt();

@@ -55,6 +55,12 @@ export interface LabAdaptation {
   readonly changeAtMs: number;
   /** From the change to the first new decision that followed a new estimate; null: none came. */
   readonly newDecisionAfterMs: number | null;
+  /**
+   * From the change to the first measured estimate the UE published after it (as the lab read
+   * it); null: none. With `newDecisionAfterMs` null, it tells a UE that saw nothing from one
+   * whose estimate brought no decision.
+   */
+  readonly estimateAfterMs: number | null;
   readonly oldCut: number | null;
   readonly newCut: number | null;
 }
@@ -106,6 +112,7 @@ function adaptation(o: LabObservations, change: LabChange): LabAdaptation {
     ue,
     changeAtMs: Math.round(at - o.startedAt),
     newDecisionAfterMs: after === undefined ? null : Math.round(after.at - at),
+    estimateAfterMs: estimate === undefined ? null : Math.round(estimate.at - at),
     oldCut: before?.cut ?? null,
     newCut: after?.cut ?? before?.cut ?? null,
   };
