@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { MqttClient } from 'mqtt';
 import {
   createBroker,
@@ -139,7 +140,8 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+const { values } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
+if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
 else {
   const [one, five] = loadavg();
   process.stdout.write(

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { defined } from '../runtime/defined.js';
+import { renderTable } from '../runtime/table.js';
 import { deleteKeys } from '../system/index.js';
 import { BenchRun } from './results.js';
 import { type BrokerProcess, type Child, type ServiceEnv, startCli } from './system-children.js';
@@ -182,10 +183,7 @@ function printRows(rows: readonly ScaleRow[]): void {
     f1(r.memory.bench.rssMiB),
     r.loadAverage.map((l) => l.toFixed(2)).join(' '),
   ]);
-  const widths = head.map((h, k) => Math.max(h.length, ...lines.map((l) => (l[k] ?? '').length)));
-  const row = (cells: readonly string[]) =>
-    cells.map((c, k) => c.padEnd(widths[k] ?? 0)).join('  ');
-  process.stdout.write(`${[row(head), ...lines.map(row)].join('\n')}\n`);
+  process.stdout.write(`${renderTable(head, lines)}\n`);
   for (const r of rows.filter((r) => r.reaction.ues >= 10_000)) {
     const ok = (hit: boolean) => (hit ? 'met' : 'MISSED');
     process.stdout.write(

@@ -5,6 +5,7 @@
  */
 import { silentLogger, startIngress } from '../broker/index.js';
 import { type ProcessMetrics, watchIngress } from '../metrics/index.js';
+import { asError } from '../runtime/as-error.js';
 import {
   startEmbeddedBroker,
   startSchedulerPart,
@@ -134,7 +135,7 @@ export async function stopAll(running: readonly (Running | Child | undefined)[])
     try {
       await item?.stop();
     } catch (error) {
-      process.stderr.write(`stopping: ${error instanceof Error ? error.message : error}\n`);
+      process.stderr.write(`stopping: ${asError(error).message}\n`);
     }
   }
 }

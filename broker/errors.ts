@@ -1,5 +1,6 @@
 /** Errors the broker and ingress raise on purpose; each names what to fix. */
 import { EdgesplitError, type ErrorOptions } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 
 /** A credentials file, token list or password hash that cannot be used. */
 export class CredentialsError extends EdgesplitError<'INVALID_CREDENTIALS'> {
@@ -22,7 +23,7 @@ export class BrokerListenError extends EdgesplitError<'LISTEN_FAILED'> {
           ? `no permission to listen on port ${port} on ${host}`
           : code === 'EADDRNOTAVAIL'
             ? `address ${host} is not available on this machine (port ${port})`
-            : `cannot listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}`;
+            : `cannot listen on ${host}:${port}: ${asError(cause).message}`;
     super('LISTEN_FAILED', `${what}: ${reason}`, { cause });
     this.name = 'BrokerListenError';
     this.port = port;

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { EdgesplitError, type ErrorOptions, MAX_BATCH } from '../proto/index.js';
 import { issuesOf } from '../proto/validate.js';
+import { asError } from '../runtime/as-error.js';
 import { CATALOG_DEVICE_IDS, DEVICE_CLASSES } from './device-classes.js';
 import { LINK_CLASSES } from './link-classes.js';
 import { hasModel, listModels, REAL_MODELS } from './zoo.js';
@@ -121,7 +122,7 @@ export async function loadScenario(nameOrFile: string): Promise<Scenario> {
   try {
     text = await readFile(nameOrFile, 'utf8');
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = asError(error).message;
     throw new ScenarioError(
       `${nameOrFile}: neither a scenario (${SCENARIO_NAMES.join(', ')}) nor a readable file: ${reason}`,
       { cause: error },
@@ -131,7 +132,7 @@ export async function loadScenario(nameOrFile: string): Promise<Scenario> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = asError(error).message;
     throw new ScenarioError(`${nameOrFile}: not valid JSON: ${reason}`, { cause: error });
   }
   return parseScenario(json, nameOrFile);

@@ -16,6 +16,7 @@ import {
   type Validated,
   validate,
 } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import { TailJobError } from './errors.js';
 
 // Job data comes back from Redis as JSON: checked like any payload before it is trusted.
@@ -106,7 +107,7 @@ export async function runTailJob(
   try {
     tensor = await context.executor.run({ model: job.model, from: job.cut, to: last, input });
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = asError(cause).message;
     if (cause instanceof SegmentError)
       throw new TailJobError('segment', 'INVALID_PAYLOAD', reason, { cause });
     throw new TailJobError('executor', 'TAIL_FAILED', `tail of ${job.model} failed: ${reason}`, {

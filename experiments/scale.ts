@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { TopLevelSpec } from 'vega-lite';
+import { asError } from '../runtime/as-error.js';
 import type { Instance } from '../scheduler/instance-schema.js';
 import { prepareFleet, type SolverName, solve } from '../scheduler/solvers/index.js';
 import type { Experiment, ExperimentContext, ExperimentResult } from './context.js';
@@ -72,7 +73,7 @@ async function loadMilp(): Promise<MilpModule | string> {
     await milp.loadHighs();
     return milp;
   } catch (error) {
-    return `HiGHS not available (${error instanceof Error ? error.message : String(error)})`;
+    return `HiGHS not available (${asError(error).message})`;
   }
 }
 
@@ -118,7 +119,7 @@ async function run(context: ExperimentContext): Promise<ExperimentResult> {
         solveMs = result.solveMs;
         maxLatencyMs = result.maxLatencyMs;
       } catch (error) {
-        status = `failed: ${error instanceof Error ? error.message : String(error)}`;
+        status = `failed: ${asError(error).message}`;
       }
       rows.push({
         ues,

@@ -33,6 +33,7 @@ import {
 import { readdir, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { OptionError } from '../proto/errors.js';
+import { asError } from './as-error.js';
 
 /** The claim key's value when its tensor is in a claim directory. */
 export const FILE_CLAIM_MARKER = Buffer.from('edgesplit-claim-file/1');
@@ -78,7 +79,7 @@ export class ClaimFiles {
       if (!statSync(dir).isDirectory()) throw new Error('not a directory');
       accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = asError(error).message;
       throw new ClaimDirError(`claim directory ${dir} cannot be used: ${reason}`);
     }
     this.dir = dir;

@@ -14,6 +14,7 @@ import {
 } from '../../agents/index.js';
 import { DEVICE_CLASSES, LINK_CLASSES, listModels, ThreadedOnnxExecutor } from '../../dnn/index.js';
 import { agentMetrics } from '../../metrics/index.js';
+import { asError } from '../../runtime/as-error.js';
 import type { Logger } from '../../runtime/log.js';
 import { logText } from '../../runtime/log-text.js';
 import { stopSignal } from '../../runtime/shutdown.js';
@@ -145,7 +146,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
       statsIntervalMs: flags.statsIntervalS * 1000,
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = asError(error).message;
     log.fatal(`edgesplit agent: ${message}`);
     await executor?.close();
     await served?.close();

@@ -1,6 +1,7 @@
 /** The environment `edgesplit broker` reads, its help text, and a flag's value from it. */
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits, ROLES } from '../../broker/index.js';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, OptionError } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import { QUEUE_BOUNDS_HELP } from './queue-bounds-env.js';
 
@@ -77,7 +78,7 @@ export function fromEnv<T>(
   try {
     return parse(text);
   } catch (error) {
-    throw new OptionError(`${name}: ${error instanceof Error ? error.message : String(error)}`, {
+    throw new OptionError(`${name}: ${asError(error).message}`, {
       cause: error,
     });
   }

@@ -1,6 +1,7 @@
 /** How the `broker` commands fail: a usage error exits 2, any other 1, each with its message. */
 
 import { EdgesplitError } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
 import type { Logger } from '../../runtime/log.js';
 import { exitCodeOf } from '../options.js';
 
@@ -9,7 +10,7 @@ import { exitCodeOf } from '../options.js';
  * purpose is logged without its stack.
  */
 export function fail(error: unknown, log?: Logger): void {
-  const message = `edgesplit broker: ${error instanceof Error ? error.message : String(error)}`;
+  const message = `edgesplit broker: ${asError(error).message}`;
   const stack =
     !(error instanceof EdgesplitError) && error instanceof Error ? error.stack : undefined;
   if (log !== undefined) log.fatal(message, stack === undefined ? {} : { stack });

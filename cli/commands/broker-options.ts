@@ -19,6 +19,7 @@ import {
   DEFAULT_TOPIC_PREFIX,
   OptionError,
 } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import { parseUeKeyRevocations } from '../../runtime/ue-key.js';
 import type { LogFlags } from '../log-options.js';
@@ -73,7 +74,7 @@ function loginLimitsFromEnv(): Partial<LoginLimits> {
   } catch (error) {
     // Name the variables, not the option names the message uses.
     const names = LOGIN_ENV as Readonly<Record<string, string>>;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = asError(error).message;
     throw new OptionError(
       message.replace(/\b\w+\b/g, (word) => names[word] ?? word),
       { cause: error },

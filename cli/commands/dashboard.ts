@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type Dashboard, startDashboard } from '../../dashboard/server.js';
+import { asError } from '../../runtime/as-error.js';
 import { ENV } from '../../runtime/env.js';
 import { logText } from '../../runtime/log-text.js';
 import { stopSignal } from '../../runtime/shutdown.js';
@@ -63,7 +64,7 @@ async function runDashboard(flags: DashboardFlags): Promise<void> {
       onWarning: (error) => log.warn(`warning: ${logText(error.message)}`),
     });
   } catch (error) {
-    log.fatal(`edgesplit dashboard: ${error instanceof Error ? error.message : String(error)}`);
+    log.fatal(`edgesplit dashboard: ${asError(error).message}`);
     await served?.close();
     process.exitCode = 1;
     return;

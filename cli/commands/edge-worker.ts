@@ -4,6 +4,7 @@ import { DEFAULT_MAX_SESSIONS, listModels, ThreadedOnnxExecutor } from '../../dn
 import { EDGE_WORKER_DEFAULTS, type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
 import { edgeMetrics } from '../../metrics/index.js';
 import { MAX_UNITS } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
@@ -108,7 +109,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
     });
     metrics?.add(worker);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = asError(error).message;
     log.fatal(`edgesplit edge-worker: cannot start: ${reason}`);
     process.exit(exitCodeOf(error));
   }
@@ -121,7 +122,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   try {
     await worker.close();
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = asError(error).message;
     log.error(`edge worker ${worker.id}: close failed: ${reason}`);
     process.exit(1);
   }

@@ -13,6 +13,7 @@ import {
   type Scenario,
   ScenarioError,
 } from '../../dnn/index.js';
+import { asError } from '../../runtime/as-error.js';
 import type { InstanceInput } from '../../scheduler/instance-schema.js';
 import { contentionLine } from '../contention-text.js';
 import { EXIT_USAGE, parseInteger, parseModels } from '../options.js';
@@ -71,7 +72,7 @@ async function generate(flags: GenerateFlags): Promise<void> {
     await writeFile(flags.out, text);
     process.stderr.write(`wrote ${instance.ues.length} UEs to ${flags.out} (${about})\n`);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = asError(error).message;
     process.stderr.write(`edgesplit fleet generate: cannot write ${flags.out}: ${reason}\n`);
     process.exitCode = 1;
   }

@@ -11,6 +11,7 @@ import {
 } from '../../agents/index.js';
 import { MAX_FLEET_UES, MAX_SEED, ThreadedOnnxExecutor } from '../../dnn/index.js';
 import { agentMetrics } from '../../metrics/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import { stopSignal } from '../../runtime/shutdown.js';
 import {
@@ -85,7 +86,7 @@ interface RunFlags extends LogFlags, MetricsFlags {
 async function runFleetCommand(flags: RunFlags): Promise<void> {
   const log = startLogging(flags, 'fleet');
   const fail = (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = asError(error).message;
     log.fatal(`edgesplit fleet run: ${message}`);
     process.exitCode = exitCodeOf(error);
   };

@@ -8,6 +8,7 @@ import {
 } from '../../broker/index.js';
 import { watchIngress } from '../../metrics/index.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REDIS_PREFIX, isValidId } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, type LogFlags, startLogging } from '../log-options.js';
@@ -135,7 +136,7 @@ async function runIngress(flags: IngressFlags): Promise<void> {
       ...claimDirFromEnv(),
     });
   } catch (error) {
-    log.fatal(`edgesplit ingress: ${error instanceof Error ? error.message : error}`);
+    log.fatal(`edgesplit ingress: ${asError(error).message}`);
     process.exitCode = 1;
     await served?.close();
     return;

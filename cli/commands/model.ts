@@ -12,6 +12,7 @@ import {
   OnnxImportError,
   type OnnxModel,
 } from '../../dnn/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { defined } from '../../runtime/defined.js';
 import { renderTable } from '../../runtime/table.js';
 import { EXIT_USAGE, exitOnUsageError, parseInteger, parsePositive } from '../options.js';
@@ -121,7 +122,7 @@ async function runImport(file: string, flags: ImportFlags): Promise<void> {
       process.stderr.write(`wrote ${head} and ${tail}\n`);
     }
   } catch (error) {
-    fail('import', `cannot write: ${error instanceof Error ? error.message : String(error)}`, 1);
+    fail('import', `cannot write: ${asError(error).message}`, 1);
   }
 }
 
@@ -170,11 +171,7 @@ export function registerModelCommands(program: Command): void {
       try {
         await exportModel(zoo, file);
       } catch (error) {
-        fail(
-          'export',
-          `cannot write ${file}: ${error instanceof Error ? error.message : String(error)}`,
-          1,
-        );
+        fail('export', `cannot write ${file}: ${asError(error).message}`, 1);
         return;
       }
       process.stderr.write(`wrote ${name} (${zoo.cuts.length} cuts) to ${file}\n`);

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { schedulerMetrics } from '../../metrics/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import type { Logger } from '../../runtime/log.js';
 import { logText } from '../../runtime/log-text.js';
@@ -87,7 +88,7 @@ async function run(flags: SchedulerFlags): Promise<void> {
       },
     );
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = asError(error).message;
     log.fatal(`edgesplit scheduler: ${message}`);
     process.exitCode = exitCodeOf(error);
     await served?.close();

@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { asError } from '../../runtime/as-error.js';
 import { OnnxImportError } from './errors.js';
 import { declaredBytes, exactElementSize, formatBytes, tensorDims } from './import-limits.js';
 import type { onnx } from './schema.js';
@@ -14,7 +15,7 @@ export interface ExternalRange {
 const entry = (tensor: onnx.ITensorProto, key: string): string | undefined =>
   tensor.externalData?.find((e) => e.key === key)?.value ?? undefined;
 
-const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const reasonOf = (error: unknown) => asError(error).message;
 
 /** The folder a model file sits in, symbolic links resolved: its external data must stay in it. */
 export function modelFolder(file: string): string {

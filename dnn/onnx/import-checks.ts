@@ -1,3 +1,4 @@
+import { asError } from '../../runtime/as-error.js';
 import { OnnxImportError } from './errors.js';
 import { initializerNames } from './graph-analysis.js';
 import { decodeModel, FLOAT, onnx, toNumber } from './schema.js';
@@ -14,7 +15,7 @@ export function parseModel(file: string, bytes: Uint8Array): onnx.ModelProto {
   try {
     proto = decodeModel(bytes);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = asError(error).message;
     throw new OnnxImportError(file, 'not-onnx', `not an ONNX model (${reason})`, { cause: error });
   }
   const nodes = proto.graph?.node ?? [];

@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
+import { asError } from '../../runtime/as-error.js';
 import { defined } from '../../runtime/defined.js';
 import { elementCount } from '../layer-cost.js';
 import { BYTES_PER_ELEMENT } from '../profile.js';
@@ -61,7 +62,7 @@ function externalize(
         try {
           return weights.addFromFile(rest, source.fd, source.offset, source.length);
         } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
+          const reason = asError(error).message;
           throw new OnnxImportError(
             file,
             'unreadable',
@@ -88,7 +89,7 @@ async function importKey(file: string, folder: string, bytes: Uint8Array, graph:
     if (tensor.dataLocation !== EXTERNAL) continue;
     const path = externalFile(file, folder, tensor);
     const info = await stat(path).catch((error: unknown) => {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = asError(error).message;
       throw new OnnxImportError(file, 'unreadable', `cannot read external data (${reason})`);
     });
     hash.update(`${path}:${info.size}:${info.mtimeMs}`);
@@ -129,7 +130,7 @@ async function probeCuts(
       await session.release();
     }
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = asError(error).message;
     throw new OnnxImportError(file, 'runtime', `ONNX Runtime cannot run it: ${reason}`, {
       cause: error,
     });
@@ -171,7 +172,7 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
     bytes = await readFile(file);
   } catch (error) {
     if (error instanceof OnnxImportError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = asError(error).message;
     throw new OnnxImportError(file, 'unreadable', `cannot read it (${reason})`, { cause: error });
   }
   const proto = parseModel(file, bytes);

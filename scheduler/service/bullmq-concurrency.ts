@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { ueQueueName } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
 import type { RedisClient } from '../../runtime/redis-connect.js';
 import type { ConcurrencyPort } from './ports.js';
 
@@ -45,7 +46,7 @@ export class BullmqConcurrency implements ConcurrencyPort {
       if (this.busy.has(ue)) continue;
       this.queues.delete(ue);
       queue.close().catch((error: unknown) => {
-        this.onError(error instanceof Error ? error : new Error(String(error)));
+        this.onError(asError(error));
       });
     }
   }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { type Decision, errorReportFrom } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
 import type { DecisionSnapshot } from '../../runtime/decision-snapshot.js';
 import { emitEach } from '../../runtime/events.js';
 import type { SolverName } from '../solvers/index.js';
@@ -266,7 +267,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
     try {
       await this.solveOnce(changedAt);
     } catch (cause) {
-      const error = cause instanceof Error ? cause : new Error(String(cause));
+      const error = asError(cause);
       emitEach(this, 'error', error);
     }
   }
