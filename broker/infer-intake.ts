@@ -274,7 +274,7 @@ export function openInferIntake(
     ),
     publish,
     logger,
-    ...(files === undefined ? {} : { claimFiles: files, claimLifeMs: ttl * 1000 }),
+    ...(files === undefined ? {} : { claimDir: { files, lifeMs: ttl * 1000 } }),
   });
   const counts = {
     accepted: 0,

@@ -42,10 +42,11 @@ export interface QueueSweeperOptions {
   readonly intervalMs: number;
   publish(topic: string, payload: Buffer): void;
   readonly logger: Logger;
-  /** The claim directory, if tensors are in files: swept of files older than `claimLifeMs`. */
-  readonly claimFiles?: ClaimFiles;
-  /** How long a stored tensor may live, ms (the claim TTL). */
-  readonly claimLifeMs?: number;
+  /**
+   * The claim directory, if tensors are in files: an expired job's file goes with its claim key,
+   * and files older than `lifeMs` (the claim TTL) are swept.
+   */
+  readonly claimDir?: { readonly files: ClaimFiles; readonly lifeMs: number };
 }
 
 export class QueueSweeper {
@@ -92,8 +93,8 @@ export class QueueSweeper {
     const ues = await redis.zrange(registry, 0, -1);
     for (const ue of ues) await this.#sweepQueue(ue);
     // Tensors whose request ended without its cleanup (a process killed between the steps).
-    const { claimFiles, claimLifeMs } = this.#options;
-    if (claimFiles !== undefined) await claimFiles.sweep(claimLifeMs ?? forgetMs);
+    const { claimDir } = this.#options;
+    if (claimDir !== undefined) await claimDir.files.sweep(claimDir.lifeMs);
   }
 
   async #sweepQueue(ue: string): Promise<void> {
@@ -117,7 +118,7 @@ export class QueueSweeper {
     // Job ids are `tailJobId(ue, requestId)`.
     const requestId = jobId.slice(ue.length + 1);
     await redis.del(claimKey(redisPrefix, ue, requestId));
-    this.#options.claimFiles?.remove(claimKey(redisPrefix, ue, requestId));
+    this.#options.claimDir?.files.remove(claimKey(redisPrefix, ue, requestId));
     await backlog.release(ue, requestId);
     this.#expired += 1;
     const error = new EdgesplitError(
