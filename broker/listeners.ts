@@ -61,6 +61,15 @@ function closeServer(server: NetServer, sockets: Set<Socket>): Promise<void> {
   });
 }
 
+/**
+ * Node's own TLS handshake timeout, a backstop behind the gate's login deadline. Later than
+ * the deadline: with the same value the two timers race, and a socket closed by Node's would
+ * leave the broker without its refusal line and count.
+ */
+function backstopMs(gate: ConnectionGate): number {
+  return 2 * gate.loginTimeoutMs;
+}
+
 function track(sockets: Set<Socket>, gate: ConnectionGate, socket: Socket): void {
   if (!gate.admit(socket)) return;
   socket.setNoDelay(true);
@@ -77,7 +86,7 @@ export async function listenMqtt(options: ListenOptions): Promise<Listener> {
       ? createTcpServer({ noDelay: true }, (socket) => accept(socket))
       : createTlsServer(
           // The gate's deadline covers the handshake; this is Node's own, as a second line.
-          { key: tls.key, cert: tls.cert, noDelay: true, handshakeTimeout: gate.loginTimeoutMs },
+          { key: tls.key, cert: tls.cert, noDelay: true, handshakeTimeout: backstopMs(gate) },
           (socket) => accept(socket),
         );
   // 'connection' carries the raw TCP socket, also under TLS.
@@ -106,7 +115,7 @@ export async function listenWebSocket(
           key: tls.key,
           cert: tls.cert,
           noDelay: true,
-          handshakeTimeout: gate.loginTimeoutMs,
+          handshakeTimeout: backstopMs(gate),
         });
   server.on('connection', (socket: Socket) => track(sockets, gate, socket));
   if (tls !== undefined) server.on('tlsClientError', () => undefined);
