@@ -206,8 +206,13 @@ export async function buildNetwork(
     ]);
     await sh('ip', ['-n', edgeNs, 'addr', 'add', `${ue.edgeAddress}/30`, 'dev', ue.edgeIf]);
     await sh('ip', ['-n', ue.ns, 'addr', 'add', `${ue.ueAddress}/30`, 'dev', ue.ueIf]);
-    await sh('ip', ['-n', edgeNs, 'link', 'set', ue.edgeIf, 'up']);
-    await sh('ip', ['-n', ue.ns, 'link', 'set', ue.ueIf, 'up']);
+    // One segment per packet, as on a wire: tbf must never hold a packet larger than the bucket.
+    // A veth otherwise passes TCP's GSO packets (up to 64 KB) to tbf whole; after `tc qdisc
+    // change` to a lower rate (a smaller bucket), one queued before the change that exceeds the
+    // new bucket can never be sent, and the link stalls for good behind it (docs/links-and-lab.md,
+    // "The lab").
+    await sh('ip', ['-n', edgeNs, 'link', 'set', ue.edgeIf, 'gso_max_segs', '1', 'up']);
+    await sh('ip', ['-n', ue.ns, 'link', 'set', ue.ueIf, 'gso_max_segs', '1', 'up']);
     if (ue.index === 0) {
       netem = await sh('tc', [
         '-n',
