@@ -9,15 +9,11 @@ import {
   DEFAULT_TOPIC_PREFIX,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
-import type { UeKeyRevocations } from '../runtime/ue-key.js';
 import { accessControl, remoteOf } from './access-control.js';
 import { checkAedesInternals } from './aedes-internals.js';
-import { Authenticator } from './authenticator.js';
+import { type BrokerAuthOptions, loadLogins } from './broker-auth.js';
 import { ConnectionGate, type GateRefusal, type SocketAddress } from './connection-gate.js';
-import { readCredentialsFile, type TokenRecord, type UserRecord } from './credentials.js';
-import { CredentialsError } from './errors.js';
 import { type FrameGuard, type FrameProblem, guardFrames } from './frame-guard.js';
-import { HashGate } from './hash-gate.js';
 import { Interceptors, type PublishInterceptor } from './interceptors.js';
 import { type Listener, listenMqtt, listenWebSocket, type TlsMaterial } from './listeners.js';
 import {
@@ -27,41 +23,12 @@ import {
   type RefusalKind,
   RefusalLog,
 } from './log.js';
-import { LoginGuard, type LoginStats } from './login-guard.js';
-import { type LoginLimits, resolveLoginLimits } from './login-limits.js';
-import { LoginThrottle } from './login-throttle.js';
+import type { LoginStats } from './login-guard.js';
+import type { LoginLimits } from './login-limits.js';
 import { publishOfflineOnDisconnect } from './presence.js';
 import { probeSink } from './probe-sink.js';
 import { protocolProblem } from './protocol-check.js';
 import { type RetainedStoreOptions, redisRetainedStore } from './retained-store.js';
-
-/** Where identities come from; at least one source is required. */
-export interface BrokerAuthOptions {
-  /**
-   * Path of a credentials file: `{ "users": [{ username, role, ue?, passwordHash }] }`, hashes
-   * made by `hashPassword` (`edgesplit broker hash-password`). Read once at start.
-   * @defaultValue none
-   */
-  credentialsFile?: string;
-  /**
-   * Token credentials, usually `parseTokens(process.env.EDGESPLIT_TOKENS)`.
-   * @defaultValue none
-   */
-  tokens?: readonly TokenRecord[];
-  /**
-   * Fleet key (`EDGESPLIT_UE_FLEET_KEY`): a UE id logs in as that UE with the key derived from
-   * it (`deriveUeKey`). Usernames in the file or tokens keep their own secret, and a UE id that
-   * a credential of the file or tokens speaks for never logs in with a derived key.
-   * @defaultValue none
-   */
-  ueFleetKey?: string;
-  /**
-   * Revoked derived keys (`EDGESPLIT_UE_KEY_REVOKED`, see `parseUeKeyRevocations`): every key
-   * of a UE, or its generations up to N.
-   * @defaultValue none
-   */
-  ueKeyRevocations?: UeKeyRevocations;
-}
 
 /** Options of `createBroker`. */
 export interface BrokerOptions {
@@ -285,30 +252,6 @@ function socketOf(client: Client): SocketAddress {
   return conn.remoteAddress === undefined && client.req !== undefined ? client.req.socket : conn;
 }
 
-async function loadLogins(options: BrokerOptions): Promise<LoginGuard | undefined> {
-  const { auth } = options;
-  if (auth === 'off') return undefined;
-  const limits = resolveLoginLimits(options.loginLimits);
-  const users: UserRecord[] =
-    auth.credentialsFile === undefined ? [] : await readCredentialsFile(auth.credentialsFile);
-  const hashGate = new HashGate({
-    concurrency: limits.maxHashing,
-    maxQueued: limits.maxQueuedHashes,
-  });
-  const authenticator = new Authenticator({
-    users,
-    tokens: auth.tokens ?? [],
-    hashGate,
-    ...(auth.ueFleetKey === undefined ? {} : { fleetKey: auth.ueFleetKey }),
-    ...(auth.ueKeyRevocations === undefined ? {} : { ueKeyRevocations: auth.ueKeyRevocations }),
-  });
-  if (authenticator.size === 0 && auth.ueFleetKey === undefined)
-    throw new CredentialsError(
-      'authentication is on but no credentials were given: pass a credentials file, tokens or a fleet key, or auth "off"',
-    );
-  return new LoginGuard(authenticator, new LoginThrottle(limits), hashGate);
-}
-
 /** Starts the broker; rejects with BrokerListenError (naming the port) if a port is taken. */
 export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const host = options.host ?? '0.0.0.0';
@@ -339,7 +282,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
 
   // Flow control needs aedes internals: a changed aedes stops here, not under load.
   await checkAedesInternals();
-  const logins = await loadLogins(options);
+  const logins = await loadLogins(options.auth, options.loginLimits);
   const refusals = new RefusalLog(logger);
   const access = accessControl({ logins, topicPrefix, maxPayloadBytes, refusals });
   const interceptors = new Interceptors(

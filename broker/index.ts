@@ -29,7 +29,6 @@ export {
 } from './authenticator.js';
 export {
   type Broker,
-  type BrokerAuthOptions,
   type BrokerOptions,
   type BrokerStats,
   createBroker,
@@ -38,6 +37,7 @@ export {
   DEFAULT_MAX_PENDING_PER_ADDRESS,
   DEFAULT_PACKET_TIMEOUT_MS,
 } from './broker.js';
+export type { BrokerAuthOptions } from './broker-auth.js';
 export {
   MIN_TOKEN_LENGTH,
   parseCredentials,
