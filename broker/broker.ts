@@ -8,11 +8,12 @@ import { accessControl, remoteOf } from './access-control.js';
 import { checkAedesInternals } from './aedes-internals.js';
 import { loadLogins } from './broker-auth.js';
 import { type BrokerOptions, resolveBrokerOptions } from './broker-options.js';
-import { ConnectionGate, type GateRefusal, type SocketAddress } from './connection-gate.js';
-import { type FrameGuard, type FrameProblem, guardFrames } from './frame-guard.js';
+import { ConnectionGate, type SocketAddress } from './connection-gate.js';
+import { frameRefusal, recordGateRefusal } from './connection-refusals.js';
+import { type FrameGuard, guardFrames } from './frame-guard.js';
 import { Interceptors, type PublishInterceptor } from './interceptors.js';
 import { type Listener, listenMqtt, listenWebSocket } from './listeners.js';
-import { type RefusalCounts, type RefusalKind, RefusalLog } from './log.js';
+import { type RefusalCounts, RefusalLog } from './log.js';
 import type { LoginStats } from './login-guard.js';
 import { publishOfflineOnDisconnect } from './presence.js';
 import { probeSink } from './probe-sink.js';
@@ -51,36 +52,6 @@ export interface Broker {
   intercept(interceptor: PublishInterceptor): () => void;
 }
 
-function packetKind(type: number): RefusalKind {
-  if (type === 3) return 'publish';
-  if (type === 8 || type === 10) return 'subscribe';
-  return 'connect';
-}
-
-function frameRefusal(problem: FrameProblem): { kind: RefusalKind; reason: string } {
-  switch (problem.kind) {
-    case 'oversize':
-      return {
-        kind: packetKind(problem.type),
-        reason: problem.beforeAuth
-          ? `packet of ${problem.length} bytes before authentication exceeds the limit of ${problem.limit}`
-          : `packet of ${problem.length} bytes exceeds the limit of ${problem.limit}`,
-      };
-    case 'malformed':
-      return { kind: packetKind(problem.type), reason: 'malformed packet length' };
-    case 'pre-auth bytes':
-      return {
-        kind: 'connect',
-        reason: `${problem.bytes} bytes before authentication exceed the limit of ${problem.limit}`,
-      };
-    case 'timeout':
-      return {
-        kind: packetKind(problem.type),
-        reason: `packet incomplete after ${problem.ms} ms`,
-      };
-  }
-}
-
 /** Bytes of the closed connections plus those of the open ones. */
 function socketBytes(
   closed: { readonly in: number; readonly out: number },
@@ -93,23 +64,6 @@ function socketBytes(
     bytesOut += socket.bytesWritten;
   }
   return { bytesIn, bytesOut };
-}
-
-/** The address of an `address:port` remote (IPv6 addresses hold colons too). */
-function addressOf(remote: string): string {
-  const colon = remote.lastIndexOf(':');
-  return colon === -1 ? remote : remote.slice(0, colon);
-}
-
-function gateReason(refusal: GateRefusal): string {
-  switch (refusal.kind) {
-    case 'timeout':
-      return `no login within ${refusal.ms} ms`;
-    case 'cap':
-      return `already ${refusal.max} connections of this address are logging in`;
-    case 'bytes':
-      return `more than ${refusal.max} bytes before login`;
-  }
 }
 
 /** The socket that carries a client: its own for TCP and TLS, the HTTP request's for WebSocket. */
@@ -142,22 +96,8 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
 
   const gate = new ConnectionGate(
     { loginTimeoutMs: connectTimeoutMs, maxPendingPerAddress },
-    (refusal) => {
-      if (refusal.kind === 'cap')
-        refusals.record(
-          refusalOfGate(refusal),
-          `connections over the per-address cap from ${addressOf(refusal.remote)}`,
-        );
-      else refusals.record(refusalOfGate(refusal));
-    },
+    (refusal) => recordGateRefusal(refusals, refusal),
   );
-  const refusalOfGate = (refusal: GateRefusal) => ({
-    kind: 'connect' as const,
-    clientId: undefined,
-    username: undefined,
-    reason: gateReason(refusal),
-    remote: refusal.remote,
-  });
   const guards = new WeakMap<Client, FrameGuard>();
 
   const store =
