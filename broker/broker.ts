@@ -1,6 +1,5 @@
 /** The embedded MQTT broker: aedes with authentication, ACLs and a payload limit. */
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import { defined } from '../runtime/defined.js';
@@ -19,6 +18,7 @@ import { publishOfflineOnDisconnect } from './presence.js';
 import { probeSink } from './probe-sink.js';
 import { protocolProblem } from './protocol-check.js';
 import { redisRetainedStore } from './retained-store.js';
+import { Traffic } from './traffic.js';
 
 /** Counters since the broker started. */
 export interface BrokerStats {
@@ -50,20 +50,6 @@ export interface Broker {
   publish(topic: string, payload: Buffer): Promise<void>;
   /** Adds an interceptor of client publishes; returns the function that removes it. */
   intercept(interceptor: PublishInterceptor): () => void;
-}
-
-/** Bytes of the closed connections plus those of the open ones. */
-function socketBytes(
-  closed: { readonly in: number; readonly out: number },
-  open: ReadonlySet<Socket>,
-): { bytesIn: number; bytesOut: number } {
-  let bytesIn = closed.in;
-  let bytesOut = closed.out;
-  for (const socket of open) {
-    bytesIn += socket.bytesRead;
-    bytesOut += socket.bytesWritten;
-  }
-  return { bytesIn, bytesOut };
 }
 
 /** The socket that carries a client: its own for TCP and TLS, the HTTP request's for WebSocket. */
@@ -171,21 +157,9 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
 
   publishOfflineOnDisconnect(aedes, topicPrefix, access.identityOf, logger);
 
-  let connections = 0;
-  // Bytes of closed connections, and the sockets open now (read at stats()).
-  const bytes = { in: 0, out: 0 };
-  const sockets = new Set<Socket>();
+  const traffic = new Traffic();
   const accept = (stream: Duplex, request?: IncomingMessage) => {
-    connections += 1;
-    const socket = (request?.socket ?? stream) as Socket;
-    if (typeof socket.bytesRead === 'number' && !sockets.has(socket)) {
-      sockets.add(socket);
-      socket.once('close', () => {
-        bytes.in += socket.bytesRead;
-        bytes.out += socket.bytesWritten;
-        sockets.delete(socket);
-      });
-    }
+    traffic.accepted(stream, request);
     const client = aedes.handle(stream, request);
     const limits = { maxFrameBytes, maxPreAuthBytes, packetTimeoutMs };
     const guard = guardFrames(stream, limits, (problem) => {
@@ -236,14 +210,18 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       closing ??= closeAll();
       return closing;
     },
-    stats: () => ({
-      clients: aedes.connectedClients,
-      connections,
-      refused: refusals.counts(),
-      logins: logins?.stats(),
-      pendingLogins: gate.pending,
-      ...socketBytes(bytes, sockets),
-    }),
+    stats: () => {
+      const { connections, bytesIn, bytesOut } = traffic.counts();
+      return {
+        clients: aedes.connectedClients,
+        connections,
+        refused: refusals.counts(),
+        logins: logins?.stats(),
+        pendingLogins: gate.pending,
+        bytesIn,
+        bytesOut,
+      };
+    },
     publish: (topic, payload) =>
       new Promise<void>((resolve, reject) => {
         const packet = {
