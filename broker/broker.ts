@@ -1,4 +1,8 @@
-/** The embedded MQTT broker: aedes with authentication, ACLs and a payload limit. */
+/**
+ * The embedded MQTT broker: aedes with authentication, ACLs and a payload limit. This file
+ * assembles it: the aedes hooks (protocol check, access control, probes, interceptors), the
+ * connection gate and frame guard on every accepted connection, the listeners, and the stats.
+ */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
@@ -58,6 +62,11 @@ function socketOf(client: Client): SocketAddress {
   return conn.remoteAddress === undefined && client.req !== undefined ? client.req.socket : conn;
 }
 
+/** The packet of a publish from inside the broker: QoS 1, not retained (it passes no ACL). */
+function internalPacket(topic: string, payload: Buffer) {
+  return { cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false } as const;
+}
+
 /** Starts the broker; rejects with BrokerListenError (naming the port) if a port is taken. */
 export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const {
@@ -92,7 +101,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       : redisRetainedStore(options.retainedStore, topicPrefix, logger);
   // Link probes are acknowledged and delivered to nobody (probe-sink.ts).
   const probes = probeSink(topicPrefix, (topic, payload) =>
-    aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, () => {}),
+    aedes.publish(internalPacket(topic, payload), () => {}),
   );
   let aedes: Aedes;
   try {
@@ -223,17 +232,11 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       };
     },
     publish: (topic, payload) =>
-      new Promise<void>((resolve, reject) => {
-        const packet = {
-          cmd: 'publish',
-          topic,
-          payload,
-          qos: 1,
-          retain: false,
-          dup: false,
-        } as const;
-        aedes.publish(packet, (error) => (error ? reject(error) : resolve()));
-      }),
+      new Promise<void>((resolve, reject) =>
+        aedes.publish(internalPacket(topic, payload), (error) =>
+          error ? reject(error) : resolve(),
+        ),
+      ),
     intercept: (interceptor) => interceptors.add(interceptor),
   };
 }
