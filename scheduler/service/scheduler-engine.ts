@@ -9,6 +9,7 @@ import { SchedulerTransportError } from './errors.js';
 import { applyFleetEventInPlace, type FleetEvent, type MutableFleetState } from './fleet-state.js';
 import { solveFleetTargets } from './fleet-targets.js';
 import { IncrementalFleet, type IncrementalStats } from './incremental-fleet.js';
+import { LedgerWriter } from './ledger-writer.js';
 import { LocalReasons } from './local-reasons.js';
 import { type ConcurrencyChange, type DecisionPlan, planDecisions } from './planner.js';
 import type { ConcurrencyPort, DecisionLedger, DecisionSink } from './ports.js';
@@ -58,8 +59,8 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   private epoch = 0;
   /** When solves run. */
   private readonly loop: SolveLoop;
-  /** The ledger has a full record from this engine; until then, each record is a full one. */
-  private recorded = false;
+  /** Records each solve before it is published; undefined: no ledger. */
+  private readonly ledger: LedgerWriter | undefined;
   /** The next solve publishes every decision, not only the changed ones (after a reconnect). */
   private republishAll = false;
   /**
@@ -84,6 +85,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   constructor(private readonly options: SchedulerEngineOptions) {
     super();
     this.loop = new SolveLoop(options.coalesceMs, (changedAt) => this.runSolve(changedAt));
+    this.ledger = options.ledger === undefined ? undefined : new LedgerWriter(options.ledger);
   }
 
   /** Takes a retained decision found at start-up as already published (before `start`). */
@@ -339,33 +341,17 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   }
 
   /**
-   * Records a plan in the ledger (a full record the first time, or when the ledger has none):
-   * true when it may be published. A deposed engine stops; a failed call is reported and the
+   * Records a plan in the ledger (ledger-writer.ts: a full record the first time, or when the
+   * ledger has none): true when it may be published. A deposed engine stops; a failed call is reported and the
    * solve retried after retryMs, with nothing published meanwhile.
    */
   private async record(plan: DecisionPlan): Promise<boolean> {
-    const { ledger } = this.options;
-    if (ledger === undefined) return true;
-    let full = !this.recorded;
+    if (this.ledger === undefined) return true;
     try {
-      for (;;) {
-        const outcome = await ledger.commit({
-          epoch: plan.epoch,
-          set: full ? [...plan.decisions] : plan.publish.map((u) => [u.ue, u.decision] as const),
-          clear: full ? [] : plan.clear,
-          full,
-        });
-        if (outcome.kind === 'recorded') {
-          this.recorded = true;
-          return true;
-        }
-        if (outcome.kind === 'deposed') {
-          this.depose(outcome.reason);
-          return false;
-        }
-        if (full) throw new Error('the ledger asked for a full record after one');
-        full = true;
-      }
+      const outcome = await this.ledger.write(plan);
+      if (outcome.kind === 'recorded') return true;
+      this.depose(outcome.reason);
+      return false;
     } catch (cause) {
       const message = `recording epoch ${plan.epoch} failed: nothing published, retrying`;
       emitEach(this, 'error', new SchedulerTransportError('ledger', message, { cause }));
