@@ -1,167 +1,28 @@
-/** The embedded MQTT broker: aedes with authentication, ACLs and a payload limit. */
+/**
+ * The embedded MQTT broker: aedes with authentication, ACLs and a payload limit. This file
+ * assembles it: the aedes hooks (protocol check, access control, probes, interceptors), the
+ * connection gate and frame guard on every accepted connection, the listeners, and the stats.
+ */
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
-import {
-  assertTopicPrefix,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_TOPIC_PREFIX,
-} from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
-import type { UeKeyRevocations } from '../runtime/ue-key.js';
 import { accessControl, remoteOf } from './access-control.js';
 import { checkAedesInternals } from './aedes-internals.js';
-import { Authenticator } from './authenticator.js';
-import { ConnectionGate, type GateRefusal, type SocketAddress } from './connection-gate.js';
-import { readCredentialsFile, type TokenRecord, type UserRecord } from './credentials.js';
-import { CredentialsError } from './errors.js';
-import { type FrameGuard, type FrameProblem, guardFrames } from './frame-guard.js';
-import { HashGate } from './hash-gate.js';
+import { loadLogins } from './broker-auth.js';
+import { type BrokerOptions, resolveBrokerOptions } from './broker-options.js';
+import { ConnectionGate, type SocketAddress } from './connection-gate.js';
+import { frameRefusal, recordGateRefusal } from './connection-refusals.js';
+import { type FrameGuard, guardFrames } from './frame-guard.js';
 import { Interceptors, type PublishInterceptor } from './interceptors.js';
-import { type Listener, listenMqtt, listenWebSocket, type TlsMaterial } from './listeners.js';
-import {
-  componentLogger,
-  type Logger,
-  type RefusalCounts,
-  type RefusalKind,
-  RefusalLog,
-} from './log.js';
-import { LoginGuard, type LoginStats } from './login-guard.js';
-import { type LoginLimits, resolveLoginLimits } from './login-limits.js';
-import { LoginThrottle } from './login-throttle.js';
+import { type Listener, listenMqtt, listenWebSocket } from './listeners.js';
+import { type RefusalCounts, RefusalLog } from './log.js';
+import type { LoginStats } from './login-guard.js';
 import { publishOfflineOnDisconnect } from './presence.js';
 import { probeSink } from './probe-sink.js';
 import { protocolProblem } from './protocol-check.js';
-import { type RetainedStoreOptions, redisRetainedStore } from './retained-store.js';
-
-/** Where identities come from; at least one source is required. */
-export interface BrokerAuthOptions {
-  /**
-   * Path of a credentials file: `{ "users": [{ username, role, ue?, passwordHash }] }`, hashes
-   * made by `hashPassword` (`edgesplit broker hash-password`). Read once at start.
-   * @defaultValue none
-   */
-  credentialsFile?: string;
-  /**
-   * Token credentials, usually `parseTokens(process.env.EDGESPLIT_TOKENS)`.
-   * @defaultValue none
-   */
-  tokens?: readonly TokenRecord[];
-  /**
-   * Fleet key (`EDGESPLIT_UE_FLEET_KEY`): a UE id logs in as that UE with the key derived from
-   * it (`deriveUeKey`). Usernames in the file or tokens keep their own secret, and a UE id that
-   * a credential of the file or tokens speaks for never logs in with a derived key.
-   * @defaultValue none
-   */
-  ueFleetKey?: string;
-  /**
-   * Revoked derived keys (`EDGESPLIT_UE_KEY_REVOKED`, see `parseUeKeyRevocations`): every key
-   * of a UE, or its generations up to N.
-   * @defaultValue none
-   */
-  ueKeyRevocations?: UeKeyRevocations;
-}
-
-/** Options of `createBroker`. */
-export interface BrokerOptions {
-  /**
-   * Port of the MQTT listener (TLS when `tls` is given); 0 picks a free port.
-   * @defaultValue 1883
-   */
-  port?: number;
-  /**
-   * Address every listener binds to.
-   * @defaultValue '0.0.0.0'
-   */
-  host?: string;
-  /**
-   * PEM key and certificate: the MQTT listener speaks TLS and the WebSocket one `wss://`.
-   * @defaultValue none (plain TCP and `ws://`)
-   */
-  tls?: TlsMaterial;
-  /**
-   * Port of an MQTT-over-WebSocket listener; 0 picks a free port.
-   * @defaultValue none (no WebSocket listener)
-   */
-  wsPort?: number;
-  /**
-   * Credentials, or `'off'` to let any client do anything (logged as a warning at start). No
-   * default: running without authentication is always a decision.
-   */
-  auth: 'off' | BrokerAuthOptions;
-  /**
-   * Login throttling and password hashing limits (docs/security.md); those not given keep
-   * their defaults (`DEFAULT_LOGIN_LIMITS`). Unused when auth is off.
-   * @defaultValue DEFAULT_LOGIN_LIMITS
-   */
-  loginLimits?: Partial<LoginLimits>;
-  /**
-   * Largest PUBLISH payload (and last will) accepted; a bigger one is refused and its
-   * connection closed.
-   * @defaultValue 16 MiB (`DEFAULT_MAX_PAYLOAD_BYTES`)
-   */
-  maxPayloadBytes?: number;
-  /**
-   * Prefix of every topic the ACLs grant.
-   * @defaultValue 'edgesplit/v1' (`DEFAULT_TOPIC_PREFIX`)
-   */
-  topicPrefix?: string;
-  /**
-   * Most publishes of one client that interceptors (see `Broker.intercept`) handle at once; the
-   * broker reads no more from that client until one is done.
-   * @defaultValue 16
-   */
-  maxInterceptedPerClient?: number;
-  /**
-   * Most publishes that interceptors handle at once in all; beyond it, publishers are not read.
-   * @defaultValue 256
-   */
-  maxIntercepted?: number;
-  /**
-   * Most payload bytes that interceptors handle at once in all; beyond it, publishers are not
-   * read (one publish may exceed it on its own).
-   * @defaultValue 256 MiB
-   */
-  maxInterceptedBytes?: number;
-  /**
-   * Milliseconds from accepting a TCP connection to its successful login: TLS handshake,
-   * WebSocket upgrade, CONNECT and authentication together. Later, the socket is closed.
-   * @defaultValue 10,000 (`DEFAULT_CONNECT_TIMEOUT_MS`)
-   */
-  connectTimeoutMs?: number;
-  /**
-   * Most connections of one remote address that have not logged in yet; a connection beyond
-   * it is closed as soon as it is accepted. 0: no limit.
-   * @defaultValue 64 (`DEFAULT_MAX_PENDING_PER_ADDRESS`)
-   */
-  maxPendingPerAddress?: number;
-  /**
-   * Most bytes read from a connection before it has authenticated, its CONNECT (with the last
-   * will) included; a CONNECT announcing more is refused and the connection closed before the
-   * broker buffers it.
-   * @defaultValue 64 KiB (`DEFAULT_MAX_CONNECT_BYTES`)
-   */
-  maxConnectBytes?: number;
-  /**
-   * Milliseconds a packet may take from its first byte to its last, whatever the client's
-   * keepalive; a connection with a packet incomplete for longer is closed. Big payloads over
-   * slow links need it long enough.
-   * @defaultValue 60,000 (`DEFAULT_PACKET_TIMEOUT_MS`)
-   */
-  packetTimeoutMs?: number;
-  /**
-   * Keep the scheduler's retained messages (decisions, `scheduler/status`) in Redis, so that
-   * they survive a restart of the broker (retained-store.ts).
-   * @defaultValue none: retained messages live in memory only
-   */
-  retainedStore?: RetainedStoreOptions;
-  /**
-   * Where log lines go, including one per refused connect, publish or subscribe.
-   * @defaultValue timestamped lines on stderr
-   */
-  logger?: Logger;
-}
+import { redisRetainedStore } from './retained-store.js';
+import { Traffic } from './traffic.js';
 
 /** Counters since the broker started. */
 export interface BrokerStats {
@@ -195,180 +56,43 @@ export interface Broker {
   intercept(interceptor: PublishInterceptor): () => void;
 }
 
-/** Largest remaining length MQTT can express [MQTT-2.2.3]. */
-const MQTT_MAX_REMAINING = 268_435_455;
-/**
- * Room for everything but the payload in one packet: topic, client id, username, password and
- * will topic of a CONNECT are each at most 65,535 bytes plus a length prefix.
- */
-const FRAME_HEADROOM = 5 * 65_537 + 16;
-
-/** Default of `BrokerOptions.connectTimeoutMs`. */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-/** Default of `BrokerOptions.maxPendingPerAddress`. */
-export const DEFAULT_MAX_PENDING_PER_ADDRESS = 64;
-/** Default of `BrokerOptions.maxConnectBytes`. */
-export const DEFAULT_MAX_CONNECT_BYTES = 64 * 1024;
-/** Default of `BrokerOptions.packetTimeoutMs`. */
-export const DEFAULT_PACKET_TIMEOUT_MS = 60_000;
-
-function packetKind(type: number): RefusalKind {
-  if (type === 3) return 'publish';
-  if (type === 8 || type === 10) return 'subscribe';
-  return 'connect';
-}
-
-function frameRefusal(problem: FrameProblem): { kind: RefusalKind; reason: string } {
-  switch (problem.kind) {
-    case 'oversize':
-      return {
-        kind: packetKind(problem.type),
-        reason: problem.beforeAuth
-          ? `packet of ${problem.length} bytes before authentication exceeds the limit of ${problem.limit}`
-          : `packet of ${problem.length} bytes exceeds the limit of ${problem.limit}`,
-      };
-    case 'malformed':
-      return { kind: packetKind(problem.type), reason: 'malformed packet length' };
-    case 'pre-auth bytes':
-      return {
-        kind: 'connect',
-        reason: `${problem.bytes} bytes before authentication exceed the limit of ${problem.limit}`,
-      };
-    case 'timeout':
-      return {
-        kind: packetKind(problem.type),
-        reason: `packet incomplete after ${problem.ms} ms`,
-      };
-  }
-}
-
-/** Bytes of the closed connections plus those of the open ones. */
-function socketBytes(
-  closed: { readonly in: number; readonly out: number },
-  open: ReadonlySet<Socket>,
-): { bytesIn: number; bytesOut: number } {
-  let bytesIn = closed.in;
-  let bytesOut = closed.out;
-  for (const socket of open) {
-    bytesIn += socket.bytesRead;
-    bytesOut += socket.bytesWritten;
-  }
-  return { bytesIn, bytesOut };
-}
-
-/** The address of an `address:port` remote (IPv6 addresses hold colons too). */
-function addressOf(remote: string): string {
-  const colon = remote.lastIndexOf(':');
-  return colon === -1 ? remote : remote.slice(0, colon);
-}
-
-function gateReason(refusal: GateRefusal): string {
-  switch (refusal.kind) {
-    case 'timeout':
-      return `no login within ${refusal.ms} ms`;
-    case 'cap':
-      return `already ${refusal.max} connections of this address are logging in`;
-    case 'bytes':
-      return `more than ${refusal.max} bytes before login`;
-  }
-}
-
-function positiveInteger(name: string, value: number, min = 1): number {
-  if (!Number.isSafeInteger(value) || value < min)
-    throw new RangeError(`${name} must be an integer >= ${min}, not ${value}`);
-  return value;
-}
-
 /** The socket that carries a client: its own for TCP and TLS, the HTTP request's for WebSocket. */
 function socketOf(client: Client): SocketAddress {
   const conn = client.conn as SocketAddress;
   return conn.remoteAddress === undefined && client.req !== undefined ? client.req.socket : conn;
 }
 
-async function loadLogins(options: BrokerOptions): Promise<LoginGuard | undefined> {
-  const { auth } = options;
-  if (auth === 'off') return undefined;
-  const limits = resolveLoginLimits(options.loginLimits);
-  const users: UserRecord[] =
-    auth.credentialsFile === undefined ? [] : await readCredentialsFile(auth.credentialsFile);
-  const hashGate = new HashGate({
-    concurrency: limits.maxHashing,
-    maxQueued: limits.maxQueuedHashes,
-  });
-  const authenticator = new Authenticator({
-    users,
-    tokens: auth.tokens ?? [],
-    hashGate,
-    ...(auth.ueFleetKey === undefined ? {} : { fleetKey: auth.ueFleetKey }),
-    ...(auth.ueKeyRevocations === undefined ? {} : { ueKeyRevocations: auth.ueKeyRevocations }),
-  });
-  if (authenticator.size === 0 && auth.ueFleetKey === undefined)
-    throw new CredentialsError(
-      'authentication is on but no credentials were given: pass a credentials file, tokens or a fleet key, or auth "off"',
-    );
-  return new LoginGuard(authenticator, new LoginThrottle(limits), hashGate);
+/** The packet of a publish from inside the broker: QoS 1, not retained (it passes no ACL). */
+function internalPacket(topic: string, payload: Buffer) {
+  return { cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false } as const;
 }
 
 /** Starts the broker; rejects with BrokerListenError (naming the port) if a port is taken. */
 export async function createBroker(options: BrokerOptions): Promise<Broker> {
-  const host = options.host ?? '0.0.0.0';
-  const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
-  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  const logger = options.logger ?? componentLogger('broker');
-  assertTopicPrefix(topicPrefix);
-  if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes < 1)
-    throw new RangeError(`maxPayloadBytes must be a positive integer, not ${maxPayloadBytes}`);
-  const maxFrameBytes = Math.min(maxPayloadBytes + FRAME_HEADROOM, MQTT_MAX_REMAINING);
-  const connectTimeoutMs = positiveInteger(
-    'connectTimeoutMs',
-    options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-  );
-  const maxPreAuthBytes = positiveInteger(
-    'maxConnectBytes',
-    options.maxConnectBytes ?? DEFAULT_MAX_CONNECT_BYTES,
-  );
-  const packetTimeoutMs = positiveInteger(
-    'packetTimeoutMs',
-    options.packetTimeoutMs ?? DEFAULT_PACKET_TIMEOUT_MS,
-  );
-  const maxPendingPerAddress = positiveInteger(
-    'maxPendingPerAddress',
-    options.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS,
-    0,
-  );
+  const {
+    host,
+    topicPrefix,
+    maxPayloadBytes,
+    logger,
+    maxFrameBytes,
+    connectTimeoutMs,
+    maxPreAuthBytes,
+    packetTimeoutMs,
+    maxPendingPerAddress,
+    intercepted,
+  } = resolveBrokerOptions(options);
 
   // Flow control needs aedes internals: a changed aedes stops here, not under load.
   await checkAedesInternals();
-  const logins = await loadLogins(options);
+  const logins = await loadLogins(options.auth, options.loginLimits);
   const refusals = new RefusalLog(logger);
   const access = accessControl({ logins, topicPrefix, maxPayloadBytes, refusals });
-  const interceptors = new Interceptors(
-    {
-      perClient: options.maxInterceptedPerClient ?? 16,
-      total: options.maxIntercepted ?? 256,
-      totalBytes: options.maxInterceptedBytes ?? 256 * 1024 * 1024,
-    },
-    logger,
-  );
+  const interceptors = new Interceptors(intercepted, logger);
 
   const gate = new ConnectionGate(
     { loginTimeoutMs: connectTimeoutMs, maxPendingPerAddress },
-    (refusal) => {
-      if (refusal.kind === 'cap')
-        refusals.record(
-          refusalOfGate(refusal),
-          `connections over the per-address cap from ${addressOf(refusal.remote)}`,
-        );
-      else refusals.record(refusalOfGate(refusal));
-    },
+    (refusal) => recordGateRefusal(refusals, refusal),
   );
-  const refusalOfGate = (refusal: GateRefusal) => ({
-    kind: 'connect' as const,
-    clientId: undefined,
-    username: undefined,
-    reason: gateReason(refusal),
-    remote: refusal.remote,
-  });
   const guards = new WeakMap<Client, FrameGuard>();
 
   const store =
@@ -377,7 +101,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       : redisRetainedStore(options.retainedStore, topicPrefix, logger);
   // Link probes are acknowledged and delivered to nobody (probe-sink.ts).
   const probes = probeSink(topicPrefix, (topic, payload) =>
-    aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, () => {}),
+    aedes.publish(internalPacket(topic, payload), () => {}),
   );
   let aedes: Aedes;
   try {
@@ -442,21 +166,9 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
 
   publishOfflineOnDisconnect(aedes, topicPrefix, access.identityOf, logger);
 
-  let connections = 0;
-  // Bytes of closed connections, and the sockets open now (read at stats()).
-  const bytes = { in: 0, out: 0 };
-  const sockets = new Set<Socket>();
+  const traffic = new Traffic();
   const accept = (stream: Duplex, request?: IncomingMessage) => {
-    connections += 1;
-    const socket = (request?.socket ?? stream) as Socket;
-    if (typeof socket.bytesRead === 'number' && !sockets.has(socket)) {
-      sockets.add(socket);
-      socket.once('close', () => {
-        bytes.in += socket.bytesRead;
-        bytes.out += socket.bytesWritten;
-        sockets.delete(socket);
-      });
-    }
+    traffic.accepted(stream, request);
     const client = aedes.handle(stream, request);
     const limits = { maxFrameBytes, maxPreAuthBytes, packetTimeoutMs };
     const guard = guardFrames(stream, limits, (problem) => {
@@ -507,26 +219,24 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       closing ??= closeAll();
       return closing;
     },
-    stats: () => ({
-      clients: aedes.connectedClients,
-      connections,
-      refused: refusals.counts(),
-      logins: logins?.stats(),
-      pendingLogins: gate.pending,
-      ...socketBytes(bytes, sockets),
-    }),
+    stats: () => {
+      const { connections, bytesIn, bytesOut } = traffic.counts();
+      return {
+        clients: aedes.connectedClients,
+        connections,
+        refused: refusals.counts(),
+        logins: logins?.stats(),
+        pendingLogins: gate.pending,
+        bytesIn,
+        bytesOut,
+      };
+    },
     publish: (topic, payload) =>
-      new Promise<void>((resolve, reject) => {
-        const packet = {
-          cmd: 'publish',
-          topic,
-          payload,
-          qos: 1,
-          retain: false,
-          dup: false,
-        } as const;
-        aedes.publish(packet, (error) => (error ? reject(error) : resolve()));
-      }),
+      new Promise<void>((resolve, reject) =>
+        aedes.publish(internalPacket(topic, payload), (error) =>
+          error ? reject(error) : resolve(),
+        ),
+      ),
     intercept: (interceptor) => interceptors.add(interceptor),
   };
 }

@@ -27,17 +27,15 @@ export {
   type AuthenticatorOptions,
   type AuthOutcome,
 } from './authenticator.js';
+export { type Broker, type BrokerStats, createBroker } from './broker.js';
+export type { BrokerAuthOptions } from './broker-auth.js';
 export {
-  type Broker,
-  type BrokerAuthOptions,
   type BrokerOptions,
-  type BrokerStats,
-  createBroker,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MAX_CONNECT_BYTES,
   DEFAULT_MAX_PENDING_PER_ADDRESS,
   DEFAULT_PACKET_TIMEOUT_MS,
-} from './broker.js';
+} from './broker-options.js';
 export {
   MIN_TOKEN_LENGTH,
   parseCredentials,

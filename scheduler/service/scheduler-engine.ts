@@ -9,6 +9,7 @@ import { SchedulerTransportError } from './errors.js';
 import { applyFleetEventInPlace, type FleetEvent, type MutableFleetState } from './fleet-state.js';
 import { solveFleetTargets } from './fleet-targets.js';
 import { IncrementalFleet, type IncrementalStats } from './incremental-fleet.js';
+import { LedgerWriter } from './ledger-writer.js';
 import { LocalReasons } from './local-reasons.js';
 import { type ConcurrencyChange, type DecisionPlan, planDecisions } from './planner.js';
 import type { ConcurrencyPort, DecisionLedger, DecisionSink } from './ports.js';
@@ -18,6 +19,7 @@ import type {
   SchedulerSnapshot,
   SchedulerStats,
 } from './scheduler-events.js';
+import { SolveLoop } from './solve-loop.js';
 
 export interface SchedulerEngineOptions {
   readonly id: string;
@@ -40,7 +42,7 @@ type MutableStats = { -readonly [K in keyof SchedulerStats]: SchedulerStats[K] }
 /**
  * The scheduler without its transports: takes decoded events, coalesces them, solves and drives
  * a `DecisionSink` and a `ConcurrencyPort`. Solves run one at a time; events arriving during a
- * solve start the next coalescing window when it ends.
+ * solve start the next coalescing window when it ends (solve-loop.ts).
  */
 export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   /** Updated in place: one UE's change costs O(1), not a copy of the fleet. */
@@ -55,8 +57,10 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   /** Why each forced-local UE runs locally, as last reported to it. */
   private readonly localReasons = new LocalReasons();
   private epoch = 0;
-  /** The ledger has a full record from this engine; until then, each record is a full one. */
-  private recorded = false;
+  /** When solves run. */
+  private readonly loop: SolveLoop;
+  /** Records each solve before it is published; undefined: no ledger. */
+  private readonly ledger: LedgerWriter | undefined;
   /** The next solve publishes every decision, not only the changed ones (after a reconnect). */
   private republishAll = false;
   /**
@@ -65,16 +69,6 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
    */
   private readonly unsynced = new Set<string>();
   private deposed = false;
-  private started = false;
-  private closed = false;
-  private dirty = false;
-  /** Cancels the solve scheduled to run; undefined when none is. */
-  private cancelPending: (() => void) | undefined;
-  /** When the last solve ended (performance.now()); the next one waits coalesceMs after it. */
-  private lastSolvedAt = Number.NEGATIVE_INFINITY;
-  /** When the first change waiting for the next solve arrived (performance.now()). */
-  private changedAt: number | undefined;
-  private running: Promise<void> | undefined;
   private readonly counters: MutableStats = {
     solves: 0,
     lastSolveMs: 0,
@@ -90,11 +84,13 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
 
   constructor(private readonly options: SchedulerEngineOptions) {
     super();
+    this.loop = new SolveLoop(options.coalesceMs, (changedAt) => this.runSolve(changedAt));
+    this.ledger = options.ledger === undefined ? undefined : new LedgerWriter(options.ledger);
   }
 
   /** Takes a retained decision found at start-up as already published (before `start`). */
   restoreDecision(ue: string, decision: Decision): void {
-    if (this.started) return;
+    if (this.loop.isStarted()) return;
     this.restored.set(ue, decision);
     this.restoreEpoch(decision.epoch);
   }
@@ -104,7 +100,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
    * epoch not above it (a UE it lacks was cleared), and the epoch continues above it.
    */
   restoreSnapshot(snapshot: DecisionSnapshot): void {
-    if (this.started) return;
+    if (this.loop.isStarted()) return;
     for (const [ue, decision] of this.restored)
       if (decision.epoch <= snapshot.epoch && !snapshot.decisions.has(ue)) {
         this.restored.delete(ue);
@@ -125,7 +121,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
    */
   republish(all: boolean): void {
     if (all) this.republishAll = true;
-    this.requestSolve();
+    this.loop.request();
   }
 
   /** Whether the ledger refused a solve: this engine publishes nothing any more. */
@@ -135,15 +131,15 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
 
   /** Continues above an epoch found at start-up (retained decisions, `scheduler/status`). */
   restoreEpoch(epoch: number): void {
-    if (!this.started && epoch > this.epoch) this.epoch = epoch;
+    if (!this.loop.isStarted() && epoch > this.epoch) this.epoch = epoch;
   }
 
   /** Applies one input; re-solves after the coalescing window if it changed the instance. */
   apply(event: FleetEvent): void {
-    if (this.closed) return;
+    if (this.loop.isClosed()) return;
     const resolve = applyFleetEventInPlace(this.fleet, event, this.options);
     if (event.type !== 'edgeStatus') this.input.touch(event.ue);
-    if (resolve) this.requestSolve();
+    if (resolve) this.loop.request();
   }
 
   /**
@@ -152,7 +148,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
    * workers it kept and which it took offline.
    */
   reconfirmWorkers(heard: ReadonlySet<string>): void {
-    if (this.closed) return;
+    if (this.loop.isClosed()) return;
     const kept: string[] = [];
     const dropped: string[] = [];
     for (const [worker, status] of [...this.fleet.workers]) {
@@ -188,25 +184,17 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
 
   /** Allows solving and solves once, whatever changed, to publish status and set queues. */
   start(): void {
-    if (this.started || this.closed) return;
-    this.started = true;
-    this.requestSolve();
+    this.loop.start();
   }
 
   /** Resolves when no solve is pending or running. */
-  async idle(): Promise<void> {
-    while (this.cancelPending !== undefined || this.running !== undefined) {
-      if (this.running !== undefined) await this.running;
-      else await new Promise((resolve) => setTimeout(resolve, this.options.coalesceMs));
-    }
+  idle(): Promise<void> {
+    return this.loop.idle();
   }
 
   /** Stops solving; waits for a running solve to finish. */
-  async close(): Promise<void> {
-    this.closed = true;
-    this.cancelPending?.();
-    this.cancelPending = undefined;
-    await this.running;
+  close(): Promise<void> {
+    return this.loop.close();
   }
 
   /** A copy of the state (O(N): for status and tests, not for every change). */
@@ -224,46 +212,8 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
     return { ...this.counters, epoch: this.epoch };
   }
 
-  /**
-   * Schedules the next solve. A change arriving more than coalesceMs after the last solve ended
-   * is solved on the next turn of the event loop: an isolated change waits for nothing, while the
-   * messages of one socket read are still solved together. Otherwise the solve waits until
-   * coalesceMs after the last one ended and takes every change that arrived meanwhile, so a
-   * stream of changes is solved at most once per solve plus window, as before.
-   */
-  private requestSolve(): void {
-    this.dirty = true;
-    this.changedAt ??= performance.now();
-    if (
-      !this.started ||
-      this.closed ||
-      this.cancelPending !== undefined ||
-      this.running !== undefined
-    )
-      return;
-    const run = () => {
-      this.cancelPending = undefined;
-      this.running = this.runSolve().finally(() => {
-        this.running = undefined;
-        this.lastSolvedAt = performance.now();
-        if (this.dirty) this.requestSolve();
-      });
-    };
-    const waitMs = this.lastSolvedAt + this.options.coalesceMs - performance.now();
-    if (waitMs > 0) {
-      const timer = setTimeout(run, waitMs);
-      this.cancelPending = () => clearTimeout(timer);
-    } else {
-      const immediate = setImmediate(run);
-      this.cancelPending = () => clearImmediate(immediate);
-    }
-  }
-
-  private async runSolve(): Promise<void> {
-    if (this.closed) return;
-    this.dirty = false;
-    const changedAt = this.changedAt ?? performance.now();
-    this.changedAt = undefined;
+  /** One solve of the loop; a failure is reported, never thrown into the loop. */
+  private async runSolve(changedAt: number): Promise<void> {
     try {
       await this.solveOnce(changedAt);
     } catch (cause) {
@@ -287,7 +237,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
       epoch: this.epoch,
     });
     // Fenced: nothing of this solve goes out unless the ledger took it.
-    if (!(await this.record(plan)) || this.closed) return;
+    if (!(await this.record(plan)) || this.loop.isClosed()) return;
     this.decisions = plan.decisions;
     this.epoch = plan.epoch;
     const everything = this.republishAll;
@@ -386,45 +336,26 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
       this.applied.delete(change.ue);
       const message = `setting the concurrency of UE "${change.ue}" to ${change.to} failed`;
       emitEach(this, 'error', new SchedulerTransportError('concurrency', message, { cause }));
-      if (!this.closed) setTimeout(() => this.requestSolve(), this.options.retryMs).unref();
+      this.loop.retry(this.options.retryMs);
     }
   }
 
   /**
-   * Records a plan in the ledger (a full record the first time, or when the ledger has none):
-   * true when it may be published. A deposed engine stops; a failed call is reported and the
+   * Records a plan in the ledger (ledger-writer.ts: a full record the first time, or when the
+   * ledger has none): true when it may be published. A deposed engine stops; a failed call is reported and the
    * solve retried after retryMs, with nothing published meanwhile.
    */
   private async record(plan: DecisionPlan): Promise<boolean> {
-    const { ledger } = this.options;
-    if (ledger === undefined) return true;
-    let full = !this.recorded;
+    if (this.ledger === undefined) return true;
     try {
-      for (;;) {
-        const outcome = await ledger.commit({
-          epoch: plan.epoch,
-          set: full ? [...plan.decisions] : plan.publish.map((u) => [u.ue, u.decision] as const),
-          clear: full ? [] : plan.clear,
-          full,
-        });
-        if (outcome.kind === 'recorded') {
-          this.recorded = true;
-          return true;
-        }
-        if (outcome.kind === 'deposed') {
-          this.depose(outcome.reason);
-          return false;
-        }
-        if (full) throw new Error('the ledger asked for a full record after one');
-        full = true;
-      }
+      const outcome = await this.ledger.write(plan);
+      if (outcome.kind === 'recorded') return true;
+      this.depose(outcome.reason);
+      return false;
     } catch (cause) {
       const message = `recording epoch ${plan.epoch} failed: nothing published, retrying`;
       emitEach(this, 'error', new SchedulerTransportError('ledger', message, { cause }));
-      if (!this.closed)
-        setTimeout(() => {
-          if (!this.closed) this.requestSolve();
-        }, this.options.retryMs).unref();
+      this.loop.retry(this.options.retryMs);
       return false;
     }
   }
@@ -432,9 +363,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   private depose(reason: string): void {
     if (this.deposed) return;
     this.deposed = true;
-    this.closed = true;
-    this.cancelPending?.();
-    this.cancelPending = undefined;
+    this.loop.stop();
     emitEach(this, 'deposed', { reason });
   }
 
