@@ -73,6 +73,13 @@ const URGENT_DROP = 1 / 3;
  * lower estimate made it local) is confirmed or undone by a probe.
  */
 const CONFIRM_AFTER_MS = 1000;
+/**
+ * The first probes of a UE that sends nothing else go this far apart (CONFIRM_AFTER_MS), not a
+ * probe interval: one probe is one sample, and a first one that read low (a busy host, a
+ * connection in slow start) would otherwise keep the UE local, on a wrong estimate, for a
+ * whole interval, and a step up takes two agreeing samples.
+ */
+const WARM_UP_PROBES = 3;
 
 /** The probe size that takes about PROBE_TARGET_MS at `mbps`. */
 export function probeBytesFor(mbps: number | undefined): number {
@@ -313,7 +320,8 @@ export class LinkMeter {
     }
     if (now < this.#probeBackoffUntil) return;
     const stale = now - Math.max(this.#lastTrafficAt, this.estimator.lastUplinkAt ?? -Infinity);
-    const interval = this.estimator.provisional ? CONFIRM_AFTER_MS : this.#probeIntervalMs;
+    const soon = this.estimator.provisional || this.#probes < WARM_UP_PROBES;
+    const interval = soon ? CONFIRM_AFTER_MS : this.#probeIntervalMs;
     if (stale < interval) return;
     this.#probing = true;
     this.#probe()
