@@ -120,6 +120,13 @@ export interface EdgeWorkerOptions {
    */
   drainCheckMs?: number;
   /**
+   * A UE served here that lost its units keeps a Worker (concurrency 1) this long, in ms, even
+   * with its queue empty: requests the UE sent before it learnt of the change are still on
+   * their way (the ingress takes them for as long, its `drainMs`). Then it stops once drained.
+   * @defaultValue 10000
+   */
+  drainGraceMs?: number;
+  /**
    * Called whenever the packing this worker serves by changes (its fingerprint, what this worker
    * serves of it), or the set of online workers it was computed from does, after the queues were
    * set to it.
@@ -182,6 +189,7 @@ export interface ResolvedEdgeWorkerOptions {
   readonly maxStalledCount: number;
   readonly keepaliveSeconds: number;
   readonly drainCheckMs: number;
+  readonly drainGraceMs: number;
   readonly claimDir?: string;
 }
 
@@ -192,6 +200,7 @@ export const EDGE_WORKER_DEFAULTS = {
   maxStalledCount: 2,
   keepaliveSeconds: 5,
   drainCheckMs: 1000,
+  drainGraceMs: 10_000,
 } as const;
 
 function positiveInt(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -260,6 +269,10 @@ export function resolveEdgeWorkerOptions(options: EdgeWorkerOptions): ResolvedEd
     drainCheckMs: positiveInt(
       'drainCheckMs',
       options.drainCheckMs ?? EDGE_WORKER_DEFAULTS.drainCheckMs,
+    ),
+    drainGraceMs: positiveInt(
+      'drainGraceMs',
+      options.drainGraceMs ?? EDGE_WORKER_DEFAULTS.drainGraceMs,
     ),
     ...(options.claimDir === undefined ? {} : { claimDir: options.claimDir }),
   };

@@ -30,6 +30,7 @@ async function start(options: Partial<EdgeWorkerOptions> & { id: string }): Prom
     redisPrefix: bed.redisPrefix,
     topicPrefix: bed.topicPrefix,
     drainCheckMs: 100,
+    drainGraceMs: 300,
     onError: () => {},
     ...options,
   });
@@ -242,6 +243,31 @@ describe('edge worker', () => {
     await waitUntil('serving again', () => worker.stats().perQueue.u1?.mode === 'serving');
     await bed.enqueue({ ue: 'u1', requestId: 'r-again' });
     await waitUntil('result', () => bed.resultsFor('r-again').length === 1);
+  });
+
+  it('keeps the Worker of a UE whose units were taken away for the grace period, serving a request that comes during it, then stops it', async () => {
+    const graceMs = 4_000;
+    const worker = await start({ id: 'edge-1', units: 2, drainGraceMs: graceMs });
+    const modes: (string | undefined)[] = [];
+    const watch = setInterval(() => modes.push(worker.stats().perQueue.u1?.mode), 20);
+    try {
+      await bed.decide('u1', 2);
+      await waitUntil('serving', () => worker.stats().perQueue.u1?.mode === 'serving');
+      const lostAt = Date.now();
+      await bed.decide('u1', 0);
+      await waitUntil('draining', () => worker.stats().perQueue.u1?.mode === 'draining');
+      const drainingFrom = modes.length;
+      // The queue is empty; without the grace the Worker would close at the next check (100 ms).
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // A request the UE sent before it learnt of the change.
+      await bed.enqueue({ ue: 'u1', requestId: 'late' });
+      await waitUntil('its result', () => bed.resultsFor('late').length === 1);
+      expect(modes.slice(drainingFrom)).not.toContain('closed');
+      await waitUntil('closed', () => worker.stats().perQueue.u1?.mode === 'closed', 30_000);
+      expect(Date.now() - lostAt).toBeGreaterThanOrEqual(graceMs);
+    } finally {
+      clearInterval(watch);
+    }
   });
 
   it('leaves a UE to the worker that the packing gives it to', async () => {
