@@ -48,6 +48,12 @@ interface AgentBaseOptions {
   /** `measure`: publish the link at most this often. @defaultValue 1000 */
   readonly linkIntervalMs?: number;
   /**
+   * `measure`: a task whose upload runs late, and whose unacknowledged bytes would take longer
+   * than its tail takes on the device, runs that tail on the device (the edge's answer, when it
+   * comes, is dropped). @defaultValue true
+   */
+  readonly localFallback?: boolean;
+  /**
    * `measure`: publish when the estimate moved by this much (relative); the scheduler's own
    * hysteresis. @defaultValue 0.1
    */
@@ -109,6 +115,7 @@ export interface AgentConfig {
   readonly linkMode: LinkMode;
   readonly probeIntervalMs: number;
   readonly linkIntervalMs: number;
+  readonly localFallback: boolean;
   readonly linkHysteresis: number;
   readonly executor: Executor;
   readonly mqttUrl: string;
@@ -227,6 +234,7 @@ export function resolveAgentOptions(options: AgentOptions): AgentConfig {
     linkMode: options.linkMode ?? 'emulated',
     probeIntervalMs: positive('probeIntervalMs', options.probeIntervalMs ?? 10_000),
     linkIntervalMs: nonNegative('linkIntervalMs', options.linkIntervalMs ?? 1000),
+    localFallback: options.localFallback ?? true,
     linkHysteresis: nonNegative('linkHysteresis', options.linkHysteresis ?? 0.1),
     executor:
       options.executor ??

@@ -20,6 +20,8 @@ export interface TaskRecord {
   /** Every sample got its result. */
   readonly ok: boolean;
   readonly retries: number;
+  /** Offloaded, but its upload ran late and its tail ran on the device (see `localFallback`). */
+  readonly fallback?: true;
 }
 
 /** Counters of an agent since it started. */

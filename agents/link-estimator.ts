@@ -310,6 +310,15 @@ export class LinkEstimator {
     return view;
   }
 
+  /** Whether `inFlight`, an upload still on the wire, runs late against the estimate at `now`. */
+  runsLate(inFlight: UploadInFlight, now: number): boolean {
+    const uplink = this.estimate(now).uplinkMbps;
+    const rtt = this.#minRtt(now) ?? 0;
+    return (
+      uplink !== undefined && runsLate(inFlight.bytes, now - inFlight.startedAt, uplink.value, rtt)
+    );
+  }
+
   /** When the newest uplink sample was taken, if any. */
   get lastUplinkAt(): number | undefined {
     return this.#suspect?.at ?? this.#uplink.at(-1)?.at;

@@ -80,6 +80,8 @@ const CONFIRM_AFTER_MS = 1000;
  * whole interval, and a step up takes two agreeing samples.
  */
 const WARM_UP_PROBES = 3;
+/** A late upload's remaining time is read at the rate of its acknowledgements over this long. */
+const LATE_RATE_WINDOW_MS = 500;
 
 /** The probe size that takes about PROBE_TARGET_MS at `mbps`. */
 export function probeBytesFor(mbps: number | undefined): number {
@@ -254,6 +256,27 @@ export class LinkMeter {
         if (!spoiled) this.recordUpload(sample);
       },
     };
+  }
+
+  /**
+   * The agent's upload on the wire, if it runs late against the estimate: with how long its
+   * bytes not yet acknowledged would take (undefined: no socket readings tell). At the rate
+   * they were acknowledged over the last half second (Infinity: none got through); while
+   * Node still holds part of the upload (no reading tells how many were acknowledged), at
+   * least the kernel's unacknowledged bytes over the upload's rate so far, which the link's
+   * rate is below (it runs late).
+   */
+  lateUpload(): { readonly remainingMs: number | undefined } | undefined {
+    const upload = this.#onWire();
+    if (upload === undefined) return undefined;
+    const [entry] = this.#inFlight;
+    if (entry === undefined || entry.probe) return undefined;
+    const now = this.#now();
+    if (!this.estimator.runsLate(upload, now)) return undefined;
+    const watch = entry.watch;
+    if (watch === undefined) return { remainingMs: undefined };
+    const atLeast = (watch.unacknowledgedInKernel * (now - upload.startedAt)) / upload.bytes;
+    return { remainingMs: watch.remainingMs(LATE_RATE_WINDOW_MS) ?? atLeast };
   }
 
   /** A task's upload: bytes written from `startedAt` to the last PUBACK. */

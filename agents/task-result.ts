@@ -38,6 +38,8 @@ export interface TaskResult extends TaskPlan {
   /** The model's output per sample, in sample order; null for a failed sample. */
   readonly outputs: readonly (Tensor | null)[];
   readonly failures: readonly SampleFailure[];
+  /** Offloaded, but its upload ran late and its tail ran on the device (see `localFallback`). */
+  readonly fallback?: true;
 }
 
 export function planOf(decision: Decision): TaskPlan {

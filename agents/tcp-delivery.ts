@@ -72,6 +72,13 @@ export class DeliveryLog {
   #acknowledged: { at: number; bytes: number }[] = [];
   /** Bytes of the upload written so far. */
   #written = 0;
+  /** The kernel's unacknowledged bytes at the latest reading. */
+  #lastTx = 0;
+
+  /** Bytes in the kernel not yet acknowledged at the latest reading (Node may hold more). */
+  get unacknowledgedInKernel(): number {
+    return this.#lastTx;
+  }
 
   /** `bytes` more of the upload were written. */
   written(bytes: number): void {
@@ -85,6 +92,7 @@ export class DeliveryLog {
    */
   reading(at: number, tx: number, buffered: number): void {
     if (this.#drainedAt !== undefined) return;
+    this.#lastTx = tx;
     if (tx + buffered === 0) {
       if (this.#queued) this.#drainedAt = at;
       return;
@@ -103,6 +111,21 @@ export class DeliveryLog {
 
   get drained(): boolean {
     return this.#drainedAt !== undefined;
+  }
+
+  /**
+   * How long the bytes not yet acknowledged take at the rate they were acknowledged over the
+   * last `windowMs` up to the latest reading: Infinity when none were then, undefined when the
+   * readings do not span that long.
+   */
+  remainingMs(windowMs: number): number | undefined {
+    const points = this.#acknowledged;
+    const last = points.at(-1);
+    if (last === undefined) return undefined;
+    const first = points.findLast((point) => last.at - point.at >= windowMs);
+    if (first === undefined) return undefined;
+    const rate = (last.bytes - first.bytes) / (last.at - first.at);
+    return rate > 0 ? (this.#written - last.bytes) / rate : Number.POSITIVE_INFINITY;
   }
 
   get delivery(): Delivery {
@@ -139,6 +162,16 @@ export class SendQueueWatch {
   /** Whether the broker's TCP has acknowledged everything written so far. */
   get drained(): boolean {
     return this.#log.drained;
+  }
+
+  /** See DeliveryLog.remainingMs. */
+  remainingMs(windowMs: number): number | undefined {
+    return this.#log.remainingMs(windowMs);
+  }
+
+  /** See DeliveryLog.unacknowledgedInKernel. */
+  get unacknowledgedInKernel(): number {
+    return this.#log.unacknowledgedInKernel;
   }
 
   /** Stops watching; returns what it saw (nothing: the socket was not found). */

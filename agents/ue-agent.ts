@@ -43,6 +43,9 @@ import {
   type TaskResult,
 } from './task-result.js';
 
+/** How often a task waiting on its upload checks whether it runs late. */
+const LATE_CHECK_MS = 100;
+
 /** Options of `UeAgent.stop`. */
 export interface StopOptions {
   /** How long tasks in flight may run on before they are cut short. @defaultValue 0 */
@@ -266,17 +269,64 @@ export class UeAgent extends EventEmitter<AgentEvents> {
     if (link !== undefined)
       await this.wait(uploadWaitMs(link, batch * (profile.cuts[plan.cut]?.bytes ?? 0)));
     const upload = this.meter?.timeUpload(heads.length);
-    const outcomes = await Promise.all(
-      heads.map((tensor, sample) => this.send(task, plan, sample, tensor, upload)),
-    );
     const ids = heads.map((_, sample) => requestIdOf(this.runId, task, sample));
-    if (this.meter !== undefined) this.meter.recordResults(this.takeArrivals(ids));
+    let answered = false;
+    const sent = Promise.all(
+      heads.map((tensor, sample) => this.send(task, plan, sample, tensor, upload)),
+    ).finally(() => {
+      answered = true;
+      // Results that came after a fallback still time the downlink, and leave nothing behind.
+      if (this.meter !== undefined) this.meter.recordResults(this.takeArrivals(ids));
+    });
+    const fallback = this.config.localFallback
+      ? await Promise.race([
+          sent.then(() => undefined),
+          this.tailsWhenLate(plan, heads, () => answered),
+        ])
+      : undefined;
+    if (fallback !== undefined) {
+      // The edge's answers still come (or fail) in the background; nothing waits for them.
+      sent.catch(() => undefined);
+      const samples = { outputs: fallback, failures: [], retries: 0 };
+      return this.finish(task, plan, started, samples, true);
+    }
+    const outcomes = await sent;
     if (outcomes.some((outcome) => !outcome.ok && outcome.reason === 'cancelled'))
       throw new AgentStoppedError(this.id);
     if (link !== undefined && outcomes.some((outcome) => outcome.ok))
       await this.wait(downloadWaitMs(link, profile.resultBytes));
     const samples = sampleOutcomes(outcomes, (sample) => requestIdOf(this.runId, task, sample));
     return this.finish(task, plan, started, samples);
+  }
+
+  /**
+   * The tails of a task run on the device, once its upload runs late and its bytes not yet
+   * acknowledged would take longer than the tails take here; undefined once `answered` (the
+   * edge's results came first) or without a meter.
+   */
+  private async tailsWhenLate(
+    plan: TaskPlan,
+    heads: readonly Tensor[],
+    answered: () => boolean,
+  ): Promise<Tensor[] | undefined> {
+    const meter = this.meter;
+    if (meter === undefined) return undefined;
+    const { profile, executor, model, batch } = this.config;
+    const last = profile.cuts.length - 1;
+    const tailMs =
+      batch * ((profile.cuts[last]?.deviceMs ?? 0) - (profile.cuts[plan.cut]?.deviceMs ?? 0));
+    const signal = this.lifetime.signal;
+    while (!answered() && !signal.aborted) {
+      const late = meter.lateUpload();
+      if (late?.remainingMs !== undefined && late.remainingMs > tailMs) {
+        const tails: Tensor[] = [];
+        for (const input of heads)
+          tails.push(await executor.run({ model, from: plan.cut, to: last, input }));
+        return tails;
+      }
+      await sleep(LATE_CHECK_MS, undefined, { signal }).catch(() => {});
+    }
+    return undefined;
   }
 
   private takeArrivals(ids: readonly string[]): ResultArrival[] {
@@ -296,11 +346,26 @@ export class UeAgent extends EventEmitter<AgentEvents> {
     return session.publishProbe(bytes);
   }
 
-  private finish(task: number, plan: TaskPlan, started: number, samples: SampleOutcomes) {
+  private finish(
+    task: number,
+    plan: TaskPlan,
+    started: number,
+    samples: SampleOutcomes,
+    fallback = false,
+  ) {
     const measuredMs = performance.now() - started;
     const { outputs, failures, retries } = samples;
     const ok = failures.length === 0;
-    const result: TaskResult = { task, ...plan, measuredMs, retries, ok, outputs, failures };
+    const result: TaskResult = {
+      task,
+      ...plan,
+      measuredMs,
+      retries,
+      ok,
+      outputs,
+      failures,
+      ...(fallback ? { fallback } : {}),
+    };
     const { epoch, cut, units, predictedMs } = plan;
     const at = Date.now();
     const offloaded = cut < this.config.profile.cuts.length - 1;
@@ -316,6 +381,7 @@ export class UeAgent extends EventEmitter<AgentEvents> {
       measuredMs,
       ok,
       retries,
+      ...(fallback ? { fallback } : {}),
     });
     emitEach(this, 'task', result);
     return result;

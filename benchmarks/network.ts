@@ -195,6 +195,8 @@ const side = {
     ok: measured.report.ok,
     failed: measured.report.failed,
     afterChange: afterChange(o),
+    /** Tasks whose upload ran late and whose tail ran on the device, per UE. */
+    fallbacks: measured.report.fallbacks,
   },
   fixed: {
     ...latencies(fixed.observations),
@@ -281,7 +283,9 @@ else {
             })
             .join(', ')}`,
       )
-      .join('; ')}\n\n${
+      .join(
+        '; ',
+      )}\n\nmeasured: tasks whose upload ran late and whose tail ran on the device: ${side.measured.fallbacks.map((f) => `${f.ue} ${f.tasks}`).join(', ')}\n\n${
       aim.applies
         ? `the trace moves a rate by ${largestMove.toFixed(1)}x: measured links ${met ? 'lower' : 'NOT lower'} in max (${aim.maxLower ? 'yes' : 'no'}) and mean (${aim.meanLower ? 'yes' : 'no'})`
         : 'the trace moves no rate by 2x or more'

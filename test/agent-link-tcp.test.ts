@@ -121,3 +121,20 @@ describe('timing an upload by the broker’s TCP acknowledgements', () => {
     expect(uploadSampleOf(20_000, 0, 9)).toEqual({ bytes: 20_000, startedAt: 0, ackedAt: 9 });
   });
 });
+
+describe('what is left of an upload on the wire', () => {
+  it('reads the time its unacknowledged bytes take at the rate of the last half second, Infinity when nothing got through, nothing before readings span it', () => {
+    const log = new DeliveryLog();
+    log.written(600_000);
+    // 20 Mbps (2,500 bytes per ms) for 100 ms, then 2 Mbps (250 per ms).
+    for (let at = 0; at <= 100; at += 10) log.reading(at, 600_000 - 2_500 * at, 0);
+    expect(log.remainingMs(500)).toBeUndefined();
+    for (let at = 110; at <= 700; at += 10)
+      log.reading(at, 600_000 - 250_000 - 250 * (at - 100), 0);
+    // 400,000 bytes acknowledged by 700 ms; 200,000 left at 250 per ms.
+    expect(log.remainingMs(500)).toBeCloseTo(800, 0);
+    // The link stops carrying anything.
+    for (let at = 710; at <= 1_300; at += 10) log.reading(at, 200_000, 0);
+    expect(log.remainingMs(500)).toBe(Number.POSITIVE_INFINITY);
+  });
+});

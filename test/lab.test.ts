@@ -41,6 +41,7 @@ interface LabReport {
     estimatedMbps: number | null;
     referenceMbps?: number | null;
   }[];
+  fallbacks: { ue: string; tasks: number }[];
   adaptations: {
     ue: string;
     changeAtMs: number;
@@ -176,6 +177,19 @@ describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)
         bytes(change.oldCut),
       );
     }
+  }, 300_000);
+
+  it('runs the tail of a task on the device when its upload runs late after the uplink falls from 20 to 1 Mbps; every request is still answered', () => {
+    const { code, report, stderr } = lab([
+      ...['--ues', '1', '--uplink-mbps', '20', '--device', 'rpi3-cpu', '--think-ms', '0'],
+      ...['--trace', 'steps:6=1', '--duration', '14'],
+    ]);
+    expect(code, stderr).toBe(0);
+    expect(report.failed).toBe(0);
+    // Uploads go back to back: one is on the wire at the fall, or starts on the slow link.
+    expect(report.fallbacks).toEqual([{ ue: 'ue-001', tasks: expect.any(Number) }]);
+    expect(report.fallbacks[0]?.tasks).toBeGreaterThanOrEqual(1);
+    expect(report.adaptations[0]?.newDecisionAfterMs).not.toBeNull();
   }, 300_000);
 
   it('predicts offloading UEs on real links within 15% (median per UE), local UEs reported apart', () => {

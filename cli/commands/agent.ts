@@ -45,7 +45,7 @@ export function formatTask(ue: string, task: TaskResult): string {
   return (
     `${ue} task ${task.task}: epoch ${epoch} cut ${task.cut} (${task.cutName}) units ${task.units} ` +
     `predicted ${ms(task.predictedMs)} ms measured ${ms(task.measuredMs)} ms ` +
-    `retries ${task.retries} ${status}`
+    `retries ${task.retries} ${status}${task.fallback === true ? ' (tail on the device: upload late)' : ''}`
   );
 }
 
@@ -57,6 +57,7 @@ interface AgentFlags extends LogFlags, MetricsFlags {
   readonly link: readonly string[];
   readonly probeInterval: number;
   readonly linkInterval: number;
+  readonly localFallback: boolean;
   readonly linkHysteresis: number;
   readonly uplinkMbps?: number;
   readonly rttMs?: number;
@@ -136,6 +137,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
       linkMode,
       probeIntervalMs: flags.probeInterval * 1000,
       linkIntervalMs: flags.linkInterval * 1000,
+      localFallback: flags.localFallback,
       linkHysteresis: flags.linkHysteresis,
       speedFactor: flags.speed,
       ...(executor === undefined ? {} : { executor }),
@@ -271,6 +273,10 @@ export function registerAgentCommand(program: Command): void {
       'measure: publish the link at most this often',
       parseNonNegative,
       1,
+    )
+    .option(
+      '--no-local-fallback',
+      'measure: never run the tail of a task on the device when its upload runs late',
     )
     .option(
       '--link-hysteresis <fraction>',

@@ -10,6 +10,8 @@ export interface LabTask {
   readonly predictedMs: number;
   readonly measuredMs: number;
   readonly ok: boolean;
+  /** Its upload ran late and its tail ran on the device (the agent's local fallback). */
+  readonly fallback?: boolean;
 }
 
 export interface LabDecision {
@@ -78,6 +80,8 @@ export interface LabReport {
     readonly referenceMbps?: number | null;
   }[];
   readonly adaptations: readonly LabAdaptation[];
+  /** Per UE, the tasks whose upload ran late and whose tail ran on the device instead. */
+  readonly fallbacks: readonly { readonly ue: string; readonly tasks: number }[];
   readonly prediction: {
     readonly offloadingP50: number | null;
     readonly localP50: number | null;
@@ -120,7 +124,8 @@ function adaptation(o: LabObservations, change: LabChange): LabAdaptation {
 
 /**
  * The report. Prediction errors count the tasks of the second half of the run (after the
- * estimates and decisions settled) that ran under the UE's last decision, per UE; a UE
+ * estimates and decisions settled) that ran under the UE's last decision, fallbacks to the
+ * device left out (they are not the decision's path), per UE; a UE
  * offloads if that decision's cut is below its local cut.
  */
 export function labReport(o: LabObservations): LabReport {
@@ -135,7 +140,12 @@ export function labReport(o: LabObservations): LabReport {
     const last = o.decisions.filter((d) => d.ue === ue).at(-1);
     const tasks = o.tasks.filter(
       (t) =>
-        t.ue === ue && t.ok && t.at >= settledFrom && last !== undefined && t.epoch === last.epoch,
+        t.ue === ue &&
+        t.ok &&
+        t.fallback !== true &&
+        t.at >= settledFrom &&
+        last !== undefined &&
+        t.epoch === last.epoch,
     );
     const cut = last?.cut ?? null;
     return {
@@ -161,6 +171,10 @@ export function labReport(o: LabObservations): LabReport {
       ...(o.referenceMbps === undefined ? {} : { referenceMbps: round3(o.referenceMbps.get(ue)) }),
     })),
     adaptations: o.changes.map((change) => adaptation(o, change)),
+    fallbacks: o.ues.map(({ ue }) => ({
+      ue,
+      tasks: o.tasks.filter((t) => t.ue === ue && t.fallback === true).length,
+    })),
     prediction: { offloadingP50: median(errors(true)), localP50: median(errors(false)), perUe },
   };
 }
