@@ -252,7 +252,7 @@ export class LinkMeter {
         pending -= 1;
         if (pending !== 0) return;
         this.#inFlight.delete(upload);
-        const sample = this.#sampleOf(upload.bytes, upload.startedAt, watch);
+        const sample = this.#sampleOf(upload.bytes, upload.startedAt, watch, true);
         if (!spoiled) this.recordUpload(sample);
       },
     };
@@ -307,9 +307,27 @@ export class LinkMeter {
     return socket === undefined ? undefined : new SendQueueWatch(() => socket(), this.#now);
   }
 
-  /** The sample of an upload whose last PUBACK came now. */
-  #sampleOf(bytes: number, startedAt: number, watch: SendQueueWatch | undefined): UploadSample {
-    return uploadSampleOf(bytes, startedAt, this.#now(), watch?.stop());
+  /**
+   * The sample of an upload whose last PUBACK came now. With `wholeIfLate`, an upload that ran
+   * late (its bytes all acknowledged later than the estimate allows) is timed whole, to that
+   * moment: its fastest partial reading may come from before the link fell, at the old rate.
+   */
+  #sampleOf(
+    bytes: number,
+    startedAt: number,
+    watch: SendQueueWatch | undefined,
+    wholeIfLate = false,
+  ): UploadSample {
+    const now = this.#now();
+    const delivery = watch?.stop();
+    const endedAt = Math.min(now, delivery?.drainedAt ?? now);
+    if (
+      delivery !== undefined &&
+      wholeIfLate &&
+      this.estimator.runsLate({ bytes, startedAt }, endedAt)
+    )
+      return uploadSampleOf(bytes, startedAt, now, { ...delivery, acknowledged: [] });
+    return uploadSampleOf(bytes, startedAt, now, delivery);
   }
 
   /**
