@@ -27,7 +27,8 @@ const TOTAL = ':total';
 // Entries that no longer count (claim key gone, life over) are dropped lazily: the entries and
 // TOTAL, stale ones included, are an upper bound of the backlog, and a request within the
 // bounds by it is recorded at once. Only a request beyond them walks the entries, dropping the
-// stale ones and counting exactly, so a refusal is always by the exact count.
+// stale ones and counting exactly, so a refusal is always by the exact count. Entries without
+// TOTAL (recorded by an ingress of an earlier version) are walked and summed once.
 const ADMIT = `
 if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('DEL', KEYS[4])
@@ -44,8 +45,9 @@ local size = tonumber(ARGV[3])
 local own = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
 local owned = redis.call('ZSCORE', KEYS[1], ARGV[2]) and 1 or 0
 local jobs = redis.call('ZCARD', KEYS[1]) - owned
-local bytes = tonumber(redis.call('HGET', KEYS[2], '${TOTAL}') or '0') - own
-if jobs + 1 > tonumber(ARGV[4]) or bytes + size > tonumber(ARGV[5]) then
+local total = redis.call('HGET', KEYS[2], '${TOTAL}')
+local bytes = tonumber(total or '0') - own
+if jobs + 1 > tonumber(ARGV[4]) or bytes + size > tonumber(ARGV[5]) or (not total and jobs > 0) then
   local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
   jobs, bytes = 0, 0
   for i = 1, #entries, 2 do

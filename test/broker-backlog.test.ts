@@ -127,4 +127,19 @@ describe('Backlog.admit', () => {
       bytes: 300,
     });
   });
+
+  it('sums the bytes of entries recorded without a sum (by an earlier version) before counting on it', async () => {
+    const key = backlogKey(PREFIX, 'ue-7');
+    await redis.set(claimKey(PREFIX, 'ue-7', 'old'), 'tensor', 'EX', 60);
+    await redis.zadd(key, Date.now(), 'old');
+    await redis.hset(`${key}:bytes`, 'old', 900);
+    await stored('ue-7', 'new');
+    expect(await backlog.admit('ue-7', 'new', 200, jobKey('new'))).toEqual({
+      ok: false,
+      limit: 'bytes',
+      jobs: 1,
+      bytes: 900,
+    });
+    expect(await redis.hget(`${key}:bytes`, ':total')).toBe('900');
+  });
 });
