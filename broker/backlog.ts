@@ -34,17 +34,17 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('DEL', KEYS[4])
   return {2, 0, 0}
 end
-if redis.call('EXISTS', KEYS[4]) == 1 then
-  redis.call('RENAME', KEYS[4], KEYS[5])
-elseif redis.call('EXISTS', KEYS[5]) == 0 then
+local moved = redis.pcall('RENAME', KEYS[4], KEYS[5])
+if type(moved) == 'table' and moved.err and redis.call('EXISTS', KEYS[5]) == 0 then
   return {3, 0, 0}
 end
 local now = tonumber(ARGV[1])
 local life = tonumber(ARGV[6])
 local size = tonumber(ARGV[3])
-local own = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
-local owned = redis.call('ZSCORE', KEYS[1], ARGV[2]) and 1 or 0
-local jobs = redis.call('ZCARD', KEYS[1]) - owned
+-- An entry is in the set and the hash alike: this request's own, if a copy recorded it.
+local recorded = redis.call('HGET', KEYS[2], ARGV[2])
+local own = tonumber(recorded or '0')
+local jobs = redis.call('ZCARD', KEYS[1]) - (recorded and 1 or 0)
 local total = redis.call('HGET', KEYS[2], '${TOTAL}')
 local bytes = tonumber(total or '0') - own
 if jobs + 1 > tonumber(ARGV[4]) or bytes + size > tonumber(ARGV[5]) or (not total and jobs > 0) then
