@@ -13,7 +13,8 @@
  * being stored, or any while the ingress has `total` of them or `totalBytes` of their payloads,
  * is not read from until one is done (its `handleMessage` callback is held). A message taken
  * while closing is neither stored nor acknowledged: the broker delivers it again (persistent
- * session) or the UE resends it (a group member's clean session).
+ * session) or the UE resends it (a group member's clean session). So is one that came on a
+ * connection lost before it was stored: its PUBACK is not sent on the new connection.
  */
 import type { MqttClient } from 'mqtt';
 
@@ -48,10 +49,13 @@ function sendPacketOf(client: MqttClient): SendPacket {
 
 interface Pending {
   readonly messageId: number | undefined;
+  /** The socket the message came on: a PUBACK goes only on it. */
+  readonly stream: unknown;
   done: boolean;
 }
 
 interface Connection {
+  readonly client: MqttClient;
   readonly send: SendPacket;
   /** Messages in the order they came, acknowledged from the head as they are done. */
   readonly order: Pending[];
@@ -82,14 +86,14 @@ export class IngressAcks {
     client: MqttClient,
     take: (topic: string, payload: Buffer) => Promise<void>,
   ): () => number {
-    const connection: Connection = { send: sendPacketOf(client), order: [] };
+    const connection: Connection = { client, send: sendPacketOf(client), order: [] };
     client.handleMessage = (packet, callback) => {
       if (this.#closing) return; // not read on; delivered again later
       const payload = Buffer.isBuffer(packet.payload)
         ? packet.payload
         : Buffer.from(packet.payload);
       const messageId = packet.qos > 0 ? packet.messageId : undefined;
-      const entry: Pending = { messageId, done: false };
+      const entry: Pending = { messageId, stream: client.stream, done: false };
       connection.order.push(entry);
       this.#requests += 1;
       this.#bytes += payload.length;
@@ -129,7 +133,10 @@ export class IngressAcks {
     let head = order[0];
     while (head?.done) {
       order.shift();
-      if (head.messageId !== undefined)
+      // A message of a connection since lost is not acknowledged on the next one (mqtt.js would
+      // send it there from its offline queue): its session delivers it again, or a group
+      // member's clean session dropped it, and the message id may name another message by then.
+      if (head.messageId !== undefined && connection.client.stream === head.stream)
         connection.send({ cmd: 'puback', messageId: head.messageId });
       head = order[0];
     }

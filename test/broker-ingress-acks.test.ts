@@ -30,6 +30,7 @@ function heldTakes() {
 function fakeClient() {
   const acked: number[] = [];
   const client = {
+    stream: {},
     handleMessage: (_packet: unknown, _callback: (error?: Error) => void) => undefined,
     _sendPacket: (packet: { cmd: string; messageId: number }) => {
       if (packet.cmd === 'puback') acked.push(packet.messageId);
@@ -106,6 +107,20 @@ describe('IngressAcks', () => {
     await settle();
     expect(read).toEqual(['a1', 'a2', 'b1', 'b2']);
     expect(second.acked).toEqual([1, 2]);
+  });
+
+  it('sends no PUBACK on a new connection for a message that came on one since lost', async () => {
+    const acks = new IngressAcks();
+    const { client, acked } = fakeClient();
+    const { held, take } = heldTakes();
+    acks.attach(client, take);
+    client.handleMessage(publish(1), () => undefined);
+    (client as { stream: unknown }).stream = {}; // reconnected
+    client.handleMessage(publish(2), () => undefined);
+    held[0]?.release();
+    held[1]?.release();
+    await settle();
+    expect(acked).toEqual([2]);
   });
 
   it('takes nothing once closing, and resolves close once the messages taken are acknowledged', async () => {
