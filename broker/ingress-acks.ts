@@ -92,7 +92,12 @@ export class IngressAcks {
       const payload = Buffer.isBuffer(packet.payload)
         ? packet.payload
         : Buffer.from(packet.payload);
-      const messageId = packet.qos > 0 ? packet.messageId : undefined;
+      // QoS 2 (never: the ingress subscribes with QoS 1) keeps mqtt.js's own flow, one at a time.
+      if (packet.qos === 2) {
+        void take(packet.topic, payload).then(() => callback());
+        return;
+      }
+      const messageId = packet.qos === 1 ? packet.messageId : undefined;
       const entry: Pending = { messageId, stream: client.stream, done: false };
       connection.order.push(entry);
       this.#requests += 1;

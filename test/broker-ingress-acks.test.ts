@@ -123,6 +123,21 @@ describe('IngressAcks', () => {
     expect(acked).toEqual([2]);
   });
 
+  it('leaves a QoS 2 message to mqtt.js, calling back once it is stored', async () => {
+    const acks = new IngressAcks();
+    const { client, acked } = fakeClient();
+    const { held, take } = heldTakes();
+    acks.attach(client, take);
+    const calls: unknown[] = [];
+    client.handleMessage({ ...publish(1), qos: 2 }, (error) => calls.push(error));
+    expect(calls).toEqual([]);
+    held[0]?.release();
+    await settle();
+    expect(calls).toEqual([undefined]);
+    expect(acked).toEqual([]);
+    expect(acks.inFlight).toBe(0);
+  });
+
   it('takes nothing once closing, and resolves close once the messages taken are acknowledged', async () => {
     const acks = new IngressAcks();
     const { client, acked } = fakeClient();
