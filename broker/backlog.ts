@@ -4,13 +4,18 @@
  * requests of one UE handled at once (or by two ingress processes) cannot both take the last
  * place. An entry stops counting when its claim key is gone (the edge worker deletes it when the
  * job reaches a final state, the sweeper when the job expires) or its job life is over, so a
- * crash between recording and enqueueing costs a place for one job life at most.
+ * crash between recording and enqueueing costs a place for one job life at most. Such entries
+ * are dropped when a request would otherwise pass a bound, not at every request: a request
+ * costs a walk of the UE's entries only then.
  */
 import { backlogKey, claimKey, incomingKey, sweptQueuesKey } from '../proto/index.js';
 import type { RedisClient } from '../runtime/redis-connect.js';
 
-// KEYS: backlog (zset id -> taken ms), its bytes (hash id -> bytes), the request's job (BullMQ's
-// hash), the request's incoming tensor, its claim key.
+/** The field of a backlog's bytes hash holding their sum (no request id has a ':'). */
+const TOTAL = ':total';
+
+// KEYS: backlog (zset id -> taken ms), its bytes (hash id -> bytes, and TOTAL: their sum), the
+// request's job (BullMQ's hash), the request's incoming tensor, its claim key.
 // ARGV: now ms, request id, bytes, max jobs, max bytes, job life ms, claim key prefix.
 // The ingress writes the tensor to the incoming key, then runs this. A request whose job exists
 // is a duplicate (returns 2): its incoming tensor is dropped, the job keeps its own. Otherwise
@@ -19,37 +24,51 @@ import type { RedisClient } from '../runtime/redis-connect.js';
 // there (the write of the tensor failed) records nothing (returns 3); only the claim key there
 // is a copy of the same request that was taken meanwhile, whose job is being added. Every key it
 // reads (the claim keys too) carries the UE's hash tag: one Redis Cluster slot.
+// Entries that no longer count (claim key gone, life over) are dropped lazily: the entries and
+// TOTAL, stale ones included, are an upper bound of the backlog, and a request within the
+// bounds by it is recorded at once. Only a request beyond them walks the entries, dropping the
+// stale ones and counting exactly, so a refusal is always by the exact count. Entries without
+// TOTAL (recorded by an ingress of an earlier version) are walked and summed once.
 const ADMIT = `
 if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('DEL', KEYS[4])
   return {2, 0, 0}
 end
-if redis.call('EXISTS', KEYS[4]) == 1 then
-  redis.call('RENAME', KEYS[4], KEYS[5])
-elseif redis.call('EXISTS', KEYS[5]) == 0 then
+local moved = redis.pcall('RENAME', KEYS[4], KEYS[5])
+if type(moved) == 'table' and moved.err and redis.call('EXISTS', KEYS[5]) == 0 then
   return {3, 0, 0}
 end
 local now = tonumber(ARGV[1])
 local life = tonumber(ARGV[6])
-local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local jobs, bytes = 0, 0
-for i = 1, #entries, 2 do
-  local id = entries[i]
-  if id ~= ARGV[2] then
-    if tonumber(entries[i + 1]) + life <= now or redis.call('EXISTS', ARGV[7] .. id) == 0 then
-      redis.call('ZREM', KEYS[1], id)
-      redis.call('HDEL', KEYS[2], id)
-    else
-      jobs = jobs + 1
-      bytes = bytes + tonumber(redis.call('HGET', KEYS[2], id) or '0')
+local size = tonumber(ARGV[3])
+-- An entry is in the set and the hash alike: this request's own, if a copy recorded it.
+local recorded = redis.call('HGET', KEYS[2], ARGV[2])
+local own = tonumber(recorded or '0')
+local jobs = redis.call('ZCARD', KEYS[1]) - (recorded and 1 or 0)
+local total = redis.call('HGET', KEYS[2], '${TOTAL}')
+local bytes = tonumber(total or '0') - own
+if jobs + 1 > tonumber(ARGV[4]) or bytes + size > tonumber(ARGV[5]) or (not total and jobs > 0) then
+  local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+  jobs, bytes = 0, 0
+  for i = 1, #entries, 2 do
+    local id = entries[i]
+    if id ~= ARGV[2] then
+      if tonumber(entries[i + 1]) + life <= now or redis.call('EXISTS', ARGV[7] .. id) == 0 then
+        redis.call('ZREM', KEYS[1], id)
+        redis.call('HDEL', KEYS[2], id)
+      else
+        jobs = jobs + 1
+        bytes = bytes + tonumber(redis.call('HGET', KEYS[2], id) or '0')
+      end
     end
   end
+  redis.call('HSET', KEYS[2], '${TOTAL}', bytes + own)
+  if jobs + 1 > tonumber(ARGV[4]) then return {0, jobs, bytes} end
+  if bytes + size > tonumber(ARGV[5]) then return {-1, jobs, bytes} end
 end
-local size = tonumber(ARGV[3])
-if jobs + 1 > tonumber(ARGV[4]) then return {0, jobs, bytes} end
-if bytes + size > tonumber(ARGV[5]) then return {-1, jobs, bytes} end
 redis.call('ZADD', KEYS[1], now, ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[2], size)
+redis.call('HINCRBY', KEYS[2], '${TOTAL}', size - own)
 redis.call('PEXPIRE', KEYS[1], life)
 redis.call('PEXPIRE', KEYS[2], life)
 return {1, jobs + 1, bytes + size}
@@ -58,7 +77,11 @@ return {1, jobs + 1, bytes + size}
 // KEYS: backlog, its bytes. ARGV: request id.
 const RELEASE = `
 redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
+local size = redis.call('HGET', KEYS[2], ARGV[1])
+if size then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HINCRBY', KEYS[2], '${TOTAL}', -tonumber(size))
+end
 return 0
 `;
 
@@ -68,8 +91,9 @@ interface BacklogCommands {
 }
 
 /**
- * The outcome of `Backlog.admit`: the UE's backlog counting this request, a duplicate (its job
- * exists), or the bound it would pass.
+ * The outcome of `Backlog.admit`: the UE's backlog counting this request (at most this much:
+ * entries that no longer count are dropped only when a request would pass a bound), a duplicate
+ * (its job exists), or the bound it would pass (by the exact backlog).
  */
 export type Admission =
   | { readonly ok: true; readonly jobs: number; readonly bytes: number }

@@ -417,7 +417,7 @@ export function openInferIntake(
       tell(ue, request.requestId, units.code, `${units.reason}; the request was not queued`);
       return;
     }
-    const { data, shape } = request.tensor;
+    const { bytes: data, shape } = request.tensor;
     const job: TailJobData = {
       ue,
       requestId: request.requestId,

@@ -4,10 +4,10 @@
  */
 import { Unpackr } from 'msgpackr';
 import {
-  decodeMessage,
+  decodeInferBytes,
   type ErrorReport,
   errorReportFrom,
-  type InferRequest,
+  type InferRequestBytes,
   tryParseTopic,
   UNPACK_OPTIONS,
   ValidationError,
@@ -15,7 +15,7 @@ import {
 
 /** What to do with one message. */
 export type InferOutcome =
-  | { readonly ok: true; readonly ue: string; readonly request: InferRequest }
+  | { readonly ok: true; readonly ue: string; readonly request: InferRequestBytes }
   | {
       readonly ok: false;
       /** Where to publish the report; undefined when the topic names no UE at all. */
@@ -70,6 +70,34 @@ export function firstNonFinite(data: Float32Array): number {
   return bits.findIndex((b) => (b & EXPONENT) === EXPONENT);
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * {@link firstNonFinite} over the little-endian bytes of float32 values, as they came: a view
+ * when they are 4-aligned (on a little-endian host), else read through a DataView rather than
+ * copied (a msgpack `bin` in an MQTT payload is rarely aligned; the DataView scan takes about
+ * half the time of a copy and a scan, and allocates nothing).
+ */
+export function firstNonFiniteBytes(bytes: Uint8Array): number {
+  const n = bytes.byteLength >>> 2;
+  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0)
+    return firstNonFinite(new Float32Array(bytes.buffer, bytes.byteOffset, n));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, n * 4);
+  const end = n * 4;
+  let acc = 0;
+  let at = 0;
+  for (; at + 16 <= end; at += 16)
+    acc |=
+      ((view.getUint32(at, true) & EXPONENT) + CARRY) |
+      ((view.getUint32(at + 4, true) & EXPONENT) + CARRY) |
+      ((view.getUint32(at + 8, true) & EXPONENT) + CARRY) |
+      ((view.getUint32(at + 12, true) & EXPONENT) + CARRY);
+  for (; at < end; at += 4) acc |= (view.getUint32(at, true) & EXPONENT) + CARRY;
+  if ((acc & 0x80000000) === 0) return -1;
+  for (let i = 0; i < n; i++) if ((view.getUint32(i * 4, true) & EXPONENT) === EXPONENT) return i;
+  return -1;
+}
+
 function rejected(
   errorTopic: string | undefined,
   error: ValidationError,
@@ -107,15 +135,16 @@ export function readInferMessage(
   }
   const ue = parsed.value.ue;
   const errorTopic = `${prefix}/ue/${ue}/error`;
-  const decoded = decodeMessage('infer', payload, { maxBytes });
+  const decoded = decodeInferBytes(payload, { maxBytes });
   if (!decoded.ok) {
     const requestId = decoded.error.code === 'INVALID_PAYLOAD' ? requestIdOf(payload) : undefined;
     return rejected(errorTopic, decoded.error, topic, requestId);
   }
   const request = decoded.value;
-  const bad = firstNonFinite(request.tensor.data);
+  const { bytes } = request.tensor;
+  const bad = firstNonFiniteBytes(bytes);
   if (bad !== -1) {
-    const value = request.tensor.data[bad];
+    const value = new DataView(bytes.buffer, bytes.byteOffset).getFloat32(bad * 4, true);
     const issue = `infer.tensor.data[${bad}]: must be a finite number, not ${value}`;
     const error = new ValidationError('INVALID_PAYLOAD', [issue]);
     return rejected(errorTopic, error, topic, request.requestId);

@@ -7,10 +7,12 @@
  * when it died is delivered again by the broker from the connection's persistent session. An
  * embedded broker can host it without the client (embedded-ingress.ts).
  *
- * mqtt.js acknowledges one message of a connection at a time, so one connection stores one
- * request at a time. The ingress opens several (`connections`), each with a persistent session
- * and a stable id, in a shared-subscription group private to it (`$share/{clientId}/...`:
- * Mosquitto 1.6+, EMQX); a broker without them (aedes) gets one connection.
+ * Each connection stores several requests at once, acknowledging each once it is stored, in
+ * the order they came (ingress-acks.ts; mqtt.js alone would read a connection's next message
+ * only after the PUBACK of the one before). The ingress opens several connections
+ * (`connections`), each with a persistent session and a stable id, in a shared-subscription
+ * group private to it (`$share/{clientId}/...`: Mosquitto 1.6+, EMQX); a broker without them
+ * (aedes) gets one connection.
  *
  * With a `group`, several ingresses share the requests through that group
  * (`$share/{group}/{prefix}/ue/+/infer`): the broker gives each request to one connection of
@@ -31,6 +33,7 @@ import {
 import { logText } from '../runtime/log-text.js';
 import { connectMqtt, type MqttConnectOptions } from '../runtime/mqtt-connect.js';
 import { type Ingress, type IntakeOptions, openInferIntake } from './infer-intake.js';
+import { IngressAcks } from './ingress-acks.js';
 import { componentLogger, type Logger } from './log.js';
 
 /** Options of `startIngress`. */
@@ -64,7 +67,7 @@ export interface IngressOptions extends IntakeOptions {
   /**
    * Request connections, each with a session of its own (`{clientId}`, `{clientId}-1`, ...),
    * all in one shared-subscription group (the `group`, else one private to this ingress,
-   * `$share/{clientId}/...`): the broker spreads the requests over them, and each stores one at
+   * `$share/{clientId}/...`): the broker spreads the requests over them, and each stores up to 16 at
    * a time. A broker without shared subscriptions (aedes) gets one connection, subscribed to
    * the filter itself, without a group. 1-16.
    * @defaultValue 8 (`DEFAULT_INGRESS_CONNECTIONS`)
@@ -112,25 +115,20 @@ async function drainStaleSessions(
   clientId: string,
   from: number,
   shareFilter: string,
-  setup: (client: MqttClient) => void,
+  setup: (client: MqttClient) => () => number,
 ): Promise<number> {
   const drain = async (id: string): Promise<boolean> => {
     let present = false;
-    let pending = 0;
+    let unacknowledged = () => 0;
     let lastAt = performance.now();
     const client = await connectMqtt(
       { ...common, clientId: id, clean: false, reconnectPeriod: 0 },
       (connecting) => {
-        setup(connecting);
+        unacknowledged = setup(connecting);
         const handle = connecting.handleMessage;
         connecting.handleMessage = (packet, callback) => {
-          pending += 1;
           lastAt = performance.now();
-          handle(packet, (error) => {
-            pending -= 1;
-            lastAt = performance.now();
-            callback(error);
-          });
+          handle(packet, callback);
         };
         connecting.once('connect', (connack) => {
           present = connack.sessionPresent;
@@ -143,7 +141,7 @@ async function drainStaleSessions(
         // The broker sends what the session holds right behind the CONNACK, a few at a time.
         const deadline = performance.now() + STALE_DRAIN_MS;
         while (
-          (pending > 0 || performance.now() - lastAt < DECISIONS_QUIET_MS) &&
+          (unacknowledged() > 0 || performance.now() - lastAt < DECISIONS_QUIET_MS) &&
           performance.now() < deadline
         )
           await new Promise((resolve) => setTimeout(resolve, DECISIONS_QUIET_MS / 4));
@@ -175,6 +173,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
       ? 'edgesplit-ingress'
       : `edgesplit-ingress-${group.slice(0, 32)}-${randomBytes(4).toString('hex')}`);
   let mqtt: MqttClient | undefined;
+  const acks = new IngressAcks();
   const intake = openInferIntake(
     options,
     (topic, payload) =>
@@ -192,6 +191,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
   };
   const opened: MqttClient[] = [];
   const fail = async (error: unknown): Promise<never> => {
+    await acks.close();
     await Promise.all(opened.map((client) => client.endAsync(true)));
     await intake.close();
     throw error;
@@ -242,23 +242,19 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     return fail(error);
   }
 
-  // mqtt.js sends the PUBACK of a QoS 1 message once handleMessage calls back, and handles the
-  // next packet of that connection only after that: each connection stores one request at a
-  // time, acknowledged once stored (or answered with an error), and the rest wait in the
-  // broker's session. Several connections in one share group store several at once.
+  // Each connection stores several requests at once and acknowledges each once it is stored
+  // (or answered with an error), in order; beyond the bounds a connection is not read from and
+  // the rest wait in the broker's session (ingress-acks.ts). Several connections in one share
+  // group spread the requests over more sockets.
   const setup = (client: MqttClient) => {
-    client.handleMessage = (packet, callback) => {
-      const payload = Buffer.isBuffer(packet.payload)
-        ? packet.payload
-        : Buffer.from(packet.payload);
-      void intake.take(packet.topic, payload).then(() => callback());
-    };
+    const unacknowledged = acks.attach(client, intake.take);
     client.on('error', (error) =>
       logger.error(`mqtt (${client.options.clientId}): ${error.message}`),
     );
     client.on('offline', () =>
       logger.warn(`mqtt (${client.options.clientId}): disconnected from the broker, reconnecting`),
     );
+    return unacknowledged;
   };
   const inferFilter = ueChannelFilter(topicPrefix, 'infer');
   // Without a group the share group is private to this ingress (its client id): its connections
@@ -297,8 +293,8 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
         throw refused(inferFilter, plainCause);
       }
       logger.warn(
-        `the broker refused the shared subscription ${shareFilter}: one connection stores one ` +
-          'request at a time (Mosquitto 1.6+ and EMQX take shared subscriptions)',
+        `the broker refused the shared subscription ${shareFilter}: one connection stores up to ` +
+          '16 requests at a time (Mosquitto 1.6+ and EMQX take shared subscriptions)',
       );
     }
     if (filter === shareFilter && group === undefined)
@@ -344,6 +340,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
 
   let closing: Promise<void> | undefined;
   const close = async () => {
+    await acks.close();
     await Promise.all(opened.map((client) => client.endAsync()));
     await intake.close();
   };

@@ -1,5 +1,6 @@
 import { type Options, Packr, Unpackr } from 'msgpackr';
 import { ValidationError } from './errors.js';
+import { fastInferRequestBytes, type InferRequestBytes } from './fast-check.js';
 import { type Message, type MessageKind, type MessageMap, validateMessage } from './messages.js';
 import { msgpackFrameProblem } from './msgpack-frame.js';
 import { float32Bytes } from './schemas/tensor.js';
@@ -85,6 +86,37 @@ export function decodeMessage<K extends MessageKind>(
   bytes: Uint8Array,
   options: DecodeOptions = {},
 ): Validated<MessageMap[K]> {
+  const unpacked = unpackPayload(kind, bytes, options);
+  return unpacked.ok ? validateMessage(kind, unpacked.value) : unpacked;
+}
+
+/**
+ * `decodeMessage('infer', ...)` with the tensor's values as the bytes they came in (a view of
+ * `bytes`; a Float32Array of msgpackr's extension as a view of its bytes): the same checks,
+ * errors and accepted payloads, without copying an unaligned tensor into a Float32Array.
+ */
+export function decodeInferBytes(
+  bytes: Uint8Array,
+  options: DecodeOptions = {},
+): Validated<InferRequestBytes> {
+  const unpacked = unpackPayload('infer', bytes, options);
+  if (!unpacked.ok) return unpacked;
+  const fast = fastInferRequestBytes(unpacked.value);
+  if (fast !== undefined) return { ok: true, value: fast };
+  const checked = validateMessage('infer', unpacked.value);
+  if (!checked.ok) return checked;
+  const { tensor, ...fields } = checked.value;
+  const { dtype, shape, data } = tensor;
+  const value = { ...fields, tensor: { dtype, shape, bytes: float32Bytes(data) } };
+  return { ok: true, value };
+}
+
+/** The size and framing checks of a payload of `kind`, and its unpacked value. */
+function unpackPayload(
+  kind: MessageKind,
+  bytes: Uint8Array,
+  options: DecodeOptions,
+): Validated<unknown> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   if (!(bytes instanceof Uint8Array))
     return { ok: false, error: undecodable(kind, 'payload must be bytes (a Uint8Array)') };
@@ -108,5 +140,5 @@ export function decodeMessage<K extends MessageKind>(
     const reason = cause instanceof Error ? cause.message.slice(0, 200) : 'msgpackr failed';
     return { ok: false, error: undecodable(kind, reason, cause) };
   }
-  return validateMessage(kind, decoded);
+  return { ok: true, value: decoded };
 }

@@ -9,6 +9,7 @@ import type { TailJobData } from './jobs.js';
 import { ID_PATTERN } from './schemas/common.js';
 import type { InferRequest } from './schemas/infer-request.js';
 import {
+  float32Bytes,
   float32FromBytes,
   MAX_TENSOR_DIM,
   MAX_TENSOR_DIMS,
@@ -41,19 +42,60 @@ function shapeOf(value: unknown): number[] | undefined {
   return shape;
 }
 
-function tensorOf(value: unknown): Tensor | undefined {
+/** A plainly valid tensor's shape and the bytes of its values, as they came (no copy). */
+function tensorBytesOf(value: unknown): { shape: number[]; bytes: Uint8Array } | undefined {
   if (!isObject(value) || value.dtype !== 'float32') return undefined;
   const shape = shapeOf(value.shape);
   const raw = value.data;
   if (shape === undefined) return undefined;
-  let data: Float32Array;
-  if (raw instanceof Float32Array) data = raw;
-  else if (raw instanceof Uint8Array && raw.byteLength % 4 === 0) data = float32FromBytes(raw);
+  let bytes: Uint8Array;
+  if (raw instanceof Float32Array) bytes = float32Bytes(raw);
+  else if (raw instanceof Uint8Array && raw.byteLength % 4 === 0) bytes = raw;
   else return undefined;
   let count = 1;
   for (const dim of shape) count *= dim;
-  if (count !== data.length) return undefined;
-  return { dtype: 'float32', shape, data };
+  if (count !== bytes.byteLength / 4) return undefined;
+  return { shape, bytes };
+}
+
+function tensorOf(value: unknown): Tensor | undefined {
+  const raw = isObject(value) ? value.data : undefined;
+  const tensor = tensorBytesOf(value);
+  if (tensor === undefined) return undefined;
+  const data = raw instanceof Float32Array ? raw : float32FromBytes(tensor.bytes);
+  return { dtype: 'float32', shape: tensor.shape, data };
+}
+
+/**
+ * An `infer` request with its tensor's values as little-endian float32 bytes, as they came: the
+ * ingress stores them as they are, and a copy of an unaligned `bin` into a Float32Array would
+ * cost a copy of every tensor.
+ */
+export type InferRequestBytes = Omit<InferRequest, 'tensor'> & {
+  readonly tensor: {
+    readonly dtype: 'float32';
+    readonly shape: number[];
+    readonly bytes: Uint8Array;
+  };
+};
+
+/** The `infer` payload with its tensor as bytes, when it is plainly valid; else undefined. */
+export function fastInferRequestBytes(input: unknown): InferRequestBytes | undefined {
+  if (!isObject(input)) return undefined;
+  const { requestId, epoch, model, cut, sample, sentAt } = input;
+  if (!isId(requestId) || !isId(model) || !isCount(epoch) || !isCount(cut)) return undefined;
+  if (!isCount(sample) || !isTime(sentAt)) return undefined;
+  const tensor = tensorBytesOf(input.tensor);
+  if (tensor === undefined) return undefined;
+  return {
+    requestId,
+    epoch,
+    model,
+    cut,
+    sample,
+    tensor: { dtype: 'float32', ...tensor },
+    sentAt,
+  };
 }
 
 /** The `infer` payload as its schema outputs it, when it is plainly valid; else undefined. */

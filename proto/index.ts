@@ -8,6 +8,7 @@ export { asyncApiDocument } from './asyncapi.js';
 export {
   DEFAULT_MAX_PAYLOAD_BYTES,
   type DecodeOptions,
+  decodeInferBytes,
   decodeMessage,
   encodeMessage,
   UNPACK_OPTIONS,
@@ -28,7 +29,13 @@ export {
   type WireError,
   type WireErrorCode,
 } from './errors.js';
-export { type FastTailJobData, fastInferRequest, fastTailJobData } from './fast-check.js';
+export {
+  type FastTailJobData,
+  fastInferRequest,
+  fastInferRequestBytes,
+  fastTailJobData,
+  type InferRequestBytes,
+} from './fast-check.js';
 export {
   ANSWER_TTL_SECONDS,
   type AnswerChannel,

@@ -57,8 +57,9 @@ export const QUEUE_EVENTS_MAX_LEN = 100;
 
 /**
  * The UE's backlog: a sorted set of the request ids it has stored and not finished (score: when
- * the ingress took them, ms), and beside it (`…:bytes`) a hash of each one's tensor bytes. An
- * entry whose claim key is gone (the job finished) or whose job life is over no longer counts.
+ * the ingress took them, ms), and beside it (`…:bytes`) a hash of each one's tensor bytes and,
+ * in field `:total`, their sum. An entry whose claim key is gone (the job finished) or whose job
+ * life is over no longer counts (and is dropped when a request would pass a bound).
  */
 export function backlogKey(redisPrefix: string, ueId: string): string {
   return `${redisPrefix}:backlog:${ueTag(ueId)}`;

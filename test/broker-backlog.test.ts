@@ -69,4 +69,77 @@ describe('Backlog.admit', () => {
     expect(await redis.exists(incomingKey(PREFIX, 'ue-4', 'done'))).toBe(0);
     expect(await redis.exists(claimKey(PREFIX, 'ue-4', 'done'))).toBe(0);
   });
+
+  const stored = async (ue: string, requestId: string) =>
+    redis.set(incomingKey(PREFIX, ue, requestId), 'tensor', 'EX', 60);
+
+  it('drops entries of finished requests only when a request would pass a bound, and refuses by the exact count', async () => {
+    for (const id of ['a', 'b', 'c', 'd']) {
+      await stored('ue-5', id);
+      expect((await backlog.admit('ue-5', id, 10, jobKey(id))).ok).toBe(true);
+    }
+    // a and b finished: their claim keys are gone, their entries still there.
+    await redis.del(claimKey(PREFIX, 'ue-5', 'a'), claimKey(PREFIX, 'ue-5', 'b'));
+    expect(await redis.zcard(backlogKey(PREFIX, 'ue-5'))).toBe(4);
+    await stored('ue-5', 'e');
+    expect(await backlog.admit('ue-5', 'e', 10, jobKey('e'))).toEqual({
+      ok: true,
+      jobs: 3,
+      bytes: 30,
+    });
+    expect(await redis.zrange(backlogKey(PREFIX, 'ue-5'), 0, -1)).toEqual(['c', 'd', 'e']);
+    await stored('ue-5', 'f');
+    expect((await backlog.admit('ue-5', 'f', 10, jobKey('f'))).ok).toBe(true);
+    await stored('ue-5', 'g');
+    expect(await backlog.admit('ue-5', 'g', 10, jobKey('g'))).toEqual({
+      ok: false,
+      limit: 'jobs',
+      jobs: 4,
+      bytes: 40,
+    });
+  });
+
+  it('keeps the sum of the bytes through admissions, drops and releases', async () => {
+    const total = () => redis.hget(`${backlogKey(PREFIX, 'ue-6')}:bytes`, ':total');
+    await stored('ue-6', 'big');
+    expect((await backlog.admit('ue-6', 'big', 600, jobKey('big'))).ok).toBe(true);
+    await stored('ue-6', 'mid');
+    expect((await backlog.admit('ue-6', 'mid', 300, jobKey('mid'))).ok).toBe(true);
+    expect(await total()).toBe('900');
+    await redis.del(claimKey(PREFIX, 'ue-6', 'big'));
+    await stored('ue-6', 'more');
+    expect(await backlog.admit('ue-6', 'more', 300, jobKey('more'))).toEqual({
+      ok: true,
+      jobs: 2,
+      bytes: 600,
+    });
+    expect(await total()).toBe('600');
+    // A copy of a request already counted replaces its entry, not adds to it.
+    expect((await backlog.admit('ue-6', 'more', 300, jobKey('more'))).ok).toBe(true);
+    expect(await total()).toBe('600');
+    await backlog.release('ue-6', 'more');
+    expect(await total()).toBe('300');
+    await stored('ue-6', 'huge');
+    expect(await backlog.admit('ue-6', 'huge', 800, jobKey('huge'))).toEqual({
+      ok: false,
+      limit: 'bytes',
+      jobs: 1,
+      bytes: 300,
+    });
+  });
+
+  it('sums the bytes of entries recorded without a sum (by an earlier version) before counting on it', async () => {
+    const key = backlogKey(PREFIX, 'ue-7');
+    await redis.set(claimKey(PREFIX, 'ue-7', 'old'), 'tensor', 'EX', 60);
+    await redis.zadd(key, Date.now(), 'old');
+    await redis.hset(`${key}:bytes`, 'old', 900);
+    await stored('ue-7', 'new');
+    expect(await backlog.admit('ue-7', 'new', 200, jobKey('new'))).toEqual({
+      ok: false,
+      limit: 'bytes',
+      jobs: 1,
+      bytes: 900,
+    });
+    expect(await redis.hget(`${key}:bytes`, ':total')).toBe('900');
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstNonFinite } from '../broker/infer-request.js';
+import { firstNonFinite, firstNonFiniteBytes } from '../broker/infer-request.js';
 
 function naive(data: Float32Array): number {
   return data.findIndex((x) => !Number.isFinite(x));
@@ -45,5 +45,18 @@ describe('firstNonFinite', () => {
     expect(firstNonFinite(data)).toBe(-1);
     data[25_087] = Number.NEGATIVE_INFINITY;
     expect(firstNonFinite(data)).toBe(25_087);
+  });
+
+  it('finds the same element in the bytes of the values, at any offset', () => {
+    for (let length = 0; length < 24; length++)
+      for (const bad of SPECIAL)
+        for (let at = 0; at < length; at++)
+          for (const offset of [0, 1, 2, 3, 4]) {
+            const data = new Float32Array(length).map((_, k) => k / 7 - 1);
+            data[at] = bad;
+            const bytes = new Uint8Array(offset + length * 4).subarray(offset);
+            bytes.set(new Uint8Array(data.buffer));
+            expect(firstNonFiniteBytes(bytes)).toBe(naive(data));
+          }
   });
 });

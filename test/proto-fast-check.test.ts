@@ -1,6 +1,14 @@
+import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { parseTailJobData, tailJobDataSchema } from '../edge-worker/tail-job.js';
-import { inferRequestSchema, validate, validateMessage } from '../proto/index.js';
+import {
+  decodeInferBytes,
+  decodeMessage,
+  inferRequestSchema,
+  validate,
+  validateMessage,
+} from '../proto/index.js';
+import { float32Bytes } from '../proto/schemas/tensor.js';
 import { defined } from '../runtime/defined.js';
 
 /** A deterministic generator (mulberry32). */
@@ -90,7 +98,64 @@ function mutate(value: Record<string, unknown>, path: string[], to: unknown, rem
   return copy;
 }
 
+const INFER_PATHS = [
+  ['requestId'],
+  ['epoch'],
+  ['model'],
+  ['cut'],
+  ['sample'],
+  ['sentAt'],
+  ['tensor'],
+  ['tensor', 'dtype'],
+  ['tensor', 'shape'],
+  ['tensor', 'data'],
+  ['extra'],
+];
+
+/** A valid infer payload with up to two fields changed to hostile values, or a hostile value. */
+function mutatedInfer(next: () => number): unknown {
+  let input: unknown = validInfer();
+  const changes = Math.floor(next() * 3);
+  for (let c = 0; c < changes; c++) {
+    const path = defined(INFER_PATHS[Math.floor(next() * INFER_PATHS.length)], 'a path to change');
+    const to = HOSTILE[Math.floor(next() * HOSTILE.length)];
+    const [head] = path;
+    if (typeof input === 'object' && input !== null && head !== undefined && path.length > 1) {
+      const parent = (input as Record<string, unknown>)[head];
+      if (typeof parent !== 'object' || parent === null) continue;
+    }
+    input = mutate(input as Record<string, unknown>, path, to, next() < 0.1);
+  }
+  if (next() < 0.02) input = HOSTILE[Math.floor(next() * HOSTILE.length)];
+  return input;
+}
+
 describe('the hand-written checks of the request path', () => {
+  it('decode an infer payload with its tensor as bytes exactly as decodeMessage does, valid or not', () => {
+    const next = random(11);
+    const packr = new Packr({ useRecords: false, moreTypes: true });
+    let accepted = 0;
+    for (let k = 0; k < 3000; k++) {
+      const input = mutatedInfer(next);
+      // An odd offset, as a msgpack bin inside an MQTT payload mostly is.
+      const packed = packr.pack(input);
+      const payload = new Uint8Array(packed.length + 1).subarray(1);
+      payload.set(packed);
+      const bytes = decodeInferBytes(payload);
+      const whole = decodeMessage('infer', payload);
+      expect(bytes.ok).toBe(whole.ok);
+      if (bytes.ok && whole.ok) {
+        accepted++;
+        const { tensor, ...fields } = bytes.value;
+        const { tensor: wholeTensor, ...wholeFields } = whole.value;
+        expect(fields).toEqual(wholeFields);
+        expect(tensor.shape).toEqual(wholeTensor.shape);
+        expect(Buffer.from(tensor.bytes)).toEqual(float32Bytes(wholeTensor.data));
+      } else if (!bytes.ok && !whole.ok) expect(bytes.error.issues).toEqual(whole.error.issues);
+    }
+    expect(accepted).toBeGreaterThan(100);
+  });
+
   it('give an infer payload exactly what zod gives it, valid or not', () => {
     const next = random(7);
     const paths = [

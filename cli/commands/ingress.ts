@@ -63,7 +63,7 @@ export function registerIngressCommand(program: Command): void {
     )
     .option(
       '--connections <n>',
-      `request connections (1-${MAX_INGRESS_CONNECTIONS}), each storing one request at a time, ` +
+      `request connections (1-${MAX_INGRESS_CONNECTIONS}), each storing up to 16 requests at once, ` +
         'sharing the requests through a shared subscription of their own (with --group, of ' +
         "the group's); a broker without shared subscriptions gets one (docs/scale-out.md)",
       parseInteger,
