@@ -11,7 +11,6 @@ import {
   type LinkEstimateView,
   LinkEstimator,
   type ResultArrival,
-  type UploadInFlight,
   type UploadSample,
 } from './link-estimator.js';
 import { type Delivery, SendQueueWatch } from './tcp-delivery.js';
@@ -82,6 +81,14 @@ const CONFIRM_AFTER_MS = 1000;
 const WARM_UP_PROBES = 3;
 /** A late upload's remaining time is read at the rate of its acknowledgements over this long. */
 const LATE_RATE_WINDOW_MS = 500;
+
+/** An upload (the agent's or a probe) the meter is timing. */
+interface WiredUpload {
+  bytes: number;
+  startedAt: number;
+  readonly probe: boolean;
+  readonly watch: SendQueueWatch | undefined;
+}
 
 /** The probe size that takes about PROBE_TARGET_MS at `mbps`. */
 export function probeBytesFor(mbps: number | undefined): number {
@@ -180,12 +187,7 @@ export class LinkMeter {
   #pingedAt = Number.NEGATIVE_INFINITY;
   #recheck: NodeJS.Timeout | undefined;
   /** Uploads on the wire (the agent's and probes), no probe while one of the agent's is. */
-  readonly #inFlight = new Set<{
-    bytes: number;
-    startedAt: number;
-    readonly probe: boolean;
-    readonly watch: SendQueueWatch | undefined;
-  }>();
+  readonly #inFlight = new Set<WiredUpload>();
 
   constructor(port: LinkMeterPort, options: LinkMeterOptions = {}) {
     this.#port = port;
@@ -268,12 +270,10 @@ export class LinkMeter {
    */
   lateUpload(): { readonly remainingMs: number | undefined } | undefined {
     const upload = this.#onWire();
-    if (upload === undefined) return undefined;
-    const [entry] = this.#inFlight;
-    if (entry === undefined || entry.probe) return undefined;
+    if (upload === undefined || upload.probe) return undefined;
     const now = this.#now();
     if (!this.estimator.runsLate(upload, now)) return undefined;
-    const watch = entry.watch;
+    const watch = upload.watch;
     if (watch === undefined) return { remainingMs: undefined };
     const atLeast = (watch.unacknowledgedInKernel * (now - upload.startedAt)) / upload.bytes;
     return { remainingMs: watch.remainingMs(LATE_RATE_WINDOW_MS) ?? atLeast };
@@ -334,12 +334,12 @@ export class LinkMeter {
    * The one upload on the wire, if exactly one is (two at once would share the link) and its
    * bytes are not all acknowledged by the broker's TCP.
    */
-  #onWire(): UploadInFlight | undefined {
+  #onWire(): WiredUpload | undefined {
     if (this.#inFlight.size !== 1) return undefined;
     const [upload] = this.#inFlight;
     // Acknowledged by the broker's TCP, it is off the wire: the PUBACK waits on the broker.
     if (upload === undefined || upload.watch?.drained === true) return undefined;
-    return { bytes: upload.bytes, startedAt: upload.startedAt };
+    return upload;
   }
 
   #tick(): void {
