@@ -137,8 +137,6 @@ class EdgeWorkerProcess implements EdgeWorker {
   private again = false;
   private closing: Promise<void> | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
-  /** UEs no worker serves whose Worker here is kept, and since when (see drainGraceMs). */
-  private readonly unservedSince = new Map<string, number>();
   private announceTimer: NodeJS.Timeout | undefined;
   /** The ledger epoch whose decisions the view has taken; undefined before the first read. */
   private syncedEpoch: number | undefined;
@@ -409,8 +407,8 @@ class EdgeWorkerProcess implements EdgeWorker {
   /**
    * Opens a Worker per UE this worker has a share of (concurrency = share); stops Workers of UEs
    * another worker now serves; keeps (or opens) a Worker of concurrency 1 on a UE nobody serves
-   * while its queue still holds jobs, and stops it once drained and, if it was open here when the
-   * UE lost its units, once `drainGraceMs` passed since. The unit cap bounds them all.
+   * while its queue still holds jobs, and stops it once drained and, if it served the UE here,
+   * once `drainGraceMs` passed since it stopped serving. The unit cap bounds them all.
    */
   private async reconcile(): Promise<void> {
     const packing = this.fleet.packing();
@@ -432,23 +430,17 @@ class EdgeWorkerProcess implements EdgeWorker {
     // Messages may have changed the packing while the counts were on their way: a UE served
     // now is left to the next pass, which that change has scheduled.
     const servedNow = servedUes(this.fleet.packing());
-    const now = Date.now();
-    for (const ue of this.unservedSince.keys())
-      if (servedNow.has(ue) || this.queues.modeOf(ue) === undefined) this.unservedSince.delete(ue);
     plan.unserved.forEach((ue, i) => {
       const backlog = backlogs[i];
       if (backlog === undefined || servedNow.has(ue)) return;
-      // A Worker this process had keeps going for the grace period: a request sent just before
-      // the UE learnt it lost its units then finds it, not a queue without one.
-      if (this.queues.modeOf(ue) !== undefined && !this.unservedSince.has(ue))
-        this.unservedSince.set(ue, now);
-      const since = this.unservedSince.get(ue);
-      const inGrace = since !== undefined && now - since < this.config.drainGraceMs;
+      // A Worker that served the UE here keeps going for the grace period: a request sent just
+      // before the UE learnt it lost its units then finds it, not a queue without one.
+      const servedUntil = this.queues.servedUntil(ue);
+      const inGrace =
+        this.queues.modeOf(ue) === 'serving' ||
+        (servedUntil !== undefined && Date.now() - servedUntil < this.config.drainGraceMs);
       if (backlog > 0 || inGrace) this.queues.run(ue, 1, 'draining');
-      else {
-        this.queues.stop(ue);
-        this.unservedSince.delete(ue);
-      }
+      else this.queues.stop(ue);
     });
   }
 }

@@ -30,6 +30,8 @@ export interface QueueWorkersOptions {
 interface OpenWorker {
   readonly worker: Worker;
   mode: QueueMode;
+  /** When it went from serving to draining (its UE lost its units here), if it did. */
+  servedUntil?: number | undefined;
 }
 
 /** One BullMQ Worker per UE queue this process takes jobs from, opened and closed on demand. */
@@ -49,6 +51,11 @@ export class QueueWorkers {
     return this.open.get(ue)?.mode;
   }
 
+  /** When `ue`'s Worker stopped serving and began draining; undefined if it never served. */
+  servedUntil(ue: string): number | undefined {
+    return this.open.get(ue)?.servedUntil;
+  }
+
   /** Concurrency of `ue`'s Worker, 0 without one. */
   concurrencyOf(ue: string): number {
     return this.open.get(ue)?.worker.concurrency ?? 0;
@@ -59,6 +66,8 @@ export class QueueWorkers {
     const current = this.open.get(ue);
     if (current !== undefined) {
       if (current.worker.concurrency !== concurrency) current.worker.concurrency = concurrency;
+      if (mode === 'serving') current.servedUntil = undefined;
+      else if (current.mode === 'serving') current.servedUntil = Date.now();
       current.mode = mode;
       return;
     }
