@@ -19,6 +19,7 @@ import {
 } from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
+import { onCurrentMessage } from '../runtime/retained-replay.js';
 import { FleetView } from './fleet-view.js';
 import type { WhatIf } from './snapshot.js';
 import { whatIf } from './what-if.js';
@@ -151,7 +152,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       ...options.mqttOptions,
     },
     (created) => {
-      created.on('message', (topic, payload) => {
+      // A replay that a live message overtook is stale (a worker's `online` after its last will).
+      onCurrentMessage(created, (topic, payload) => {
         try {
           view.receive(topic, payload);
         } catch (error) {

@@ -14,6 +14,7 @@ import { logText } from '../runtime/log-text.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { createRedis, isClusterUrl, type RedisClient } from '../runtime/redis-connect.js';
 import { gatherWrites } from '../runtime/redis-writes.js';
+import { onCurrentMessage } from '../runtime/retained-replay.js';
 import { withTimeout } from '../runtime/with-timeout.js';
 import { EdgeCalibration } from './calibration.js';
 import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
@@ -189,7 +190,8 @@ class EdgeWorkerProcess implements EdgeWorker {
   }
 
   async start(): Promise<void> {
-    this.mqtt.on('message', (topic, payload) => {
+    // A replay that a live message overtook is stale (a worker's `online` after its last will).
+    onCurrentMessage(this.mqtt, (topic, payload) => {
       const update = this.fleet.apply(topic, payload);
       if (update.problem !== undefined)
         this.hooks.onError(update.problem, `message on ${logText(topic)}`);

@@ -3,17 +3,19 @@
  * tests of a client of the broker (agents, edge workers, the scheduler service).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes } from 'aedes';
+import { Aedes, type AedesOptions } from 'aedes';
 
 export interface TestBroker {
   readonly port: number;
   readonly url: string;
+  /** The broker itself, for tests that step into its handling. */
+  readonly aedes: Aedes;
   close(): Promise<void>;
 }
 
-/** A bare aedes broker on 127.0.0.1 (`port` 0: any free port). */
-export async function startBroker(port = 0): Promise<TestBroker> {
-  const broker = await Aedes.createBroker();
+/** A bare aedes broker on 127.0.0.1 (`port` 0: any free port), with `options` given to aedes. */
+export async function startBroker(port = 0, options?: AedesOptions): Promise<TestBroker> {
+  const broker = await Aedes.createBroker(options);
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -31,6 +33,7 @@ export async function startBroker(port = 0): Promise<TestBroker> {
   return {
     port: address.port,
     url: `mqtt://127.0.0.1:${address.port}`,
+    aedes: broker,
     async close() {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       for (const socket of sockets) socket.destroy();

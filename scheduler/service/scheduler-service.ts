@@ -12,6 +12,7 @@ import {
 import { type Listener, subscribe } from '../../runtime/events.js';
 import { connectMqtt } from '../../runtime/mqtt-connect.js';
 import { createRedis } from '../../runtime/redis-connect.js';
+import { onCurrentMessage } from '../../runtime/retained-replay.js';
 import { withTimeout } from '../../runtime/with-timeout.js';
 import { BullmqConcurrency } from './bullmq-concurrency.js';
 import { RedisDecisionLedger } from './decision-ledger.js';
@@ -147,7 +148,8 @@ async function readRetainedState(
   const prefix = config.topicPrefix;
   let lastMessageAt = performance.now();
   let started = false;
-  client.on('message', (topic, payload) => {
+  // A replay that a live message overtook is stale (a worker's `online` after its last will).
+  onCurrentMessage(client, (topic, payload) => {
     lastMessageAt = performance.now();
     const inbound = routeMessage(prefix, topic, payload);
     switch (inbound.kind) {
