@@ -6,6 +6,10 @@
  * key; a BullMQ worker reads the tensor, publishes a result of the same shape as an edge
  * worker's (msgpackr, QoS 1) and deletes the key. No validation, no finite check, no bounds,
  * no claim check of duplicates, no answer kept for resends, one queue for every UE.
+ *
+ * `perUe` (a diagnostic of `system-profile.ts`, not part of `bench:system`'s ratios) gives each UE
+ * a queue of its own with a global concurrency and a Worker, as the project's allocation needs:
+ * the part of the project's cost that this structure explains.
  */
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -31,17 +35,36 @@ interface BareJob {
 const TTL_SECONDS = 120;
 const QUEUE = 'bare';
 
+/** One queue per UE: their ids and the jobs each runs at once. */
+export interface PerUeQueues {
+  readonly ues: readonly string[];
+  readonly unitsEach: number;
+}
+
 /**
  * Starts the bare path on `env` (its own topic and Redis prefixes): requests on
  * `{topicPrefix}/ue/{ue}/infer`, results on `{topicPrefix}/ue/{ue}/result`, as the UEs of the
- * request scenario expect. `concurrency` jobs run at once (the project's UEs x units).
+ * request scenario expect. `concurrency` jobs run at once (the project's UEs x units), in one
+ * queue, or with `perUe` in a queue per UE.
  */
-export async function startBarePath(env: ServiceEnv, concurrency: number): Promise<BarePath> {
+export async function startBarePath(
+  env: ServiceEnv,
+  concurrency: number,
+  perUe?: PerUeQueues,
+): Promise<BarePath> {
   const packr = new Packr({ useRecords: false, skipValues: [undefined] } as never);
   const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
   const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: null });
   const workerRedis = new Redis(env.redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue<BareJob>(QUEUE, { connection: redis, prefix: env.redisPrefix });
+  const queueNames = perUe === undefined ? [QUEUE] : perUe.ues.map((ue) => `${QUEUE}.${ue}`);
+  const queues = new Map(
+    queueNames.map((name) => [
+      name,
+      new Queue<BareJob>(name, { connection: redis, prefix: env.redisPrefix }),
+    ]),
+  );
+  if (perUe !== undefined)
+    for (const queue of queues.values()) await queue.setGlobalConcurrency(perUe.unitsEach);
   const clientId = `bench-bare-${env.redisPrefix}`.slice(0, 64);
   const responder = await connectMqtt({ url: env.mqttUrl, clientId, clean: true });
   const results = await connectMqtt({ url: env.mqttUrl, clientId: `${clientId}-w`, clean: true });
@@ -58,6 +81,8 @@ export async function startBarePath(env: ServiceEnv, concurrency: number): Promi
     };
     const key = `${env.redisPrefix}:bare:${ue}:${request.requestId}`;
     const { requestId, epoch, cut, sample, sentAt } = request;
+    const queue = queues.get(perUe === undefined ? QUEUE : `${QUEUE}.${ue}`);
+    if (queue === undefined) throw new Error(`bare responder: no queue for ${ue}`);
     redis
       .set(key, Buffer.from(request.tensor.data), 'EX', TTL_SECONDS)
       .then(() =>
@@ -75,35 +100,39 @@ export async function startBarePath(env: ServiceEnv, concurrency: number): Promi
   });
   await responder.subscribeAsync(`${env.topicPrefix}/ue/+/infer`, { qos: 1 });
   const output = new Uint8Array(4000);
-  const worker = new Worker<BareJob>(
-    QUEUE,
-    async (job: Job<BareJob>) => {
-      const { ue, key, requestId, epoch, cut, sample } = job.data;
-      const startedAt = Date.now();
-      const tensor = await workerRedis.getBuffer(key);
-      if (tensor === null) throw new Error(`bare worker: ${key} is gone`);
-      const payload = packr.pack({
-        requestId,
-        epoch,
-        cut,
-        sample,
-        worker: 'bare',
-        tensor: { dtype: 'float32', shape: [1, 1000], data: output },
-        timings: { queueMs: startedAt - job.timestamp, computeMs: 0 },
-        finishedAt: Date.now(),
-      });
-      await results.publishAsync(`${env.topicPrefix}/ue/${ue}/result`, payload, { qos: 1 });
-      await workerRedis.del(key);
-    },
-    { connection: workerRedis, prefix: env.redisPrefix, concurrency },
+  const run = async (job: Job<BareJob>) => {
+    const { ue, key, requestId, epoch, cut, sample } = job.data;
+    const startedAt = Date.now();
+    const tensor = await workerRedis.getBuffer(key);
+    if (tensor === null) throw new Error(`bare worker: ${key} is gone`);
+    const payload = packr.pack({
+      requestId,
+      epoch,
+      cut,
+      sample,
+      worker: 'bare',
+      tensor: { dtype: 'float32', shape: [1, 1000], data: output },
+      timings: { queueMs: startedAt - job.timestamp, computeMs: 0 },
+      finishedAt: Date.now(),
+    });
+    await results.publishAsync(`${env.topicPrefix}/ue/${ue}/result`, payload, { qos: 1 });
+    await workerRedis.del(key);
+  };
+  const workers = queueNames.map(
+    (name) =>
+      new Worker<BareJob>(name, run, {
+        connection: workerRedis,
+        prefix: env.redisPrefix,
+        concurrency: perUe === undefined ? concurrency : perUe.unitsEach,
+      }),
   );
-  await worker.waitUntilReady();
+  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
   return {
     async stop() {
-      await worker.close();
+      await Promise.all(workers.map((worker) => worker.close()));
       await responder.endAsync();
       await results.endAsync();
-      await queue.close();
+      await Promise.all([...queues.values()].map((queue) => queue.close()));
       redis.disconnect();
       workerRedis.disconnect();
     },

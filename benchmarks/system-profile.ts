@@ -5,8 +5,9 @@
  * The request load of `bench:system` (50 UEs x 8 in flight) through the project and through the
  * bare path (system-bare.ts), both behind one broker and inside this process as in the `single`
  * layout, with a V8 CPU profile of each run on its own: `{out}-project.cpuprofile` and
- * `{out}-bare.cpuprofile`, for `tsx benchmarks/cpu-profile-summary.ts`. One warm-up run of each
- * comes first. Prints requests/s and CPU ms per request of each (this process, Redis, the broker
+ * `{out}-bare.cpuprofile`, for `tsx benchmarks/cpu-profile-summary.ts`; and the bare path with a
+ * queue and a Worker per UE as the project's allocation needs (`{out}-bare-per-ue.cpuprofile`), to
+ * tell the cost of that structure from the rest. One warm-up run of each comes first. Prints requests/s and CPU ms per request of each (this process, Redis, the broker
  * process). The profiles sample wall time on the main thread: on a busy machine a descheduled
  * stretch counts where it fell.
  */
@@ -85,6 +86,15 @@ try {
   running.push(await startBarePath(bareEnv, UES * UNITS_EACH));
   const bareField = await openRequestField(bareEnv, UES, UNITS_EACH, true);
   running.push({ stop: () => bareField.close() });
+  const perUeEnv: ServiceEnv = {
+    ...env,
+    topicPrefix: `${topicPrefix}-bare-per-ue`,
+    redisPrefix: `${redisPrefix}-bare-per-ue`,
+  };
+  const perUe = { ues: bareField.ueIds, unitsEach: UNITS_EACH };
+  running.push(await startBarePath(perUeEnv, UES * UNITS_EACH, perUe));
+  const perUeField = await openRequestField(perUeEnv, UES, UNITS_EACH, true);
+  running.push({ stop: () => perUeField.close() });
 
   const run = async (name: string, on: RequestField, profiled: boolean) => {
     const load = profiled ? plan : { ...plan, warmup: 200, measured: 1000 };
@@ -108,8 +118,10 @@ try {
   };
   await run('warm-up project', field, false);
   await run('warm-up bare', bareField, false);
+  await run('warm-up bare-per-ue', perUeField, false);
   await run('project', field, true);
   await run('bare', bareField, true);
+  await run('bare-per-ue', perUeField, true);
 } finally {
   await stopAll(running);
   await deleteKeys(redisUrl, `${base}-*`);

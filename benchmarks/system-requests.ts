@@ -3,7 +3,7 @@
  * through broker, ingress, Redis (claim check + BullMQ) and edge workers running with speed
  * factor 0. A fake scheduler publishes the decisions and sets each queue's concurrency.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { modelCuts } from '../dnn/index.js';
@@ -132,7 +132,8 @@ export async function openRequestField(
     env.topicPrefix,
     ueIds,
     ['result', 'error'],
-    bare ? 'bench-bare-req' : 'bench-req',
+    // Each field its own client ids: two fields on one broker would take each other's sessions.
+    `${bare ? 'bench-bare-req' : 'bench-req'}-${createHash('sha1').update(env.topicPrefix).digest('hex').slice(0, 6)}`,
   );
   return {
     ueIds,

@@ -161,11 +161,18 @@ export class Backlog {
     // The sweeper's list of fed UEs is one key for all UEs (another slot): the UE goes on it
     // before its request is recorded, so a UE with a job is always swept (one that was refused
     // is swept for nothing). Once listed, it stays so for hours; renewed every second at most.
+    // Marked listed when sent, not when answered: the requests in flight behind it do not list
+    // the UE again. A failed listing fails this admission and is forgotten, so the next lists.
     const listedAt = this.#listedAt.get(ue);
-    const listing =
-      listedAt !== undefined && now - listedAt < LIST_EVERY_MS
-        ? undefined
-        : this.#redis.zadd(sweptQueuesKey(this.#prefix), now, ue);
+    let listing: Promise<unknown> | undefined;
+    if (listedAt === undefined || now - listedAt >= LIST_EVERY_MS) {
+      if (this.#listedAt.size >= MAX_LISTED) this.#listedAt.clear();
+      this.#listedAt.set(ue, now);
+      listing = this.#redis.zadd(sweptQueuesKey(this.#prefix), now, ue).catch((error: unknown) => {
+        if (this.#listedAt.get(ue) === now) this.#listedAt.delete(ue);
+        throw error;
+      });
+    }
     const admitting = this.#redis.edgesplitAdmit(
       key,
       `${key}:bytes`,
@@ -181,10 +188,6 @@ export class Backlog {
       claimKey(this.#prefix, ue, ''),
     );
     const [[verdict, jobs, total]] = await Promise.all([admitting, listing]);
-    if (listing !== undefined) {
-      if (this.#listedAt.size >= MAX_LISTED) this.#listedAt.clear();
-      this.#listedAt.set(ue, now);
-    }
     if (verdict === 1) return { ok: true, jobs, bytes: total };
     if (verdict === 2) return { ok: false, limit: 'duplicate' };
     if (verdict === 3) return { ok: false, limit: 'unstored' };
