@@ -35,8 +35,24 @@ export function isUeChannel(value: string): value is UeChannel {
   return UE_CHANNEL_SET.has(value);
 }
 
+/**
+ * Prefixes found usable: a process has one or a few (configuration), and every topic it builds
+ * or parses checks its prefix, so the answer is kept. Bounded: past it, prefixes are checked
+ * each time.
+ */
+const USABLE_PREFIXES = new Set<string>();
+const MAX_USABLE_PREFIXES = 64;
+
 /** Why `prefix` cannot prefix our topics, or undefined if it can. */
 function prefixProblem(prefix: string): string | undefined {
+  if (USABLE_PREFIXES.has(prefix)) return undefined;
+  const problem = checkPrefix(prefix);
+  if (problem === undefined && USABLE_PREFIXES.size < MAX_USABLE_PREFIXES)
+    USABLE_PREFIXES.add(prefix);
+  return problem;
+}
+
+function checkPrefix(prefix: string): string | undefined {
   if (typeof prefix !== 'string' || prefix === '') return 'prefix must be a non-empty string';
   if (prefix.length > MAX_PREFIX_LENGTH)
     return `prefix must be at most ${MAX_PREFIX_LENGTH} characters`;
