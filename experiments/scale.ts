@@ -6,6 +6,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { asError } from '../runtime/as-error.js';
 import type { Instance } from '../scheduler/instance-schema.js';
 import { prepareFleet, type SolverName, solve } from '../scheduler/solvers/index.js';
+import { medianOrNaN } from '../stats/quantile.js';
 import type { Experiment, ExperimentContext, ExperimentResult } from './context.js';
 import { writeCsv } from './csv.js';
 import { contendedFleet } from './fleets.js';
@@ -44,8 +45,7 @@ function timeSolve(instance: Instance, solver: SolverName, budgetMs: number) {
     solve(instance, solver);
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return { medianMs: times[times.length >> 1] ?? Number.NaN, runs: times.length };
+  return { medianMs: medianOrNaN(times), runs: times.length };
 }
 
 /** Heap still held by a solve's prepared fleet and solution, after a collection. */
