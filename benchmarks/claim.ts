@@ -1,21 +1,24 @@
 /**
- * The claim check alone (`npm run bench:claim [-- --quick] [-- --json] [-- --sizes B,...]
- * [-- --claim-dir DIR]`): `system-claim.ts`'s measurement without the rest of `bench:system`,
+ * The claim check alone (`npm run bench:claim [-- --quick] [-- --json] [-- --save]
+ * [-- --sizes B,...] [-- --claim-dir DIR]`): `system-claim.ts`'s measurement without the rest of `bench:system`,
  * on `REDIS_URL` (default the local Redis), for each tensor size, with the claim directory's arm
  * beside Redis's (default: a fresh directory under /dev/shm, else the temporary directory;
- * `--claim-dir none` leaves it out), and the load average before and after.
+ * `--claim-dir none` leaves it out), and the load average before and after. `--save` writes the
+ * run to `benchmarks/results/claim-{date}.json` with the commit and the machine.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BenchRun } from './results.js';
 import { type ClaimCheckResult, claimLine, measureClaimCheck } from './system-claim.js';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    save: { type: 'boolean', default: false },
     sizes: { type: 'string', default: '100352' },
     'claim-dir': { type: 'string' },
   },
@@ -33,6 +36,7 @@ const ownDir =
     : undefined;
 const claimDir = given === 'none' ? undefined : (given ?? ownDir);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const run = new BenchRun('claim');
 const load = () => loadavg().map((value) => value.toFixed(2));
 const loadBefore = load();
 const results: ClaimCheckResult[] = [];
@@ -54,6 +58,8 @@ try {
   if (ownDir !== undefined) rmSync(ownDir, { recursive: true, force: true });
 }
 const loadAfter = load();
+if (values.save)
+  process.stderr.write(`saved ${run.save({ claimCheck: results, loadBefore, loadAfter })}\n`);
 if (values.json)
   process.stdout.write(
     `${JSON.stringify({ claimCheck: results, loadBefore, loadAfter }, null, 2)}\n`,
