@@ -1,9 +1,16 @@
 /**
  * Reaction time: a UE publishes a link estimate, the scheduler re-solves the fleet, and the new
  * decision reaches that UE's own connection. Changes go one at a time, each after the previous
- * solve has ended (its `scheduler/status` arrived), so they are never coalesced.
+ * solve has ended (its `scheduler/status` arrived), so they are never coalesced. The fleet is of
+ * the `contended` scenario unless another is given (the result says whether it is pinned).
  */
-import { edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
+import {
+  CONTENDED_SCENARIO,
+  edgeProfile,
+  planFleet,
+  REAL_MODELS,
+  type Scenario,
+} from '../dnn/index.js';
 import {
   decodeMessage,
   type EdgeStatus,
@@ -17,6 +24,9 @@ import {
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
+import { contentionOf } from '../scheduler/contention.js';
+import { parseInstance } from '../scheduler/instance.js';
+import { prepareFleet } from '../scheduler/solvers/index.js';
 import { closeUes, connectUes, type UeClient } from './system-clients.js';
 import { type LatencySummary, summarize, waitFor } from './system-stats.js';
 
@@ -25,6 +35,8 @@ export interface ReactionOptions {
   /** Changes of a decision to measure. */
   readonly changes: number;
   readonly seed: number;
+  /** The fleet's scenario. @defaultValue CONTENDED_SCENARIO */
+  readonly scenario?: Scenario;
   /** Fake edge workers declaring the units (R = workers × unitsEach). */
   readonly workers: number;
   readonly unitsEach: number;
@@ -39,6 +51,10 @@ export interface ReactionOptions {
 export interface ReactionResult {
   readonly ues: number;
   readonly units: number;
+  /** The fleet's scenario, whether it is pinned at R and how many UEs run locally there. */
+  readonly scenario: string;
+  readonly pinned: boolean;
+  readonly localUes: number;
   /** Link changes published (every one past the hysteresis threshold). */
   readonly published: number;
   /** Of those, changes after which the UE's own decision did not change (not measured). */
@@ -65,9 +81,13 @@ interface Ue {
   decidedAt: number;
 }
 
-function fleetOf(count: number, seed: number) {
-  const { instance, members } = planFleet({ ues: count, units: 0, seed });
-  return instance.ues.map((ue, i) => {
+/** The fleet's UEs as agents announce them, and its contention at `units`. */
+function fleetOf(count: number, seed: number, scenario: Scenario, units: number) {
+  const { instance, members } = planFleet({ ues: count, units, seed, scenario });
+  const parsed = parseInstance(instance);
+  if (!parsed.ok) throw parsed.error;
+  const contention = contentionOf(prepareFleet(parsed.value));
+  const ues = instance.ues.map((ue, i) => {
     const profile: Profile = {
       model: defined(members[i], `member ${i} of the planned fleet`).model,
       batch: ue.batch,
@@ -82,6 +102,7 @@ function fleetOf(count: number, seed: number) {
     };
     return { id: ue.id, profile, link };
   });
+  return { ues, contention };
 }
 
 /**
@@ -94,7 +115,13 @@ export async function measureReaction(
   options: ReactionOptions,
   startScheduler: () => Promise<{ stop(): Promise<void> }>,
 ): Promise<ReactionResult> {
-  const fleet = fleetOf(options.ues, options.seed);
+  const scenario = options.scenario ?? CONTENDED_SCENARIO;
+  const { ues: fleet, contention } = fleetOf(
+    options.ues,
+    options.seed,
+    scenario,
+    options.workers * options.unitsEach,
+  );
   const observer = await connectMqtt({ url, clientId: `bench-observer-${prefix}`, clean: true });
   const agents = await connectUes(
     url,
@@ -207,7 +234,16 @@ export async function measureReaction(
     }
     await options.measured?.();
     const units = options.workers * options.unitsEach;
-    return { ues: options.ues, units, published, unchanged, latency: summarize(samples) };
+    return {
+      ues: options.ues,
+      units,
+      scenario: scenario.name,
+      pinned: contention.pinned,
+      localUes: contention.localUes,
+      published,
+      unchanged,
+      latency: summarize(samples),
+    };
   } finally {
     await scheduler?.stop();
     await closeUes(agents);

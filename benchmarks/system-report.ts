@@ -282,7 +282,8 @@ function describe(runs: readonly BrokerRun[], settings: RunSettings): string[] {
   const reaction = runs.find((r) => r.reaction)?.reaction;
   if (reaction !== undefined)
     lines.push(
-      `Reaction: N = ${reaction.ues} UEs (planFleet seed ${settings.seed}), R = ${reaction.units}. ` +
+      `Reaction: N = ${reaction.ues} UEs (${reaction.scenario} scenario, seed ${settings.seed}, ` +
+        `${reaction.pinned ? 'pinned' : 'not pinned'}, ${reaction.localUes} local at the optimum), R = ${reaction.units}. ` +
         "Each change multiplies or divides one UE's uplink by 25 (far past the 10% hysteresis), " +
         "one at a time; only changes that changed that UE's own decision are measured.",
     );
