@@ -1,17 +1,19 @@
 /**
  * `npm run bench:reaction [-- --sizes 1000,10000] [--changes 200] [--brokers embedded,mosquitto]
- *   [--quick] [--json] [--save] [--seed 3]`
+ *   [--quick] [--json] [--save] [--seed 3] [--scenario contended|catalog|FILE]`
  *
  * The reaction of `bench:system` (a link change to the new decision at that UE's own
  * connection) at fleet sizes where the scheduler's per-change work shows: N UEs, each an MQTT
  * connection of the benchmark process, the broker and the scheduler processes of their own
  * (the built CLI, as deployed), so that their memory can be read apart: resident set size
- * (VmRSS) after the changes and its peak (VmHWM), from /proc.
+ * (VmRSS) after the changes and its peak (VmHWM), from /proc. Fleets of the `contended`
+ * scenario unless `--scenario` names another (docs/experiments.md, "Scenarios").
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { loadScenario, type Scenario } from '../dnn/index.js';
 import { defined } from '../runtime/defined.js';
 import { renderTable } from '../runtime/table.js';
 import { deleteKeys } from '../system/index.js';
@@ -70,6 +72,7 @@ function parse(argv: readonly string[]) {
       json: { type: 'boolean', default: false },
       save: { type: 'boolean', default: false },
       seed: { type: 'string', default: '3' },
+      scenario: { type: 'string', default: 'contended' },
     },
   });
   const sizes = (values.sizes ?? (values.quick ? '1000' : '1000,10000')).split(',').map(Number);
@@ -84,7 +87,15 @@ function parse(argv: readonly string[]) {
     if (!BROKER_KINDS.includes(b)) throw new RangeError(`--brokers: unknown broker "${b}"`);
   const seed = Number(values.seed);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError('--seed: bad seed');
-  return { sizes, changes, brokers, seed, json: values.json, save: values.save };
+  return {
+    sizes,
+    changes,
+    brokers,
+    seed,
+    scenario: values.scenario,
+    json: values.json,
+    save: values.save,
+  };
 }
 
 async function measureOne(
@@ -92,6 +103,7 @@ async function measureOne(
   ues: number,
   changes: number,
   seed: number,
+  scenario: Scenario,
   runId: string,
   log: (line: string) => void,
 ): Promise<ScaleRow> {
@@ -116,6 +128,7 @@ async function measureOne(
         ues,
         changes,
         seed,
+        scenario,
         workers,
         unitsEach,
         firstDecisionMs: 120_000,
@@ -197,6 +210,7 @@ function printRows(rows: readonly ScaleRow[]): void {
 
 async function main(): Promise<number> {
   const args = parse(process.argv.slice(2));
+  const scenario = await loadScenario(args.scenario);
   const run = new BenchRun('reaction');
   const largest = Math.max(...args.sizes);
   const limit = openFileLimit();
@@ -217,8 +231,14 @@ async function main(): Promise<number> {
   const rows: ScaleRow[] = [];
   for (const ues of args.sizes)
     for (const broker of args.brokers)
-      rows.push(await measureOne(broker, ues, args.changes, args.seed, runId, log));
-  const result = { targets: SCALE_TARGETS, changes: args.changes, seed: args.seed, rows };
+      rows.push(await measureOne(broker, ues, args.changes, args.seed, scenario, runId, log));
+  const result = {
+    targets: SCALE_TARGETS,
+    changes: args.changes,
+    seed: args.seed,
+    scenario: scenario.name,
+    rows,
+  };
   if (args.save) process.stderr.write(`saved ${run.save(result)}\n`);
   if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else printRows(rows);
