@@ -12,9 +12,12 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
  * topic that follows it (anything published later is forwarded live too), so such a replay is
  * dropped. A new connection starts afresh: its replays are the state to take.
  *
- * Holds one entry per topic heard live since the last connect, so no more than the receiver's
- * own record of those topics.
+ * Holds one entry per topic heard live since the last connect, and at most MAX_LIVE_TOPICS:
+ * past that (topics a client made up), it starts again empty. A replay only follows a
+ * subscription, so what that forgets is at most the order of a replay already on its way.
  */
+const MAX_LIVE_TOPICS = 262_144;
+
 export class RetainedReplayFilter {
   #live = new Set<string>();
 
@@ -26,6 +29,7 @@ export class RetainedReplayFilter {
   /** Whether a message on `topic` is news; false for a replay that a live message overtook. */
   accepts(topic: string, retain: boolean): boolean {
     if (!retain) {
+      if (this.#live.size >= MAX_LIVE_TOPICS) this.#live.clear();
       this.#live.add(topic);
       return true;
     }
