@@ -219,11 +219,24 @@ const aim = {
   meanLower: lower(side.measured.meanMs, side.fixed.meanMs),
 };
 const met = !aim.applies || (aim.maxLower && aim.meanLower);
+/** The prediction's aim: the median over offloading UEs of their median error, at most 15%. */
+const PREDICTION_AIM = 0.15;
+const offloadingErrors = perClass
+  .map((row) => row.predictionError)
+  .filter((error): error is number => error !== null);
+const prediction = {
+  offloadingUes: offloadingErrors.length,
+  offloadingP50: offloadingErrors.length === 0 ? null : median(offloadingErrors),
+  aim: PREDICTION_AIM,
+};
+const predictionMet =
+  prediction.offloadingP50 === null ? null : prediction.offloadingP50 <= PREDICTION_AIM;
 const result = {
   settings: { durationS, changeAtS, lowMbps, device: values.device, model: values.model },
   perClass,
   side,
   aim: { ...aim, met },
+  prediction: { ...prediction, met: predictionMet },
 };
 log(`bench:network: load average ${load()} at the end`);
 if (values.save) log(`saved ${run.save(result)}`);
@@ -289,6 +302,10 @@ else {
       aim.applies
         ? `the trace moves a rate by ${largestMove.toFixed(1)}x: measured links ${met ? 'lower' : 'NOT lower'} in max (${aim.maxLower ? 'yes' : 'no'}) and mean (${aim.meanLower ? 'yes' : 'no'})`
         : 'the trace moves no rate by 2x or more'
+    }\nprediction error, median over the ${prediction.offloadingUes} offloading UEs of their medians: ${
+      prediction.offloadingP50 === null
+        ? 'no UE offloaded'
+        : `${(100 * prediction.offloadingP50).toFixed(1)}% (aim <= 15%: ${predictionMet ? 'met' : 'MISSED'})`
     }\n`,
   );
 }
