@@ -16,7 +16,7 @@ import {
   type LoginStats,
 } from '../broker/index.js';
 import { deriveUeKey } from '../runtime/ue-key.js';
-import { CliProcess } from './cli-process.js';
+import { CliProcess, type Exit } from './cli-process.js';
 import { runCli } from './cli-run.js';
 import { messageText } from './log-lines.js';
 import { recordingLogger } from './recording-logger.js';
@@ -360,7 +360,7 @@ describe('client addresses', () => {
 });
 
 describe('edgesplit broker login limits from the environment', () => {
-  it('throttles as EDGESPLIT_LOGIN_* say, logging why', async () => {
+  it('throttles as EDGESPLIT_LOGIN_* say, logging why, and exits 0 on SIGTERM', async () => {
     const token = 'sched-token-0123456789';
     const broker = CliProcess.start(
       'broker',
@@ -372,6 +372,7 @@ describe('edgesplit broker login limits from the environment', () => {
         EDGESPLIT_LOGIN_MAX_BACKOFF_MS: '60000',
       },
     );
+    let exit: Exit | undefined;
     try {
       const listening = await broker.waitForLog(/listening on mqtt:\/\/127\.0\.0\.1:\d+/);
       const port = Number(listening.port);
@@ -382,8 +383,10 @@ describe('edgesplit broker login limits from the environment', () => {
         /throttled: 2 failed logins from 127\.0\.9\.1; next try allowed in (59|60)\.\d s/,
       );
     } finally {
-      await broker.stop();
+      exit = await broker.stop(30_000);
     }
+    // SIGTERM ends it by exiting on its own, not by the signal or a SIGKILL.
+    expect(exit).toEqual({ code: 0, signal: null });
   });
 
   it('refuses limits that do not fit together, naming the variables', () => {
