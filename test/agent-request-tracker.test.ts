@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RequestTracker } from '../agents/request-tracker.js';
 import type { InferRequest, InferResult } from '../proto/index.js';
-import { request } from './ingress-fixtures.js';
+import { request } from './request-fixtures.js';
 
 function resultOf(infer: InferRequest): InferResult {
   return {

@@ -27,17 +27,10 @@ import {
   ueQueueName,
 } from '../proto/index.js';
 import { deleteKeys } from '../system/redis-keys.js';
-import {
-  connect,
-  decision,
-  errorCollector,
-  P,
-  REDIS_URL,
-  request,
-  TOKEN,
-} from './ingress-fixtures.js';
+import { connect, errorCollector, P, REDIS_URL, TOKEN } from './ingress-fixtures.js';
 import { keysMatching } from './keys-matching.js';
 import { recordingLogger } from './recording-logger.js';
+import { decision, request } from './request-fixtures.js';
 import { waitUntil } from './wait-until.js';
 
 const PREFIX = `edgesplit-test-bounds-${randomBytes(5).toString('hex')}`;

@@ -16,9 +16,10 @@ import {
 import { type ErrorReport, encodeMessage, tailJobId, ueQueueName } from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { deleteKeys } from '../system/redis-keys.js';
-import { connect, decision, errorCollector, P, REDIS_URL, request } from './ingress-fixtures.js';
+import { connect, errorCollector, P, REDIS_URL } from './ingress-fixtures.js';
 import { keysMatching } from './keys-matching.js';
 import { recordingLogger } from './recording-logger.js';
+import { decision, request } from './request-fixtures.js';
 import { mosquittoMissing, testMosquittoUrl } from './services.js';
 import { titled } from './tools.js';
 import { waitUntil } from './wait-until.js';

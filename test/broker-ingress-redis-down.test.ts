@@ -27,8 +27,9 @@ import {
   ueQueueName,
 } from '../proto/index.js';
 import { freePort, waitForPort } from '../system/net.js';
-import { connect, decision, errorCollector, P, request, TOKEN } from './ingress-fixtures.js';
+import { connect, errorCollector, P, TOKEN } from './ingress-fixtures.js';
 import { recordingLogger } from './recording-logger.js';
+import { decision, request } from './request-fixtures.js';
 import { waitUntil } from './wait-until.js';
 
 const PREFIX = 'edgesplit-test-redis-down';

@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MqttClient } from 'mqtt';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import {
   addressKey,
   type Broker,
@@ -16,7 +16,7 @@ import {
   type LoginStats,
 } from '../broker/index.js';
 import { deriveUeKey } from '../runtime/ue-key.js';
-import { CliProcess } from './cli-process.js';
+import { CliProcess, type Exit } from './cli-process.js';
 import { runCli } from './cli-run.js';
 import { messageText } from './log-lines.js';
 import { recordingLogger } from './recording-logger.js';
@@ -115,6 +115,19 @@ function loginStats(broker: Broker): LoginStats {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Stops the clock the broker's throttle reads (Date; timers and sockets run as usual): a wait
+ * ends only when the test moves the clock on (`advanceClock`), never because the machine was
+ * slow, so a check made inside a wait is inside it however long the logins took.
+ */
+function stopTheClock(): void {
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+}
+
+function advanceClock(ms: number): void {
+  vi.setSystemTime(Date.now() + ms);
+}
+
 /** Logins the broker has decided or is checking. */
 function loginsSeen(broker: Broker): number {
   const { accepted, refused, throttled, busy, pending } = loginStats(broker);
@@ -132,8 +145,13 @@ async function untilSeen(broker: Broker, from: number, count: number): Promise<v
 }
 
 describe('login throttling', () => {
-  it('refuses an address past its free failures without hashing, even with the right password, and logs why; other and known addresses still log in; it gets in after its wait', async () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('refuses an address past its free failures without hashing, even with the right password, and logs why; other and known addresses still log in; it gets in once its wait is over, not a millisecond before', async () => {
     const backoffMs = 6000;
+    stopTheClock();
     const { broker, lines } = await brokerWith(
       { 'ue-1': 'pw-1', 'ue-2': 'pw-2' },
       { freeFailures: 3, backoffMs, maxBackoffMs: backoffMs },
@@ -145,9 +163,9 @@ describe('login throttling', () => {
 
     for (let i = 0; i < 4; i++)
       expect(await login('127.0.2.4', 'ue-1', `wrong-${i}`)).toBe(BAD_USERNAME_OR_PASSWORD);
-    const blockedAt = performance.now();
     const before = loginStats(broker);
-    // The right passwords, from the address in backoff: refused without a hash.
+    // The right passwords, from the address in backoff: refused without a hash. The clock stands
+    // still, so every check below is made inside the wait.
     expect(await login('127.0.2.4', 'ue-1', 'pw-1')).toBe(NOT_AUTHORIZED);
     expect(await login('127.0.2.4', 'ue-2', 'pw-2')).toBe(NOT_AUTHORIZED);
     // ue-1 is held back from addresses not known for it...
@@ -158,13 +176,11 @@ describe('login throttling', () => {
     // ...but not from the address it used before, and other users are not held back at all.
     expect(await login('127.0.2.6', 'ue-1', 'pw-1')).toBe('connected');
     expect(await login('127.0.2.5', 'ue-2', 'pw-2')).toBe('connected');
-    // Still inside the wait, or the checks above proved nothing.
-    expect(performance.now() - blockedAt).toBeLessThan(backoffMs);
 
     const refused = lines.filter((line) => line.startsWith('refused connect'));
     expect(
       refused.some((line) =>
-        /username="ue-1" remote=127\.0\.2\.4:\d+ reason="throttled: 4 failed logins from 127\.0\.2\.4; next try allowed in \d/.test(
+        /username="ue-1" remote=127\.0\.2\.4:\d+ reason="throttled: 4 failed logins from 127\.0\.2\.4; next try allowed in 6\.0 s"/.test(
           line,
         ),
       ),
@@ -177,12 +193,16 @@ describe('login throttling', () => {
       ),
     ).toBe(true);
 
-    // Once the wait is over the address gets a try, and the right password logs in.
-    await sleep(Math.max(0, backoffMs - (performance.now() - blockedAt)) + 100);
+    // A millisecond before the wait is over the address is still held back; once it is over it
+    // gets a try, and the right password logs in.
+    advanceClock(backoffMs - 1);
+    expect(await login('127.0.2.4', 'ue-1', 'pw-1')).toBe(NOT_AUTHORIZED);
+    advanceClock(1);
     expect(await login('127.0.2.4', 'ue-1', 'pw-1')).toBe('connected');
   });
 
   it('doubles the wait with each failure after it; failures from an address known for a user hold back only that pair', async () => {
+    stopTheClock();
     const { broker } = await brokerWith(
       { 'ue-1': 'pw-1' },
       { freeFailures: 1, backoffMs: 2000, maxBackoffMs: 60_000 },
@@ -196,12 +216,12 @@ describe('login throttling', () => {
     expect(await login('127.0.5.1', 'ue-1', 'pw-1')).toBe(NOT_AUTHORIZED);
     // Other addresses are not held back by the failures of a known pair.
     expect(await login('127.0.5.2', 'ue-1', 'pw-1')).toBe('connected');
-    await sleep(2200);
-    // The third failure doubles the wait to 4 s: 2.2 s later it is still waiting.
+    advanceClock(2000); // the 2 s wait is over
+    // The third failure doubles the wait to 4 s: a millisecond short of that it is still waiting.
     expect(await login('127.0.5.1', 'ue-1', 'wrong')).toBe(BAD_USERNAME_OR_PASSWORD);
-    await sleep(2200);
+    advanceClock(3999);
     expect(await login('127.0.5.1', 'ue-1', 'pw-1')).toBe(NOT_AUTHORIZED);
-    await sleep(2000);
+    advanceClock(1);
     expect(await login('127.0.5.1', 'ue-1', 'pw-1')).toBe('connected');
   });
 
@@ -289,6 +309,8 @@ describe('login throttling', () => {
 
   it('keeps its tables bounded: 240 bad logins from 60 addresses leave exactly maxTracked addresses and usernames tracked, all forgotten after forgetMs', async () => {
     const forgetMs = 8000;
+    // However long the 240 logins take, none of the records is forgotten before the count.
+    stopTheClock();
     const { broker } = await brokerWith(
       {},
       { maxTracked: 20, freeFailures: 2, backoffMs: 1000, maxBackoffMs: 1000, forgetMs },
@@ -314,7 +336,7 @@ describe('login throttling', () => {
     expect(full.addresses).toBe(20);
     expect(full.usernames).toBe(20);
     expect(full.inFlight).toBe(0);
-    await sleep(forgetMs + 200);
+    advanceClock(forgetMs);
     const forgotten = loginStats(broker).tracked;
     expect([forgotten.addresses, forgotten.usernames, forgotten.pairs]).toEqual([0, 0, 0]);
     // A UE with its derived key logs in from one of those addresses again.
@@ -360,7 +382,7 @@ describe('client addresses', () => {
 });
 
 describe('edgesplit broker login limits from the environment', () => {
-  it('throttles as EDGESPLIT_LOGIN_* say, logging why', async () => {
+  it('throttles as EDGESPLIT_LOGIN_* say, logging why, and exits 0 on SIGTERM', async () => {
     const token = 'sched-token-0123456789';
     const broker = CliProcess.start(
       'broker',
@@ -372,6 +394,7 @@ describe('edgesplit broker login limits from the environment', () => {
         EDGESPLIT_LOGIN_MAX_BACKOFF_MS: '60000',
       },
     );
+    let exit: Exit | undefined;
     try {
       const listening = await broker.waitForLog(/listening on mqtt:\/\/127\.0\.0\.1:\d+/);
       const port = Number(listening.port);
@@ -382,8 +405,10 @@ describe('edgesplit broker login limits from the environment', () => {
         /throttled: 2 failed logins from 127\.0\.9\.1; next try allowed in (59|60)\.\d s/,
       );
     } finally {
-      await broker.stop();
+      exit = await broker.stop(30_000);
     }
+    // SIGTERM ends it by exiting on its own, not by the signal or a SIGKILL.
+    expect(exit).toEqual({ code: 0, signal: null });
   });
 
   it('refuses limits that do not fit together, naming the variables', () => {

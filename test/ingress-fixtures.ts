@@ -1,13 +1,10 @@
-/** Helpers of the ingress suites: a UE connection, a valid request, error collection. */
-import { randomBytes } from 'node:crypto';
+/**
+ * Helpers of the ingress suites: a UE connection, error collection (a valid request and a
+ * decision are in `request-fixtures.ts`).
+ */
 import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
-import {
-  type Decision,
-  decodeMessage,
-  type ErrorReport,
-  type InferRequest,
-} from '../proto/index.js';
+import { decodeMessage, type ErrorReport } from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -34,30 +31,4 @@ export function errorCollector(client: MqttClient, into: ErrorReport[]): void {
     const decoded = decodeMessage('error', payload);
     if (decoded.ok) into.push(decoded.value);
   });
-}
-
-/** A valid request with a fresh id. */
-export function request(overrides: Partial<InferRequest> = {}): InferRequest {
-  return {
-    requestId: `r-${randomBytes(4).toString('hex')}`,
-    epoch: 3,
-    model: 'mobilenet-v2',
-    cut: 2,
-    sample: 1,
-    tensor: { dtype: 'float32', shape: [1, 2, 2], data: new Float32Array([0.5, -1, 2, 3.25]) },
-    sentAt: Date.now(),
-    ...overrides,
-  };
-}
-
-/** A decision of epoch 3 (the epoch `request` uses) giving `units` edge units. */
-export function decision(units: number, epoch = 3): Decision {
-  return {
-    epoch,
-    cut: units > 0 ? 2 : 5,
-    cutName: units > 0 ? 'features.2' : 'output',
-    units,
-    predictedMs: 10,
-    solver: 'optimal',
-  };
 }
