@@ -8,7 +8,7 @@ import {
   startMetricsServer,
 } from '../metrics/index.js';
 import { envValue } from '../runtime/env.js';
-import { parseInteger, parsePort } from './options.js';
+import { parseEnv, parseInteger, parsePort } from './options.js';
 
 /** Environment variables that stand for `--metrics-port` and `--metrics-host` (flags win). */
 export const METRICS_ENV = {
@@ -64,17 +64,11 @@ function parseUeCap(value: string): number {
 
 /**
  * The port of the metrics endpoints: `--metrics-port`, else `EDGESPLIT_METRICS_PORT`, else
- * `defaultPort`; undefined for none. Throws on a bad value in the environment.
+ * `defaultPort`; undefined for none. Throws an `OptionError` on a bad value in the environment.
  */
 export function metricsPort(flags: MetricsFlags, defaultPort?: number): number | undefined {
   if (flags.metricsPort !== undefined) return flags.metricsPort;
-  const fromEnv = envValue(METRICS_ENV.port);
-  if (fromEnv === undefined) return defaultPort;
-  try {
-    return parsePort(fromEnv);
-  } catch (error) {
-    throw new Error(`${METRICS_ENV.port}: ${(error as Error).message}`);
-  }
+  return parseEnv(METRICS_ENV.port, parsePort) ?? defaultPort;
 }
 
 /** A process's metrics and their server. */

@@ -46,8 +46,8 @@ async function run(flags: SchedulerFlags): Promise<void> {
   try {
     served = await serveMetrics(flags, 'edgesplit scheduler');
   } catch (error) {
-    log.fatal(`edgesplit scheduler: metrics: ${(error as Error).message}`);
-    process.exitCode = 1;
+    log.fatal(`edgesplit scheduler: metrics: ${asError(error).message}`);
+    process.exitCode = exitCodeOf(error);
     return;
   }
   const metrics = served === undefined ? undefined : schedulerMetrics(served.metrics);

@@ -9,6 +9,7 @@ import {
   type MeasuredProfile,
   REAL_MODELS,
 } from '../../dnn/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import type { Logger } from '../../runtime/log.js';
 import { stopSignal } from '../../runtime/shutdown.js';
@@ -23,7 +24,9 @@ import {
 import {
   addFleetRunOptions,
   EXIT_USAGE,
+  exitCodeOf,
   loadTrace,
+  parseEnv,
   parseInteger,
   parseNonNegative,
   parsePort,
@@ -135,11 +138,10 @@ async function runUp(flags: UpFlags): Promise<void> {
   if (flags.workers < 1 || units < 1) return fail('--workers and --units must be >= 1', EXIT_USAGE);
   let port = flags.port;
   if (port === undefined) {
-    const fromEnv = envValue(UP_PORT_ENV);
     try {
-      port = fromEnv === undefined ? 1883 : parsePort(fromEnv);
+      port = parseEnv(UP_PORT_ENV, parsePort) ?? 1883;
     } catch (error) {
-      return fail(`${UP_PORT_ENV}: ${(error as Error).message}`, EXIT_USAGE);
+      return fail(asError(error).message, EXIT_USAGE);
     }
   }
   // Before measuring models (up to half a minute the first time): a taken port fails at once.
@@ -149,7 +151,7 @@ async function runUp(flags: UpFlags): Promise<void> {
   try {
     served = await serveMetrics(flags, 'edgesplit up', UP_METRICS_PORT);
   } catch (error) {
-    return fail(`metrics: ${(error as Error).message}`, 1);
+    return fail(`metrics: ${asError(error).message}`, exitCodeOf(error));
   }
   try {
     await runUpServed(flags, port, units, served, log);
