@@ -116,7 +116,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   let executor: ThreadedOnnxExecutor | undefined;
   let served: ServedMetrics | undefined;
   try {
-    served = await serveMetrics(flags, `edgesplit agent ${flags.id}`);
+    served = await serveMetrics(flags, `edgesplit agent ${flags.id}`, log);
     const measured =
       flags.profile === undefined ? undefined : await loadProfile(flags.profile, flags.model);
     const linkMode = linkModeOf(flags);

@@ -63,7 +63,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
         ...queueBoundsFromEnv(),
         ...claimDirFromEnv(),
       });
-    served = await serveMetrics(flags, 'edgesplit broker');
+    served = await serveMetrics(flags, 'edgesplit broker', log);
     if (served !== undefined) {
       watchBroker(served.metrics, broker);
       if (ingress !== undefined) watchIngress(served.metrics, ingress);

@@ -53,7 +53,7 @@ async function runDashboard(flags: DashboardFlags): Promise<void> {
   let served: ServedMetrics | undefined;
   let dashboard: Dashboard;
   try {
-    served = await serveMetrics(flags, 'edgesplit dashboard');
+    served = await serveMetrics(flags, 'edgesplit dashboard', log);
     dashboard = await startDashboard({
       mqttUrl: mqtt.mqttUrl,
       topicPrefix: mqtt.topicPrefix,

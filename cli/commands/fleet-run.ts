@@ -114,7 +114,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
   }
   let served: ServedMetrics | undefined;
   try {
-    served = await serveMetrics(flags, 'edgesplit fleet run');
+    served = await serveMetrics(flags, 'edgesplit fleet run', log);
   } catch (error) {
     fail(error);
     return;

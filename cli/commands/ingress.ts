@@ -130,7 +130,7 @@ async function runIngress(flags: IngressFlags): Promise<void> {
   let ingress: Ingress;
   let served: ServedMetrics | undefined;
   try {
-    served = await serveMetrics(flags, 'edgesplit ingress');
+    served = await serveMetrics(flags, 'edgesplit ingress', log);
     ingress = await startIngress({
       mqttUrl: mqtt.mqttUrl,
       topicPrefix: mqtt.topicPrefix,

@@ -169,7 +169,7 @@ async function runLabCommand(flags: LabFlags): Promise<void> {
       await rm(folder, { recursive: true, force: true });
       return fail(`metrics: ${(error as Error).message}`, 1);
     }
-    process.stderr.write(`edgesplit lab: metrics on ${metrics.server.url}\n`);
+    labLog.info(`edgesplit lab: metrics on ${metrics.server.url}`, { url: metrics.server.url });
   }
   try {
     await runAndReport(flags, labLog, fail, steps, metrics?.socket);

@@ -44,7 +44,7 @@ async function run(flags: SchedulerFlags): Promise<void> {
   let log = startLogging(flags, 'scheduler');
   let served: Awaited<ReturnType<typeof serveMetrics>>;
   try {
-    served = await serveMetrics(flags, 'edgesplit scheduler');
+    served = await serveMetrics(flags, 'edgesplit scheduler', log);
   } catch (error) {
     log.fatal(`edgesplit scheduler: metrics: ${asError(error).message}`);
     process.exitCode = exitCodeOf(error);

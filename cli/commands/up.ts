@@ -149,7 +149,11 @@ async function runUp(flags: UpFlags): Promise<void> {
   if (portError !== undefined) return fail(portMessage(port, portError), 1);
   let served: ServedMetrics | undefined;
   try {
-    served = await serveMetrics(flags, 'edgesplit up', UP_METRICS_PORT);
+    served = await serveMetrics(flags, 'edgesplit up', log, {
+      defaultPort: UP_METRICS_PORT,
+      // up's own first line (its parts log warnings only unless asked): where to scrape.
+      announce: (message) => process.stderr.write(`${message}\n`),
+    });
   } catch (error) {
     return fail(`metrics: ${asError(error).message}`, exitCodeOf(error));
   }
