@@ -225,7 +225,7 @@ async function runCounted(agent: UeAgent, flags: AgentFlags, log: Logger): Promi
       await agent.runTask();
     } catch (error) {
       if (error instanceof AgentStoppedError) return;
-      log.warn(`warning: ${(error as Error).message}`);
+      log.warn(`warning: ${asError(error).message}`);
       process.exitCode = 1;
       return;
     }

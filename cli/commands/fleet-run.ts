@@ -108,7 +108,7 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
   try {
     revocations = parseUeKeyRevocations(envValue(ENV.ueKeyRevoked) ?? '');
   } catch (error) {
-    log.fatal(`edgesplit fleet run: ${ENV.ueKeyRevoked}: ${(error as Error).message}`);
+    log.fatal(`edgesplit fleet run: ${ENV.ueKeyRevoked}: ${asError(error).message}`);
     process.exitCode = EXIT_USAGE;
     return;
   }

@@ -180,7 +180,7 @@ async function runUpServed(
   try {
     trace = await loadTrace(flags.trace);
   } catch (error) {
-    return fail((error as Error).message, error instanceof TraceError ? EXIT_USAGE : 1);
+    return fail(asError(error).message, error instanceof TraceError ? EXIT_USAGE : 1);
   }
   const live = flags.json ? process.stderr : process.stdout;
   const models = flags.models ?? (onnx ? [...REAL_INFERENCE_MODELS] : undefined);
@@ -205,7 +205,7 @@ async function runUpServed(
       privateRedis = await startPrivateRedis();
       redisUrl = privateRedis.url;
     } catch (error) {
-      return fail((error as Error).message, 1);
+      return fail(asError(error).message, 1);
     }
   }
   const redisPrefix = envValue(ENV.redisPrefix);
