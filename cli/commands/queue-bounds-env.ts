@@ -21,7 +21,7 @@ type Bounds = Pick<
   'maxWaitingJobs' | 'maxWaitingBytes' | 'jobTtlSeconds' | 'claimTtlSeconds'
 >;
 
-/** The bounds set in the environment; throws an OptionError naming a variable that is not a count. */
+/** The bounds set in the environment; throws an `OptionError` naming a variable that is bad. */
 export function queueBoundsFromEnv(): Bounds {
   const jobs = parseEnv(QUEUE_BOUNDS_ENV.maxWaitingJobs, wholeNumberParser(1, 12));
   const bytes = parseEnv(QUEUE_BOUNDS_ENV.maxWaitingBytes, parseBytes);
