@@ -20,6 +20,7 @@ import {
   STATS_INTERVAL_MS,
   validateMessage,
 } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import { defined } from '../runtime/defined.js';
 import { checkLinkRates, type LinkMode, type LinkRates } from './emulated-link.js';
 import { AgentOptionsError } from './errors.js';
@@ -219,7 +220,7 @@ export function resolveAgentOptions(options: AgentOptions): AgentConfig {
   try {
     assertTopicPrefix(topicPrefix);
   } catch (cause) {
-    throw new AgentOptionsError('topicPrefix', (cause as Error).message, { cause });
+    throw new AgentOptionsError('topicPrefix', asError(cause).message, { cause });
   }
   const requestTimeoutMs = nonNegative('requestTimeoutMs', options.requestTimeoutMs ?? 10_000);
   if (requestTimeoutMs === 0) throw new AgentOptionsError('requestTimeoutMs', 'must be > 0');

@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { type LinkEstimate, MAX_PROBE_BYTES } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import type { LinkRates } from './emulated-link.js';
 import {
   type LinkEstimateView,
@@ -367,7 +368,7 @@ export class LinkMeter {
     this.#probing = true;
     this.#probe()
       .catch((error: unknown) => {
-        this.#port.warn(new Error(`link probe: ${(error as Error).message}`));
+        this.#port.warn(new Error(`link probe: ${asError(error).message}`));
         this.#probeBackoffUntil = this.#now() + this.#probeIntervalMs;
       })
       .finally(() => {

@@ -5,6 +5,7 @@
  * the share of all samples that have such a frame on their stack (inclusive time).
  */
 import { readFileSync } from 'node:fs';
+import { renderTable } from '../runtime/table.js';
 
 interface CallFrame {
   readonly functionName: string;
@@ -46,14 +47,13 @@ const shortUrl = (url: string) =>
 const label = (frame: CallFrame) =>
   `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
 
-function top(entries: Map<string, number>, count: number): string[] {
-  return [...entries]
+/** The `count` entries with the most time, as a table under a column named `what`. */
+function top(entries: Map<string, number>, count: number, what: string): string {
+  const rows = [...entries]
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
-    .map(
-      ([name, ms]) =>
-        `${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / totalMs).toFixed(1).padStart(5)}%  ${name}`,
-    );
+    .map(([name, ms]) => [`${ms.toFixed(0)} ms`, `${((100 * ms) / totalMs).toFixed(1)}%`, name]);
+  return renderTable(['self time', 'share', what], rows);
 }
 
 const byFunction = new Map<string, number>();
@@ -68,9 +68,9 @@ for (const [id, ms] of selfMs) {
 const lines = [
   `${file}: ${totalMs.toFixed(0)} ms sampled`,
   'self time by function:',
-  ...top(byFunction, 25),
+  top(byFunction, 25, 'function'),
   'self time by script:',
-  ...top(byScript, 15),
+  top(byScript, 15, 'script'),
 ];
 if (pattern !== undefined) {
   const match = new RegExp(pattern);
@@ -93,7 +93,7 @@ if (pattern !== undefined) {
     inside += ms;
     insideByFunction.set(label(frame), (insideByFunction.get(label(frame)) ?? 0) + ms);
   }
-  lines.push(`self time under /${pattern}/:`, ...top(insideByFunction, 20));
+  lines.push(`self time under /${pattern}/:`, top(insideByFunction, 20, 'function'));
   lines.push(
     `samples with a frame of /${pattern}/ on the stack: ${inside.toFixed(0)} ms, ${((100 * inside) / totalMs).toFixed(1)}%`,
   );

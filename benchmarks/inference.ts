@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { formatPredictionErrors } from '../agents/index.js';
 import { listModels } from '../dnn/index.js';
+import { renderTable } from '../runtime/table.js';
 import { benchModel, type ModelRow } from './inference-models.js';
 import { benchOverhead, type OverheadRow } from './inference-overhead.js';
 import { benchPrediction, type UeError } from './inference-prediction.js';
@@ -59,31 +60,47 @@ if (json) {
 } else {
   const f = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(2));
   const lines = [
-    'model           cuts  load ms  session ms  full ms',
-    '--------------  ----  -------  ----------  -------',
+    renderTable(
+      ['model', 'cuts', 'load ms', 'session ms', 'full ms'],
+      rows.map((row) => [
+        row.model,
+        String(row.cuts),
+        f(row.loadMs),
+        f(row.sessionMs),
+        f(row.fullMs),
+      ]),
+      'first-left',
+    ),
   ];
-  for (const row of rows)
-    lines.push(
-      `${row.model.padEnd(14)}  ${String(row.cuts).padStart(4)}  ${f(row.loadMs).padStart(7)}  ${f(row.sessionMs).padStart(10)}  ${f(row.fullMs).padStart(7)}`,
-    );
   lines.push('', 'head / tail ms per cut (one sample, one thread; medians)');
   for (const row of rows)
     lines.push(
       `${row.model}: ${row.perCut.map((cut) => `${cut.name} ${f(cut.headMs)}/${f(cut.tailMs)}`).join(', ')}`,
     );
+  const overheadTable = (overheadRows: readonly OverheadRow[]) =>
+    renderTable(
+      ['cut', 'name', 'tensor KiB', 'compute ms', 'round trip ms', 'overhead ms', 'overhead'],
+      overheadRows.map((row) => [
+        String(row.cut),
+        row.cutName,
+        (row.tensorBytes / 1024).toFixed(0),
+        f(row.computeMs),
+        f(row.roundTripMs),
+        f(row.overheadMs),
+        `${(row.fraction * 100).toFixed(1)}%`,
+      ]),
+    );
   lines.push(
     '',
     'VGG-16 tails through broker, ingress, BullMQ and an ONNX edge worker',
-    'cut  name            tensor KiB  compute ms  round trip ms  overhead ms  overhead',
-    '---  --------------  ----------  ----------  -------------  -----------  --------',
+    overheadTable(overhead),
   );
-  const overheadLine = (row: OverheadRow) =>
-    `${String(row.cut).padStart(3)}  ${row.cutName.padEnd(14)}  ${(row.tensorBytes / 1024).toFixed(0).padStart(10)}  ${f(row.computeMs).padStart(10)}  ${f(row.roundTripMs).padStart(13)}  ${f(row.overheadMs).padStart(11)}  ${(row.fraction * 100).toFixed(1).padStart(7)}%`;
-  for (const row of overhead) lines.push(overheadLine(row));
-  if (overheadClaimDir !== undefined) {
-    lines.push('', `the same with the tensors in files of ${claimDir} (EDGESPLIT_CLAIM_DIR)`);
-    for (const row of overheadClaimDir) lines.push(overheadLine(row));
-  }
+  if (overheadClaimDir !== undefined)
+    lines.push(
+      '',
+      `the same with the tensors in files of ${claimDir} (EDGESPLIT_CLAIM_DIR)`,
+      overheadTable(overheadClaimDir),
+    );
   lines.push(
     '',
     `target: overhead <= 10% of tail compute for VGG-16 cuts <= 5: ${worst <= 0.1 ? 'met' : 'missed'} (worst ${(worst * 100).toFixed(1)}%)`,

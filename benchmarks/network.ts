@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type LabObservations, type LabUe, runLab } from '../cli/lab/lab-run.js';
 import { LINK_CLASSES } from '../dnn/index.js';
+import { stopSignal } from '../runtime/shutdown.js';
 import { renderTable } from '../runtime/table.js';
 import { medianOrNaN as median } from '../stats/quantile.js';
 import { BenchRun } from './results.js';
@@ -60,8 +61,7 @@ const ues: LabUe[] = CLASSES.map((id) => {
 
 async function lab(fixedLinks: boolean) {
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  return runLab({
+  const run = runLab({
     ues,
     durationS,
     steps: [{ atS: changeAtS, mbps: lowMbps }],
@@ -75,6 +75,11 @@ async function lab(fixedLinks: boolean) {
     log,
     cli,
   });
+  // SIGINT or SIGTERM stops this run (the lab cleans up its namespaces); the handlers go with it.
+  void stopSignal({ done: run }).then((signal) => {
+    if (signal !== undefined) controller.abort();
+  });
+  return run;
 }
 
 /** Seconds from the start to the first estimate within 15% that stays so until `untilAt`. */

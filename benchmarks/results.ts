@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { asError } from '../runtime/as-error.js';
 
 /** Where `--save` writes. */
 export const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -125,7 +126,7 @@ function formatAsTheRepository(path: string): void {
   try {
     execFileSync(BIOME, ['format', '--write', path], { cwd: ROOT, stdio: 'ignore' });
   } catch (error) {
-    process.stderr.write(`saved ${path} unformatted (${(error as Error).message})\n`);
+    process.stderr.write(`saved ${path} unformatted (${asError(error).message})\n`);
   }
 }
 

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
+import { stopSignal } from '../runtime/shutdown.js';
 
 /** The address every flood connection comes from. */
 export const FLOOD_FROM = '127.0.0.1';
@@ -99,7 +100,7 @@ function main(argv: readonly string[]): void {
       ? wrongPasswordLogins(port, readFileSync(caFile), width)
       : halfOpenSockets(port, width);
   process.stdout.write('flooding\n');
-  process.once('SIGTERM', () => {
+  void stopSignal().then(() => {
     const closed = running.closed();
     running.stop();
     process.stdout.write(`closed ${closed}\n`, () => process.exit(0));

@@ -3,6 +3,7 @@ import {
   assertTopicPrefix,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_TOPIC_PREFIX,
+  OptionError,
 } from '../proto/index.js';
 import type { BrokerAuthOptions } from './broker-auth.js';
 import type { TlsMaterial } from './listeners.js';
@@ -147,11 +148,14 @@ export interface ResolvedBrokerOptions {
 
 function positiveInteger(name: string, value: number, min = 1): number {
   if (!Number.isSafeInteger(value) || value < min)
-    throw new RangeError(`${name} must be an integer >= ${min}, not ${value}`);
+    throw new OptionError(`${name} must be an integer >= ${min}, not ${value}`, { option: name });
   return value;
 }
 
-/** Fills in the defaults of `options`; throws a RangeError naming a bad limit or prefix. */
+/**
+ * Fills in the defaults of `options`; throws an `OptionError` naming a bad limit, a
+ * `TopicError` for a bad prefix.
+ */
 export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
   const host = options.host ?? '0.0.0.0';
   const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
@@ -159,7 +163,9 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
   const logger = options.logger ?? componentLogger('broker');
   assertTopicPrefix(topicPrefix);
   if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes < 1)
-    throw new RangeError(`maxPayloadBytes must be a positive integer, not ${maxPayloadBytes}`);
+    throw new OptionError(`maxPayloadBytes must be a positive integer, not ${maxPayloadBytes}`, {
+      option: 'maxPayloadBytes',
+    });
   return {
     host,
     topicPrefix,

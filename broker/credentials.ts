@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { idSchema, issuesOf, isValidId } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import { isRole, ROLES, type Role } from './acl.js';
 import { CredentialsError } from './errors.js';
 import { parsePasswordHash } from './password.js';
@@ -112,7 +113,7 @@ export async function upsertUser(path: string, user: UserRecord): Promise<'added
   try {
     users = await readCredentialsFile(path);
   } catch (error) {
-    const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    const code = (asError(error).cause as NodeJS.ErrnoException | undefined)?.code;
     if (code !== 'ENOENT') throw error;
   }
   // Validate the new user the same way the broker will.

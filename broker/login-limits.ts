@@ -1,4 +1,5 @@
 /** The limits that pace logins (see docs/security.md), their defaults and their checks. */
+import { OptionError } from '../proto/index.js';
 
 /** Limits of login throttling and password hashing. */
 export interface LoginLimits {
@@ -72,19 +73,24 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   maxQueuedHashes: 16,
 };
 
-/** `DEFAULT_LOGIN_LIMITS` with `limits` over it; throws a RangeError naming a bad limit. */
+/** `DEFAULT_LOGIN_LIMITS` with `limits` over it; throws an `OptionError` naming a bad limit. */
 export function resolveLoginLimits(limits: Partial<LoginLimits> = {}): LoginLimits {
   const resolved = { ...DEFAULT_LOGIN_LIMITS, ...limits };
   for (const [name, value] of Object.entries(resolved)) {
     const least = name === 'freeFailures' ? 0 : 1;
     if (!Number.isSafeInteger(value) || value < least)
-      throw new RangeError(
+      throw new OptionError(
         `login limit ${name} must be an integer of at least ${least}, not ${value}`,
+        { option: name },
       );
   }
   if (resolved.maxBackoffMs < resolved.backoffMs)
-    throw new RangeError('login limit maxBackoffMs must be at least backoffMs');
+    throw new OptionError('login limit maxBackoffMs must be at least backoffMs', {
+      option: 'maxBackoffMs',
+    });
   if (resolved.forgetMs < resolved.maxBackoffMs)
-    throw new RangeError('login limit forgetMs must be at least maxBackoffMs');
+    throw new OptionError('login limit forgetMs must be at least maxBackoffMs', {
+      option: 'forgetMs',
+    });
   return resolved;
 }

@@ -8,7 +8,8 @@ import {
   startMetricsServer,
 } from '../metrics/index.js';
 import { envValue } from '../runtime/env.js';
-import { parseInteger, parsePort } from './options.js';
+import type { Logger } from '../runtime/log.js';
+import { parseEnv, parseInteger, parsePort } from './options.js';
 
 /** Environment variables that stand for `--metrics-port` and `--metrics-host` (flags win). */
 export const METRICS_ENV = {
@@ -64,17 +65,11 @@ function parseUeCap(value: string): number {
 
 /**
  * The port of the metrics endpoints: `--metrics-port`, else `EDGESPLIT_METRICS_PORT`, else
- * `defaultPort`; undefined for none. Throws on a bad value in the environment.
+ * `defaultPort`; undefined for none. Throws an `OptionError` on a bad value in the environment.
  */
 export function metricsPort(flags: MetricsFlags, defaultPort?: number): number | undefined {
   if (flags.metricsPort !== undefined) return flags.metricsPort;
-  const fromEnv = envValue(METRICS_ENV.port);
-  if (fromEnv === undefined) return defaultPort;
-  try {
-    return parsePort(fromEnv);
-  } catch (error) {
-    throw new Error(`${METRICS_ENV.port}: ${(error as Error).message}`);
-  }
+  return parseEnv(METRICS_ENV.port, parsePort) ?? defaultPort;
 }
 
 /** A process's metrics and their server. */
@@ -84,18 +79,29 @@ export interface ServedMetrics {
   close(): Promise<void>;
 }
 
+/** How `serveMetrics` serves and says where. */
+export interface ServeMetricsOptions {
+  /** The port without `--metrics-port` or its variable. @defaultValue none: no server */
+  readonly defaultPort?: number;
+  /**
+   * Says where the endpoints are, given `{name}: metrics on URL` and the URL.
+   * @defaultValue an info line of the process's logger, with the URL as field `url`
+   */
+  readonly announce?: (message: string, url: string) => void;
+}
+
 /**
- * With `--metrics-port`, the process's registry and its endpoints, announced on stderr
- * (`{name}: metrics on URL`); undefined without (nothing is measured then). Rejects when the
- * port cannot be bound.
+ * With `--metrics-port`, the process's registry and its endpoints, announced through `log`
+ * (`{name}: metrics on URL`, field `url`) unless `options.announce` says otherwise; undefined
+ * without (nothing is measured then). Rejects when the port cannot be bound.
  */
 export async function serveMetrics(
   flags: MetricsFlags,
   name: string,
-  defaultPort?: number,
-  announce: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  log: Logger,
+  options: ServeMetricsOptions = {},
 ): Promise<ServedMetrics | undefined> {
-  const port = metricsPort(flags, defaultPort);
+  const port = metricsPort(flags, options.defaultPort);
   if (port === undefined) return undefined;
   const metrics = new ProcessMetrics({
     perUe: flags.metricsPerUe === 'on',
@@ -105,6 +111,8 @@ export async function serveMetrics(
     port,
     host: flags.metricsHost,
   });
-  announce(`${name}: metrics on ${server.url}`);
+  const message = `${name}: metrics on ${server.url}`;
+  if (options.announce === undefined) log.info(message, { url: server.url });
+  else options.announce(message, server.url);
   return { metrics, server, close: () => server.close() };
 }

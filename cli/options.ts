@@ -8,8 +8,10 @@ import {
   DEFAULT_TOPIC_PREFIX,
   EdgesplitError,
   type ErrorCode,
+  OptionError,
   redisPrefixProblem,
 } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import { ENV, envValue } from '../runtime/env.js';
 import type { Logger } from '../runtime/log.js';
 import { parseRedisUrl } from '../runtime/redis-connect.js';
@@ -62,17 +64,45 @@ export function parseNonNegative(value: string): number {
   return number;
 }
 
+/**
+ * Decimal digits only, at most `digits` of them, making an integer >= `least`: `1.5`, `1e3`,
+ * `0x10` and `-1` are refused rather than coerced. `unit` names what it counts in the message.
+ */
+function wholeNumber(value: string, least: 0 | 1, digits: number, unit?: string): number {
+  if (!new RegExp(`^\\d{1,${digits}}$`).test(value) || Number(value) < least)
+    throw new InvalidArgumentError(
+      `must be a whole number${unit === undefined ? '' : ` of ${unit}`} >= ${least}`,
+    );
+  return Number(value);
+}
+
+/** A parser of whole numbers >= `least` of at most `digits` digits (see `parseInteger`). */
+export function wholeNumberParser(
+  least: 0 | 1,
+  digits: number,
+  unit?: string,
+): (value: string) => number {
+  return (value) => wholeNumber(value, least, digits, unit);
+}
+
 /** Decimal digits only: `1.5`, `1e3`, `0x10` and `-1` are refused rather than coerced. */
 export function parseInteger(value: string): number {
-  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
-  return Number(value);
+  return wholeNumber(value, 0, 15);
 }
 
 /** An integer >= 1, decimal digits only. */
 export function parsePositiveInteger(value: string): number {
-  if (!/^\d{1,16}$/.test(value) || Number(value) < 1)
-    throw new InvalidArgumentError('must be an integer >= 1');
-  return Number(value);
+  return wholeNumber(value, 1, 16);
+}
+
+/** A number of bytes >= 1, decimal digits only (up to 12). */
+export function parseBytes(value: string): number {
+  return wholeNumber(value, 1, 12, 'bytes');
+}
+
+/** A number of milliseconds >= 1, decimal digits only (up to 9). */
+export function parseMs(value: string): number {
+  return wholeNumber(value, 1, 9, 'milliseconds');
 }
 
 /** A TCP port, 0 to 65535 (0: pick a free one). */
@@ -80,6 +110,21 @@ export function parsePort(value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535)
     throw new InvalidArgumentError('must be a port number from 0 to 65535');
   return Number(value);
+}
+
+/**
+ * The environment variable `name` read with `parse` (a flag's parser), undefined when it is
+ * unset or empty; a value `parse` refuses is an `OptionError` naming the variable (its value is
+ * not repeated: it may be a secret).
+ */
+export function parseEnv<T>(name: string, parse: (text: string) => T): T | undefined {
+  const text = envValue(name);
+  if (text === undefined) return undefined;
+  try {
+    return parse(text);
+  } catch (error) {
+    throw new OptionError(`${name}: ${asError(error).message}`, { cause: error, option: name });
+  }
 }
 
 /** A comma-separated list of zoo model names. */
@@ -101,7 +146,7 @@ export async function loadTrace(arg: string): Promise<TraceSpec> {
   try {
     text = await readFile(parsed.path, 'utf8');
   } catch (error) {
-    throw new TraceError(`cannot read ${parsed.path}: ${(error as Error).message}`, undefined, {
+    throw new TraceError(`cannot read ${parsed.path}: ${asError(error).message}`, undefined, {
       cause: error,
     });
   }
@@ -116,7 +161,7 @@ export function redisSettingsProblem(redisUrl: string, redisPrefix: string): str
   try {
     parseRedisUrl(redisUrl);
   } catch (error) {
-    return `${ENV.redisUrl}: ${(error as Error).message}`;
+    return `${ENV.redisUrl}: ${asError(error).message}`;
   }
   const problem = redisPrefixProblem(redisPrefix);
   return problem === undefined ? undefined : `${ENV.redisPrefix}: ${problem}`;

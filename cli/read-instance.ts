@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { asError } from '../runtime/as-error.js';
 import { parseInstance } from '../scheduler/instance.js';
 import type { Instance } from '../scheduler/instance-schema.js';
 
@@ -10,13 +11,13 @@ export async function readInstance(
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    return { ok: false, lines: [`${file}: cannot read: ${(error as Error).message}`] };
+    return { ok: false, lines: [`${file}: cannot read: ${asError(error).message}`] };
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { ok: false, lines: [`${file}: not valid JSON: ${(error as Error).message}`] };
+    return { ok: false, lines: [`${file}: not valid JSON: ${asError(error).message}`] };
   }
   const parsed = parseInstance(json);
   if (parsed.ok) return parsed;

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { EdgesplitError, type ErrorOptions } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 
 const finiteMs = z.number().finite().nonnegative();
 
@@ -45,7 +46,7 @@ export async function readProfileFile(path: string): Promise<MeasuredProfile> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ProfileFileError(`cannot read ${path}: ${(error as Error).message}`, {
+    throw new ProfileFileError(`cannot read ${path}: ${asError(error).message}`, {
       cause: error,
     });
   }
@@ -53,7 +54,7 @@ export async function readProfileFile(path: string): Promise<MeasuredProfile> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ProfileFileError(`${path}: not JSON: ${(error as Error).message}`, { cause: error });
+    throw new ProfileFileError(`${path}: not JSON: ${asError(error).message}`, { cause: error });
   }
   const parsed = measuredProfileSchema.safeParse(json);
   if (!parsed.success) {

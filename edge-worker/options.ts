@@ -8,6 +8,7 @@ import {
   redisPrefixProblem,
   TopicError,
 } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import { parseRedisUrl } from '../runtime/redis-connect.js';
 import type { CalibrationOptions } from './calibration.js';
 import { defaultEdgeModels } from './edge-status.js';
@@ -243,7 +244,7 @@ export function resolveEdgeWorkerOptions(options: EdgeWorkerOptions): ResolvedEd
   try {
     parseRedisUrl(options.redisUrl);
   } catch (error) {
-    throw new EdgeWorkerOptionsError(`redisUrl: ${(error as Error).message}`);
+    throw new EdgeWorkerOptionsError(`redisUrl: ${asError(error).message}`);
   }
   return {
     id: options.id,

@@ -72,6 +72,7 @@ export const ErrorCodes = {
   LOGIN_QUEUE_FULL: { wire: false, text: 'too many password checks are waiting' },
   LAB_UNAVAILABLE: { wire: false, text: 'the lab cannot run on this machine' },
   NO_REDIS_SERVER: { wire: false, text: 'no Redis URL and no redis-server to start' },
+  NO_MOSQUITTO: { wire: false, text: 'no mosquitto on PATH to start a second broker' },
   MISSING_VALUE: { wire: false, text: 'a value an invariant promises is missing' },
 } as const satisfies Record<string, CodeEntry>;
 

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EdgesplitError } from '../proto/index.js';
 import { freePort, onPath, waitForPort } from './net.js';
 
 export interface PrivateMosquittoOptions {
@@ -25,12 +26,18 @@ export interface PrivateMosquitto {
   stop(): Promise<void>;
 }
 
-/** Starts `mosquitto` from PATH; throws, saying how to install it, when there is none. */
+/**
+ * Starts `mosquitto` from PATH; throws an `EdgesplitError` (`NO_MOSQUITTO`), saying how to
+ * install it, when there is none.
+ */
 export async function startPrivateMosquitto(
   options: PrivateMosquittoOptions = {},
 ): Promise<PrivateMosquitto> {
   if (!onPath('mosquitto'))
-    throw new Error('mosquitto is not on PATH (Debian/Ubuntu: sudo apt-get install mosquitto)');
+    throw new EdgesplitError(
+      'NO_MOSQUITTO',
+      'mosquitto is not on PATH (Debian/Ubuntu: sudo apt-get install mosquitto)',
+    );
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'edgesplit-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from './cli-run.js';
+import { logRecords, messageText } from './log-lines.js';
 
 describe('help of the services', () => {
   it.each(['scheduler', 'edge-worker'])(
@@ -30,6 +31,42 @@ describe('--log-level', () => {
         /--log-level <level> least severe log lines written, on stderr \(env EDGESPLIT_LOG_LEVEL; default (info|warn);/,
       );
       expect(help).toContain('"trace", "debug", "info", "warn", "error", "fatal", "silent"');
+    },
+  );
+});
+
+describe('a bad environment variable', () => {
+  it.each([
+    {
+      command: ['scheduler'],
+      name: 'EDGESPLIT_METRICS_PORT',
+      value: '99999',
+      says: /EDGESPLIT_METRICS_PORT: must be a port number from 0 to 65535/,
+    },
+    {
+      command: ['ingress'],
+      name: 'EDGESPLIT_MAX_WAITING_JOBS',
+      value: 'many',
+      says: /EDGESPLIT_MAX_WAITING_JOBS: must be a whole number >= 1/,
+    },
+    {
+      command: ['broker', '--port', '0', '--host', '127.0.0.1', '--no-retained-store'],
+      name: 'EDGESPLIT_JOB_TTL',
+      value: '1.5',
+      says: /EDGESPLIT_JOB_TTL: must be a whole number of seconds >= 1/,
+    },
+  ])(
+    '`$command.0` with $name=$value exits 2, naming the variable and why, with no stack',
+    ({ command, name, value, says }) => {
+      const { code, stderr } = runCli(command, undefined, {
+        ...process.env,
+        EDGESPLIT_TOKENS: 'sched:scheduler:sched-token-0123456789',
+        [name]: value,
+      });
+      expect(code, stderr).toBe(2);
+      expect(messageText(stderr)).toMatch(says);
+      expect(logRecords(stderr).some((record) => 'stack' in record)).toBe(false);
+      expect(stderr).not.toMatch(/\n\s+at /);
     },
   );
 });

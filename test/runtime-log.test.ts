@@ -230,7 +230,7 @@ describe('edgesplit broker writing to a pipe', () => {
   });
 
   /** `edgesplit broker` from source (no build needed), authentication on, nothing of Redis. */
-  async function startBroker(env: NodeJS.ProcessEnv) {
+  async function startBroker(env: NodeJS.ProcessEnv, args: readonly string[] = []) {
     const port = await freePort();
     const output = { stdout: '', stderr: '' };
     child = spawn(
@@ -238,6 +238,7 @@ describe('edgesplit broker writing to a pipe', () => {
       [
         ...['--import', 'tsx', 'cli/main.ts', 'broker', '--host', '127.0.0.1'],
         ...['--port', String(port), '--no-ingress', '--no-retained-store'],
+        ...args,
       ],
       {
         cwd: root,
@@ -269,8 +270,8 @@ describe('edgesplit broker writing to a pipe', () => {
     );
   }
 
-  it('writes JSON lines on stderr (none on stdout), refusals quoted, at its --log-level', async () => {
-    const { port, output, exited, spawned } = await startBroker({});
+  it('writes JSON lines on stderr (none on stdout), refusals quoted and where its metrics are included, at its --log-level', async () => {
+    const { port, output, exited, spawned } = await startBroker({}, ['--metrics-port', '0']);
     await waitUntil('the broker listening', () => /listening on mqtt/.test(output.stderr));
     await hostileLogin(port);
     await waitUntil('the refusal logged', () => /refused connect/.test(output.stderr));
@@ -287,6 +288,12 @@ describe('edgesplit broker writing to a pipe', () => {
       level: 'info',
       port,
     });
+    const metrics = records.find((r) => /metrics on /.test(r.msg));
+    expect(metrics).toMatchObject({
+      level: 'info',
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/),
+    });
+    expect(metrics?.msg).toBe(`edgesplit broker: metrics on ${String(metrics?.url)}`);
     const refused = records.filter((r) => r.refused === 'connect');
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ level: 'warn', username: HOSTILE });

@@ -116,7 +116,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   let executor: ThreadedOnnxExecutor | undefined;
   let served: ServedMetrics | undefined;
   try {
-    served = await serveMetrics(flags, `edgesplit agent ${flags.id}`);
+    served = await serveMetrics(flags, `edgesplit agent ${flags.id}`, log);
     const measured =
       flags.profile === undefined ? undefined : await loadProfile(flags.profile, flags.model);
     const linkMode = linkModeOf(flags);
@@ -225,7 +225,7 @@ async function runCounted(agent: UeAgent, flags: AgentFlags, log: Logger): Promi
       await agent.runTask();
     } catch (error) {
       if (error instanceof AgentStoppedError) return;
-      log.warn(`warning: ${(error as Error).message}`);
+      log.warn(`warning: ${asError(error).message}`);
       process.exitCode = 1;
       return;
     }

@@ -1,8 +1,8 @@
 /** The environment `edgesplit broker` reads, its help text, and a flag's value from it. */
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits, ROLES } from '../../broker/index.js';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX, OptionError } from '../../proto/index.js';
-import { asError } from '../../runtime/as-error.js';
-import { ENV, envValue } from '../../runtime/env.js';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX } from '../../proto/index.js';
+import { ENV } from '../../runtime/env.js';
+import { parseEnv } from '../options.js';
 import { QUEUE_BOUNDS_HELP } from './queue-bounds-env.js';
 
 /** Environment variables of `edgesplit broker`, besides runtime/env.ts's `ENV`. */
@@ -72,14 +72,5 @@ export function fromEnv<T>(
   name: string,
   parse: (text: string) => T,
 ): T | undefined {
-  if (flag !== undefined) return flag;
-  const text = envValue(name);
-  if (text === undefined) return undefined;
-  try {
-    return parse(text);
-  } catch (error) {
-    throw new OptionError(`${name}: ${asError(error).message}`, {
-      cause: error,
-    });
-  }
+  return flag !== undefined ? flag : parseEnv(name, parse);
 }

@@ -2,7 +2,6 @@
  * `edgesplit broker`'s options: each flag, else its environment variable (broker-env.ts), else
  * the default, checked and merged into the broker's options.
  */
-import { InvalidArgumentError } from 'commander';
 import {
   type BrokerOptions,
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -24,7 +23,7 @@ import { ENV, envValue } from '../../runtime/env.js';
 import { parseUeKeyRevocations } from '../../runtime/ue-key.js';
 import type { LogFlags } from '../log-options.js';
 import type { MetricsFlags } from '../metrics-options.js';
-import { parsePort } from '../options.js';
+import { parseBytes, parseInteger, parseMs, parsePort } from '../options.js';
 import { BROKER_ENV, fromEnv, LOGIN_ENV } from './broker-env.js';
 import { tlsFromFlags } from './broker-tls.js';
 
@@ -45,28 +44,11 @@ export interface BrokerFlags extends LogFlags, MetricsFlags {
   readonly retainedStore: boolean;
 }
 
-export function parseBytes(value: string): number {
-  if (!/^\d{1,12}$/.test(value) || Number(value) < 1)
-    throw new InvalidArgumentError('must be a positive number of bytes');
-  return Number(value);
-}
-
-export function parseMs(value: string): number {
-  if (!/^\d{1,9}$/.test(value) || Number(value) < 1)
-    throw new InvalidArgumentError('must be a positive number of milliseconds');
-  return Number(value);
-}
-
-export function parseCount(value: string): number {
-  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('must be a whole number >= 0');
-  return Number(value);
-}
-
 /** The login limits set in the environment, checked together with the defaults. */
 function loginLimitsFromEnv(): Partial<LoginLimits> {
   const limits: Partial<Record<keyof LoginLimits, number>> = {};
   for (const limit of Object.keys(LOGIN_ENV) as (keyof LoginLimits)[]) {
-    const value = fromEnv(undefined, LOGIN_ENV[limit], parseCount);
+    const value = fromEnv(undefined, LOGIN_ENV[limit], parseInteger);
     if (value !== undefined) limits[limit] = value;
   }
   try {
@@ -115,7 +97,7 @@ export async function brokerOptions(
       fromEnv(flags.connectTimeout, BROKER_ENV.connectTimeout, parseMs) ??
       DEFAULT_CONNECT_TIMEOUT_MS,
     maxPendingPerAddress:
-      fromEnv(flags.maxPendingPerAddress, BROKER_ENV.maxPendingPerAddress, parseCount) ??
+      fromEnv(flags.maxPendingPerAddress, BROKER_ENV.maxPendingPerAddress, parseInteger) ??
       DEFAULT_MAX_PENDING_PER_ADDRESS,
     maxConnectBytes:
       fromEnv(flags.maxConnectBytes, BROKER_ENV.maxConnectBytes, parseBytes) ??

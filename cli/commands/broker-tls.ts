@@ -2,13 +2,14 @@
 import { readFile } from 'node:fs/promises';
 import type { TlsMaterial } from '../../broker/index.js';
 import { OptionError } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { BROKER_ENV, fromEnv } from './broker-env.js';
 
 async function readPem(path: string, what: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (error) {
-    throw new OptionError(`cannot read the TLS ${what} ${path}: ${(error as Error).message}`, {
+    throw new OptionError(`cannot read the TLS ${what} ${path}: ${asError(error).message}`, {
       cause: error,
     });
   }

@@ -24,18 +24,12 @@ import { ENV, envValue } from '../../runtime/env.js';
 import { stopSignal } from '../../runtime/shutdown.js';
 import { addLogOptions, startLogging } from '../log-options.js';
 import { addMetricsOptions, type ServedMetrics, serveMetrics } from '../metrics-options.js';
-import { exitOnUsageError, parsePort } from '../options.js';
+import { exitOnUsageError, parseBytes, parseInteger, parseMs, parsePort } from '../options.js';
 import { registerAddUserCommand } from './broker-add-user.js';
 import { BROKER_ENV, ENV_HELP, fromEnv } from './broker-env.js';
 import { fail } from './broker-fail.js';
 import { registerHashPasswordCommand } from './broker-hash-password.js';
-import {
-  type BrokerFlags,
-  brokerOptions,
-  parseBytes,
-  parseCount,
-  parseMs,
-} from './broker-options.js';
+import { type BrokerFlags, brokerOptions } from './broker-options.js';
 import { claimDirFromEnv } from './claim-dir-env.js';
 import { queueBoundsFromEnv } from './queue-bounds-env.js';
 import { registerUeKeyCommand } from './ue-key.js';
@@ -69,7 +63,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
         ...queueBoundsFromEnv(),
         ...claimDirFromEnv(),
       });
-    served = await serveMetrics(flags, 'edgesplit broker');
+    served = await serveMetrics(flags, 'edgesplit broker', log);
     if (served !== undefined) {
       watchBroker(served.metrics, broker);
       if (ingress !== undefined) watchIngress(served.metrics, ingress);
@@ -116,7 +110,7 @@ export function registerBrokerCommands(program: Command): void {
       new Option(
         '--max-pending-per-address <n>',
         `most connections of one address still logging in; 0: no limit (default ${DEFAULT_MAX_PENDING_PER_ADDRESS})`,
-      ).argParser(parseCount),
+      ).argParser(parseInteger),
     )
     .addOption(
       new Option(

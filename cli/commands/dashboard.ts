@@ -11,7 +11,7 @@ import {
   type ServedMetrics,
   serveMetrics,
 } from '../metrics-options.js';
-import { mqttFromEnv, parsePort } from '../options.js';
+import { exitCodeOf, mqttFromEnv, parsePort } from '../options.js';
 
 /** Default HTTP port of `edgesplit dashboard`. */
 export const DASHBOARD_PORT = 8080;
@@ -53,7 +53,7 @@ async function runDashboard(flags: DashboardFlags): Promise<void> {
   let served: ServedMetrics | undefined;
   let dashboard: Dashboard;
   try {
-    served = await serveMetrics(flags, 'edgesplit dashboard');
+    served = await serveMetrics(flags, 'edgesplit dashboard', log);
     dashboard = await startDashboard({
       mqttUrl: mqtt.mqttUrl,
       topicPrefix: mqtt.topicPrefix,
@@ -66,7 +66,7 @@ async function runDashboard(flags: DashboardFlags): Promise<void> {
   } catch (error) {
     log.fatal(`edgesplit dashboard: ${asError(error).message}`);
     await served?.close();
-    process.exitCode = 1;
+    process.exitCode = exitCodeOf(error);
     return;
   }
   served?.metrics.watchConnections('dashboard', { mqtt: () => dashboard.connected() });

@@ -65,7 +65,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
   const password = envValue(ENV.mqttPassword);
   let served: ServedMetrics | undefined;
   try {
-    served = await serveMetrics(flags, `edge worker ${flags.id}`);
+    served = await serveMetrics(flags, `edge worker ${flags.id}`, log);
     const metrics = served === undefined ? undefined : edgeMetrics(served.metrics);
     const edgeProfiles = await loadEdgeProfiles(flags.profile ?? []);
     worker = await startEdgeWorker({

@@ -108,13 +108,13 @@ async function runFleetCommand(flags: RunFlags): Promise<void> {
   try {
     revocations = parseUeKeyRevocations(envValue(ENV.ueKeyRevoked) ?? '');
   } catch (error) {
-    log.fatal(`edgesplit fleet run: ${ENV.ueKeyRevoked}: ${(error as Error).message}`);
+    log.fatal(`edgesplit fleet run: ${ENV.ueKeyRevoked}: ${asError(error).message}`);
     process.exitCode = EXIT_USAGE;
     return;
   }
   let served: ServedMetrics | undefined;
   try {
-    served = await serveMetrics(flags, 'edgesplit fleet run');
+    served = await serveMetrics(flags, 'edgesplit fleet run', log);
   } catch (error) {
     fail(error);
     return;

@@ -18,7 +18,15 @@ import {
   type ServedMetrics,
   serveMetrics,
 } from '../metrics-options.js';
-import { EXIT_USAGE, mqttFromEnv, parseInteger, redisSettingsProblem } from '../options.js';
+import {
+  EXIT_USAGE,
+  exitCodeOf,
+  mqttFromEnv,
+  parseEnv,
+  parseInteger,
+  redisSettingsProblem,
+  wholeNumberParser,
+} from '../options.js';
 import { BROKER_ENV } from './broker-env.js';
 import { claimDirFromEnv } from './claim-dir-env.js';
 import { QUEUE_BOUNDS_HELP, queueBoundsFromEnv } from './queue-bounds-env.js';
@@ -110,9 +118,11 @@ async function runIngress(flags: IngressFlags): Promise<void> {
     process.exitCode = EXIT_USAGE;
     return;
   }
-  const maxPayload = envValue(BROKER_ENV.maxPayload);
-  if (maxPayload !== undefined && !/^\d{1,12}$/.test(maxPayload)) {
-    log.fatal(`edgesplit ingress: ${BROKER_ENV.maxPayload} must be a number of bytes`);
+  let maxPayload: number | undefined;
+  try {
+    maxPayload = parseEnv(BROKER_ENV.maxPayload, wholeNumberParser(0, 12, 'bytes'));
+  } catch (error) {
+    log.fatal(`edgesplit ingress: ${asError(error).message}`);
     process.exitCode = EXIT_USAGE;
     return;
   }
@@ -120,7 +130,7 @@ async function runIngress(flags: IngressFlags): Promise<void> {
   let ingress: Ingress;
   let served: ServedMetrics | undefined;
   try {
-    served = await serveMetrics(flags, 'edgesplit ingress');
+    served = await serveMetrics(flags, 'edgesplit ingress', log);
     ingress = await startIngress({
       mqttUrl: mqtt.mqttUrl,
       topicPrefix: mqtt.topicPrefix,
@@ -131,13 +141,13 @@ async function runIngress(flags: IngressFlags): Promise<void> {
       connections: flags.connections,
       redisUrl,
       redisPrefix,
-      maxPayloadBytes: maxPayload === undefined ? DEFAULT_MAX_PAYLOAD_BYTES : Number(maxPayload),
+      maxPayloadBytes: maxPayload ?? DEFAULT_MAX_PAYLOAD_BYTES,
       ...queueBoundsFromEnv(),
       ...claimDirFromEnv(),
     });
   } catch (error) {
     log.fatal(`edgesplit ingress: ${asError(error).message}`);
-    process.exitCode = 1;
+    process.exitCode = exitCodeOf(error);
     await served?.close();
     return;
   }

@@ -5,6 +5,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { parseTraceArg, TraceError } from '../../agents/index.js';
 import { DEVICE_CLASSES, LINK_CLASSES } from '../../dnn/index.js';
 import { type MetricsServer, startMetricsServer } from '../../metrics/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { relayLine } from '../../runtime/log.js';
 import { stopSignal } from '../../runtime/shutdown.js';
 import { edgeMetricsSource } from '../lab/edge-metrics-source.js';
@@ -145,14 +146,14 @@ async function runLabCommand(flags: LabFlags): Promise<void> {
         throw new TraceError('the lab takes --trace steps:SECONDS=MBPS,...');
       steps = trace.steps.map((point) => ({ atS: point.atS, mbps: point.mbps }));
     } catch (error) {
-      return fail(`--trace: ${(error as Error).message}`, EXIT_USAGE);
+      return fail(`--trace: ${asError(error).message}`, EXIT_USAGE);
     }
   }
   let port: number | undefined;
   try {
     port = metricsPort(flags);
   } catch (error) {
-    return fail((error as Error).message, EXIT_USAGE);
+    return fail(asError(error).message, EXIT_USAGE);
   }
   // The edge's metrics, relayed from its namespace through a Unix socket in a private folder.
   let metrics: { server: MetricsServer; folder: string; socket: string } | undefined;
@@ -167,9 +168,9 @@ async function runLabCommand(flags: LabFlags): Promise<void> {
       metrics = { server, folder, socket };
     } catch (error) {
       await rm(folder, { recursive: true, force: true });
-      return fail(`metrics: ${(error as Error).message}`, 1);
+      return fail(`metrics: ${asError(error).message}`, 1);
     }
-    process.stderr.write(`edgesplit lab: metrics on ${metrics.server.url}\n`);
+    labLog.info(`edgesplit lab: metrics on ${metrics.server.url}`, { url: metrics.server.url });
   }
   try {
     await runAndReport(flags, labLog, fail, steps, metrics?.socket);

@@ -1,6 +1,6 @@
 /** The ingress's queue bounds from the environment (`edgesplit broker` and `edgesplit ingress`). */
 import type { IntakeOptions } from '../../broker/index.js';
-import { envValue } from '../../runtime/env.js';
+import { parseBytes, parseEnv, wholeNumberParser } from '../options.js';
 
 /** Environment variables of the queue bounds (docs/security.md). */
 export const QUEUE_BOUNDS_ENV = {
@@ -21,18 +21,11 @@ type Bounds = Pick<
   'maxWaitingJobs' | 'maxWaitingBytes' | 'jobTtlSeconds' | 'claimTtlSeconds'
 >;
 
-/** The bounds set in the environment; throws an Error naming a variable that is not a count. */
+/** The bounds set in the environment; throws an `OptionError` naming a variable that is bad. */
 export function queueBoundsFromEnv(): Bounds {
-  const read = (name: string): number | undefined => {
-    const text = envValue(name);
-    if (text === undefined) return undefined;
-    if (!/^\d{1,12}$/.test(text) || Number(text) < 1)
-      throw new Error(`${name} must be a positive whole number, not ${JSON.stringify(text)}`);
-    return Number(text);
-  };
-  const jobs = read(QUEUE_BOUNDS_ENV.maxWaitingJobs);
-  const bytes = read(QUEUE_BOUNDS_ENV.maxWaitingBytes);
-  const ttl = read(QUEUE_BOUNDS_ENV.jobTtl);
+  const jobs = parseEnv(QUEUE_BOUNDS_ENV.maxWaitingJobs, wholeNumberParser(1, 12));
+  const bytes = parseEnv(QUEUE_BOUNDS_ENV.maxWaitingBytes, parseBytes);
+  const ttl = parseEnv(QUEUE_BOUNDS_ENV.jobTtl, wholeNumberParser(1, 12, 'seconds'));
   return {
     ...(jobs === undefined ? {} : { maxWaitingJobs: jobs }),
     ...(bytes === undefined ? {} : { maxWaitingBytes: bytes }),

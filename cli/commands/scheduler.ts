@@ -44,10 +44,10 @@ async function run(flags: SchedulerFlags): Promise<void> {
   let log = startLogging(flags, 'scheduler');
   let served: Awaited<ReturnType<typeof serveMetrics>>;
   try {
-    served = await serveMetrics(flags, 'edgesplit scheduler');
+    served = await serveMetrics(flags, 'edgesplit scheduler', log);
   } catch (error) {
-    log.fatal(`edgesplit scheduler: metrics: ${(error as Error).message}`);
-    process.exitCode = 1;
+    log.fatal(`edgesplit scheduler: metrics: ${asError(error).message}`);
+    process.exitCode = exitCodeOf(error);
     return;
   }
   const metrics = served === undefined ? undefined : schedulerMetrics(served.metrics);

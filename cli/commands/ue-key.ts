@@ -1,6 +1,7 @@
 /** `edgesplit broker ue-key --ue ID`: the MQTT password of one UE under the fleet key. */
 import type { Command } from 'commander';
 import { isValidId } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import {
   currentUeKeyGeneration,
@@ -21,7 +22,7 @@ function keyOf(ue: string): { readonly key: string } | { readonly problem: strin
   try {
     revocations = parseUeKeyRevocations(envValue(ENV.ueKeyRevoked) ?? '');
   } catch (error) {
-    return { problem: `${ENV.ueKeyRevoked}: ${(error as Error).message}` };
+    return { problem: `${ENV.ueKeyRevoked}: ${asError(error).message}` };
   }
   const generation = currentUeKeyGeneration(revocations, ue);
   if (generation === undefined)

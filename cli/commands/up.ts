@@ -9,6 +9,7 @@ import {
   type MeasuredProfile,
   REAL_MODELS,
 } from '../../dnn/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import type { Logger } from '../../runtime/log.js';
 import { stopSignal } from '../../runtime/shutdown.js';
@@ -23,7 +24,9 @@ import {
 import {
   addFleetRunOptions,
   EXIT_USAGE,
+  exitCodeOf,
   loadTrace,
+  parseEnv,
   parseInteger,
   parseNonNegative,
   parsePort,
@@ -135,11 +138,10 @@ async function runUp(flags: UpFlags): Promise<void> {
   if (flags.workers < 1 || units < 1) return fail('--workers and --units must be >= 1', EXIT_USAGE);
   let port = flags.port;
   if (port === undefined) {
-    const fromEnv = envValue(UP_PORT_ENV);
     try {
-      port = fromEnv === undefined ? 1883 : parsePort(fromEnv);
+      port = parseEnv(UP_PORT_ENV, parsePort) ?? 1883;
     } catch (error) {
-      return fail(`${UP_PORT_ENV}: ${(error as Error).message}`, EXIT_USAGE);
+      return fail(asError(error).message, EXIT_USAGE);
     }
   }
   // Before measuring models (up to half a minute the first time): a taken port fails at once.
@@ -147,9 +149,13 @@ async function runUp(flags: UpFlags): Promise<void> {
   if (portError !== undefined) return fail(portMessage(port, portError), 1);
   let served: ServedMetrics | undefined;
   try {
-    served = await serveMetrics(flags, 'edgesplit up', UP_METRICS_PORT);
+    served = await serveMetrics(flags, 'edgesplit up', log, {
+      defaultPort: UP_METRICS_PORT,
+      // up's own first line (its parts log warnings only unless asked): where to scrape.
+      announce: (message) => process.stderr.write(`${message}\n`),
+    });
   } catch (error) {
-    return fail(`metrics: ${(error as Error).message}`, 1);
+    return fail(`metrics: ${asError(error).message}`, exitCodeOf(error));
   }
   try {
     await runUpServed(flags, port, units, served, log);
@@ -174,7 +180,7 @@ async function runUpServed(
   try {
     trace = await loadTrace(flags.trace);
   } catch (error) {
-    return fail((error as Error).message, error instanceof TraceError ? EXIT_USAGE : 1);
+    return fail(asError(error).message, error instanceof TraceError ? EXIT_USAGE : 1);
   }
   const live = flags.json ? process.stderr : process.stdout;
   const models = flags.models ?? (onnx ? [...REAL_INFERENCE_MODELS] : undefined);
@@ -199,7 +205,7 @@ async function runUpServed(
       privateRedis = await startPrivateRedis();
       redisUrl = privateRedis.url;
     } catch (error) {
-      return fail((error as Error).message, 1);
+      return fail(asError(error).message, 1);
     }
   }
   const redisPrefix = envValue(ENV.redisPrefix);

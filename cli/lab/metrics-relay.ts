@@ -3,9 +3,10 @@
  * connection to the Unix socket SOCKET on to 127.0.0.1:PORT in that namespace, where the edge's
  * `up` serves its metrics. A Unix socket is a file, so the lab reaches it from the host's
  * namespace, which has no route into the edge's. Prints `relaying` on stdout once it listens;
- * stops on SIGTERM, removing the socket.
+ * stops on SIGTERM (or SIGINT), removing the socket.
  */
 import { connect, createServer } from 'node:net';
+import { stopSignal } from '../../runtime/shutdown.js';
 
 /** Connections relayed at once; a scraper and a probe need a few. */
 const MAX_CONNECTIONS = 32;
@@ -31,7 +32,7 @@ server.on('error', (error) => {
   process.exit(1);
 });
 server.listen(socketPath, () => process.stdout.write('relaying\n'));
-process.once('SIGTERM', () => {
+void stopSignal().then(() => {
   // Closing the server unlinks its socket file.
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();

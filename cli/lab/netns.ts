@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { EdgesplitError, type ErrorOptions } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
 
 const run = promisify(execFile);
 
@@ -31,7 +32,7 @@ export async function sh(command: string, args: readonly string[]): Promise<stri
     return stdout;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(`${command} ${args.join(' ')}: ${stderr || (error as Error).message}`);
+    throw new Error(`${command} ${args.join(' ')}: ${stderr || asError(error).message}`);
   }
 }
 
@@ -172,7 +173,7 @@ export async function checkPrivileges(): Promise<void> {
     await sh('ip', ['netns', 'list']);
   } catch (error) {
     throw new LabUnavailableError(
-      `no network namespaces here (${(error as Error).message}): the lab needs iproute2's ip netns`,
+      `no network namespaces here (${asError(error).message}): the lab needs iproute2's ip netns`,
     );
   }
 }
@@ -239,7 +240,7 @@ export async function buildNetwork(
       await shape(edgeNs, ue.edgeIf, rate.downlinkMbps, true);
     } catch (error) {
       throw new LabUnavailableError(
-        `tc cannot shape with tbf here (${(error as Error).message}): the lab needs the kernel's sch_tbf`,
+        `tc cannot shape with tbf here (${asError(error).message}): the lab needs the kernel's sch_tbf`,
       );
     }
   }

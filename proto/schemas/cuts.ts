@@ -11,7 +11,7 @@ export const cutSchema = z.object({
 export type Cut = z.output<typeof cutSchema>;
 
 /** What a refinement adds its issues to: zod's refinement context. */
-interface IssueSink {
+export interface IssueSink {
   addIssue(issue: { code: 'custom'; path: (string | number)[]; message: string }): void;
 }
 
@@ -22,15 +22,59 @@ interface ShapedCut {
   readonly edgeMs?: number;
 }
 
+/** Where `refineEdgeMs` puts its issues and how its messages name a cut. */
+export interface EdgeMsPlaces {
+  /** Path of the issue about cut `p`'s edge time. */
+  readonly path: (p: number) => (string | number)[];
+  /** Name of cut `p`, for messages; without it, cuts are named by index. */
+  readonly name?: (p: number) => string;
+}
+
+/**
+ * docs/model.md's edge half of the shape of cuts in execution order: edge time never increases
+ * and is 0 at the last cut. `edgeMs[p]` undefined: cut `p` has no edge time (a profile's), and
+ * is not checked. The one such check of the schemas (instances, profiles, edge statuses).
+ */
+export function refineEdgeMs(
+  edgeMs: readonly (number | undefined)[],
+  ctx: IssueSink,
+  places: EdgeMsPlaces,
+): void {
+  const { path, name } = places;
+  const last = edgeMs.length - 1;
+  const final = edgeMs[last];
+  if (final !== undefined && final !== 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: path(last),
+      message:
+        name === undefined
+          ? 'must be 0 at the last cut'
+          : `must be 0 at the last cut ("${name(last)}")`,
+    });
+  }
+  for (const [p, ms] of edgeMs.entries()) {
+    const prev = edgeMs[p - 1]; // undefined for the first cut: none before it
+    if (ms === undefined || prev === undefined || ms <= prev) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: path(p),
+      message:
+        name === undefined
+          ? `must not increase along cuts: ${ms} > ${prev} at cut ${p - 1}`
+          : `must not increase along cuts: cut "${name(p)}" has ${ms} > ${prev} at "${name(p - 1)}"`,
+    });
+  }
+}
+
 /**
  * Checks docs/model.md's shape of cuts in execution order: deviceMs starts at 0 and never
- * decreases; where cuts carry edgeMs, it never increases and ends at 0. Issues name the cut by
- * index and name. The one monotone-cuts refinement of the schemas (instances and profiles).
+ * decreases; where cuts carry edgeMs, it never increases and ends at 0 (`refineEdgeMs`). Issues
+ * name the cut by index and name. The one monotone-cuts refinement of the schemas (instances
+ * and profiles).
  */
 export function refineCutShape(cuts: readonly ShapedCut[], ctx: IssueSink): void {
-  const last = cuts.length - 1;
   const first = cuts[0];
-  const final = cuts[last];
   if (first && first.deviceMs !== 0) {
     ctx.addIssue({
       code: 'custom',
@@ -38,13 +82,11 @@ export function refineCutShape(cuts: readonly ShapedCut[], ctx: IssueSink): void
       message: `must be 0 at the first cut ("${first.name}")`,
     });
   }
-  if (final?.edgeMs !== undefined && final.edgeMs !== 0) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [last, 'edgeMs'],
-      message: `must be 0 at the last cut ("${final.name}")`,
-    });
-  }
+  refineEdgeMs(
+    cuts.map((cut) => cut.edgeMs),
+    ctx,
+    { path: (p) => [p, 'edgeMs'], name: (p) => cuts[p]?.name ?? String(p) },
+  );
   for (const [p, cut] of cuts.entries()) {
     const prev = cuts[p - 1];
     if (prev === undefined) continue; // the first cut has none before it
@@ -53,13 +95,6 @@ export function refineCutShape(cuts: readonly ShapedCut[], ctx: IssueSink): void
         code: 'custom',
         path: [p, 'deviceMs'],
         message: `must not decrease along cuts: cut "${cut.name}" has ${cut.deviceMs} < ${prev.deviceMs} at "${prev.name}"`,
-      });
-    }
-    if (cut.edgeMs !== undefined && prev.edgeMs !== undefined && cut.edgeMs > prev.edgeMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [p, 'edgeMs'],
-        message: `must not increase along cuts: cut "${cut.name}" has ${cut.edgeMs} > ${prev.edgeMs} at "${prev.name}"`,
       });
     }
   }

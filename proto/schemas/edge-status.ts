@@ -7,6 +7,7 @@ import {
   timestampMs,
   unitsSchema,
 } from './common.js';
+import { refineEdgeMs } from './cuts.js';
 
 /** Most models one edge worker may declare. */
 export const MAX_EDGE_MODELS = 1024;
@@ -19,23 +20,7 @@ export const edgeMsListSchema = z
   .array(nonNegativeMs, { error: 'must be an array of times in ms' })
   .min(2, { error: 'must have at least 2 cuts (input and output)' })
   .max(MAX_CUTS, { error: `must have at most ${MAX_CUTS} cuts` })
-  .superRefine((edgeMs, ctx) => {
-    const last = edgeMs.length - 1;
-    if (edgeMs[last] !== 0) {
-      ctx.addIssue({ code: 'custom', path: [last], message: 'must be 0 at the last cut' });
-    }
-    for (const [p, ms] of edgeMs.entries()) {
-      const prev = edgeMs[p - 1];
-      if (prev === undefined) continue; // the first cut has none before it
-      if (ms > prev) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [p],
-          message: `must not increase along cuts: ${ms} > ${prev} at cut ${p - 1}`,
-        });
-      }
-    }
-  });
+  .superRefine((edgeMs, ctx) => refineEdgeMs(edgeMs, ctx, { path: (p) => [p] }));
 
 export const edgeModelSchema = z.object(
   { model: idSchema, edgeMs: edgeMsListSchema },

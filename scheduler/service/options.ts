@@ -8,6 +8,7 @@ import {
   STATUS_EXPIRY_MS,
   TopicError,
 } from '../../proto/index.js';
+import { asError } from '../../runtime/as-error.js';
 import { parseRedisUrl } from '../../runtime/redis-connect.js';
 import { SOLVER_NAMES, type SolverName } from '../solvers/index.js';
 import { SchedulerOptionsError } from './errors.js';
@@ -155,7 +156,7 @@ export function resolveSchedulerOptions(options: SchedulerOptions = {}): Resolve
   try {
     parseRedisUrl(redisUrl);
   } catch (error) {
-    throw new SchedulerOptionsError('redisUrl', (error as Error).message);
+    throw new SchedulerOptionsError('redisUrl', asError(error).message);
   }
   return {
     mqttUrl: options.mqttUrl ?? SCHEDULER_DEFAULTS.mqttUrl,
