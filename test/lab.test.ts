@@ -237,7 +237,7 @@ describe.skipIf(unavailable !== undefined)('edgesplit lab (root, namespaces, tc)
     try {
       await run.waitFor(
         'stderr',
-        new RegExp(`^edgesplit lab: metrics on http://127\\.0\\.0\\.1:${port}/metrics$`),
+        new RegExp(`"msg":"edgesplit lab: metrics on http://127\\.0\\.0\\.1:${port}/metrics"`),
       );
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       await waitUntil(
