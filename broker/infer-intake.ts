@@ -20,7 +20,7 @@ import { RequestStore } from './request-store.js';
 
 /**
  * Checks `options`, opens the Redis connections and the queue cache; `publish` sends answers to
- * UEs. Throws a RangeError (or a ClaimDirError) for an option that cannot be used.
+ * UEs. Throws an OptionError (or a RangeError, a ClaimDirError) for an option that cannot be used.
  */
 export function openInferIntake(
   options: IntakeOptions,

@@ -11,6 +11,7 @@ import {
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
   JOB_TTL_SECONDS,
+  OptionError,
 } from '../proto/index.js';
 import { ClaimFiles } from '../runtime/claim-files.js';
 import type { Logger } from './log.js';
@@ -121,16 +122,16 @@ export interface IntakeSettings {
   readonly queueIdleMs: number;
 }
 
-/** A positive integer option, or a RangeError naming it. */
+/** A positive integer option, or an OptionError naming it. */
 function positive(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1)
-    throw new RangeError(`${name} must be a positive integer, not ${value}`);
+    throw new OptionError(`${name} must be a positive integer, not ${value}`, { option: name });
   return value;
 }
 
 /**
- * Fills in the defaults of `options` and checks them: a RangeError names a bad limit or Redis
- * prefix, a ClaimDirError a claim directory that cannot be used. Warns
+ * Fills in the defaults of `options` and checks them: an OptionError names a bad limit, a
+ * RangeError a bad Redis prefix, a ClaimDirError a claim directory that cannot be used. Warns
  * on `logger` when the claim directory is not on a tmpfs.
  */
 export function resolveIntakeOptions(options: IntakeOptions, logger: Logger): IntakeSettings {
@@ -139,7 +140,9 @@ export function resolveIntakeOptions(options: IntakeOptions, logger: Logger): In
   const ttl = positive('claimTtlSeconds', options.claimTtlSeconds ?? CLAIM_TTL_SECONDS);
   const jobTtl = positive('jobTtlSeconds', options.jobTtlSeconds ?? Math.min(JOB_TTL_SECONDS, ttl));
   if (ttl < jobTtl)
-    throw new RangeError(`claimTtlSeconds (${ttl}) must be at least jobTtlSeconds (${jobTtl})`);
+    throw new OptionError(`claimTtlSeconds (${ttl}) must be at least jobTtlSeconds (${jobTtl})`, {
+      option: 'claimTtlSeconds',
+    });
   const claimFiles = options.claimDir === undefined ? undefined : new ClaimFiles(options.claimDir);
   if (claimFiles !== undefined && !claimFiles.tmpfs)
     logger.warn(
