@@ -30,20 +30,8 @@ import {
 import { type Packing, packingDigest, servedUes } from './packing.js';
 import { planQueues } from './queue-plan.js';
 import { QueueWorkers } from './queue-workers.js';
+import { StatusAnnouncer } from './status-announcer.js';
 import { TailWarmup } from './tail-warmup.js';
-
-/**
- * After a reconnect, how long other workers have to announce themselves again, counted from the
- * broker's acknowledgement of the subscription to their statuses, before they are taken for dead
- * (the scheduler waits as long: scheduler-service.ts).
- */
-export const RECONFIRM_MS = 5000;
-
-/**
- * How often a connected worker publishes its status again (retained, unchanged but for its time),
- * so that a process that took it for dead after a reconnect takes it back.
- */
-export const ANNOUNCE_MS = 10_000;
 
 /** How long a closing worker waits for the broker to take its `offline` status. */
 const OFFLINE_PUBLISH_TIMEOUT_MS = 5000;
@@ -128,8 +116,8 @@ interface ProcessHooks {
 class EdgeWorkerProcess implements EdgeWorker {
   readonly id: string;
   readonly units: number;
-  private readonly statusTopic: string;
   private readonly fleet: FleetView;
+  private readonly status: StatusAnnouncer;
   private readonly runner: TailJobRunner;
   private readonly warmup: TailWarmup;
   private readonly queues: QueueWorkers;
@@ -138,7 +126,6 @@ class EdgeWorkerProcess implements EdgeWorker {
   private again = false;
   private closing: Promise<void> | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
-  private announceTimer: NodeJS.Timeout | undefined;
   /** The ledger epoch whose decisions the view has taken; undefined before the first read. */
   private syncedEpoch: number | undefined;
   private syncing: Promise<void> | undefined;
@@ -147,7 +134,7 @@ class EdgeWorkerProcess implements EdgeWorker {
 
   constructor(
     private readonly config: ResolvedEdgeWorkerOptions,
-    private models: readonly EdgeModel[],
+    models: readonly EdgeModel[],
     private readonly mqtt: MqttClient,
     private readonly redis: RedisClient,
     private readonly jobRedis: RedisClient,
@@ -156,8 +143,19 @@ class EdgeWorkerProcess implements EdgeWorker {
   ) {
     this.id = config.id;
     this.units = config.units;
-    this.statusTopic = edgeStatusTopic(config.topicPrefix, config.id);
     this.fleet = new FleetView(config.topicPrefix, { id: config.id, units: config.units });
+    this.status = new StatusAnnouncer({
+      mqtt,
+      topicPrefix: config.topicPrefix,
+      id: config.id,
+      units: config.units,
+      models,
+      fleet: this.fleet,
+      calibration: hooks.calibration,
+      onReconfirm: hooks.onReconfirm,
+      onFleetChange: () => this.scheduleReconcile(),
+      onError: hooks.onError,
+    });
     this.runner = new TailJobRunner({
       config,
       executor,
@@ -169,7 +167,7 @@ class EdgeWorkerProcess implements EdgeWorker {
       onJobEnd: hooks.onJobEnd,
       jobTimes: hooks.jobTimes,
       onServed: (model, cut, computeMs, serviceMs) =>
-        this.calibrate(model, cut, computeMs, serviceMs),
+        this.status.calibrate(model, cut, computeMs, serviceMs),
       onError: hooks.onError,
     });
     // A warm-up cut short by closing is no error.
@@ -199,57 +197,12 @@ class EdgeWorkerProcess implements EdgeWorker {
     });
     await this.mqtt.subscribeAsync(this.filters(), { qos: 1 });
     await this.syncDecisions();
-    await this.publishStatus('online');
-    // A restarted broker may have lost retained messages: declare again on every reconnect.
-    this.mqtt.on('connect', () => {
-      if (this.closing !== undefined) return;
-      this.announce();
-      this.reconfirm(this.fleet.reconnected());
-    });
+    await this.status.start();
     this.drainTimer = setInterval(() => {
       this.scheduleReconcile();
       void this.syncDecisions();
     }, this.config.drainCheckMs);
     this.drainTimer.unref();
-    // A process that took this worker for dead (it did not hear it within its grace period after
-    // a reconnect) learns otherwise at the next announcement.
-    this.announceTimer = setInterval(() => {
-      if (this.mqtt.connected) this.announce();
-    }, ANNOUNCE_MS);
-    this.announceTimer.unref();
-  }
-
-  private announce(): void {
-    if (this.closing !== undefined) return;
-    this.publishStatus('online').catch((error: unknown) =>
-      this.hooks.onError(asError(error), 'publishing status'),
-    );
-  }
-
-  /**
-   * After reconnect number `reconnect`: subscribes to the edge statuses again and, RECONFIRM_MS
-   * after the broker acknowledged it (the statuses it retains follow that acknowledgement, the
-   * others' announcements come live), forgets the workers not heard from since the reconnect:
-   * they died while the connection was down. The grace period counts from the acknowledgement,
-   * not from the reconnect, so a slow replay of the session does not eat it up.
-   */
-  private reconfirm(reconnect: number): void {
-    this.mqtt.subscribeAsync(edgeStatusFilter(this.config.topicPrefix), { qos: 1 }).then(
-      () => {
-        setTimeout(() => {
-          if (this.closing !== undefined) return;
-          const outcome = this.fleet.dropUnconfirmed(reconnect);
-          if (outcome === undefined) return;
-          this.hooks.onReconfirm?.({ dropped: outcome.dropped, kept: outcome.kept });
-          if (outcome.changed) this.scheduleReconcile();
-        }, RECONFIRM_MS).unref();
-      },
-      // The connection went down again: the next reconnect subscribes again.
-      (error: unknown) => {
-        if (this.closing === undefined)
-          this.hooks.onError(asError(error), 'subscribing again to edge statuses');
-      },
-    );
   }
 
   stats(): EdgeWorkerStats {
@@ -288,7 +241,7 @@ class EdgeWorkerProcess implements EdgeWorker {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.drainTimer);
-    clearInterval(this.announceTimer);
+    this.status.stop();
     await this.syncing;
     await this.reconciling;
     await this.queues.close();
@@ -297,7 +250,7 @@ class EdgeWorkerProcess implements EdgeWorker {
     // acknowledged after the client has ended.
     const offline = (async () => {
       await this.mqtt.unsubscribeAsync(this.filters());
-      await this.publishStatus('offline');
+      await this.status.publish('offline');
     })();
     const published = await withTimeout(offline, OFFLINE_PUBLISH_TIMEOUT_MS).then(
       () => true,
@@ -313,27 +266,6 @@ class EdgeWorkerProcess implements EdgeWorker {
   private filters(): string[] {
     const prefix = this.config.topicPrefix;
     return [ueChannelFilter(prefix, 'decision'), edgeStatusFilter(prefix)];
-  }
-
-  /** Feeds a served job to the calibration; declares again when the fit moved. */
-  private calibrate(model: string, cut: number, computeMs: number, serviceMs: number): void {
-    const calibration = this.hooks.calibration;
-    if (calibration === undefined || this.closing !== undefined) return;
-    calibration.observe(model, cut, computeMs, serviceMs);
-    const next = calibration.due();
-    if (next === undefined) return;
-    this.models = next;
-    this.publishStatus('online').catch((error: unknown) =>
-      this.hooks.onError(asError(error), 'publishing a calibrated status'),
-    );
-  }
-
-  private async publishStatus(state: 'online' | 'offline'): Promise<void> {
-    const status = edgeStatus(state, this.units, state === 'online' ? this.models : []);
-    await this.mqtt.publishAsync(this.statusTopic, Buffer.from(encodeMessage(status)), {
-      qos: 1,
-      retain: true,
-    });
   }
 
   /**
