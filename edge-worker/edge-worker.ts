@@ -1,32 +1,22 @@
+/**
+ * A running edge worker (started by start-edge-worker.ts): follows the decisions (over MQTT, and
+ * from the scheduler's record in Redis) and the other workers, computes the packing, and runs a
+ * BullMQ Worker per UE it serves or drains; its status is the StatusAnnouncer's.
+ */
 import type { MqttClient } from 'mqtt';
 import type { Executor } from '../dnn/index.js';
-import {
-  type EdgeModel,
-  edgeStatusFilter,
-  edgeStatusTopic,
-  encodeMessage,
-  ueChannelFilter,
-} from '../proto/index.js';
+import { type EdgeModel, edgeStatusFilter, ueChannelFilter } from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
 import { readDecisionSnapshot, readSnapshotEpoch } from '../runtime/decision-snapshot.js';
-import { logger } from '../runtime/log.js';
 import { logText } from '../runtime/log-text.js';
-import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { createRedis, isClusterUrl, type RedisClient } from '../runtime/redis-connect.js';
-import { gatherWrites } from '../runtime/redis-writes.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 import { onCurrentMessage } from '../runtime/retained-replay.js';
 import { withTimeout } from '../runtime/with-timeout.js';
-import { EdgeCalibration } from './calibration.js';
-import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
+import type { EdgeCalibration } from './calibration.js';
 import type { EdgeWorker, EdgeWorkerStats, QueueStats } from './edge-worker-api.js';
 import { FleetView } from './fleet-view.js';
 import { TailJobRunner } from './job-runner.js';
-import {
-  type EdgeWorkerOptions,
-  type PackingReport,
-  type ResolvedEdgeWorkerOptions,
-  resolveEdgeWorkerOptions,
-} from './options.js';
+import type { EdgeWorkerOptions, PackingReport, ResolvedEdgeWorkerOptions } from './options.js';
 import { type Packing, packingDigest, servedUes } from './packing.js';
 import { planQueues } from './queue-plan.js';
 import { QueueWorkers } from './queue-workers.js';
@@ -36,73 +26,8 @@ import { TailWarmup } from './tail-warmup.js';
 /** How long a closing worker waits for the broker to take its `offline` status. */
 const OFFLINE_PUBLISH_TIMEOUT_MS = 5000;
 
-/**
- * Starts an edge worker: declares its units and models on `edge/{id}/status`, follows the
- * decisions and the other workers, and runs its share of each UE's tail jobs.
- */
-export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeWorker> {
-  const config = resolveEdgeWorkerOptions(options);
-  const log = logger('edge-worker', { workerId: config.id });
-  const onError =
-    options.onError ??
-    ((error: Error, context: string) =>
-      log.error(`edge worker ${config.id}: ${context}: ${error.message}`));
-  const models = edgeModels(config.models, config.speedFactor, options.edgeProfiles);
-  const statusTopic = edgeStatusTopic(config.topicPrefix, config.id);
-  const mqtt = await connectMqtt({
-    url: options.mqttUrl,
-    clientId: `edgesplit-edge-${config.id}`,
-    clean: true,
-    keepalive: config.keepaliveSeconds,
-    ...(options.username === undefined ? {} : { username: options.username }),
-    ...(options.password === undefined ? {} : { password: options.password }),
-    will: {
-      topic: statusTopic,
-      payload: Buffer.from(encodeMessage(edgeStatus('offline', config.units, []))),
-      qos: 1,
-      retain: true,
-    },
-  });
-  mqtt.on('error', (error) => onError(error, 'mqtt'));
-  // BullMQ needs `maxRetriesPerRequest: null` on a connection it duplicates for blocking. The
-  // commands of its Workers that start in one turn go in one write.
-  const redis = createRedis(options.redisUrl, { maxRetriesPerRequest: null });
-  gatherWrites(redis);
-  redis.on('error', (error: Error) => onError(error, 'redis'));
-  // The tensor reads and kept answers of jobs running at once share writes (auto-pipelined on a
-  // cluster, whose commands go through a client per node).
-  const jobRedis = createRedis(options.redisUrl, {
-    maxRetriesPerRequest: null,
-    enableAutoPipelining: isClusterUrl(options.redisUrl),
-  });
-  gatherWrites(jobRedis);
-  jobRedis.on('error', (error: Error) => onError(error, 'redis'));
-  const ownsExecutor = options.executor === undefined;
-  const executor = options.executor ?? emulatedEdgeExecutor(config.speedFactor);
-  const calibrate = options.calibrate ?? false;
-  const worker = new EdgeWorkerProcess(config, models, mqtt, redis, jobRedis, executor, {
-    onPacking: options.onPacking,
-    onReconfirm: options.onReconfirm,
-    onJobStart: options.onJobStart,
-    onJobEnd: options.onJobEnd,
-    jobTimes: options.jobTimes,
-    onError,
-    closeExecutor: ownsExecutor,
-    calibration:
-      calibrate === false
-        ? undefined
-        : new EdgeCalibration(models, calibrate === true ? {} : calibrate),
-  });
-  try {
-    await worker.start();
-  } catch (error) {
-    await worker.close();
-    throw error;
-  }
-  return worker;
-}
-
-interface ProcessHooks {
+/** What `EdgeWorkerProcess` is told of, and what it owns besides its connections. */
+export interface ProcessHooks {
   onPacking: EdgeWorkerOptions['onPacking'];
   onReconfirm: EdgeWorkerOptions['onReconfirm'];
   onJobStart: EdgeWorkerOptions['onJobStart'];
@@ -113,7 +38,7 @@ interface ProcessHooks {
   calibration: EdgeCalibration | undefined;
 }
 
-class EdgeWorkerProcess implements EdgeWorker {
+export class EdgeWorkerProcess implements EdgeWorker {
   readonly id: string;
   readonly units: number;
   private readonly fleet: FleetView;
