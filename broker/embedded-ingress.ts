@@ -10,7 +10,9 @@
 import { DEFAULT_REDIS_PREFIX, DEFAULT_TOPIC_PREFIX } from '../proto/index.js';
 import { logText } from '../runtime/log-text.js';
 import type { Broker } from './broker.js';
-import { type Ingress, type IntakeOptions, openInferIntake } from './infer-intake.js';
+import { openInferIntake } from './infer-intake.js';
+import type { Ingress } from './intake-api.js';
+import type { IntakeOptions } from './intake-options.js';
 import { componentLogger, type Logger } from './log.js';
 
 /** Options of `attachIngress`. */

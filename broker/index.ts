@@ -53,11 +53,6 @@ export {
   HashGateFullError,
   type HashGateLimits,
 } from './hash-gate.js';
-export type {
-  Ingress,
-  IngressStats,
-  IntakeOptions,
-} from './infer-intake.js';
 export { type InferOutcome, readInferMessage } from './infer-request.js';
 export {
   DEFAULT_INGRESS_CONNECTIONS,
@@ -65,6 +60,8 @@ export {
   MAX_INGRESS_CONNECTIONS,
   startIngress,
 } from './ingress.js';
+export type { Ingress, IngressStats } from './intake-api.js';
+export type { IntakeOptions } from './intake-options.js';
 export type { PublishInterceptor } from './interceptors.js';
 export type { TlsMaterial } from './listeners.js';
 export {

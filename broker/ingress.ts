@@ -32,8 +32,10 @@ import {
 } from '../proto/index.js';
 import { logText } from '../runtime/log-text.js';
 import { connectMqtt, type MqttConnectOptions } from '../runtime/mqtt-connect.js';
-import { type Ingress, type IntakeOptions, openInferIntake } from './infer-intake.js';
+import { openInferIntake } from './infer-intake.js';
 import { IngressAcks } from './ingress-acks.js';
+import type { Ingress } from './intake-api.js';
+import type { IntakeOptions } from './intake-options.js';
 import { componentLogger, type Logger } from './log.js';
 
 /** Options of `startIngress`. */

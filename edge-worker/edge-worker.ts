@@ -1,120 +1,33 @@
+/**
+ * A running edge worker (started by start-edge-worker.ts): follows the decisions (over MQTT, and
+ * from the scheduler's record in Redis) and the other workers, computes the packing, and runs a
+ * BullMQ Worker per UE it serves or drains; its status is the StatusAnnouncer's.
+ */
 import type { MqttClient } from 'mqtt';
 import type { Executor } from '../dnn/index.js';
-import {
-  type EdgeModel,
-  edgeStatusFilter,
-  edgeStatusTopic,
-  encodeMessage,
-  ueChannelFilter,
-} from '../proto/index.js';
+import { type EdgeModel, edgeStatusFilter, ueChannelFilter } from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
 import { readDecisionSnapshot, readSnapshotEpoch } from '../runtime/decision-snapshot.js';
-import { logger } from '../runtime/log.js';
 import { logText } from '../runtime/log-text.js';
-import { connectMqtt } from '../runtime/mqtt-connect.js';
-import { createRedis, isClusterUrl, type RedisClient } from '../runtime/redis-connect.js';
-import { gatherWrites } from '../runtime/redis-writes.js';
+import type { RedisClient } from '../runtime/redis-connect.js';
 import { onCurrentMessage } from '../runtime/retained-replay.js';
 import { withTimeout } from '../runtime/with-timeout.js';
-import { EdgeCalibration } from './calibration.js';
-import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
+import type { EdgeCalibration } from './calibration.js';
 import type { EdgeWorker, EdgeWorkerStats, QueueStats } from './edge-worker-api.js';
 import { FleetView } from './fleet-view.js';
 import { TailJobRunner } from './job-runner.js';
-import {
-  type EdgeWorkerOptions,
-  type PackingReport,
-  type ResolvedEdgeWorkerOptions,
-  resolveEdgeWorkerOptions,
-} from './options.js';
+import type { EdgeWorkerOptions, PackingReport, ResolvedEdgeWorkerOptions } from './options.js';
 import { type Packing, packingDigest, servedUes } from './packing.js';
 import { planQueues } from './queue-plan.js';
 import { QueueWorkers } from './queue-workers.js';
+import { StatusAnnouncer } from './status-announcer.js';
 import { TailWarmup } from './tail-warmup.js';
-
-/**
- * After a reconnect, how long other workers have to announce themselves again, counted from the
- * broker's acknowledgement of the subscription to their statuses, before they are taken for dead
- * (the scheduler waits as long: scheduler-service.ts).
- */
-export const RECONFIRM_MS = 5000;
-
-/**
- * How often a connected worker publishes its status again (retained, unchanged but for its time),
- * so that a process that took it for dead after a reconnect takes it back.
- */
-export const ANNOUNCE_MS = 10_000;
 
 /** How long a closing worker waits for the broker to take its `offline` status. */
 const OFFLINE_PUBLISH_TIMEOUT_MS = 5000;
 
-/**
- * Starts an edge worker: declares its units and models on `edge/{id}/status`, follows the
- * decisions and the other workers, and runs its share of each UE's tail jobs.
- */
-export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeWorker> {
-  const config = resolveEdgeWorkerOptions(options);
-  const log = logger('edge-worker', { workerId: config.id });
-  const onError =
-    options.onError ??
-    ((error: Error, context: string) =>
-      log.error(`edge worker ${config.id}: ${context}: ${error.message}`));
-  const models = edgeModels(config.models, config.speedFactor, options.edgeProfiles);
-  const statusTopic = edgeStatusTopic(config.topicPrefix, config.id);
-  const mqtt = await connectMqtt({
-    url: options.mqttUrl,
-    clientId: `edgesplit-edge-${config.id}`,
-    clean: true,
-    keepalive: config.keepaliveSeconds,
-    ...(options.username === undefined ? {} : { username: options.username }),
-    ...(options.password === undefined ? {} : { password: options.password }),
-    will: {
-      topic: statusTopic,
-      payload: Buffer.from(encodeMessage(edgeStatus('offline', config.units, []))),
-      qos: 1,
-      retain: true,
-    },
-  });
-  mqtt.on('error', (error) => onError(error, 'mqtt'));
-  // BullMQ needs `maxRetriesPerRequest: null` on a connection it duplicates for blocking. The
-  // commands of its Workers that start in one turn go in one write.
-  const redis = createRedis(options.redisUrl, { maxRetriesPerRequest: null });
-  gatherWrites(redis);
-  redis.on('error', (error: Error) => onError(error, 'redis'));
-  // The tensor reads and kept answers of jobs running at once share writes (auto-pipelined on a
-  // cluster, whose commands go through a client per node).
-  const jobRedis = createRedis(options.redisUrl, {
-    maxRetriesPerRequest: null,
-    enableAutoPipelining: isClusterUrl(options.redisUrl),
-  });
-  gatherWrites(jobRedis);
-  jobRedis.on('error', (error: Error) => onError(error, 'redis'));
-  const ownsExecutor = options.executor === undefined;
-  const executor = options.executor ?? emulatedEdgeExecutor(config.speedFactor);
-  const calibrate = options.calibrate ?? false;
-  const worker = new EdgeWorkerProcess(config, models, mqtt, redis, jobRedis, executor, {
-    onPacking: options.onPacking,
-    onReconfirm: options.onReconfirm,
-    onJobStart: options.onJobStart,
-    onJobEnd: options.onJobEnd,
-    jobTimes: options.jobTimes,
-    onError,
-    closeExecutor: ownsExecutor,
-    calibration:
-      calibrate === false
-        ? undefined
-        : new EdgeCalibration(models, calibrate === true ? {} : calibrate),
-  });
-  try {
-    await worker.start();
-  } catch (error) {
-    await worker.close();
-    throw error;
-  }
-  return worker;
-}
-
-interface ProcessHooks {
+/** What `EdgeWorkerProcess` is told of, and what it owns besides its connections. */
+export interface ProcessHooks {
   onPacking: EdgeWorkerOptions['onPacking'];
   onReconfirm: EdgeWorkerOptions['onReconfirm'];
   onJobStart: EdgeWorkerOptions['onJobStart'];
@@ -125,11 +38,11 @@ interface ProcessHooks {
   calibration: EdgeCalibration | undefined;
 }
 
-class EdgeWorkerProcess implements EdgeWorker {
+export class EdgeWorkerProcess implements EdgeWorker {
   readonly id: string;
   readonly units: number;
-  private readonly statusTopic: string;
   private readonly fleet: FleetView;
+  private readonly status: StatusAnnouncer;
   private readonly runner: TailJobRunner;
   private readonly warmup: TailWarmup;
   private readonly queues: QueueWorkers;
@@ -138,7 +51,6 @@ class EdgeWorkerProcess implements EdgeWorker {
   private again = false;
   private closing: Promise<void> | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
-  private announceTimer: NodeJS.Timeout | undefined;
   /** The ledger epoch whose decisions the view has taken; undefined before the first read. */
   private syncedEpoch: number | undefined;
   private syncing: Promise<void> | undefined;
@@ -147,7 +59,7 @@ class EdgeWorkerProcess implements EdgeWorker {
 
   constructor(
     private readonly config: ResolvedEdgeWorkerOptions,
-    private models: readonly EdgeModel[],
+    models: readonly EdgeModel[],
     private readonly mqtt: MqttClient,
     private readonly redis: RedisClient,
     private readonly jobRedis: RedisClient,
@@ -156,8 +68,19 @@ class EdgeWorkerProcess implements EdgeWorker {
   ) {
     this.id = config.id;
     this.units = config.units;
-    this.statusTopic = edgeStatusTopic(config.topicPrefix, config.id);
     this.fleet = new FleetView(config.topicPrefix, { id: config.id, units: config.units });
+    this.status = new StatusAnnouncer({
+      mqtt,
+      topicPrefix: config.topicPrefix,
+      id: config.id,
+      units: config.units,
+      models,
+      fleet: this.fleet,
+      calibration: hooks.calibration,
+      onReconfirm: hooks.onReconfirm,
+      onFleetChange: () => this.scheduleReconcile(),
+      onError: hooks.onError,
+    });
     this.runner = new TailJobRunner({
       config,
       executor,
@@ -169,7 +92,7 @@ class EdgeWorkerProcess implements EdgeWorker {
       onJobEnd: hooks.onJobEnd,
       jobTimes: hooks.jobTimes,
       onServed: (model, cut, computeMs, serviceMs) =>
-        this.calibrate(model, cut, computeMs, serviceMs),
+        this.status.calibrate(model, cut, computeMs, serviceMs),
       onError: hooks.onError,
     });
     // A warm-up cut short by closing is no error.
@@ -199,57 +122,12 @@ class EdgeWorkerProcess implements EdgeWorker {
     });
     await this.mqtt.subscribeAsync(this.filters(), { qos: 1 });
     await this.syncDecisions();
-    await this.publishStatus('online');
-    // A restarted broker may have lost retained messages: declare again on every reconnect.
-    this.mqtt.on('connect', () => {
-      if (this.closing !== undefined) return;
-      this.announce();
-      this.reconfirm(this.fleet.reconnected());
-    });
+    await this.status.start();
     this.drainTimer = setInterval(() => {
       this.scheduleReconcile();
       void this.syncDecisions();
     }, this.config.drainCheckMs);
     this.drainTimer.unref();
-    // A process that took this worker for dead (it did not hear it within its grace period after
-    // a reconnect) learns otherwise at the next announcement.
-    this.announceTimer = setInterval(() => {
-      if (this.mqtt.connected) this.announce();
-    }, ANNOUNCE_MS);
-    this.announceTimer.unref();
-  }
-
-  private announce(): void {
-    if (this.closing !== undefined) return;
-    this.publishStatus('online').catch((error: unknown) =>
-      this.hooks.onError(asError(error), 'publishing status'),
-    );
-  }
-
-  /**
-   * After reconnect number `reconnect`: subscribes to the edge statuses again and, RECONFIRM_MS
-   * after the broker acknowledged it (the statuses it retains follow that acknowledgement, the
-   * others' announcements come live), forgets the workers not heard from since the reconnect:
-   * they died while the connection was down. The grace period counts from the acknowledgement,
-   * not from the reconnect, so a slow replay of the session does not eat it up.
-   */
-  private reconfirm(reconnect: number): void {
-    this.mqtt.subscribeAsync(edgeStatusFilter(this.config.topicPrefix), { qos: 1 }).then(
-      () => {
-        setTimeout(() => {
-          if (this.closing !== undefined) return;
-          const outcome = this.fleet.dropUnconfirmed(reconnect);
-          if (outcome === undefined) return;
-          this.hooks.onReconfirm?.({ dropped: outcome.dropped, kept: outcome.kept });
-          if (outcome.changed) this.scheduleReconcile();
-        }, RECONFIRM_MS).unref();
-      },
-      // The connection went down again: the next reconnect subscribes again.
-      (error: unknown) => {
-        if (this.closing === undefined)
-          this.hooks.onError(asError(error), 'subscribing again to edge statuses');
-      },
-    );
   }
 
   stats(): EdgeWorkerStats {
@@ -288,7 +166,7 @@ class EdgeWorkerProcess implements EdgeWorker {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.drainTimer);
-    clearInterval(this.announceTimer);
+    this.status.stop();
     await this.syncing;
     await this.reconciling;
     await this.queues.close();
@@ -297,7 +175,7 @@ class EdgeWorkerProcess implements EdgeWorker {
     // acknowledged after the client has ended.
     const offline = (async () => {
       await this.mqtt.unsubscribeAsync(this.filters());
-      await this.publishStatus('offline');
+      await this.status.publish('offline');
     })();
     const published = await withTimeout(offline, OFFLINE_PUBLISH_TIMEOUT_MS).then(
       () => true,
@@ -313,27 +191,6 @@ class EdgeWorkerProcess implements EdgeWorker {
   private filters(): string[] {
     const prefix = this.config.topicPrefix;
     return [ueChannelFilter(prefix, 'decision'), edgeStatusFilter(prefix)];
-  }
-
-  /** Feeds a served job to the calibration; declares again when the fit moved. */
-  private calibrate(model: string, cut: number, computeMs: number, serviceMs: number): void {
-    const calibration = this.hooks.calibration;
-    if (calibration === undefined || this.closing !== undefined) return;
-    calibration.observe(model, cut, computeMs, serviceMs);
-    const next = calibration.due();
-    if (next === undefined) return;
-    this.models = next;
-    this.publishStatus('online').catch((error: unknown) =>
-      this.hooks.onError(asError(error), 'publishing a calibrated status'),
-    );
-  }
-
-  private async publishStatus(state: 'online' | 'offline'): Promise<void> {
-    const status = edgeStatus(state, this.units, state === 'online' ? this.models : []);
-    await this.mqtt.publishAsync(this.statusTopic, Buffer.from(encodeMessage(status)), {
-      qos: 1,
-      retain: true,
-    });
   }
 
   /**

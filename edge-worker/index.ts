@@ -2,7 +2,6 @@
 
 export { type CalibrationOptions, EdgeCalibration } from './calibration.js';
 export { defaultEdgeModels, edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
-export { startEdgeWorker } from './edge-worker.js';
 export type { EdgeWorker, EdgeWorkerStats, QueueStats } from './edge-worker-api.js';
 export {
   EdgeWorkerOptionsError,
@@ -32,4 +31,5 @@ export {
 export { planQueues, type QueuePlan } from './queue-plan.js';
 export type { QueueMode } from './queue-workers.js';
 export { type Release, Semaphore } from './semaphore.js';
+export { startEdgeWorker } from './start-edge-worker.js';
 export { parseTailJobData, runTailJob, type TailContext, tensorFromBytes } from './tail-job.js';

@@ -5,16 +5,21 @@
  * shaped with tbf both ways; the lab changes the shaped rates along the trace and collects what
  * the UEs report (docs/links-and-lab.md, "The lab").
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { modelCuts } from '../../dnn/index.js';
 
 export type { LabObservations } from './lab-report.js';
 
 import { onPath, REDIS_INSTALL_HINT } from '../../system/index.js';
 import { LAB_EDGE_METRICS_PORT } from './edge-metrics-source.js';
+import {
+  type Child,
+  selfCommand,
+  startIn,
+  startMetricsRelay,
+  stop,
+  until,
+} from './lab-processes.js';
 import {
   type LabChange,
   type LabDecision,
@@ -96,86 +101,6 @@ export interface LabResult {
   readonly observations: LabObservations;
 }
 
-interface Child {
-  readonly name: string;
-  readonly process: ChildProcess;
-  readonly exited: Promise<void>;
-  stderr: string;
-}
-
-/** The command that runs this CLI again (in a namespace). */
-function selfCommand(): string[] {
-  const script = process.argv[1];
-  if (script === undefined) throw new Error('cannot tell which script runs this CLI');
-  return [process.execPath, ...process.execArgv, script];
-}
-
-function startIn(
-  ns: string,
-  name: string,
-  command: readonly string[],
-  env: NodeJS.ProcessEnv,
-  onLine: (line: string) => void,
-  echo?: (name: string, line: string) => void,
-): Child {
-  const child = spawn('ip', ['netns', 'exec', ns, ...command], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  const handle: Child = {
-    name,
-    process: child,
-    exited: new Promise((resolve) => child.once('close', () => resolve())),
-    stderr: '',
-  };
-  child.on('error', () => {});
-  if (child.stdout !== null) createInterface({ input: child.stdout }).on('line', onLine);
-  if (echo !== undefined && child.stderr !== null)
-    createInterface({ input: child.stderr }).on('line', (line) => echo(name, line));
-  child.stderr?.on('data', (chunk: Buffer) => {
-    // The tail is enough: the counters line and any error.
-    handle.stderr = (handle.stderr + chunk.toString()).slice(-16_384);
-  });
-  return handle;
-}
-
-async function stop(child: Child, signal: NodeJS.Signals, waitMs: number): Promise<void> {
-  if (child.process.exitCode !== null || child.process.signalCode !== null) return;
-  child.process.kill(signal);
-  const timer = new AbortController();
-  await Promise.race([
-    child.exited,
-    sleep(waitMs, undefined, { signal: timer.signal }).catch(() => {}),
-  ]);
-  timer.abort();
-  if (child.process.exitCode === null && child.process.signalCode === null) {
-    child.process.kill('SIGKILL');
-    await child.exited;
-  }
-}
-
-/** The command that runs metrics-relay in a namespace, with this process's Node.js and loader. */
-function relayCommand(): string[] {
-  const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-  const script = fileURLToPath(new URL(`./metrics-relay.${extension}`, import.meta.url));
-  return [process.execPath, ...process.execArgv, script];
-}
-
-/** Resolves once `predicate` holds, checking every 50 ms; rejects after `timeoutMs` or on abort. */
-async function until(
-  predicate: () => boolean,
-  timeoutMs: number,
-  what: string,
-  signal: AbortSignal,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (signal.aborted) throw new Error('stopped');
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs / 1000} s`);
-    await sleep(50);
-  }
-}
-
 const COUNTERS = /requests ok (\d+) failed (\d+)/;
 
 /** Builds the lab, runs it for `durationS`, tears it down; resolves with the report. */
@@ -255,26 +180,10 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
       signal,
     );
     if (!edgeReady) throw new Error(`the edge exited: ${edge.stderr.trim()}`);
-    if (options.metrics !== undefined) {
-      let relaying = false;
-      const relay = startIn(
-        topology.edgeNs,
-        'metrics-relay',
-        [...relayCommand(), options.metrics.socket, String(LAB_EDGE_METRICS_PORT)],
-        {},
-        (line) => {
-          if (line === 'relaying') relaying = true;
-        },
+    if (options.metrics !== undefined)
+      await startMetricsRelay(topology.edgeNs, options.metrics.socket, signal, (relay) =>
+        children.push(relay),
       );
-      children.push(relay);
-      await until(
-        () => relaying || relay.process.exitCode !== null,
-        30_000,
-        'the metrics relay did not start',
-        signal,
-      );
-      if (!relaying) throw new Error(`the metrics relay exited: ${relay.stderr.trim()}`);
-    }
 
     const agents = topology.ues.map((link, index) => {
       const ue = options.ues[index];
