@@ -26,7 +26,12 @@ import type { Logger } from './log.js';
 import type { QueueCache } from './queue-cache.js';
 
 /** Why a valid request was not queued: the code and message its UE gets. */
-export class Refusal extends EdgesplitError<WireErrorCode> {}
+export class Refusal extends EdgesplitError<WireErrorCode> {
+  constructor(code: WireErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.name = 'Refusal';
+  }
+}
 
 /**
  * Tensors up to this size are written on the connection of the backlog script, in the same

@@ -89,6 +89,7 @@ async function examples(): Promise<Map<string, () => Error>> {
   const log = await import('../runtime/log.js');
   const scheduler = await import('../scheduler/service/errors.js');
   const privateRedis = await import('../system/private-redis.js');
+  const requestStore = await import('../broker/request-store.js');
   const options = { cause };
   const list: [string, () => Error][] = [
     ['EdgesplitError', () => new EdgesplitError('INVALID_PAYLOAD', 'bad', options)],
@@ -129,6 +130,10 @@ async function examples(): Promise<Map<string, () => Error>> {
     ['NoRedisServerError', () => new privateRedis.NoRedisServerError(options)],
     ['ClaimDirError', () => new claimFiles.ClaimDirError('claim directory x: bad', options)],
     ['MissingValueError', () => new defined.MissingValueError('the value', options)],
+    [
+      'Refusal',
+      () => new requestStore.Refusal('QUEUE_FULL', 'UE "u1" has 64 requests waiting', options),
+    ],
   ];
   return new Map(list);
 }
