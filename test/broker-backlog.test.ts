@@ -72,26 +72,27 @@ describe('Backlog.admit', () => {
 
   const stored = async (ue: string, requestId: string) =>
     redis.set(incomingKey(PREFIX, ue, requestId), 'tensor', 'EX', 60);
+  /** Stores a request's tensor under its incoming key, as the ingress does, then admits it. */
+  const storeAndAdmit = async (ue: string, requestId: string, bytes: number) => {
+    await stored(ue, requestId);
+    return backlog.admit(ue, requestId, bytes, jobKey(requestId));
+  };
 
   it('drops entries of finished requests only when a request would pass a bound, and refuses by the exact count', async () => {
     for (const id of ['a', 'b', 'c', 'd']) {
-      await stored('ue-5', id);
-      expect((await backlog.admit('ue-5', id, 10, jobKey(id))).ok).toBe(true);
+      expect((await storeAndAdmit('ue-5', id, 10)).ok).toBe(true);
     }
     // a and b finished: their claim keys are gone, their entries still there.
     await redis.del(claimKey(PREFIX, 'ue-5', 'a'), claimKey(PREFIX, 'ue-5', 'b'));
     expect(await redis.zcard(backlogKey(PREFIX, 'ue-5'))).toBe(4);
-    await stored('ue-5', 'e');
-    expect(await backlog.admit('ue-5', 'e', 10, jobKey('e'))).toEqual({
+    expect(await storeAndAdmit('ue-5', 'e', 10)).toEqual({
       ok: true,
       jobs: 3,
       bytes: 30,
     });
     expect(await redis.zrange(backlogKey(PREFIX, 'ue-5'), 0, -1)).toEqual(['c', 'd', 'e']);
-    await stored('ue-5', 'f');
-    expect((await backlog.admit('ue-5', 'f', 10, jobKey('f'))).ok).toBe(true);
-    await stored('ue-5', 'g');
-    expect(await backlog.admit('ue-5', 'g', 10, jobKey('g'))).toEqual({
+    expect((await storeAndAdmit('ue-5', 'f', 10)).ok).toBe(true);
+    expect(await storeAndAdmit('ue-5', 'g', 10)).toEqual({
       ok: false,
       limit: 'jobs',
       jobs: 4,
@@ -101,14 +102,11 @@ describe('Backlog.admit', () => {
 
   it('keeps the sum of the bytes through admissions, drops and releases', async () => {
     const total = () => redis.hget(`${backlogKey(PREFIX, 'ue-6')}:bytes`, ':total');
-    await stored('ue-6', 'big');
-    expect((await backlog.admit('ue-6', 'big', 600, jobKey('big'))).ok).toBe(true);
-    await stored('ue-6', 'mid');
-    expect((await backlog.admit('ue-6', 'mid', 300, jobKey('mid'))).ok).toBe(true);
+    expect((await storeAndAdmit('ue-6', 'big', 600)).ok).toBe(true);
+    expect((await storeAndAdmit('ue-6', 'mid', 300)).ok).toBe(true);
     expect(await total()).toBe('900');
     await redis.del(claimKey(PREFIX, 'ue-6', 'big'));
-    await stored('ue-6', 'more');
-    expect(await backlog.admit('ue-6', 'more', 300, jobKey('more'))).toEqual({
+    expect(await storeAndAdmit('ue-6', 'more', 300)).toEqual({
       ok: true,
       jobs: 2,
       bytes: 600,
@@ -119,8 +117,7 @@ describe('Backlog.admit', () => {
     expect(await total()).toBe('600');
     await backlog.release('ue-6', 'more');
     expect(await total()).toBe('300');
-    await stored('ue-6', 'huge');
-    expect(await backlog.admit('ue-6', 'huge', 800, jobKey('huge'))).toEqual({
+    expect(await storeAndAdmit('ue-6', 'huge', 800)).toEqual({
       ok: false,
       limit: 'bytes',
       jobs: 1,
@@ -133,8 +130,7 @@ describe('Backlog.admit', () => {
     await redis.set(claimKey(PREFIX, 'ue-7', 'old'), 'tensor', 'EX', 60);
     await redis.zadd(key, Date.now(), 'old');
     await redis.hset(`${key}:bytes`, 'old', 900);
-    await stored('ue-7', 'new');
-    expect(await backlog.admit('ue-7', 'new', 200, jobKey('new'))).toEqual({
+    expect(await storeAndAdmit('ue-7', 'new', 200)).toEqual({
       ok: false,
       limit: 'bytes',
       jobs: 1,
