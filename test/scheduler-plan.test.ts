@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { type Decision, encodeMessage, type Message } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
-import { planDecisions, routeMessage, type TargetDecision } from '../scheduler/index.js';
+import {
+  decisionsAfter,
+  planDecisions,
+  routeMessage,
+  type TargetDecision,
+} from '../scheduler/index.js';
 import { AT, link, profile, worker } from './scheduler-fixtures.js';
 
 function target(
@@ -47,7 +52,7 @@ describe('planDecisions', () => {
       ['b', 2],
     ]);
     const same = planDecisions({
-      previous: first.decisions,
+      previous: decisionsAfter(new Map(), first),
       applied,
       targets: [target('a', 0, 3, 100.9), target('b', 1, 2, 198.5)],
       epoch: first.epoch,
@@ -56,9 +61,10 @@ describe('planDecisions', () => {
     expect(same.publish).toEqual([]);
     expect(same.raise).toEqual([]);
     expect(same.lower).toEqual([]);
-    expect(same.decisions.get('a')?.predictedMs).toBe(100);
+    const kept = decisionsAfter(decisionsAfter(new Map(), first), same);
+    expect(kept.get('a')?.predictedMs).toBe(100);
     const moved = planDecisions({
-      previous: same.decisions,
+      previous: kept,
       applied,
       targets: [target('a', 0, 3, 101.5), target('b', 1, 2, 200)],
       epoch: same.epoch,
@@ -78,10 +84,11 @@ describe('planDecisions', () => {
         },
       },
     ]);
-    expect(moved.decisions.get('b')?.epoch).toBe(1);
+    const afterMoved = decisionsAfter(kept, moved);
+    expect(afterMoved.get('b')?.epoch).toBe(1);
     // A new model (a new profile) is news even at the same cut, units and prediction.
     const remodelled = planDecisions({
-      previous: moved.decisions,
+      previous: afterMoved,
       applied,
       targets: [target('a', 0, 3, 101.5), target('b', 1, 2, 200, 'resnet18')],
       epoch: moved.epoch,
@@ -123,7 +130,7 @@ describe('planDecisions', () => {
     ]);
     expect(plan.clear).toEqual(['d']);
     expect(plan.publish.map((p) => p.ue)).toEqual(['a', 'b', 'c']);
-    expect(plan.decisions.has('d')).toBe(false);
+    expect(decisionsAfter(previous, plan).has('d')).toBe(false);
   });
 
   it('keeps epochs strictly increasing over a run of changes', () => {
@@ -139,7 +146,7 @@ describe('planDecisions', () => {
       });
       expect(plan.epoch).toBe(epoch + 1);
       seen.push(defined(plan.publish[0], 'the published decision').decision.epoch);
-      previous = plan.decisions;
+      previous = decisionsAfter(previous, plan);
       epoch = plan.epoch;
     }
     expect(seen).toEqual(Array.from({ length: 20 }, (_, k) => 6 + k));

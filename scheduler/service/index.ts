@@ -38,10 +38,12 @@ export {
   type SchedulerOptions,
 } from './options.js';
 export {
+  applyPlan,
   type ConcurrencyChange,
   type DecisionPlan,
   type DecisionUpdate,
   decisionChanged,
+  decisionsAfter,
   type PlanInput,
   PREDICTED_MS_TOLERANCE,
   planDecisions,

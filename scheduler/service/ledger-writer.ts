@@ -1,4 +1,5 @@
-import type { DecisionPlan } from './planner.js';
+import type { Decision } from '../../proto/index.js';
+import { type DecisionPlan, decisionsAfter } from './planner.js';
 import type { DecisionLedger, LedgerOutcome } from './ports.js';
 
 /** What became of a plan written to the ledger. */
@@ -16,15 +17,18 @@ export class LedgerWriter {
   constructor(private readonly ledger: DecisionLedger) {}
 
   /**
-   * Records `plan`: `recorded` when it may be published, `deposed` when this scheduler may
-   * publish nothing; rejects when a ledger call fails.
+   * Records `plan`, made over `previous` (every UE's decision before it): `recorded` when it may
+   * be published, `deposed` when this scheduler may publish nothing; rejects when a ledger call
+   * fails.
    */
-  async write(plan: DecisionPlan): Promise<WriteOutcome> {
+  async write(plan: DecisionPlan, previous: ReadonlyMap<string, Decision>): Promise<WriteOutcome> {
     let full = !this.recorded;
     for (;;) {
       const outcome = await this.ledger.commit({
         epoch: plan.epoch,
-        set: full ? [...plan.decisions] : plan.publish.map((u) => [u.ue, u.decision] as const),
+        set: full
+          ? [...decisionsAfter(previous, plan)]
+          : plan.publish.map((u) => [u.ue, u.decision] as const),
         clear: full ? [] : plan.clear,
         full,
       });

@@ -36,8 +36,6 @@ export interface DecisionPlan {
   readonly raise: readonly ConcurrencyChange[];
   /** Concurrency changes to make after publishing: lowers (a UE leaving drains at 1). */
   readonly lower: readonly ConcurrencyChange[];
-  /** Every UE's published decision once the plan is carried out. */
-  readonly decisions: ReadonlyMap<string, Decision>;
 }
 
 export interface PlanInput {
@@ -76,36 +74,59 @@ export function decisionChanged(before: Decision | undefined, next: TargetDecisi
 
 /**
  * Pure: which decisions to publish or clear under which epoch, and which queue concurrencies
- * to set before and after publishing. O(N) in the UEs known.
+ * to set before and after publishing. O(N) in the UEs known, and lean per UE: two map reads
+ * per target, and no copy of `previous` (copying a map of 10,000 decisions takes longer than
+ * the rest of the plan), which `applyPlan` then brings up to date in place.
  */
 export function planDecisions(input: PlanInput): DecisionPlan {
   const { previous, applied, targets } = input;
   const epoch = input.epoch + 1;
-  const decisions = new Map<string, Decision>();
   const publish: DecisionUpdate[] = [];
   const raise: ConcurrencyChange[] = [];
   const lower: ConcurrencyChange[] = [];
-  const targeted = new Set<string>();
+  // Targets that had a decision, and queues whose value is known: when every one of `previous`
+  // and `applied` is targeted, no UE left the solve and the sweeps below are skipped.
+  let kept = 0;
+  let known = 0;
   for (const target of targets) {
-    targeted.add(target.ue);
     const before = previous.get(target.ue);
-    if (before === undefined || decisionChanged(before, target)) {
+    if (before !== undefined) kept++;
+    if (decisionChanged(before, target)) {
       const { cut, cutName, units, predictedMs, solver, model } = target;
       const decision: Decision = { epoch, cut, cutName, units, predictedMs, solver, model };
-      decisions.set(target.ue, decision);
       publish.push({ ue: target.ue, decision });
-    } else decisions.set(target.ue, before);
+    }
     const from = applied.get(target.ue);
     const to = queueConcurrency(target.units);
+    if (from !== undefined) known++;
     if (from === undefined || to > from) raise.push({ ue: target.ue, from, to });
     else if (to < from) lower.push({ ue: target.ue, from, to });
   }
   const clear: string[] = [];
-  for (const ue of previous.keys()) if (!targeted.has(ue)) clear.push(ue);
-  // A UE out of the solve holds no units; its queue keeps 1 so that in-flight jobs drain.
-  for (const [ue, from] of applied)
-    if (from !== 1 && !targeted.has(ue)) lower.push({ ue, from, to: 1 });
-  for (const ue of clear) if (!applied.has(ue)) lower.push({ ue, from: undefined, to: 1 });
+  if (kept < previous.size || known < applied.size) {
+    const targeted = new Set(targets.map((target) => target.ue));
+    for (const ue of previous.keys()) if (!targeted.has(ue)) clear.push(ue);
+    // A UE out of the solve holds no units; its queue keeps 1 so that in-flight jobs drain.
+    for (const [ue, from] of applied)
+      if (from !== 1 && !targeted.has(ue)) lower.push({ ue, from, to: 1 });
+    for (const ue of clear) if (!applied.has(ue)) lower.push({ ue, from: undefined, to: 1 });
+  }
   const changed = publish.length > 0 || clear.length > 0;
-  return { epoch: changed ? epoch : input.epoch, publish, clear, raise, lower, decisions };
+  return { epoch: changed ? epoch : input.epoch, publish, clear, raise, lower };
+}
+
+/** Brings `decisions` (the `previous` of `plan`) to every UE's decision once `plan` is carried out. */
+export function applyPlan(decisions: Map<string, Decision>, plan: DecisionPlan): void {
+  for (const { ue, decision } of plan.publish) decisions.set(ue, decision);
+  for (const ue of plan.clear) decisions.delete(ue);
+}
+
+/** Every UE's decision once `plan` is carried out, in a new map; `previous` is left as it was. */
+export function decisionsAfter(
+  previous: ReadonlyMap<string, Decision>,
+  plan: DecisionPlan,
+): Map<string, Decision> {
+  const decisions = new Map(previous);
+  applyPlan(decisions, plan);
+  return decisions;
 }

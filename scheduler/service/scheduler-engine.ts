@@ -11,7 +11,7 @@ import { solveFleetTargets } from './fleet-targets.js';
 import { IncrementalFleet, type IncrementalStats } from './incremental-fleet.js';
 import { LedgerWriter } from './ledger-writer.js';
 import { LocalReasons } from './local-reasons.js';
-import { type ConcurrencyChange, type DecisionPlan, planDecisions } from './planner.js';
+import { applyPlan, type ConcurrencyChange, type DecisionPlan, planDecisions } from './planner.js';
 import type { ConcurrencyPort, DecisionLedger, DecisionSink } from './ports.js';
 import type {
   RejectedPayload,
@@ -49,9 +49,11 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   private readonly fleet: MutableFleetState = { ues: new Map(), workers: new Map() };
   /** The solver's input, updated for the UEs each event changed rather than rebuilt. */
   private readonly input = new IncrementalFleet();
-  /** Retained decisions read before `start`: the first solve's "previous" decisions. */
-  private readonly restored = new Map<string, Decision>();
-  private decisions: ReadonlyMap<string, Decision> = this.restored;
+  /**
+   * The decision each UE was last sent, brought up to date in place by each solve that was
+   * recorded (planner.ts, `applyPlan`); before `start`, the retained decisions read.
+   */
+  private readonly decisions = new Map<string, Decision>();
   /** Concurrency last set on each UE's queue in this process; absent = unknown. */
   private readonly applied = new Map<string, number>();
   /** Why each forced-local UE runs locally, as last reported to it. */
@@ -91,7 +93,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   /** Takes a retained decision found at start-up as already published (before `start`). */
   restoreDecision(ue: string, decision: Decision): void {
     if (this.loop.isStarted()) return;
-    this.restored.set(ue, decision);
+    this.decisions.set(ue, decision);
     this.restoreEpoch(decision.epoch);
   }
 
@@ -101,16 +103,16 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
    */
   restoreSnapshot(snapshot: DecisionSnapshot): void {
     if (this.loop.isStarted()) return;
-    for (const [ue, decision] of this.restored)
+    for (const [ue, decision] of this.decisions)
       if (decision.epoch <= snapshot.epoch && !snapshot.decisions.has(ue)) {
-        this.restored.delete(ue);
+        this.decisions.delete(ue);
         this.unsynced.add(ue);
       }
     for (const [ue, decision] of snapshot.decisions) {
-      const retained = this.restored.get(ue);
+      const retained = this.decisions.get(ue);
       if (retained !== undefined && retained.epoch > decision.epoch) continue;
       if (retained?.epoch !== decision.epoch) this.unsynced.add(ue);
-      this.restored.set(ue, decision);
+      this.decisions.set(ue, decision);
     }
     this.restoreEpoch(snapshot.epoch);
   }
@@ -200,7 +202,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   /** A copy of the state (O(N): for status and tests, not for every change). */
   snapshot(): SchedulerSnapshot {
     const fleet = { ues: new Map(this.fleet.ues), workers: this.fleet.workers };
-    return { fleet, decisions: this.decisions, epoch: this.epoch };
+    return { fleet, decisions: new Map(this.decisions), epoch: this.epoch };
   }
 
   /** How the solver's input was kept (rebuilt, patched): tests check it is not rebuilt. */
@@ -238,7 +240,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
     });
     // Fenced: nothing of this solve goes out unless the ledger took it.
     if (!(await this.record(plan)) || this.loop.isClosed()) return;
-    this.decisions = plan.decisions;
+    applyPlan(this.decisions, plan);
     this.epoch = plan.epoch;
     const everything = this.republishAll;
     this.republishAll = false;
@@ -303,10 +305,10 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
     const clears = [...plan.clear];
     if (everything || this.unsynced.size > 0) {
       const published = new Set(plan.publish.map((u) => u.ue));
-      for (const [ue, decision] of plan.decisions)
+      for (const [ue, decision] of this.decisions)
         if (!published.has(ue) && (everything || this.unsynced.has(ue)))
           updates.push({ ue, decision });
-      for (const ue of this.unsynced) if (!plan.decisions.has(ue)) clears.push(ue);
+      for (const ue of this.unsynced) if (!this.decisions.has(ue)) clears.push(ue);
       this.unsynced.clear();
     }
     for (const { ue, decision } of updates) {
@@ -348,7 +350,7 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
   private async record(plan: DecisionPlan): Promise<boolean> {
     if (this.ledger === undefined) return true;
     try {
-      const outcome = await this.ledger.write(plan);
+      const outcome = await this.ledger.write(plan, this.decisions);
       if (outcome.kind === 'recorded') return true;
       this.depose(outcome.reason);
       return false;
