@@ -1,13 +1,13 @@
 import type { PreparedFleet } from './prepared.js';
-import { type Solution, solutionForUnits, solutionFrom } from './solution.js';
+import { type Allocation, allocationForUnits, allocationFrom } from './solution.js';
 
 /** Every UE runs its whole model on the device. */
-export function solveLocal(fleet: PreparedFleet): Solution {
-  return solutionFrom(fleet, 'local', fleet.last, new Int32Array(fleet.n));
+export function allocateLocal(fleet: PreparedFleet): Allocation {
+  return allocationFrom(fleet, 'local', fleet.last, new Int32Array(fleet.n));
 }
 
 /** Every UE offloads everything (cut 0) with an even split; a UE left without a unit runs locally. */
-export function solveEdge(fleet: PreparedFleet): Solution {
+export function allocateEdge(fleet: PreparedFleet): Allocation {
   const units = evenSplit(fleet);
   const cuts = new Int32Array(fleet.n);
   for (let i = 0; i < fleet.n; i++) {
@@ -17,12 +17,12 @@ export function solveEdge(fleet: PreparedFleet): Solution {
       throw new RangeError(`no units or last cut for UE ${i} of ${fleet.n}`);
     cuts[i] = r > 0 ? 0 : L;
   }
-  return solutionFrom(fleet, 'edge', cuts, units);
+  return allocationFrom(fleet, 'edge', cuts, units);
 }
 
 /** Even split, then each UE picks its best cut for its share (no joint allocation). */
-export function solveEven(fleet: PreparedFleet): Solution {
-  return solutionForUnits(fleet, 'even', evenSplit(fleet));
+export function allocateEven(fleet: PreparedFleet): Allocation {
+  return allocationForUnits(fleet, 'even', evenSplit(fleet));
 }
 
 /** floor(R/N) units each, the remainder one each to the first UEs in instance order. */

@@ -1,6 +1,6 @@
 import { MaxHeap } from './max-heap.js';
 import { nextDrop } from './next-drop.js';
-import { bestCut, type PreparedFleet } from './prepared.js';
+import { bestLatency, type PreparedFleet } from './prepared.js';
 
 /**
  * Hands out units, starting from `start` (units per UE), always to the UE with the highest
@@ -17,7 +17,7 @@ export function bottleneckFill(fleet: PreparedFleet, start?: Int32Array): Int32A
   for (let i = 0; i < n; i++) {
     const r = units[i];
     if (r === undefined) throw new RangeError(`no start units for UE ${i} of ${n}`);
-    latency[i] = bestCut(fleet, i, r).ms;
+    latency[i] = bestLatency(fleet, i, r);
     used += r;
   }
   const heap = new MaxHeap(latency, n);
@@ -33,7 +33,7 @@ export function bottleneckFill(fleet: PreparedFleet, start?: Int32Array): Int32A
     used += next - units[i]!;
     // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
     units[i] = next;
-    latency[i] = bestCut(fleet, i, next).ms;
+    latency[i] = bestLatency(fleet, i, next);
     heap.updateTop();
   }
   return units;

@@ -1,5 +1,5 @@
 import { allocationTarget, leastNeedCut, unitsAtTarget } from './continuous.js';
-import { bestCut, type PreparedFleet } from './prepared.js';
+import { bestLatency, type PreparedFleet } from './prepared.js';
 import type { ContinuousSolution } from './solution.js';
 
 /** Safety net only: the maximum strictly decreases each iteration, so IAO stops long before. */
@@ -110,13 +110,13 @@ export function roundIaoUnits(fleet: PreparedFleet, continuous: ContinuousSoluti
  * plateau (at most about 2·sqrt(B) of them).
  */
 function fewestUnitsForLatency(fleet: PreparedFleet, i: number, r: number): number {
-  // biome-ignore lint/style/noNonNullAssertion: once per UE, then bestCut per plateau; i < n
+  // biome-ignore lint/style/noNonNullAssertion: once per UE, then bestLatency per plateau; i < n
   const B = fleet.batch[i]!;
-  const ms = bestCut(fleet, i, r).ms;
+  const ms = bestLatency(fleet, i, r);
   let least = r;
   while (least > 0) {
     least = Math.ceil(B / Math.ceil(B / least));
-    if (bestCut(fleet, i, least - 1).ms > ms) break;
+    if (bestLatency(fleet, i, least - 1) > ms) break;
     least--;
   }
   return least;

@@ -1,23 +1,32 @@
 import type { Instance } from '../instance-schema.js';
-import { solveEdge, solveEven, solveLocal } from './baselines.js';
+import { allocateEdge, allocateEven, allocateLocal } from './baselines.js';
 import { bottleneckFill } from './bottleneck-fill.js';
 import { roundIaoUnits, solveIaoContinuous } from './iao.js';
-import { solveOptimal } from './optimal.js';
+import { allocateOptimal } from './optimal.js';
 import { type PreparedFleet, prepareFleet } from './prepared.js';
-import { type Solution, type SolverName, solutionForUnits } from './solution.js';
+import {
+  type Allocation,
+  allocationForUnits,
+  type Solution,
+  type SolverName,
+  solutionOf,
+} from './solution.js';
 
-export { evenSplit, solveEdge, solveEven, solveLocal } from './baselines.js';
+export { allocateEdge, allocateEven, allocateLocal, evenSplit } from './baselines.js';
 export { allocationTarget, leastNeedCut } from './continuous.js';
 export { roundIaoUnits, solveIaoContinuous } from './iao.js';
-export { solveOptimal } from './optimal.js';
+export { allocateOptimal } from './optimal.js';
 export {
   bestCut,
+  bestCutIndex,
+  bestLatency,
   latencyAt,
   type PreparedFleet,
   prepareFleet,
   writePreparedUe,
 } from './prepared.js';
 export {
+  type Allocation,
   type ContinuousSolution,
   SOLVER_NAMES,
   type Solution,
@@ -26,19 +35,24 @@ export {
 } from './solution.js';
 
 /** IAO, rounded to integer units as `roundIaoUnits` states, leftover units to the bottleneck. */
-export function solveIao(fleet: PreparedFleet): Solution {
+export function allocateIao(fleet: PreparedFleet): Allocation {
   const continuous = solveIaoContinuous(fleet);
   const units = bottleneckFill(fleet, roundIaoUnits(fleet, continuous));
-  return { ...solutionForUnits(fleet, 'iao', units), continuous };
+  return { ...allocationForUnits(fleet, 'iao', units), continuous };
 }
 
-const SOLVERS: Record<SolverName, (fleet: PreparedFleet) => Solution> = {
-  optimal: solveOptimal,
-  iao: solveIao,
-  local: solveLocal,
-  edge: solveEdge,
-  even: solveEven,
+const SOLVERS: Record<SolverName, (fleet: PreparedFleet) => Allocation> = {
+  optimal: allocateOptimal,
+  iao: allocateIao,
+  local: allocateLocal,
+  edge: allocateEdge,
+  even: allocateEven,
 };
+
+/** The named solver's allocation of a prepared fleet, in columns (no object per UE). */
+export function allocate(fleet: PreparedFleet, solver: SolverName = 'optimal'): Allocation {
+  return SOLVERS[solver](fleet);
+}
 
 /** Solves a validated instance with the named solver. */
 export function solve(
@@ -46,5 +60,5 @@ export function solve(
   solver: SolverName = 'optimal',
 ): Solution {
   const fleet = 'ues' in instance ? prepareFleet(instance) : instance;
-  return SOLVERS[solver](fleet);
+  return solutionOf(fleet, allocate(fleet, solver));
 }

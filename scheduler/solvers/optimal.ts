@@ -1,8 +1,8 @@
 import { bottleneckFill } from './bottleneck-fill.js';
 import type { PreparedFleet } from './prepared.js';
-import { type Solution, solutionForUnits } from './solution.js';
+import { type Allocation, allocationForUnits } from './solution.js';
 
 /** The exact optimum of docs/model.md's integer model, leftover units by lexicographic max-min. */
-export function solveOptimal(fleet: PreparedFleet): Solution {
-  return solutionForUnits(fleet, 'optimal', bottleneckFill(fleet));
+export function allocateOptimal(fleet: PreparedFleet): Allocation {
+  return allocationForUnits(fleet, 'optimal', bottleneckFill(fleet));
 }

@@ -109,14 +109,15 @@ export function latencyAt(fleet: PreparedFleet, i: number, p: number, r: number)
 
 /**
  * The best cut of UE i for r units: least latency; ties go to fewer units (local first),
- * then to the smaller upload, then to the earlier cut.
+ * then to the smaller upload, then to the earlier cut. The index only: the solvers call it
+ * for every UE of every solve, and an object per call was most of a solve's garbage.
  */
-export function bestCut(fleet: PreparedFleet, i: number, r: number): { cut: number; ms: number } {
+export function bestCutIndex(fleet: PreparedFleet, i: number, r: number): number {
   // biome-ignore-start lint/style/noNonNullAssertion: the solvers' inner loop; i < n, and k = off[i] + p with p < L stays within UE i's rows
   const L = fleet.last[i]!;
   let cut = L;
   let ms = fleet.localMs[i]!;
-  if (r < 1) return { cut, ms };
+  if (r < 1) return cut;
   const base = fleet.off[i]!;
   const slots = Math.ceil(fleet.batch[i]! / r);
   for (let p = 0; p < L; p++) {
@@ -131,5 +132,16 @@ export function bestCut(fleet: PreparedFleet, i: number, r: number): { cut: numb
     }
   }
   // biome-ignore-end lint/style/noNonNullAssertion: end of the bounded reads
-  return { cut, ms };
+  return cut;
+}
+
+/** UE i's least latency with r units: its latency at `bestCutIndex`. */
+export function bestLatency(fleet: PreparedFleet, i: number, r: number): number {
+  return latencyAt(fleet, i, bestCutIndex(fleet, i, r), r);
+}
+
+/** `bestCutIndex` with its latency. */
+export function bestCut(fleet: PreparedFleet, i: number, r: number): { cut: number; ms: number } {
+  const cut = bestCutIndex(fleet, i, r);
+  return { cut, ms: latencyAt(fleet, i, cut, r) };
 }
