@@ -6,6 +6,7 @@ import {
   planDecisions,
   routeMessage,
   type TargetDecision,
+  targetTable,
 } from '../scheduler/index.js';
 import { AT, link, profile, worker } from './scheduler-fixtures.js';
 
@@ -24,7 +25,7 @@ describe('planDecisions', () => {
     const plan = planDecisions({
       previous: new Map(),
       applied: new Map(),
-      targets: [target('a', 0, 3, 100), target('b', 2, 0, 80)],
+      targets: targetTable([target('a', 0, 3, 100), target('b', 2, 0, 80)]),
       epoch: 41,
     });
     expect(plan.epoch).toBe(42);
@@ -44,7 +45,7 @@ describe('planDecisions', () => {
     const first = planDecisions({
       previous: new Map(),
       applied: new Map(),
-      targets: [target('a', 0, 3, 100), target('b', 1, 2, 200)],
+      targets: targetTable([target('a', 0, 3, 100), target('b', 1, 2, 200)]),
       epoch: 0,
     });
     const applied = new Map([
@@ -54,7 +55,7 @@ describe('planDecisions', () => {
     const same = planDecisions({
       previous: decisionsAfter(new Map(), first),
       applied,
-      targets: [target('a', 0, 3, 100.9), target('b', 1, 2, 198.5)],
+      targets: targetTable([target('a', 0, 3, 100.9), target('b', 1, 2, 198.5)]),
       epoch: first.epoch,
     });
     expect(same.epoch).toBe(1);
@@ -66,7 +67,7 @@ describe('planDecisions', () => {
     const moved = planDecisions({
       previous: kept,
       applied,
-      targets: [target('a', 0, 3, 101.5), target('b', 1, 2, 200)],
+      targets: targetTable([target('a', 0, 3, 101.5), target('b', 1, 2, 200)]),
       epoch: same.epoch,
     });
     expect(moved.epoch).toBe(2);
@@ -90,7 +91,7 @@ describe('planDecisions', () => {
     const remodelled = planDecisions({
       previous: afterMoved,
       applied,
-      targets: [target('a', 0, 3, 101.5), target('b', 1, 2, 200, 'resnet18')],
+      targets: targetTable([target('a', 0, 3, 101.5), target('b', 1, 2, 200, 'resnet18')]),
       epoch: moved.epoch,
     });
     expect(remodelled.publish.map((p) => [p.ue, p.decision.model])).toEqual([['b', 'resnet18']]);
@@ -119,7 +120,7 @@ describe('planDecisions', () => {
     const plan = planDecisions({
       previous,
       applied,
-      targets: [target('a', 0, 4, 40), target('b', 1, 2, 60), target('c', 2, 0, 70)],
+      targets: targetTable([target('a', 0, 4, 40), target('b', 1, 2, 60), target('c', 2, 0, 70)]),
       epoch: 7,
     });
     expect(plan.epoch).toBe(8);
@@ -141,7 +142,7 @@ describe('planDecisions', () => {
       const plan = planDecisions({
         previous,
         applied: new Map(),
-        targets: [target('a', k % 3, 1 + (k % 2), 100 + k * 10)],
+        targets: targetTable([target('a', k % 3, 1 + (k % 2), 100 + k * 10)]),
         epoch,
       });
       expect(plan.epoch).toBe(epoch + 1);

@@ -19,6 +19,8 @@ export interface IncrementalInput {
   readonly forcedLocal: readonly ForcedLocal[];
   /** `prepareFleet(instance)`, rewritten in place for a UE whose cut count did not change. */
   readonly prepared: PreparedFleet;
+  /** The model of each UE of `prepared`, by index (its profile's). */
+  readonly models: readonly string[];
 }
 
 /** What keeping the input cost so far (tests read it to see that it was not rebuilt). */
@@ -56,6 +58,11 @@ function search(list: readonly Entry[], id: string): number {
   return -lo - 1;
 }
 
+/** The model of a scheduled UE's record. */
+export function modelOf(record: UeRecord | undefined): string {
+  return defined(record?.profile, 'the profile of a scheduled UE').model;
+}
+
 /**
  * The solver's input kept from solve to solve: the engine names the UEs an event changed
  * (`touch`), and the next `current` replaces only their entries (a binary search in the
@@ -71,6 +78,8 @@ export class IncrementalFleet {
   private readonly instance: MutableInstance = { edge: { units: 0 }, ues: [] };
   private readonly forced: ForcedLocal[] = [];
   private prepared: PreparedFleet | undefined;
+  /** Kept with `prepared`: made when it is, patched when its rows are. */
+  private models: string[] = [];
   private readonly pending = new Set<string>();
   private readonly counts = { rebuilds: 0, prepares: 0, patched: 0, moved: 0 };
 
@@ -90,9 +99,15 @@ export class IncrementalFleet {
     this.pending.clear();
     if (this.prepared === undefined) {
       this.prepared = prepareFleet(this.instance);
+      this.models = this.instance.ues.map((ue) => modelOf(this.records.get(ue.id)));
       this.counts.prepares++;
     }
-    return { instance: this.instance, forcedLocal: this.forced, prepared: this.prepared };
+    return {
+      instance: this.instance,
+      forcedLocal: this.forced,
+      prepared: this.prepared,
+      models: this.models,
+    };
   }
 
   private rebuild(state: FleetState): void {
@@ -126,6 +141,7 @@ export class IncrementalFleet {
       if (this.prepared !== undefined && old.cuts.length === next.cuts.length) {
         writePreparedUe(this.prepared, at, next);
         (this.prepared.cutNames as string[][])[at] = next.cuts.map((c) => c.name);
+        this.models[at] = modelOf(record);
         this.counts.patched++;
       } else this.prepared = undefined;
       return;

@@ -49,6 +49,8 @@ export {
   planDecisions,
   queueConcurrency,
   type TargetDecision,
+  type TargetTable,
+  targetTable,
 } from './planner.js';
 export type {
   ConcurrencyPort,

@@ -38,12 +38,41 @@ export interface DecisionPlan {
   readonly lower: readonly ConcurrencyChange[];
 }
 
+/**
+ * What one solve wants, a row per UE (row i: `ues[i]`, `cuts[i]`, ...), in columns: a solve of
+ * 10,000 UEs makes no object for a UE whose decision stays as it was.
+ */
+export interface TargetTable {
+  readonly length: number;
+  readonly ues: readonly string[];
+  readonly models: readonly string[];
+  readonly cuts: ArrayLike<number>;
+  readonly cutNames: readonly string[];
+  readonly units: ArrayLike<number>;
+  readonly predictedMs: ArrayLike<number>;
+  readonly solvers: readonly string[];
+}
+
+/** The table of the given rows. */
+export function targetTable(rows: readonly TargetDecision[]): TargetTable {
+  return {
+    length: rows.length,
+    ues: rows.map((row) => row.ue),
+    models: rows.map((row) => row.model),
+    cuts: rows.map((row) => row.cut),
+    cutNames: rows.map((row) => row.cutName),
+    units: rows.map((row) => row.units),
+    predictedMs: rows.map((row) => row.predictedMs),
+    solvers: rows.map((row) => row.solver),
+  };
+}
+
 export interface PlanInput {
   /** Decisions published so far (retained), by UE. */
   readonly previous: ReadonlyMap<string, Decision>;
   /** Global concurrency last set on each UE's queue; absent means unknown. */
   readonly applied: ReadonlyMap<string, number>;
-  readonly targets: readonly TargetDecision[];
+  readonly targets: TargetTable;
   readonly epoch: number;
 }
 
@@ -59,16 +88,26 @@ export function queueConcurrency(units: number): number {
 }
 
 /**
- * Whether `next` must be published over `before`: model, cut or units changed, or predictedMs
- * by more than 1%.
+ * Whether row i of `targets` must be published over `before`: model, cut or units changed, or
+ * predictedMs by more than 1%.
  */
-export function decisionChanged(before: Decision | undefined, next: TargetDecision): boolean {
+export function decisionChanged(
+  before: Decision | undefined,
+  targets: TargetTable,
+  i: number,
+): boolean {
   if (before === undefined) return true;
-  if (before.cut !== next.cut || before.units !== next.units || before.cutName !== next.cutName)
+  if (
+    before.cut !== targets.cuts[i] ||
+    before.units !== targets.units[i] ||
+    before.cutName !== targets.cutNames[i] ||
+    before.model !== targets.models[i]
+  )
     return true;
-  if (before.model !== next.model) return true;
-  return (
-    Math.abs(next.predictedMs - before.predictedMs) > PREDICTED_MS_TOLERANCE * before.predictedMs
+  const predictedMs = targets.predictedMs[i] ?? Number.NaN;
+  return !(
+    Math.abs(predictedMs - before.predictedMs) <=
+    PREDICTED_MS_TOLERANCE * before.predictedMs
   );
 }
 
@@ -88,23 +127,32 @@ export function planDecisions(input: PlanInput): DecisionPlan {
   // and `applied` is targeted, no UE left the solve and the sweeps below are skipped.
   let kept = 0;
   let known = 0;
-  for (const target of targets) {
-    const before = previous.get(target.ue);
+  for (let i = 0; i < targets.length; i++) {
+    const ue = row(targets.ues, i);
+    const before = previous.get(ue);
     if (before !== undefined) kept++;
-    if (decisionChanged(before, target)) {
-      const { cut, cutName, units, predictedMs, solver, model } = target;
-      const decision: Decision = { epoch, cut, cutName, units, predictedMs, solver, model };
-      publish.push({ ue: target.ue, decision });
+    const units = row(targets.units, i);
+    if (decisionChanged(before, targets, i)) {
+      const decision: Decision = {
+        epoch,
+        cut: row(targets.cuts, i),
+        cutName: row(targets.cutNames, i),
+        units,
+        predictedMs: row(targets.predictedMs, i),
+        solver: row(targets.solvers, i),
+        model: row(targets.models, i),
+      };
+      publish.push({ ue, decision });
     }
-    const from = applied.get(target.ue);
-    const to = queueConcurrency(target.units);
+    const from = applied.get(ue);
+    const to = queueConcurrency(units);
     if (from !== undefined) known++;
-    if (from === undefined || to > from) raise.push({ ue: target.ue, from, to });
-    else if (to < from) lower.push({ ue: target.ue, from, to });
+    if (from === undefined || to > from) raise.push({ ue, from, to });
+    else if (to < from) lower.push({ ue, from, to });
   }
   const clear: string[] = [];
   if (kept < previous.size || known < applied.size) {
-    const targeted = new Set(targets.map((target) => target.ue));
+    const targeted = new Set(Array.from({ length: targets.length }, (_, i) => targets.ues[i]));
     for (const ue of previous.keys()) if (!targeted.has(ue)) clear.push(ue);
     // A UE out of the solve holds no units; its queue keeps 1 so that in-flight jobs drain.
     for (const [ue, from] of applied)
@@ -113,6 +161,13 @@ export function planDecisions(input: PlanInput): DecisionPlan {
   }
   const changed = publish.length > 0 || clear.length > 0;
   return { epoch: changed ? epoch : input.epoch, publish, clear, raise, lower };
+}
+
+/** Row i of a column of the table (i < its length). */
+function row<T>(column: ArrayLike<T>, i: number): T {
+  const value = column[i];
+  if (value === undefined) throw new RangeError(`the target table has no row ${i}`);
+  return value;
 }
 
 /** Brings `decisions` (the `previous` of `plan`) to every UE's decision once `plan` is carried out. */
