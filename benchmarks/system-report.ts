@@ -1,6 +1,7 @@
 /** The table, target checks and JSON of `npm run bench:system`. */
 import { availableParallelism } from 'node:os';
 import { renderTable } from '../runtime/table.js';
+import { medianOrNaN } from '../stats/quantile.js';
 import { type LoopbackResult, TENSOR_HOPS } from './system-loopback.js';
 import type { ReactionResult } from './system-reaction.js';
 import type { RequestResult } from './system-requests.js';
@@ -25,8 +26,13 @@ export interface BrokerRun {
   readonly brokerCeiling?: number;
   /** The bare path (system-bare.ts) under the same loads, in the same run. */
   readonly bare?: BareFigures;
-  /** Project over bare path: requests/s and CPU per request (all of it). */
+  /**
+   * Project over bare path: requests/s and CPU per request (all of it), each the median over the
+   * alternating pairs (`pairRatios`).
+   */
   readonly ratios?: BareRatios;
+  /** The ratios of each pair, in the order they ran (the first is the one `bare` details). */
+  readonly pairRatios?: readonly BareRatios[];
 }
 
 /** The bare path's figures, and what it measured, in full. */
@@ -56,18 +62,32 @@ export function bareFigures(large: RequestResult, small: RequestResult): BareFig
   };
 }
 
-/** The project's figures over the bare path's. */
-export function bareRatios(run: BrokerRun): BareRatios | undefined {
-  const { bare, concurrent, concurrentSmall } = run;
-  if (bare === undefined || concurrent === undefined || concurrentSmall === undefined)
-    return undefined;
-  const over = (a: number | undefined, b: number | null) =>
-    a === undefined || b === null || b <= 0 ? null : a / b;
+/** The project's figures over the bare path's, from one pair of loads at each size. */
+export function ratiosOf(
+  project100k: RequestResult,
+  bare100k: RequestResult,
+  project2k: RequestResult,
+  bare2k: RequestResult,
+): BareRatios {
+  const over = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || b <= 0 ? null : a / b;
   return {
-    throughput100k: concurrent.perSecond / bare.requestsPerS100k,
-    throughput2k: concurrentSmall.perSecond / bare.requestsPerS2k,
-    cpu100k: over(cpuTotal(concurrent.cpu), bare.cpuMsPerRequest100k),
-    cpu2k: over(cpuTotal(concurrentSmall.cpu), bare.cpuMsPerRequest2k),
+    throughput100k: project100k.perSecond / bare100k.perSecond,
+    throughput2k: project2k.perSecond / bare2k.perSecond,
+    cpu100k: over(cpuTotal(project100k.cpu), cpuTotal(bare100k.cpu)),
+    cpu2k: over(cpuTotal(project2k.cpu), cpuTotal(bare2k.cpu)),
+  };
+}
+
+/** Each ratio's median over the pairs (a CPU ratio unknown in any pair is unknown). */
+export function medianRatios(pairs: readonly BareRatios[]): BareRatios {
+  const of = (values: readonly (number | null)[]): number | null =>
+    values.some((value) => value === null) ? null : medianOrNaN(values as number[]);
+  return {
+    throughput100k: medianOrNaN(pairs.map((p) => p.throughput100k)),
+    throughput2k: medianOrNaN(pairs.map((p) => p.throughput2k)),
+    cpu100k: of(pairs.map((p) => p.cpu100k)),
+    cpu2k: of(pairs.map((p) => p.cpu2k)),
   };
 }
 
@@ -266,11 +286,21 @@ const ROWS: readonly Row[] = [
     `<= ${TARGETS.bareCpu}`,
     (r) => r.ratios && `${ratio(r.ratios.cpu100k)} (2 KiB ${ratio(r.ratios.cpu2k)})`,
   ],
+  ['  requests/s, each pair', '', (r) => eachPair(r, 'throughput100k', 'throughput2k')],
+  ['  CPU per request, each pair', '', (r) => eachPair(r, 'cpu100k', 'cpu2k')],
   ['broker alone, messages/s', '', (r) => r.brokerCeiling?.toFixed(0)],
 ];
 
 function ratio(value: number | null): string {
   return value === null ? '-' : value.toFixed(2);
+}
+
+/** The pairs' ratios of one figure, when there was more than one pair. */
+function eachPair(run: BrokerRun, large: keyof BareRatios, small: keyof BareRatios) {
+  const pairs = run.pairRatios;
+  if (pairs === undefined || pairs.length < 2) return undefined;
+  const list = (key: keyof BareRatios) => pairs.map((pair) => ratio(pair[key])).join(' ');
+  return `${list(large)} (2 KiB ${list(small)})`;
 }
 
 function describe(runs: readonly BrokerRun[], settings: RunSettings): string[] {

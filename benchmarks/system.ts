@@ -24,14 +24,16 @@ import { BROKER_KINDS, type BrokerKind, LAYOUTS, type Layout } from './system-st
 /**
  * `npm run bench:system [-- --quick] [--json] [--save] [--brokers embedded,mosquitto]
  *   [--only reaction,requests,flood] [--layout single|processes] [--edge-workers 1] [--seed 3]
- *   [--metrics on,off]`
+ *   [--metrics on,off] [--pairs 3]`
  *
  * For each broker (the embedded aedes broker and a private Mosquitto): the reaction time from a
  * link change to the new decision at N = 200 UEs, and the overhead of a zero-compute request
  * through broker, ingress, BullMQ and edge workers, one at a time and under load. Once, for the
  * embedded broker: login time and round trips of a legitimate client during floods. With
  * `--metrics on,off`, each broker's scenarios run twice, the services' metrics on then off,
- * and the figures are compared side by side (system-metrics-cost.ts).
+ * and the figures are compared side by side (system-metrics-cost.ts). The loads through the
+ * project and through the bare path run as `--pairs` alternating pairs (3, or 1 with `--quick`),
+ * and each ratio to the bare path is the median of the pairs' ratios.
  */
 
 interface Args {
@@ -45,6 +47,8 @@ interface Args {
   readonly edgeWorkers: number;
   /** Metrics modes to run, in order; empty: metrics off, not compared. */
   readonly metrics: readonly MetricsMode[];
+  /** Alternating pairs of project and bare path loads. */
+  readonly pairs: number;
 }
 
 function listOf<T extends string>(flag: string, text: string, known: readonly T[]): T[] {
@@ -68,6 +72,7 @@ function parseCliArgs(argv: readonly string[]): Args {
       seed: { type: 'string', default: '3' },
       'edge-workers': { type: 'string', default: '1' },
       metrics: { type: 'string' },
+      pairs: { type: 'string' },
     },
   });
   const layout = values.layout as Layout;
@@ -78,6 +83,9 @@ function parseCliArgs(argv: readonly string[]): Args {
   const edgeWorkers = Number(values['edge-workers']);
   if (!Number.isSafeInteger(edgeWorkers) || edgeWorkers < 1 || edgeWorkers > 8)
     throw new RangeError('--edge-workers must be an integer from 1 to 8');
+  const pairs = Number(values.pairs ?? (values.quick ? 1 : 3));
+  if (!Number.isSafeInteger(pairs) || pairs < 1 || pairs > 9)
+    throw new RangeError('--pairs must be an integer from 1 to 9');
   return {
     brokers: listOf('brokers', values.brokers, BROKER_KINDS),
     scenarios: listOf('only', values.only, SCENARIOS),
@@ -88,6 +96,7 @@ function parseCliArgs(argv: readonly string[]): Args {
     seed,
     edgeWorkers,
     metrics: values.metrics === undefined ? [] : listOf('metrics', values.metrics, METRICS_MODES),
+    pairs,
   };
 }
 
@@ -120,6 +129,7 @@ async function main(): Promise<number> {
       quick: args.quick,
       seed: args.seed,
       edgeWorkers: args.edgeWorkers,
+      pairs: args.pairs,
       log,
     };
     if (args.metrics.length === 0) runs.push(await benchBroker(options, broker, runId));
