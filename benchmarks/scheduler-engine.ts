@@ -12,13 +12,14 @@
  */
 import { parseArgs } from 'node:util';
 import { parseInteger, parsePositiveInteger } from '../cli/options.js';
-import { CONTENDED_SCENARIO, edgeProfile, planFleet, REAL_MODELS } from '../dnn/index.js';
-import type { EdgeStatus, LinkEstimate, Profile } from '../proto/index.js';
+import { CONTENDED_SCENARIO, edgeProfile, REAL_MODELS } from '../dnn/index.js';
+import type { EdgeStatus } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
 import { renderTable } from '../runtime/table.js';
 import { SchedulerEngine } from '../scheduler/service/index.js';
 import { SOLVER_NAMES, type SolverName } from '../scheduler/solvers/index.js';
 import { quantile } from '../stats/quantile.js';
+import { fleetOf } from './system-reaction.js';
 
 /** Uplink divided or multiplied by this at each change: far past the 10% hysteresis. */
 const LINK_FACTOR = 25;
@@ -52,7 +53,7 @@ const solver = option('solver', () => {
 });
 const units = Math.max(1, Math.floor(ues / 2));
 
-const { instance, members } = planFleet({ ues, units, seed, scenario: CONTENDED_SCENARIO });
+const fleet = fleetOf(ues, seed, CONTENDED_SCENARIO, units);
 let published = 0;
 const engine = new SchedulerEngine({
   id: 'bench-engine',
@@ -76,22 +77,15 @@ engine.on('error', (error) => {
   throw error;
 });
 
-const links = instance.ues.map((ue, i) => {
-  const profile: Profile = {
-    model: defined(members[i], `member ${i} of the planned fleet`).model,
-    batch: ue.batch,
-    resultBytes: ue.resultBytes ?? 0,
-    cuts: ue.cuts.map(({ name, deviceMs, bytes }) => ({ name, deviceMs, bytes })),
-  };
-  const link: LinkEstimate = { uplinkMbps: ue.uplinkMbps, rttMs: ue.rttMs ?? 0, measuredAt: AT };
+const links = fleet.ues.map(({ id, profile, link }) => {
   engine.apply({
     type: 'ueStatus',
-    ue: ue.id,
+    ue: id,
     status: { state: 'online', agentVersion: 'bench', at: AT },
   });
-  engine.apply({ type: 'profile', ue: ue.id, profile });
-  engine.apply({ type: 'link', ue: ue.id, link });
-  return { ue: ue.id, link, toggled: false };
+  engine.apply({ type: 'profile', ue: id, profile });
+  engine.apply({ type: 'link', ue: id, link });
+  return { ue: id, link, toggled: false };
 });
 const edge: EdgeStatus = {
   state: 'online',

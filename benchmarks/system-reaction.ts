@@ -82,7 +82,7 @@ interface Ue {
 }
 
 /** The fleet's UEs as agents announce them, and its contention at `units`. */
-function fleetOf(count: number, seed: number, scenario: Scenario, units: number) {
+export function fleetOf(count: number, seed: number, scenario: Scenario, units: number) {
   const { instance, members } = planFleet({ ues: count, units, seed, scenario });
   const parsed = parseInstance(instance);
   if (!parsed.ok) throw parsed.error;
