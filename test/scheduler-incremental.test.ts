@@ -58,6 +58,8 @@ function profileOf(model: string, batch: number, short = false): Profile {
 const WORKERS = {
   m: [30, 10, 0],
   n: [40, 20, 8, 0],
+  /** As `n`: a UE moving between the two keeps its rows, and only its model changes. */
+  k: [40, 20, 8, 0],
 };
 
 /** What the solver would get were the input built from the whole fleet. */
@@ -72,6 +74,9 @@ function expectSameInput(kept: IncrementalFleet, state: FleetState): void {
   expect(input.instance).toEqual(fresh.instance);
   expect(input.forcedLocal).toEqual(fresh.forcedLocal);
   expect(input.prepared).toEqual(fresh.prepared);
+  expect(input.models).toEqual(
+    fresh.instance.ues.map((ue) => mapGet(state.ues, ue.id, `UE ${ue.id}`).profile?.model),
+  );
 }
 
 describe('IncrementalFleet', () => {
@@ -89,10 +94,10 @@ describe('IncrementalFleet', () => {
       let event: FleetEvent;
       if (roll < 0.1) event = next() < 0.7 ? online(ue) : offline(ue);
       else if (roll < 0.2)
-        event = profileEvent(ue, profileOf(pick(['m', 'n', 'x']), 1 + Math.floor(next() * 4)));
+        event = profileEvent(ue, profileOf(pick(['m', 'n', 'k', 'x']), 1 + Math.floor(next() * 4)));
       else if (roll < 0.25) event = profileEvent(ue, profileOf('m', 2, true));
       else if (roll < 0.28) {
-        const models = next() < 0.5 ? WORKERS : { m: WORKERS.m };
+        const models = next() < 0.5 ? WORKERS : { m: WORKERS.m, k: WORKERS.k };
         event = edge(pick(['w1', 'w2']), worker(Math.floor(next() * 6), models, next() < 0.9));
       } else event = linkEvent(ue, link(1 + next() * 100, next() * 40));
       const update = applyFleetEvent(state, event, OPTIONS);
