@@ -1,6 +1,6 @@
 /**
  * `npx tsx benchmarks/scheduler-engine.ts [--ues 10000] [--changes 100] [--solver optimal]
- *   [--seed 3] [--json]`
+ *   [--seed 3] [--json] [--save]`
  *
  * The scheduler's own share of a reaction, without MQTT: a `SchedulerEngine` in this process
  * takes a fleet of the `contended` scenario (R = N / 2 from one edge worker), solves it once, and
@@ -19,6 +19,7 @@ import { renderTable } from '../runtime/table.js';
 import { SchedulerEngine } from '../scheduler/service/index.js';
 import { SOLVER_NAMES, type SolverName } from '../scheduler/solvers/index.js';
 import { quantile } from '../stats/quantile.js';
+import { BenchRun } from './results.js';
 import { fleetOf } from './system-reaction.js';
 
 /** Uplink divided or multiplied by this at each change: far past the 10% hysteresis. */
@@ -32,8 +33,10 @@ const { values } = parseArgs({
     solver: { type: 'string', default: 'optimal' },
     seed: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
+    save: { type: 'boolean', default: false },
   },
 });
+const run = new BenchRun('engine');
 /** A value of a command-line option, or exit 2 saying which option and why. */
 function option<T>(name: string, parse: () => T): T {
   try {
@@ -141,3 +144,4 @@ else {
     )}\n`,
   );
 }
+if (values.save) process.stderr.write(`saved ${run.save(summary)}\n`);
