@@ -1,5 +1,5 @@
 import {
-  bestCut,
+  bestCutIndex,
   evenSplit,
   latencyAt,
   type PreparedFleet,
@@ -55,7 +55,7 @@ export function independentPlan(fleet: PreparedFleet): Plan {
   const cuts = new Int32Array(fleet.n);
   for (let i = 0; i < fleet.n; i++) {
     const alone = Math.min(fleet.batch[i] ?? 1, fleet.units);
-    const cut = bestCut(fleet, i, alone).cut;
+    const cut = bestCutIndex(fleet, i, alone);
     cuts[i] = (units[i] ?? 0) > 0 ? cut : (fleet.last[i] ?? 0);
   }
   return { cuts, units };

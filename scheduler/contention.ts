@@ -1,4 +1,4 @@
-import { bestCut, type PreparedFleet, type Solution, solve } from './solvers/index.js';
+import { bestLatency, type PreparedFleet, type Solution, solve } from './solvers/index.js';
 
 /**
  * Whether the edge units matter for a fleet's maximum latency. With unlimited units each UE
@@ -36,7 +36,7 @@ export function contentionOf(fleet: PreparedFleet, optimal?: Solution): Contenti
   let unlimited = 0;
   let limitingUe: string | null = null;
   for (let i = 0; i < fleet.n; i++) {
-    const own = bestCut(fleet, i, fleet.batch[i] ?? 1).ms;
+    const own = bestLatency(fleet, i, fleet.batch[i] ?? 1);
     if (limitingUe === null || own > unlimited) {
       unlimited = own;
       limitingUe = fleet.ids[i] ?? null;

@@ -17,7 +17,6 @@ export { allocationTarget, leastNeedCut } from './continuous.js';
 export { roundIaoUnits, solveIaoContinuous } from './iao.js';
 export { allocateOptimal } from './optimal.js';
 export {
-  bestCut,
   bestCutIndex,
   bestLatency,
   latencyAt,

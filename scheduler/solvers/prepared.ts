@@ -139,9 +139,3 @@ export function bestCutIndex(fleet: PreparedFleet, i: number, r: number): number
 export function bestLatency(fleet: PreparedFleet, i: number, r: number): number {
   return latencyAt(fleet, i, bestCutIndex(fleet, i, r), r);
 }
-
-/** `bestCutIndex` with its latency. */
-export function bestCut(fleet: PreparedFleet, i: number, r: number): { cut: number; ms: number } {
-  const cut = bestCutIndex(fleet, i, r);
-  return { cut, ms: latencyAt(fleet, i, cut, r) };
-}
