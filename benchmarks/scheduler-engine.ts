@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { parseInteger, parsePositiveInteger } from '../cli/options.js';
 import { CONTENDED_SCENARIO, edgeProfile, REAL_MODELS } from '../dnn/index.js';
 import type { EdgeStatus } from '../proto/index.js';
+import { asError } from '../runtime/as-error.js';
 import { defined } from '../runtime/defined.js';
 import { renderTable } from '../runtime/table.js';
 import { SchedulerEngine } from '../scheduler/service/index.js';
@@ -42,7 +43,7 @@ function option<T>(name: string, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    process.stderr.write(`--${name}: ${error instanceof Error ? error.message : error}\n`);
+    process.stderr.write(`--${name}: ${asError(error).message}\n`);
     process.exit(2);
   }
 }

@@ -152,7 +152,7 @@ export function planDecisions(input: PlanInput): DecisionPlan {
   }
   const clear: string[] = [];
   if (kept < previous.size || known < applied.size) {
-    const targeted = new Set(Array.from({ length: targets.length }, (_, i) => targets.ues[i]));
+    const targeted = new Set(targets.ues.slice(0, targets.length));
     for (const ue of previous.keys()) if (!targeted.has(ue)) clear.push(ue);
     // A UE out of the solve holds no units; its queue keeps 1 so that in-flight jobs drain.
     for (const [ue, from] of applied)
