@@ -3,6 +3,13 @@ import { METRICS_ENV } from '../cli/metrics-options.js';
 import { ProcessMetrics, startMetricsServer } from '../metrics/index.js';
 import { deleteKeys } from '../system/index.js';
 import { startBarePath } from './system-bare.js';
+import {
+  type BareFigures,
+  type BareRatios,
+  bareFigures,
+  medianRatios,
+  ratiosOf,
+} from './system-bare-ratios.js';
 import { measureBrokerCeiling } from './system-broker-ceiling.js';
 import type { BrokerProcess, ServiceEnv } from './system-children.js';
 import {
@@ -14,14 +21,7 @@ import {
   redisCpuMs,
 } from './system-cpu.js';
 import { measureReaction } from './system-reaction.js';
-import {
-  type BareFigures,
-  type BareRatios,
-  type BrokerRun,
-  bareFigures,
-  medianRatios,
-  ratiosOf,
-} from './system-report.js';
+import type { BrokerRun } from './system-report.js';
 import {
   openRequestField,
   REQUEST_MODEL,
