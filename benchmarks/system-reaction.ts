@@ -13,6 +13,7 @@ import {
 } from '../dnn/index.js';
 import {
   decodeMessage,
+  EDGE_ANNOUNCE_MS,
   type EdgeStatus,
   edgeStatusTopic,
   encodeMessage,
@@ -131,6 +132,7 @@ export async function measureReaction(
     'bench-reaction',
   );
   let scheduler: { stop(): Promise<void> } | undefined;
+  let announcing: NodeJS.Timeout | undefined;
   try {
     const ues = agents.map((agent, i): Ue => {
       const { profile, link } = defined(fleet[i], `UE ${i} of the fleet`);
@@ -158,8 +160,17 @@ export async function measureReaction(
     };
     const publish = (client: UeClient['client'], topic: string, value: Message) =>
       client.publishAsync(topic, encodeMessage(value), RETAIN);
-    for (let w = 0; w < options.workers; w++)
-      await publish(observer, edgeStatusTopic(prefix, `bench-edge-${w}`), edge);
+    const announce = () =>
+      Promise.all(
+        Array.from({ length: options.workers }, (_, w) =>
+          publish(observer, edgeStatusTopic(prefix, `bench-edge-${w}`), edge),
+        ),
+      );
+    await announce();
+    // As edge workers do: a status not heard again for EDGE_STATUS_EXPIRY_MS is taken offline.
+    announcing = setInterval(() => {
+      announce().catch(() => {});
+    }, EDGE_ANNOUNCE_MS);
     await Promise.all(
       ues.flatMap(({ agent, profile, base }) => [
         publish(agent.client, ueTopic(prefix, agent.ue, 'status'), {
@@ -245,6 +256,7 @@ export async function measureReaction(
       latency: summarize(samples),
     };
   } finally {
+    clearInterval(announcing);
     await scheduler?.stop();
     await closeUes(agents);
     await observer.endAsync(true);

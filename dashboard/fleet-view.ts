@@ -1,18 +1,28 @@
 /**
  * The dashboard's picture of the fleet, built from what an observer reads on the broker: UE
  * status, profile, link, decision and stats, edge worker and scheduler status. Every payload is
- * validated with the protocol's schemas; one that fails is counted and changes nothing.
+ * validated with the protocol's schemas; one that fails is counted and changes nothing. Edge
+ * workers whose status goes unheard for EDGE_STATUS_EXPIRY_MS are taken offline, as the scheduler
+ * takes them.
  */
 import {
   type Decision,
   decodeMessage,
+  EDGE_STATUS_EXPIRY_MS,
   type EdgeStatus,
   type SchedulerStatus,
   tryParseTopic,
   type UeStats,
 } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
-import { applyFleetEvent, EMPTY_FLEET, type FleetState, routeMessage } from '../scheduler/index.js';
+import { SilenceExpiry } from '../runtime/silence-expiry.js';
+import {
+  applyFleetEventInPlace,
+  type FleetEvent,
+  type FleetState,
+  type MutableFleetState,
+  routeMessage,
+} from '../scheduler/index.js';
 import type { EpochMark, PlotRow, Snapshot, UeRow, WhatIf, WorkerRow } from './snapshot.js';
 
 /** UEs the plots show at most (the first ones by id); the table shows every UE. */
@@ -30,13 +40,16 @@ export const STATS_FRESH_MS = 10_000;
 const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 
 export class FleetView {
-  private fleet: FleetState = EMPTY_FLEET;
+  /** Updated in place: one UE's message costs O(1), not a copy of every UE's record. */
+  private readonly fleet: MutableFleetState = { ues: new Map(), workers: new Map() };
   private readonly known = new Set<string>();
   private readonly decisions = new Map<string, Decision>();
   private readonly stats = new Map<string, { readonly stats: UeStats; readonly seenAt: number }>();
   private scheduler: SchedulerStatus | undefined;
   private readonly epochs = new Map<number, EpochMark>();
   private rows: PlotRow[] = [];
+  /** Online edge workers by when their status was last heard: the scheduler's expiry rule. */
+  private readonly silence = new SilenceExpiry(EDGE_STATUS_EXPIRY_MS);
   private seq = 0;
   /** Payloads refused by validation, and messages about UEs beyond `MAX_UES`. */
   rejected = 0;
@@ -78,11 +91,12 @@ export class FleetView {
     const inbound = routeMessage(this.prefix, topic, payload);
     switch (inbound.kind) {
       case 'event': {
-        const update = applyFleetEvent(this.fleet, inbound.event, { hysteresis: 0 });
-        if (update.state !== this.fleet) {
-          this.fleet = update.state;
-          this.version += 1;
+        const { event } = inbound;
+        if (event.type === 'edgeStatus') {
+          if (event.status.state === 'online') this.silence.heard(event.worker, this.now());
+          else this.silence.forget(event.worker);
         }
+        this.apply(event);
         return;
       }
       case 'schedulerStatus':
@@ -95,6 +109,27 @@ export class FleetView {
       default:
         // An invalid scheduler status is ignored by routeMessage; count it here.
         if (where.kind === 'scheduler' && payload.length > 0) this.rejected += 1;
+    }
+  }
+
+  private apply(event: FleetEvent): void {
+    // A change replaces the UE's record, or the workers map: identity tells whether it changed.
+    const held = () =>
+      event.type === 'edgeStatus' ? this.fleet.workers : this.fleet.ues.get(event.ue);
+    const before = held();
+    applyFleetEventInPlace(this.fleet, event, { hysteresis: 0 });
+    if (held() !== before) this.version += 1;
+  }
+
+  /**
+   * Takes offline the edge workers whose status was not heard for EDGE_STATUS_EXPIRY_MS, as the
+   * scheduler does (a worker that died while the broker was down, replayed as `online`).
+   */
+  private expireSilentWorkers(): void {
+    for (const worker of this.silence.expired(this.now())) {
+      const status = this.fleet.workers.get(worker);
+      if (status === undefined) continue;
+      this.apply({ type: 'edgeStatus', worker, status: { ...status, state: 'offline' } });
     }
   }
 
@@ -157,6 +192,7 @@ export class FleetView {
 
   /** Appends a plot row: the plotted UEs' values and the fleet's maxima now. */
   sample(): void {
+    this.expireSilentWorkers();
     const now = this.now();
     const ues: Record<string, [number | null, number | null, number | null]> = {};
     for (const ue of this.plotted()) {

@@ -30,6 +30,7 @@ const OFFLINE_PUBLISH_TIMEOUT_MS = 5000;
 export interface ProcessHooks {
   onPacking: EdgeWorkerOptions['onPacking'];
   onReconfirm: EdgeWorkerOptions['onReconfirm'];
+  onExpired: EdgeWorkerOptions['onExpired'];
   onJobStart: EdgeWorkerOptions['onJobStart'];
   onJobEnd: EdgeWorkerOptions['onJobEnd'];
   jobTimes: EdgeWorkerOptions['jobTimes'];
@@ -68,12 +69,17 @@ export class EdgeWorkerProcess implements EdgeWorker {
   ) {
     this.id = config.id;
     this.units = config.units;
-    this.fleet = new FleetView(config.topicPrefix, { id: config.id, units: config.units });
+    this.fleet = new FleetView(
+      config.topicPrefix,
+      { id: config.id, units: config.units },
+      config.edgeStatusExpiryMs,
+    );
     this.status = new StatusAnnouncer({
       mqtt,
       topicPrefix: config.topicPrefix,
       id: config.id,
       units: config.units,
+      announceMs: config.announceMs,
       models,
       fleet: this.fleet,
       calibration: hooks.calibration,
@@ -124,6 +130,8 @@ export class EdgeWorkerProcess implements EdgeWorker {
     await this.syncDecisions();
     await this.status.start();
     this.drainTimer = setInterval(() => {
+      const expired = this.fleet.expireSilent();
+      if (expired.changed) this.hooks.onExpired?.({ workers: expired.dropped });
       this.scheduleReconcile();
       void this.syncDecisions();
     }, this.config.drainCheckMs);

@@ -1,5 +1,6 @@
 import { decodeMessage, tryParseTopic, type ValidationError } from '../proto/index.js';
 import type { DecisionSnapshot } from '../runtime/decision-snapshot.js';
+import { SilenceExpiry } from '../runtime/silence-expiry.js';
 import { type Packing, packUnits, type WorkerUnits } from './packing.js';
 
 /** What one message did to the view: whether it may change what to serve, and why it was refused. */
@@ -31,12 +32,22 @@ export class FleetView {
   private confirmed: Set<string> | undefined;
   /** Reconnects so far. */
   private reconnects = 0;
+  /** When each online worker's status was last heard, by `now`. */
+  private readonly silence: SilenceExpiry;
 
-  /** `self` is always counted online with its declared units, whatever its retained status says. */
+  /**
+   * `self` is always counted online with its declared units, whatever its retained status says.
+   * Another worker whose status was not heard for `expiryMs` by `now` is forgotten by
+   * `expireSilent` (0: never).
+   */
   constructor(
     private readonly topicPrefix: string,
     private readonly self: WorkerUnits,
-  ) {}
+    expiryMs = 0,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.silence = new SilenceExpiry(expiryMs);
+  }
 
   /** Applies one message; topics other than decisions and edge statuses are ignored. */
   apply(topic: string, payload: Uint8Array): FleetUpdate {
@@ -114,22 +125,41 @@ export class FleetView {
     for (const worker of [...this.workers.keys()])
       if (confirmed.has(worker)) kept.push(worker);
       else {
-        this.workers.delete(worker);
+        this.forgetWorker(worker);
         dropped.push(worker);
       }
     return { changed: dropped.length > 0, dropped, kept };
   }
 
+  /**
+   * Forgets the other workers whose status was not heard for the expiry time: they died without
+   * a last will (while the broker was down), and a broker that keeps retained messages replays
+   * their last `online`. An announcement brings each back. Says which it forgot.
+   */
+  expireSilent(): FleetUpdate & { readonly dropped: string[] } {
+    if (this.silence.expiryMs === 0) return { changed: false, dropped: [] };
+    const dropped = this.silence
+      .expired(this.now())
+      .filter((worker) => this.workers.delete(worker));
+    return { changed: dropped.length > 0, dropped };
+  }
+
   private applyWorker(worker: string, payload: Uint8Array): FleetUpdate {
     this.confirmed?.add(worker);
-    if (payload.length === 0) return { changed: this.workers.delete(worker) };
+    if (payload.length === 0) return { changed: this.forgetWorker(worker) };
     const decoded = decodeMessage('edgeStatus', payload);
     if (!decoded.ok) return { changed: false, problem: decoded.error };
     const { state, units } = decoded.value;
-    if (state === 'offline') return { changed: this.workers.delete(worker) };
+    if (state === 'offline') return { changed: this.forgetWorker(worker) };
+    this.silence.heard(worker, this.now());
     const before = this.workers.get(worker);
     this.workers.set(worker, units);
     return { changed: before !== units };
+  }
+
+  private forgetWorker(worker: string): boolean {
+    this.silence.forget(worker);
+    return this.workers.delete(worker);
   }
 
   /** UEs with a decision, whatever their units. */

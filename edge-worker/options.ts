@@ -3,6 +3,8 @@ import {
   assertTopicPrefix,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
+  EDGE_ANNOUNCE_MS,
+  EDGE_STATUS_EXPIRY_MS,
   isValidId,
   MAX_UNITS,
   redisPrefixProblem,
@@ -128,6 +130,20 @@ export interface EdgeWorkerOptions {
    */
   drainGraceMs?: number;
   /**
+   * How often, in ms, the worker publishes its status again while connected (retained, unchanged
+   * but for its time), so that the others take it for alive. Keep it well under every process's
+   * `edgeStatusExpiryMs`.
+   * @defaultValue 10000 (`EDGE_ANNOUNCE_MS`)
+   */
+  announceMs?: number;
+  /**
+   * Another worker whose `online` status was not heard (live or replayed) for this many ms is
+   * forgotten, as the scheduler does (one that died while the broker was down has no last
+   * will); 0 turns it off.
+   * @defaultValue 30000 (`EDGE_STATUS_EXPIRY_MS`)
+   */
+  edgeStatusExpiryMs?: number;
+  /**
    * Called whenever the packing this worker serves by changes (its fingerprint, what this worker
    * serves of it), or the set of online workers it was computed from does, after the queues were
    * set to it.
@@ -145,6 +161,12 @@ export interface EdgeWorkerOptions {
     readonly dropped: readonly string[];
     readonly kept: readonly string[];
   }) => void;
+  /**
+   * Called when other workers were forgotten because their status went unheard for
+   * `edgeStatusExpiryMs` (the packing follows).
+   * @defaultValue none
+   */
+  onExpired?: (report: { readonly workers: readonly string[] }) => void;
   /** Called when a job takes its slot and starts. @defaultValue none */
   onJobStart?: (event: JobStartEvent) => void;
   /** Called when a job has published its result or error and given its slot back. @defaultValue none */
@@ -191,6 +213,8 @@ export interface ResolvedEdgeWorkerOptions {
   readonly keepaliveSeconds: number;
   readonly drainCheckMs: number;
   readonly drainGraceMs: number;
+  readonly announceMs: number;
+  readonly edgeStatusExpiryMs: number;
   readonly claimDir?: string;
 }
 
@@ -202,11 +226,19 @@ export const EDGE_WORKER_DEFAULTS = {
   keepaliveSeconds: 5,
   drainCheckMs: 1000,
   drainGraceMs: 10_000,
+  announceMs: EDGE_ANNOUNCE_MS,
+  edgeStatusExpiryMs: EDGE_STATUS_EXPIRY_MS,
 } as const;
 
 function positiveInt(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!(Number.isInteger(value) && value >= 1 && value <= max))
     throw new EdgeWorkerOptionsError(`${name} must be an integer from 1 to ${max}, got ${value}`);
+  return value;
+}
+
+function nonNegativeInt(name: string, value: number): number {
+  if (!(Number.isInteger(value) && value >= 0 && value <= Number.MAX_SAFE_INTEGER))
+    throw new EdgeWorkerOptionsError(`${name} must be an integer >= 0, got ${value}`);
   return value;
 }
 
@@ -274,6 +306,11 @@ export function resolveEdgeWorkerOptions(options: EdgeWorkerOptions): ResolvedEd
     drainGraceMs: positiveInt(
       'drainGraceMs',
       options.drainGraceMs ?? EDGE_WORKER_DEFAULTS.drainGraceMs,
+    ),
+    announceMs: positiveInt('announceMs', options.announceMs ?? EDGE_WORKER_DEFAULTS.announceMs),
+    edgeStatusExpiryMs: nonNegativeInt(
+      'edgeStatusExpiryMs',
+      options.edgeStatusExpiryMs ?? EDGE_WORKER_DEFAULTS.edgeStatusExpiryMs,
     ),
     ...(options.claimDir === undefined ? {} : { claimDir: options.claimDir }),
   };

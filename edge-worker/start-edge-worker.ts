@@ -61,6 +61,7 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
   const worker = new EdgeWorkerProcess(config, models, mqtt, redis, jobRedis, executor, {
     onPacking: options.onPacking,
     onReconfirm: options.onReconfirm,
+    onExpired: options.onExpired,
     onJobStart: options.onJobStart,
     onJobEnd: options.onJobEnd,
     jobTimes: options.jobTimes,

@@ -1,8 +1,10 @@
 /**
  * An edge worker's status on `edge/{id}/status` (retained): its units and models `online`, or
  * `offline`. It declares itself again on every reconnect (a restarted broker may have lost
- * retained messages) and every ANNOUNCE_MS, declares the models its calibration fitted, and after
- * a reconnect forgets the other workers that did not declare themselves again.
+ * retained messages) and every `announceMs`, declares the models its calibration fitted, and after
+ * a reconnect forgets the other workers that did not declare themselves again. Every
+ * `announceMs` (EDGE_ANNOUNCE_MS by default) it declares itself again, so that a process that took
+ * it for dead takes it back and none takes it for silent (EDGE_STATUS_EXPIRY_MS).
  */
 import type { MqttClient } from 'mqtt';
 import {
@@ -24,12 +26,6 @@ import type { EdgeWorkerOptions } from './options.js';
  */
 export const RECONFIRM_MS = 5000;
 
-/**
- * How often a connected worker publishes its status again (retained, unchanged but for its time),
- * so that a process that took it for dead after a reconnect takes it back.
- */
-export const ANNOUNCE_MS = 10_000;
-
 /** What `StatusAnnouncer` needs. */
 export interface StatusAnnouncerOptions {
   readonly mqtt: MqttClient;
@@ -37,6 +33,8 @@ export interface StatusAnnouncerOptions {
   /** The worker's id and units. */
   readonly id: string;
   readonly units: number;
+  /** How often to declare again while connected, in ms. */
+  readonly announceMs: number;
   /** The models declared until the calibration fits others. */
   readonly models: readonly EdgeModel[];
   /** The worker's view of the fleet, whose workers a reconnect reconfirms. */
@@ -63,7 +61,7 @@ export class StatusAnnouncer {
 
   /**
    * Declares the worker `online`, then again on every reconnect (reconfirming the others) and
-   * every ANNOUNCE_MS while connected. Rejects when the first declaration fails.
+   * every `announceMs` while connected. Rejects when the first declaration fails.
    */
   async start(): Promise<void> {
     await this.publish('online');
@@ -77,7 +75,7 @@ export class StatusAnnouncer {
     // a reconnect) learns otherwise at the next announcement.
     this.timer = setInterval(() => {
       if (this.mqtt.connected) this.announce();
-    }, ANNOUNCE_MS);
+    }, this.options.announceMs);
     this.timer.unref();
   }
 

@@ -99,6 +99,8 @@ export {
 export { type Cut, cutListSchema, cutSchema } from './schemas/cuts.js';
 export { type Decision, decisionSchema } from './schemas/decision.js';
 export {
+  EDGE_ANNOUNCE_MS,
+  EDGE_STATUS_EXPIRY_MS,
   type EdgeModel,
   type EdgeStatus,
   edgeModelSchema,

@@ -52,5 +52,10 @@ export function logSchedulerEvents(scheduler: Scheduler, log: Logger): void {
       { kept, dropped },
     ),
   );
+  scheduler.on('workersExpired', ({ workers }) =>
+    log.warn(`edge workers taken offline [${workers.join(', ')}]: no status heard in time`, {
+      expired: workers,
+    }),
+  );
   scheduler.on('error', (error) => log.error(`error: ${error.message}`));
 }

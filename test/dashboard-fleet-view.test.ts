@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { FleetView, MAX_EPOCHS, MAX_ROWS, MAX_UES } from '../dashboard/fleet-view.js';
-import { DEFAULT_TOPIC_PREFIX, encodeMessage, type Message, ueTopic } from '../proto/index.js';
+import {
+  DEFAULT_TOPIC_PREFIX,
+  EDGE_STATUS_EXPIRY_MS,
+  edgeStatusTopic,
+  encodeMessage,
+  type Message,
+  ueTopic,
+} from '../proto/index.js';
 
 const P = DEFAULT_TOPIC_PREFIX;
 const at = 1_700_000_000_000;
@@ -66,5 +73,25 @@ describe('the dashboard fleet view', () => {
     const update = view.snapshot(seq, true, null);
     expect(update.rows.map((row) => row.seq)).toEqual([seq + 1]);
     expect(update.rows[0]?.ues.a).toEqual([null, null, null]);
+  });
+
+  it('takes offline a worker whose online status is not heard again for the expiry time, and shows it again at its announcement', () => {
+    let now = at;
+    const view = new FleetView(P, () => now);
+    const status = (units: number) => bytes({ state: 'online', units, models: [], at: now });
+    view.receive(edgeStatusTopic(P, 'live'), status(2));
+    view.receive(edgeStatusTopic(P, 'ghost'), status(3));
+    const shown = () => view.snapshot(0, true, null);
+    view.sample();
+    expect(shown().units).toBe(5);
+    now += EDGE_STATUS_EXPIRY_MS / 2;
+    view.receive(edgeStatusTopic(P, 'live'), status(2));
+    now += EDGE_STATUS_EXPIRY_MS / 2;
+    view.sample();
+    expect(shown().workers.map((w) => w.worker)).toEqual(['live']);
+    expect(shown().units).toBe(2);
+    view.receive(edgeStatusTopic(P, 'ghost'), status(3));
+    view.sample();
+    expect(shown().workers.map((w) => w.worker)).toEqual(['ghost', 'live']);
   });
 });

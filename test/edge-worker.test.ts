@@ -307,4 +307,46 @@ describe('edge worker', () => {
     await waitUntil('edge-a to pack both UEs on 2 workers again', () => last()?.workers === 2);
     expect(last()?.ues).toBe(2);
   });
+
+  it('forgets a worker whose retained online status is never announced again, serving the UE the packing had given it, keeps one that announces, and takes it back at its announcement', async () => {
+    const reports: PackingReport[] = [];
+    const expired: string[][] = [];
+    const a = await start({
+      id: 'edge-a',
+      units: 1,
+      edgeStatusExpiryMs: 1500,
+      onPacking: (report) => reports.push(report),
+      onExpired: ({ workers }) => expired.push([...workers]),
+    });
+    const b = await start({ id: 'edge-b', units: 1, announceMs: 200 });
+    // What a broker that keeps retained messages replays of a worker that died while it was down.
+    const ghost = { state: 'online' as const, units: 1, models: [], at: Date.now() };
+    await bed.publishStatus('edge-ghost', ghost);
+    for (const ue of ['u1', 'u2', 'u3']) await bed.decide(ue, 1);
+    const last = () => reports.at(-1);
+    await waitUntil('edge-a to pack 3 UEs on 3 workers', () => last()?.workers === 3);
+    const served = () =>
+      [a, b].flatMap((worker) =>
+        Object.entries(worker.stats().perQueue)
+          .filter(([, queue]) => queue.share > 0)
+          .map(([ue]) => ue),
+      );
+    await waitUntil('edge-a and edge-b to serve a UE each', () => served().length === 2);
+    const orphan = defined(
+      ['u1', 'u2', 'u3'].find((ue) => !served().includes(ue)),
+      'the UE packed on the silent worker',
+    );
+    await bed.enqueue({ ue: orphan, requestId: 'orphaned' });
+    await waitUntil('edge-a to forget the silent worker', () => last()?.workers === 2);
+    expect(expired).toEqual([['edge-ghost']]);
+    await waitUntil(
+      'the request of its UE answered',
+      () => bed.resultsFor('orphaned').length === 1,
+    );
+    // An announcement brings it back.
+    await bed.publishStatus('edge-ghost', { ...ghost, at: Date.now() });
+    await waitUntil('edge-a to pack on 3 workers again', () => last()?.workers === 3);
+    expect(expired).toEqual([['edge-ghost']]);
+    await bed.publishStatus('edge-ghost', { ...ghost, state: 'offline', at: Date.now() });
+  });
 });

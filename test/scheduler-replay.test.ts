@@ -114,6 +114,8 @@ describe('scheduler subscribing while an edge worker dies (aedes + Redis)', () =
       mqttUrl: broker.url,
       id: 'sched-replay',
       startupQuietMs: 300,
+      // The worker's statuses are published by the test once, never announced again.
+      edgeStatusExpiryMs: 0,
     });
     scheduler = started;
     await started.idle();

@@ -207,6 +207,8 @@ describe('scheduler service (aedes + Redis)', () => {
     redisUrl: REDIS_URL,
     id: 'sched-test-1',
     startupQuietMs: 1000,
+    // The field's workers are retained statuses that are never announced again.
+    edgeStatusExpiryMs: 0,
   };
   let field: Field;
   let scheduler: Scheduler;
@@ -384,6 +386,7 @@ describe('scheduler service reaction time, N = 200', () => {
       mqttUrl: broker.url,
       // As above: the first solve over the whole retained fleet, however slowly it arrives.
       startupQuietMs: 1000,
+      edgeStatusExpiryMs: 0,
     });
     try {
       await waitFor('200 decisions', () => fleet.ues.every((ue) => field.decisions.get(ue)));

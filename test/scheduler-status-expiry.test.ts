@@ -13,6 +13,7 @@ import {
   ueTopic,
 } from '../proto/index.js';
 import { connectMqtt } from '../runtime/mqtt-connect.js';
+import { SilenceExpiry } from '../runtime/silence-expiry.js';
 import { type Scheduler, startScheduler } from '../scheduler/index.js';
 import { StatusExpiry } from '../scheduler/service/status-expiry.js';
 import { deleteKeys } from '../system/redis-keys.js';
@@ -38,6 +39,23 @@ describe('the status expiry rule', () => {
     expiry.heard('a', { ...online(1), state: 'offline' }, 6500);
     expect(expiry.expired(9000)).toEqual([]);
     expect(expiry.size).toBe(0);
+  });
+});
+
+describe('the silence rule of edge workers', () => {
+  it('expires an id not heard for the expiry time, once, and never one forgotten', () => {
+    const silence = new SilenceExpiry(1000);
+    silence.heard('w1', 0);
+    silence.heard('w2', 0);
+    silence.heard('w2', 600);
+    silence.heard('w3', 0);
+    silence.forget('w3');
+    expect(silence.expired(999)).toEqual([]);
+    expect(silence.expired(1000)).toEqual(['w1']);
+    expect(silence.expired(1599)).toEqual([]);
+    expect(silence.expired(1600)).toEqual(['w2']);
+    expect(silence.expired(9000)).toEqual([]);
+    expect(silence.size).toBe(0);
   });
 });
 
@@ -108,6 +126,8 @@ describe('a scheduler behind a broker that publishes no offline status', () => {
         topicPrefix: prefix,
         redisPrefix,
         statusExpiryMs: 1500,
+        // w1 is a retained status the test publishes once: not the subject here.
+        edgeStatusExpiryMs: 0,
       });
       await waitUntil('a decision for both UEs', () =>
         [fresh, older].every((ue) => decisions.get(ue)),
@@ -121,6 +141,74 @@ describe('a scheduler behind a broker that publishes no offline status', () => {
       expect(decisions.get(older)).toBeTruthy();
     } finally {
       await device.endAsync(true);
+    }
+  });
+
+  it('takes for offline an edge worker whose retained online status is never announced again, keeps one that announces, and takes it back at its next announcement', async () => {
+    const topicPrefix = `${prefix}-edge`;
+    const { instance, members } = planFleet({ ues: 3, units: 0, seed: 5 });
+    const device = await connectMqtt({ url, clientId: `${redisPrefix}-edge-devices` });
+    const status = (units: number) => ({
+      state: 'online' as const,
+      units,
+      models: REAL_MODELS.map((model) => ({ model, edgeMs: edgeProfile(model) })),
+      at: Date.now(),
+    });
+    const publish = (topic: string, value: object) =>
+      device.publishAsync(topic, encodeMessage(value as never), { qos: 1, retain: true });
+    let edgeScheduler: Scheduler | undefined;
+    // The live worker announces itself as edge workers do, only more often.
+    const announcing = setInterval(() => {
+      publish(edgeStatusTopic(topicPrefix, 'live'), status(2)).catch(() => {});
+    }, 200);
+    try {
+      await publish(edgeStatusTopic(topicPrefix, 'live'), status(2));
+      // What a broker that keeps retained messages replays of a worker that died while it was down.
+      await publish(edgeStatusTopic(topicPrefix, 'ghost'), status(3));
+      for (const [i, ue] of instance.ues.entries()) {
+        await publish(ueTopic(topicPrefix, ue.id, 'status'), online());
+        await publish(ueTopic(topicPrefix, ue.id, 'profile'), {
+          model: members[i]?.model,
+          batch: ue.batch,
+          resultBytes: ue.resultBytes ?? 0,
+          cuts: ue.cuts.map(({ name, deviceMs, bytes }) => ({ name, deviceMs, bytes })),
+        });
+        await publish(ueTopic(topicPrefix, ue.id, 'link'), {
+          uplinkMbps: ue.uplinkMbps,
+          rttMs: ue.rttMs ?? 0,
+          measuredAt: Date.now(),
+        });
+      }
+      const expired: string[][] = [];
+      const started = await startScheduler({
+        mqttUrl: url,
+        redisUrl: testRedisUrl(),
+        topicPrefix,
+        redisPrefix: `${redisPrefix}-edge`,
+        edgeStatusExpiryMs: 1500,
+      });
+      edgeScheduler = started;
+      started.on('workersExpired', ({ workers }) => expired.push([...workers]));
+      const onlineWorkers = () => [...started.state().fleet.workers.keys()].sort();
+      await waitUntil('both workers online', () => onlineWorkers().length === 2);
+      await waitUntil('a solve over both workers', () => started.stats().units === 5);
+      await waitUntil('the silent worker taken for offline', () => onlineWorkers().length === 1);
+      expect(onlineWorkers()).toEqual(['live']);
+      expect(expired).toEqual([['ghost']]);
+      await started.idle();
+      expect(started.stats().units).toBe(2);
+      const units = [...started.state().decisions.values()].reduce((sum, d) => sum + d.units, 0);
+      expect(units).toBeLessThanOrEqual(2);
+      // An announcement brings it back.
+      await publish(edgeStatusTopic(topicPrefix, 'ghost'), status(3));
+      await waitUntil('the worker back online', () => onlineWorkers().length === 2);
+      await started.idle();
+      expect(started.stats().units).toBe(5);
+    } finally {
+      clearInterval(announcing);
+      await edgeScheduler?.close();
+      await device.endAsync(true);
+      await deleteKeys(testRedisUrl(), `${redisPrefix}-edge:*`);
     }
   });
 });

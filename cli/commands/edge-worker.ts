@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_SESSIONS, listModels, ThreadedOnnxExecutor } from '../../dnn/index.js';
 import { EDGE_WORKER_DEFAULTS, type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
 import { edgeMetrics } from '../../metrics/index.js';
-import { MAX_UNITS } from '../../proto/index.js';
+import { EDGE_STATUS_EXPIRY_MS, MAX_UNITS } from '../../proto/index.js';
 import { asError } from '../../runtime/as-error.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import { stopSignal } from '../../runtime/shutdown.js';
@@ -93,6 +93,12 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
           `edge worker ${flags.id}: reconnected: other workers kept [${kept.join(', ')}], ` +
             `taken offline [${dropped.join(', ')}]`,
           { kept, dropped },
+        ),
+      onExpired: ({ workers }) =>
+        log.warn(
+          `edge worker ${flags.id}: taken offline [${workers.join(', ')}]: no status heard ` +
+            `for ${EDGE_STATUS_EXPIRY_MS / 1000} s`,
+          { expired: workers },
         ),
       calibrate: flags.calibrate,
       ...(flags.models === undefined ? {} : { models: flags.models }),

@@ -9,6 +9,19 @@ import {
 } from './common.js';
 import { refineEdgeMs } from './cuts.js';
 
+/**
+ * A connected edge worker publishes its status again (retained, unchanged but for `at`) at least
+ * this often, so that every process following the fleet can tell it is still there.
+ */
+export const EDGE_ANNOUNCE_MS = 10_000;
+/**
+ * The scheduler and the edge workers take for offline a worker whose `online` status they have
+ * not heard (live or retained) for this long: three announcements missed. A worker that died
+ * while the broker was down has no last will, and a broker that keeps retained messages across a
+ * restart replays its last `online` to every new subscriber.
+ */
+export const EDGE_STATUS_EXPIRY_MS = 3 * EDGE_ANNOUNCE_MS;
+
 /** Most models one edge worker may declare. */
 export const MAX_EDGE_MODELS = 1024;
 

@@ -3,6 +3,7 @@ import {
   assertTopicPrefix,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_TOPIC_PREFIX,
+  EDGE_STATUS_EXPIRY_MS,
   isValidId,
   redisPrefixProblem,
   STATUS_EXPIRY_MS,
@@ -68,6 +69,13 @@ export interface SchedulerOptions {
    */
   statusExpiryMs?: number;
   /**
+   * An edge worker whose `online` status has not been heard (live or replayed) for this many ms
+   * is taken for offline: its units leave `R` until it announces itself again. Workers announce
+   * every `EDGE_ANNOUNCE_MS` (10 s); 0 turns it off.
+   * @defaultValue `30000` (`EDGE_STATUS_EXPIRY_MS`)
+   */
+  edgeStatusExpiryMs?: number;
+  /**
    * After a failed `setGlobalConcurrency`, the fleet is re-solved (and the call retried) this
    * many ms later.
    * @defaultValue `1000`
@@ -103,6 +111,7 @@ export interface ResolvedSchedulerOptions {
   readonly id: string;
   readonly startupQuietMs: number;
   readonly statusExpiryMs: number;
+  readonly edgeStatusExpiryMs: number;
   readonly retryMs: number;
   readonly fenced: boolean;
   readonly concurrency: ConcurrencyPort | undefined;
@@ -116,6 +125,7 @@ export const SCHEDULER_DEFAULTS = {
   hysteresis: 0.1,
   startupQuietMs: 50,
   statusExpiryMs: STATUS_EXPIRY_MS,
+  edgeStatusExpiryMs: EDGE_STATUS_EXPIRY_MS,
   retryMs: 1000,
 } as const;
 
@@ -181,6 +191,11 @@ export function resolveSchedulerOptions(options: SchedulerOptions = {}): Resolve
     statusExpiryMs: nonNegative(
       'statusExpiryMs',
       options.statusExpiryMs ?? SCHEDULER_DEFAULTS.statusExpiryMs,
+      86_400_000,
+    ),
+    edgeStatusExpiryMs: nonNegative(
+      'edgeStatusExpiryMs',
+      options.edgeStatusExpiryMs ?? SCHEDULER_DEFAULTS.edgeStatusExpiryMs,
       86_400_000,
     ),
     retryMs: nonNegative('retryMs', options.retryMs ?? SCHEDULER_DEFAULTS.retryMs, 3_600_000),

@@ -153,19 +153,34 @@ export class SchedulerEngine extends EventEmitter<SchedulerEvents> {
     if (this.loop.isClosed()) return;
     const kept: string[] = [];
     const dropped: string[] = [];
-    for (const [worker, status] of [...this.fleet.workers]) {
-      if (heard.has(worker)) {
-        kept.push(worker);
-        continue;
-      }
-      dropped.push(worker);
+    for (const worker of this.fleet.workers.keys())
+      (heard.has(worker) ? kept : dropped).push(worker);
+    this.takeWorkersOffline(dropped);
+    emitEach(this, 'reconfirmed', { kept, dropped });
+  }
+
+  /**
+   * Takes for offline the edge workers among `workers` that are online (their `online` status
+   * went unrefreshed for the expiry time) and reports them, if any.
+   */
+  expireWorkers(workers: readonly string[]): void {
+    if (this.loop.isClosed()) return;
+    const online = workers.filter((worker) => this.fleet.workers.has(worker));
+    if (online.length === 0) return;
+    this.takeWorkersOffline(online);
+    emitEach(this, 'workersExpired', { workers: online });
+  }
+
+  private takeWorkersOffline(workers: readonly string[]): void {
+    for (const worker of workers) {
+      const status = this.fleet.workers.get(worker);
+      if (status === undefined) continue;
       this.apply({
         type: 'edgeStatus',
         worker,
         status: { ...status, state: 'offline', models: [] },
       });
     }
-    emitEach(this, 'reconfirmed', { kept, dropped });
   }
 
   /** Records an invalid payload: state unchanged, an `error` to the UE the topic names. */

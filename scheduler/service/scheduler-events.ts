@@ -65,6 +65,11 @@ export type SchedulerEvents = {
   reconfirmed: [
     reconfirmed: { readonly kept: readonly string[]; readonly dropped: readonly string[] },
   ];
+  /**
+   * Edge workers whose `online` status was not heard for the expiry time were taken for offline
+   * (`edgeStatusExpiryMs`); an announcement brings each back.
+   */
+  workersExpired: [expired: { readonly workers: readonly string[] }];
 };
 
 export interface SchedulerStats {

@@ -25,9 +25,9 @@ import {
   type SchedulerOptions,
 } from './options.js';
 import type { ConcurrencyPort, DecisionLedger } from './ports.js';
+import { PresenceExpiry } from './presence-expiry.js';
 import { SchedulerEngine } from './scheduler-engine.js';
 import type { SchedulerEvents, SchedulerSnapshot, SchedulerStats } from './scheduler-events.js';
-import { StatusExpiry } from './status-expiry.js';
 
 /** A running scheduler service. */
 export interface Scheduler {
@@ -92,23 +92,22 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
     ledger,
   });
   errorTarget.engine = engine;
-  let expiring: NodeJS.Timeout | undefined;
+  const presence = new PresenceExpiry(config.statusExpiryMs, config.edgeStatusExpiryMs);
   const shutdown = async () => {
-    clearInterval(expiring);
+    presence.stop();
     await engine.close();
     await endClient(client);
     await ownPort?.close();
     await redis.quit().catch(() => redis.disconnect());
   };
-  const expiry = new StatusExpiry(config.statusExpiryMs);
   try {
-    await readRetainedState(client, engine, ledger, config, expiry);
+    await readRetainedState(client, engine, ledger, config, presence);
   } catch (error) {
     await shutdown();
     throw error;
   }
   engine.start();
-  expiring = expireSilentUes(engine, expiry, config.statusExpiryMs);
+  presence.start(engine);
   // A broker that restarted may have lost the retained decisions and status: publish them all
   // again (fenced like any solve). The first connection is made before this listener exists.
   const reconfirm = reconfirmWorkers(client, engine, config.topicPrefix, fail);
@@ -143,7 +142,7 @@ async function readRetainedState(
   engine: SchedulerEngine,
   ledger: DecisionLedger,
   config: ResolvedSchedulerOptions,
-  expiry: StatusExpiry,
+  presence: PresenceExpiry,
 ): Promise<void> {
   const prefix = config.topicPrefix;
   let lastMessageAt = performance.now();
@@ -154,8 +153,7 @@ async function readRetainedState(
     const inbound = routeMessage(prefix, topic, payload);
     switch (inbound.kind) {
       case 'event':
-        if (inbound.event.type === 'ueStatus')
-          expiry.heard(inbound.event.ue, inbound.event.status, Date.now());
+        presence.heard(inbound.event, Date.now());
         return engine.apply(inbound.event);
       case 'rejected':
         return engine.reject(inbound.rejected);
@@ -197,31 +195,6 @@ async function readRetainedState(
   started = true;
   // Our own decisions (and, unfenced, status) would only echo back from now on.
   await client.unsubscribeAsync(config.fenced ? startup.slice(0, 1) : startup);
-}
-
-/**
- * Takes offline, every few seconds, the UEs the status rule expires (status-expiry.ts); returns
- * the timer, or undefined when expiry is off.
- */
-function expireSilentUes(
-  engine: SchedulerEngine,
-  expiry: StatusExpiry,
-  expiryMs: number,
-): NodeJS.Timeout | undefined {
-  if (expiryMs === 0) return undefined;
-  const timer = setInterval(
-    () => {
-      for (const ue of expiry.expired(Date.now()))
-        engine.apply({
-          type: 'ueStatus',
-          ue,
-          status: { state: 'offline', agentVersion: 'expired: no status refresh', at: Date.now() },
-        });
-    },
-    Math.min(5000, Math.max(100, expiryMs / 3)),
-  );
-  timer.unref();
-  return timer;
 }
 
 /**

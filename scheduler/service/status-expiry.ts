@@ -6,31 +6,27 @@
  * older agents (no `protocol` in their status) refresh nothing and are never expired.
  */
 import type { UeStatus } from '../../proto/index.js';
+import { SilenceExpiry } from '../../runtime/silence-expiry.js';
 
 export class StatusExpiry {
-  /** UE -> when its last online status with a protocol version was heard (ms). */
-  readonly #heard = new Map<string, number>();
+  readonly #silence: SilenceExpiry;
 
-  constructor(private readonly expiryMs: number) {}
+  constructor(expiryMs: number) {
+    this.#silence = new SilenceExpiry(expiryMs);
+  }
 
   /** Takes a UE's status, heard at `now`. */
   heard(ue: string, status: UeStatus, now: number): void {
-    if (status.state === 'online' && status.protocol !== undefined) this.#heard.set(ue, now);
-    else this.#heard.delete(ue);
+    if (status.state === 'online' && status.protocol !== undefined) this.#silence.heard(ue, now);
+    else this.#silence.forget(ue);
   }
 
   /** UEs not heard from for the expiry time at `now`; they are forgotten until heard again. */
   expired(now: number): string[] {
-    const stale: string[] = [];
-    for (const [ue, at] of this.#heard)
-      if (now - at >= this.expiryMs) {
-        stale.push(ue);
-        this.#heard.delete(ue);
-      }
-    return stale;
+    return this.#silence.expired(now);
   }
 
   get size(): number {
-    return this.#heard.size;
+    return this.#silence.size;
   }
 }
