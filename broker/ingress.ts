@@ -32,6 +32,7 @@ import {
 } from '../proto/index.js';
 import { logText } from '../runtime/log-text.js';
 import { connectMqtt, type MqttConnectOptions } from '../runtime/mqtt-connect.js';
+import { resubscribeOnResume } from '../runtime/session-resubscribe.js';
 import { openInferIntake } from './infer-intake.js';
 import { IngressAcks } from './ingress-acks.js';
 import type { Ingress } from './intake-api.js';
@@ -258,6 +259,18 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     );
     return unacknowledged;
   };
+  // A broker may resume a session without its shared subscription (session-resubscribe.ts).
+  const keepSubscribed = (client: MqttClient, filter: string) =>
+    resubscribeOnResume(
+      client,
+      filter,
+      MESSAGE_QOS,
+      (error) => logger.error(`mqtt (${client.options.clientId}): ${error.message}`),
+      () =>
+        logger.info(
+          `mqtt (${client.options.clientId}): session resumed, subscribed to ${filter} again`,
+        ),
+    );
   const inferFilter = ueChannelFilter(topicPrefix, 'infer');
   // Without a group the share group is private to this ingress (its client id): its connections
   // split the requests among themselves.
@@ -303,6 +316,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
       // An earlier version subscribed this session to the filter itself: that subscription
       // would deliver every request to this connection once more.
       await first.unsubscribeAsync(inferFilter);
+    keepSubscribed(first, filter);
     const others = await Promise.allSettled(
       Array.from({ length: connections - 1 }, async (_, index) => {
         const client = await connectMqtt(
@@ -315,6 +329,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
         } catch (cause) {
           throw refused(shareFilter, cause);
         }
+        keepSubscribed(client, shareFilter);
       }),
     );
     for (const other of others) if (other.status === 'rejected') throw other.reason;

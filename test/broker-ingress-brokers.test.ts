@@ -18,6 +18,7 @@ import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { deleteKeys } from '../system/redis-keys.js';
 import { connect, errorCollector, P, REDIS_URL } from './ingress-fixtures.js';
 import { keysMatching } from './keys-matching.js';
+import { startPersistentMosquitto } from './own-services.js';
 import { recordingLogger } from './recording-logger.js';
 import { decision, request } from './request-fixtures.js';
 import { mosquittoMissing, testMosquittoUrl } from './services.js';
@@ -241,6 +242,70 @@ describe('on Mosquitto, with its persistent session', () => {
           });
           await dropping.endAsync();
         }
+        await deleteKeys(REDIS_URL, `${redisPrefix}:*`);
+      }
+    },
+  );
+
+  it.skipIf(noMosquitto !== undefined)(
+    titled(
+      'keeps taking requests after a Mosquitto that persists sessions restarts (cleanly, then killed), though the resumed sessions lost their shared subscription',
+      noMosquitto,
+    ),
+    async () => {
+      const broker = await startPersistentMosquitto();
+      const topicPrefix = `${PREFIX}/persist`;
+      const redisPrefix = `${PREFIX}-persist`;
+      let ingress: Ingress | undefined;
+      const publisher = await connectMqtt({
+        url: broker.url,
+        clientId: `${PREFIX}-publisher`,
+        reconnectPeriod: 100,
+      });
+      try {
+        await publisher.publishAsync(
+          `${topicPrefix}/ue/ue-7/decision`,
+          encodeMessage(decision(1)),
+          { qos: 1, retain: true },
+        );
+        ingress = await startIngress({
+          mqttUrl: broker.url,
+          redisUrl: REDIS_URL,
+          redisPrefix,
+          topicPrefix,
+          clientId: `${PREFIX}-persist-ingress`,
+          connections: 2,
+          mqttOptions: { reconnectPeriod: 100 },
+          logger,
+        });
+        const running = ingress;
+        let sent = 0;
+        const send = async (count: number) => {
+          for (let k = 0; k < count; k++)
+            await publisher.publishAsync(`${topicPrefix}/ue/ue-7/infer`, encodeMessage(request()), {
+              qos: 1,
+            });
+          sent += count;
+          await until(() => running.stats().accepted === sent);
+        };
+        await send(4);
+        for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+          // Its sessions saved (SIGKILL keeps the last save, at most a second old).
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          const down = await broker.down(signal);
+          const logged = lines.length;
+          await down.start();
+          // A request published before a connection subscribed again would have no subscriber.
+          const resumed = () =>
+            lines.slice(logged).filter((line) => /session resumed, subscribed to/.test(line));
+          await until(() => publisher.connected && resumed().length === 2);
+          await send(4);
+        }
+        expect(running.stats().accepted).toBe(12);
+      } finally {
+        await ingress?.close();
+        publisher.end(true);
+        await broker.stop();
         await deleteKeys(REDIS_URL, `${redisPrefix}:*`);
       }
     },

@@ -1,10 +1,10 @@
 /**
  * Services a test starts for itself and tears down: a Mosquitto of its own (so that the test
- * knows its configuration), and a Redis Cluster of three masters created with
+ * knows its configuration), one that persists its retained messages across restarts, and a Redis Cluster of three masters created with
  * `redis-cli --cluster create`, every node on a free loopback port, persisting nothing.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,6 +44,56 @@ export interface OwnMosquitto {
 export async function startOwnMosquitto(): Promise<OwnMosquitto> {
   const { url, stop } = await startPrivateMosquitto();
   return { url, stop };
+}
+
+/** A Mosquitto that keeps its retained messages across restarts, on one port. */
+export interface PersistentMosquitto {
+  readonly url: string;
+  /**
+   * Stops it with `signal`: SIGTERM saves everything and sends the last wills; SIGKILL, as a host
+   * that loses power, sends none and keeps what its last save held (at most a second old).
+   * `start` brings it up again on the same port.
+   */
+  down(signal: 'SIGTERM' | 'SIGKILL'): Promise<{ start(): Promise<void> }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A `mosquitto` of the test's own with `persistence true` (as Debian ships it), saving every
+ * second: stopped and started again, it restores the sessions and retained messages it saved.
+ */
+export async function startPersistentMosquitto(): Promise<PersistentMosquitto> {
+  const port = await freePort();
+  const persistDir = mkdtempSync(join(tmpdir(), 'edgesplit-mosquitto-db-'));
+  // Started as root, mosquitto drops to its own user before it saves.
+  chmodSync(persistDir, 0o777);
+  const start = () =>
+    startPrivateMosquitto({ port, persistDir, config: ['max_inflight_messages 0'] });
+  let running: Awaited<ReturnType<typeof startPrivateMosquitto>> | undefined = await start();
+  const url = running.url;
+  return {
+    url,
+    down: async (signal) => {
+      const child = running?.child;
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill(signal);
+        await exited;
+      }
+      await running?.stop();
+      running = undefined;
+      return {
+        start: async () => {
+          running = await start();
+        },
+      };
+    },
+    stop: async () => {
+      await running?.stop();
+      running = undefined;
+      rmSync(persistDir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface OwnCluster {
