@@ -1,6 +1,7 @@
 /**
  * A throw-away `mosquitto` on a free loopback port, anonymous, Nagle off, persisting nothing,
- * in a temporary directory: the second broker of the tests and of the benchmarks.
+ * in a temporary directory: the second broker of the tests and of the benchmarks. Given a port
+ * and a persistence directory, it is a broker that restarts with its retained messages.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,14 @@ export interface PrivateMosquittoOptions {
   readonly output?: 'ignore' | 'pipe';
   /** How long it may take to listen. @defaultValue 30 s */
   readonly startupMs?: number;
+  /** The loopback port to listen on (to start it again where it was). @defaultValue a free one */
+  readonly port?: number;
+  /**
+   * Keep retained messages and sessions in this directory (the caller's: `stop` leaves it),
+   * saved on a clean stop and every second, as a broker with `persistence true` does.
+   * @defaultValue nothing persisted
+   */
+  readonly persistDir?: string;
 }
 
 export interface PrivateMosquitto {
@@ -38,7 +47,7 @@ export async function startPrivateMosquitto(
       'NO_MOSQUITTO',
       'mosquitto is not on PATH (Debian/Ubuntu: sudo apt-get install mosquitto)',
     );
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'edgesplit-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
   const lines = [
@@ -47,7 +56,13 @@ export async function startPrivateMosquitto(
     // Small round trips stay under a millisecond.
     'set_tcp_nodelay true',
     'max_queued_messages 100000',
-    'persistence false',
+    ...(options.persistDir === undefined
+      ? ['persistence false']
+      : [
+          'persistence true',
+          `persistence_location ${options.persistDir.endsWith('/') ? options.persistDir : `${options.persistDir}/`}`,
+          'autosave_interval 1',
+        ]),
     ...(options.config ?? []),
   ];
   writeFileSync(conf, `${lines.join('\n')}\n`);

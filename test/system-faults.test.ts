@@ -3,14 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { answerKey, tailJobId, ueQueueName } from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
 import type { CliProcess } from './cli-process.js';
+import { startPersistentMosquitto } from './own-services.js';
 import { PubackLog } from './puback-log.js';
 import { type FleetUe, runRequests, startFleet, useSystem } from './system-fleet.js';
 import { RunningSystem } from './system-harness.js';
 import { SystemObserver } from './system-observer.js';
+import { missingTools } from './tools.js';
 import { waitUntil } from './wait-until.js';
 import { workerCounts } from './worker-counts.js';
 
 const FAST_LINK = { uplinkMbps: 200, downlinkMbps: 200, rttMs: 2 };
+const noMosquitto = missingTools('mosquitto');
 
 function requestsSent(fleet: readonly FleetUe[]): number {
   return fleet.reduce((sum, ue) => sum + ue.agent.counters().requests, 0);
@@ -331,4 +334,65 @@ describe('faults', () => {
     expect(sent).toBeGreaterThanOrEqual(100);
     expectEachAnsweredOnce(fleet, sent);
   }, 180_000);
+
+  it.skipIf(noMosquitto !== undefined)(
+    'an edge worker killed with a Mosquitto that keeps retained messages (both SIGKILL): the restarted broker replays its last online, and it is taken for offline once unheard for the expiry time; R drops to 4, the other serves every unit alone, all 100 requests answered once',
+    async () => {
+      const mosquitto = await startPersistentMosquitto();
+      // Stopped once the system is: its processes publish their `offline` as they close.
+      started.afterSystem = () => mosquitto.stop();
+      // Short expiry and announcements, so that the test waits seconds rather than 30 s.
+      const expiry = ['--edge-status-expiry-ms', '6000'];
+      const system = await RunningSystem.start({
+        broker: 'mosquitto',
+        mqttUrl: mosquitto.url,
+        workers: 2,
+        units: 4,
+        speedFactor: 3,
+        workerArgs: [...expiry, '--announce-ms', '1000'],
+        schedulerArgs: expiry,
+      });
+      started.system = system;
+      const observer = system.observer;
+      const fleet = await startFleet(system, 6, { link: FAST_LINK, requestTimeoutMs: 20_000 });
+      started.fleet = fleet;
+      const wait = (what: string, check: () => boolean) =>
+        waitOrReport(system, system.workers, what, check);
+      await wait('a decision for every UE', () => observer.decisions.size === 6);
+      await wait('R = 8', () => observer.scheduler?.units === 8);
+
+      // Both workers' `online` (announced every second) in the broker's last save, then the
+      // host of the broker and of w2 goes down at once.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const down = await mosquitto.down('SIGKILL');
+      await defined(system.workers[1], 'edge worker w2').kill();
+      await down.start();
+      // The broker replays the dead worker's `online`: a fresh subscriber takes it as online.
+      const fresh = await SystemObserver.open(system.mqttUrl, system.topicPrefix);
+      try {
+        await wait(
+          'the replayed online status of w2',
+          () => fresh.edge.get('w2')?.state === 'online',
+        );
+      } finally {
+        await fresh.close();
+      }
+      await wait('R to drop to 4', () => observer.scheduler?.units === 4);
+      const survivor = defined(system.workers[0], 'edge worker w1');
+      expect(survivor.logMatching(/taken offline \[w2\]: no status heard/)).toHaveLength(1);
+      expect(system.scheduler.logMatching(/edge workers taken offline \[w2\]/)).toHaveLength(1);
+      const unitsDecided = () =>
+        [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
+      await wait('the surviving worker to serve every unit decided, alone', () => {
+        const packing = lastPacking(survivor);
+        return packing?.workers === 1 && packing.units === unitsDecided();
+      });
+      expect(unitsDecided()).toBeGreaterThan(0);
+
+      const sent = await runRequests(fleet, 100);
+      expect(sent).toBeGreaterThanOrEqual(100);
+      expectEachAnsweredOnce(fleet, sent);
+    },
+    180_000,
+  );
 });

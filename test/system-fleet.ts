@@ -118,10 +118,13 @@ export function predictionErrors(ue: FleetUe): number[] {
 export interface SystemUnderTest {
   system: RunningSystem | undefined;
   fleet: FleetUe[];
+  /** Stops what the system ran on (a broker of the test's own), once the system has stopped. */
+  afterSystem?: (() => Promise<void>) | undefined;
 }
 
 /**
- * Registers an afterEach that stops the test's fleet and system processes, and fails the test
+ * Registers an afterEach that stops the test's fleet and system processes (then `afterSystem`),
+ * and fails the test
  * when one of them did not shut down cleanly (it needed SIGKILL, or died of the signal).
  */
 export function useSystem(): SystemUnderTest {
@@ -132,6 +135,9 @@ export function useSystem(): SystemUnderTest {
     started.fleet = [];
     const unclean = (await started.system?.stop()) ?? [];
     started.system = undefined;
+    const after = started.afterSystem;
+    started.afterSystem = undefined;
+    await after?.();
     assertStoppedCleanly(unclean);
     expect(violations, 'messages that do not conform to docs/asyncapi.yaml').toEqual([]);
   });

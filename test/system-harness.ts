@@ -17,6 +17,8 @@ export interface SystemOptions {
   readonly speedFactor?: number;
   /** Extra `edge-worker` flags. */
   readonly workerArgs?: readonly string[];
+  /** Extra `scheduler` flags. */
+  readonly schedulerArgs?: readonly string[];
   /** With `broker: 'mosquitto'`: a broker of the test's own. @defaultValue the shared one */
   readonly mqttUrl?: string;
   /** Redis (a cluster's `redis+cluster://` URL, say). @defaultValue the tests' Redis */
@@ -87,7 +89,11 @@ export class RunningSystem {
           await this.startGroupIngress(`ingress-${index}`, group.name);
     }
     this.observer = await SystemObserver.open(this.mqttUrl, this.topicPrefix);
-    this.scheduler = this.group.start('scheduler', ['scheduler'], this.env());
+    this.scheduler = this.group.start(
+      'scheduler',
+      ['scheduler', ...(this.options.schedulerArgs ?? [])],
+      this.env(),
+    );
     await this.scheduler.waitForLog(/started/, { timeoutMs: 60_000 });
     for (let index = 1; index <= this.options.workers; index++) this.startWorker(`w${index}`);
     await waitUntil(

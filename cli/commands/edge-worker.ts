@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_SESSIONS, listModels, ThreadedOnnxExecutor } from '../../dnn/index.js';
 import { EDGE_WORKER_DEFAULTS, type EdgeWorker, startEdgeWorker } from '../../edge-worker/index.js';
 import { edgeMetrics } from '../../metrics/index.js';
-import { EDGE_STATUS_EXPIRY_MS, MAX_UNITS } from '../../proto/index.js';
+import { MAX_UNITS } from '../../proto/index.js';
 import { asError } from '../../runtime/as-error.js';
 import { ENV, envValue } from '../../runtime/env.js';
 import { stopSignal } from '../../runtime/shutdown.js';
@@ -18,6 +18,7 @@ import {
   addConnectionOptions,
   type ConnectionFlags,
   exitCodeOf,
+  parseInteger,
   parseModels,
   parseNonNegative,
   parsePositiveInteger,
@@ -37,6 +38,8 @@ interface EdgeWorkerFlags extends ConnectionFlags, LogFlags, MetricsFlags {
   readonly profile?: readonly string[];
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
+  readonly announceMs: number;
+  readonly edgeStatusExpiryMs: number;
 }
 
 /** `{hostname}-{pid}`, with characters ids may not hold replaced and the length capped at 64. */
@@ -97,7 +100,7 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
       onExpired: ({ workers }) =>
         log.warn(
           `edge worker ${flags.id}: taken offline [${workers.join(', ')}]: no status heard ` +
-            `for ${EDGE_STATUS_EXPIRY_MS / 1000} s`,
+            `for ${flags.edgeStatusExpiryMs / 1000} s`,
           { expired: workers },
         ),
       calibrate: flags.calibrate,
@@ -111,6 +114,8 @@ async function runEdgeWorker(flags: EdgeWorkerFlags): Promise<void> {
       topicPrefix: flags.topicPrefix,
       lockDurationMs: flags.lockDurationMs,
       stalledIntervalMs: flags.stalledIntervalMs,
+      announceMs: flags.announceMs,
+      edgeStatusExpiryMs: flags.edgeStatusExpiryMs,
       ...claimDirFromEnv(),
     });
     metrics?.add(worker);
@@ -213,6 +218,18 @@ export function registerEdgeWorkerCommand(program: Command): void {
       'how often stalled jobs are looked for',
       parsePositiveInteger,
       EDGE_WORKER_DEFAULTS.stalledIntervalMs,
+    )
+    .option(
+      '--announce-ms <ms>',
+      'how often the status is published again while connected',
+      parsePositiveInteger,
+      EDGE_WORKER_DEFAULTS.announceMs,
+    )
+    .option(
+      '--edge-status-expiry-ms <ms>',
+      'another worker whose status was not heard for this long is taken for offline (0: never)',
+      parseInteger,
+      EDGE_WORKER_DEFAULTS.edgeStatusExpiryMs,
     )
     .addHelpText(
       'after',

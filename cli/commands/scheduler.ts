@@ -31,6 +31,7 @@ interface SchedulerFlags extends ConnectionFlags, LogFlags, MetricsFlags {
   readonly hysteresis: number;
   readonly id?: string;
   readonly lockTtlMs: number;
+  readonly edgeStatusExpiryMs: number;
 }
 
 /** Log lines of the scheduler that leads: one per solve, one per rejected payload, errors. */
@@ -65,6 +66,7 @@ async function run(flags: SchedulerFlags): Promise<void> {
         solver: flags.solver,
         coalesceMs: flags.coalesceMs,
         hysteresis: flags.hysteresis,
+        edgeStatusExpiryMs: flags.edgeStatusExpiryMs,
       },
       {
         lockTtlMs: flags.lockTtlMs,
@@ -154,6 +156,12 @@ export function registerSchedulerCommand(program: Command): void {
       'life of the leadership lock in Redis: a standby scheduler takes over at most this long after the leader dies',
       parseInteger,
       DEFAULT_LOCK_TTL_MS,
+    )
+    .option(
+      '--edge-status-expiry-ms <ms>',
+      'an edge worker whose status was not heard for this long is taken for offline (0: never)',
+      parseInteger,
+      SCHEDULER_DEFAULTS.edgeStatusExpiryMs,
     );
   addMetricsOptions(addLogOptions(addConnectionOptions(command))).action(run);
 }
