@@ -278,6 +278,20 @@ export function resolveEdgeWorkerOptions(options: EdgeWorkerOptions): ResolvedEd
   } catch (error) {
     throw new EdgeWorkerOptionsError(`redisUrl: ${asError(error).message}`);
   }
+  const announceMs = positiveInt(
+    'announceMs',
+    options.announceMs ?? EDGE_WORKER_DEFAULTS.announceMs,
+  );
+  const edgeStatusExpiryMs = nonNegativeInt(
+    'edgeStatusExpiryMs',
+    options.edgeStatusExpiryMs ?? EDGE_WORKER_DEFAULTS.edgeStatusExpiryMs,
+  );
+  // Two announcements per expiry time at least: one may come late on a busy machine.
+  if (edgeStatusExpiryMs > 0 && 2 * announceMs > edgeStatusExpiryMs)
+    throw new EdgeWorkerOptionsError(
+      `announceMs (${announceMs}) must be at most half of edgeStatusExpiryMs ` +
+        `(${edgeStatusExpiryMs}): the other workers and the scheduler would take this one for silent`,
+    );
   return {
     id: options.id,
     units: positiveInt('units', options.units, MAX_UNITS),
@@ -307,11 +321,8 @@ export function resolveEdgeWorkerOptions(options: EdgeWorkerOptions): ResolvedEd
       'drainGraceMs',
       options.drainGraceMs ?? EDGE_WORKER_DEFAULTS.drainGraceMs,
     ),
-    announceMs: positiveInt('announceMs', options.announceMs ?? EDGE_WORKER_DEFAULTS.announceMs),
-    edgeStatusExpiryMs: nonNegativeInt(
-      'edgeStatusExpiryMs',
-      options.edgeStatusExpiryMs ?? EDGE_WORKER_DEFAULTS.edgeStatusExpiryMs,
-    ),
+    announceMs,
+    edgeStatusExpiryMs,
     ...(options.claimDir === undefined ? {} : { claimDir: options.claimDir }),
   };
 }

@@ -315,6 +315,7 @@ describe('edge worker', () => {
       id: 'edge-a',
       units: 1,
       edgeStatusExpiryMs: 1500,
+      announceMs: 200,
       onPacking: (report) => reports.push(report),
       onExpired: ({ workers }) => expired.push([...workers]),
     });
