@@ -31,13 +31,21 @@ import {
   ueChannelFilter,
 } from '../proto/index.js';
 import { logText } from '../runtime/log-text.js';
-import { connectMqtt, type MqttConnectOptions } from '../runtime/mqtt-connect.js';
+import { connectMqtt } from '../runtime/mqtt-connect.js';
 import { resubscribeOnResume } from '../runtime/session-resubscribe.js';
 import { openInferIntake } from './infer-intake.js';
 import { IngressAcks } from './ingress-acks.js';
+import {
+  connectionId,
+  DEFAULT_INGRESS_CONNECTIONS,
+  drainStaleSessions,
+  MAX_INGRESS_CONNECTIONS,
+} from './ingress-sessions.js';
 import type { Ingress } from './intake-api.js';
 import type { IntakeOptions } from './intake-options.js';
 import { componentLogger, type Logger } from './log.js';
+
+export { DEFAULT_INGRESS_CONNECTIONS, MAX_INGRESS_CONNECTIONS } from './ingress-sessions.js';
 
 /** Options of `startIngress`. */
 export interface IngressOptions extends IntakeOptions {
@@ -82,8 +90,6 @@ export interface IngressOptions extends IntakeOptions {
 
 /** Retained decisions are read until none arrived for this long, ms (at most 20 times it). */
 const DECISIONS_QUIET_MS = 100;
-/** Longest a stale request session is drained before it is deleted, ms. */
-const STALE_DRAIN_MS = 30_000;
 
 /** Resolves once `lastAt()` is `quietMs` in the past, or after 20 × `quietMs` at most. */
 async function quietFor(lastAt: () => number, quietMs: number): Promise<void> {
@@ -96,71 +102,6 @@ async function quietFor(lastAt: () => number, quietMs: number): Promise<void> {
       setTimeout(resolve, Math.min(quietMs - silentFor, deadline - now)),
     );
   }
-}
-
-/** Request connections of one ingress by default, where the broker takes shared subscriptions. */
-export const DEFAULT_INGRESS_CONNECTIONS = 8;
-/** Most request connections of one ingress. */
-export const MAX_INGRESS_CONNECTIONS = 16;
-
-/** The client id of request connection `k`: the first keeps the ingress's own id. */
-function connectionId(clientId: string, k: number): string {
-  return k === 0 ? clientId : `${clientId}-${k}`;
-}
-
-/**
- * Takes what the persistent sessions of request connections `from` .. MAX-1 (an earlier run
- * with more connections) still hold, then deletes those sessions: left alone, each would go on
- * receiving its share of the requests with nobody to take them. Resolves to how many existed.
- */
-async function drainStaleSessions(
-  common: MqttConnectOptions,
-  clientId: string,
-  from: number,
-  shareFilter: string,
-  setup: (client: MqttClient) => () => number,
-): Promise<number> {
-  const drain = async (id: string): Promise<boolean> => {
-    let present = false;
-    let unacknowledged = () => 0;
-    let lastAt = performance.now();
-    const client = await connectMqtt(
-      { ...common, clientId: id, clean: false, reconnectPeriod: 0 },
-      (connecting) => {
-        unacknowledged = setup(connecting);
-        const handle = connecting.handleMessage;
-        connecting.handleMessage = (packet, callback) => {
-          lastAt = performance.now();
-          handle(packet, callback);
-        };
-        connecting.once('connect', (connack) => {
-          present = connack.sessionPresent;
-        });
-      },
-    );
-    try {
-      if (present) {
-        await client.unsubscribeAsync(shareFilter);
-        // The broker sends what the session holds right behind the CONNACK, a few at a time.
-        const deadline = performance.now() + STALE_DRAIN_MS;
-        while (
-          (unacknowledged() > 0 || performance.now() - lastAt < DECISIONS_QUIET_MS) &&
-          performance.now() < deadline
-        )
-          await new Promise((resolve) => setTimeout(resolve, DECISIONS_QUIET_MS / 4));
-      }
-    } finally {
-      await client.endAsync();
-    }
-    await (
-      await connectMqtt({ ...common, clientId: id, clean: true, reconnectPeriod: 0 })
-    ).endAsync();
-    return present;
-  };
-  const ids = Array.from({ length: MAX_INGRESS_CONNECTIONS - from }, (_, index) =>
-    connectionId(clientId, from + index),
-  );
-  return (await Promise.all(ids.map(drain))).filter(Boolean).length;
 }
 
 /** Connects to the broker and Redis and starts turning requests into jobs. */
