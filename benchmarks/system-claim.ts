@@ -2,34 +2,34 @@
  * The claim check against the plainest use of Redis for the same bytes, in the same run. The
  * claim check is what the project sends to Redis for one request's tensor: the ingress stores
  * the tensor with a TTL (SET ... EX, on a connection of its own), the edge worker reads it (GET)
- * and deletes it within the script that keeps the request's answer (`KEEP_ANSWER`), which runs
- * for every request anyway. The duplicate check and the move from the incoming key to the claim
- * key are no commands of their own either: the ingress's backlog script, which runs for every
- * request anyway, does them (`broker/backlog.ts`). So the claim check (SET EX, GET, the answer
- * script deleting the claim key) is measured against a plain SET and GET of the same bytes and
- * the same answer script keeping the answer only. Beside it, the claim check as it was, with a
- * DEL of its own, against a plain SET and GET. All one command at a time, the four alternating
- * in rounds, each on fresh connections.
+ * and deletes it (DEL) in the same write as the SET that keeps the request's answer, which goes
+ * out for every request anyway. The duplicate check and the move from the incoming key to the
+ * claim key are no commands of their own: the ingress's backlog script, which runs for every
+ * request anyway, does them (`broker/backlog.ts`). So the claim check (SET EX, GET, the answer's
+ * SET with the claim key's DEL) is measured against a plain SET and GET of the same bytes and
+ * the same answer's SET alone. Beside it, the claim check with a DEL in a write of its own,
+ * against a plain SET and GET. All one request at a time, the four alternating in rounds, each
+ * on fresh connections.
  *
  * Given a claim directory (runtime/claim-files.ts), a fifth arm alternates with them: the claim
- * check with the bytes in a file there (staged, marker SET EX, renamed; read; the answer script
- * deleting the claim key, and the file unlinked), as an ingress and edge workers on one host do
+ * check with the bytes in a file there (staged, marker SET EX, renamed; read; the claim key
+ * deleted with the answer's SET, and the file unlinked), as an ingress and edge workers on one host do
  * with `EDGESPLIT_CLAIM_DIR`, against the same baseline.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { KEEP_ANSWER } from '../edge-worker/job-runner.js';
-import { ANSWER_TTL_SECONDS, answerKey, claimKey } from '../proto/index.js';
+import { ANSWER_TTL_SECONDS, answerKey, claimKey, keptAnswer } from '../proto/index.js';
 import { ClaimFiles, FILE_CLAIM_MARKER } from '../runtime/claim-files.js';
+import { gatherWrites } from '../runtime/redis-writes.js';
 import { medianOrNaN as median } from '../stats/quantile.js';
 import { redisCpuMs } from './system-cpu.js';
 
 export interface ClaimCheckResult {
   readonly bytes: number;
   readonly requests: number;
-  /** Wall-clock ms per request, median of the rounds: SET EX, GET, answer script with DEL. */
+  /** Wall-clock ms per request, median of the rounds: SET EX, GET, the answer's SET with DEL. */
   readonly claimMs: number;
-  /** SET, GET, the answer script without DEL. */
+  /** SET, GET, the answer's SET without DEL. */
   readonly baselineMs: number;
   /** The Redis server's CPU ms per request (INFO cpu), whoever else used it meanwhile. */
   readonly claimRedisCpuMs: number | null;
@@ -66,10 +66,6 @@ interface Variant {
   cpu: number | null;
 }
 
-interface KeepCommand {
-  edgesplitKeepAnswer(numberOfKeys: number, ...args: (string | number | Buffer)[]): Promise<number>;
-}
-
 export async function measureClaimCheck(
   redisUrl: string,
   redisPrefix: string,
@@ -79,16 +75,18 @@ export async function measureClaimCheck(
 ): Promise<ClaimCheckResult> {
   const files = claimDir === undefined ? undefined : new ClaimFiles(claimDir);
   const tensors = new Redis(redisUrl);
-  const worker = new Redis(redisUrl) as Redis & KeepCommand;
-  worker.defineCommand('edgesplitKeepAnswer', { lua: KEEP_ANSWER });
+  const worker = new Redis(redisUrl);
+  // As the edge worker's connection: the commands of one turn in one write.
+  gatherWrites(worker);
   const data = randomBytes(bytes);
   const answer = randomBytes(ANSWER_BYTES);
   const perRound = Math.max(1, Math.floor(requests / ROUNDS));
   const plainKey = `${redisPrefix}:plain`;
+  const kept = keptAnswer('result', answer);
   const keep = (n: number, claim?: string) => {
     const key = answerKey(redisPrefix, 'ue-1', `r${n}`);
-    const keys = claim === undefined ? [key] : [key, claim];
-    return worker.edgesplitKeepAnswer(keys.length, ...keys, 'result', answer, ANSWER_TTL_SECONDS);
+    const stored = worker.set(key, kept, 'EX', ANSWER_TTL_SECONDS);
+    return Promise.all([stored, claim === undefined ? undefined : worker.del(claim)]);
   };
   const variant = (run: (n: number) => Promise<void>): Variant => ({ run, ms: [], cpu: 0 });
   const claim = variant(async (n) => {
@@ -183,9 +181,9 @@ export async function measureClaimCheck(
 export function claimLine(c: ClaimCheckResult): string {
   const cpu = (ms: number | null) => (ms === null ? '-' : ms.toFixed(3));
   return (
-    `Claim check of ${c.bytes.toLocaleString('en-US')} bytes (SET EX, GET, DEL within the ` +
-    `answer script): ${c.claimMs.toFixed(3)} ms per request against ${c.baselineMs.toFixed(3)} ` +
-    `ms for a plain SET and GET and the answer script without DEL (${c.ratio.toFixed(2)}x, ` +
+    `Claim check of ${c.bytes.toLocaleString('en-US')} bytes (SET EX, GET, DEL with the ` +
+    `answer's SET): ${c.claimMs.toFixed(3)} ms per request against ${c.baselineMs.toFixed(3)} ` +
+    `ms for a plain SET and GET and the answer's SET without DEL (${c.ratio.toFixed(2)}x, ` +
     `target <= 1.2x; Redis CPU ${cpu(c.claimRedisCpuMs)} against ${cpu(c.baselineRedisCpuMs)} ` +
     `ms).\nWith a DEL of its own (SET EX, GET, DEL): ${c.separateDelMs.toFixed(3)} ms against ` +
     `${c.setGetMs.toFixed(3)} ms for a plain SET and GET (${c.separateDelRatio.toFixed(2)}x; ` +
@@ -195,6 +193,6 @@ export function claimLine(c: ClaimCheckResult): string {
       ? ''
       : `\nWith the tensor in a file of ${c.files.dir} instead (claim directory): ` +
         `${c.files.ms.toFixed(3)} ms (${c.files.ratio.toFixed(2)}x the plain SET and GET and the ` +
-        `answer script; Redis CPU ${cpu(c.files.redisCpuMs)} ms).`)
+        `answer's SET; Redis CPU ${cpu(c.files.redisCpuMs)} ms).`)
   );
 }

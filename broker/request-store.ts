@@ -11,6 +11,7 @@ import {
   EdgesplitError,
   FAILED_JOB_AGE_SECONDS,
   incomingKey,
+  readKeptAnswer,
   type TailJobData,
   tailJobId,
   ueTopic,
@@ -182,10 +183,10 @@ export class RequestStore {
    * by itself.
    */
   async #answerAgain(ue: string, requestId: string): Promise<void> {
-    const answer = await this.#redis.hgetallBuffer(answerKey(this.#redisPrefix, ue, requestId));
-    const channel = answer.channel?.toString();
-    if (answer.payload === undefined || (channel !== 'result' && channel !== 'error')) return;
+    const key = answerKey(this.#redisPrefix, ue, requestId);
+    const answer = readKeptAnswer(await this.#redis.getBuffer(key));
+    if (answer === undefined) return;
     this.#counts.answeredAgain += 1;
-    this.#publish(ueTopic(this.#topicPrefix, ue, channel), answer.payload);
+    this.#publish(ueTopic(this.#topicPrefix, ue, answer.channel), answer.payload);
   }
 }

@@ -8,7 +8,9 @@ import {
   encodeMessage,
   errorReportFrom,
   isWireError,
+  keptAnswer,
   type Message,
+  readKeptAnswer,
   ueTopic,
   type WireError,
 } from '../proto/index.js';
@@ -51,33 +53,6 @@ export interface TailJobRunnerOptions {
 }
 
 /**
- * Keeps a request's answer (HSET and EXPIRE) and, when a second key is given, deletes the
- * request's claim key in the same step: a job whose result is kept needs its tensor no more.
- * A script rather than MULTI: ioredis builds a MULTI as a Pipeline that copies every script
- * defined on the connection. KEYS: the answer, then the claim key or none. ARGV: channel,
- * payload, seconds to keep it.
- */
-export const KEEP_ANSWER = `
-redis.call('HSET', KEYS[1], 'channel', ARGV[1], 'payload', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-if KEYS[2] then redis.call('DEL', KEYS[2]) end
-return 0`;
-
-/**
- * The script as two commands, with one key (the answer) and with two (the answer, the claim
- * key): a command with a fixed number of keys starts with its first key, which a cluster
- * client's auto-pipelining routes by.
- */
-interface KeepAnswerCommands {
-  edgesplitKeepAnswer(key: string, ...args: (string | number | Buffer)[]): Promise<number>;
-  edgesplitKeepAnswerDropClaim(
-    key: string,
-    claim: string,
-    ...args: (string | number | Buffer)[]
-  ): Promise<number>;
-}
-
-/**
  * Runs tail jobs under the process-wide unit cap, publishes their results and errors, and
  * deletes claim-check keys once a job is finished for good: with the kept result when it
  * succeeds, on its own when it fails.
@@ -85,7 +60,7 @@ interface KeepAnswerCommands {
 export class TailJobRunner {
   private readonly slots: Semaphore;
   private readonly context: TailContext;
-  private readonly redis: RedisClient & KeepAnswerCommands;
+  private readonly redis: RedisClient;
   /** Jobs whose claim key went with their kept result: nothing is left to delete. */
   private readonly dropped = new WeakSet<Job>();
   /** Jobs whose failure the UE was already told about. */
@@ -101,9 +76,7 @@ export class TailJobRunner {
 
   constructor(private readonly options: TailJobRunnerOptions) {
     const { config, executor, redis } = options;
-    redis.defineCommand('edgesplitKeepAnswer', { numberOfKeys: 1, lua: KEEP_ANSWER });
-    redis.defineCommand('edgesplitKeepAnswerDropClaim', { numberOfKeys: 2, lua: KEEP_ANSWER });
-    this.redis = redis as RedisClient & KeepAnswerCommands;
+    this.redis = redis;
     this.slots = new Semaphore(config.units);
     const files = config.claimDir === undefined ? undefined : new ClaimFiles(config.claimDir);
     this.files = files;
@@ -154,7 +127,7 @@ export class TailJobRunner {
         this.keepAnswer(ue, data.requestId, 'result', payload, claim),
       ]);
       if (kept) {
-        // The answer script deleted the claim key; the claim directory's file goes with it.
+        // The claim key went with the kept answer; the claim directory's file goes with it.
         this.dropped.add(job);
         this.removeFile(claim);
       }
@@ -266,9 +239,10 @@ export class TailJobRunner {
 
   /**
    * Keeps the answer for the ingress to send again to a resend of the request (proto's
-   * `answerKey`), and deletes `claim` with it when given. Failing to keep it only costs that
-   * (the claim key is then deleted once the job is finished), so it is reported, not thrown.
-   * Resolves to whether it was kept.
+   * `answerKey`, one SET with its time to live), and deletes `claim` when given: a job whose
+   * answer is kept needs its tensor no more. Both go in one write. Failing to keep it, or to
+   * delete the claim key, only costs that (the claim key is then deleted once the job is
+   * finished), so it is reported, not thrown. Resolves to whether both were done.
    */
   private async keepAnswer(
     ue: string,
@@ -278,29 +252,28 @@ export class TailJobRunner {
     claim?: string,
   ): Promise<boolean> {
     const key = answerKey(this.options.config.redisPrefix, ue, requestId);
-    try {
-      if (claim === undefined)
-        await this.redis.edgesplitKeepAnswer(key, channel, payload, ANSWER_TTL_SECONDS);
-      else
-        await this.redis.edgesplitKeepAnswerDropClaim(
-          key,
-          claim,
-          channel,
-          payload,
-          ANSWER_TTL_SECONDS,
-        );
-      return true;
-    } catch (cause) {
-      this.options.onError(asError(cause), `keeping the answer of ${requestId}`);
-      return false;
-    }
+    const steps: [string, Promise<unknown>][] = [
+      [
+        `keeping the answer of ${requestId}`,
+        this.redis.set(key, keptAnswer(channel, payload), 'EX', ANSWER_TTL_SECONDS),
+      ],
+    ];
+    if (claim !== undefined) steps.push([`deleting ${claim}`, this.redis.del(claim)]);
+    const outcomes = await Promise.allSettled(steps.map(([, step]) => step));
+    let done = true;
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') return;
+      done = false;
+      this.options.onError(asError(outcome.reason), steps[i]?.[0] ?? 'keeping an answer');
+    });
+    return done;
   }
 
   /** Publishes the kept result of a request again; false when there is none. */
   private async answerAgain(ue: string, requestId: string): Promise<boolean> {
     const key = answerKey(this.options.config.redisPrefix, ue, requestId);
-    const answer = await this.redis.hgetallBuffer(key);
-    if (answer.channel?.toString() !== 'result' || answer.payload === undefined) return false;
+    const answer = readKeptAnswer(await this.redis.getBuffer(key));
+    if (answer?.channel !== 'result') return false;
     await this.options.publish(this.topic(ue, 'result'), answer.payload);
     return true;
   }

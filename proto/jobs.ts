@@ -140,10 +140,10 @@ export const COMPLETED_JOB_AGE_SECONDS = ANSWER_TTL_SECONDS / 2;
 export const FAILED_JOB_AGE_SECONDS = 3600;
 
 /**
- * Redis hash holding the answer a request got: `channel` (`result` or `error`) and `payload`
- * (the encoded message as published). A resend of a request whose job is finished is answered
- * from here by the ingress, so a result published while the UE was away (a broker restart
- * loses its session) is not lost.
+ * Redis string holding the answer a request got (`keptAnswer`: its channel and the encoded
+ * message as published), with a time to live. A resend of a request whose job is finished is
+ * answered from here by the ingress, so a result published while the UE was away (a broker
+ * restart loses its session) is not lost.
  */
 export function answerKey(redisPrefix: string, ueId: string, requestId: string): string {
   return `${redisPrefix}:answer:${ueTag(ueId)}:${requestId}`;
@@ -151,6 +151,35 @@ export function answerKey(redisPrefix: string, ueId: string, requestId: string):
 
 /** The channels an answer is published on. */
 export type AnswerChannel = 'result' | 'error';
+
+/** The first byte of a kept answer: its channel. */
+const CHANNEL_BYTE = { result: 0x72, error: 0x65 } as const; // 'r', 'e'
+
+/**
+ * The value kept under `answerKey`: one byte for the channel (`r` result, `e` error), then the
+ * payload as published. A string rather than a hash, so that one SET with EX keeps it.
+ */
+export function keptAnswer(channel: AnswerChannel, payload: Uint8Array): Buffer {
+  const value = Buffer.allocUnsafe(payload.byteLength + 1);
+  value[0] = CHANNEL_BYTE[channel];
+  value.set(payload, 1);
+  return value;
+}
+
+/** Reads a value `keptAnswer` wrote; undefined for anything else. */
+export function readKeptAnswer(
+  value: Buffer | null,
+): { readonly channel: AnswerChannel; readonly payload: Buffer } | undefined {
+  if (value === null || value.length < 2) return undefined;
+  const channel =
+    value[0] === CHANNEL_BYTE.result
+      ? 'result'
+      : value[0] === CHANNEL_BYTE.error
+        ? 'error'
+        : undefined;
+  if (channel === undefined) return undefined;
+  return { channel, payload: value.subarray(1) };
+}
 
 /**
  * The scheduler's decisions as Redis holds them (docs/live-system.md, "Faults"), under the Redis

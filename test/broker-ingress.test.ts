@@ -17,6 +17,7 @@ import {
   claimKey,
   type ErrorReport,
   encodeMessage,
+  keptAnswer,
   type TailJobData,
   tailJobId,
   ueQueueName,
@@ -200,12 +201,11 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
         tensor: { dtype: 'float32', shape: [1, 2], data: new Float32Array([0.25, 0.75]) },
         timings: { queueMs: 1, computeMs: 2 },
       });
-      await redis.hset(
+      await redis.set(
         answerKey(prefix, 'ue-1', infer.requestId),
-        'channel',
-        'result',
-        'payload',
-        kept,
+        keptAnswer('result', kept),
+        'EX',
+        60,
       );
       await send(encodeMessage(infer));
       await until(() => results.length > resultsBefore);

@@ -7,7 +7,13 @@ import {
   type PackingReport,
   startEdgeWorker,
 } from '../edge-worker/index.js';
-import { answerKey, encodeMessage, type InferResult } from '../proto/index.js';
+import {
+  answerKey,
+  encodeMessage,
+  type InferResult,
+  keptAnswer,
+  readKeptAnswer,
+} from '../proto/index.js';
 import { defined } from '../runtime/defined.js';
 import { EdgeTestBed, REDIS_URL, startBroker } from './edge-harness.js';
 import { waitUntil } from './wait-until.js';
@@ -117,7 +123,7 @@ describe('edge worker', () => {
     expect(warmed.sort()).toEqual([2, 3, 4].map((cut) => `tiny-cnn ${cut}-${last}`));
   });
 
-  it('answers each request on ue/{id}/result with its tensor and timings, and drops the claim', async () => {
+  it('answers each request on ue/{id}/result with its tensor and timings, keeps that answer for a minute, and drops the claim', async () => {
     const worker = await start({ id: 'edge-1', speedFactor: speedFor(20) });
     await bed.decide('u1', 2);
     const ids = ['r0', 'r1', 'r2', 'r3'];
@@ -136,6 +142,18 @@ describe('edge worker', () => {
     for (const requestId of ids) {
       await waitUntil('claim deleted', async () => !(await bed.claimExists('u1', requestId)));
       expect(await bed.jobState('u1', requestId)).toBe('completed');
+      // What a resend gets from the ingress: the result as published, for ANSWER_TTL_SECONDS.
+      const key = answerKey(bed.redisPrefix, 'u1', requestId);
+      const kept = readKeptAnswer(await bed.redis.getBuffer(key));
+      expect(kept?.channel).toBe('result');
+      const published = defined(
+        bed.results.find((r) => r.result.requestId === requestId),
+        `the result of ${requestId}`,
+      );
+      expect(kept?.payload).toEqual(Buffer.from(encodeMessage(published.result)));
+      const ttl = await bed.redis.ttl(key);
+      expect(ttl).toBeGreaterThan(50);
+      expect(ttl).toBeLessThanOrEqual(60);
     }
     const stats = worker.stats();
     expect(stats).toMatchObject({ completed: 4, failed: 0, running: 0 });
@@ -178,10 +196,12 @@ describe('edge worker', () => {
       timings: { queueMs: 1, computeMs: 2 },
       finishedAt: Date.now(),
     };
-    await bed.redis.hset(answerKey(bed.redisPrefix, 'u1', 'again'), {
-      channel: 'result',
-      payload: encodeMessage(kept),
-    });
+    await bed.redis.set(
+      answerKey(bed.redisPrefix, 'u1', 'again'),
+      keptAnswer('result', encodeMessage(kept)),
+      'EX',
+      60,
+    );
     await bed.enqueue({ ue: 'u1', requestId: 'again' }, false);
     await waitUntil('completed', async () => (await bed.jobState('u1', 'again')) === 'completed');
     await waitUntil('result', () => bed.results.length === 1);
