@@ -5,13 +5,11 @@
  * gets the kept answer again; a request beyond its UE's backlog bound is refused.
  */
 import {
-  answerKey,
   COMPLETED_JOB_AGE_SECONDS,
   claimKey,
   EdgesplitError,
   FAILED_JOB_AGE_SECONDS,
   incomingKey,
-  readKeptAnswer,
   type TailJobData,
   tailJobId,
   ueTopic,
@@ -19,6 +17,7 @@ import {
 } from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
 import { type ClaimFiles, FILE_CLAIM_MARKER } from '../runtime/claim-files.js';
+import { readAnswer } from '../runtime/kept-answer.js';
 import type { RedisClient } from '../runtime/redis-connect.js';
 import type { Admission, Backlog } from './backlog.js';
 import type { AnswerPublisher, IntakeCounts } from './intake-api.js';
@@ -183,8 +182,7 @@ export class RequestStore {
    * by itself.
    */
   async #answerAgain(ue: string, requestId: string): Promise<void> {
-    const key = answerKey(this.#redisPrefix, ue, requestId);
-    const answer = readKeptAnswer(await this.#redis.getBuffer(key));
+    const answer = await readAnswer(this.#redis, this.#redisPrefix, ue, requestId);
     if (answer === undefined) return;
     this.#counts.answeredAgain += 1;
     this.#publish(ueTopic(this.#topicPrefix, ue, answer.channel), answer.payload);

@@ -10,12 +10,12 @@ import {
   isWireError,
   keptAnswer,
   type Message,
-  readKeptAnswer,
   ueTopic,
   type WireError,
 } from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
 import { ClaimFiles } from '../runtime/claim-files.js';
+import { readAnswer } from '../runtime/kept-answer.js';
 import type { RedisClient } from '../runtime/redis-connect.js';
 import { TailJobError } from './errors.js';
 import type {
@@ -271,8 +271,7 @@ export class TailJobRunner {
 
   /** Publishes the kept result of a request again; false when there is none. */
   private async answerAgain(ue: string, requestId: string): Promise<boolean> {
-    const key = answerKey(this.options.config.redisPrefix, ue, requestId);
-    const answer = readKeptAnswer(await this.redis.getBuffer(key));
+    const answer = await readAnswer(this.redis, this.options.config.redisPrefix, ue, requestId);
     if (answer?.channel !== 'result') return false;
     await this.options.publish(this.topic(ue, 'result'), answer.payload);
     return true;

@@ -212,6 +212,17 @@ describe.each(FRONT_ENDS)('the ingress %s', (frontEnd) => {
       expect(results.at(-1)).toEqual(Buffer.from(kept));
       expect(ingress.stats().answeredAgain).toBeGreaterThan(0);
     });
+
+    it('take a resend whose answer an earlier version kept as a hash as a duplicate with nothing to send again, failing nothing', async () => {
+      const infer = request();
+      await send(encodeMessage(infer));
+      const resultsBefore = results.length;
+      const { answeredAgain, failed } = ingress.stats();
+      await redis.hset(answerKey(prefix, 'ue-1', infer.requestId), 'channel', 'result');
+      await send(encodeMessage(infer));
+      expect(ingress.stats()).toMatchObject({ answeredAgain, failed });
+      expect(results.length).toBe(resultsBefore);
+    });
   });
 
   describe('invalid requests', () => {
