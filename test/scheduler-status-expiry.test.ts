@@ -27,6 +27,29 @@ const online = (protocol?: number): UeStatus => ({
   ...(protocol === undefined ? {} : { protocol }),
 });
 
+/** Publishes, retained, each planned UE's status (`statusOf` its id), profile and link. */
+async function publishFleet(
+  publish: (topic: string, value: object) => Promise<unknown>,
+  prefix: string,
+  { instance, members }: ReturnType<typeof planFleet>,
+  statusOf: (ue: string) => UeStatus,
+): Promise<void> {
+  for (const [i, ue] of instance.ues.entries()) {
+    await publish(ueTopic(prefix, ue.id, 'status'), statusOf(ue.id));
+    await publish(ueTopic(prefix, ue.id, 'profile'), {
+      model: members[i]?.model,
+      batch: ue.batch,
+      resultBytes: ue.resultBytes ?? 0,
+      cuts: ue.cuts.map(({ name, deviceMs, bytes }) => ({ name, deviceMs, bytes })),
+    });
+    await publish(ueTopic(prefix, ue.id, 'link'), {
+      uplinkMbps: ue.uplinkMbps,
+      rttMs: ue.rttMs ?? 0,
+      measuredAt: Date.now(),
+    });
+  }
+}
+
 describe('the status expiry rule', () => {
   it('expires a UE stating a protocol version once not heard for the expiry time, and forgets it', () => {
     const expiry = new StatusExpiry(1000);
@@ -84,7 +107,8 @@ describe('a scheduler behind a broker that publishes no offline status', () => {
   });
 
   it('takes offline a UE whose versioned status is not refreshed, keeps an older UE, and takes it back when it refreshes', async () => {
-    const { instance, members } = planFleet({ ues: 2, units: 0, seed: 3 });
+    const planned = planFleet({ ues: 2, units: 0, seed: 3 });
+    const { instance } = planned;
     const [fresh, older] = instance.ues.map((ue) => ue.id) as [string, string];
     const decisions = new Map<string, Decision | null>();
     const device = await connectMqtt({ url, clientId: `${redisPrefix}-devices` });
@@ -106,20 +130,7 @@ describe('a scheduler behind a broker that publishes no offline status', () => {
         models: REAL_MODELS.map((model) => ({ model, edgeMs: edgeProfile(model) })),
         at: Date.now(),
       });
-      for (const [i, ue] of instance.ues.entries()) {
-        await publish(ueTopic(prefix, ue.id, 'status'), online(ue.id === fresh ? 1 : undefined));
-        await publish(ueTopic(prefix, ue.id, 'profile'), {
-          model: members[i]?.model,
-          batch: ue.batch,
-          resultBytes: ue.resultBytes ?? 0,
-          cuts: ue.cuts.map(({ name, deviceMs, bytes }) => ({ name, deviceMs, bytes })),
-        });
-        await publish(ueTopic(prefix, ue.id, 'link'), {
-          uplinkMbps: ue.uplinkMbps,
-          rttMs: ue.rttMs ?? 0,
-          measuredAt: Date.now(),
-        });
-      }
+      await publishFleet(publish, prefix, planned, (ue) => online(ue === fresh ? 1 : undefined));
       scheduler = await startScheduler({
         mqttUrl: url,
         redisUrl: testRedisUrl(),
@@ -146,7 +157,7 @@ describe('a scheduler behind a broker that publishes no offline status', () => {
 
   it('takes for offline an edge worker whose retained online status is never announced again, keeps one that announces, and takes it back at its next announcement', async () => {
     const topicPrefix = `${prefix}-edge`;
-    const { instance, members } = planFleet({ ues: 3, units: 0, seed: 5 });
+    const planned = planFleet({ ues: 3, units: 0, seed: 5 });
     const device = await connectMqtt({ url, clientId: `${redisPrefix}-edge-devices` });
     const status = (units: number) => ({
       state: 'online' as const,
@@ -165,20 +176,7 @@ describe('a scheduler behind a broker that publishes no offline status', () => {
       await publish(edgeStatusTopic(topicPrefix, 'live'), status(2));
       // What a broker that keeps retained messages replays of a worker that died while it was down.
       await publish(edgeStatusTopic(topicPrefix, 'ghost'), status(3));
-      for (const [i, ue] of instance.ues.entries()) {
-        await publish(ueTopic(topicPrefix, ue.id, 'status'), online());
-        await publish(ueTopic(topicPrefix, ue.id, 'profile'), {
-          model: members[i]?.model,
-          batch: ue.batch,
-          resultBytes: ue.resultBytes ?? 0,
-          cuts: ue.cuts.map(({ name, deviceMs, bytes }) => ({ name, deviceMs, bytes })),
-        });
-        await publish(ueTopic(topicPrefix, ue.id, 'link'), {
-          uplinkMbps: ue.uplinkMbps,
-          rttMs: ue.rttMs ?? 0,
-          measuredAt: Date.now(),
-        });
-      }
+      await publishFleet(publish, topicPrefix, planned, () => online());
       const expired: string[][] = [];
       const started = await startScheduler({
         mqttUrl: url,

@@ -6,7 +6,7 @@ import type { CliProcess } from './cli-process.js';
 import { startPersistentMosquitto } from './own-services.js';
 import { PubackLog } from './puback-log.js';
 import { type FleetUe, runRequests, startFleet, useSystem } from './system-fleet.js';
-import { RunningSystem } from './system-harness.js';
+import { RunningSystem, type SystemOptions } from './system-harness.js';
 import { SystemObserver } from './system-observer.js';
 import { missingTools } from './tools.js';
 import { waitUntil } from './wait-until.js';
@@ -114,6 +114,51 @@ async function waitOrReport(
   await waitUntil(what, check).catch((error: unknown) => {
     throw new Error(`${String(error)}\n${systemReport(system, workers)}`);
   });
+}
+
+/**
+ * Two edge workers of 4 units (speed factor 3) and 6 UEs on fast links, each UE decided and
+ * R = 8; registered in `started` for the after-test stop.
+ */
+async function twoWorkersSixUes(
+  started: ReturnType<typeof useSystem>,
+  options: Pick<SystemOptions, 'broker' | 'mqttUrl' | 'workerArgs' | 'schedulerArgs'>,
+): Promise<{
+  system: RunningSystem;
+  fleet: FleetUe[];
+  wait: (what: string, check: () => boolean) => Promise<void>;
+}> {
+  const system = await RunningSystem.start({ ...options, workers: 2, units: 4, speedFactor: 3 });
+  started.system = system;
+  const fleet = await startFleet(system, 6, { link: FAST_LINK, requestTimeoutMs: 20_000 });
+  started.fleet = fleet;
+  const wait = (what: string, check: () => boolean) =>
+    waitOrReport(system, system.workers, what, check);
+  await wait('a decision for every UE', () => system.observer.decisions.size === 6);
+  await wait('R = 8', () => system.observer.scheduler?.units === 8);
+  return { system, fleet, wait };
+}
+
+/**
+ * After w2 died unannounced: w1 alone serves every unit decided (some), and 100 requests are
+ * answered once each.
+ */
+async function expectSurvivorAlone(
+  system: RunningSystem,
+  fleet: readonly FleetUe[],
+  wait: (what: string, check: () => boolean) => Promise<void>,
+): Promise<void> {
+  const survivor = defined(system.workers[0], 'edge worker w1');
+  const unitsDecided = () =>
+    [...system.observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
+  await wait('the surviving worker to serve every unit decided, alone', () => {
+    const packing = lastPacking(survivor);
+    return packing?.workers === 1 && packing.units === unitsDecided();
+  });
+  expect(unitsDecided()).toBeGreaterThan(0);
+  const sent = await runRequests(fleet, 100);
+  expect(sent).toBeGreaterThanOrEqual(100);
+  expectEachAnsweredOnce(fleet, sent);
 }
 
 describe('faults', () => {
@@ -301,38 +346,15 @@ describe('faults', () => {
   }, 180_000);
 
   it('an edge worker killed while the broker is down is taken for offline once the broker is back: R drops to 4, the other serves every unit alone, all 100 requests answered once', async () => {
-    const system = await RunningSystem.start({
-      broker: 'embedded',
-      workers: 2,
-      units: 4,
-      speedFactor: 3,
-    });
-    started.system = system;
+    const { system, fleet, wait } = await twoWorkersSixUes(started, { broker: 'embedded' });
     const observer = system.observer;
-    const fleet = await startFleet(system, 6, { link: FAST_LINK, requestTimeoutMs: 20_000 });
-    started.fleet = fleet;
-    const wait = (what: string, check: () => boolean) =>
-      waitOrReport(system, system.workers, what, check);
-    await wait('a decision for every UE', () => observer.decisions.size === 6);
-    await wait('R = 8', () => observer.scheduler?.units === 8);
 
     await defined(system.broker, 'the broker process').kill();
     await defined(system.workers[1], 'edge worker w2').kill();
     await system.startBroker();
     // No last will tells anyone: the scheduler and the other worker notice it did not come back.
     await wait('R to drop to 4', () => observer.scheduler?.units === 4);
-    const survivor = defined(system.workers[0], 'edge worker w1');
-    const unitsDecided = () =>
-      [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
-    await wait('the surviving worker to serve every unit decided, alone', () => {
-      const packing = lastPacking(survivor);
-      return packing?.workers === 1 && packing.units === unitsDecided();
-    });
-    expect(unitsDecided()).toBeGreaterThan(0);
-
-    const sent = await runRequests(fleet, 100);
-    expect(sent).toBeGreaterThanOrEqual(100);
-    expectEachAnsweredOnce(fleet, sent);
+    await expectSurvivorAlone(system, fleet, wait);
   }, 180_000);
 
   it.skipIf(noMosquitto !== undefined)(
@@ -343,23 +365,13 @@ describe('faults', () => {
       started.afterSystem = () => mosquitto.stop();
       // Short expiry and announcements, so that the test waits seconds rather than 30 s.
       const expiry = ['--edge-status-expiry-ms', '6000'];
-      const system = await RunningSystem.start({
+      const { system, fleet, wait } = await twoWorkersSixUes(started, {
         broker: 'mosquitto',
         mqttUrl: mosquitto.url,
-        workers: 2,
-        units: 4,
-        speedFactor: 3,
         workerArgs: [...expiry, '--announce-ms', '1000'],
         schedulerArgs: expiry,
       });
-      started.system = system;
       const observer = system.observer;
-      const fleet = await startFleet(system, 6, { link: FAST_LINK, requestTimeoutMs: 20_000 });
-      started.fleet = fleet;
-      const wait = (what: string, check: () => boolean) =>
-        waitOrReport(system, system.workers, what, check);
-      await wait('a decision for every UE', () => observer.decisions.size === 6);
-      await wait('R = 8', () => observer.scheduler?.units === 8);
 
       // Both workers' `online` (announced every second) in the broker's last save, then the
       // host of the broker and of w2 goes down at once.
@@ -384,17 +396,7 @@ describe('faults', () => {
       await wait('both to log w2 taken offline', () =>
         [survivor, system.scheduler].every((p) => p.logMatching(/taken offline \[w2\]/).length > 0),
       );
-      const unitsDecided = () =>
-        [...observer.decisions.values()].reduce((sum, decision) => sum + decision.units, 0);
-      await wait('the surviving worker to serve every unit decided, alone', () => {
-        const packing = lastPacking(survivor);
-        return packing?.workers === 1 && packing.units === unitsDecided();
-      });
-      expect(unitsDecided()).toBeGreaterThan(0);
-
-      const sent = await runRequests(fleet, 100);
-      expect(sent).toBeGreaterThanOrEqual(100);
-      expectEachAnsweredOnce(fleet, sent);
+      await expectSurvivorAlone(system, fleet, wait);
     },
     180_000,
   );
