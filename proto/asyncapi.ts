@@ -93,7 +93,8 @@ const CHANNELS: Readonly<Record<string, ChannelSpec>> = {
     address: 'edge/{worker}/status',
     sender: 'an edge worker (its last will: offline)',
     receivers: 'the scheduler, edge workers, observers',
-    description: "An edge worker's units and the edge time of each cut of the models it serves.",
+    description:
+      "An edge worker's units and the edge time of each cut of the models it serves. Published again every 10 s while connected (EDGE_ANNOUNCE_MS); a worker not heard for 30 s (EDGE_STATUS_EXPIRY_MS) is taken for offline by its receivers.",
   },
   schedulerStatus: {
     kind: 'schedulerStatus',
