@@ -92,10 +92,8 @@ export class FleetView {
     switch (inbound.kind) {
       case 'event': {
         const { event } = inbound;
-        if (event.type === 'edgeStatus') {
-          if (event.status.state === 'online') this.silence.heard(event.worker, this.now());
-          else this.silence.forget(event.worker);
-        }
+        if (event.type === 'edgeStatus')
+          this.silence.observe(event.worker, event.status.state === 'online', this.now());
         this.apply(event);
         return;
       }

@@ -252,21 +252,22 @@ export class TailJobRunner {
     claim?: string,
   ): Promise<boolean> {
     const key = answerKey(this.options.config.redisPrefix, ue, requestId);
-    const steps: [string, Promise<unknown>][] = [
-      [
-        `keeping the answer of ${requestId}`,
-        this.redis.set(key, keptAnswer(channel, payload), 'EX', ANSWER_TTL_SECONDS),
-      ],
-    ];
-    if (claim !== undefined) steps.push([`deleting ${claim}`, this.redis.del(claim)]);
-    const outcomes = await Promise.allSettled(steps.map(([, step]) => step));
-    let done = true;
-    outcomes.forEach((outcome, i) => {
-      if (outcome.status === 'fulfilled') return;
-      done = false;
-      this.options.onError(asError(outcome.reason), steps[i]?.[0] ?? 'keeping an answer');
-    });
-    return done;
+    // Sent in the same turn: one write. Each failure is reported on its own.
+    const done = (step: Promise<unknown>, context: string) =>
+      step.then(
+        () => true,
+        (cause: unknown) => {
+          this.options.onError(asError(cause), context);
+          return false;
+        },
+      );
+    const kept = done(
+      this.redis.set(key, keptAnswer(channel, payload), 'EX', ANSWER_TTL_SECONDS),
+      `keeping the answer of ${requestId}`,
+    );
+    const dropped = claim === undefined ? true : done(this.redis.del(claim), `deleting ${claim}`);
+    const [keptOk, droppedOk] = await Promise.all([kept, dropped]);
+    return keptOk && droppedOk;
   }
 
   /** Publishes the kept result of a request again; false when there is none. */

@@ -1,10 +1,10 @@
 /**
  * An edge worker's status on `edge/{id}/status` (retained): its units and models `online`, or
  * `offline`. It declares itself again on every reconnect (a restarted broker may have lost
- * retained messages) and every `announceMs`, declares the models its calibration fitted, and after
- * a reconnect forgets the other workers that did not declare themselves again. Every
- * `announceMs` (EDGE_ANNOUNCE_MS by default) it declares itself again, so that a process that took
- * it for dead takes it back and none takes it for silent (EDGE_STATUS_EXPIRY_MS).
+ * retained messages) and every `announceMs` (EDGE_ANNOUNCE_MS by default: a process that took it
+ * for dead takes it back, and none takes it for silent, EDGE_STATUS_EXPIRY_MS), declares the
+ * models its calibration fitted, and after a reconnect forgets the other workers that did not
+ * declare themselves again.
  */
 import type { MqttClient } from 'mqtt';
 import {

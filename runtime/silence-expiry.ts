@@ -13,6 +13,12 @@ export class SilenceExpiry {
     this.#heard.set(id, now);
   }
 
+  /** `id` said it is there (heard at `now`) or gone (watched no more). */
+  observe(id: string, present: boolean, now: number): void {
+    if (present) this.heard(id, now);
+    else this.forget(id);
+  }
+
   /** `id` is to be watched no more (it said it left, or it never refreshes). */
   forget(id: string): void {
     this.#heard.delete(id);

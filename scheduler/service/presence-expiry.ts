@@ -34,10 +34,8 @@ export class PresenceExpiry {
   /** Takes an input event heard at `now` (ms since the Unix epoch). */
   heard(event: FleetEvent, now: number): void {
     if (event.type === 'ueStatus') this.#ues.heard(event.ue, event.status, now);
-    else if (event.type === 'edgeStatus') {
-      if (event.status.state === 'online') this.#workers.heard(event.worker, now);
-      else this.#workers.forget(event.worker);
-    }
+    else if (event.type === 'edgeStatus')
+      this.#workers.observe(event.worker, event.status.state === 'online', now);
   }
 
   /** Checks every few seconds, until `stop`, and takes the silent ones offline in `engine`. */

@@ -17,8 +17,7 @@ export class StatusExpiry {
 
   /** Takes a UE's status, heard at `now`. */
   heard(ue: string, status: UeStatus, now: number): void {
-    if (status.state === 'online' && status.protocol !== undefined) this.#silence.heard(ue, now);
-    else this.#silence.forget(ue);
+    this.#silence.observe(ue, status.state === 'online' && status.protocol !== undefined, now);
   }
 
   /** UEs not heard from for the expiry time at `now`; they are forgotten until heard again. */
