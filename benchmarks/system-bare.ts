@@ -7,9 +7,19 @@
  * worker's (msgpackr, QoS 1) and deletes the key. No validation, no finite check, no bounds,
  * no claim check of duplicates, no answer kept for resends, one queue for every UE.
  *
- * `perUe` (a diagnostic of `system-profile.ts`, not part of `bench:system`'s ratios) gives each UE
- * a queue of its own with a global concurrency and a Worker, as the project's allocation needs:
- * the part of the project's cost that this structure explains.
+ * Two diagnostics (`system-profile.ts`, `system-bounds.ts`; not part of `bench:system`'s ratios)
+ * add, one at a time, what the project's contract asks of every request, each done in the most
+ * direct way with the same libraries:
+ *
+ * - `perUe`: each UE a queue of its own with a global concurrency and a Worker, as the
+ *   allocation needs (its units are the queue's concurrency);
+ * - `contract` (with `perUe`): also the Redis work of the queue contract. The responder writes
+ *   the tensor, then in the same write runs a script that refuses a duplicate (its job exists)
+ *   and checks and records the UE's backlog (a sorted set of requests and a byte count, with
+ *   their time to live); the worker keeps the answer (one SET with a time to live) and deletes
+ *   the tensor in one write with the result's publish. Still without validation, finite check,
+ *   deferred acknowledgements or bookkeeping: what is left between this and the project is
+ *   those and the project's own code.
  */
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -41,6 +51,32 @@ export interface PerUeQueues {
   readonly unitsEach: number;
 }
 
+/** What the bare path does beyond one queue for every UE (see the file's comment). */
+export interface BareShape {
+  readonly perUe?: PerUeQueues;
+  /** The queue contract's Redis work; needs `perUe`. */
+  readonly contract?: boolean;
+}
+
+// KEYS: the UE's backlog (sorted set), its byte count, the request's job hash. ARGV: now ms,
+// request id, bytes, max jobs, max bytes, life ms. 1: recorded; 0: a duplicate; -1: refused.
+// The limits are set out of reach: every request pays for the check, none is refused, and the
+// set is not emptied (its time to live is renewed), so no release is needed.
+const ADMIT = `
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return -1 end
+if tonumber(redis.call('HGET', KEYS[2], 'total') or '0') + tonumber(ARGV[3]) > tonumber(ARGV[5]) then
+  return -1
+end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[2], 'total', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+return 1
+`;
+const OUT_OF_REACH = 1_000_000_000;
+const LIFE_MS = 120_000;
+
 /**
  * Starts the bare path on `env` (its own topic and Redis prefixes): requests on
  * `{topicPrefix}/ue/{ue}/infer`, results on `{topicPrefix}/ue/{ue}/result`, as the UEs of the
@@ -50,12 +86,17 @@ export interface PerUeQueues {
 export async function startBarePath(
   env: ServiceEnv,
   concurrency: number,
-  perUe?: PerUeQueues,
+  shape: BareShape = {},
 ): Promise<BarePath> {
+  const { perUe, contract = false } = shape;
+  if (contract && perUe === undefined) throw new Error('the contract arm needs a queue per UE');
   const packr = new Packr({ useRecords: false, skipValues: [undefined] } as never);
   const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
   const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: null });
   const workerRedis = new Redis(env.redisUrl, { maxRetriesPerRequest: null });
+  redis.defineCommand('bareAdmit', { numberOfKeys: 3, lua: ADMIT });
+  const admit = (redis as unknown as { bareAdmit(...args: (string | number)[]): Promise<number> })
+    .bareAdmit;
   const queueNames = perUe === undefined ? [QUEUE] : perUe.ues.map((ue) => `${QUEUE}.${ue}`);
   const queues = new Map(
     queueNames.map((name) => [
@@ -83,19 +124,32 @@ export async function startBarePath(
     const { requestId, epoch, cut, sample, sentAt } = request;
     const queue = queues.get(perUe === undefined ? QUEUE : `${QUEUE}.${ue}`);
     if (queue === undefined) throw new Error(`bare responder: no queue for ${ue}`);
-    redis
-      .set(key, Buffer.from(request.tensor.data), 'EX', TTL_SECONDS)
-      .then(() =>
-        queue.add(
+    const jobId = `${ue}.${requestId}`;
+    const stored = redis.set(key, Buffer.from(request.tensor.data), 'EX', TTL_SECONDS);
+    // Sent in the same turn as the SET, so after it: the duplicate and backlog check.
+    const admitted = contract
+      ? admit.call(
+          redis,
+          `${env.redisPrefix}:bare-backlog:${ue}`,
+          `${env.redisPrefix}:bare-backlog:${ue}:bytes`,
+          queue.toKey(jobId),
+          Date.now(),
+          requestId,
+          request.tensor.data.byteLength,
+          OUT_OF_REACH,
+          OUT_OF_REACH,
+          LIFE_MS,
+        )
+      : 1;
+    Promise.all([stored, admitted])
+      .then(([, verdict]) => {
+        if (verdict !== 1) throw new Error(`bare responder: ${jobId} not admitted (${verdict})`);
+        return queue.add(
           'tail',
           { ue, requestId, epoch, cut, sample, key, sentAt },
-          {
-            jobId: `${ue}.${requestId}`,
-            removeOnComplete: { age: 60 },
-            removeOnFail: { age: 600 },
-          },
-        ),
-      )
+          { jobId, removeOnComplete: { age: 60 }, removeOnFail: { age: 600 } },
+        );
+      })
       .catch((error: unknown) => process.stderr.write(`bare responder: ${error}\n`));
   });
   await responder.subscribeAsync(`${env.topicPrefix}/ue/+/infer`, { qos: 1 });
@@ -115,8 +169,23 @@ export async function startBarePath(
       timings: { queueMs: startedAt - job.timestamp, computeMs: 0 },
       finishedAt: Date.now(),
     });
-    await results.publishAsync(`${env.topicPrefix}/ue/${ue}/result`, payload, { qos: 1 });
-    await workerRedis.del(key);
+    const published = results.publishAsync(`${env.topicPrefix}/ue/${ue}/result`, payload, {
+      qos: 1,
+    });
+    if (!contract) {
+      await published;
+      await workerRedis.del(key);
+      return;
+    }
+    // The answer kept for a resend (a channel byte, then the payload), the tensor deleted.
+    const kept = Buffer.allocUnsafe(payload.length + 1);
+    kept[0] = 0x72;
+    kept.set(payload, 1);
+    await Promise.all([
+      published,
+      workerRedis.set(`${env.redisPrefix}:bare-answer:${ue}:${requestId}`, kept, 'EX', 60),
+      workerRedis.del(key),
+    ]);
   };
   const workers = queueNames.map(
     (name) =>

@@ -92,7 +92,7 @@ try {
     redisPrefix: `${redisPrefix}-bare-per-ue`,
   };
   const perUe = { ues: bareField.ueIds, unitsEach: UNITS_EACH };
-  running.push(await startBarePath(perUeEnv, UES * UNITS_EACH, perUe));
+  running.push(await startBarePath(perUeEnv, UES * UNITS_EACH, { perUe }));
   const perUeField = await openRequestField(perUeEnv, UES, UNITS_EACH, true);
   running.push({ stop: () => perUeField.close() });
 
