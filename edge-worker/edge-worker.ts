@@ -15,11 +15,13 @@ import { withTimeout } from '../runtime/with-timeout.js';
 import type { EdgeCalibration } from './calibration.js';
 import type { EdgeWorker, EdgeWorkerStats, QueueStats } from './edge-worker-api.js';
 import { FleetView } from './fleet-view.js';
+import type { PackingReport } from './job-events.js';
 import { TailJobRunner } from './job-runner.js';
-import type { EdgeWorkerOptions, PackingReport, ResolvedEdgeWorkerOptions } from './options.js';
+import type { EdgeWorkerOptions } from './options.js';
 import { type Packing, packingDigest, servedUes } from './packing.js';
 import { planQueues } from './queue-plan.js';
 import { QueueWorkers } from './queue-workers.js';
+import type { ResolvedEdgeWorkerOptions } from './resolve-options.js';
 import { StatusAnnouncer } from './status-announcer.js';
 import { TailWarmup } from './tail-warmup.js';
 

@@ -9,16 +9,13 @@ export {
   TailJobError,
 } from './errors.js';
 export { type FleetUpdate, FleetView } from './fleet-view.js';
-export {
-  EDGE_WORKER_DEFAULTS,
-  type EdgeWorkerOptions,
-  type JobEndEvent,
-  type JobStartEvent,
-  type JobTimesObserver,
-  type PackingReport,
-  type ResolvedEdgeWorkerOptions,
-  resolveEdgeWorkerOptions,
-} from './options.js';
+export type {
+  JobEndEvent,
+  JobStartEvent,
+  JobTimesObserver,
+  PackingReport,
+} from './job-events.js';
+export type { EdgeWorkerOptions } from './options.js';
 export {
   type Packing,
   packingDigest,
@@ -30,6 +27,11 @@ export {
 } from './packing.js';
 export { planQueues, type QueuePlan } from './queue-plan.js';
 export type { QueueMode } from './queue-workers.js';
+export {
+  EDGE_WORKER_DEFAULTS,
+  type ResolvedEdgeWorkerOptions,
+  resolveEdgeWorkerOptions,
+} from './resolve-options.js';
 export { type Release, Semaphore } from './semaphore.js';
 export { startEdgeWorker } from './start-edge-worker.js';
 export { parseTailJobData, runTailJob, type TailContext, tensorFromBytes } from './tail-job.js';

@@ -18,12 +18,8 @@ import { ClaimFiles } from '../runtime/claim-files.js';
 import { readAnswer } from '../runtime/kept-answer.js';
 import type { RedisClient } from '../runtime/redis-connect.js';
 import { TailJobError } from './errors.js';
-import type {
-  JobEndEvent,
-  JobStartEvent,
-  JobTimesObserver,
-  ResolvedEdgeWorkerOptions,
-} from './options.js';
+import type { JobEndEvent, JobStartEvent, JobTimesObserver } from './job-events.js';
+import type { ResolvedEdgeWorkerOptions } from './resolve-options.js';
 import { Semaphore } from './semaphore.js';
 import { parseTailJobData, requestIdOf, runTailJob, type TailContext } from './tail-job.js';
 import { tensorLoader } from './tensor-loader.js';

@@ -12,7 +12,8 @@ import { EdgeCalibration } from './calibration.js';
 import { edgeModels, edgeStatus, emulatedEdgeExecutor } from './edge-status.js';
 import { EdgeWorkerProcess } from './edge-worker.js';
 import type { EdgeWorker } from './edge-worker-api.js';
-import { type EdgeWorkerOptions, resolveEdgeWorkerOptions } from './options.js';
+import type { EdgeWorkerOptions } from './options.js';
+import { resolveEdgeWorkerOptions } from './resolve-options.js';
 
 /**
  * Starts an edge worker: declares its units and models on `edge/{id}/status`, follows the
