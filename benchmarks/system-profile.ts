@@ -7,8 +7,10 @@
  * layout, with a V8 CPU profile of each run on its own: `{out}-project.cpuprofile` and
  * `{out}-bare.cpuprofile`, for `tsx benchmarks/cpu-profile-summary.ts`; and the bare path with a
  * queue and a Worker per UE as the project's allocation needs (`{out}-bare-per-ue.cpuprofile`), to
- * tell the cost of that structure from the rest. One warm-up run of each comes first. Prints requests/s and CPU ms per request of each (this process, Redis, the broker
- * process). The profiles sample wall time on the main thread: on a busy machine a descheduled
+ * tell the cost of that structure from the rest, and that with the queue contract's Redis work
+ * (`{out}-bare-contract.cpuprofile`), to tell the cost of the contract from the project's own.
+ * One warm-up run of each comes first. Prints requests/s and CPU ms per request of each (this
+ * process, Redis, the broker process). The profiles sample wall time on the main thread: on a busy machine a descheduled
  * stretch counts where it fell.
  */
 import { randomBytes } from 'node:crypto';
@@ -95,6 +97,14 @@ try {
   running.push(await startBarePath(perUeEnv, UES * UNITS_EACH, { perUe }));
   const perUeField = await openRequestField(perUeEnv, UES, UNITS_EACH, true);
   running.push({ stop: () => perUeField.close() });
+  const contractEnv: ServiceEnv = {
+    ...env,
+    topicPrefix: `${topicPrefix}-bare-contract`,
+    redisPrefix: `${redisPrefix}-bare-contract`,
+  };
+  running.push(await startBarePath(contractEnv, UES * UNITS_EACH, { perUe, contract: true }));
+  const contractField = await openRequestField(contractEnv, UES, UNITS_EACH, true);
+  running.push({ stop: () => contractField.close() });
 
   const run = async (name: string, on: RequestField, profiled: boolean) => {
     const load = profiled ? plan : { ...plan, warmup: 200, measured: 1000 };
@@ -119,9 +129,11 @@ try {
   await run('warm-up project', field, false);
   await run('warm-up bare', bareField, false);
   await run('warm-up bare-per-ue', perUeField, false);
+  await run('warm-up bare-contract', contractField, false);
   await run('project', field, true);
   await run('bare', bareField, true);
   await run('bare-per-ue', perUeField, true);
+  await run('bare-contract', contractField, true);
 } finally {
   await stopAll(running);
   await deleteKeys(redisUrl, `${base}-*`);
