@@ -116,11 +116,13 @@ export class StatusAnnouncer {
   }
 
   /**
-   * After reconnect number `reconnect`: subscribes to the edge statuses again and, RECONFIRM_MS
-   * after the broker acknowledged it (the statuses it retains follow that acknowledgement, the
-   * others' announcements come live), forgets the workers not heard from since the reconnect:
-   * they died while the connection was down. The grace period counts from the acknowledgement,
-   * not from the reconnect, so a slow replay of the session does not eat it up.
+   * After reconnect number `reconnect`: RECONFIRM_MS later, forgets the workers not heard from
+   * since the reconnect: they died while the connection was down. The subscription to the edge
+   * statuses is asked for again, but mqtt.js, which already subscribes again by itself on a
+   * reconnect without session (the statuses the broker retains follow its acknowledgement),
+   * sends nothing for a filter it holds and resolves at once: the grace period counts from the
+   * reconnect. A worker forgotten because its retained `online` came later than that is back
+   * when it is heard, at its next announcement at the latest.
    */
   private reconfirm(reconnect: number): void {
     this.mqtt.subscribeAsync(edgeStatusFilter(this.options.topicPrefix), { qos: 1 }).then(

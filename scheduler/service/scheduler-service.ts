@@ -199,17 +199,21 @@ async function readRetainedState(
 
 /**
  * After a reconnect, how long edge workers have to announce themselves again (they do on every
- * reconnect, and every 10 s) before they are taken for offline, counted from the broker's
- * acknowledgement of the subscription to their statuses: one that died while the broker was
- * down never had its last will published.
+ * reconnect, and every 10 s) before they are taken for offline: one that died while the broker
+ * was down never had its last will published. Counted from the reconnect (see
+ * `reconfirmWorkers`).
  */
 const RECONFIRM_MS = 5000;
 
 /**
- * Returns the handler of every reconnect: it subscribes to the edge statuses again and, once the
- * broker acknowledged that (the statuses it retains follow), waits RECONFIRM_MS, then takes for
- * offline every worker not heard from since the reconnect. A later reconnect supersedes an
- * earlier one's wait.
+ * Returns the handler of every reconnect: it waits RECONFIRM_MS, then takes for offline every
+ * worker not heard from since the reconnect. A later reconnect supersedes an earlier one's wait.
+ * The subscription to the edge statuses is asked for again, but mqtt.js, which already
+ * subscribes again by itself on a reconnect without session (the statuses the broker retains
+ * follow its acknowledgement), sends nothing for a filter it holds and resolves at once: the
+ * wait counts from the reconnect, not from an acknowledgement. A retained status replayed
+ * later than that is still heard: the silence rule (`PresenceExpiry`) takes a worker offline
+ * only after EDGE_STATUS_EXPIRY_MS without it, and an `online` heard brings it back.
  */
 function reconfirmWorkers(
   client: MqttClient,
