@@ -25,27 +25,10 @@ import { renderTable } from '../runtime/table.js';
 import { medianOrNaN } from '../stats/quantile.js';
 import { deleteKeys } from '../system/index.js';
 import { BenchRun } from './results.js';
-import { startBarePath } from './system-bare.js';
-import type { ServiceEnv } from './system-children.js';
-import { cpuMs, ownCpuMs, redisCpuMs } from './system-cpu.js';
-import {
-  openRequestField,
-  REQUEST_MODEL,
-  type RequestField,
-  SMALL_REQUEST_CUT,
-} from './system-requests.js';
-import {
-  BROKER_KINDS,
-  type BrokerKind,
-  type Running,
-  startBroker,
-  startEdgeWorkers,
-  startIngressService,
-  stopAll,
-} from './system-stack.js';
+import { ARM_UES, ARM_UNITS_EACH, ARMS, type Arm, startArms, withCpu } from './system-arms.js';
+import { SMALL_REQUEST_CUT } from './system-requests.js';
+import { BROKER_KINDS, type BrokerKind, type Running, stopAll } from './system-stack.js';
 
-const ARMS = ['project', 'bare', 'bare per UE', 'bare contract'] as const;
-type Arm = (typeof ARMS)[number];
 const SIZES = ['100 KiB', '2 KiB'] as const;
 type Size = (typeof SIZES)[number];
 
@@ -68,9 +51,12 @@ const measured = Number(values.requests);
 if (!Number.isSafeInteger(measured) || measured < 100)
   throw new RangeError('--requests: an integer of at least 100');
 
-const UES = 50;
-const UNITS_EACH = 4;
-const plan = { ues: UES, unitsEach: UNITS_EACH, depth: 8, warmup: Math.round(measured / 6) };
+const plan = {
+  ues: ARM_UES,
+  unitsEach: ARM_UNITS_EACH,
+  depth: 8,
+  warmup: Math.round(measured / 6),
+};
 
 /**
  * One arm's load at one size: requests per second, and CPU ms per request, all of it and its
@@ -92,55 +78,16 @@ const loadBefore = loadavg()[0] ?? 0;
 const figures = new Map<string, Figure[]>(); // `${arm} ${size}` -> one per round
 const running: Running[] = [];
 try {
-  const topicPrefix = `${base}/requests`;
-  const redisPrefix = `${base}-requests`;
-  const broker = await startBroker(kind, 'single', { redisUrl, topicPrefix, redisPrefix });
-  running.push(broker);
-  const env: ServiceEnv = { mqttUrl: broker.url, redisUrl, topicPrefix, redisPrefix };
-  running.push(await startIngressService('single', env, broker));
-  const edge = { ids: ['bench-edge-1'], unitsEach: UES * UNITS_EACH, models: [REQUEST_MODEL] };
-  running.push(await startEdgeWorkers('single', env, edge));
-  const fields = new Map<Arm, RequestField>();
-  const project = await openRequestField(env, UES, UNITS_EACH);
-  running.push({ stop: () => project.close() });
-  fields.set('project', project);
-  for (const [arm, suffix] of [
-    ['bare', 'bare'],
-    ['bare per UE', 'bare-per-ue'],
-    ['bare contract', 'bare-contract'],
-  ] as const) {
-    const armEnv: ServiceEnv = {
-      ...env,
-      topicPrefix: `${topicPrefix}-${suffix}`,
-      redisPrefix: `${redisPrefix}-${suffix}`,
-    };
-    const field = await openRequestField(armEnv, UES, UNITS_EACH, true);
-    const perUe = { ues: field.ueIds, unitsEach: UNITS_EACH };
-    const shape = arm === 'bare' ? {} : { perUe, contract: arm === 'bare contract' };
-    running.push(await startBarePath(armEnv, UES * UNITS_EACH, shape));
-    running.push({ stop: () => field.close() });
-    fields.set(arm, field);
-  }
+  const arms = await startArms(kind, redisUrl, base, running);
   const measure = async (arm: Arm, size: Size, requests: number): Promise<Figure> => {
-    const field = fields.get(arm);
-    if (field === undefined) throw new Error(`no field for ${arm}`);
-    const own = ownCpuMs();
-    const redis = await redisCpuMs(redisUrl);
-    const services = cpuMs(broker.pids) ?? 0;
     const load = { ...plan, measured: requests };
-    const result = await field.run(size === '2 KiB' ? { ...load, cut: SMALL_REQUEST_CUT } : load);
-    const redisAfter = await redisCpuMs(redisUrl);
-    const count = load.warmup + requests;
-    const processMs = (ownCpuMs() - own) / count;
-    const brokerMs = ((cpuMs(broker.pids) ?? 0) - services) / count;
-    const redisMs =
-      redis === undefined || redisAfter === undefined ? 0 : (redisAfter - redis) / count;
+    const { result, cpu } = await withCpu(arms.broker, redisUrl, load.warmup + requests, () =>
+      arms.field(arm).run(size === '2 KiB' ? { ...load, cut: SMALL_REQUEST_CUT } : load),
+    );
     return {
       requestsPerS: result.perSecond,
-      cpuMsPerRequest: processMs + brokerMs + redisMs,
-      processMs,
-      brokerMs,
-      redisMs,
+      cpuMsPerRequest: cpu.processMs + cpu.brokerMs + cpu.redisMs,
+      ...cpu,
     };
   };
   log(`warming up every arm (${kind}) ...`);
@@ -175,7 +122,7 @@ const result = {
   broker: kind,
   rounds,
   requestsPerRound: measured,
-  load: { ues: UES, inFlight: UES * plan.depth, unitsEach: UNITS_EACH },
+  load: { ues: ARM_UES, inFlight: ARM_UES * plan.depth, unitsEach: ARM_UNITS_EACH },
   arms: Object.fromEntries(
     ARMS.map((arm) => [
       arm,

@@ -134,7 +134,13 @@ describe('a standby scheduler', () => {
       expect(await redis.get(leaderKey(system.redisPrefix))).toBe('standby-b');
       expect(observer.scheduler?.leaderId).toBe('standby-b');
       expect(oldId).not.toBe('standby-b');
-      // Each agent runs under the newest decision published for it.
+      // Each agent runs under the newest decision published for it: the observer may have it a
+      // moment before the agent does, as they are two connections.
+      await waitUntil('every agent to hold the newest decision published for it', () =>
+        fleet.every(
+          (ue) => ue.agent.decision?.epoch === observer.decisions.get(ue.agent.id)?.epoch,
+        ),
+      ).catch(() => undefined);
       for (const ue of fleet)
         expect(ue.agent.decision?.epoch, ue.agent.id).toBe(
           observer.decisions.get(ue.agent.id)?.epoch,
