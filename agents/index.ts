@@ -35,13 +35,8 @@ export {
   type RoundTripSample,
   type UploadSample,
 } from './link-estimator.js';
-export {
-  estimateMoved,
-  LinkMeter,
-  linkMessageOf,
-  probeBytesFor,
-  uploadSampleOf,
-} from './link-meter.js';
+export { estimateMoved, linkMessageOf } from './link-message.js';
+export { LinkMeter, probeBytesFor } from './link-meter.js';
 export {
   errorPcts,
   formatPredictionErrors,
@@ -67,3 +62,4 @@ export {
   type TracePoint,
 } from './traces.js';
 export { type StopOptions, startAgent, type UeAgent } from './ue-agent.js';
+export { uploadSampleOf } from './upload-sample.js';

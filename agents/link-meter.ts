@@ -8,13 +8,10 @@ import { performance } from 'node:perf_hooks';
 import { type LinkEstimate, MAX_PROBE_BYTES } from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
 import type { LinkRates } from './emulated-link.js';
-import {
-  type LinkEstimateView,
-  LinkEstimator,
-  type ResultArrival,
-  type UploadSample,
-} from './link-estimator.js';
-import { type Delivery, SendQueueWatch } from './tcp-delivery.js';
+import { LinkEstimator, type ResultArrival, type UploadSample } from './link-estimator.js';
+import { estimateMoved, linkMessageOf } from './link-message.js';
+import { SendQueueWatch } from './tcp-delivery.js';
+import { uploadSampleOf } from './upload-sample.js';
 
 /** A task's upload being timed: each publish's size, then each PUBACK. */
 export interface UploadTiming {
@@ -51,8 +48,6 @@ const PROBE_TARGET_MS = 150;
 /** Smallest probe, and the first one when nothing is known. */
 const MIN_PROBE_BYTES = 16 * 1024;
 const FIRST_PROBE_BYTES = 64 * 1024;
-/** An RTT change smaller than this never counts as a move (sub-ms jitter of a LAN). */
-const RTT_FLOOR_MS = 2;
 /** A round trip of this payload times the path, not the link's rate. */
 const PING_BYTES = 64;
 /** Between uploads, round trips are timed this often (the min-RTT window is 10 s). */
@@ -96,78 +91,6 @@ export function probeBytesFor(mbps: number | undefined): number {
   if (mbps === undefined) return FIRST_PROBE_BYTES;
   const bytes = Math.round((mbps * 1000 * PROBE_TARGET_MS) / 8);
   return Math.min(MAX_PROBE_BYTES, Math.max(MIN_PROBE_BYTES, bytes));
-}
-
-/**
- * The sample an upload of `bytes` from `startedAt` gives, its last PUBACK having come at `now`:
- * its bytes over its time on the wire, timed to the moment that reads the link fastest among
- * those that bound it from below. Each of them is a time by which the broker had at least so
- * many of the upload's bytes: the PUBACK (all of them), the moment the agent saw its send
- * queue empty (all of them, acknowledged by the broker's TCP) and every reading of that queue
- * on the way (as many as were acknowledged then; only those with half the upload or more). All
- * come late, by different amounts: the broker's kernel may hold the acknowledgement of the last
- * segment (a delayed ACK, up to 40 ms on Linux) until the broker answers, the PUBACK waits on
- * the broker, and on a busy host acknowledgements are processed late and then in a burst. So
- * the fastest reading is the least delayed one. The clock starts at the last reading that saw
- * none of the upload in the kernel yet (its bytes leave Node's buffer on the next tick), else
- * when it was written (docs/links-and-lab.md, "How a link is measured").
- */
-export function uploadSampleOf(
-  bytes: number,
-  startedAt: number,
-  now: number,
-  delivery?: Delivery,
-): UploadSample {
-  const start = Math.max(startedAt, delivery?.notStartedAt ?? startedAt);
-  let best = { bytes, ackedAt: Math.min(now, delivery?.drainedAt ?? now) };
-  for (const point of delivery?.acknowledged ?? []) {
-    if (point.bytes < bytes / 2 || point.at <= start) continue;
-    if (point.bytes * (best.ackedAt - start) > best.bytes * (point.at - start))
-      best = { bytes: Math.min(bytes, point.bytes), ackedAt: point.at };
-  }
-  return { bytes: best.bytes, startedAt: start, ackedAt: best.ackedAt };
-}
-
-function moved(before: number | undefined, after: number | undefined, threshold: number) {
-  if (before === after) return false;
-  if (before === undefined || after === undefined || before === 0) return true;
-  return Math.abs(after - before) / before >= threshold;
-}
-
-/** Whether `after` should be published over `before` (the last one published). */
-export function estimateMoved(before: LinkEstimate, after: LinkEstimate, hysteresis: number) {
-  if (moved(before.uplinkMbps, after.uplinkMbps, hysteresis)) return true;
-  if (moved(before.downlinkMbps, after.downlinkMbps, hysteresis)) return true;
-  return (
-    Math.abs(after.rttMs - before.rttMs) >= RTT_FLOOR_MS &&
-    moved(before.rttMs, after.rttMs, hysteresis)
-  );
-}
-
-const round = (value: number, digits: number) => Number(value.toFixed(digits));
-
-/** The link message for an estimate; undefined until the uplink has been measured. */
-export function linkMessageOf(
-  view: LinkEstimateView,
-  measuredAt: number,
-  fallback?: LinkRates,
-): LinkEstimate | undefined {
-  const uplink = view.uplinkMbps?.value ?? fallback?.uplinkMbps;
-  if (uplink === undefined) return undefined;
-  const link: LinkEstimate = {
-    uplinkMbps: round(uplink, 3),
-    rttMs: round(view.rttMs?.value ?? fallback?.rttMs ?? 0, 2),
-    measuredAt,
-    source: view.uplinkMbps === undefined ? 'configured' : 'measured',
-    samples: {
-      uplink: view.uplinkMbps?.samples ?? 0,
-      rtt: view.rttMs?.samples ?? 0,
-      downlink: view.downlinkMbps?.samples ?? 0,
-    },
-  };
-  const downlink = view.downlinkMbps?.value ?? fallback?.downlinkMbps;
-  if (downlink !== undefined) link.downlinkMbps = round(downlink, 3);
-  return link;
 }
 
 export class LinkMeter {
