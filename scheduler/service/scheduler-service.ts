@@ -211,9 +211,8 @@ const RECONFIRM_MS = 5000;
  * The subscription to the edge statuses is asked for again, but mqtt.js, which already
  * subscribes again by itself on a reconnect without session (the statuses the broker retains
  * follow its acknowledgement), sends nothing for a filter it holds and resolves at once: the
- * wait counts from the reconnect, not from an acknowledgement. A retained status replayed
- * later than that is still heard: the silence rule (`PresenceExpiry`) takes a worker offline
- * only after EDGE_STATUS_EXPIRY_MS without it, and an `online` heard brings it back.
+ * wait counts from the reconnect, not from an acknowledgement. A worker whose `online` (its
+ * retained status replayed, or its next announcement) comes after the wait is taken back then.
  */
 function reconfirmWorkers(
   client: MqttClient,
