@@ -7,12 +7,7 @@
  * declare themselves again.
  */
 import type { MqttClient } from 'mqtt';
-import {
-  type EdgeModel,
-  edgeStatusFilter,
-  edgeStatusTopic,
-  encodeMessage,
-} from '../proto/index.js';
+import { type EdgeModel, edgeStatusTopic, encodeMessage } from '../proto/index.js';
 import { asError } from '../runtime/as-error.js';
 import type { EdgeCalibration } from './calibration.js';
 import { edgeStatus } from './edge-status.js';
@@ -117,29 +112,20 @@ export class StatusAnnouncer {
 
   /**
    * After reconnect number `reconnect`: RECONFIRM_MS later, forgets the workers not heard from
-   * since the reconnect: they died while the connection was down. The subscription to the edge
-   * statuses is asked for again, but mqtt.js, which already subscribes again by itself on a
-   * reconnect without session (the statuses the broker retains follow its acknowledgement),
-   * sends nothing for a filter it holds and resolves at once: the grace period counts from the
-   * reconnect. A worker forgotten because its retained `online` came later than that is back
-   * when it is heard, at its next announcement at the latest.
+   * since the reconnect: they died while the connection was down. Nothing is subscribed here:
+   * the subscription to the edge statuses lasts for the connection's life, and mqtt.js renews
+   * it by itself on a reconnect without session (the statuses the broker retains follow its
+   * acknowledgement), so the grace period counts from the reconnect. A worker forgotten because
+   * its retained `online` came later than that is back when it is heard, at its next
+   * announcement at the latest.
    */
   private reconfirm(reconnect: number): void {
-    this.mqtt.subscribeAsync(edgeStatusFilter(this.options.topicPrefix), { qos: 1 }).then(
-      () => {
-        setTimeout(() => {
-          if (this.stopped) return;
-          const outcome = this.options.fleet.dropUnconfirmed(reconnect);
-          if (outcome === undefined) return;
-          this.options.onReconfirm?.({ dropped: outcome.dropped, kept: outcome.kept });
-          if (outcome.changed) this.options.onFleetChange();
-        }, RECONFIRM_MS).unref();
-      },
-      // The connection went down again: the next reconnect subscribes again.
-      (error: unknown) => {
-        if (!this.stopped)
-          this.options.onError(asError(error), 'subscribing again to edge statuses');
-      },
-    );
+    setTimeout(() => {
+      if (this.stopped) return;
+      const outcome = this.options.fleet.dropUnconfirmed(reconnect);
+      if (outcome === undefined) return;
+      this.options.onReconfirm?.({ dropped: outcome.dropped, kept: outcome.kept });
+      if (outcome.changed) this.options.onFleetChange();
+    }, RECONFIRM_MS).unref();
   }
 }

@@ -110,7 +110,7 @@ export async function startScheduler(options: SchedulerOptions = {}): Promise<Sc
   presence.start(engine);
   // A broker that restarted may have lost the retained decisions and status: publish them all
   // again (fenced like any solve). The first connection is made before this listener exists.
-  const reconfirm = reconfirmWorkers(client, engine, config.topicPrefix, fail);
+  const reconfirm = reconfirmWorkers(client, engine, config.topicPrefix);
   client.on('connect', () => {
     engine.republish(true);
     reconfirm();
@@ -208,18 +208,13 @@ const RECONFIRM_MS = 5000;
 /**
  * Returns the handler of every reconnect: it waits RECONFIRM_MS, then takes for offline every
  * worker not heard from since the reconnect. A later reconnect supersedes an earlier one's wait.
- * The subscription to the edge statuses is asked for again, but mqtt.js, which already
- * subscribes again by itself on a reconnect without session (the statuses the broker retains
- * follow its acknowledgement), sends nothing for a filter it holds and resolves at once: the
- * wait counts from the reconnect, not from an acknowledgement. A worker whose `online` (its
- * retained status replayed, or its next announcement) comes after the wait is taken back then.
+ * Nothing is subscribed here: the subscription to the edge statuses lasts for the connection's
+ * life, and mqtt.js renews it by itself on a reconnect without session (the statuses the broker
+ * retains follow its acknowledgement), so the wait counts from the reconnect. A worker whose
+ * `online` (its retained status replayed, or its next announcement) comes after the wait is
+ * taken back then.
  */
-function reconfirmWorkers(
-  client: MqttClient,
-  engine: SchedulerEngine,
-  prefix: string,
-  onError: (error: Error) => void,
-): () => void {
+function reconfirmWorkers(client: MqttClient, engine: SchedulerEngine, prefix: string): () => void {
   let reconnects = 0;
   return () => {
     const reconnect = ++reconnects;
@@ -229,22 +224,10 @@ function reconfirmWorkers(
       if (parsed.ok && parsed.value.kind === 'edge') heard.add(parsed.value.worker);
     };
     client.on('message', listen);
-    const settle = () => {
+    setTimeout(() => {
       client.off('message', listen);
       if (reconnect === reconnects) engine.reconfirmWorkers(heard);
-    };
-    client.subscribeAsync(edgeStatusFilter(prefix), { qos: MESSAGE_QOS }).then(
-      () => setTimeout(settle, RECONFIRM_MS).unref(),
-      (error: unknown) => {
-        // The connection went down again: the next reconnect's handler takes over.
-        client.off('message', listen);
-        onError(
-          new SchedulerTransportError('subscribe', 'subscribing again to edge statuses', {
-            cause: error,
-          }),
-        );
-      },
-    );
+    }, RECONFIRM_MS).unref();
   };
 }
 
