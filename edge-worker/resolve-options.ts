@@ -48,6 +48,15 @@ export const EDGE_WORKER_DEFAULTS = {
   edgeStatusExpiryMs: EDGE_STATUS_EXPIRY_MS,
 } as const;
 
+/** The integer settings checked to be at least 1. */
+type IntegerSetting =
+  | 'lockDurationMs'
+  | 'stalledIntervalMs'
+  | 'keepaliveSeconds'
+  | 'drainCheckMs'
+  | 'drainGraceMs'
+  | 'announceMs';
+
 function positiveInt(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!(Number.isInteger(value) && value >= 1 && value <= max))
     throw new EdgeWorkerOptionsError(`${name} must be an integer from 1 to ${max}, got ${value}`);
@@ -96,10 +105,10 @@ export function resolveEdgeWorkerOptions(options: EdgeWorkerOptions): ResolvedEd
   } catch (error) {
     throw new EdgeWorkerOptionsError(`redisUrl: ${asError(error).message}`);
   }
-  const announceMs = positiveInt(
-    'announceMs',
-    options.announceMs ?? EDGE_WORKER_DEFAULTS.announceMs,
-  );
+  /** An integer setting of at least 1: the option given, else its default. */
+  const positiveSetting = (name: IntegerSetting, max?: number) =>
+    positiveInt(name, options[name] ?? EDGE_WORKER_DEFAULTS[name], max);
+  const announceMs = positiveSetting('announceMs');
   const edgeStatusExpiryMs = nonNegativeInt(
     'edgeStatusExpiryMs',
     options.edgeStatusExpiryMs ?? EDGE_WORKER_DEFAULTS.edgeStatusExpiryMs,
@@ -117,28 +126,12 @@ export function resolveEdgeWorkerOptions(options: EdgeWorkerOptions): ResolvedEd
     speedFactor,
     redisPrefix,
     topicPrefix,
-    lockDurationMs: positiveInt(
-      'lockDurationMs',
-      options.lockDurationMs ?? EDGE_WORKER_DEFAULTS.lockDurationMs,
-    ),
-    stalledIntervalMs: positiveInt(
-      'stalledIntervalMs',
-      options.stalledIntervalMs ?? EDGE_WORKER_DEFAULTS.stalledIntervalMs,
-    ),
+    lockDurationMs: positiveSetting('lockDurationMs'),
+    stalledIntervalMs: positiveSetting('stalledIntervalMs'),
     maxStalledCount,
-    keepaliveSeconds: positiveInt(
-      'keepaliveSeconds',
-      options.keepaliveSeconds ?? EDGE_WORKER_DEFAULTS.keepaliveSeconds,
-      65_535,
-    ),
-    drainCheckMs: positiveInt(
-      'drainCheckMs',
-      options.drainCheckMs ?? EDGE_WORKER_DEFAULTS.drainCheckMs,
-    ),
-    drainGraceMs: positiveInt(
-      'drainGraceMs',
-      options.drainGraceMs ?? EDGE_WORKER_DEFAULTS.drainGraceMs,
-    ),
+    keepaliveSeconds: positiveSetting('keepaliveSeconds', 65_535),
+    drainCheckMs: positiveSetting('drainCheckMs'),
+    drainGraceMs: positiveSetting('drainGraceMs'),
     announceMs,
     edgeStatusExpiryMs,
     ...(options.claimDir === undefined ? {} : { claimDir: options.claimDir }),
